@@ -1,0 +1,138 @@
+"""Validation of network instances: the only way a :class:`Network` is built.
+
+Every reader ends in :func:`build_network`, so every format gets the same checks and the same
+messages.  A message names the source (file), the line when the reader knows it, the element
+and the offending value with its unit, e.g.::
+
+    abilene.txt:47: link 'ATLAng_HSTNng': capacity must be a finite number >= 0, got -5.0 bit/s
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping
+
+from topo_opt.errors import InvalidInputError
+from topo_opt.model.network import (
+    LINK_MODELS, RATE_UNITS, Demand, Link, Network, Node,
+)
+
+# (kind, element id) -> line number in the source file, filled by readers that know lines
+LineMap = Mapping[tuple[str, str], int]
+
+
+class _Where:
+    def __init__(self, source: str, lines: LineMap | None):
+        self.source = source
+        self.lines = lines or {}
+
+    def __call__(self, kind: str, element_id: str) -> str:
+        line = self.lines.get((kind, element_id))
+        prefix = f"{self.source}:{line}" if line is not None else self.source
+        return f"{prefix}: {kind} '{element_id}'"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_number(where: str, name: str, value: Any, unit: str, *, minimum: float = 0.0,
+                  strict: bool = False, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not _is_number(value) or math.isnan(value) or math.isinf(value):
+        raise InvalidInputError(f"{where}: {name} must be a finite number, got {value!r} {unit}".rstrip())
+    if (value <= minimum) if strict else (value < minimum):
+        sign = ">" if strict else ">="
+        raise InvalidInputError(f"{where}: {name} must be {sign} {minimum:g}, got {value!r} {unit}".rstrip())
+
+
+def _unique(where: _Where, kind: str, ids: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for element_id in ids:
+        if not isinstance(element_id, str) or not element_id:
+            raise InvalidInputError(f"{where.source}: {kind} id must be a non-empty string, got {element_id!r}")
+        if element_id in seen:
+            raise InvalidInputError(f"{where(kind, element_id)}: duplicate {kind} id")
+        seen.add(element_id)
+
+
+def build_network(*, name: str, nodes: Iterable[Node], links: Iterable[Link],
+                  demands: Iterable[Demand], packet_length_bits: float | None = None,
+                  rate_unit: str = "bit/s", link_model: str = "duplex",
+                  propagation_speed_mps: float | None = None,
+                  metadata: Mapping[str, Any] | None = None,
+                  source: str = "<instance>", lines: LineMap | None = None) -> Network:
+    """Validate the parts and return an immutable :class:`Network`.
+
+    Raises
+    ------
+    InvalidInputError
+        Duplicate ids, unknown nodes, negative/NaN/infinite numbers, zero capacity on an
+        installed link without modules, non-positive demand rates, self-loop demands or links,
+        unknown link model or rate unit.
+    """
+    where = _Where(source, lines)
+    nodes, links, demands = tuple(nodes), tuple(links), tuple(demands)
+    kwargs: dict[str, Any] = {}
+    if packet_length_bits is not None:
+        _check_number(source, "packet_length_bits", packet_length_bits, "bit", strict=True)
+        kwargs["packet_length_bits"] = float(packet_length_bits)
+    if propagation_speed_mps is not None:
+        _check_number(source, "propagation_speed_mps", propagation_speed_mps, "m/s", strict=True)
+        kwargs["propagation_speed_mps"] = float(propagation_speed_mps)
+    if link_model not in LINK_MODELS:
+        raise InvalidInputError(f"{source}: link_model must be one of {', '.join(LINK_MODELS)}, got {link_model!r}")
+    if rate_unit not in RATE_UNITS:
+        raise InvalidInputError(f"{source}: rate_unit must be one of {', '.join(RATE_UNITS)}, got {rate_unit!r}")
+    if not nodes:
+        raise InvalidInputError(f"{source}: the instance has no nodes")
+
+    _unique(where, "node", (n.id for n in nodes))
+    _unique(where, "link", (link.id for link in links))
+    _unique(where, "demand", (d.id for d in demands))
+    node_ids = {n.id for n in nodes}
+
+    for n in nodes:
+        w = where("node", n.id)
+        _check_number(w, "processing_delay_s", n.processing_delay_s, "s")
+        _check_number(w, "insecurity", n.insecurity, "", optional=True)
+        for coord, bound in (("longitude", 180.0), ("latitude", 90.0)):
+            value = getattr(n, coord)
+            if value is not None:
+                _check_number(w, coord, value, "deg", minimum=-bound)
+                if value > bound:
+                    raise InvalidInputError(f"{w}: {coord} must be within ±{bound:g}, got {value!r} deg")
+
+    for link in links:
+        w = where("link", link.id)
+        for end in (link.source, link.target):
+            if end not in node_ids:
+                raise InvalidInputError(f"{w}: unknown node {end!r}")
+        if link.source == link.target:
+            raise InvalidInputError(f"{w}: self-loop at node {link.source!r}")
+        _check_number(w, "capacity", link.capacity, rate_unit)
+        if link.capacity == 0 and link.installed and not link.modules:
+            raise InvalidInputError(
+                f"{w}: capacity must be > 0 for an installed link without modules, got 0 {rate_unit}")
+        _check_number(w, "length_m", link.length_m, "m", optional=True)
+        for cost in ("capacity_cost", "preinstalled_cost", "fixed_cost", "routing_cost"):
+            _check_number(w, cost, getattr(link, cost), "")
+        _check_number(w, "insecurity", link.insecurity, "", optional=True)
+        for module in link.modules:
+            _check_number(w, "module capacity", module.capacity, rate_unit, strict=True)
+            _check_number(w, "module cost", module.cost, "")
+
+    for d in demands:
+        w = where("demand", d.id)
+        for end in (d.source, d.target):
+            if end not in node_ids:
+                raise InvalidInputError(f"{w}: unknown node {end!r}")
+        if d.source == d.target:
+            raise InvalidInputError(f"{w}: source and target are the same node {d.source!r}")
+        _check_number(w, "rate", d.rate, rate_unit, strict=True)
+        if d.max_path_length is not None and (not isinstance(d.max_path_length, int)
+                                              or d.max_path_length < 1):
+            raise InvalidInputError(f"{w}: max_path_length must be a positive integer, got {d.max_path_length!r}")
+
+    return Network(name=name, nodes=nodes, links=links, demands=demands, rate_unit=rate_unit,
+                   link_model=link_model, metadata=dict(metadata or {}), **kwargs)

@@ -1,0 +1,1 @@
+"""Model cards, dispatch to methods, the result type and the solution checker."""
