@@ -1,0 +1,259 @@
+"""The ``topo-opt`` command: info, convert, solve, evaluate.
+
+Only this layer prints.  Every :class:`~topo_opt.errors.TopoOptError` becomes one line on stderr
+and exit code 2, with no traceback and no partial output file.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from topo_opt import __version__
+from topo_opt.errors import InfeasibleError, TopoOptError
+
+stdout = Console(highlight=False)
+stderr = Console(stderr=True, highlight=False)
+FORMAT_CHOICES = ("auto", "json", "sndlib", "sndlib-xml", "commalab", "graphml", "gml", "repetita")
+EXIT_INPUT = 2
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if isinstance(value, float):
+        text = f"{value:.6g}"
+    else:
+        text = str(value)
+    return f"{text} {unit}".rstrip()
+
+
+def _read(path: str, fmt: str):
+    from topo_opt.io.detect import read_instance
+
+    return read_instance(path, format=fmt)
+
+
+class _Group(click.Group):
+    """Maps topo-opt errors to one stderr line and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InfeasibleError as exc:
+            stderr.print(f"topo-opt: infeasible: {exc}", markup=False)
+            sys.exit(EXIT_INPUT)
+        except TopoOptError as exc:
+            stderr.print(f"topo-opt: error: {exc}", markup=False)
+            sys.exit(EXIT_INPUT)
+        except OSError as exc:
+            stderr.print(f"topo-opt: error: {exc.filename or ''}: {exc.strerror or exc}", markup=False)
+            sys.exit(EXIT_INPUT)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="topo-opt")
+@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug) to stderr.")
+def cli(verbose: int) -> None:
+    """Packet-network design: routes and capacities minimising the Kleinrock average delay.
+
+    Rates are in bit/s (packet/s for CommaLab files), delays in seconds, power in watts.
+    """
+    logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+# ------------------------------------------------------------------------------------ info
+@cli.command()
+@click.argument("instance", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True)
+def info(instance: str, fmt: str) -> None:
+    """Sizes, units, total demand and a capacity feasibility hint of INSTANCE."""
+    from topo_opt.model.summary import summarize
+
+    network = _read(instance, fmt)
+    summary = summarize(network)
+    table = Table(title=f"{network.name} ({instance})", show_header=False)
+    for key, value in summary.items():
+        table.add_row(key, _fmt(value))
+    stdout.print(table)
+
+
+# ------------------------------------------------------------------------------------ convert
+@cli.command()
+@click.argument("instance", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True)
+@click.option("--to", "target", type=click.Choice(("json", "sndlib")), default="json", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output file.")
+@click.option("--gravity", type=float, default=None,
+              help="Replace demands by a gravity model with this total rate (rate unit).")
+@click.option("--uniform", type=float, default=None,
+              help="Replace demands by this rate between every ordered node pair.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the demand generator.")
+@click.option("--lengths-from-coordinates", is_flag=True,
+              help="Set link lengths to great-circle distances between node coordinates.")
+@click.option("--size-capacities", type=float, default=None, metavar="UTILIZATION",
+              help="Size every link to standard line rates so min-hop loads stay below UTILIZATION.")
+def convert(instance: str, fmt: str, target: str, out: str, gravity: float | None,
+            uniform: float | None, seed: int, lengths_from_coordinates: bool,
+            size_capacities: float | None) -> None:
+    """Convert INSTANCE to the native JSON or SNDlib native format, optionally adding demands,
+    lengths or capacities (each rule is recorded in the instance's metadata)."""
+    from topo_opt.algorithms.baselines import min_hop_routing
+    from topo_opt.io.detect import write_instance
+    from topo_opt.model import synthesis
+
+    network = _read(instance, fmt)
+    if gravity is not None:
+        network = synthesis.gravity_demands(network, gravity, seed=seed)
+    if uniform is not None:
+        network = synthesis.uniform_demands(network, uniform)
+    if lengths_from_coordinates:
+        network = synthesis.with_lengths_from_coordinates(network)
+    if size_capacities is not None:
+        load = min_hop_routing(network).arc_flow(network.demand_rate, network.n_arcs)
+        network = synthesis.size_capacities(network, load, target_utilization=size_capacities)
+    write_instance(network, out, format=target)
+    stdout.print(f"wrote {out} ({target}): {network.n_nodes} nodes, {network.n_links} links, "
+                 f"{network.n_demands} demands")
+
+
+# ------------------------------------------------------------------------------------ solve
+def _progress_printer(enabled: bool):
+    if not enabled:
+        return None
+
+    def show(record: dict) -> None:
+        stderr.print(f"iter {int(record.get('iteration', 0)):>6}  t={record.get('time_s', 0):8.2f}s  "
+                     f"obj={_fmt(record.get('objective'))}  bound={_fmt(record.get('lower_bound'))}  "
+                     f"gap={_fmt(record.get('gap'))}", markup=False)
+    return show
+
+
+def _print_result(doc: dict) -> None:
+    table = Table(title=f"{doc['instance']['name']}: {doc['model']['problem']} ({doc['method']})",
+                  show_header=False)
+    table.add_row("status", doc["status"])
+    unit = doc["objective_unit"]
+    table.add_row(f"objective ({doc['objective_name']})", _fmt(doc["objective"], unit))
+    table.add_row("lower bound", _fmt(doc["lower_bound"], unit))
+    table.add_row("relative gap", _fmt(doc["gap"]))
+    table.add_row("solve time", _fmt(doc["solve_time_s"], "s"))
+    table.add_row("iterations", _fmt(doc["iterations"]))
+    for key, value in doc.get("metrics", {}).items():
+        if not isinstance(value, (list, dict)):
+            table.add_row(key, _fmt(value))
+    if doc.get("message"):
+        table.add_row("message", doc["message"])
+    stdout.print(table)
+
+
+@cli.command()
+@click.argument("instance", type=click.Path(dir_okay=False))
+@click.option("--model", "model", type=click.Path(dir_okay=False), default="models/min-delay.toml",
+              show_default=True, help="Model card (TOML) naming the problem and solver settings.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a card parameter (dotted key, e.g. solver.gap=1e-5). Repeatable.")
+@click.option("--gap", type=float, default=None, help="Certified relative gap (solver.gap).")
+@click.option("--time-limit", type=float, default=None, help="Time limit in seconds (solver.time_limit_s).")
+@click.option("--method", default=None, help="Solver method (solver.method), e.g. gradient_projection.")
+@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the solution JSON here.")
+@click.option("--progress/--quiet", default=None,
+              help="Show per-iteration progress on stderr (default: when stderr is a terminal).")
+def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | None,
+          time_limit: float | None, method: str | None, fmt: str, out: str | None,
+          progress: bool | None) -> None:
+    """Solve the problem of the model card on INSTANCE and print the certified result."""
+    from topo_opt.evaluators.metrics import evaluate_design
+    from topo_opt.io.solution_json import solution_to_dict, write_solution
+    from topo_opt.solve.cards import load_card
+    from topo_opt.solve.dispatch import solve as run
+
+    flags = [f"solver.{key}={value!r}" for key, value in
+             (("gap", gap), ("time_limit_s", time_limit)) if value is not None]
+    if method is not None:
+        flags.append(f'solver.method="{method}"')
+    card = load_card(model, overrides + tuple(flags))
+    network = _read(instance, fmt)
+    show = progress if progress is not None else stderr.is_terminal
+    result = run(network, card, callback=_progress_printer(show))
+    evaluation = {} if result.design is None else evaluate_design(
+        network, result.design, include_fixed_delay=result.details.get("include_fixed_delay", True)).to_dict()
+    doc = solution_to_dict(network, result, evaluation, instance_file=instance, card=card.to_dict())
+    if out:
+        write_solution(out, doc)
+    _print_result(doc)
+    if out:
+        stdout.print(f"solution written to {out}")
+
+
+# ------------------------------------------------------------------------------------ evaluate
+@cli.command()
+@click.argument("instance", type=click.Path(dir_okay=False))
+@click.argument("solution", type=click.Path(dir_okay=False))
+@click.option("--queue", type=click.Choice(("mm1", "md1", "mg1", "mm1k")), default="mm1", show_default=True,
+              help="Queue model of every link.")
+@click.option("--cs2", type=float, default=1.0, show_default=True,
+              help="Squared coefficient of variation of packet length (mg1).")
+@click.option("--buffer", "buffer_packets", type=int, default=None,
+              help="Buffer size K in packets, including the one in service (mm1k).")
+@click.option("--no-fixed-delay", is_flag=True, help="Leave out propagation and processing delays.")
+@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the evaluation JSON here.")
+@click.option("--links/--no-links", "show_links", default=True, help="Print the per-link table.")
+def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packets: int | None,
+             no_fixed_delay: bool, fmt: str, out: str | None, show_links: bool) -> None:
+    """Evaluate the design in SOLUTION on INSTANCE: delays, utilisation, loss, power."""
+    from topo_opt.errors import InvalidInputError
+    from topo_opt.evaluators.metrics import evaluate_design
+    from topo_opt.io.solution_json import json_clean, read_design, write_solution
+    from topo_opt.solve.checker import check_design
+
+    if queue == "mm1k" and buffer_packets is None:
+        raise InvalidInputError("--queue mm1k needs --buffer K (packets)")
+    network = _read(instance, fmt)
+    design = read_design(solution, network)
+    problems = check_design(network, design, strict_capacity=False)
+    if problems:
+        raise InvalidInputError(f"{solution}: invalid design: {problems[0]}")
+    metrics = evaluate_design(network, design, queue=queue, cs2=cs2, buffer_packets=buffer_packets,
+                              include_fixed_delay=not no_fixed_delay)
+    doc = json_clean({"format": "topo-opt/evaluation", "version": 1, "queue": queue,
+                      "units": {"rate": network.rate_unit, "delay": "s", "power": "W"},
+                      **metrics.to_dict()})
+    if out:
+        write_solution(out, doc)
+    table = Table(title=f"{network.name}: evaluation ({queue})", show_header=False)
+    for key, value in doc["metrics"].items():
+        if not isinstance(value, (list, dict)):
+            table.add_row(key, _fmt(value))
+    stdout.print(table)
+    if show_links:
+        links = Table(title="links (busiest first)")
+        for col in ("link", "from", "to", f"capacity [{network.rate_unit}]",
+                    f"flow [{network.rate_unit}]", "utilization", "delay [s]"):
+            links.add_column(col, justify="right" if "[" in col or col == "utilization" else "left")
+        arcs = sorted(doc["arcs"], key=lambda a: -(a.get("utilization") or 0))
+        for arc in arcs[:20]:
+            links.add_row(str(arc["link"]), str(arc["from"]), str(arc["to"]), _fmt(arc["capacity"]),
+                          _fmt(arc["flow"]), _fmt(arc["utilization"]), _fmt(arc["delay_s"]))
+        stdout.print(links)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    np.seterr(all="ignore")
+    cli(prog_name="topo-opt")
+
+
+if __name__ == "__main__":
+    main()

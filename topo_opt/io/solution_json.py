@@ -1,0 +1,152 @@
+"""Solution files: the JSON a solve writes and ``evaluate`` reads back.
+
+Schema (``"format": "topo-opt/solution"``, version 1; documented in README.md):
+
+* ``status``, ``method``, ``objective_name``, ``objective_unit``, ``objective``, ``lower_bound``,
+  ``gap``, ``solve_time_s``, ``iterations``, ``message``, ``details``, ``history``
+* ``units``: the rate, delay and power units of every number in the file
+* ``instance``: name, file and SHA-256 of the instance file the design belongs to
+* ``model``: the validated model card (all defaults filled in)
+* ``metrics``, ``arcs``, ``demands``: from :func:`topo_opt.evaluators.metrics.evaluate_design`
+  (each demand lists its ``paths`` as ``nodes``, ``links``, ``fraction``, ``delay_s``)
+* ``links``: per link ``id``, ``capacity``, ``on``; ``nodes_off``: ids of switched-off nodes
+
+Non-finite numbers are written as ``null``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from topo_opt import __version__
+from topo_opt.errors import InvalidInputError
+from topo_opt.io.atomic import atomic_write_text
+from topo_opt.model.design import Design, Routing
+from topo_opt.model.network import Network
+from topo_opt.solve.result import SolveResult
+
+FORMAT = "topo-opt/solution"
+
+
+def json_clean(value: Any) -> Any:
+    """Plain JSON types: numpy scalars/arrays to Python, NaN/inf to None."""
+    if isinstance(value, dict):
+        return {str(k): json_clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_clean(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def file_sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def solution_to_dict(network: Network, result: SolveResult, evaluation: dict[str, Any],
+                     instance_file: str | None = None, card: dict | None = None) -> dict[str, Any]:
+    """Assemble the solution document from a result and the evaluator's ``to_dict()``."""
+    design = result.design
+    doc: dict[str, Any] = {
+        "format": FORMAT, "version": 1, "topo_opt_version": __version__,
+        "instance": {"name": network.name, "file": instance_file,
+                     "sha256": file_sha256(instance_file) if instance_file else None},
+        "model": card,
+        "units": {"rate": network.rate_unit, "delay": "s", "power": "W", "length": "m"},
+        "status": result.status.value, "method": result.method,
+        "objective_name": result.objective_name, "objective_unit": result.objective_unit,
+        "objective": result.objective, "lower_bound": result.lower_bound, "gap": result.gap,
+        "solve_time_s": result.solve_time_s, "iterations": result.iterations,
+        "message": result.message, "details": result.details,
+    }
+    doc.update(evaluation)
+    if design is not None:
+        doc["links"] = [{"id": link.id, "capacity": cap, "on": bool(on)} for link, cap, on in
+                        zip(network.links, design.link_capacity, design.link_on)]
+        doc["nodes_off"] = [n.id for n, on in zip(network.nodes, design.node_on) if not on]
+    doc["history"] = result.history
+    return json_clean(doc)
+
+
+def write_solution(path: str | Path, document: dict[str, Any]) -> None:
+    """Write a solution document atomically."""
+    atomic_write_text(path, json.dumps(document, indent=1) + "\n")
+
+
+def read_design(path: str | Path, network: Network) -> Design:
+    """Read a solution file's design (capacities, on/off, paths) on ``network``.
+
+    Raises
+    ------
+    InvalidInputError
+        Not a solution file, unknown demand/link/node ids, a path that is not a walk from the
+        demand's source to its target, fractions that are negative or do not sum to 1.
+    """
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInputError(f"{path}: solution file not found") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise InvalidInputError(f"{path}{f':{line}' if line else ''}: not a JSON solution file") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise InvalidInputError(f"{path}: not a topo-opt solution file (format must be {FORMAT!r})")
+
+    capacity = network.link_capacity.copy()
+    link_on = np.ones(network.n_links, dtype=bool)
+    for entry in doc.get("links", []):
+        idx = network.link_index.get(entry.get("id"))
+        if idx is None:
+            raise InvalidInputError(f"{path}: link {entry.get('id')!r} is not in instance {network.name!r}")
+        capacity[idx] = float(entry["capacity"])
+        link_on[idx] = bool(entry.get("on", True))
+    node_on = np.ones(network.n_nodes, dtype=bool)
+    for node_id in doc.get("nodes_off", []):
+        if node_id not in network.node_index:
+            raise InvalidInputError(f"{path}: node {node_id!r} is not in instance {network.name!r}")
+        node_on[network.node_index[node_id]] = False
+
+    arc_of = {(int(link), int(tail)): arc for arc, (link, tail) in
+              enumerate(zip(network.arc_link, network.arc_tail))}
+    paths = []
+    seen = np.zeros(network.n_demands, dtype=bool)
+    for entry in doc.get("demands", []):
+        k = network.demand_index.get(entry.get("id"))
+        if k is None:
+            raise InvalidInputError(f"{path}: demand {entry.get('id')!r} is not in instance {network.name!r}")
+        seen[k] = True
+        total = 0.0
+        for p in entry.get("paths", []):
+            where = f"{path}: demand {entry['id']!r} path {p.get('nodes')}"
+            nodes, links, fraction = p.get("nodes", []), p.get("links", []), p.get("fraction")
+            if not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1 + 1e-9:
+                raise InvalidInputError(f"{where}: fraction must be in [0, 1], got {fraction!r}")
+            if len(nodes) != len(links) + 1 or nodes[0] != network.demands[k].source \
+                    or nodes[-1] != network.demands[k].target:
+                raise InvalidInputError(f"{where}: not a path from the demand's source to its target")
+            arcs = []
+            for tail, link in zip(nodes, links):
+                arc = arc_of.get((network.link_index.get(link, -1), network.node_index.get(tail, -1)))
+                if arc is None:
+                    raise InvalidInputError(f"{where}: link {link!r} does not leave node {tail!r}")
+                arcs.append(arc)
+            if any(network.arc_head[a] != network.node_index[n] for a, n in zip(arcs, nodes[1:])):
+                raise InvalidInputError(f"{where}: links and nodes do not form a walk")
+            paths.append((k, arcs, float(fraction)))
+            total += fraction
+        if abs(total - 1.0) > 1e-6:
+            raise InvalidInputError(f"{path}: demand {entry['id']!r}: path fractions sum to {total:.9g}, not 1")
+    if not seen.all():
+        missing = network.demands[int(np.flatnonzero(~seen)[0])].id
+        raise InvalidInputError(f"{path}: demand {missing!r} has no routing")
+    return Design(capacity, Routing.from_paths(paths), link_on, node_on)

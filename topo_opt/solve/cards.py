@@ -1,0 +1,159 @@
+"""Model cards: declarative TOML files naming the problem, its objective and solver settings.
+
+A card is validated against the schema of its problem: every key must be known, every value of
+the declared type.  ``--set KEY=VALUE`` overrides use dotted keys (``solver.gap=1e-5``) and go
+through the same checks, so a typo is an error naming the key, never a silently ignored setting.
+
+Example (``models/min-delay.toml``)::
+
+    problem = "min-delay"
+    description = "Splittable routing minimising the Kleinrock average delay"
+
+    [objective]
+    include_fixed_delay = true
+
+    [solver]
+    method = "auto"
+    gap = 1e-6
+    time_limit_s = 600.0
+"""
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from topo_opt.errors import InvalidInputError
+
+# Schema: problem -> section -> key -> (type, default, allowed values or None)
+_SOLVER_COMMON = {
+    "gap": (float, 1e-6, None),
+    "time_limit_s": (float, 600.0, None),
+    "max_iterations": (int, 1_000_000, None),
+}
+SCHEMAS: dict[str, dict[str, dict[str, tuple[type, Any, tuple | None]]]] = {
+    "min-delay": {
+        "objective": {"include_fixed_delay": (bool, True, None)},
+        "solver": {"method": (str, "auto", ("auto", "gradient_projection", "outer_approximation",
+                                            "flow_deviation")), **_SOLVER_COMMON},
+    },
+    "min-max-utilization": {"solver": {"time_limit_s": (float, 600.0, None)}},
+    "min-hop": {"solver": {"time_limit_s": (float, 600.0, None)}},
+    "fortz-thorup": {"solver": {"time_limit_s": (float, 600.0, None)}},
+    "routing-baseline": {
+        "routing": {"rule": (str, "min-hop", ("min-hop", "shortest-length", "ecmp"))},
+    },
+}
+TOP_LEVEL_KEYS = ("problem", "description")
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """A validated card: the problem name and its sections with every default filled in."""
+
+    problem: str
+    description: str
+    sections: Mapping[str, Mapping[str, Any]]
+    source: str
+
+    def get(self, dotted_key: str) -> Any:
+        section, key = dotted_key.split(".", 1)
+        return self.sections[section][key]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"problem": self.problem, "description": self.description,
+                **{name: dict(values) for name, values in self.sections.items()}}
+
+
+def _coerce(source: str, dotted: str, value: Any, kind: type, allowed: tuple | None) -> Any:
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise InvalidInputError(
+            f"{source}: {dotted} must be of type {kind.__name__}, got {value!r}")
+    if kind is float and (math.isnan(value) or value < 0):
+        raise InvalidInputError(f"{source}: {dotted} must be a number >= 0, got {value!r}")
+    if kind is int and value < 0:
+        raise InvalidInputError(f"{source}: {dotted} must be >= 0, got {value!r}")
+    if allowed is not None and value not in allowed:
+        raise InvalidInputError(
+            f"{source}: {dotted} must be one of {', '.join(map(str, allowed))}, got {value!r}")
+    return value
+
+
+def validate_card(raw: Mapping[str, Any], source: str) -> ModelCard:
+    """Check ``raw`` (parsed TOML) against the schema of its problem and fill defaults."""
+    problem = raw.get("problem")
+    if problem not in SCHEMAS:
+        raise InvalidInputError(
+            f"{source}: problem must be one of {', '.join(SCHEMAS)}, got {problem!r}")
+    schema = SCHEMAS[problem]
+    sections: dict[str, dict[str, Any]] = {
+        name: {key: default for key, (_, default, _) in keys.items()}
+        for name, keys in schema.items()}
+    for name, value in raw.items():
+        if name in TOP_LEVEL_KEYS:
+            continue
+        if name not in schema:
+            raise InvalidInputError(f"{source}: unknown key {name!r} for problem {problem!r}")
+        if not isinstance(value, Mapping):
+            raise InvalidInputError(f"{source}: [{name}] must be a table, got {value!r}")
+        for key, item in value.items():
+            if key not in schema[name]:
+                raise InvalidInputError(f"{source}: unknown key '{name}.{key}' for problem {problem!r}")
+            kind, _, allowed = schema[name][key]
+            sections[name][key] = _coerce(source, f"{name}.{key}", item, kind, allowed)
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise InvalidInputError(f"{source}: description must be a string, got {description!r}")
+    return ModelCard(problem, description, sections, source)
+
+
+def _parse_override(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise InvalidInputError(f"--set {text!r}: expected KEY=VALUE with a dotted key")
+    key, value = (part.strip() for part in text.split("=", 1))
+    try:  # TOML value syntax: numbers, true/false, "strings"; bare words are strings
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value
+    return key, parsed
+
+
+def load_card(path: str | Path, overrides: tuple[str, ...] = ()) -> ModelCard:
+    """Read a TOML card, apply ``KEY=VALUE`` overrides (dotted keys) and validate it.
+
+    Raises
+    ------
+    InvalidInputError
+        Missing file, TOML syntax error (with line), unknown key, wrong type or value.
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInputError(f"{path}: model card not found") from None
+    except (UnicodeDecodeError, IsADirectoryError):
+        raise InvalidInputError(f"{path}: not a TOML model card") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInputError(f"{path}: invalid TOML: {exc}") from None
+    card = validate_card(raw, str(path))
+    if not overrides:
+        return card
+    for text in overrides:
+        key, value = _parse_override(text)
+        *parents, leaf = key.split(".")
+        table = raw
+        for part in parents:
+            table = table.setdefault(part, {})
+            if not isinstance(table, dict):
+                raise InvalidInputError(f"--set {key}: {part!r} is not a table")
+        table[leaf] = value
+    return validate_card(raw, f"{path} with --set")

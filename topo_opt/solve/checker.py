@@ -1,0 +1,92 @@
+"""The shared solution checker: recompute everything a method reports from its design.
+
+Every method's output goes through :func:`check_result` in the tests (and ``topo-opt evaluate
+--check`` for users): routing conservation per demand, capacities, on/off consistency, and the
+reported objective and bound recomputed from the routing.  It returns the list of violations;
+an empty list means the design is valid and the numbers are honest.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.model.design import Design
+from topo_opt.model.network import Network
+from topo_opt.solve.result import SolveResult, Status
+
+
+def check_design(network: Network, design: Design, *, strict_capacity: bool = True,
+                 tol: float = 1e-9) -> list[str]:
+    """Violations of routing conservation, capacity and on/off constraints.
+
+    Conservation per demand: each path is a walk of arcs from the demand's source to its target,
+    fractions are ≥ 0 and sum to 1.  Capacity: every queue load ≤ capacity (< with
+    ``strict_capacity``, as M/M/1 delay requires).  Flow only on links and nodes that are on.
+    """
+    problems: list[str] = []
+    routing = design.routing
+    if routing.n_paths and (routing.demand.min() < 0 or routing.demand.max() >= network.n_demands):
+        return ["routing refers to demands that are not in the instance"]
+    if np.any(routing.fraction < -tol):
+        problems.append("negative path fraction")
+    sums = np.bincount(routing.demand, weights=routing.fraction, minlength=network.n_demands)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-6)
+    if bad.size:
+        problems.append(f"demand {network.demands[bad[0]].id!r}: fractions sum to {sums[bad[0]]:.9g}"
+                        f" ({bad.size} demands)")
+    lengths = np.diff(routing.indptr)
+    if np.any(lengths == 0):
+        problems.append("empty path")
+        return problems
+    first, last = routing.arcs[routing.indptr[:-1]], routing.arcs[routing.indptr[1:] - 1]
+    if np.any(network.arc_tail[first] != network.demand_source[routing.demand]) or \
+            np.any(network.arc_head[last] != network.demand_target[routing.demand]):
+        problems.append("a path does not start at its demand's source or end at its target")
+    inner = np.ones(len(routing.arcs), dtype=bool)
+    inner[routing.indptr[1:] - 1] = False  # last arc of each path has no successor
+    successors = np.flatnonzero(inner)
+    if np.any(network.arc_head[routing.arcs[successors]] != network.arc_tail[routing.arcs[successors + 1]]):
+        problems.append("a path is not a walk (consecutive arcs do not meet)")
+
+    flow = design.arc_flow(network)
+    load = network.queue_load(flow)
+    capacity = network.queue_capacity(design.link_capacity)
+    over = load >= capacity if strict_capacity else load > capacity * (1 + tol)
+    if np.any(over):
+        q = int(np.flatnonzero(over)[0])
+        problems.append(f"link {network.links[network.queue_link[q]].id!r}: load {load[q]:.6g} exceeds "
+                        f"capacity {capacity[q]:.6g} {network.rate_unit}")
+    off_links = ~design.link_on[network.arc_link]
+    if np.any(flow[off_links] > tol * max(1.0, network.total_demand)):
+        problems.append("flow on a link that is off")
+    node_used = np.zeros(network.n_nodes, dtype=bool)
+    node_used[network.arc_tail[flow > 0]] = True
+    node_used[network.arc_head[flow > 0]] = True
+    if np.any(node_used & ~design.node_on):
+        problems.append("flow through a node that is off")
+    return problems
+
+
+def check_result(network: Network, result: SolveResult, *, rtol: float = 1e-7) -> list[str]:
+    """Violations in a solve result: its design (:func:`check_design`) and its reported numbers.
+
+    For delay objectives the objective is recomputed from the routing, the lower bound must not
+    exceed it, and a result reported optimal must meet its gap.
+    """
+    if result.status is Status.INFEASIBLE:
+        return [] if result.design is None else ["an infeasible result carries a design"]
+    if result.design is None:
+        return ["no design"]
+    problems = check_design(network, result.design,
+                            strict_capacity=result.objective_name == "average_delay_s")
+    if result.objective_name == "average_delay_s" and math.isfinite(result.objective):
+        include = result.details.get("include_fixed_delay", True)
+        recomputed = DelayObjective.for_network(network, result.design.link_capacity, include) \
+            .value(result.design.arc_flow(network))
+        if not math.isclose(recomputed, result.objective, rel_tol=rtol):
+            problems.append(f"objective {result.objective:.12g} s but the routing gives {recomputed:.12g} s")
+    if math.isfinite(result.lower_bound) and result.lower_bound > result.objective * (1 + rtol):
+        problems.append(f"lower bound {result.lower_bound:.12g} exceeds objective {result.objective:.12g}")
+    return problems
