@@ -5,11 +5,9 @@ and exit code 2, with no traceback and no partial output file.
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import sys
-from pathlib import Path
 from typing import Any
 
 import click

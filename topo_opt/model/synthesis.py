@@ -1,0 +1,221 @@
+"""Synthesis of what an instance lacks: demands, link capacities and link lengths.
+
+Every function returns a new validated :class:`Network` and records what it did (generator,
+parameters, seed) in ``metadata`` so a result can be traced back to its inputs:
+
+* :func:`gravity_demands`, :func:`uniform_demands`, :func:`scale_demands` -- traffic matrices;
+* :func:`size_capacities` -- capacities from routed loads, rounded up to standard line rates;
+* :func:`great_circle_m`, :func:`with_lengths_from_coordinates` -- lengths from coordinates.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Sequence
+
+import numpy as np
+
+from topo_opt.errors import InvalidInputError
+from topo_opt.model.network import Demand, Network
+
+# Standard line rates in bit/s: Fast Ethernet, GbE, OC-48/STM-16, 10GbE, 40GbE, 100GbE, 400GbE
+STANDARD_LINE_RATES = (100e6, 1e9, 2.5e9, 10e9, 40e9, 100e9, 400e9)
+EARTH_RADIUS_M = 6_371_000.0
+
+
+# --------------------------------------------------------------------------- lengths
+def great_circle_m(lon1, lat1, lon2, lat2):
+    """Great-circle distance in metres between points given in degrees (haversine).
+
+    d = 2R · asin(√(sin²(Δφ/2) + cos φ₁ cos φ₂ sin²(Δλ/2))), R = 6 371 km, φ latitude,
+    λ longitude.  Accepts scalars or numpy arrays (element-wise).
+    """
+    phi1, phi2 = np.radians(lat1), np.radians(lat2)
+    dphi = phi2 - phi1
+    dlam = np.radians(np.asarray(lon2) - np.asarray(lon1))
+    h = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlam / 2) ** 2
+    d = 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    return float(d) if np.ndim(d) == 0 else d
+
+
+def with_lengths_from_coordinates(network: Network, overwrite: bool = False) -> Network:
+    """Set link lengths to the great-circle distance between their end nodes.
+
+    Links whose ends both have coordinates get ``length_m`` (existing lengths are kept unless
+    ``overwrite``); the others keep theirs.  The rule is recorded in ``metadata["lengths"]``.
+    """
+    lon = np.array([math.nan if n.longitude is None else n.longitude for n in network.nodes])
+    lat = np.array([math.nan if n.latitude is None else n.latitude for n in network.nodes])
+    src, dst = network.link_source, network.link_target
+    length = great_circle_m(lon[src], lat[src], lon[dst], lat[dst]) if network.n_links else np.zeros(0)
+    links, changed = [], 0
+    for link, d in zip(network.links, np.atleast_1d(length).tolist()):
+        if not math.isnan(d) and (overwrite or link.length_m is None):
+            link = dataclasses.replace(link, length_m=d)
+            changed += 1
+        links.append(link)
+    metadata = dict(network.metadata)
+    metadata["lengths"] = {"rule": "great-circle distance between end-node coordinates (haversine)",
+                           "earth_radius_m": EARTH_RADIUS_M, "links_set": changed}
+    return network.replace(links=tuple(links), metadata=metadata)
+
+
+# --------------------------------------------------------------------------- demands
+def _node_masses(network: Network, masses) -> np.ndarray:
+    if masses is None:
+        return np.ones(network.n_nodes)
+    if isinstance(masses, str):
+        ends = np.concatenate([network.link_source, network.link_target])
+        if masses == "degree":
+            return np.bincount(ends, minlength=network.n_nodes).astype(float)
+        if masses == "capacity":
+            cap = np.concatenate([network.link_capacity, network.link_capacity])
+            return np.bincount(ends, weights=cap, minlength=network.n_nodes)
+        raise InvalidInputError(f"masses must be None, 'degree', 'capacity' or an array, got {masses!r}")
+    m = np.asarray(masses, dtype=float)
+    if m.shape != (network.n_nodes,):
+        raise InvalidInputError(f"masses must have one value per node ({network.n_nodes}), got shape {m.shape}")
+    if not np.all(np.isfinite(m)) or np.any(m < 0):
+        raise InvalidInputError("masses must be finite and >= 0")
+    return m
+
+
+def _pair_demands(network: Network, rate: np.ndarray) -> tuple[Demand, ...]:
+    """One demand ``"s->t"`` per ordered pair with a positive entry of the n×n matrix ``rate``."""
+    ids = [n.id for n in network.nodes]
+    s_idx, t_idx = np.nonzero(rate > 0)
+    return tuple(Demand(id=f"{ids[s]}->{ids[t]}", source=ids[s], target=ids[t], rate=r)
+                 for s, t, r in zip(s_idx.tolist(), t_idx.tolist(), rate[s_idx, t_idx].tolist()))
+
+
+def gravity_demands(network: Network, total_rate: float, masses=None, seed: int = 0,
+                    perturbation: float = 0.0) -> Network:
+    """Replace the demands by a gravity traffic matrix of total ``total_rate``.
+
+    r_st = V · m_s m_t / Σ_{u≠v} m_u m_v for every ordered pair s ≠ t, V the total rate (rate
+    unit of the network) and m the node masses.  With ``perturbation`` p > 0 every entry is
+    multiplied by an independent U(1 − p, 1 + p) factor (seeded) and the matrix is rescaled so
+    the total stays V.
+
+    Parameters
+    ----------
+    network : Network
+    total_rate : float
+        V, in the network's rate unit (bit/s or packet/s).
+    masses : None, "degree", "capacity" or array
+        None gives equal masses (a uniform matrix); "degree" the number of incident links;
+        "capacity" the installed capacity of incident links; or one value per node.
+    seed : int
+        Seed of the perturbation (recorded even when unused).
+    perturbation : float in [0, 1)
+
+    Returns
+    -------
+    Network
+        With demands ``"s->t"`` and ``metadata["demand_generator"]`` recording all parameters.
+
+    References
+    ----------
+    Roughan, *Simplifying the synthesis of Internet traffic matrices*, ACM SIGCOMM CCR 35(5), 2005.
+    """
+    if not (isinstance(total_rate, (int, float)) and math.isfinite(total_rate) and total_rate > 0):
+        raise InvalidInputError(f"total_rate must be a finite number > 0, got {total_rate!r}")
+    if not 0.0 <= perturbation < 1.0:
+        raise InvalidInputError(f"perturbation must be in [0, 1), got {perturbation!r}")
+    m = _node_masses(network, masses)
+    weight = np.outer(m, m)
+    np.fill_diagonal(weight, 0.0)
+    if perturbation > 0:
+        rng = np.random.default_rng(seed)
+        weight *= rng.uniform(1.0 - perturbation, 1.0 + perturbation, size=weight.shape)
+    norm = weight.sum()
+    if norm <= 0:
+        raise InvalidInputError("gravity_demands: every pair of distinct nodes has zero mass product")
+    rate = total_rate * weight / norm
+    metadata = dict(network.metadata)
+    metadata["demand_generator"] = {
+        "generator": "gravity", "formula": "r_st = V m_s m_t / sum_{u!=v} m_u m_v",
+        "total_rate": float(total_rate), "rate_unit": network.rate_unit,
+        "masses": masses if masses is None or isinstance(masses, str) else m.tolist(),
+        "perturbation": perturbation, "seed": seed}
+    return network.replace(demands=_pair_demands(network, rate), metadata=metadata)
+
+
+def uniform_demands(network: Network, rate_per_pair: float) -> Network:
+    """Replace the demands by ``rate_per_pair`` (rate unit) for every ordered pair s ≠ t."""
+    if not (isinstance(rate_per_pair, (int, float)) and math.isfinite(rate_per_pair) and rate_per_pair > 0):
+        raise InvalidInputError(f"rate_per_pair must be a finite number > 0, got {rate_per_pair!r}")
+    rate = np.full((network.n_nodes, network.n_nodes), float(rate_per_pair))
+    np.fill_diagonal(rate, 0.0)
+    metadata = dict(network.metadata)
+    metadata["demand_generator"] = {"generator": "uniform", "rate_per_pair": float(rate_per_pair),
+                                    "rate_unit": network.rate_unit}
+    return network.replace(demands=_pair_demands(network, rate), metadata=metadata)
+
+
+def scale_demands(network: Network, factor: float) -> Network:
+    """Multiply every demand rate by ``factor`` > 0; ``metadata["demand_scale"]`` accumulates it."""
+    if not (isinstance(factor, (int, float)) and math.isfinite(factor) and factor > 0):
+        raise InvalidInputError(f"factor must be a finite number > 0, got {factor!r}")
+    demands = tuple(dataclasses.replace(d, rate=d.rate * factor) for d in network.demands)
+    metadata = dict(network.metadata)
+    metadata["demand_scale"] = float(metadata.get("demand_scale", 1.0)) * factor
+    return network.replace(demands=demands, metadata=metadata)
+
+
+# --------------------------------------------------------------------------- capacities
+def size_capacities(network: Network, arc_load: np.ndarray, target_utilization: float = 0.5,
+                    line_rates_bps: Sequence[float] = STANDARD_LINE_RATES) -> Network:
+    """Give every link the smallest standard line rate that keeps it under a target utilisation.
+
+    With L_e = max_{q of e} F_q the largest load of the link's queue(s) (both directions of a
+    duplex link are separate queues) and u the target, the capacity is
+
+        C_e = min{ r ∈ line rates : L_e ≤ u·r },   or   k·r_max with k = ⌈L_e / (u·r_max)⌉
+
+    when even the largest rate is too small (k parallel modules of the largest rate).  An
+    unloaded link gets the smallest rate.  Links become installed; modules are kept.
+
+    Parameters
+    ----------
+    network : Network
+    arc_load : array (n_arcs,)
+        Arc flows of a routing in the network's rate unit, e.g.
+        ``min_hop_routing(network).arc_flow(network.demand_rate, network.n_arcs)``.
+    target_utilization : float in (0, 1]
+    line_rates_bps : sequence of float
+        Available line rates in bit/s (converted with the packet length for packet/s instances).
+
+    Returns
+    -------
+    Network
+        With the new capacities and ``metadata["capacity_rule"]``.
+    """
+    load = np.asarray(arc_load, dtype=float)
+    if load.shape != (network.n_arcs,):
+        raise InvalidInputError(f"arc_load must have one value per arc ({network.n_arcs}), got shape {load.shape}")
+    if not np.all(np.isfinite(load)) or np.any(load < 0):
+        raise InvalidInputError("arc_load must be finite and >= 0")
+    if not 0.0 < target_utilization <= 1.0:
+        raise InvalidInputError(f"target_utilization must be in (0, 1], got {target_utilization!r}")
+    rates_bps = np.sort(np.asarray(line_rates_bps, dtype=float))
+    if rates_bps.size == 0 or not np.all(np.isfinite(rates_bps)) or rates_bps[0] <= 0:
+        raise InvalidInputError(f"line_rates_bps must be positive numbers, got {list(line_rates_bps)!r}")
+    bps_per_unit = 1.0 if network.rate_unit == "bit/s" else network.packet_length_bits
+    rates = rates_bps / bps_per_unit  # in the network's rate unit
+
+    link_load = np.zeros(network.n_links)
+    np.maximum.at(link_load, network.queue_link, network.queue_load(load))
+    needed = link_load / target_utilization
+    index = np.searchsorted(rates, needed, side="left")
+    modules = np.ceil(needed / rates[-1])
+    capacity = np.where(index < len(rates), rates[np.minimum(index, len(rates) - 1)], modules * rates[-1])
+
+    links = tuple(dataclasses.replace(link, capacity=c, installed=True)
+                  for link, c in zip(network.links, capacity.tolist()))
+    metadata = dict(network.metadata)
+    metadata["capacity_rule"] = {
+        "rule": "smallest line rate r with max queue load <= target_utilization * r "
+                "(k x largest rate above it)",
+        "target_utilization": float(target_utilization), "line_rates_bps": rates_bps.tolist()}
+    return network.replace(links=links, metadata=metadata)
