@@ -18,8 +18,8 @@ from rich.table import Table
 from topo_opt import __version__
 from topo_opt.errors import InfeasibleError, TopoOptError
 
-stdout = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
+# Wide enough for the link table when the output goes to a file or a pipe
+stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 FORMAT_CHOICES = ("auto", "json", "sndlib", "sndlib-xml", "commalab", "graphml", "gml", "repetita")
 EXIT_INPUT = 2
 
@@ -47,13 +47,13 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except InfeasibleError as exc:
-            stderr.print(f"topo-opt: infeasible: {exc}", markup=False)
+            click.echo(f"topo-opt: infeasible: {exc}", err=True)
             sys.exit(EXIT_INPUT)
         except TopoOptError as exc:
-            stderr.print(f"topo-opt: error: {exc}", markup=False)
+            click.echo(f"topo-opt: error: {exc}", err=True)
             sys.exit(EXIT_INPUT)
         except OSError as exc:
-            stderr.print(f"topo-opt: error: {exc.filename or ''}: {exc.strerror or exc}", markup=False)
+            click.echo(f"topo-opt: error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
             sys.exit(EXIT_INPUT)
 
 
@@ -130,9 +130,9 @@ def _progress_printer(enabled: bool):
         return None
 
     def show(record: dict) -> None:
-        stderr.print(f"iter {int(record.get('iteration', 0)):>6}  t={record.get('time_s', 0):8.2f}s  "
-                     f"obj={_fmt(record.get('objective'))}  bound={_fmt(record.get('lower_bound'))}  "
-                     f"gap={_fmt(record.get('gap'))}", markup=False)
+        click.echo(f"iter {int(record.get('iteration', 0)):>6}  t={record.get('time_s', 0):8.2f}s  "
+                   f"obj={_fmt(record.get('objective'))}  bound={_fmt(record.get('lower_bound'))}  "
+                   f"gap={_fmt(record.get('gap'))}", err=True)
     return show
 
 
@@ -182,7 +182,7 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
         flags.append(f'solver.method="{method}"')
     card = load_card(model, overrides + tuple(flags))
     network = _read(instance, fmt)
-    show = progress if progress is not None else stderr.is_terminal
+    show = progress if progress is not None else sys.stderr.isatty()
     result = run(network, card, callback=_progress_printer(show))
     evaluation = {} if result.design is None else evaluate_design(
         network, result.design, include_fixed_delay=result.details.get("include_fixed_delay", True)).to_dict()
@@ -237,9 +237,9 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
     stdout.print(table)
     if show_links:
         links = Table(title="links (busiest first)")
-        for col in ("link", "from", "to", f"capacity [{network.rate_unit}]",
-                    f"flow [{network.rate_unit}]", "utilization", "delay [s]"):
-            links.add_column(col, justify="right" if "[" in col or col == "utilization" else "left")
+        for col in ("link", "from", "to", f"capacity ({network.rate_unit})",
+                    f"flow ({network.rate_unit})", "utilization", "delay (s)"):
+            links.add_column(col, justify="right" if "(" in col or col == "utilization" else "left")
         arcs = sorted(doc["arcs"], key=lambda a: -(a.get("utilization") or 0))
         for arc in arcs[:20]:
             links.add_row(str(arc["link"]), str(arc["from"]), str(arc["to"]), _fmt(arc["capacity"]),

@@ -12,6 +12,7 @@ from typing import Callable
 
 from topo_opt.algorithms import baselines
 from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.errors import InvalidInputError
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.solve.cards import ModelCard
@@ -66,9 +67,14 @@ def solve(network: Network, card: ModelCard, callback: Callback | None = None) -
 
     Raises
     ------
+    InvalidInputError
+        When the instance has no demands.
     InfeasibleError
         When the problem has no feasible design (the reason names the saturated cut).
     """
+    if network.n_demands == 0:
+        raise InvalidInputError(f"instance {network.name!r} has no demands: add them with "
+                                "`topo-opt convert --gravity TOTAL` or `--uniform RATE`")
     if card.problem == "min-delay":
         return _min_delay(network, card, callback)
     if card.problem == "routing-baseline":
