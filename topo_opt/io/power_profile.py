@@ -19,16 +19,11 @@ file and the key.  The model itself is documented in :mod:`topo_opt.evaluators.p
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 from topo_opt.errors import InvalidInputError
+from topo_opt.io.toml_file import read_toml
 from topo_opt.evaluators.power import LOAD_SHAPES, PowerProfile
 from topo_opt.model.network import Network
 
@@ -71,14 +66,7 @@ def load_power_profile(path: str | Path) -> PowerProfile:
         non-finite number, unknown load shape, empty ``source``.
     """
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidInputError(f"{path}: power profile not found") from None
-    except (UnicodeDecodeError, IsADirectoryError):
-        raise InvalidInputError(f"{path}: not a TOML power profile") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInputError(f"{path}: invalid TOML: {exc}") from None
+    raw = read_toml(path, "power profile")
 
     for key in raw:
         if key not in _TOP_KEYS:

@@ -20,17 +20,12 @@ Example (``models/min-delay.toml``)::
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 from topo_opt.errors import InvalidInputError
+from topo_opt.io.toml_file import TOMLDecodeError, loads_toml, read_toml
 
 # Schema: problem -> section -> key -> (type, default, allowed values or None)
 _SOLVER_COMMON = {
@@ -121,8 +116,8 @@ def _parse_override(text: str) -> tuple[str, Any]:
         raise InvalidInputError(f"--set {text!r}: expected KEY=VALUE with a dotted key")
     key, value = (part.strip() for part in text.split("=", 1))
     try:  # TOML value syntax: numbers, true/false, "strings"; bare words are strings
-        parsed = tomllib.loads(f"v = {value}")["v"]
-    except tomllib.TOMLDecodeError:
+        parsed = loads_toml(f"v = {value}")["v"]
+    except TOMLDecodeError:
         parsed = value
     return key, parsed
 
@@ -136,14 +131,7 @@ def load_card(path: str | Path, overrides: tuple[str, ...] = ()) -> ModelCard:
         Missing file, TOML syntax error (with line), unknown key, wrong type or value.
     """
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidInputError(f"{path}: model card not found") from None
-    except (UnicodeDecodeError, IsADirectoryError):
-        raise InvalidInputError(f"{path}: not a TOML model card") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInputError(f"{path}: invalid TOML: {exc}") from None
+    raw = read_toml(path, "model card")
     card = validate_card(raw, str(path))
     if not overrides:
         return card
