@@ -1,5 +1,4 @@
 """Flow decomposition: source-aggregated arc flows -> per-demand paths with fractions."""
-import time
 from pathlib import Path
 
 import numpy as np
@@ -108,16 +107,14 @@ def _random_multipath_routing(net, rng, n_alternatives=3):
 
 
 @pytest.mark.parametrize("name", ["planar/planar30", "planar/planar150"])
-def test_real_instance_flows_are_reproduced_fast(name):
+def test_real_instance_flows_are_reproduced(name):
     read_commalab = pytest.importorskip("topo_opt.io.commalab").read_commalab
     net = read_commalab(BENCH / name)
     routing = _random_multipath_routing(net, np.random.default_rng(7))
     sources, _ = source_supply(net)
     x = routing_source_flows(net, routing, sources)
     np.testing.assert_allclose(routing.arc_flow(net.demand_rate, net.n_arcs), x.sum(axis=0), rtol=1e-12)
-    tick = time.perf_counter()
     decomposed = decompose_source_flows(net, sources, x)
-    elapsed = time.perf_counter() - tick
     flow = decomposed.arc_flow(net.demand_rate, net.n_arcs)
     # random shortest paths can form cycles within one source's flow: only those may disappear
     residual = x.sum(axis=0) - flow
@@ -128,7 +125,6 @@ def test_real_instance_flows_are_reproduced_fast(name):
                                atol=1e-9 * flow.max())
     problems = check_design(net, Design.for_network(net, decomposed), strict_capacity=False)
     assert [p for p in problems if "exceeds capacity" not in p] == []  # random paths ignore capacity
-    assert elapsed < 3.0, f"{name}: decomposition took {elapsed:.2f} s"
 
 
 def test_every_demand_source_needs_a_flow_row(square):

@@ -47,7 +47,8 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except InfeasibleError as exc:
-            click.echo(f"topo-opt: infeasible: {exc}", err=True)
+            text = str(exc) if "infeasible" in str(exc) else f"infeasible: {exc}"
+            click.echo(f"topo-opt: {text}", err=True)
             sys.exit(EXIT_INPUT)
         except TopoOptError as exc:
             click.echo(f"topo-opt: error: {exc}", err=True)
