@@ -1,0 +1,93 @@
+"""Flow deviation, its Frank–Wolfe bound and the exact line search on T."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize_scalar
+
+from topo_opt.algorithms.flow_deviation import (
+    delay_line_search, frank_wolfe_bound, solve_min_delay_fd,
+)
+from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
+from topo_opt.algorithms.max_concurrent_flow import find_feasible_flow
+from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.algorithms.shortest_paths import ArcGraph, all_or_nothing, demand_distances, shortest_path_forest
+from topo_opt.errors import InfeasibleError
+from topo_opt.io.commalab import read_commalab
+from topo_opt.model import Demand, Link, Node, build_network
+from topo_opt.solve.checker import check_result
+from topo_opt.solve.result import Status
+
+GRID1 = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "commalab" / "grid" / "grid1"
+
+
+def _parallel(c1, c2, rate):
+    links = [Link("l1", "a", "b", c1), Link("l2", "a", "b", c2)]
+    return build_network(name="par", nodes=[Node("a"), Node("b")], links=links,
+                         demands=[Demand("ab", "a", "b", rate)], link_model="directed",
+                         rate_unit="packet/s")
+
+
+def test_two_equal_parallel_links_split_evenly():
+    net = _parallel(10.0, 10.0, 12.0)
+    result = solve_min_delay_fd(net, gap=1e-10)
+    assert result.status is Status.OPTIMAL and result.method == "flow_deviation"
+    assert check_result(net, result) == []
+    np.testing.assert_allclose(result.design.arc_flow(net), [6.0, 6.0], rtol=1e-6)
+    assert result.objective == pytest.approx(0.25, rel=1e-10)
+
+
+def test_line_search_is_exact():
+    net = read_commalab(GRID1)
+    objective = DelayObjective.for_network(net)
+    flow = find_feasible_flow(net).routing.arc_flow(net.demand_rate, net.n_arcs)
+    forest = shortest_path_forest(ArcGraph.from_network(net), objective.arc_gradient(flow), net.demand_source)
+    direction = all_or_nothing(forest, net) - flow
+    beta = delay_line_search(objective, flow, direction)
+    load, step = net.queue_load(flow), net.queue_load(direction)
+    rising = step > 0
+    boundary = np.min((objective.queue_capacity - load)[rising] / step[rising])
+    reference = minimize_scalar(lambda b: objective.value(flow + b * direction),
+                                bounds=(0.0, min(1.0, boundary) * (1 - 1e-12)), method="bounded",
+                                options={"xatol": 1e-12})
+    assert objective.value(flow + beta * direction) <= reference.fun * (1 + 1e-12)
+    assert beta == pytest.approx(reference.x, rel=1e-5)
+    assert delay_line_search(objective, flow, -direction) == 0.0  # ascent: no step
+
+
+def test_frank_wolfe_bound_is_below_the_optimum_everywhere():
+    net = read_commalab(GRID1)
+    objective = DelayObjective.for_network(net)
+    optimum = solve_min_delay_gp(net, gap=1e-10).objective
+    graph = ArcGraph.from_network(net)
+    start = find_feasible_flow(net).routing.arc_flow(net.demand_rate, net.n_arcs)
+    best = solve_min_delay_gp(net, gap=1e-3).design.arc_flow(net)
+    for weight in (0.0, 0.5, 0.9, 1.0):
+        flow = (1 - weight) * start + weight * best
+        gradient = objective.arc_gradient(flow)
+        distance = demand_distances(shortest_path_forest(graph, gradient, net.demand_source), net)
+        bound = frank_wolfe_bound(objective.value(flow), gradient, flow, distance, net.demand_rate)
+        assert bound <= optimum * (1 + 1e-12)
+    assert bound >= optimum * (1 - 1e-3)  # tight near the optimum
+
+
+def test_grid1_to_a_certified_gap():
+    net = read_commalab(GRID1)
+    records = []
+    result = solve_min_delay_fd(net, gap=1e-3, callback=records.append)
+    assert result.status is Status.OPTIMAL and result.gap <= 1e-3
+    assert check_result(net, result) == []
+    assert result.details["lower_bound_source"] == "frank_wolfe_linearisation"
+    assert result.details["n_shortest_path_calls"] == len(records) == result.iterations
+    bounds = [r["lower_bound"] for r in records]
+    assert bounds == sorted(bounds)
+    assert np.all(np.diff([r["objective"] for r in records]) <= 1e-15)  # exact line search descends
+
+
+def test_iteration_limit_and_infeasible_instances():
+    net = read_commalab(GRID1)
+    result = solve_min_delay_fd(net, gap=1e-9, max_iterations=3)
+    assert result.status is Status.ITERATION_LIMIT and result.iterations == 3
+    assert result.lower_bound <= result.objective and check_result(net, result) == []
+    with pytest.raises(InfeasibleError, match=r"cannot carry demands 'ab'"):
+        solve_min_delay_fd(_parallel(5.0, 5.0, 10.5))

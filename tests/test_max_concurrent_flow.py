@@ -1,0 +1,91 @@
+"""Feasibility phase: strictly feasible flows, infeasibility certificates, undecided budgets."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from topo_opt.algorithms.max_concurrent_flow import feasible_start, find_feasible_flow
+from topo_opt.errors import InfeasibleError, InvalidInputError, TopoOptError
+from topo_opt.io.commalab import read_commalab
+from topo_opt.model import Demand, Design, Link, Node, Routing, build_network
+from topo_opt.solve.checker import check_design
+
+COMMALAB = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "commalab"
+
+
+def _two_routes(rate, capacity=5.0, extra_demands=()):
+    """s -> a -> t and s -> b -> t (directed), every link of ``capacity``; demand s -> t."""
+    links = [Link(f"{u}{v}", u, v, capacity) for u, v in [("s", "a"), ("a", "t"), ("s", "b"), ("b", "t")]]
+    return build_network(name="two", nodes=[Node(n) for n in "sabt"], links=links,
+                         demands=[Demand("st", "s", "t", rate), *extra_demands],
+                         link_model="directed", rate_unit="packet/s")
+
+
+def _max_utilisation(net, routing):
+    load = net.queue_load(routing.arc_flow(net.demand_rate, net.n_arcs))
+    return float(np.max(load / net.queue_capacity()))
+
+
+@pytest.mark.parametrize("name", ["planar/planar30", "grid/grid2", "planar/planar50"])
+def test_strictly_feasible_flow_where_min_hop_saturates(name):
+    net = read_commalab(COMMALAB / name)
+    start = find_feasible_flow(net)
+    assert start.max_utilization_upper_bound < 1.0
+    assert start.max_utilization_upper_bound == pytest.approx(_max_utilisation(net, start.routing), rel=1e-12)
+    assert 0.0 <= start.max_utilization_lower_bound <= start.max_utilization_upper_bound
+    assert check_design(net, Design.for_network(net, start.routing)) == []
+
+
+def test_split_demand_is_feasible_below_the_cut():
+    net = _two_routes(8.0)  # U* = 8/10
+    start = find_feasible_flow(net)
+    assert start.max_utilization_upper_bound < 1.0
+    assert check_design(net, Design.for_network(net, start.routing)) == []
+
+
+def test_demand_above_the_min_cut_is_infeasible_with_the_cut_and_the_demand():
+    net = _two_routes(12.0, extra_demands=[Demand("ab", "a", "b", 0.1)])  # a -> b has no path
+    with pytest.raises(InfeasibleError, match="demand 'ab' cannot be routed"):
+        find_feasible_flow(net)
+    net = _two_routes(12.0)  # U* = 12/10
+    with pytest.raises(InfeasibleError, match=r"infeasible: links .* cannot carry demands 'st' below capacity "
+                                              r"\(max utilisation >= 1\.") as err:
+        find_feasible_flow(net)
+    details = err.value.details
+    assert 1.0 <= details["max_utilization_lower_bound"] <= 1.2 + 1e-9
+    assert details["demands"] == ["st"]
+    cut = set(details["saturated_links"])
+    assert cut in ({"sa", "sb"}, {"at", "bt"}, {"sa", "bt"}, {"at", "sb"}) or cut == {"sa", "sb", "at", "bt"}
+
+
+def test_the_lower_bound_certifies_the_cut_value():
+    # one bottleneck link of capacity 3 shared by two demands of 2: U* = 4/3
+    links = [Link("xy", "x", "y", 3.0), Link("ax", "a", "x", 10.0), Link("bx", "b", "x", 10.0)]
+    net = build_network(name="bottleneck", nodes=[Node(n) for n in "abxy"], links=links,
+                        demands=[Demand("ay", "a", "y", 2.0), Demand("by", "b", "y", 2.0)],
+                        link_model="directed", rate_unit="packet/s")
+    with pytest.raises(InfeasibleError) as err:
+        find_feasible_flow(net)
+    assert 1.0 <= err.value.details["max_utilization_lower_bound"] <= 4.0 / 3.0  # weak duality
+    assert err.value.details["saturated_links"] == ["xy"]
+    assert sorted(err.value.details["demands"]) == ["ay", "by"]
+
+
+def test_undecided_within_the_budget():
+    net = read_commalab(COMMALAB / "grid" / "grid2")
+    with pytest.raises(TopoOptError, match=r"feasibility undecided within the budget: the least max "
+                                           r"utilisation is in \[[0-9.e-]+, [0-9.]+\]"):
+        find_feasible_flow(net, max_iterations=1)
+
+
+def test_feasible_start_prefers_min_hop_and_checks_a_given_start():
+    net = _two_routes(4.0)
+    paths, flow = feasible_start(net, None, None, None)
+    assert paths.n_paths == 1 and flow[0] == 4.0          # min-hop is strictly feasible
+    paths, flow = feasible_start(net, np.full(4, 3.0), None, None)
+    assert _max_utilisation(net.replace(links=[Link(k.id, k.source, k.target, 3.0) for k in net.links]),
+                            paths.to_routing(flow, net.demand_rate)) < 1.0
+    one_path = Routing(np.array([0]), np.array([1.0]), np.array([0, 2]), np.array([0, 1]))
+    with pytest.raises(InvalidInputError, match=r"start routing: link 'sa' carries 4 packet/s, not below "
+                                                r"its capacity 4 packet/s"):
+        feasible_start(net, np.full(4, 4.0), one_path, None)

@@ -1,0 +1,262 @@
+"""Path-based gradient projection with Newton steps for min-delay routing.
+
+Minimises ``T(F)`` (:class:`~topo_opt.algorithms.objective.DelayObjective`) over splittable
+routings.  Each demand ``k`` keeps a set of paths ``P_k`` with flows ``x_p ≥ 0``,
+``Σ_{p∈P_k} x_p = r_k``; arc flows are ``F = Mᵀx`` (``M`` the path–arc matrix).
+
+**Projection step** (Bertsekas and Gallager, *Data Networks* §5.7).  One path ``b_k`` of each
+demand (the one carrying most flow) absorbs the changes of the others, so the free variables
+are the flows ``y_p`` of the other paths, with reduced gradient and diagonal curvature
+
+    ĝ_p = d_p − d_{b_k},   d_p = Σ_{a∈p} ∂T/∂F_a      (first-derivative path lengths)
+    D_p = Σ_{a ∈ p Δ b_k} ∂²T/∂F_a²                   (arcs on exactly one of p, b_k).
+
+The diagonally scaled step ``y_p ← max(0, y_p − ĝ_p/D_p)`` is the method of the book.  Since all
+demands move at once and share arcs, the step here is a projected Newton step instead
+(Bertsekas and Gafni 1983): paths the diagonal step would empty (``y_p ≤ ĝ_p/D_p``, ``ĝ_p > 0``)
+are emptied, the others solve
+
+    (B diag(T'') Bᵀ + λ diag(D)) Δy = −ĝ      (B = rows e_p − e_{b_k}, paths × arcs)
+
+by preconditioned conjugate gradients (inexact Newton), where ``λ`` (Levenberg–Marquardt)
+keeps the system definite although different path combinations can give the same arc flows;
+``λ`` shrinks after full steps and grows after short ones.  Free paths the solution would turn
+negative are emptied too and the system is solved again (``ACTIVE_SET_ROUNDS``).  The step is
+projected (``y ≥ 0``; a demand whose ``b_k`` would go negative is scaled back) and its length
+comes from an exact line search on ``T``.  If the projected Newton direction does not descend,
+the diagonal step is used.  Jacobi sweeps of the plain diagonal step all along were measured
+first: with all demands moving at once the line search cuts them to 10–20 % and the gap
+stalls near 1e-2 on planar30, where the Newton steps reach 1e-6 in about ten iterations.
+
+**Column generation and certificate.**  Each outer iteration runs one Dijkstra from all demand
+sources on the lengths ``∇T(F)``, adds every demand's shortest path to its set when it is
+shorter than all of its paths, evaluates the Frank–Wolfe bound
+``LB = T + Σ_k r_k dist_k − ∇T·F`` (:mod:`topo_opt.algorithms.flow_deviation`) and drops paths
+left without flow.  Between two of them, Newton steps on the fixed path sets run until the
+restricted gap ``∇T·F − Σ_k r_k min_{p∈P_k} d_p`` is below a fraction of the last global gap.
+
+References: D. Bertsekas, R. Gallager, *Data Networks*, 2nd ed., Prentice Hall 1992, §5.7;
+D. Bertsekas, E. Gafni, *Projected Newton methods and optimization of multicommodity flows*,
+IEEE Trans. Automatic Control 28 (1983) 1090–1096.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+
+from topo_opt.algorithms.flow_deviation import (
+    Callback, CertifiedProgress, delay_line_search, frank_wolfe_bound,
+    require_positive_capacity,
+)
+from topo_opt.algorithms.max_concurrent_flow import feasible_start
+from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.algorithms.shortest_paths import (
+    ArcGraph, PathSet, extend_with_shortest_paths, gather_rows, shortest_path_forest,
+)
+from topo_opt.model.design import Routing
+from topo_opt.model.network import Network
+from topo_opt.solve.result import SolveResult
+
+INNER_GAP_FRACTION = 0.5   # Newton steps stop when the restricted gap is below this × global gap
+MAX_INNER_STEPS = 20       # Newton steps per column generation
+MAX_CG_ITERATIONS = 100
+ACTIVE_SET_ROUNDS = 2      # Newton solves per step when free paths would turn negative
+INITIAL_REGULARISATION = 1e-2
+
+
+class _NewtonSolver:
+    """Projected Newton steps on a fixed path set (see the module docstring)."""
+
+    def __init__(self, objective: DelayObjective):
+        self.objective = objective
+        self.regularisation = INITIAL_REGULARISATION
+        self.cg_iterations = 0
+        self._paths: PathSet | None = None
+
+    def _prepare(self, paths: PathSet, flow: np.ndarray) -> None:
+        """For a new path set: basic paths b_k (most flow) and B = M − M[b_k(p)].
+
+        Rows of basic paths are empty; ``|B|`` shares B's index arrays.
+        """
+        if self._paths is paths:
+            return
+        _, self.basic = paths.segment_min(-flow)
+        m = paths.incidence()
+        b = (m - m[self.basic[paths.demand]]).tocsr()
+        del m
+        b.eliminate_zeros()
+        self.nonbasic = np.ones(paths.n_paths, dtype=bool)
+        self.nonbasic[self.basic] = False
+        self.basic_indptr, self.basic_arcs = gather_rows(paths.indptr, paths.arcs, self.basic)
+        self._paths, self._b = paths, b
+        self._abs_b = sp.csr_matrix((np.ones_like(b.data), b.indices, b.indptr), shape=b.shape)
+
+    def step(self, paths: PathSet, flow: np.ndarray, arc_flow: np.ndarray,
+             forcing: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """One projected Newton step; returns new path flows, arc flows, restricted gap."""
+        self._prepare(paths, flow)
+        objective = self.objective
+        network = objective.network
+        gradient = objective.arc_gradient(arc_flow)
+        curvature = objective.queue_second_derivative(arc_flow)[network.arc_queue]
+        reduced = self._b @ gradient  # d_p − d_{b_k}
+        basic_length = np.add.reduceat(gradient[self.basic_arcs], self.basic_indptr[:-1])
+        least = basic_length + np.minimum(np.minimum.reduceat(reduced, paths.demand_ptr[:-1]), 0.0)
+        restricted_gap = float(gradient @ arc_flow) - float(network.demand_rate @ least)
+        diagonal = np.maximum(self._abs_b @ curvature, np.finfo(float).tiny)
+        emptied = self.nonbasic & (reduced > 0) & (flow * diagonal <= reduced)
+        for _ in range(ACTIVE_SET_ROUNDS):
+            free = np.flatnonzero(self.nonbasic & ~emptied)
+            move = np.where(emptied, -flow, 0.0)
+            b_free = self._b[free]
+            rhs = -reduced[free]
+            if np.any(emptied):
+                rhs -= b_free @ (curvature * (self._b.T @ move))
+            move[free] = self._conjugate_gradients(b_free, curvature, diagonal[free], rhs, forcing)
+            hits = np.zeros(paths.n_paths, dtype=bool)
+            hits[free] = flow[free] + move[free] < 0
+            if not hits.any():
+                break
+            emptied |= hits  # these paths empty: solve again for the others
+        direction, arc_direction = self._projected(paths, flow, move, gradient)
+        if direction is None:  # not a descent direction: the diagonally scaled step
+            free = self.nonbasic & ~emptied
+            move[free] = -reduced[free] / diagonal[free]
+            direction, arc_direction = self._projected(paths, flow, move, gradient)
+            self.regularisation = min(self.regularisation * 4.0, 1e10)
+        if direction is None:
+            return flow, arc_flow, restricted_gap
+        beta = delay_line_search(objective, arc_flow, arc_direction)
+        if beta >= 0.9:
+            self.regularisation = max(self.regularisation / 4.0, 1e-10)
+        elif beta < 0.3:
+            self.regularisation = min(self.regularisation * 4.0, 1e10)
+        flow = np.maximum(flow + beta * direction, 0.0)
+        return flow, arc_flow + beta * arc_direction, restricted_gap
+
+    def _conjugate_gradients(self, b: sp.csr_matrix, curvature: np.ndarray, diagonal: np.ndarray,
+                             rhs: np.ndarray, forcing: float) -> np.ndarray:
+        """Solve (B diag(T'') Bᵀ + λ diag(D)) Δ = rhs for the rows ``b`` of the free paths.
+
+        Preconditioned conjugate gradients with the preconditioner (1 + λ) D; stops when
+        ‖residual‖ ≤ ``forcing`` ‖rhs‖ (inexact Newton) or after MAX_CG_ITERATIONS.
+        """
+        lam = self.regularisation
+        inverse = 1.0 / ((1.0 + lam) * diagonal)
+        damping = lam * diagonal
+        bt = b.T
+        solution = np.zeros_like(rhs)
+        residual = rhs.copy()
+        z = inverse * residual
+        search = z.copy()
+        rz = float(residual @ z)
+        tolerance = forcing ** 2 * float(rhs @ rhs)
+        for _ in range(MAX_CG_ITERATIONS):
+            if rz <= 0:
+                break
+            product = b @ (curvature * (bt @ search)) + damping * search
+            alpha = rz / float(search @ product)
+            solution += alpha * search
+            residual -= alpha * product
+            self.cg_iterations += 1
+            if float(residual @ residual) <= tolerance:
+                break
+            z = inverse * residual
+            rz_new = float(residual @ z)
+            search = z + (rz_new / rz) * search
+            rz = rz_new
+        return solution
+
+    def _projected(self, paths: PathSet, flow: np.ndarray, move: np.ndarray,
+                   gradient: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Feasible direction towards the projection of ``flow + move`` (None if not descent).
+
+        Non-basic flows are clipped at 0; the basic path takes the opposite of the others'
+        change, and a demand whose basic flow would go negative has its step scaled down.
+        """
+        step = np.where(self.nonbasic, np.maximum(flow + move, 0.0) - flow, 0.0)
+        total = np.bincount(paths.demand, weights=step, minlength=paths.n_demands)
+        available = flow[self.basic]
+        shrink = np.ones(paths.n_demands)
+        over = total > available
+        shrink[over] = available[over] / total[over]
+        step *= shrink[paths.demand]
+        step[self.basic] = -shrink * total
+        arc_step = self._b.T @ step
+        if not float(gradient @ arc_step) < 0:
+            return None, None
+        return step, arc_step
+
+
+def solve_min_delay_gp(network: Network, *, link_capacity: np.ndarray | None = None,
+                       gap: float = 1e-6, time_limit_s: float | None = None,
+                       max_iterations: int | None = None, include_fixed_delay: bool = True,
+                       start: Routing | None = None, callback: Callback | None = None) -> SolveResult:
+    """Min-delay routing by path-based gradient projection, with a certified gap.
+
+    Parameters
+    ----------
+    network : Network
+    link_capacity : ndarray, optional
+        Capacity per link (rate unit); default the installed capacities.
+    gap : float
+        Stop when the certified relative gap ``(T − LB)/T`` is at most this.
+    time_limit_s : float, optional
+    max_iterations : int, optional
+        Limit on outer iterations (all-demand shortest-path computations).
+    include_fixed_delay : bool
+        Add propagation and processing delays to T.
+    start : Routing, optional
+        A strictly feasible routing to start from; default min-hop when it is strictly
+        feasible, else the routing of :func:`~topo_opt.algorithms.max_concurrent_flow.find_feasible_flow`.
+    callback : callable, optional
+        Called with each history record (iteration, time_s, objective, lower_bound, gap).
+
+    Returns
+    -------
+    SolveResult
+        ``method = "gradient_projection"``, ``objective_name = "average_delay_s"``;
+        ``details`` has ``n_paths``, ``n_shortest_path_calls``, ``n_newton_steps``,
+        ``n_cg_iterations`` and ``lower_bound_source``.
+
+    Raises
+    ------
+    InfeasibleError
+        No routing keeps every queue below capacity, or a demand has no path.
+    InvalidInputError
+        A link has zero capacity, or ``start`` is not strictly feasible.
+    """
+    progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback)
+    objective = DelayObjective.for_network(network, link_capacity, include_fixed_delay)
+    require_positive_capacity(objective)
+    paths, flow = feasible_start(network, link_capacity, start, time_limit_s)
+    graph = ArcGraph.from_network(network)
+    rate = network.demand_rate
+    solver = _NewtonSolver(objective)
+    newton_steps = iteration = 0
+    while True:
+        iteration += 1
+        arc_flow = paths.arc_flow(flow)  # exact, without the drift of incremental updates
+        value = objective.value(arc_flow)
+        gradient = objective.arc_gradient(arc_flow)
+        forest = shortest_path_forest(graph, gradient, network.demand_source)
+        paths, flow, _, distance = extend_with_shortest_paths(paths, flow, forest, network, gradient,
+                                                              drop_empty=True)
+        status = progress.update(iteration, value,
+                                 frank_wolfe_bound(value, gradient, arc_flow, distance, rate))
+        if status is not None:
+            break
+        global_gap = value - progress.lower_bound
+        forcing = min(0.1, math.sqrt(global_gap / value))
+        for _ in range(MAX_INNER_STEPS):
+            flow, arc_flow, restricted_gap = solver.step(paths, flow, arc_flow, forcing)
+            newton_steps += 1
+            if restricted_gap <= INNER_GAP_FRACTION * global_gap or progress.out_of_time():
+                break
+    routing = paths.to_routing(flow, rate)
+    return progress.result(status, "gradient_projection", network, link_capacity, routing, value,
+                           {"n_paths": routing.n_paths, "n_shortest_path_calls": iteration,
+                            "n_newton_steps": newton_steps,
+                            "n_cg_iterations": solver.cg_iterations})

@@ -1,0 +1,280 @@
+"""Feasibility phase of min-delay routing: is there a routing with every queue below capacity?
+
+M/M/1 delay needs ``F_q < C_q`` on every queue, i.e. the min max-utilisation
+
+    U* = min_F max_q F_q / C_q     (F a multicommodity flow routing every demand)
+
+must be below 1.  This module decides ``U* < 1`` or ``U* ≥ 1`` with a first-order method that
+carries both a primal flow and a dual certificate, so it scales to any size:
+
+* **Upper bound** -- any routing gives ``U_up = max_q F_q/C_q ≥ U*``.
+* **Lower bound** (weak LP duality) -- for queue lengths ``w ≥ 0``,
+  ``U_low = Σ_k r_k dist_w(s_k, t_k) / Σ_q w_q C_q ≤ U*``: every routing pays at least the
+  w-distance of each demand, and ``Σ_q w_q F_q ≤ U Σ_q w_q C_q``.
+
+The flow minimises the smooth maximum ``Φ_μ(F) = (1/μ) log Σ_q exp(μ F_q/C_q)`` (which
+overestimates ``max_q F_q/C_q`` by at most ``log(n_queues)/μ``) by Frank–Wolfe with exact line
+search: the gradient gives the lengths ``w_q = softmax(μ u)_q / C_q`` (so ``Σ_q w_q C_q = 1``),
+the w-shortest paths both give the Frank–Wolfe vertex and evaluate ``U_low``.  ``μ`` doubles
+whenever the Frank–Wolfe gap falls below the smoothing error, so ``Φ_μ`` tracks ``U*``.  It
+stops as soon as ``U_up < 1`` (a strictly feasible start) or ``U_low ≥ 1`` (infeasible).
+Iterates are kept as arc flows plus their vertices (one path per demand each); the answer's
+routing merges identical paths and drops small ones while it stays strictly feasible.
+
+References: Shahrokhi and Matula, *The maximum concurrent flow problem*, JACM 37 (1990);
+Garg and Könemann, *Faster and simpler algorithms for multicommodity flow*, SIAM J. Comput. 37
+(2007); Nesterov, *Smooth minimization of non-smooth functions*, Math. Prog. 103 (2005).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from topo_opt.algorithms.shortest_paths import (
+    ArcGraph, PathSet, demand_distances, demand_shortest_paths, shortest_path_forest,
+)
+from topo_opt.errors import InfeasibleError, InvalidInputError, TopoOptError
+from topo_opt.model.design import Routing
+from topo_opt.model.network import Network
+
+DEFAULT_MAX_ITERATIONS = 2000
+_INITIAL_SMOOTHING = 0.1      # initial log(Q)/μ as a fraction of the starting max utilisation
+_CUT_SHARE = 1e-3             # links whose dual weight share is at least this × the largest
+_PRUNE_FRACTIONS = (0.05, 0.01, 1e-3, 0.0)  # path fractions tried as cut-offs, largest first
+
+
+@dataclass(frozen=True)
+class FeasibleStart:
+    """A routing with every queue below capacity, and the bounds found on U*.
+
+    Attributes
+    ----------
+    routing : Routing
+    max_utilization_upper_bound : float
+        ``U_up = max_q F_q/C_q`` of ``routing`` (< 1).
+    max_utilization_lower_bound : float
+        Best dual bound ``U_low ≤ U*``.
+    iterations : int
+        Frank–Wolfe iterations (shortest-path computations) used.
+    """
+
+    routing: Routing
+    max_utilization_upper_bound: float
+    max_utilization_lower_bound: float
+    iterations: int
+
+
+def _line_search(u: np.ndarray, du: np.ndarray, mu: float) -> float:
+    """argmin over α ∈ [0, 1] of (1/μ) log Σ_q exp(μ(u_q + α du_q)) (Newton with bisection)."""
+    def derivatives(alpha: float) -> tuple[float, float]:
+        z = mu * (u + alpha * du)
+        s = np.exp(z - z.max())
+        s /= s.sum()
+        first = float(s @ du)
+        return first, mu * (float(s @ du ** 2) - first ** 2)
+
+    lo, hi = 0.0, 1.0
+    if derivatives(hi)[0] <= 0:
+        return hi
+    alpha = 0.5
+    for _ in range(60):
+        first, second = derivatives(alpha)
+        if first > 0:
+            hi = alpha
+        else:
+            lo = alpha
+        newton = alpha - first / second if second > 0 else -1.0
+        alpha = newton if lo < newton < hi else 0.5 * (lo + hi)
+        if hi - lo < 1e-12 or abs(first) < 1e-15:
+            break
+    return alpha
+
+
+def _infeasible(network: Network, graph: ArcGraph, weight_q: np.ndarray, capacity_q: np.ndarray,
+                arc_weight: np.ndarray, lower: float) -> InfeasibleError:
+    """The error for ``U* ≥ lower ≥ 1``: the heaviest dual links and the demands crossing them."""
+    share = weight_q * capacity_q
+    cut_queues = np.flatnonzero(share >= _CUT_SHARE * share.max())
+    cut_queues = cut_queues[np.argsort(-share[cut_queues])]
+    cut_links = list(dict.fromkeys(network.links[network.queue_link[q]].id for q in cut_queues))
+    forest = shortest_path_forest(graph, arc_weight, network.demand_source)
+    indptr, arcs = demand_shortest_paths(forest, network)
+    in_cut = np.zeros(network.n_queues, dtype=bool)
+    in_cut[cut_queues] = True
+    crosses = np.logical_or.reduceat(in_cut[network.arc_queue[arcs]], indptr[:-1]) \
+        if len(arcs) else np.zeros(network.n_demands, bool)
+    demands = [network.demands[k].id for k in np.flatnonzero(crosses)]
+    shown = ", ".join(repr(name) for name in cut_links[:5]) + (" ..." if len(cut_links) > 5 else "")
+    names = ", ".join(repr(name) for name in demands[:3]) + (" ..." if len(demands) > 3 else "")
+    return InfeasibleError(
+        f"infeasible: links {shown} cannot carry demands {names} below capacity "
+        f"(max utilisation >= {lower:.6g})",
+        {"reason": "capacity", "max_utilization_lower_bound": lower,
+         "saturated_links": cut_links, "demands": demands})
+
+
+def find_feasible_flow(network: Network, link_capacity: np.ndarray | None = None,
+                       time_limit_s: float | None = None,
+                       max_iterations: int = DEFAULT_MAX_ITERATIONS) -> FeasibleStart:
+    """A routing with ``F_q < C_q`` on every queue, or a proof that none exists.
+
+    Parameters
+    ----------
+    network : Network
+    link_capacity : ndarray, optional
+        Capacity per link (rate unit); default the installed capacities.  Links of capacity
+        0 carry nothing.
+    time_limit_s : float, optional
+    max_iterations : int
+        Budget of Frank–Wolfe iterations (one all-demand shortest-path computation each).
+
+    Returns
+    -------
+    FeasibleStart
+        Its routing has ``U_up < 1``.
+
+    Raises
+    ------
+    InfeasibleError
+        ``U_low ≥ 1``: ``details`` holds ``max_utilization_lower_bound``, ``saturated_links``
+        (the links carrying the dual weight, heaviest first) and ``demands`` (those whose
+        shortest path under the dual lengths crosses them).  Also raised for a demand with no
+        usable path.
+    TopoOptError
+        Undecided within the budget; the message gives the interval ``[U_low, U_up]``.
+
+    Notes
+    -----
+    Each iteration costs one Dijkstra from all demand sources; convergence of Frank–Wolfe is
+    sublinear, so instances with ``U*`` very close to 1 can exhaust the budget.
+    """
+    start = time.perf_counter()
+    capacity_q = network.queue_capacity(link_capacity)
+    usable_q = capacity_q > 0
+    usable_arc = usable_q[network.arc_queue]
+    graph = ArcGraph.from_network(network)
+    sources = network.demand_source
+    inv_capacity = np.divide(1.0, capacity_q, out=np.full_like(capacity_q, np.inf), where=usable_q)
+
+    # Frank–Wolfe iterates F = Σ_i ω_i V_i are kept as their vertices V_i (one path per demand),
+    # the step of each, and their arc flows; paths are only assembled for the answer.
+    rate = network.demand_rate
+    forest = shortest_path_forest(graph, inv_capacity[network.arc_queue], sources)
+    vertices = [demand_shortest_paths(forest, network)]  # start: least Σ 1/C (wide links)
+    steps = [1.0]
+    arc_flow = _vertex_arc_flow(vertices[0], rate, network.n_arcs)
+    log_q = math.log(max(int(usable_q.sum()), 2))
+    mu = None
+    lower = 0.0
+    upper = math.inf
+    for iteration in range(1, max_iterations + 1):
+        load = network.queue_load(arc_flow)
+        u = load[usable_q] / capacity_q[usable_q]
+        upper = float(u.max()) if u.size else 0.0
+        if upper < 1.0:
+            routing = _routing(network, vertices, steps, capacity_q)
+            if routing is not None:
+                return FeasibleStart(routing, upper, lower, iteration - 1)
+        if mu is None:
+            mu = log_q / (_INITIAL_SMOOTHING * upper)
+        z = mu * u
+        softmax = np.exp(z - z.max())
+        softmax /= softmax.sum()
+        weight_q = np.zeros(network.n_queues)
+        weight_q[usable_q] = softmax / capacity_q[usable_q]
+        arc_weight = np.where(usable_arc, weight_q[network.arc_queue], np.inf)
+        forest = shortest_path_forest(graph, arc_weight, sources)
+        bound = float(rate @ demand_distances(forest, network))  # Σ_q w_q C_q = Σ softmax = 1
+        if bound >= 1.0:
+            raise _infeasible(network, graph, weight_q, capacity_q, arc_weight, bound)
+        lower = max(lower, bound)
+        vertices.append(demand_shortest_paths(forest, network))
+        vertex_flow = _vertex_arc_flow(vertices[-1], rate, network.n_arcs)
+        du = (network.queue_load(vertex_flow)[usable_q] - load[usable_q]) / capacity_q[usable_q]
+        alpha = _line_search(u, du, mu)
+        steps.append(alpha)
+        arc_flow = (1.0 - alpha) * arc_flow + alpha * vertex_flow
+        if float(softmax @ u) - bound < log_q / mu:  # smooth problem solved to its accuracy
+            mu *= 2.0
+        if time_limit_s is not None and time.perf_counter() - start > time_limit_s:
+            break
+    raise TopoOptError(f"feasibility undecided within the budget: the least max utilisation "
+                       f"is in [{lower:.6g}, {upper:.6g}]")
+
+
+def _vertex_arc_flow(vertex: tuple[np.ndarray, np.ndarray], rate: np.ndarray,
+                     n_arcs: int) -> np.ndarray:
+    indptr, arcs = vertex
+    return np.bincount(arcs, weights=np.repeat(rate, np.diff(indptr)), minlength=n_arcs)
+
+
+def _routing(network: Network, vertices: list[tuple[np.ndarray, np.ndarray]], steps: list[float],
+             capacity_q: np.ndarray) -> Routing | None:
+    """The routing of the Frank–Wolfe iterate, thinned out while it stays strictly feasible.
+
+    Vertex ``i`` carries the share ``ω_i = α_i Π_{j>i} (1 − α_j)`` of every demand.  Identical
+    paths are merged; then paths below a fraction ``τ`` of their demand are dropped (the others
+    scaled up) for the largest ``τ`` in ``_PRUNE_FRACTIONS`` that keeps every queue below
+    capacity, so that a descent started from it has few paths.  None if rounding broke
+    strict feasibility.
+    """
+    shares = np.array(steps) * np.append(np.cumprod(1.0 - np.array(steps[:0:-1]))[::-1], 1.0)
+    rate = network.demand_rate
+    demand = np.tile(np.arange(network.n_demands), len(vertices))
+    indptr = np.concatenate([[0], np.cumsum(np.concatenate([np.diff(v[0]) for v in vertices]))])
+    arcs = np.concatenate([v[1] for v in vertices])
+    flow = np.repeat(shares, network.n_demands) * rate[demand]
+    paths, flow = PathSet.from_flows(network, demand, indptr, arcs, flow)
+    _, largest = paths.segment_min(-flow)
+    for threshold in _PRUNE_FRACTIONS:
+        kept = np.where(flow >= threshold * rate[paths.demand], flow, 0.0)
+        kept[largest] = flow[largest]
+        kept *= (rate / np.bincount(paths.demand, weights=kept, minlength=paths.n_demands))[paths.demand]
+        load = network.queue_load(paths.arc_flow(kept))
+        if not np.any((load > 0) & (load >= capacity_q)):
+            return paths.to_routing(kept, rate)
+    return None
+
+
+def feasible_start(network: Network, link_capacity: np.ndarray | None, start: Routing | None,
+                   time_limit_s: float | None) -> tuple[PathSet, np.ndarray]:
+    """Paths and path flows (rate unit) of a strictly feasible routing to start a descent from.
+
+    ``start`` when given; else min-hop over the links of positive capacity when it keeps every
+    queue below capacity; else the routing of :func:`find_feasible_flow`.
+
+    Raises
+    ------
+    InvalidInputError
+        ``start`` loads a queue to or beyond its capacity.
+    InfeasibleError
+        From :func:`find_feasible_flow`.
+    """
+    capacity_q = network.queue_capacity(link_capacity)
+    if start is not None:
+        paths, fraction = PathSet.from_routing(start, network)
+        flow = fraction * network.demand_rate[paths.demand]
+        load = network.queue_load(paths.arc_flow(flow))
+        over = np.flatnonzero((load > 0) & (load >= capacity_q))
+        if over.size:
+            q = int(over[0])
+            raise InvalidInputError(
+                f"start routing: link {network.links[network.queue_link[q]].id!r} carries "
+                f"{load[q]:.6g} {network.rate_unit}, not below its capacity {capacity_q[q]:.6g} "
+                f"{network.rate_unit}")
+        return paths, flow
+    usable = (capacity_q > 0)[network.arc_queue]
+    forest = shortest_path_forest(ArcGraph.from_network(network), np.where(usable, 1.0, np.inf),
+                                  network.demand_source)
+    indptr, arcs = demand_shortest_paths(forest, network)
+    paths = PathSet(network.n_demands, network.n_arcs, np.arange(network.n_demands), indptr, arcs)
+    flow = network.demand_rate.copy()
+    load = network.queue_load(paths.arc_flow(flow))
+    if not np.any((load > 0) & (load >= capacity_q)):
+        return paths, flow
+    found = find_feasible_flow(network, link_capacity, time_limit_s)
+    paths, fraction = PathSet.from_routing(found.routing, network)
+    return paths, fraction * network.demand_rate[paths.demand]
