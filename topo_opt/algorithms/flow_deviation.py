@@ -34,7 +34,6 @@ from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph, extend_with_shortest_paths, shortest_path_forest,
 )
-from topo_opt.errors import InvalidInputError
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.solve.result import SolveResult, Status, relative_gap
@@ -48,16 +47,6 @@ def frank_wolfe_bound(value: float, gradient: np.ndarray, arc_flow: np.ndarray,
                       distance: np.ndarray, demand_rate: np.ndarray) -> float:
     """LB = T(F) + Σ_k r_k dist_g(k) − g·F, a lower bound on min T (see module docstring)."""
     return value + float(demand_rate @ distance) - float(gradient @ arc_flow)
-
-
-def require_positive_capacity(objective: DelayObjective) -> None:
-    """Raise :class:`InvalidInputError` for a queue of zero capacity (its delay is undefined)."""
-    empty = np.flatnonzero(objective.queue_capacity <= 0)
-    if empty.size:
-        network = objective.network
-        link = network.links[network.queue_link[empty[0]]]
-        raise InvalidInputError(f"link {link.id!r}: capacity must be > 0 for min-delay routing, "
-                                f"got {objective.queue_capacity[empty[0]]:g} {network.rate_unit}")
 
 
 def delay_line_search(objective: DelayObjective, arc_flow: np.ndarray, direction: np.ndarray,
@@ -198,7 +187,7 @@ def solve_min_delay_fd(network: Network, *, link_capacity: np.ndarray | None = N
     """
     progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback)
     objective = DelayObjective.for_network(network, link_capacity, include_fixed_delay)
-    require_positive_capacity(objective)
+    objective.require_positive_capacity()
     paths, flow = feasible_start(network, link_capacity, start, time_limit_s)
     graph = ArcGraph.from_network(network)
     rate = network.demand_rate

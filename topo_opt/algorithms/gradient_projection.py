@@ -48,7 +48,6 @@ import scipy.sparse as sp
 
 from topo_opt.algorithms.flow_deviation import (
     Callback, CertifiedProgress, delay_line_search, frank_wolfe_bound,
-    require_positive_capacity,
 )
 from topo_opt.algorithms.max_concurrent_flow import feasible_start
 from topo_opt.algorithms.objective import DelayObjective
@@ -230,7 +229,7 @@ def solve_min_delay_gp(network: Network, *, link_capacity: np.ndarray | None = N
     """
     progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback)
     objective = DelayObjective.for_network(network, link_capacity, include_fixed_delay)
-    require_positive_capacity(objective)
+    objective.require_positive_capacity()
     paths, flow = feasible_start(network, link_capacity, start, time_limit_s)
     graph = ArcGraph.from_network(network)
     rate = network.demand_rate

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from topo_opt.errors import InvalidInputError
 from topo_opt.model.network import Network
 
 
@@ -31,6 +32,14 @@ class DelayObjective:
     def for_network(cls, network: Network, link_capacity: np.ndarray | None = None,
                     include_fixed_delay: bool = True) -> "DelayObjective":
         return cls(network, network.queue_capacity(link_capacity), include_fixed_delay)
+
+    def require_positive_capacity(self) -> None:
+        """Raise InvalidInputError for a queue of zero capacity: F/(C − F) is undefined there."""
+        empty = np.flatnonzero(self.queue_capacity <= 0)
+        if empty.size:
+            link = self.network.links[self.network.queue_link[empty[0]]]
+            raise InvalidInputError(f"link {link.id!r}: capacity must be > 0 for min-delay routing, "
+                                    f"got {self.queue_capacity[empty[0]]:g} {self.network.rate_unit}")
 
     @property
     def scale(self) -> float:

@@ -135,11 +135,7 @@ def solve_min_delay_cuts(network: Network, *, link_capacity: np.ndarray | None =
         raise InvalidInputError(f"gap must be >= 0, got {gap!r}")
     deadline = math.inf if time_limit_s is None else start + time_limit_s
     objective = DelayObjective.for_network(network, link_capacity, include_fixed_delay)
-    empty = np.flatnonzero(objective.queue_capacity <= 0)
-    if empty.size:  # DelayObjective charges F/(C − F): a zero-capacity queue is saturated
-        link = network.links[network.queue_link[empty[0]]]
-        raise InvalidInputError(f"link {link.id!r}: capacity must be > 0 for min-delay routing, "
-                                f"got {objective.queue_capacity[empty[0]]:g} {network.rate_unit}")
+    objective.require_positive_capacity()
     feasible = check_feasibility(network, link_capacity)
     model = build_multicommodity_model(network, link_capacity=link_capacity, name="min_delay_cuts")
     layout = model.layout
