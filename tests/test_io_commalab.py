@@ -1,4 +1,4 @@
-"""CommaLab planar/grid: every file loads, values, round trip, speed, and bad input."""
+"""CommaLab planar/grid: every file loads, values, round trip, and bad input."""
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +12,7 @@ from topo_opt.io.native_json import dumps_json, loads_json
 COMMALAB = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "commalab"
 LARGE = {"planar1000", "planar2500", "grid12", "grid13", "grid14", "grid15"}
 FILES = sorted(COMMALAB.glob("*/*"), key=lambda p: p.stat().st_size)
-SMALL = [p for p in FILES if p.name not in LARGE]
-BIG = [pytest.param(p, marks=pytest.mark.slow, id=p.name) for p in FILES if p.name in LARGE]
+ALL = [pytest.param(p, marks=[pytest.mark.slow] if p.name in LARGE else [], id=p.name) for p in FILES]
 
 
 def _check_against_tokens(net, path):
@@ -36,18 +35,12 @@ def test_all_25_files_are_present():
     assert len(FILES) == 25
 
 
-@pytest.mark.parametrize("path", SMALL, ids=lambda p: p.name)
-def test_small_files_load_and_round_trip_through_json(path):
+@pytest.mark.parametrize("path", ALL)
+def test_files_load_and_round_trip_through_json(path):
     net = read_instance(path)  # detected from content: the files have no extension
     assert net.rate_unit == "packet/s" and net.link_model == "directed" and net.n_arcs == net.n_links
     _check_against_tokens(net, path)
     assert loads_json(dumps_json(net), "x.json") == net
-
-
-@pytest.mark.parametrize("path", BIG)
-def test_large_files_load(path):
-    net = read_commalab(path)
-    _check_against_tokens(net, path)
 
 
 def test_planar30_values_and_ids():
