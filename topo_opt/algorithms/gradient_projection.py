@@ -63,6 +63,7 @@ MAX_INNER_STEPS = 20       # Newton steps per column generation
 MAX_CG_ITERATIONS = 100
 ACTIVE_SET_ROUNDS = 2      # Newton solves per step when free paths would turn negative
 INITIAL_REGULARISATION = 1e-2
+DENSE_CG_ENTRIES = 250_000  # B (paths × arcs) up to this size is multiplied as a dense array
 
 
 class _NewtonSolver:
@@ -135,13 +136,15 @@ class _NewtonSolver:
         flow = np.maximum(flow + beta * direction, 0.0)
         return flow, arc_flow + beta * arc_direction, restricted_gap
 
-    def _conjugate_gradients(self, b: sp.csr_matrix, curvature: np.ndarray, diagonal: np.ndarray,
+    def _conjugate_gradients(self, b: sp.csr_matrix | np.ndarray, curvature: np.ndarray, diagonal: np.ndarray,
                              rhs: np.ndarray, forcing: float) -> np.ndarray:
         """Solve (B diag(T'') Bᵀ + λ diag(D)) Δ = rhs for the rows ``b`` of the free paths.
 
         Preconditioned conjugate gradients with the preconditioner (1 + λ) D; stops when
         ‖residual‖ ≤ ``forcing`` ‖rhs‖ (inexact Newton) or after MAX_CG_ITERATIONS.
         """
+        if b.shape[0] * b.shape[1] <= DENSE_CG_ENTRIES:  # small systems: dense products are cheaper
+            b = b.toarray()
         lam = self.regularisation
         inverse = 1.0 / ((1.0 + lam) * diagonal)
         damping = lam * diagonal
