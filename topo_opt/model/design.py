@@ -45,10 +45,6 @@ class Routing:
     def path_arcs(self, p: int) -> np.ndarray:
         return self.arcs[self.indptr[p]:self.indptr[p + 1]]
 
-    def paths_of(self, k: int) -> np.ndarray:
-        """Indices of the paths of demand ``k``."""
-        return np.flatnonzero(self.demand == k)
-
     def path_arc_matrix(self, n_arcs: int) -> sp.csr_matrix:
         """0/1 matrix (n_paths × n_arcs): entry (p, a) is 1 when path p uses arc a."""
         data = np.ones(len(self.arcs))
