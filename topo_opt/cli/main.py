@@ -6,39 +6,16 @@ and exit code 2, with no traceback and no partial output file.
 from __future__ import annotations
 
 import logging
-import math
 import sys
 from typing import Any
 
 import click
 import numpy as np
-from rich.console import Console
 from rich.table import Table
 
 from topo_opt import __version__
+from topo_opt.cli.console import EXIT_INPUT, FORMAT_CHOICES, fmt_value as _fmt, read_network as _read, stdout
 from topo_opt.errors import InfeasibleError, TopoOptError
-
-# Wide enough for the link table when the output goes to a file or a pipe
-stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
-FORMAT_CHOICES = ("auto", "json", "sndlib", "sndlib-xml", "commalab", "graphml", "gml", "repetita")
-EXIT_INPUT = 2
-
-
-def _fmt(value: Any, unit: str = "") -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    if isinstance(value, float):
-        text = f"{value:.6g}"
-    else:
-        text = str(value)
-    return f"{text} {unit}".rstrip()
-
-
-def _read(path: str, fmt: str):
-    from topo_opt.io.detect import read_instance
-
-    return read_instance(path, format=fmt)
-
 
 class _Group(click.Group):
     """Maps topo-opt errors to one stderr line and exit code 2."""

@@ -1,0 +1,32 @@
+"""What every ``topo-opt`` command shares: the console, number formatting, instance reading.
+
+Commands live in their own modules (``main.py`` and one module per larger command) and import
+these, so that no command module imports another.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+from rich.console import Console
+
+# Wide enough for the link table when the output goes to a file or a pipe
+stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+FORMAT_CHOICES = ("auto", "json", "sndlib", "sndlib-xml", "commalab", "graphml", "gml", "repetita")
+EXIT_INPUT = 2
+
+
+def fmt_value(value: Any, unit: str = "") -> str:
+    """A number for a table cell: 6 significant digits, ``n/a`` for None, NaN and inf."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    text = f"{value:.6g}" if isinstance(value, float) else str(value)
+    return f"{text} {unit}".rstrip()
+
+
+def read_network(path: str, fmt: str):
+    """The instance at ``path`` (``fmt`` or ``auto``), validated."""
+    from topo_opt.io.detect import read_instance
+
+    return read_instance(path, format=fmt)
