@@ -1,0 +1,118 @@
+"""What-if scenarios: demand growth and element failures applied to a network.
+
+A :class:`Scenario` is data (it goes into result tables and batch job identities);
+:func:`apply_scenario` turns it into the network the solver sees:
+
+* ``demand_scale`` multiplies every demand rate (``synthesis.scale_demands``);
+* each failed link is removed;
+* each failed node is removed with its links and with the demands it sources or sinks (a
+  router that is down neither sends nor receives); the dropped demands are recorded in
+  ``metadata["scenario"]["dropped_demands"]``.
+
+A failure that disconnects a remaining demand is not an error here: the solve that follows
+reports it as infeasible, naming the demand.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from topo_opt.errors import InvalidInputError
+from topo_opt.model.network import Network
+from topo_opt.model.synthesis import scale_demands
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Demand growth factor and failed elements (link and node ids of the instance)."""
+
+    name: str = "base"
+    demand_scale: float = 1.0
+    failed_links: tuple[str, ...] = ()
+    failed_nodes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["failed_links"], doc["failed_nodes"] = list(self.failed_links), list(self.failed_nodes)
+        return doc
+
+
+def apply_scenario(network: Network, scenario: Scenario) -> Network:
+    """The network of ``scenario``: demands scaled, failed links and nodes removed.
+
+    Raises
+    ------
+    InvalidInputError
+        Unknown link or node id, or a demand scale that is not a finite number > 0.
+    """
+    for link_id in scenario.failed_links:
+        if link_id not in network.link_index:
+            raise InvalidInputError(f"scenario {scenario.name!r}: unknown link {link_id!r}")
+    for node_id in scenario.failed_nodes:
+        if node_id not in network.node_index:
+            raise InvalidInputError(f"scenario {scenario.name!r}: unknown node {node_id!r}")
+    if scenario.demand_scale != 1.0:
+        network = scale_demands(network, scenario.demand_scale)
+    if not (scenario.failed_links or scenario.failed_nodes):
+        return network
+    down_nodes = set(scenario.failed_nodes)
+    down_links = set(scenario.failed_links)
+    links = tuple(link for link in network.links if link.id not in down_links
+                  and link.source not in down_nodes and link.target not in down_nodes)
+    demands = tuple(d for d in network.demands
+                    if d.source not in down_nodes and d.target not in down_nodes)
+    dropped = [d.id for d in network.demands if d.source in down_nodes or d.target in down_nodes]
+    metadata = dict(network.metadata)
+    metadata["scenario"] = {**scenario.to_dict(), "dropped_demands": dropped}
+    return network.replace(nodes=tuple(n for n in network.nodes if n.id not in down_nodes),
+                           links=links, demands=demands, metadata=metadata)
+
+
+def parse_demand_scales(text: str) -> list[float]:
+    """``"START:STOP:STEP"`` (both ends included) or a single factor → list of factors > 0.
+
+    >>> parse_demand_scales("1.0:1.3:0.1")
+    [1.0, 1.1, 1.2, 1.3]
+    """
+    parts = text.split(":")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise InvalidInputError(f"demand scale {text!r}: expected START:STOP:STEP or a number") from None
+    if len(values) == 1:
+        scales = values
+    elif len(values) == 3:
+        start, stop, step = values
+        if not (step > 0 and stop >= start):
+            raise InvalidInputError(f"demand scale {text!r}: need STEP > 0 and STOP >= START")
+        count = int(math.floor((stop - start) / step + 1e-9)) + 1
+        scales = np.round(start + step * np.arange(count), 12).tolist()
+    else:
+        raise InvalidInputError(f"demand scale {text!r}: expected START:STOP:STEP or a number")
+    bad = [s for s in scales if not (math.isfinite(s) and s > 0)]
+    if bad:
+        raise InvalidInputError(f"demand scale {text!r}: factors must be finite and > 0, got {bad[0]}")
+    return scales
+
+
+def failure_scenarios(network: Network, spec: str | Sequence[str]) -> list[Scenario]:
+    """Single-failure scenarios: ``"each-link"``, ``"each-node"`` or a list of link ids.
+
+    Raises
+    ------
+    InvalidInputError
+        An id in the list that is not a link of ``network``.
+    """
+    if spec == "each-link":
+        return [Scenario(f"fail link {link.id}", failed_links=(link.id,)) for link in network.links]
+    if spec == "each-node":
+        return [Scenario(f"fail node {node.id}", failed_nodes=(node.id,)) for node in network.nodes]
+    ids = [spec] if isinstance(spec, str) else list(spec)
+    for link_id in ids:
+        if link_id not in network.link_index:
+            raise InvalidInputError(f"--fail: {link_id!r} is not a link of {network.name!r} "
+                                    "(give link ids, each-link or each-node)")
+    return [Scenario(f"fail link {link_id}", failed_links=(link_id,)) for link_id in ids]
