@@ -23,7 +23,8 @@ length the one with fewer hops wins, and links of unknown length cost one hop.""
 DEFAULT_MAX_ECMP_PATHS = 1_000_000
 
 
-def _single_path_routing(network: Network, arc_weight: np.ndarray) -> Routing:
+def single_path_routing(network: Network, arc_weight: np.ndarray) -> Routing:
+    """Each demand on its shortest path for ``arc_weight`` (one path per demand, fraction 1)."""
     forest = shortest_path_forest(ArcGraph.from_network(network), arc_weight, network.demand_source)
     indptr, arcs = demand_shortest_paths(forest, network)
     return Routing(np.arange(network.n_demands, dtype=np.int64), np.ones(network.n_demands),
@@ -38,7 +39,7 @@ def min_hop_routing(network: Network) -> Routing:
     InfeasibleError
         A demand's target cannot be reached.
     """
-    return _single_path_routing(network, np.ones(network.n_arcs))
+    return single_path_routing(network, np.ones(network.n_arcs))
 
 
 def shortest_length_routing(network: Network) -> Routing:
@@ -54,7 +55,7 @@ def shortest_length_routing(network: Network) -> Routing:
         A demand's target cannot be reached.
     """
     length = np.nan_to_num(network.link_length_m, nan=0.0)[network.arc_link]
-    return _single_path_routing(network, length + HOP_TIE_BREAK_M)
+    return single_path_routing(network, length + HOP_TIE_BREAK_M)
 
 
 def ecmp_routing(network: Network, max_paths: int = DEFAULT_MAX_ECMP_PATHS) -> Routing:

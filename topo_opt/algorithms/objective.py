@@ -54,12 +54,16 @@ class DelayObjective:
         return self.network.packets_per_rate_unit * self.network.arc_fixed_delay_s
 
     def packets_in_network(self, arc_flow: np.ndarray) -> float:
-        """N = Σ_q F_q/(C_q − F_q); +inf when any queue is saturated (F_q ≥ C_q)."""
+        """N = Σ_q F_q/(C_q − F_q); +inf when a queue with load is saturated (F_q ≥ C_q).
+
+        A queue without load counts 0, also without capacity (a link a design leaves unused).
+        """
         load = self.network.queue_load(arc_flow)
         slack = self.queue_capacity - load
-        if np.any(slack <= 0):
+        loaded = load > 0
+        if np.any(slack[loaded] <= 0):
             return float("inf")
-        return float(np.sum(load / slack))
+        return float(np.sum(load[loaded] / slack[loaded]))
 
     def value(self, arc_flow: np.ndarray) -> float:
         """T(F) in seconds (+inf if saturated)."""

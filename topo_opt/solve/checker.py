@@ -53,7 +53,7 @@ def check_design(network: Network, design: Design, *, strict_capacity: bool = Tr
     flow = design.arc_flow(network)
     load = network.queue_load(flow)
     capacity = network.queue_capacity(design.link_capacity)
-    over = load >= capacity if strict_capacity else load > capacity * (1 + tol)
+    over = (load >= capacity) & (load > 0) if strict_capacity else load > capacity * (1 + tol)
     if np.any(over):
         q = int(np.flatnonzero(over)[0])
         problems.append(f"link {network.links[network.queue_link[q]].id!r}: load {load[q]:.6g} exceeds "

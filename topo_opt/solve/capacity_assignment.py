@@ -1,0 +1,222 @@
+"""Continuous capacity assignment (CA) and joint capacity and flow assignment (CFA) on a network.
+
+Two problems, one per model card (linear capacity costs d_l, :mod:`topo_opt.model.costs`):
+
+* ``capacity-min-delay-budget`` — min T s.t. Σ d_l C_l = D (default D: the installed cost);
+* ``capacity-min-cost-delay-bound`` — min Σ d_l C_l s.t. T ≤ T_max (default T_max: the delay of
+  the installed network under the card's routing).
+
+With the routing fixed (``min-delay`` on the installed capacities, ``min-hop``,
+``shortest-length``, ``ecmp``) the problem is convex and solved exactly by the square-root rule
+(:mod:`topo_opt.algorithms.capacity_assignment`); its Lagrangian dual gives the lower bound.
+
+With ``routing.rule = "joint"`` routes and capacities are both chosen (CFA, Gerla and Kleinrock
+1977): from each start, routing steps (certified min-delay routing on the current capacities)
+and capacity steps (square-root rule on the current flows) alternate; each step can only
+improve the objective, so the sequence converges to a local optimum.  Start 0 is the min-delay
+routing of the installed network; the others are single-path routings on random link weights
+(seeded), since the optimum of CFA with linear costs lies at such extreme flows.  CFA is not
+convex, so the result has status ``feasible`` and only a **weak proven bound**, valid over all
+routings: with c_k = min-cost path of demand k for weights √d_l and e_k for weights d_l,
+
+    N* ≥ max_k r_k c_k² / (D − max_k r_k e_k)          (budget form)
+    cost* ≥ max_k r_k e_k + max_k r_k c_k² / N_max      (delay-bound form),
+
+from N ≥ Σ_l F_l/(C_l − F_l) on each link's busiest queue, the square-root optimum for those
+loads, and concavity of Σ_l √(d_l F_l) (its minimum over one demand's flows is a single path).
+The fixed delays are bounded by each demand's shortest fixed-delay path.  The modular MILP
+(``models/modular-capacity.toml``) is the tool for tight proven bounds.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+import numpy as np
+
+from topo_opt.algorithms import baselines
+from topo_opt.algorithms.capacity_assignment import (
+    CapacityAssignment, link_queue_loads, min_cost_for_packets, min_delay_for_budget,
+)
+from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.algorithms.shortest_paths import ArcGraph, demand_distances, shortest_path_forest
+from topo_opt.errors import InfeasibleError, InvalidInputError
+from topo_opt.model.costs import linear_capacity_cost, unit_capacity_cost
+from topo_opt.model.design import Design, Routing
+from topo_opt.model.network import Network
+from topo_opt.solve.result import SolveResult, Status
+
+Callback = Callable[[dict], None]
+ROUTING_RULES = ("min-delay", "min-hop", "shortest-length", "ecmp", "joint")
+CFA_MAX_ROUNDS = 50
+CFA_RTOL = 1e-9
+
+
+def _min_delay_routing(network: Network, link_capacity: np.ndarray, gap: float,
+                       time_limit_s: float | None, include_fixed_delay: bool,
+                       start: Routing | None = None) -> Routing:
+    """Certified min-delay routing on the links with capacity > 0 (others carry nothing)."""
+    from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
+
+    support = np.flatnonzero(link_capacity > 0)
+    if len(support) == network.n_links:
+        return solve_min_delay_gp(network, link_capacity=link_capacity, gap=gap,
+                                  time_limit_s=time_limit_s, start=start,
+                                  include_fixed_delay=include_fixed_delay).design.routing
+    sub = network.replace(links=tuple(network.links[i] for i in support))
+    to_network = support if network.link_model == "directed" else \
+        np.concatenate([support, support + network.n_links])
+    sub_start = None
+    if start is not None:
+        to_sub = np.full(network.n_arcs, -1)
+        to_sub[to_network] = np.arange(len(to_network))
+        sub_start = Routing(start.demand, start.fraction, start.indptr, to_sub[start.arcs])
+    routing = solve_min_delay_gp(sub, link_capacity=link_capacity[support], gap=gap,
+                                 time_limit_s=time_limit_s, start=sub_start,
+                                 include_fixed_delay=include_fixed_delay).design.routing
+    return Routing(routing.demand, routing.fraction, routing.indptr, to_network[routing.arcs])
+
+
+def fixed_routing(network: Network, rule: str, gap: float, time_limit_s: float | None,
+                  include_fixed_delay: bool) -> Routing:
+    """The routing a fixed-routing capacity assignment starts from (``joint`` → min-delay)."""
+    if rule in ("min-delay", "joint"):
+        DelayObjective.for_network(network).require_positive_capacity()
+        return _min_delay_routing(network, network.link_capacity, gap, time_limit_s, include_fixed_delay)
+    return {"min-hop": baselines.min_hop_routing, "shortest-length": baselines.shortest_length_routing,
+            "ecmp": baselines.ecmp_routing}[rule](network)
+
+
+class _Problem:
+    """One CA problem on ``network``: evaluates designs and runs the square-root rule."""
+
+    def __init__(self, network: Network, form: str, target: float, include_fixed_delay: bool):
+        self.network, self.form, self.target = network, form, target
+        self.unit_cost = unit_capacity_cost(network)
+        self.objective = DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay)
+        self.gamma = network.total_packet_rate
+
+    def fixed_packets(self, routing: Routing) -> float:
+        """ρ Σ_a d_a F_a: the fixed delays in packets (× 1/γ → seconds)."""
+        return float(self.objective.arc_linear_cost @ routing.arc_flow(self.network.demand_rate,
+                                                                        self.network.n_arcs))
+
+    def assign(self, routing: Routing) -> tuple[CapacityAssignment, float, float]:
+        """Capacities for ``routing``; returns (assignment, objective, its dual bound)."""
+        net = self.network
+        loads = link_queue_loads(net.queue_load(routing.arc_flow(net.demand_rate, net.n_arcs)),
+                                 net.queue_link, net.n_links)
+        fixed = self.fixed_packets(routing)
+        if self.form == "budget":
+            ca = min_delay_for_budget(loads, self.unit_cost, self.target)
+            return ca, (ca.packets + fixed) / self.gamma, (ca.dual_bound + fixed) / self.gamma
+        ca = min_cost_for_packets(loads, self.unit_cost, self.gamma * self.target - fixed)
+        return ca, ca.cost, ca.dual_bound
+
+    def routing_independent_bound(self) -> float:
+        """The weak bound of the module docstring, valid over every routing."""
+        net = self.network
+        graph = ArcGraph.from_network(net)
+        arc_cost = self.unit_cost[net.arc_link]
+
+        def distances(weight: np.ndarray) -> np.ndarray:
+            return demand_distances(shortest_path_forest(graph, weight, net.demand_source), net)
+
+        r = net.demand_rate
+        sqrt_path = float(np.max(r * distances(np.sqrt(arc_cost)) ** 2))
+        cost_path = float(np.max(r * distances(arc_cost)))
+        fixed = float(np.sum(r * distances(self.objective.arc_linear_cost)))
+        if self.form == "budget":
+            return (sqrt_path / (self.target - cost_path) + fixed) / self.gamma
+        return cost_path + sqrt_path / (self.gamma * self.target - fixed)
+
+
+def _start_routings(network: Network, first: Routing, starts: int, seed: int):
+    yield first
+    rng = np.random.default_rng(seed)
+    for _ in range(starts - 1):
+        yield baselines.single_path_routing(network, rng.uniform(0.1, 1.0, network.n_arcs))
+
+
+def solve_capacity_assignment(network: Network, *, form: str, routing_rule: str, target: float | str,
+                              include_fixed_delay: bool = True, gap: float = 1e-6,
+                              time_limit_s: float | None = None, starts: int = 4, seed: int = 0,
+                              callback: Callback | None = None) -> SolveResult:
+    """Capacity assignment (``form`` ``"budget"`` or ``"delay-bound"``) for a routing rule.
+
+    Parameters
+    ----------
+    target : float or "installed"
+        The budget D (cost unit) or the delay bound T_max (s); ``"installed"`` takes the cost of
+        the installed capacities, or the delay of the installed network under the routing rule.
+    gap, time_limit_s
+        Certified gap and time limit of each min-delay routing step.
+    starts, seed
+        CFA (``routing_rule = "joint"``) only: number of starts and the seed of the random ones.
+
+    Raises
+    ------
+    InvalidInputError
+        ``"installed"`` on an instance without capacities, or an unknown rule.
+    InfeasibleError
+        A budget that cannot carry the flows, or a delay bound not above the fixed delays.
+    """
+    if routing_rule not in ROUTING_RULES:
+        raise InvalidInputError(f"routing rule must be one of {', '.join(ROUTING_RULES)}, got {routing_rule!r}")
+    began = time.perf_counter()
+    routing = fixed_routing(network, routing_rule, gap, time_limit_s, include_fixed_delay)
+    if target == "installed":
+        if not np.all(network.link_capacity > 0):
+            raise InvalidInputError(f"instance {network.name!r} has links without capacity: give "
+                                    f"the {'budget' if form == 'budget' else 'delay bound'} in the card")
+        target = linear_capacity_cost(network, network.link_capacity) if form == "budget" else \
+            DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay).value(
+                routing.arc_flow(network.demand_rate, network.n_arcs))
+    problem = _Problem(network, form, float(target), include_fixed_delay)
+    ca, value, bound = problem.assign(routing)
+    best = (value, ca, routing)
+    history = [{"iteration": 0, "time_s": time.perf_counter() - began, "objective": value,
+                "lower_bound": bound}]
+    details = {"form": form, "routing_rule": routing_rule, "target": target,
+               "include_fixed_delay": include_fixed_delay}
+    if routing_rule == "joint":
+        starts_found = []
+        for index, start in enumerate(_start_routings(network, routing, max(starts, 1), seed)):
+            try:
+                ca, value, _ = problem.assign(start)
+            except InfeasibleError:  # e.g. a random start whose propagation delay exceeds T_max
+                starts_found.append(math.nan)
+                continue
+            for _ in range(CFA_MAX_ROUNDS):
+                start = _min_delay_routing(network, ca.capacity, gap, time_limit_s, include_fixed_delay, start)
+                new_ca, new_value, _ = problem.assign(start)
+                improved = new_value < value * (1 - CFA_RTOL)
+                if new_value <= value:
+                    ca, value = new_ca, new_value
+                if not improved:
+                    break
+            starts_found.append(value)
+            if value < best[0]:
+                best = (value, ca, start)
+            record = {"iteration": index + 1, "time_s": time.perf_counter() - began,
+                      "objective": best[0], "lower_bound": problem.routing_independent_bound()}
+            history.append(record)
+            if callback:
+                callback(record)
+        bound = problem.routing_independent_bound()
+        details.update(starts=len(starts_found), seed=seed, start_objectives=starts_found,
+                       lower_bound_source="routing-independent bound (weak; CFA is not convex)")
+        status = Status.FEASIBLE
+    else:
+        details["lower_bound_source"] = "Lagrangian dual of the capacity assignment (routing fixed)"
+        status = Status.OPTIMAL
+    value, ca, routing = best
+    design = Design.for_network(network, routing, link_capacity=ca.capacity,
+                                link_on=ca.capacity > 0)
+    details.update(capacity_cost=ca.cost, multiplier=ca.multiplier)
+    name, unit = ("average_delay_s", "s") if form == "budget" else ("capacity_cost", "cost")
+    return SolveResult(status, "square-root" if routing_rule != "joint" else "cfa", name, unit,
+                       objective=value, lower_bound=min(bound, value) if math.isfinite(bound) else bound,
+                       design=design, solve_time_s=time.perf_counter() - began,
+                       iterations=len(history) - 1, details=details, history=history)
