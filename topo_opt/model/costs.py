@@ -10,6 +10,9 @@
 """
 from __future__ import annotations
 
+import heapq
+from dataclasses import dataclass
+
 import numpy as np
 
 from topo_opt.model.network import Link, Module, Network
@@ -40,3 +43,85 @@ def default_modules(link: Link, unit_cost: float) -> tuple[Module, ...]:
     if link.capacity <= 0:
         return ()
     return (Module(capacity=link.capacity, cost=unit_cost * link.capacity),)
+
+
+@dataclass(frozen=True)
+class CapacityLevels:
+    """The capacities each link can take in a modular design, flat over all links.
+
+    Level ``i`` belongs to link ``link[i]``, gives it ``capacity[i]`` (rate unit) for
+    ``cost[i]`` = module cost + the link's ``fixed_cost`` when it is built from nothing, with
+    ``counts[i]`` modules of each of the link's module types.  Every link has exactly one level
+    chosen; level capacities of a link are increasing and so are their costs (Pareto-efficient
+    module combinations only).
+    """
+
+    link: np.ndarray
+    capacity: np.ndarray
+    cost: np.ndarray
+    counts: tuple[tuple[int, ...], ...]
+    modules: tuple[tuple[Module, ...], ...]  # per link
+    truncated: tuple[int, ...]  # links whose level list was thinned to MAX_LEVELS_PER_LINK
+
+
+MAX_LEVELS_PER_LINK = 64
+
+
+def _pareto_combinations(modules: tuple[Module, ...], cap: float) -> list[tuple[float, float, tuple[int, ...]]]:
+    """Cheapest module combinations by capacity, up to the first one reaching ``cap``."""
+    # cheapest cost of each reachable capacity sum: a key's cost is final when it is popped, as
+    # every combination reaching it passes through smaller sums (unbounded knapsack by capacity)
+    frontier = {0.0: (0.0, (0,) * len(modules))}
+    heap = [0.0]
+    while heap:
+        capacity = heapq.heappop(heap)
+        if capacity >= cap:
+            continue
+        cost, counts = frontier[capacity]
+        for j, module in enumerate(modules):
+            key = round(capacity + module.capacity, 6)
+            new = cost + module.cost
+            if key not in frontier:
+                heapq.heappush(heap, key)
+            elif new >= frontier[key][0] - 1e-12:
+                continue
+            frontier[key] = (new, counts[:j] + (counts[j] + 1,) + counts[j + 1:])
+    levels, best = [], np.inf
+    for capacity in sorted(frontier, reverse=True):  # keep a level only if cheaper than all larger
+        cost, counts = frontier[capacity]
+        if cost < best:
+            levels.append((capacity, cost, counts))
+            best = cost
+    return levels[::-1]
+
+
+def capacity_levels(network: Network, max_capacity: float, keep_installed: bool,
+                    links: np.ndarray | None = None) -> CapacityLevels:
+    """Levels of the ``links`` (default all): installed capacity (if kept) plus module sums.
+
+    Module sums run up to the first reaching ``max_capacity`` added capacity; a link with more
+    than ``MAX_LEVELS_PER_LINK`` Pareto levels keeps that many, evenly spread in capacity (listed
+    in ``truncated``).  Without ``keep_installed`` the installed capacity is ignored (a design
+    from scratch), and a link without capacity may stay unbuilt (capacity 0, cost 0).
+    """
+    unit = unit_capacity_cost(network)
+    chosen = np.arange(network.n_links) if links is None else np.asarray(links)
+    link_of, capacity, cost, counts, modules, truncated = [], [], [], [], [], []
+    for l in chosen.tolist():
+        link = network.links[l]
+        mods = default_modules(link, unit[l])
+        base = link.capacity if keep_installed else 0.0
+        options = _pareto_combinations(mods, max_capacity) if mods else [(0.0, 0.0, ())]
+        if len(options) > MAX_LEVELS_PER_LINK:
+            keep = np.unique(np.round(np.linspace(0, len(options) - 1, MAX_LEVELS_PER_LINK)).astype(int))
+            options = [options[i] for i in keep]
+            truncated.append(l)
+        for added, price, n in options:
+            built_now = base == 0 and added > 0
+            link_of.append(l)
+            capacity.append(base + added)
+            cost.append(price + (link.fixed_cost if built_now else 0.0))
+            counts.append(n)
+        modules.append(mods)
+    return CapacityLevels(np.asarray(link_of, dtype=np.int64), np.asarray(capacity, float),
+                          np.asarray(cost, float), tuple(counts), tuple(modules), tuple(truncated))

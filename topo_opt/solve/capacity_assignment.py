@@ -46,6 +46,7 @@ from topo_opt.model.costs import linear_capacity_cost, unit_capacity_cost
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.solve.result import SolveResult, Status
+from topo_opt.solve.support_routing import min_delay_on_support
 
 Callback = Callable[[dict], None]
 ROUTING_RULES = ("min-delay", "min-hop", "shortest-length", "ecmp", "joint")
@@ -53,39 +54,23 @@ CFA_MAX_ROUNDS = 50
 CFA_RTOL = 1e-9
 
 
-def _min_delay_routing(network: Network, link_capacity: np.ndarray, gap: float,
-                       time_limit_s: float | None, include_fixed_delay: bool,
-                       start: Routing | None = None) -> Routing:
-    """Certified min-delay routing on the links with capacity > 0 (others carry nothing)."""
-    from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
-
-    support = np.flatnonzero(link_capacity > 0)
-    if len(support) == network.n_links:
-        return solve_min_delay_gp(network, link_capacity=link_capacity, gap=gap,
-                                  time_limit_s=time_limit_s, start=start,
-                                  include_fixed_delay=include_fixed_delay).design.routing
-    sub = network.replace(links=tuple(network.links[i] for i in support))
-    to_network = support if network.link_model == "directed" else \
-        np.concatenate([support, support + network.n_links])
-    sub_start = None
-    if start is not None:
-        to_sub = np.full(network.n_arcs, -1)
-        to_sub[to_network] = np.arange(len(to_network))
-        sub_start = Routing(start.demand, start.fraction, start.indptr, to_sub[start.arcs])
-    routing = solve_min_delay_gp(sub, link_capacity=link_capacity[support], gap=gap,
-                                 time_limit_s=time_limit_s, start=sub_start,
-                                 include_fixed_delay=include_fixed_delay).design.routing
-    return Routing(routing.demand, routing.fraction, routing.indptr, to_network[routing.arcs])
-
-
 def fixed_routing(network: Network, rule: str, gap: float, time_limit_s: float | None,
                   include_fixed_delay: bool) -> Routing:
     """The routing a fixed-routing capacity assignment starts from (``joint`` → min-delay)."""
     if rule in ("min-delay", "joint"):
         DelayObjective.for_network(network).require_positive_capacity()
-        return _min_delay_routing(network, network.link_capacity, gap, time_limit_s, include_fixed_delay)
+        return min_delay_on_support(network, network.link_capacity, gap=gap, time_limit_s=time_limit_s,
+                                    include_fixed_delay=include_fixed_delay).design.routing
     return {"min-hop": baselines.min_hop_routing, "shortest-length": baselines.shortest_length_routing,
             "ecmp": baselines.ecmp_routing}[rule](network)
+
+
+def min_fixed_delay_s(network: Network, include_fixed_delay: bool = True) -> float:
+    """The least propagation and processing delay of any routing: each demand on its shortest
+    fixed-delay path, (1/γ) ρ Σ_k r_k min_P Σ_{a∈P} d_a (s).  No delay bound below it can be met."""
+    linear = DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay).arc_linear_cost
+    forest = shortest_path_forest(ArcGraph.from_network(network), linear, network.demand_source)
+    return float(network.demand_rate @ demand_distances(forest, network)) / network.total_packet_rate
 
 
 class _Problem:
@@ -126,7 +111,7 @@ class _Problem:
         r = net.demand_rate
         sqrt_path = float(np.max(r * distances(np.sqrt(arc_cost)) ** 2))
         cost_path = float(np.max(r * distances(arc_cost)))
-        fixed = float(np.sum(r * distances(self.objective.arc_linear_cost)))
+        fixed = self.gamma * min_fixed_delay_s(net, self.objective.include_fixed_delay)
         if self.form == "budget":
             return (sqrt_path / (self.target - cost_path) + fixed) / self.gamma
         return cost_path + sqrt_path / (self.gamma * self.target - fixed)
@@ -189,7 +174,9 @@ def solve_capacity_assignment(network: Network, *, form: str, routing_rule: str,
                 starts_found.append(math.nan)
                 continue
             for _ in range(CFA_MAX_ROUNDS):
-                start = _min_delay_routing(network, ca.capacity, gap, time_limit_s, include_fixed_delay, start)
+                start = min_delay_on_support(network, ca.capacity, gap=gap, time_limit_s=time_limit_s,
+                                             include_fixed_delay=include_fixed_delay,
+                                             start=start).design.routing
                 new_ca, new_value, _ = problem.assign(start)
                 improved = new_value < value * (1 - CFA_RTOL)
                 if new_value <= value:

@@ -26,6 +26,7 @@ from typing import Any, Mapping
 
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.toml_file import TOMLDecodeError, loads_toml, read_toml
+from topo_opt.solve.capacity_assignment import ROUTING_RULES as CA_ROUTING_RULES
 
 # Schema: problem -> section -> key -> (type, default, allowed values or None)
 _SOLVER_COMMON = {
@@ -42,10 +43,74 @@ SCHEMAS: dict[str, dict[str, dict[str, tuple[type, Any, tuple | None]]]] = {
     "min-max-utilization": {"solver": {"time_limit_s": (float, 600.0, None)}},
     "min-hop": {"solver": {"time_limit_s": (float, 600.0, None)}},
     "fortz-thorup": {"solver": {"time_limit_s": (float, 600.0, None)}},
+    "capacity-min-delay-budget": {  # topo_opt.solve.capacity_assignment
+        "routing": {"rule": (str, "min-delay", CA_ROUTING_RULES)},
+        "capacity": {"budget": ((float, str), "installed", ("installed",))},
+        "objective": {"include_fixed_delay": (bool, True, None)},
+        "cfa": {"starts": (int, 4, None), "seed": (int, 0, None)},
+        "solver": {"gap": (float, 1e-6, None), "time_limit_s": (float, 600.0, None)},
+    },
+    "capacity-min-cost-delay-bound": {  # topo_opt.solve.capacity_assignment
+        "routing": {"rule": (str, "min-delay", CA_ROUTING_RULES)},
+        "capacity": {"max_delay_s": ((float, str), "installed", ("installed",))},
+        "objective": {"include_fixed_delay": (bool, True, None)},
+        "cfa": {"starts": (int, 4, None), "seed": (int, 0, None)},
+        "solver": {"gap": (float, 1e-6, None), "time_limit_s": (float, 600.0, None)},
+    },
+    "modular-capacity": {  # topo_opt.solve.modular_capacity
+        "objective": {"sense": (str, "min-cost", ("min-cost", "min-delay")),
+                      "include_fixed_delay": (bool, True, None)},
+        "constraints": {"max_delay_s": ((float, str), "installed", ("installed",)),
+                        "budget": ((float, str), "installed", ("installed",)),
+                        "max_utilization": (float, 1.0, None)},
+        "capacity": {"keep_installed": (bool, False, None),
+                     "max_added_capacity": ((float, str), "auto", ("auto",))},
+        "solver": {"mip_gap": (float, 0.01, None), "time_limit_s": (float, 600.0, None)},
+    },
     "routing-baseline": {
         "routing": {"rule": (str, "min-hop", ("min-hop", "shortest-length", "ecmp"))},
     },
+    "ga": {  # topo_opt.solve.ga, topo_opt.algorithms.genetic.GAOptions
+        "objective": {"name": (str, "delay", ("delay", "power", "rejection", "composite")),
+                      "include_fixed_delay": (bool, True, None),
+                      "lower_bound": (str, "splittable", ("splittable", "none")),
+                      "overload_penalty": (float, 100.0, None),
+                      "power_profiles": (str, "", None),
+                      "default_power_profile": (str, "core-router", None)},
+        "composite": {"rejection": (float, 1.0, None), "delay": (float, 1.0, None),
+                      "energy": (float, 1.0, None)},
+        "ga": {"population": (int, 40, None), "generations": (int, 1000, None),
+               "stagnation": (int, 200, None), "elite": (int, 2, None), "tournament": (int, 3, None),
+               "crossover_rate": (float, 0.9, None), "path_crossover_rate": (float, 0.1, None),
+               "mutation_rate": (float, 0.01, None), "guided_rate": (float, 0.02, None),
+               "k_shortest": (int, 3, None), "random_paths": (int, 4, None), "seed": (int, 0, None)},
+        "solver": {"time_limit_s": (float, 30.0, None)},
+    },
+    "earp-min-power": {  # topo_opt.solve.min_power (milp), topo_opt.algorithms.earp (earp)
+        "power": {"profiles": (str, "", None), "default_profile": (str, "core-router", None)},
+        "delay": {"max_delay_s": (float, 0.0, None), "max_delay_factor": (float, 1.5, None),
+                  "max_demand_delay_s": (float, 0.0, None), "include_fixed_delay": (bool, True, None)},
+        "network": {"max_utilization": (float, 1.0, None)},
+        "solver": {"method": (str, "milp", ("milp", "earp")), "gap": (float, 1e-4, None),
+                   "time_limit_s": (float, 600.0, None), "max_iterations": (int, 100, None),
+                   "n_candidates": (int, 8, None)},
+    },
+    "secure-min-delay": {  # topo_opt.solve.secure_routing
+        "security": {"max_rejection": (float, 0.0, None), "form": (str, "max", ("max", "sum")),
+                     "tolerance": (dict, {}, None), "node_insecurity": (dict, {}, None)},
+        "routing": {"paths": (str, "split", ("split", "single-path"))},
+        "objective": {"include_fixed_delay": (bool, True, None)},
+        "solver": {"gap": (float, 1e-4, None), "time_limit_s": (float, 600.0, None),
+                   "max_iterations": (int, 100, None)},
+    },
+    "single-path-min-delay": {  # topo_opt.solve.single_path
+        "objective": {"include_fixed_delay": (bool, True, None)},
+        "candidates": {"k_shortest": (int, 8, None), "max_simple_paths": (int, 50, None)},
+        "solver": {"gap": (float, 1e-4, None), "mip_gap": (float, 1e-6, None),
+                   "time_limit_s": (float, 600.0, None), "max_iterations": (int, 100, None)},
+    },
 }
+SCHEMAS["topology-design"] = SCHEMAS["modular-capacity"]  # plus the candidate links
 TOP_LEVEL_KEYS = ("problem", "description")
 
 
@@ -67,7 +132,15 @@ class ModelCard:
                 **{name: dict(values) for name, values in self.sections.items()}}
 
 
-def _coerce(source: str, dotted: str, value: Any, kind: type, allowed: tuple | None) -> Any:
+def _coerce(source: str, dotted: str, value: Any, kind: type | tuple, allowed: tuple | None) -> Any:
+    if isinstance(kind, tuple):  # (float, str): a number, or one of the keywords in ``allowed``
+        if isinstance(value, str):
+            return _coerce(source, dotted, value, str, allowed)
+        try:
+            return _coerce(source, dotted, value, float, None)
+        except InvalidInputError:
+            raise InvalidInputError(f"{source}: {dotted} must be a number >= 0 or one of "
+                                    f"{', '.join(map(str, allowed))}, got {value!r}") from None
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):

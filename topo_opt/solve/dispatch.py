@@ -62,6 +62,27 @@ def _routing_baseline(network: Network, card: ModelCard) -> SolveResult:
                        details={"lower_bound_source": "none (fixed routing rule)"})
 
 
+def _modular(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
+    from topo_opt.model.costs import linear_capacity_cost
+    from topo_opt.solve.modular_capacity import installed_delay_s, solve_modular_capacity
+
+    include = card.get("objective.include_fixed_delay")
+    max_delay, budget = card.get("constraints.max_delay_s"), card.get("constraints.budget")
+    sense = card.get("objective.sense")
+    if max_delay == "installed" and sense == "min-cost":
+        max_delay = installed_delay_s(network, include)
+    if budget == "installed" and sense == "min-delay":
+        budget = linear_capacity_cost(network, network.link_capacity)
+    added = card.get("capacity.max_added_capacity")
+    return solve_modular_capacity(
+        network, sense=sense, max_delay_s=max_delay if sense == "min-cost" else None,
+        budget=budget if sense == "min-delay" else None,
+        max_utilization=card.get("constraints.max_utilization"), include_fixed_delay=include,
+        mip_gap=card.get("solver.mip_gap"), time_limit_s=card.get("solver.time_limit_s"),
+        keep_installed=card.get("capacity.keep_installed"), topology=card.problem == "topology-design",
+        max_added_capacity=None if added == "auto" else added, callback=callback)
+
+
 def solve(network: Network, card: ModelCard, callback: Callback | None = None) -> SolveResult:
     """Solve the problem named by ``card`` on ``network``.
 
@@ -79,6 +100,40 @@ def solve(network: Network, card: ModelCard, callback: Callback | None = None) -
         return _min_delay(network, card, callback)
     if card.problem == "routing-baseline":
         return _routing_baseline(network, card)
+    if card.problem in ("modular-capacity", "topology-design"):
+        return _modular(network, card, callback)
+    if card.problem in ("capacity-min-delay-budget", "capacity-min-cost-delay-bound"):
+        from topo_opt.solve.capacity_assignment import solve_capacity_assignment
+
+        budget_form = card.problem == "capacity-min-delay-budget"
+        return solve_capacity_assignment(
+            network, form="budget" if budget_form else "delay-bound",
+            routing_rule=card.get("routing.rule"),
+            target=card.get("capacity.budget" if budget_form else "capacity.max_delay_s"),
+            include_fixed_delay=card.get("objective.include_fixed_delay"), gap=card.get("solver.gap"),
+            time_limit_s=card.get("solver.time_limit_s"), starts=card.get("cfa.starts"),
+            seed=card.get("cfa.seed"), callback=callback)
+    if card.problem == "earp-min-power":
+        from topo_opt.solve.min_power import solve_min_power_card
+
+        return solve_min_power_card(network, card, callback)
+    if card.problem == "secure-min-delay":
+        from topo_opt.solve.secure_routing import solve_secure_card
+
+        return solve_secure_card(network, card)
+    if card.problem == "ga":
+        from topo_opt.solve.ga import solve_ga
+
+        return solve_ga(network, card, callback)
+    if card.problem == "single-path-min-delay":
+        from topo_opt.solve.single_path import solve_single_path_min_delay
+
+        return solve_single_path_min_delay(
+            network, gap=card.get("solver.gap"), mip_gap=card.get("solver.mip_gap"),
+            time_limit_s=card.get("solver.time_limit_s"), max_iterations=card.get("solver.max_iterations"),
+            k_shortest=card.get("candidates.k_shortest"),
+            max_simple_paths=card.get("candidates.max_simple_paths"),
+            include_fixed_delay=card.get("objective.include_fixed_delay"), callback=callback)
     from topo_opt.solve import lp_methods
 
     run = {"min-max-utilization": lp_methods.solve_max_utilization,

@@ -1,0 +1,130 @@
+"""Modular capacity and topology design (MILP with tangent cuts), checked by enumeration."""
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from topo_opt.errors import InfeasibleError, InvalidInputError
+from topo_opt.io.detect import read_instance
+from topo_opt.model import Demand, Link, Module, Node, build_network
+from topo_opt.model.costs import capacity_levels
+from topo_opt.model.scenarios import Scenario, apply_scenario
+from topo_opt.solve.cards import load_card
+from topo_opt.solve.checker import check_result
+from topo_opt.solve.dispatch import solve
+from topo_opt.solve.modular_capacity import installed_delay_s, solve_modular_capacity
+from topo_opt.solve.support_routing import min_delay_on_support
+
+MODULE = (Module(capacity=10.0, cost=4.0),)
+
+
+def small_tcfa():
+    """Four routers, a built link A–B and four candidate links with fixed costs (packet/s)."""
+    nodes = [Node(n) for n in "ABCD"]
+    links = [Link("AB", "A", "B", 10.0, modules=MODULE),
+             Link("BD", "B", "D", 0.0, fixed_cost=3.0, modules=MODULE, installed=False),
+             Link("AC", "A", "C", 0.0, fixed_cost=2.0, modules=MODULE, installed=False),
+             Link("CD", "C", "D", 0.0, fixed_cost=2.0, modules=MODULE, installed=False),
+             Link("BC", "B", "C", 0.0, fixed_cost=1.0, modules=MODULE, installed=False)]
+    demands = [Demand("A-D", "A", "D", 6.0), Demand("B-C", "B", "C", 3.0), Demand("A-B", "A", "B", 2.0)]
+    return build_network(name="tcfa4", nodes=nodes, links=links, demands=demands, rate_unit="packet/s")
+
+
+def enumerate_min_cost(network, t_max, max_modules):
+    """Cheapest choice of module counts per link (0..max_modules) whose min-delay T ≤ t_max."""
+    best = (math.inf, None)
+    for counts in itertools.product(range(max_modules + 1), repeat=network.n_links):
+        capacity = np.array([link.capacity + c * MODULE[0].capacity
+                             for link, c in zip(network.links, counts)])
+        cost = sum(c * MODULE[0].cost + (link.fixed_cost if c and link.capacity == 0 else 0.0)
+                   for link, c in zip(network.links, counts))
+        if cost >= best[0]:
+            continue
+        try:
+            delay = min_delay_on_support(network, capacity, gap=1e-9, include_fixed_delay=False).objective
+        except InfeasibleError:
+            continue
+        if delay <= t_max:
+            best = (cost, capacity)
+    return best
+
+
+@pytest.mark.parametrize("t_max", [0.45, 0.3])
+def test_topology_design_matches_enumeration(t_max):
+    network = small_tcfa()
+    cost, capacity = enumerate_min_cost(network, t_max, max_modules=2)
+    result = solve_modular_capacity(network, max_delay_s=t_max, include_fixed_delay=False, mip_gap=1e-9,
+                                    keep_installed=True, topology=True, max_added_capacity=20.0)
+    assert result.objective == pytest.approx(cost, abs=1e-9)
+    assert result.lower_bound == pytest.approx(cost, rel=1e-6)
+    assert result.details["average_delay_s"] <= t_max
+    assert check_result(network, result) == []
+    built = set(result.details["links_built"])
+    design = result.design.link_capacity
+    assert built == {link.id for link, c in zip(network.links, design) if c > 0 and not link.installed}
+    assert result.details["cost"]["total"] == pytest.approx(cost)
+    assert result.details["cost"]["fixed"] == pytest.approx(sum(
+        link.fixed_cost for link in network.links if link.id in built))
+
+
+def test_modular_design_ignores_candidate_links():
+    network = small_tcfa()
+    with pytest.raises(InfeasibleError, match="no choice of capacity levels"):
+        solve_modular_capacity(network, max_delay_s=0.45, include_fixed_delay=False, keep_installed=True)
+
+
+def test_levels_are_pareto_efficient():
+    network = read_instance("instances/nobel-us.json")
+    levels = capacity_levels(network, 2 * network.total_demand, keep_installed=False)
+    for link in np.unique(levels.link):
+        mine = levels.link == link
+        assert np.all(np.diff(levels.capacity[mine]) > 0) and np.all(np.diff(levels.cost[mine]) > 0)
+    assert levels.truncated  # 40 module sizes up to 10.8 Gbit/s: thinned, and said so
+
+
+@pytest.fixture(scope="module")
+def grown_abilene():
+    abilene = read_instance("instances/abilene.json")
+    return abilene, apply_scenario(abilene, Scenario(demand_scale=3.0))
+
+
+def test_upgrades_restore_the_delay_bound(grown_abilene):
+    base, grown = grown_abilene
+    t_max = installed_delay_s(base)
+    assert installed_delay_s(grown) > t_max
+    result = solve_modular_capacity(grown, max_delay_s=t_max, keep_installed=True, mip_gap=0.01)
+    assert result.status.value == "optimal" and result.gap <= 0.01
+    assert check_result(grown, result) == []
+    capacity = result.design.link_capacity
+    assert np.all(capacity >= grown.link_capacity)
+    assert min_delay_on_support(grown, capacity, gap=1e-9).objective <= t_max
+    added = sum(row["cost"] for row in result.details["modules_added"])
+    assert added == pytest.approx(result.objective)
+
+
+def test_budget_form_has_a_certified_gap(grown_abilene):
+    _, grown = grown_abilene
+    result = solve(grown, load_card("models/modular-capacity.toml", (
+        'objective.sense="min-delay"', "constraints.budget=2000", "capacity.keep_installed=true")))
+    assert result.gap <= 0.01 and result.details["cost"]["total"] <= 2000
+    assert result.objective == pytest.approx(
+        min_delay_on_support(grown, result.design.link_capacity, gap=1e-9).objective, rel=1e-6)
+    assert check_result(grown, result) == []
+
+
+def test_redesign_from_scratch_prices_the_installed_network():
+    abilene = read_instance("instances/abilene.json")
+    result = solve(abilene, load_card("models/modular-capacity.toml"))
+    assert result.objective <= result.details["installed_cost"] + 1e-9
+    assert result.details["average_delay_s"] <= installed_delay_s(abilene)
+
+
+def test_bad_parameters():
+    abilene = read_instance("instances/abilene.json")
+    with pytest.raises(InvalidInputError, match="constraints.budget must be a number >= 0"):
+        load_card("models/modular-capacity.toml", ("constraints.budget=-1",))
+    with pytest.raises(InfeasibleError, match="propagation and processing delay"):
+        solve(abilene, load_card("models/modular-capacity.toml", ("constraints.max_delay_s=0.001",)))
+    with pytest.raises(InvalidInputError, match="max_utilization must be in"):
+        solve_modular_capacity(abilene, max_delay_s=1.0, max_utilization=0.0)

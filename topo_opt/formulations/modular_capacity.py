@@ -1,0 +1,141 @@
+"""Modular capacity and topology design with a delay bound (Pyomo builder, never solves).
+
+Every link chooses one capacity level i (:class:`~topo_opt.model.costs.CapacityLevels`: the
+installed capacity plus module sums, or nothing for a link that is not built), y_i ∈ {0, 1}.
+Queue q of link l splits its load over the levels of l (a disaggregated, multiple-choice
+formulation: the convex hull of each link's choices, Jeroslow and Lowe 1984):
+
+    Σ_{i ∈ l} y_i = 1,     F_q = Σ_{i ∈ l} F_qi,     0 ≤ F_qi ≤ u c_i y_i
+
+and its packets n_qi get the **perspective tangent cuts** of g_i(F) = F/(c_i − F)
+
+    n_qi ≥ s F_qi + b y_i,    s = c_i/(c_i − F̂)²,  b = −F̂²/(c_i − F̂)² ≤ 0,
+
+valid for y_i = 1 (the tangent) and for y_i = 0 (F_qi = 0, n_qi ≥ 0), so the MILP relaxes the
+true problem whatever cuts are present.  With N = Σ n_qi + ρ Σ_a d_a F_a (packets, T = N/γ):
+
+* ``min-cost``:  min Σ_i cost_i y_i   s.t. N ≤ γ T_max;
+* ``min-delay``: min N                s.t. Σ_i cost_i y_i ≤ budget.
+
+The cutting loop that refines the cuts lives in :mod:`topo_opt.solve.modular_capacity`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+
+from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.formulations.delay_cuts import INITIAL_TANGENT_UTILIZATIONS, tangent_coefficients
+from topo_opt.formulations.multicommodity import build_multicommodity_model, linear_expression
+from topo_opt.model.costs import CapacityLevels
+from topo_opt.model.network import Network
+
+
+def queue_level_pairs(network: Network, levels: CapacityLevels) -> tuple[np.ndarray, np.ndarray]:
+    """(queue, level) pairs: every queue with every level of positive capacity of its link."""
+    queue, level = [], []
+    queues_of_link = [[] for _ in range(network.n_links)]
+    for q, link in enumerate(network.queue_link.tolist()):
+        queues_of_link[link].append(q)
+    for i, link in enumerate(levels.link.tolist()):
+        if levels.capacity[i] > 0:
+            for q in queues_of_link[link]:
+                queue.append(q)
+                level.append(i)
+    return np.asarray(queue, dtype=np.int64), np.asarray(level, dtype=np.int64)
+
+
+def build_modular_capacity_model(network: Network, levels: CapacityLevels, *, sense: str,
+                                 max_packets: float | None = None, budget: float | None = None,
+                                 max_utilization: float = 1.0,
+                                 include_fixed_delay: bool = True) -> pyo.ConcreteModel:
+    """The MILP of the module docstring with the initial tangents on every (queue, level) pair.
+
+    Components: the multicommodity flow model, ``level_on[i]`` (binary), ``pair_flow[p]`` and
+    ``pair_packets[p]`` over ``model.pairs`` (queue, level) arrays, ``level_cuts`` (a list),
+    ``design_cost`` and ``packets`` expressions, and the objective.
+    """
+    chosen_links = np.unique(levels.link)
+    arc_mask = np.isin(network.arc_link, chosen_links)
+    top = np.zeros(network.n_links)
+    np.maximum.at(top, levels.link, levels.capacity)
+    model = build_multicommodity_model(network, arc_mask=arc_mask, link_capacity=top,
+                                       name="modular_capacity")
+    scale = model.layout.flow_scale
+    model.levels = levels
+    model.LEVELS = pyo.Set(initialize=range(len(levels.link)), ordered=True)
+    model.level_on = pyo.Var(model.LEVELS, within=pyo.Binary)
+    queue, level = queue_level_pairs(network, levels)
+    model.pairs = (queue, level)
+    model.PAIRS = pyo.Set(initialize=range(len(queue)), ordered=True)
+    model.pair_flow = pyo.Var(model.PAIRS, within=pyo.NonNegativeReals)
+    model.pair_packets = pyo.Var(model.PAIRS, within=pyo.NonNegativeReals)
+
+    levels_of = {int(l): [] for l in chosen_links}
+    for i, l in enumerate(levels.link.tolist()):
+        levels_of[l].append(model.level_on[i])
+    model.one_level = pyo.Constraint(
+        list(levels_of), rule=lambda m, l: linear_expression([1.0] * len(levels_of[l]), levels_of[l]) == 1)
+
+    pairs_of = {int(q): [] for q in np.unique(network.arc_queue[model.layout.arcs])}
+    for p, q in enumerate(queue.tolist()):
+        pairs_of[q].append(model.pair_flow[p])
+
+    def split(m, q):
+        arcs = m.queue_arc_flows[q]
+        return linear_expression([1.0] * len(arcs) + [-1.0] * len(pairs_of[q]), arcs + pairs_of[q]) == 0
+    model.queue_split = pyo.Constraint(list(pairs_of), rule=split)
+
+    bound = max_utilization * levels.capacity[level] / scale
+    model.pair_capacity = pyo.Constraint(
+        model.PAIRS, rule=lambda m, p: linear_expression(
+            [1.0, -float(bound[p])], [m.pair_flow[p], m.level_on[int(level[p])]]) <= 0)
+    model.level_cuts = pyo.ConstraintList()
+    model.cover_cuts = pyo.ConstraintList()
+
+    linear = DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay).arc_linear_cost * scale
+    arcs = [a for a in model.ARCS if linear[a]]
+    model.packets = pyo.Expression(expr=linear_expression(
+        [1.0] * len(queue) + [float(linear[a]) for a in arcs],
+        list(model.pair_packets.values()) + [model.arc_flow[a] for a in arcs]))
+    model.design_cost = pyo.Expression(expr=linear_expression(
+        levels.cost.tolist(), list(model.level_on.values())))
+    if sense == "min-cost":
+        model.delay_bound = pyo.Constraint(expr=model.packets <= max_packets)
+        model.objective = pyo.Objective(expr=model.design_cost, sense=pyo.minimize)
+    else:
+        model.budget = pyo.Constraint(expr=model.design_cost <= budget)
+        model.objective = pyo.Objective(expr=model.packets, sense=pyo.minimize)
+    u = np.asarray(INITIAL_TANGENT_UTILIZATIONS)
+    u = u[u < max_utilization] if max_utilization < 1 else u
+    pairs = np.tile(np.arange(len(queue)), len(u))
+    add_level_cuts(model, pairs, np.repeat(u, len(queue)) * levels.capacity[level[pairs]])
+    return model
+
+
+def add_level_cuts(model: pyo.ConcreteModel, pairs: np.ndarray, loads: np.ndarray) -> list:
+    """n_qi ≥ s F_qi + b y_i at F̂ = ``loads`` (rate unit, < c_i) for each pair index."""
+    scale = model.layout.flow_scale
+    level = model.pairs[1][pairs]
+    slope, intercept = tangent_coefficients(np.asarray(loads, float) / scale,
+                                            model.levels.capacity[level] / scale)
+    add = model.level_cuts.add
+    return [add(linear_expression([1.0, -s, -b], [model.pair_packets[p], model.pair_flow[p],
+                                                  model.level_on[i]]) >= 0)
+            for p, i, s, b in zip(np.asarray(pairs).tolist(), level.tolist(), slope.tolist(),
+                                  intercept.tolist())]
+
+
+def add_capacity_cover_cut(model: pyo.ConcreteModel, link_capacity: np.ndarray) -> list:
+    """Σ_{i: c_i > C_l(i)} y_i ≥ 1: some link must get more capacity than in ``link_capacity``.
+
+    Valid when the capacities ``link_capacity`` are proven unable to meet the delay bound: the
+    minimum delay only decreases when capacities grow, so every design with capacities ≤ these
+    fails too.
+    """
+    levels = model.levels
+    larger = np.flatnonzero(levels.capacity > link_capacity[levels.link] * (1 + 1e-12))
+    if larger.size == 0:
+        return []
+    return [model.cover_cuts.add(
+        linear_expression([1.0] * len(larger), [model.level_on[i] for i in larger.tolist()]) >= 1)]

@@ -1,0 +1,221 @@
+"""Modular capacity and topology design (TCFA) by MILP with refined tangent cuts.
+
+Each round solves the MILP of :mod:`topo_opt.formulations.modular_capacity` with HiGHS, then
+checks the capacities it chose with certified min-delay routing
+(:func:`~topo_opt.solve.support_routing.min_delay_on_support`), which gives the true delay
+T(C) of the design up to the routing gap:
+
+* ``min-cost`` (T ≤ T_max): a design whose routed delay meets T_max is feasible and its cost an
+  upper bound; the MILP's dual bound is a lower bound (its cuts only under-estimate the delay).
+  A design that misses T_max gets tangent cuts at the MILP's and the routing's queue loads on
+  its levels, and, when the routing's *lower bound* already exceeds T_max (the capacities are
+  proven too small), a capacity cover cut (some link must grow).  Stops when a feasible design
+  is within ``mip_gap`` of the bound.
+* ``min-delay`` (cost ≤ budget): the routed delay of each design is an upper bound and the MILP
+  value a lower bound; cuts at the routing's loads close the gap (outer approximation, Duran
+  and Grossmann 1986).
+
+The levels (module combinations per link, :func:`~topo_opt.model.costs.capacity_levels`) go up
+to ``max_added_capacity`` (default twice the total demand): the optimum and the bound are over
+those levels, and links whose list was thinned are named in ``details``.  ``keep_installed``
+keeps the installed capacities and buys modules on top (upgrades); without it the design
+starts from nothing and ``details["installed_cost"]`` prices the installed capacities with the
+same modules, so the saving of a redesign can be read off.  Topology design adds the candidate
+links (``installed = false``) with their fixed cost.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Callable
+
+import numpy as np
+
+from topo_opt.errors import InfeasibleError, InvalidInputError
+from topo_opt.formulations.modular_capacity import (
+    add_capacity_cover_cut, add_level_cuts, build_modular_capacity_model,
+)
+from topo_opt.model.costs import CapacityLevels, capacity_levels
+from topo_opt.model.network import Network
+from topo_opt.solve.capacity_assignment import min_fixed_delay_s
+from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
+from topo_opt.solve.result import SolveResult, Status, relative_gap
+from topo_opt.solve.support_routing import min_delay_on_support
+
+logger = logging.getLogger(__name__)
+Callback = Callable[[dict], None]
+ROUTING_GAP = 1e-7  # certified gap of the routing that checks each design
+MAX_ROUNDS = 200
+
+
+def installed_delay_s(network: Network, include_fixed_delay: bool = True) -> float:
+    """Delay of the installed network under certified min-delay routing (the default T_max)."""
+    return min_delay_on_support(network, network.link_capacity, gap=ROUTING_GAP,
+                                include_fixed_delay=include_fixed_delay).objective
+
+
+def _modules_added(network: Network, levels: CapacityLevels, picked: np.ndarray) -> list[dict]:
+    rows = []
+    for i in picked.tolist():
+        link = int(levels.link[i])
+        position = int(np.searchsorted(np.unique(levels.link), link))
+        for module, count in zip(levels.modules[position], levels.counts[i]):
+            if count:
+                rows.append({"link": network.links[link].id, "module_capacity": module.capacity,
+                             "count": int(count), "cost": count * module.cost})
+    return rows
+
+
+def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_delay_s: float | None = None,
+                           budget: float | None = None, max_utilization: float = 1.0,
+                           include_fixed_delay: bool = True, mip_gap: float = 0.01,
+                           time_limit_s: float = 600.0, keep_installed: bool = True,
+                           topology: bool = False, max_added_capacity: float | None = None,
+                           callback: Callback | None = None) -> SolveResult:
+    """Cheapest modules for a delay bound (``min-cost``) or least delay for a budget (``min-delay``).
+
+    Parameters
+    ----------
+    max_delay_s : float
+        T_max (s), ``min-cost`` only; None → the installed network's min-delay delay.
+    budget : float
+        Cost available for modules (and fixed costs), ``min-delay`` only.
+    max_utilization : float
+        Upper bound u on every queue's utilisation F/C (0 < u ≤ 1).
+    keep_installed : bool
+        Keep installed capacities and add modules (upgrades), or design from nothing.
+    topology : bool
+        Also consider the candidate links (``installed = false``), with their fixed cost.
+
+    Raises
+    ------
+    InvalidInputError
+        Bad parameters (negative budget, utilisation outside (0, 1], no levels).
+    InfeasibleError
+        No choice of levels meets the bound (the reason says which part fails).
+    """
+    began = time.perf_counter()
+    if sense not in ("min-cost", "min-delay"):
+        raise InvalidInputError(f"sense must be min-cost or min-delay, got {sense!r}")
+    if not 0 < max_utilization <= 1:
+        raise InvalidInputError(f"max_utilization must be in (0, 1], got {max_utilization!r}")
+    if sense == "min-delay" and not (budget is not None and budget >= 0):
+        raise InvalidInputError(f"the min-delay form needs a budget >= 0, got {budget!r}")
+    links = np.array([i for i, link in enumerate(network.links) if link.installed or topology], dtype=np.int64)
+    cap = 2.0 * network.total_demand if max_added_capacity is None else max_added_capacity
+    levels = capacity_levels(network, cap, keep_installed, links)
+    gamma = network.total_packet_rate
+    if sense == "min-cost":
+        if max_delay_s is None:
+            max_delay_s = installed_delay_s(network, include_fixed_delay)
+        if not max_delay_s > 0:
+            raise InvalidInputError(f"max_delay_s must be > 0, got {max_delay_s!r}")
+        floor = min_fixed_delay_s(network, include_fixed_delay)
+        if max_delay_s <= floor:
+            raise InfeasibleError(f"T_max = {max_delay_s:.6g} s does not exceed {floor:.6g} s, the "
+                                  "propagation and processing delay of the shortest routes")
+    model = build_modular_capacity_model(
+        network, levels, sense=sense, max_packets=None if max_delay_s is None else gamma * max_delay_s,
+        budget=budget, max_utilization=max_utilization, include_fixed_delay=include_fixed_delay)
+    solver = HighsSolver(model, HighsOptions(mip_rel_gap=mip_gap, threads=1))
+    queue, level = model.pairs
+    best_value, best = math.inf, None
+    lower = -math.inf
+    history: list[dict] = []
+    status = Status.TIME_LIMIT
+    rounds = 0
+    for rounds in range(1, MAX_ROUNDS + 1):
+        remaining = time_limit_s - (time.perf_counter() - began)
+        if remaining <= 0:
+            break
+        outcome = solver.solve(time_limit_s=remaining)
+        if outcome.status is Status.INFEASIBLE:
+            if best is not None:  # only by rounding: cuts never remove a feasible design
+                break
+            what = f"T <= {max_delay_s:.6g} s" if sense == "min-cost" else f"a budget of {budget:.6g}"
+            raise InfeasibleError(
+                f"no choice of capacity levels (modules up to {cap:.6g} {network.rate_unit} added per "
+                f"link{', utilisation <= %g' % max_utilization if max_utilization < 1 else ''}) meets {what}")
+        if not math.isfinite(outcome.objective):
+            break
+        bound = outcome.bound / gamma if sense == "min-delay" else outcome.bound
+        lower = max(lower, bound)
+        picked = np.flatnonzero(solver.values(model.level_on) > 0.5)
+        capacity = np.zeros(network.n_links)
+        capacity[levels.link[picked]] = levels.capacity[picked]
+        cost = float(levels.cost[picked].sum())
+        pair_load = solver.values(model.pair_flow) * model.layout.flow_scale
+        try:
+            routed = min_delay_on_support(network, capacity, gap=ROUTING_GAP,
+                                          include_fixed_delay=include_fixed_delay,
+                                          time_limit_s=max(remaining, 1.0))
+            delay, delay_bound = routed.objective, routed.lower_bound
+        except InfeasibleError:
+            routed, delay, delay_bound = None, math.inf, math.inf
+        value = cost if sense == "min-cost" else delay
+        meets = sense == "min-delay" or delay <= max_delay_s
+        if meets and value < best_value:
+            best_value, best = value, (routed, picked, cost, delay)
+        record = {"iteration": rounds, "time_s": time.perf_counter() - began,
+                  "objective": best_value, "lower_bound": lower, "gap": relative_gap(best_value, lower),
+                  "design_delay_s": delay, "design_cost": cost}
+        history.append(record)
+        if callback:
+            callback(record)
+        logger.info("round %d: cost %.6g, delay %.6g s, bound %.6g", rounds, cost, delay, lower)
+        if relative_gap(best_value, lower) <= mip_gap:
+            status = Status.OPTIMAL
+            break
+        # refine: tangents at the MILP's and the routing's loads on the chosen levels
+        chosen_pairs = np.flatnonzero(np.isin(level, picked))
+        new = []
+        loads = pair_load[chosen_pairs]
+        under = loads < levels.capacity[level[chosen_pairs]]
+        new += add_level_cuts(model, chosen_pairs[under], loads[under])
+        if routed is not None:
+            routed_load = network.queue_load(routed.design.arc_flow(network))[queue[chosen_pairs]]
+            new += add_level_cuts(model, chosen_pairs, routed_load)
+        if sense == "min-cost" and delay_bound > max_delay_s:
+            new += add_capacity_cover_cut(model, capacity)
+        solver.add_constraints(new)
+    name, unit = ("capacity_cost", "cost") if sense == "min-cost" else ("average_delay_s", "s")
+    if best is None:
+        return SolveResult(status, "milp-tangent-cuts", name, unit, lower_bound=lower,
+                           solve_time_s=time.perf_counter() - began, iterations=rounds,
+                           message="no design meeting the delay bound found before the limit",
+                           history=history)
+    routed, picked, cost, delay = best
+    fixed = float(sum(network.links[int(levels.link[i])].fixed_cost for i in picked
+                      if levels.capacity[i] > 0 and not (keep_installed and network.links[int(levels.link[i])].capacity > 0)))
+    details = {
+        "sense": sense, "max_delay_s": max_delay_s, "budget": budget, "max_utilization": max_utilization,
+        "keep_installed": keep_installed, "topology": topology, "include_fixed_delay": include_fixed_delay,
+        "average_delay_s": delay, "cost": {"fixed": fixed, "capacity": cost - fixed, "total": cost},
+        "modules_added": _modules_added(network, levels, picked),
+        "links_built": [network.links[int(levels.link[i])].id for i in picked
+                        if levels.capacity[i] > 0 and not network.links[int(levels.link[i])].installed],
+        "levels": len(levels.link), "levels_truncated_links": [network.links[l].id for l in levels.truncated],
+        "max_added_capacity": cap, "mip_gap": mip_gap, "rounds": rounds, **model_size(model),
+        "lower_bound_source": "MILP dual bound with tangent cuts (over the listed capacity levels)",
+    }
+    if not keep_installed:
+        details["installed_cost"] = _installed_price(network, levels)
+    return SolveResult(status, "milp-tangent-cuts", name, unit, objective=best_value,
+                       lower_bound=min(lower, best_value), design=routed.design,
+                       solve_time_s=time.perf_counter() - began, iterations=rounds,
+                       details=details, history=history)
+
+
+def _installed_price(network: Network, levels: CapacityLevels) -> float:
+    """Cost of the cheapest levels covering the installed capacities (nan if one is not covered)."""
+    total = 0.0
+    for l in np.unique(levels.link).tolist():
+        need = network.links[l].capacity
+        if need <= 0:
+            continue
+        mine = np.flatnonzero((levels.link == l) & (levels.capacity >= need * (1 - 1e-12)))
+        if mine.size == 0:
+            return math.nan
+        total += float(levels.cost[mine].min())
+    return total
