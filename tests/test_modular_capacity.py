@@ -31,23 +31,28 @@ def small_tcfa():
     return build_network(name="tcfa4", nodes=nodes, links=links, demands=demands, rate_unit="packet/s")
 
 
-def enumerate_min_cost(network, t_max, max_modules):
-    """Cheapest choice of module counts per link (0..max_modules) whose min-delay T ≤ t_max."""
-    best = (math.inf, None)
+def enumerate_min_cost(network, t_max, max_modules, survivable=False):
+    """Cheapest module counts per link (0..max_modules) whose min-delay T ≤ t_max (also after
+    each single link failure when ``survivable``), by trying every choice in order of cost."""
+    choices = []
     for counts in itertools.product(range(max_modules + 1), repeat=network.n_links):
         capacity = np.array([link.capacity + c * MODULE[0].capacity
                              for link, c in zip(network.links, counts)])
         cost = sum(c * MODULE[0].cost + (link.fixed_cost if c and link.capacity == 0 else 0.0)
                    for link, c in zip(network.links, counts))
-        if cost >= best[0]:
-            continue
+        choices.append((cost, capacity))
+    choices.sort(key=lambda choice: choice[0])
+    for cost, capacity in choices:
+        scenarios = [capacity] + ([np.where(np.arange(len(capacity)) == f, 0.0, capacity)
+                                   for f in range(len(capacity))] if survivable else [])
         try:
-            delay = min_delay_on_support(network, capacity, gap=1e-9, include_fixed_delay=False).objective
+            delays = [min_delay_on_support(network, c, gap=1e-9, include_fixed_delay=False).objective
+                      for c in scenarios]
         except InfeasibleError:
             continue
-        if delay <= t_max:
-            best = (cost, capacity)
-    return best
+        if max(delays) <= t_max:
+            return cost, capacity
+    return math.inf, None
 
 
 @pytest.mark.parametrize("t_max", [0.45, 0.3])
@@ -128,3 +133,27 @@ def test_bad_parameters():
         solve(abilene, load_card("models/modular-capacity.toml", ("constraints.max_delay_s=0.001",)))
     with pytest.raises(InvalidInputError, match="max_utilization must be in"):
         solve_modular_capacity(abilene, max_delay_s=1.0, max_utilization=0.0)
+
+
+def test_survivable_topology_design_matches_enumeration():
+    network = small_tcfa()
+    cost, _ = enumerate_min_cost(network, 0.45, max_modules=2, survivable=True)
+    result = solve_modular_capacity(network, max_delay_s=0.45, include_fixed_delay=False, mip_gap=1e-9,
+                                    keep_installed=True, topology=True, survivable=True,
+                                    max_added_capacity=20.0)
+    assert math.isfinite(cost) and result.objective == pytest.approx(cost, abs=1e-9)
+    assert result.details["worst_failure_delay_s"] <= 0.45
+    plain = solve_modular_capacity(network, max_delay_s=0.45, include_fixed_delay=False, mip_gap=1e-9,
+                                   keep_installed=True, topology=True, max_added_capacity=20.0)
+    assert plain.objective < result.objective  # surviving failures costs more here
+
+
+def test_survivability_refuses_bridges():
+    ring = [Link(f"{a}{b}", a, b, 10.0, modules=MODULE) for a, b in ("AB", "BC", "CD", "DA")]
+    network = build_network(name="ring+tail", nodes=[Node(n) for n in "ABCDE"],
+                            links=ring + [Link("DE", "D", "E", 10.0, modules=MODULE)],
+                            demands=[Demand("A-E", "A", "E", 1.0), Demand("A-C", "A", "C", 1.0)],
+                            rate_unit="packet/s")
+    with pytest.raises(InfeasibleError, match="link 'DE' is a bridge: its failure disconnects demand 'A-E'"):
+        solve_modular_capacity(network, max_delay_s=1.0, survivable=True)
+    assert solve_modular_capacity(network, max_delay_s=1.0).objective == 0.0

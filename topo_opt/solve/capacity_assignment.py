@@ -40,7 +40,9 @@ from topo_opt.algorithms.capacity_assignment import (
     CapacityAssignment, link_queue_loads, min_cost_for_packets, min_delay_for_budget,
 )
 from topo_opt.algorithms.objective import DelayObjective
-from topo_opt.algorithms.shortest_paths import ArcGraph, demand_distances, shortest_path_forest
+from topo_opt.algorithms.shortest_paths import (
+    ArcGraph, demand_distances, raise_unreachable, shortest_path_forest,
+)
 from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.model.costs import linear_capacity_cost, unit_capacity_cost
 from topo_opt.model.design import Design, Routing
@@ -70,7 +72,10 @@ def min_fixed_delay_s(network: Network, include_fixed_delay: bool = True) -> flo
     fixed-delay path, (1/γ) ρ Σ_k r_k min_P Σ_{a∈P} d_a (s).  No delay bound below it can be met."""
     linear = DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay).arc_linear_cost
     forest = shortest_path_forest(ArcGraph.from_network(network), linear, network.demand_source)
-    return float(network.demand_rate @ demand_distances(forest, network)) / network.total_packet_rate
+    distance = demand_distances(forest, network)
+    if not np.all(np.isfinite(distance)):
+        raise_unreachable(network, np.flatnonzero(~np.isfinite(distance)))
+    return float(network.demand_rate @ distance) / network.total_packet_rate
 
 
 class _Problem:

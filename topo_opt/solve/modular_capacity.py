@@ -28,9 +28,12 @@ from __future__ import annotations
 import logging
 import math
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.formulations.modular_capacity import (
@@ -55,6 +58,55 @@ def installed_delay_s(network: Network, include_fixed_delay: bool = True) -> flo
                                 include_fixed_delay=include_fixed_delay).objective
 
 
+def _require_no_bridge(network: Network, links: np.ndarray) -> None:
+    """Raise InfeasibleError when one link's failure disconnects a demand (no design survives)."""
+    ends = np.stack([network.link_source[links], network.link_target[links]])
+    for position, l in enumerate(links.tolist()):
+        keep = np.arange(len(links)) != position
+        graph = sp.coo_matrix((np.ones(keep.sum()), (ends[0, keep], ends[1, keep])),
+                              shape=(network.n_nodes, network.n_nodes))
+        _, component = connected_components(graph, directed=False)
+        split = np.flatnonzero(component[network.demand_source] != component[network.demand_target])
+        if split.size:
+            raise InfeasibleError(
+                f"link {network.links[l].id!r} is a bridge: its failure disconnects demand "
+                f"{network.demands[split[0]].id!r}, so no design survives every single link failure")
+
+
+@dataclass
+class _ScenarioCheck:
+    """A design routed in one scenario: its delay, the routing's lower bound, and new cuts."""
+
+    routed: SolveResult | None
+    delay_s: float
+    delay_bound_s: float
+    cuts: list
+
+
+def _check_scenario(network: Network, block, solver: HighsSolver, picked: np.ndarray,
+                    capacity: np.ndarray, failed: int | None, include_fixed_delay: bool,
+                    time_limit_s: float) -> _ScenarioCheck:
+    """Route the design without ``failed``; tangent cuts at the MILP's and the routing's loads."""
+    if failed is not None:
+        capacity = capacity.copy()
+        capacity[failed] = 0.0
+    try:
+        routed = min_delay_on_support(network, capacity, gap=ROUTING_GAP, time_limit_s=time_limit_s,
+                                      include_fixed_delay=include_fixed_delay)
+        delay, bound = routed.objective, routed.lower_bound
+    except InfeasibleError:
+        routed, delay, bound = None, math.inf, math.inf
+    queue, level = block.pairs
+    chosen = np.flatnonzero(np.isin(level, picked))
+    loads = solver.values(block.pair_flow)[chosen] * block.layout.flow_scale
+    under = loads < block.levels.capacity[level[chosen]]
+    cuts = add_level_cuts(block, chosen[under], loads[under])
+    if routed is not None:
+        routed_load = network.queue_load(routed.design.arc_flow(network))[queue[chosen]]
+        cuts += add_level_cuts(block, chosen, routed_load)
+    return _ScenarioCheck(routed, delay, bound, cuts)
+
+
 def _modules_added(network: Network, levels: CapacityLevels, picked: np.ndarray) -> list[dict]:
     rows = []
     for i in picked.tolist():
@@ -71,7 +123,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                            budget: float | None = None, max_utilization: float = 1.0,
                            include_fixed_delay: bool = True, mip_gap: float = 0.01,
                            time_limit_s: float = 600.0, keep_installed: bool = True,
-                           topology: bool = False, max_added_capacity: float | None = None,
+                           topology: bool = False, survivable: bool = False,
+                           max_added_capacity: float | None = None,
                            callback: Callback | None = None) -> SolveResult:
     """Cheapest modules for a delay bound (``min-cost``) or least delay for a budget (``min-delay``).
 
@@ -87,6 +140,9 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         Keep installed capacities and add modules (upgrades), or design from nothing.
     topology : bool
         Also consider the candidate links (``installed = false``), with their fixed cost.
+    survivable : bool
+        ``min-cost`` only: T ≤ T_max also after any single link failure (each failure is routed
+        again, with the capacities of the design).
 
     Raises
     ------
@@ -106,6 +162,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     cap = 2.0 * network.total_demand if max_added_capacity is None else max_added_capacity
     levels = capacity_levels(network, cap, keep_installed, links)
     gamma = network.total_packet_rate
+    if survivable:
+        _require_no_bridge(network, links)
     if sense == "min-cost":
         if max_delay_s is None:
             max_delay_s = installed_delay_s(network, include_fixed_delay)
@@ -117,9 +175,9 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                                   "propagation and processing delay of the shortest routes")
     model = build_modular_capacity_model(
         network, levels, sense=sense, max_packets=None if max_delay_s is None else gamma * max_delay_s,
-        budget=budget, max_utilization=max_utilization, include_fixed_delay=include_fixed_delay)
+        budget=budget, max_utilization=max_utilization, include_fixed_delay=include_fixed_delay,
+        failures=tuple(links.tolist()) if survivable else ())
     solver = HighsSolver(model, HighsOptions(mip_rel_gap=mip_gap, threads=1))
-    queue, level = model.pairs
     best_value, best = math.inf, None
     lower = -math.inf
     history: list[dict] = []
@@ -136,7 +194,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
             what = f"T <= {max_delay_s:.6g} s" if sense == "min-cost" else f"a budget of {budget:.6g}"
             raise InfeasibleError(
                 f"no choice of capacity levels (modules up to {cap:.6g} {network.rate_unit} added per "
-                f"link{', utilisation <= %g' % max_utilization if max_utilization < 1 else ''}) meets {what}")
+                f"link{', utilisation <= %g' % max_utilization if max_utilization < 1 else ''}"
+                f"{', surviving every single link failure' if survivable else ''}) meets {what}")
         if not math.isfinite(outcome.objective):
             break
         bound = outcome.bound / gamma if sense == "min-delay" else outcome.bound
@@ -145,38 +204,28 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         capacity = np.zeros(network.n_links)
         capacity[levels.link[picked]] = levels.capacity[picked]
         cost = float(levels.cost[picked].sum())
-        pair_load = solver.values(model.pair_flow) * model.layout.flow_scale
-        try:
-            routed = min_delay_on_support(network, capacity, gap=ROUTING_GAP,
-                                          include_fixed_delay=include_fixed_delay,
-                                          time_limit_s=max(remaining, 1.0))
-            delay, delay_bound = routed.objective, routed.lower_bound
-        except InfeasibleError:
-            routed, delay, delay_bound = None, math.inf, math.inf
+        checks = [_check_scenario(network, model.scenario[j], solver, picked, capacity, failed,
+                                  include_fixed_delay, max(remaining, 1.0))
+                  for j, failed in enumerate(model.failed_links)]
+        delay = checks[0].delay_s
+        worst = max(check.delay_s for check in checks)
         value = cost if sense == "min-cost" else delay
-        meets = sense == "min-delay" or delay <= max_delay_s
+        meets = sense == "min-delay" or worst <= max_delay_s
         if meets and value < best_value:
-            best_value, best = value, (routed, picked, cost, delay)
+            best_value, best = value, (checks[0].routed, picked, cost, delay, worst)
         record = {"iteration": rounds, "time_s": time.perf_counter() - began,
                   "objective": best_value, "lower_bound": lower, "gap": relative_gap(best_value, lower),
                   "design_delay_s": delay, "design_cost": cost}
         history.append(record)
         if callback:
             callback(record)
-        logger.info("round %d: cost %.6g, delay %.6g s, bound %.6g", rounds, cost, delay, lower)
+        logger.info("round %d: cost %.6g, delay %.6g s (worst %.6g s), bound %.6g",
+                    rounds, cost, delay, worst, lower)
         if relative_gap(best_value, lower) <= mip_gap:
             status = Status.OPTIMAL
             break
-        # refine: tangents at the MILP's and the routing's loads on the chosen levels
-        chosen_pairs = np.flatnonzero(np.isin(level, picked))
-        new = []
-        loads = pair_load[chosen_pairs]
-        under = loads < levels.capacity[level[chosen_pairs]]
-        new += add_level_cuts(model, chosen_pairs[under], loads[under])
-        if routed is not None:
-            routed_load = network.queue_load(routed.design.arc_flow(network))[queue[chosen_pairs]]
-            new += add_level_cuts(model, chosen_pairs, routed_load)
-        if sense == "min-cost" and delay_bound > max_delay_s:
+        new = [cut for check in checks for cut in check.cuts]
+        if sense == "min-cost" and any(check.delay_bound_s > max_delay_s for check in checks):
             new += add_capacity_cover_cut(model, capacity)
         solver.add_constraints(new)
     name, unit = ("capacity_cost", "cost") if sense == "min-cost" else ("average_delay_s", "s")
@@ -185,13 +234,15 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                            solve_time_s=time.perf_counter() - began, iterations=rounds,
                            message="no design meeting the delay bound found before the limit",
                            history=history)
-    routed, picked, cost, delay = best
+    routed, picked, cost, delay, worst = best
     fixed = float(sum(network.links[int(levels.link[i])].fixed_cost for i in picked
                       if levels.capacity[i] > 0 and not (keep_installed and network.links[int(levels.link[i])].capacity > 0)))
     details = {
         "sense": sense, "max_delay_s": max_delay_s, "budget": budget, "max_utilization": max_utilization,
-        "keep_installed": keep_installed, "topology": topology, "include_fixed_delay": include_fixed_delay,
-        "average_delay_s": delay, "cost": {"fixed": fixed, "capacity": cost - fixed, "total": cost},
+        "keep_installed": keep_installed, "topology": topology, "survivable": survivable,
+        "include_fixed_delay": include_fixed_delay, "average_delay_s": delay,
+        "worst_failure_delay_s": worst if survivable else None,
+        "cost": {"fixed": fixed, "capacity": cost - fixed, "total": cost},
         "modules_added": _modules_added(network, levels, picked),
         "links_built": [network.links[int(levels.link[i])].id for i in picked
                         if levels.capacity[i] > 0 and not network.links[int(levels.link[i])].installed],
