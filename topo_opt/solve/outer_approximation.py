@@ -75,9 +75,9 @@ class _Incumbent:
         self.offer(objective, self.source_flow + theta * (lp_source_flow - self.source_flow))
 
 
-def _new_cut_points(objective: DelayObjective, queues: np.ndarray, lp_load: np.ndarray,
-                    lp_packets: np.ndarray, incumbent_load: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def new_cut_points(objective: DelayObjective, queues: np.ndarray, lp_load: np.ndarray,
+                   lp_packets: np.ndarray, incumbent_load: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """(queues, tangent loads) of the cuts to add: at the LP loads (or, where the LP overloads a
     queue, halfway between the incumbent's load and the capacity) and at the incumbent's loads,
     wherever the tangent cuts off the LP point (F_q, n_q)."""
@@ -181,7 +181,7 @@ def solve_min_delay_cuts(network: Network, *, link_capacity: np.ndarray | None =
             status, message = Status.ITERATION_LIMIT, f"iteration limit {max_iterations}"
             break
 
-        cut_queues, cut_loads = _new_cut_points(
+        cut_queues, cut_loads = new_cut_points(
             objective, queues, network.queue_load(lp_x.sum(axis=0))[queues],
             solver.values(model.queue_packets), network.queue_load(incumbent.arc_flow)[queues])
         if not cut_queues.size:  # the LP is exact at its point up to CUT_VIOLATION_RTOL

@@ -1,0 +1,125 @@
+"""``topo-opt bench``: run methods on instances, write the table (CSV/JSON) and a convergence plot."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, read_network, stdout
+from topo_opt.errors import InvalidInputError, SolverUnavailableError
+from topo_opt.io.atomic import atomic_write
+
+
+def _csv_text(records: list[dict], columns: tuple[str, ...]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({key: "" if record.get(key) is None else record.get(key) for key in columns})
+    return buffer.getvalue()
+
+
+def _json_text(records: list[dict], summary: list[dict], settings: dict) -> str:
+    from topo_opt.io.solution_json import json_clean
+
+    return json.dumps(json_clean({"format": "topo-opt/benchmark", "version": 1, "settings": settings,
+                                  "summary": summary, "runs": records}), indent=1) + "\n"
+
+
+def plot_convergence(records: list[dict], path: str) -> None:
+    """GA best objective against time per instance, with the exact optimum and the best bound.
+
+    One panel per instance; each seeded run is a step line, the exact method's objective a
+    dashed line and the best proven lower bound a dotted one.  Written atomically.
+    """
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise SolverUnavailableError("--plot needs matplotlib: pip install 'topo-opt[plot]'") from exc
+    instances = list(dict.fromkeys(r["instance"] for r in records))
+    fig, axes = plt.subplots(len(instances), 1, figsize=(7, 3.2 * len(instances)), squeeze=False)
+    for ax, name in zip(axes[:, 0], instances):
+        group = [r for r in records if r["instance"] == name]
+        for r in group:
+            points = [(h["time_s"], h["objective"]) for h in r["history"] if math.isfinite(h["objective"])]
+            if r["seed"] is not None and points:
+                ax.step(*zip(*points), where="post", lw=1, label=f"{r['method']} seed {r['seed']}")
+        for r in group:
+            if r["method"] == "exact" and math.isfinite(r["objective"]):
+                ax.axhline(r["objective"], ls="--", color="k", lw=1, label="exact single-path")
+        if math.isfinite(group[0]["best_bound"]):
+            ax.axhline(group[0]["best_bound"], ls=":", color="r", lw=1, label="best lower bound")
+        ax.set_title(name)
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel(f"objective ({group[0]['objective_unit']})")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120))
+    finally:
+        plt.close(fig)
+
+
+def _print_summary(summary: list[dict]) -> None:
+    table = Table(title="benchmark (mean ± std over seeds; gap to the best lower bound)")
+    for column in ("instance", "method", "runs", "objective", "± std", "best bound", "gap",
+                   "time (s)", "evaluations"):
+        table.add_column(column, justify="left" if column in ("instance", "method") else "right")
+    for s in summary:
+        table.add_row(s["instance"], s["method"], str(s["runs"]), fmt_value(s["objective_mean"]),
+                      fmt_value(s["objective_std"]), fmt_value(s["best_bound"]),
+                      fmt_value(s["gap_to_best_bound_mean"]), fmt_value(s["time_s_mean"]),
+                      fmt_value(s["evaluations_mean"]))
+    stdout.print(table)
+
+
+@click.command()
+@click.argument("instances", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--methods", default="exact,ga", show_default=True,
+              help="Comma-separated methods: exact, ga, splittable, min-hop.")
+@click.option("--seeds", type=int, default=3, show_default=True, help="Runs of seeded methods (seeds 0..N-1).")
+@click.option("--time-limit", type=float, default=30.0, show_default=True, help="Seconds per run.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Write the runs as .csv or .json (JSON adds the summary and convergence histories).")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Write the convergence plot (PNG/PDF/SVG, needs matplotlib).")
+@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True)
+def bench(instances: tuple[str, ...], methods: str, seeds: int, time_limit: float, out: str | None,
+          plot: str | None, fmt: str) -> None:
+    """Run every method on every INSTANCE and tabulate objective, bound, gap, time, evaluations."""
+    from topo_opt.solve.benchmark import COLUMNS, parse_methods, run_benchmark, summarize
+
+    names = parse_methods(methods)
+    if out and Path(out).suffix.lower() not in (".csv", ".json"):
+        raise InvalidInputError(f"--out {out}: the file name must end in .csv or .json")
+    networks = [(Path(path).stem, read_network(path, fmt)) for path in instances]
+
+    def show(record: dict) -> None:
+        click.echo(f"{record['instance']}: {record['method']}"
+                   + ("" if record["seed"] is None else f" seed {record['seed']}")
+                   + f" -> {fmt_value(record['objective'])} in {record['time_s']:.2f} s", err=True)
+
+    runs = run_benchmark(networks, names, seeds, time_limit, progress=show if sys.stderr.isatty() else None)
+    records = [r.record for r in runs]
+    summary = summarize(records)
+    if plot:
+        plot_convergence(records, plot)
+    if out:
+        from topo_opt.io.atomic import atomic_write_text
+
+        settings = {"instances": list(instances), "methods": names, "seeds": seeds,
+                    "time_limit_s": time_limit}
+        atomic_write_text(out, _csv_text(records, COLUMNS) if out.lower().endswith(".csv")
+                          else _json_text(records, summary, settings))
+    _print_summary(summary)
+    for path in (out, plot):
+        if path:
+            stdout.print(f"written {path}")

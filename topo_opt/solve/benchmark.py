@@ -1,0 +1,142 @@
+"""Run methods × instances × seeds and tabulate objective, bound, gap, time and evaluations.
+
+Each method is a function ``run(network, seed, time_limit_s) -> SolveResult`` in the registry
+:data:`METHODS`; adding a method is adding one entry.  Deterministic methods run once per
+instance (``seed`` None), seeded ones (:data:`SEEDED`) once per seed.  The **best bound** of an
+instance is the largest lower bound any method proved on it; every record carries its gap to
+that bound, ``(objective − best bound)/objective``, so heuristics and exact methods compare on
+one scale; a relaxation (:data:`RELAXATIONS`) is compared with its own bound instead.  Only
+the minimum-delay methods share an objective, so only they are registered.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from topo_opt.errors import InvalidInputError
+from topo_opt.model.network import Network
+from topo_opt.solve.result import SolveResult, relative_gap
+
+Runner = Callable[[Network, "int | None", float], SolveResult]
+
+
+def _exact(network: Network, seed: int | None, time_limit_s: float) -> SolveResult:
+    from topo_opt.solve.single_path import solve_single_path_min_delay
+
+    return solve_single_path_min_delay(network, time_limit_s=time_limit_s)
+
+
+def _ga(network: Network, seed: int | None, time_limit_s: float) -> SolveResult:
+    from topo_opt.solve.cards import validate_card
+    from topo_opt.solve.ga import solve_ga
+
+    card = validate_card({"problem": "ga", "solver": {"time_limit_s": time_limit_s}}, "bench ga")
+    return solve_ga(network, card, seed=seed)
+
+
+def _splittable(network: Network, seed: int | None, time_limit_s: float) -> SolveResult:
+    from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
+
+    return solve_min_delay_gp(network, gap=1e-6, time_limit_s=time_limit_s)
+
+
+def _min_hop(network: Network, seed: int | None, time_limit_s: float) -> SolveResult:
+    from topo_opt.solve.cards import validate_card
+    from topo_opt.solve.dispatch import solve
+
+    return solve(network, validate_card({"problem": "routing-baseline"}, "bench min-hop"))
+
+
+#: Method name -> runner.  ``exact``: single-path MILP; ``ga``: genetic algorithm (delay);
+#: ``splittable``: min-delay splittable routing (gradient projection); ``min-hop``: baseline.
+METHODS: dict[str, Runner] = {"exact": _exact, "ga": _ga, "splittable": _splittable,
+                              "min-hop": _min_hop}
+SEEDED = frozenset({"ga"})
+#: Methods solving a relaxation (splittable routing): their bound counts for the best bound,
+#: their objective is not a single-path design, so their gap is to their own bound.
+RELAXATIONS = frozenset({"splittable"})
+#: Columns of the CSV output, in order.
+COLUMNS = ("instance", "method", "seed", "status", "objective", "objective_unit", "lower_bound",
+           "gap", "best_bound", "gap_to_best_bound", "time_s", "evaluations", "iterations",
+           "lower_bound_source")
+
+
+@dataclass
+class BenchRun:
+    """One (instance, method, seed) run: the flat record and the full result."""
+
+    record: dict
+    result: SolveResult
+
+
+def parse_methods(text: str | Sequence[str]) -> list[str]:
+    """Method names from ``"exact,ga"`` (or a list), checked against :data:`METHODS`."""
+    names = [m.strip() for m in (text.split(",") if isinstance(text, str) else text) if m.strip()]
+    unknown = [m for m in names if m not in METHODS]
+    if unknown or not names:
+        raise InvalidInputError(f"unknown method {unknown[0] if unknown else '(none)'!r}: "
+                                f"available methods are {', '.join(METHODS)}")
+    return names
+
+
+def run_benchmark(instances: Sequence[tuple[str, Network]], methods: Sequence[str], seeds: int,
+                  time_limit_s: float, progress: Callable[[dict], None] | None = None) -> list[BenchRun]:
+    """Run every method on every instance (seeded methods ``seeds`` times, seeds 0..seeds−1).
+
+    Returns the runs in (instance, method, seed) order, with ``best_bound`` and
+    ``gap_to_best_bound`` filled in per instance.  ``progress`` gets each record when done.
+    """
+    methods = parse_methods(methods)
+    if seeds < 1:
+        raise InvalidInputError(f"--seeds must be >= 1, got {seeds}")
+    runs: list[BenchRun] = []
+    for name, network in instances:
+        group = []
+        for method in methods:
+            for seed in (range(seeds) if method in SEEDED else (None,)):
+                result = METHODS[method](network, seed, time_limit_s)
+                record = {"instance": name, "method": method, "seed": seed,
+                          "status": result.status.value, "objective": result.objective,
+                          "objective_unit": result.objective_unit,
+                          "lower_bound": result.lower_bound, "gap": result.gap,
+                          "time_s": result.solve_time_s,
+                          "evaluations": result.details.get("evaluations", result.iterations),
+                          "iterations": result.iterations,
+                          "lower_bound_source": result.details.get("lower_bound_source", "none"),
+                          "history": [{"time_s": h["time_s"], "objective": h["objective"]}
+                                      for h in result.history]}
+                group.append(BenchRun(record, result))
+                if progress is not None:
+                    progress(record)
+        best = max((r.record["lower_bound"] for r in group), default=-math.inf)
+        for run in group:
+            run.record["best_bound"] = best
+            own = run.record["method"] in RELAXATIONS
+            run.record["gap_to_best_bound"] = run.record["gap"] if own else \
+                relative_gap(run.record["objective"], best)
+        runs.extend(group)
+    return runs
+
+
+def summarize(records: Sequence[dict]) -> list[dict]:
+    """Per (instance, method): runs, mean and standard deviation of the objective over seeds,
+    best objective, mean gap to the best bound and mean time (NaN objectives are skipped)."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["instance"], r["method"]), []).append(r)
+    out = []
+    for (instance, method), group in groups.items():
+        values = [r["objective"] for r in group if math.isfinite(r["objective"])]
+        gaps = [r["gap_to_best_bound"] for r in group if math.isfinite(r["gap_to_best_bound"])]
+        out.append({
+            "instance": instance, "method": method, "runs": len(group),
+            "objective_mean": statistics.fmean(values) if values else math.nan,
+            "objective_std": statistics.stdev(values) if len(values) > 1 else 0.0 if values else math.nan,
+            "objective_best": min(values, default=math.nan),
+            "best_bound": group[0]["best_bound"],
+            "gap_to_best_bound_mean": statistics.fmean(gaps) if gaps else math.nan,
+            "time_s_mean": statistics.fmean(r["time_s"] for r in group),
+            "evaluations_mean": statistics.fmean(r["evaluations"] for r in group)})
+    return out

@@ -1,0 +1,208 @@
+"""Exact single-path (unsplittable) min-delay routing: MILP over candidate paths + tangent cuts.
+
+    min T(F) = (1/γ)[Σ_q F_q/(C_q − F_q) + ρ Σ_a d_a F_a]   with each demand on one path
+
+Loop (Kelley's cutting planes on the MILP of :mod:`topo_opt.formulations.single_path`):
+
+1. solve the MILP with HiGHS; its dual bound / γ bounds the optimum over the candidate paths;
+2. the chosen paths give an upper bound: T evaluated exactly at their flows (incumbent);
+3. add tangent cuts where the MILP underestimates g at its loads, and repeat until
+   (UB − bound)/UB ≤ ``gap``, the time limit or ``max_iterations``.
+
+**Which bound is reported.**  The candidate paths are every loop-free path of every demand when
+the network has at most :data:`MAX_ENUMERATION_NODES` nodes and no demand has more than
+``max_simple_paths`` of them (enumerated by networkx): then the MILP
+bound is a bound over all single-path routings.  Otherwise the candidates are the ``k_shortest``
+shortest paths under the zero-load marginal delay plus the paths of the splittable optimum,
+and the MILP bound only covers those candidates.  Every single-path routing is also a
+splittable one, so the splittable lower bound of gradient projection
+(:func:`~topo_opt.algorithms.gradient_projection.solve_min_delay_gp`) is always valid.  The
+result reports the larger valid bound and says which in ``details["lower_bound_source"]``;
+``details["candidate_bound_s"]`` is the MILP bound over the candidates and
+``details["candidates_complete"]`` whether the candidates are all loop-free paths.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+import numpy as np
+
+from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
+from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.algorithms.path_operators import all_simple_paths, k_shortest_paths
+from topo_opt.algorithms.shortest_paths import PathSet
+from topo_opt.errors import InvalidInputError
+from topo_opt.formulations.delay_cuts import add_tangent_cuts
+from topo_opt.formulations.single_path import build_single_path_model
+from topo_opt.model.design import Design, Routing
+from topo_opt.model.network import Network
+from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
+from topo_opt.solve.outer_approximation import new_cut_points
+from topo_opt.solve.result import SolveResult, Status, relative_gap
+
+Callback = Callable[[dict], None]
+
+#: Loop-free paths are enumerated only up to this many nodes: the depth-first search behind
+#: networkx's enumeration can take exponential time between two paths on larger graphs
+#: (germany50: over a minute for one demand before the per-demand limit is reached).
+MAX_ENUMERATION_NODES = 20
+#: The splittable optimum is computed to this certified gap (its bound is what matters).
+SPLITTABLE_GAP = 1e-7
+
+
+def candidate_paths(network: Network, *, k_shortest: int, max_simple_paths: int,
+                    extra: Routing | None = None) -> tuple[PathSet, bool]:
+    """Candidate paths of every demand and whether they are all its loop-free paths.
+
+    All loop-free paths when the network has at most :data:`MAX_ENUMERATION_NODES` nodes and
+    every demand has at most ``max_simple_paths``; else the
+    ``k_shortest`` shortest under the zero-load marginal delay plus the paths of ``extra``.
+    """
+    enumerate_all = max_simple_paths > 0 and network.n_nodes <= MAX_ENUMERATION_NODES
+    per_demand = all_simple_paths(network, max_simple_paths) if enumerate_all else None
+    complete = per_demand is not None
+    if not complete:
+        weight = DelayObjective.for_network(network).arc_gradient(np.zeros(network.n_arcs))
+        per_demand = k_shortest_paths(network, weight, max(k_shortest, 1))
+    triples = [(k, p) for k, paths in enumerate(per_demand) for p in paths]
+    if extra is not None and not complete:
+        triples += [(int(k), extra.path_arcs(i)) for i, k in enumerate(extra.demand)]
+    demand = np.array([k for k, _ in triples], dtype=np.int64)
+    indptr = np.zeros(len(triples) + 1, dtype=np.int64)
+    np.cumsum([len(p) for _, p in triples], out=indptr[1:])
+    arcs = np.concatenate([p for _, p in triples]).astype(np.int64)
+    paths, _ = PathSet.from_flows(network, demand, indptr, arcs, np.zeros(len(triples)))
+    return paths, complete
+
+
+def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap: float = 1e-6,
+                                time_limit_s: float | None = None, max_iterations: int = 100,
+                                k_shortest: int = 8, max_simple_paths: int = 50,
+                                include_fixed_delay: bool = True,
+                                callback: Callback | None = None) -> SolveResult:
+    """Least-delay single-path routing with the bound described in the module docstring.
+
+    Parameters
+    ----------
+    network : Network
+    gap : float
+        Stop when (UB − bound over the candidates)/UB ≤ gap.
+    mip_gap : float
+        HiGHS's relative MIP gap per MILP solve.
+    time_limit_s : float, optional
+    max_iterations : int
+        Maximum number of MILP solves.
+    k_shortest, max_simple_paths : int
+        Candidate paths (see :func:`candidate_paths`).
+    include_fixed_delay : bool
+        Add propagation and processing delays to T.
+    callback : callable, optional
+        Called with each history record {iteration, time_s, objective, lower_bound, gap,
+        candidate_bound}.
+
+    Returns
+    -------
+    SolveResult
+        ``method = "single_path_milp"``, ``objective_name = "average_delay_s"``; ``OPTIMAL``
+        only when the gap to a bound valid over all single-path routings is ≤ ``gap``.
+
+    Raises
+    ------
+    InfeasibleError
+        No splittable routing keeps every queue below capacity (then no single-path one does).
+    InvalidInputError
+        ``gap`` < 0 or a link of zero capacity.
+    """
+    start = time.perf_counter()
+    if not gap >= 0:
+        raise InvalidInputError(f"gap must be >= 0, got {gap!r}")
+    deadline = math.inf if time_limit_s is None else start + time_limit_s
+    objective = DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay)
+    objective.require_positive_capacity()
+    splittable = solve_min_delay_gp(network, gap=SPLITTABLE_GAP, time_limit_s=time_limit_s,
+                                    include_fixed_delay=include_fixed_delay)
+    paths, complete = candidate_paths(network, k_shortest=k_shortest,
+                                      max_simple_paths=max_simple_paths,
+                                      extra=splittable.design.routing)
+    model = build_single_path_model(network, paths, objective)
+    queues = model.layout.queues
+    # HiGHS's default threads: a per-solve thread count that differs from the one HiGHS's global
+    # scheduler started with (by any earlier solve in the process) makes HiGHS refuse to run
+    solver = HighsSolver(model, HighsOptions(mip_rel_gap=mip_gap))
+    best_value, best_routing = math.inf, None
+    reference_load = network.queue_load(splittable.design.arc_flow(network))[queues]
+    candidate_bound = -math.inf
+    history: list[dict[str, float]] = []
+    iteration = 0
+    status, message = Status.ITERATION_LIMIT, f"iteration limit {max_iterations}"
+    while iteration < max_iterations:
+        remaining = deadline - time.perf_counter()
+        outcome = solver.solve(time_limit_s=None if math.isinf(deadline) else max(remaining, 0.0))
+        iteration += 1
+        if outcome.status is Status.INFEASIBLE:  # a proof only when the candidates are complete
+            status = Status.INFEASIBLE if complete else Status.ITERATION_LIMIT
+            message = ("no single-path routing keeps every link within capacity" if complete else
+                       "no assignment of the k-shortest candidate paths keeps every link within "
+                       "capacity: raise solver.k_shortest")
+            break
+        candidate_bound = max(candidate_bound, objective.scale * outcome.bound)
+        if math.isfinite(outcome.objective):
+            chosen = np.flatnonzero(solver.values(model.path_chosen) > 0.5)
+            routing = paths.to_routing(np.isin(np.arange(paths.n_paths), chosen).astype(float),
+                                       network.demand_rate)
+            flow = routing.arc_flow(network.demand_rate, network.n_arcs)
+            value = objective.value(flow)
+            if value < best_value:
+                best_value, best_routing = value, routing
+                reference_load = network.queue_load(flow)[queues]
+        else:
+            flow = None
+        record = {"iteration": iteration, "time_s": time.perf_counter() - start,
+                  "objective": best_value, "candidate_bound": candidate_bound,
+                  "lower_bound": max(candidate_bound if complete else -math.inf,
+                                     splittable.lower_bound),
+                  "gap": relative_gap(best_value, candidate_bound)}
+        history.append(record)
+        if callback is not None:
+            callback(record)
+        if record["gap"] <= gap:
+            status, message = Status.OPTIMAL, f"gap {record['gap']:.3g} <= {gap:g} over the candidates"
+            break
+        if outcome.status is Status.TIME_LIMIT or time.perf_counter() >= deadline:
+            status, message = Status.TIME_LIMIT, f"time limit {time_limit_s:g} s"
+            break
+        if flow is None:
+            status, message = Status.ITERATION_LIMIT, f"MILP stopped without a solution: {outcome.message}"
+            break
+        cut_queues, cut_loads = new_cut_points(
+            objective, queues, network.queue_load(flow)[queues], solver.values(model.queue_packets),
+            reference_load)
+        if not cut_queues.size:
+            status, message = Status.ITERATION_LIMIT, f"stalled at gap {record['gap']:.3g}: no cut violated"
+            break
+        solver.add_constraints(add_tangent_cuts(model, cut_queues, cut_loads))
+
+    if complete and candidate_bound >= splittable.lower_bound:
+        bound, source = candidate_bound, "MILP over all loop-free paths (tangent cuts)"
+    else:
+        bound, source = splittable.lower_bound, "splittable optimum (gradient projection)"
+    details = {"include_fixed_delay": include_fixed_delay, "candidates_complete": complete,
+               "n_candidate_paths": paths.n_paths, "candidate_bound_s": candidate_bound,
+               "splittable_objective_s": splittable.objective,
+               "splittable_lower_bound_s": splittable.lower_bound,
+               "lower_bound_source": source, **model_size(model)}
+    elapsed = time.perf_counter() - start
+    if best_routing is None:
+        return SolveResult(status, "single_path_milp",
+                           "average_delay_s", "s", lower_bound=bound, solve_time_s=elapsed,
+                           iterations=iteration, message=message, details=details, history=history)
+    if status is Status.OPTIMAL and relative_gap(best_value, bound) > gap:
+        status = Status.FEASIBLE
+        message = (f"optimal over {paths.n_paths} candidate paths (gap {history[-1]['gap']:.3g}); "
+                   f"gap to the splittable bound {relative_gap(best_value, bound):.3g}")
+    return SolveResult(status, "single_path_milp", "average_delay_s", "s", objective=best_value,
+                       lower_bound=min(bound, best_value), design=Design.for_network(network, best_routing),
+                       solve_time_s=elapsed, iterations=iteration, message=message,
+                       details=details, history=history)
