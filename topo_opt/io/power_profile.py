@@ -27,6 +27,9 @@ from topo_opt.io.toml_file import read_toml
 from topo_opt.evaluators.power import LOAD_SHAPES, PowerProfile
 from topo_opt.model.network import Network
 
+#: Device power profiles shipped with topo-opt (``models/power`` of the repository).
+BUNDLED_POWER_PROFILES = Path(__file__).resolve().parents[2] / "models" / "power"
+
 _TOP_KEYS = ("name", "description", "source", "chassis_w", "port_w", "load")
 _STRING_KEYS = ("name", "description", "source")
 _LOAD_KEYS = ("shape", "w_per_gbps", "reference_capacity_bps")

@@ -1,0 +1,378 @@
+"""Security-constrained min-delay routing (models.md §5).
+
+Rejection of element e (node or link) by demand k: r(k, e) = max(0, S(e) − T(k))
+(:mod:`topo_opt.evaluators.security`).  Two encodings:
+
+* **max form, hard exclusion** (exact): r_max(k, P) ≤ R  ⇔  P avoids every element with
+  r(k, e) > R.  Those nodes and links are removed and min-delay routing
+  (:func:`~topo_opt.algorithms.gradient_projection.solve_min_delay_gp`, certified gap) runs on
+  the rest; the routing is mapped back to the original arcs.  Splittable.
+* **sum form on single-path routing** (exact MILP): one path per demand, binary arc variables
+  u[k, a] with per-demand flow conservation, Σ_a r(k, a) u[k, a] + r(k, t_k) ≤ R (each arc
+  charged with its tail node and its link; the target added per demand), arc flows
+  F_a = Σ_k r_k u[k, a], and min T by tangent cuts n_q ≥ g(F̂) + g'(F̂)(F_q − F̂), refined at
+  the MILP's flows until (T − LB)/T ≤ gap, LB the MILP dual bound (Kelley 1960).
+
+Infeasibility is reported with the demand and the element that cause it: a source or target
+whose own rejection exceeds R, or the excluded nodes that cut the demand off.
+
+References: E. Gelenbe, G. Gorbil, F.-J. Wu, "Emergency cyber-physical-human systems", ICCCN
+2012; E. Gelenbe, "Cognitive packet network", US patent 6,804,201 (security-aware CPN routing).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+from typing import Mapping
+
+import numpy as np
+import pyomo.environ as pyo
+from scipy.sparse.csgraph import breadth_first_order
+
+from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.algorithms.path_operators import remove_loops
+from topo_opt.algorithms.shortest_paths import ArcGraph
+from topo_opt.errors import InfeasibleError, InvalidInputError
+from topo_opt.evaluators.security import demand_tolerance, link_insecurity, node_insecurity
+from topo_opt.formulations.delay_cuts import INITIAL_TANGENT_UTILIZATIONS, tangent_coefficients
+from topo_opt.formulations.multicommodity import linear_expression
+from topo_opt.model.design import Design, Routing
+from topo_opt.model.network import Network
+from topo_opt.solve.cards import ModelCard
+from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
+from topo_opt.solve.lp_methods import unreachable_demands
+from topo_opt.solve.result import SolveResult, Status, relative_gap
+
+REJECTION_FORMS = ("max", "sum")
+
+
+def element_rejection(network: Network, tolerance_by_class: Mapping[str, float] | None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """r(k, n) per (demand, node) and r(k, l) per (demand, link), shape (n_demands, ·)."""
+    t = demand_tolerance(network, tolerance_by_class)[:, None]
+    return (np.maximum(node_insecurity(network)[None, :] - t, 0.0),
+            np.maximum(link_insecurity(network)[None, :] - t, 0.0))
+
+
+def _names(records, indices) -> str:
+    return ", ".join(repr(records[i].id) for i in indices[:5]) + (" ..." if len(indices) > 5 else "")
+
+
+def _raise_endpoint(network: Network, node_r: np.ndarray, bound: float) -> None:
+    """InfeasibleError when a demand's own source or target is rejected beyond ``bound``."""
+    k_idx = np.arange(network.n_demands)
+    for end, nodes in (("source", network.demand_source), ("target", network.demand_target)):
+        r = node_r[k_idx, nodes]
+        bad = np.flatnonzero(r > bound)
+        if bad.size:
+            k, n = int(bad[0]), int(nodes[bad[0]])
+            raise InfeasibleError(
+                f"{network.name}: infeasible: demand {network.demands[k].id!r} has its {end} node "
+                f"{network.nodes[n].id!r} with rejection {r[k]:.6g} > bound {bound:g}",
+                {"reason": "security", "demand": network.demands[k].id, "node": network.nodes[n].id})
+
+
+def allowed_arcs(network: Network, tolerance_by_class: Mapping[str, float] | None,
+                 max_rejection: float) -> np.ndarray:
+    """Boolean (n_demands, n_arcs): arc usable by demand k (its tail, head and link have r ≤ R)."""
+    node_r, link_r = element_rejection(network, tolerance_by_class)
+    ok_node = node_r <= max_rejection
+    return ok_node[:, network.arc_tail] & ok_node[:, network.arc_head] \
+        & (link_r <= max_rejection)[:, network.arc_link]
+
+
+def _raise_cut_off(network: Network, allowed: np.ndarray, blocked: np.ndarray,
+                   node_r: np.ndarray, bound: float) -> None:
+    """InfeasibleError naming a demand without an allowed path and the excluded nodes on its way."""
+    k = int(blocked[0])
+    demand = network.demands[k]
+    # the cut: excluded nodes next to the region the source still reaches
+    graph = ArcGraph.from_network(network).csgraph(np.where(allowed[k], 1.0, np.inf))[0]
+    reached = np.zeros(network.n_nodes, dtype=bool)
+    reached[breadth_first_order(graph, int(network.demand_source[k]), return_predecessors=False)] = True
+    frontier = network.arc_head[reached[network.arc_tail] & ~allowed[k]]
+    culprits = np.unique(frontier[node_r[k, frontier] > bound])
+    what = f"nodes {_names(network.nodes, culprits)}" if culprits.size else "insecure links"
+    more = f" ({len(blocked)} demands)" if len(blocked) > 1 else ""
+    raise InfeasibleError(
+        f"{network.name}: infeasible: demand {demand.id!r} ({demand.source!r} -> {demand.target!r}) "
+        f"has no path avoiding {what} with rejection > {bound:g}{more}",
+        {"reason": "security", "demand": demand.id,
+         "nodes": [network.nodes[i].id for i in culprits.tolist()],
+         "demands": [network.demands[i].id for i in blocked.tolist()]})
+
+
+def pruned_network(network: Network, keep_node: np.ndarray, keep_link: np.ndarray) -> tuple[Network, np.ndarray]:
+    """The network without excluded nodes and links, and the original arc of each kept arc."""
+    links = [link for link, keep in zip(network.links, keep_link) if keep]
+    pruned = network.replace(nodes=tuple(n for n, keep in zip(network.nodes, keep_node) if keep),
+                             links=tuple(links))
+    orig_link = np.flatnonzero(keep_link)[pruned.arc_link]
+    orig_tail = np.array([network.node_index[pruned.nodes[i].id] for i in range(pruned.n_nodes)],
+                         dtype=np.int64)[pruned.arc_tail]
+    # an original arc is identified by (link, tail node)
+    key = network.arc_link * network.n_nodes + network.arc_tail
+    order = np.argsort(key)
+    arc_map = order[np.searchsorted(key[order], orig_link * network.n_nodes + orig_tail)]
+    return pruned, arc_map
+
+
+def solve_secure_max(network: Network, tolerance_by_class: Mapping[str, float] | None = None, *,
+                     max_rejection: float = 0.0, gap: float = 1e-6,
+                     time_limit_s: float | None = None, include_fixed_delay: bool = True
+                     ) -> SolveResult:
+    """Min-delay splittable routing with r_max(k, P) ≤ R on every path (hard exclusion, exact).
+
+    All demands must exclude the same elements (one tolerance, or classes whose tolerances give
+    the same excluded set); otherwise use :func:`solve_secure_sum` with ``form="max"``.
+
+    Returns
+    -------
+    SolveResult
+        From gradient projection on the pruned network, mapped back (``method =
+        "secure_max+gradient_projection"``); ``details["excluded_nodes"/"excluded_links"]``.
+
+    Raises
+    ------
+    InfeasibleError
+        Names the demand and the node that make it infeasible (an end point with r > R, or the
+        excluded nodes that cut it off), or the saturated cut of the remaining network.
+    InvalidInputError
+        R < 0, or demand classes with different excluded sets.
+    """
+    from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
+
+    start = time.perf_counter()
+    if not max_rejection >= 0:
+        raise InvalidInputError(f"max_rejection must be >= 0, got {max_rejection!r}")
+    node_r, link_r = element_rejection(network, tolerance_by_class)
+    _raise_endpoint(network, node_r, max_rejection)
+    allowed = allowed_arcs(network, tolerance_by_class, max_rejection)
+    if np.any(allowed != allowed[:1]):
+        raise InvalidInputError(
+            "security: demand classes exclude different elements; the splittable max form needs one "
+            "excluded set (use form = \"sum\" with single-path routing, which handles per-class sets)")
+    blocked = unreachable_demands(network, allowed[0])
+    if blocked.size:
+        _raise_cut_off(network, allowed, blocked, node_r, max_rejection)
+    keep_node = np.all(node_r <= max_rejection, axis=0)
+    keep_link = np.all(link_r <= max_rejection, axis=0) & keep_node[network.link_source] \
+        & keep_node[network.link_target]
+    pruned, arc_map = pruned_network(network, keep_node, keep_link)
+    result = solve_min_delay_gp(pruned, gap=gap, time_limit_s=time_limit_s,
+                                include_fixed_delay=include_fixed_delay)
+    r = result.design.routing
+    routing = Routing(r.demand, r.fraction, r.indptr, arc_map[r.arcs])
+    result.design = Design.for_network(network, routing)
+    result.method = "secure_max+gradient_projection"
+    result.solve_time_s = time.perf_counter() - start
+    result.details.update(
+        include_fixed_delay=include_fixed_delay, rejection_form="max", max_rejection=max_rejection,
+        excluded_nodes=[network.nodes[i].id for i in np.flatnonzero(~keep_node).tolist()],
+        excluded_links=[network.links[i].id for i in np.flatnonzero(~keep_link).tolist()])
+    return result
+
+
+def _single_path_model(network: Network, objective: DelayObjective, allowed: np.ndarray,
+                       arc_r: np.ndarray, target_r: np.ndarray, bound: float) -> pyo.ConcreteModel:
+    """The single-path MILP of the module docstring (flows in units of the largest capacity)."""
+    scale = float(objective.queue_capacity.max())
+    rate = network.demand_rate / scale
+    m = pyo.ConcreteModel(name="secure_single_path")
+    pairs = [(k, a) for k, a in zip(*np.nonzero(allowed))]
+    m.PAIRS = pyo.Set(initialize=[(int(k), int(a)) for k, a in pairs], dimen=2, ordered=True)
+    m.use = pyo.Var(m.PAIRS, within=pyo.Binary)
+    m.QUEUES = pyo.Set(initialize=range(network.n_queues), ordered=True)
+    m.queue_packets = pyo.Var(m.QUEUES, within=pyo.NonNegativeReals)
+    out_of = {}
+    for k, a in m.PAIRS:
+        out_of.setdefault((k, int(network.arc_tail[a])), []).append((1.0, m.use[k, a]))
+        out_of.setdefault((k, int(network.arc_head[a])), []).append((-1.0, m.use[k, a]))
+    supply = {(k, int(network.demand_source[k])): 1.0 for k in range(network.n_demands)}
+    supply.update({(k, int(network.demand_target[k])): -1.0 for k in range(network.n_demands)})
+    m.conservation = pyo.Constraint(list(out_of), rule=lambda m, k, n: linear_expression(
+        *zip(*out_of[(k, n)])) == supply.get((k, n), 0.0))
+    missing = [key for key in supply if key not in out_of]
+    if missing:
+        raise InfeasibleError(f"demand {network.demands[missing[0][0]].id!r} has no allowed arc at "
+                              f"node {network.nodes[missing[0][1]].id!r}")
+    by_demand: dict[int, list] = {}
+    for k, a in m.PAIRS:
+        by_demand.setdefault(k, []).append((float(arc_r[k, a]), m.use[k, a]))
+    m.rejection_bound = pyo.Constraint(
+        [k for k in by_demand if any(c for c, _ in by_demand[k])],
+        rule=lambda m, k: linear_expression(*zip(*[(c, v) for c, v in by_demand[k] if c]))
+        <= bound - float(target_r[k]))
+    by_queue: dict[int, list] = {}
+    for k, a in m.PAIRS:
+        by_queue.setdefault(int(network.arc_queue[a]), []).append((float(rate[k]), m.use[k, a]))
+    m.queue_terms = by_queue
+    m.flow_scale = scale
+    linear = objective.arc_linear_cost * scale
+    m.cuts = pyo.ConstraintList()
+    m.objective = pyo.Objective(expr=linear_expression(
+        [1.0] * network.n_queues + [float(rate[k] * linear[a]) for k, a in m.PAIRS],
+        [m.queue_packets[q] for q in m.QUEUES] + [m.use[k, a] for k, a in m.PAIRS]))
+    return m
+
+
+def _add_cuts(m: pyo.ConcreteModel, objective: DelayObjective, queues: np.ndarray,
+              loads: np.ndarray) -> list:
+    capacity = objective.queue_capacity[queues] / m.flow_scale
+    slope, intercept = tangent_coefficients(np.asarray(loads, float) / m.flow_scale, capacity)
+    out = []
+    for q, s, b in zip(queues.tolist(), slope.tolist(), intercept.tolist()):
+        terms = m.queue_terms.get(q)
+        if terms:
+            out.append(m.cuts.add(linear_expression([1.0] + [-s * c for c, _ in terms],
+                                                    [m.queue_packets[q]] + [v for _, v in terms]) >= b))
+    return out
+
+
+def solve_secure_sum(network: Network, tolerance_by_class: Mapping[str, float] | None = None, *,
+                     max_rejection: float = 0.0, form: str = "sum", gap: float = 1e-4,
+                     time_limit_s: float | None = None, max_iterations: int = 100,
+                     include_fixed_delay: bool = True) -> SolveResult:
+    """Min-delay single-path routing with r_sum(k, P) ≤ R (or r_max with ``form="max"``), MILP.
+
+    Returns
+    -------
+    SolveResult
+        ``method = "secure_single_path_milp"``; objective the true T (s) of the returned paths,
+        ``lower_bound`` the best MILP dual bound (s).
+
+    Raises
+    ------
+    InfeasibleError
+        Names the demand and the node that cause it (end point with r > R, excluded nodes
+        cutting it off), or "no single-path routing meets the bound below capacity".
+    """
+    start = time.perf_counter()
+    if form not in REJECTION_FORMS:
+        raise InvalidInputError(f"rejection form must be one of {', '.join(REJECTION_FORMS)}, got {form!r}")
+    if not max_rejection >= 0:
+        raise InvalidInputError(f"max_rejection must be >= 0, got {max_rejection!r}")
+    objective = DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay)
+    objective.require_positive_capacity()
+    node_r, link_r = element_rejection(network, tolerance_by_class)
+    _raise_endpoint(network, node_r, max_rejection)
+    allowed = allowed_arcs(network, tolerance_by_class, max_rejection)
+    masks, mask_of = np.unique(allowed, axis=0, return_inverse=True)
+    blocked = np.sort(np.concatenate([d[mask_of.ravel()[d] == i] for i, d in enumerate(
+        unreachable_demands(network, mask) for mask in masks)]))
+    if blocked.size:
+        _raise_cut_off(network, allowed, blocked, node_r, max_rejection)
+    arc_r = node_r[:, network.arc_tail] + link_r[:, network.arc_link]
+    target_r = node_r[np.arange(network.n_demands), network.demand_target]
+    if form == "max":  # exclusion is already exact: no sum row
+        arc_r = np.zeros_like(arc_r)
+        target_r = np.zeros_like(target_r)
+    m = _single_path_model(network, objective, allowed, arc_r, target_r, max_rejection)
+    queues = np.arange(network.n_queues)
+    capacity = objective.queue_capacity
+    u = np.asarray(INITIAL_TANGENT_UTILIZATIONS)
+    _add_cuts(m, objective, np.tile(queues, len(u)), np.outer(u, capacity).ravel())
+    solver = HighsSolver(m, HighsOptions(mip_rel_gap=gap / 2))
+    deadline = math.inf if time_limit_s is None else start + time_limit_s
+    bound, best, best_paths, iteration, history = -math.inf, math.inf, None, 0, []
+    pairs = np.array(list(m.PAIRS), dtype=np.int64).reshape(-1, 2)
+    status, message = Status.ITERATION_LIMIT, f"iteration limit {max_iterations}"
+    while iteration < max_iterations:
+        remaining = None if math.isinf(deadline) else max(deadline - time.perf_counter(), 0.0)
+        outcome = solver.solve(time_limit_s=remaining)
+        if outcome.status is Status.INFEASIBLE:
+            raise InfeasibleError(
+                f"{network.name}: infeasible: no single-path routing keeps every demand's "
+                f"{form} rejection <= {max_rejection:g}", {"reason": "security"})
+        if math.isnan(outcome.objective):
+            status, message = outcome.status, f"MILP stopped without a design: {outcome.message}"
+            break
+        iteration += 1
+        bound = max(bound, objective.scale * outcome.bound)
+        used = pairs[solver.values(m.use) > 0.5]
+        flow = np.bincount(used[:, 1], weights=network.demand_rate[used[:, 0]], minlength=network.n_arcs)
+        value = objective.value(flow)
+        if value < best:
+            best, best_paths = value, used
+        history.append({"iteration": iteration, "time_s": time.perf_counter() - start,
+                        "objective": best, "lower_bound": bound, "gap": relative_gap(best, bound)})
+        if outcome.status is not Status.OPTIMAL:
+            status, message = outcome.status, f"MILP stopped: {outcome.message}"
+            break
+        if relative_gap(best, bound) <= gap:
+            status, message = Status.OPTIMAL, f"gap {relative_gap(best, bound):.3g} <= {gap:g}"
+            break
+        if time.perf_counter() >= deadline:
+            status, message = Status.TIME_LIMIT, f"time limit {time_limit_s:g} s"
+            break
+        load = network.queue_load(flow)
+        at = np.minimum(load, 0.999 * capacity)
+        packets = solver.values(m.queue_packets)
+        with np.errstate(divide="ignore"):
+            cut = load / np.maximum(capacity - load, 0.0) > packets * (1 + 1e-9) + 1e-12
+        solver.add_constraints(_add_cuts(m, objective, queues[cut], at[cut]))
+    if best_paths is None:
+        return SolveResult(status, "secure_single_path_milp", "average_delay_s", "s",
+                           solve_time_s=time.perf_counter() - start, message=message)
+    routing = _paths_from_arcs(network, best_paths)
+    design = Design.for_network(network, routing)
+    value = objective.value(design.arc_flow(network))
+    return SolveResult(
+        status, "secure_single_path_milp", "average_delay_s", "s", objective=value,
+        lower_bound=min(bound, value), design=design, solve_time_s=time.perf_counter() - start,
+        iterations=iteration, message=message, history=history,
+        details={"include_fixed_delay": include_fixed_delay, "rejection_form": form,
+                 "max_rejection": max_rejection, **model_size(m),
+                 "lower_bound_source": "MILP dual bound (tangent-cut relaxation)"})
+
+
+def _paths_from_arcs(network: Network, used: np.ndarray) -> Routing:
+    """One path per demand from its chosen arcs: a walk from the source that uses each chosen
+    arc at most once (conservation guarantees it reaches the target), with its loops removed."""
+    paths = []
+    for k in range(network.n_demands):
+        out: dict[int, list[int]] = {}
+        for a in used[used[:, 0] == k, 1].tolist():
+            out.setdefault(int(network.arc_tail[a]), []).append(a)
+        node, walk = int(network.demand_source[k]), []
+        while node != network.demand_target[k]:
+            walk.append(out[node].pop())
+            node = int(network.arc_head[walk[-1]])
+        paths.append((k, remove_loops(np.asarray(walk, np.int64), network.arc_tail, network.arc_head), 1.0))
+    return Routing.from_paths(paths)
+
+
+def card_network(network: Network, card: ModelCard) -> Network:
+    """``network`` with the card's ``security.node_insecurity`` (node id -> S) applied.
+
+    Raises
+    ------
+    InvalidInputError
+        An unknown node id or an insecurity that is not a finite number >= 0.
+    """
+    given = card.get("security.node_insecurity")
+    if not given:
+        return network
+    for node_id, value in given.items():
+        if node_id not in network.node_index:
+            raise InvalidInputError(f"{card.source}: security.node_insecurity: unknown node {node_id!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or value < 0:
+            raise InvalidInputError(f"{card.source}: security.node_insecurity.{node_id} must be a "
+                                    f"finite number >= 0, got {value!r}")
+    return network.replace(nodes=tuple(replace(n, insecurity=float(given[n.id])) if n.id in given else n
+                                       for n in network.nodes))
+
+
+def solve_secure_card(network: Network, card: ModelCard) -> SolveResult:
+    """Run the ``secure-min-delay`` card: form ``max`` (exclusion + gradient projection, or the
+    single-path MILP with ``routing = "single-path"``) or ``sum`` (single-path MILP)."""
+    network = card_network(network, card)
+    kwargs = dict(max_rejection=card.get("security.max_rejection"), time_limit_s=card.get("solver.time_limit_s"),
+                  include_fixed_delay=card.get("objective.include_fixed_delay"), gap=card.get("solver.gap"))
+    tolerance = card.get("security.tolerance")
+    if card.get("security.form") == "max" and card.get("routing.paths") == "split":
+        return solve_secure_max(network, tolerance, **kwargs)
+    return solve_secure_sum(network, tolerance, form=card.get("security.form"),
+                            max_iterations=card.get("solver.max_iterations"), **kwargs)
