@@ -1,0 +1,258 @@
+"""topo-opt batch: grid expansion, job identity, local runs, time limits, failures, resume."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from topo_opt.batch.grid import expand_instances, expand_jobs
+from topo_opt.batch.runner import run_batch
+from topo_opt.batch.spec import BatchSpec, ModelEntry, load_batch_file
+from topo_opt.batch.table import COLUMNS, read_results
+from topo_opt.cli.main import cli
+from topo_opt.errors import InvalidInputError
+
+ROOT = Path(__file__).resolve().parents[1]
+INSTANCES = ROOT / "instances"
+MIN_DELAY = str(ROOT / "models" / "min-delay.toml")
+MAX_UTIL = str(ROOT / "models" / "min-max-utilization.toml")
+# Flow deviation asked for a 1e-12 gap on GEANT runs for minutes: a job that must be killed
+SLOW = ModelEntry(MIN_DELAY, ('solver.method="flow_deviation"', "solver.gap=1e-12"), "slow")
+
+
+def _small_spec(out: Path, **kw) -> BatchSpec:
+    return BatchSpec(instances=(str(INSTANCES / "six-node.json"), str(INSTANCES / "abilene.json")),
+                     models=(ModelEntry(MIN_DELAY), ModelEntry(MAX_UTIL)), demand_scales=(1.0, 1.1, 1.2),
+                     out=str(out), **kw)
+
+
+def test_grid_is_instances_x_cards_x_scenarios_with_stable_ids(tmp_path):
+    spec = BatchSpec(instances=(str(INSTANCES),), models=(ModelEntry(MIN_DELAY), ModelEntry(MAX_UTIL)),
+                     demand_scales=(1.0, 1.1, 1.2))
+    jobs = expand_jobs(spec)
+    assert len(expand_instances((str(INSTANCES),))) == 4  # the folder's README and script are skipped
+    assert len(jobs) == 4 * 2 * 3
+    assert len({j.job_id for j in jobs}) == len(jobs)
+    assert [j.job_id for j in expand_jobs(spec)] == [j.job_id for j in jobs]
+    assert {j.scenario.name for j in jobs} == {"base", "demand x1.1", "demand x1.2"}
+    assert all(j.seed is None for j in jobs)  # neither card has a seed parameter
+    # the id follows the card's content: an override that changes a value changes it
+    tighter = expand_jobs(BatchSpec(instances=spec.instances, models=(ModelEntry(MIN_DELAY, ("solver.gap=1e-3",)),)))
+    assert not {j.job_id for j in tighter} & {j.job_id for j in jobs}
+
+
+def test_failure_scenarios_multiply_with_scales():
+    spec = BatchSpec(instances=(str(INSTANCES / "six-node.json"),), models=(ModelEntry(MIN_DELAY),),
+                     demand_scales=(1.0, 2.0), failures="each-link")
+    jobs = expand_jobs(spec)
+    assert len(jobs) == (1 + 8) * 2  # intact + one per link, at each scale
+    named = {j.scenario.name: j.scenario for j in jobs}
+    assert named["fail link AB, demand x2"].failed_links == ("AB",)
+    assert named["fail link AB, demand x2"].demand_scale == 2.0
+    with pytest.raises(InvalidInputError, match="'nope' is not a link"):
+        expand_jobs(BatchSpec(instances=spec.instances, failures=("nope",)))
+
+
+def test_batch_file_toml_and_yaml_give_the_same_grid(tmp_path):
+    (tmp_path / "b.toml").write_text(
+        f'instances = ["{INSTANCES}/six-node.json"]\n'
+        f'models = ["{MIN_DELAY}", {{file = "{MIN_DELAY}", set = ["solver.gap=1e-4"], name = "loose"}}]\n'
+        'time_limit_s = 5\n[scenarios]\ndemand_scales = "1.0:1.2:0.1"\nfailures = ["AB"]\n')
+    (tmp_path / "b.yaml").write_text(
+        f"instances: [{INSTANCES}/six-node.json]\n"
+        f"models: [{MIN_DELAY}, {{file: {MIN_DELAY}, set: ['solver.gap=1e-4'], name: loose}}]\n"
+        "time_limit_s: 5\nscenarios: {demand_scales: [1.0, 1.1, 1.2], failures: [AB]}\n")
+    toml_spec, yaml_spec = load_batch_file(tmp_path / "b.toml"), load_batch_file(tmp_path / "b.yaml")
+    assert toml_spec == yaml_spec
+    assert toml_spec.out == "batch-out" and toml_spec.time_limit_s == 5.0
+    assert [j.job_id for j in expand_jobs(toml_spec)] == [j.job_id for j in expand_jobs(yaml_spec)]
+    assert len(expand_jobs(toml_spec)) == 1 * 2 * 2 * 3
+    assert {j.model for j in expand_jobs(toml_spec)} == {"min-delay", "loose"}
+
+
+@pytest.mark.parametrize("text, match", [
+    ("instancez = []", "unknown key 'instancez'"),
+    ("[scenarios]\nscales = 1", "unknown key 'scenarios.scales'"),
+    ("seeds = [-1]", "seeds must be"),
+    ("time_limit_s = 0", "time_limit_s must be a number > 0"),
+    ('models = [{path = "x"}]', r"models\[0\]"),
+    ("[scenarios]\ndemand_scales = \"2:1:0.1\"", "STOP >= START"),
+])
+def test_bad_batch_file_names_the_key(tmp_path, text, match):
+    (tmp_path / "bad.toml").write_text(text)
+    with pytest.raises(InvalidInputError, match=match):
+        load_batch_file(tmp_path / "bad.toml")
+
+
+def test_local_batch_records_every_job_like_solve_and_resumes(tmp_path):
+    out = tmp_path / "out"
+    jobs = expand_jobs(_small_spec(out))
+    seen = []
+    summary = run_batch(jobs, out, workers=2, on_row=seen.append)
+    assert summary.ran == len(jobs) == 12 and summary.skipped == 0
+    rows = read_results(out / "results.csv")
+    assert sorted(r["job_id"] for r in rows) == sorted(j.job_id for j in jobs) == sorted(r["job_id"] for r in seen)
+    infeasible = {(r["instance"], r["model"], r["scenario"]) for r in rows if r["status"] == "infeasible"}
+    # six-node's min-hop routing already runs at 90 %: 20 % more traffic cannot fit (a cut saturates)
+    assert infeasible == {("six-node", "min-delay", "demand x1.2")}
+    for row in rows:
+        if row["status"] == "infeasible":
+            assert "infeasible" in row["error"] or "cannot carry" in row["error"]
+            assert row["solution_file"] is None
+            continue
+        assert row["status"] == "optimal", row
+        doc = json.loads((out / row["solution_file"]).read_text())
+        assert row["objective"] == doc["objective"] and row["gap"] == doc["gap"]
+        assert row["average_delay_s"] == doc["metrics"]["average_delay_s"]
+        assert row["instance_sha256"] == doc["instance"]["sha256"]
+        assert ("scenario" in doc) == (row["scenario"] != "base")
+    # the base-scenario solution is the document `topo-opt solve --out` writes
+    base = next(r for r in rows if r["instance"] == "six-node" and r["model"] == "min-delay" and r["scenario"] == "base")
+    solved = tmp_path / "solve.json"
+    result = CliRunner().invoke(cli, ["solve", base["instance_file"], "--model", MIN_DELAY, "--out", str(solved), "--quiet"])
+    assert result.exit_code == 0, result.output
+    batch_doc, solve_doc = json.loads((out / base["solution_file"]).read_text()), json.loads(solved.read_text())
+    for doc in (batch_doc, solve_doc):
+        doc.pop("solve_time_s")
+        for record in doc["history"]:
+            record.pop("time_s")
+    assert batch_doc == solve_doc
+    # scaled demands raise the delay of the same routing problem
+    delay = {(r["instance"], r["model"], r["demand_scale"]): r["average_delay_s"] for r in rows}
+    assert delay[("abilene", "min-delay", 1.0)] < delay[("abilene", "min-delay", 1.2)]
+    # Parquet holds the same table
+    pq = pytest.importorskip("pyarrow.parquet")
+    assert pq.read_table(out / "results.parquet").to_pylist() == rows
+    # resume: nothing left to do, the table is unchanged
+    before = (out / "results.csv").read_text()
+    again = run_batch(jobs, out, workers=2)
+    assert again.ran == 0 and again.skipped == 12
+    assert (out / "results.csv").read_text() == before
+
+
+def test_timeout_and_failures_are_recorded_and_do_not_stop_the_others(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"format": "topo-opt/network", "version": 1, "nodes": [{"id": "a"}], '
+                      '"links": [{"id": "l", "source": "a", "target": "c", "capacity": 1}]}')
+    spec = BatchSpec(instances=(str(INSTANCES / "geant.json"), str(INSTANCES / "six-node.json"), str(broken)),
+                     models=(SLOW, ModelEntry(MIN_DELAY)))
+    jobs = expand_jobs(spec)
+    start = time.monotonic()
+    run_batch(jobs, tmp_path / "out", workers=2, time_limit_s=2.0)
+    elapsed = time.monotonic() - start
+    rows = {(r["instance"], r["model"]): r for r in read_results(tmp_path / "out" / "results.csv")}
+    assert len(rows) == 6
+    assert {key: row["status"] for key, row in rows.items()} == {
+        ("geant", "slow"): "timeout", ("six-node", "slow"): "timeout", ("broken", "slow"): "error",
+        ("geant", "min-delay"): "optimal", ("six-node", "min-delay"): "optimal", ("broken", "min-delay"): "error"}
+    assert rows[("geant", "slow")]["wall_time_s"] >= 2.0
+    assert "time limit of 2 s" in rows[("geant", "slow")]["error"]
+    for model in ("slow", "min-delay"):
+        assert "unknown node 'c'" in rows[("broken", model)]["error"]
+    assert elapsed < 30  # the slow job was killed, not waited for
+    # --retry-failed re-runs only the failed jobs
+    again = run_batch(jobs, tmp_path / "out", workers=2, time_limit_s=2.0, retry_failed=True)
+    assert again.skipped == 2 and again.statuses == {"timeout": 2, "error": 2}
+
+
+def _batch_cmd(out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "topo_opt", "batch", str(INSTANCES / "six-node.json"), str(INSTANCES / "abilene.json"),
+            str(INSTANCES / "nobel-us.json"), "--model", MIN_DELAY, "--demand-scales", "1.0:1.2:0.1",
+            "--workers", "1", "--out", str(out), "--quiet", *extra]
+
+
+def test_ctrl_c_leaves_a_consistent_table_and_rerun_completes_the_rest(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.Popen(_batch_cmd(out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    table = out / "results.csv"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # interrupt once some, not all, of the 9 jobs are done
+        if table.exists() and 2 <= len(read_results(table)) < 9:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    first = {r["job_id"]: r for r in read_results(table)}
+    assert 2 <= len(first) < 9
+    assert all(r["status"] == "optimal" for r in first.values())
+    assert not list(out.glob(".*.tmp"))  # no temporary file left behind
+    done = subprocess.run(_batch_cmd(out), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"({len(first)} already done)" in done.stdout
+    rows = {r["job_id"]: r for r in read_results(table)}
+    assert len(rows) == 9
+    for job_id, row in first.items():  # finished jobs were not run again
+        assert rows[job_id]["finished_at"] == row["finished_at"]
+        assert rows[job_id]["wall_time_s"] == row["wall_time_s"]
+
+
+def test_cli_batch_file_flags_and_errors(tmp_path):
+    runner = CliRunner()
+    batch_file = tmp_path / "b.toml"
+    batch_file.write_text(f'instances = ["{INSTANCES}/six-node.json"]\nmodels = ["{MIN_DELAY}"]\n')
+    result = runner.invoke(cli, ["batch", str(batch_file), "--demand-scales", "1:2:0.5", "--fail", "AB,BC",
+                                 "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("9 jobs")  # (intact + 2 failures) x 3 scales
+    result = runner.invoke(cli, ["batch", str(INSTANCES / "six-node.json"), "--model", MIN_DELAY, "--out",
+                                 str(tmp_path / "o"), "--set", "solver.gap=1e-4", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    row, = read_results(tmp_path / "o" / "results.csv")
+    assert row["overrides"] == "solver.gap=1e-4" and row["status"] == "optimal"
+    assert list(row) == list(COLUMNS)
+    for args, message in ((["nope/*.json"], "matches no file"),
+                          ([str(INSTANCES / "six-node.json"), "--set", "solver.gapp=1"], "unknown key 'solver.gapp'"),
+                          ([str(INSTANCES / "six-node.json"), "--workers", "0", "--out", str(tmp_path / "w")],
+                           "--workers must be >= 1")):
+        result = runner.invoke(cli, ["batch", *args, "--model", MIN_DELAY])
+        assert result.exit_code == 2, result.output
+        assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "w").exists()
+
+
+def test_worker_that_dies_is_recorded(tmp_path, monkeypatch):
+    """A worker killed from outside (OOM killer, segfault) fails its job only."""
+    from topo_opt.batch import local
+
+    jobs = [j for j in expand_jobs(BatchSpec(instances=(str(INSTANCES / "geant.json"), str(INSTANCES / "six-node.json")),
+                                             models=(SLOW, ModelEntry(MIN_DELAY))))
+            if not (j.instance.endswith("six-node.json") and j.model == "slow")]
+    rows = []
+    killed = []
+    original = local._Worker.submit
+
+    def submit(self, job, out_dir, limit):
+        original(self, job, out_dir, limit)
+        if job.model == "slow" and not killed:
+            killed.append(job.job_id)
+            os.kill(self.process.pid, signal.SIGKILL)
+
+    monkeypatch.setattr(local._Worker, "submit", submit)
+    local.run_local(jobs, str(tmp_path), rows.append, workers=2, time_limit_s=30)
+    status = {(r["instance"], r["model"]): r["status"] for r in rows}
+    assert status == {("geant", "slow"): "error", ("geant", "min-delay"): "optimal",
+                      ("six-node", "min-delay"): "optimal"}
+    assert next(r for r in rows if r["job_id"] == killed[0])["error"].startswith("worker process died")
+
+
+def test_seeds_multiply_only_cards_with_a_seed_parameter():
+    ga = ROOT / "models" / "ga.toml"
+    if not ga.exists():
+        pytest.skip("no card with a seed parameter in models/")
+    jobs = expand_jobs(BatchSpec(instances=(str(INSTANCES / "six-node.json"),),
+                                 models=(ModelEntry(str(ga)), ModelEntry(MIN_DELAY)), seeds=(0, 1, 2)))
+    seeded = [j for j in jobs if j.model == "ga"]
+    assert [j.seed for j in seeded] == [0, 1, 2]
+    assert [j.overrides[-1].split("=", 1)[1] for j in seeded] == ["0", "1", "2"]
+    assert all(j.overrides[-1].split("=", 1)[0].endswith(".seed") for j in seeded)
+    assert len({j.job_id for j in seeded}) == 3
+    assert [j.seed for j in jobs if j.model == "min-delay"] == [None]

@@ -1,0 +1,115 @@
+"""Expand a :class:`~topo_opt.batch.spec.BatchSpec` into its jobs.
+
+Order: instance, model, failure scenario, demand scale, seed.  The scenarios of an instance are
+the intact network and each single failure of ``spec.failures``, each at every demand scale.
+Cards are validated here, before anything runs, so a typo in a card or an override stops the
+batch at once; an unreadable instance only fails its own jobs unless failure scenarios need
+its links.
+"""
+from __future__ import annotations
+
+import glob
+from dataclasses import replace
+from pathlib import Path
+
+from topo_opt.batch.job import Job, job_id
+from topo_opt.batch.spec import BatchSpec, ModelEntry
+from topo_opt.errors import InvalidInputError
+from topo_opt.io.detect import read_instance, sniff_format
+from topo_opt.io.solution_json import file_sha256
+from topo_opt.model.scenarios import Scenario, failure_scenarios
+from topo_opt.solve.cards import ModelCard, load_card
+
+
+def _is_instance(path: Path) -> bool:
+    if path.name.startswith("."):
+        return False
+    try:
+        sniff_format(path)
+    except InvalidInputError:
+        return False
+    return True
+
+
+def expand_instances(patterns: tuple[str, ...]) -> list[str]:
+    """Instance files from files, glob patterns (``**`` recursive) and folders, in order.
+
+    A folder contributes its files (not recursively) whose format is recognised; duplicates
+    are dropped.
+
+    Raises
+    ------
+    InvalidInputError
+        No pattern given, a file or folder that does not exist, a glob that matches nothing.
+    """
+    if not patterns:
+        raise InvalidInputError("no instances: give INSTANCE arguments or 'instances' in the batch file")
+    found: list[str] = []
+    for pattern in patterns:
+        if glob.has_magic(pattern):
+            matches = sorted(glob.glob(pattern, recursive=True))
+            files = [m for m in matches if Path(m).is_file()]
+            if not files:
+                raise InvalidInputError(f"instances: {pattern!r} matches no file")
+        elif Path(pattern).is_dir():
+            files = [str(p) for p in sorted(Path(pattern).iterdir()) if p.is_file() and _is_instance(p)]
+            if not files:
+                raise InvalidInputError(f"instances: folder {pattern!r} holds no instance file")
+        elif Path(pattern).is_file():
+            files = [pattern]
+        else:
+            raise InvalidInputError(f"instances: {pattern!r}: no such file or folder")
+        found.extend(f for f in files if f not in found)
+    return found
+
+
+def seed_key(card: ModelCard) -> str | None:
+    """The dotted key of the card's ``seed`` parameter, None when its problem has none."""
+    return next((f"{section}.seed" for section, keys in card.sections.items() if "seed" in keys), None)
+
+
+def _scale_name(base: Scenario, scale: float) -> str:
+    if scale == 1.0:
+        return base.name
+    growth = f"demand x{scale:g}"
+    return growth if base == Scenario() else f"{base.name}, {growth}"
+
+
+def instance_scenarios(spec: BatchSpec, instance: str) -> list[Scenario]:
+    """The intact network and the failures of ``spec``, each at every demand scale."""
+    bases = [Scenario()]
+    if spec.failures is not None:
+        bases += failure_scenarios(read_instance(instance, spec.format), spec.failures)
+    return [replace(base, name=_scale_name(base, scale), demand_scale=scale)
+            for base in bases for scale in spec.demand_scales]
+
+
+def _load_entry(spec: BatchSpec, entry: ModelEntry) -> ModelCard:
+    return load_card(entry.file, spec.overrides + entry.overrides)
+
+
+def expand_jobs(spec: BatchSpec) -> list[Job]:
+    """Every job of the batch (see the module docstring for the order).
+
+    Raises
+    ------
+    InvalidInputError
+        Bad instance patterns, cards or overrides; unknown failed link ids.
+    """
+    cards = [(entry, _load_entry(spec, entry)) for entry in spec.models]
+    jobs: list[Job] = []
+    for instance in expand_instances(spec.instances):
+        path = Path(instance).resolve()
+        sha = file_sha256(path)
+        scenarios = instance_scenarios(spec, instance)
+        for entry, card in cards:
+            key = seed_key(card)
+            seeds = spec.seeds if key is not None else (None,)
+            for scenario in scenarios:
+                for seed in seeds:
+                    overrides = spec.overrides + entry.overrides + ((f"{key}={seed}",) if key else ())
+                    seeded = load_card(entry.file, overrides).to_dict() if key else card.to_dict()
+                    jobs.append(Job(instance, str(path), sha, spec.format, entry.label,
+                                    str(Path(entry.file).resolve()), overrides,
+                                    scenario, seed, job_id(sha, path.name, seeded, scenario, seed)))
+    return jobs
