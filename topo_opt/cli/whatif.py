@@ -1,0 +1,155 @@
+"""``topo-opt whatif``: demand growth and failure scenarios, with the cheapest capacity upgrades."""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, read_network, stdout
+from topo_opt.errors import InvalidInputError, SolverUnavailableError
+
+COST_UNIT = "cost unit"  # the instance's module costs (SNDlib: unitless money)
+
+
+def _failure_specs(values: tuple[str, ...]) -> list[str]:
+    """``--fail`` values, repeatable and comma-separated, as a flat list."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _modules_text(modules: list[dict], sep: str) -> str:
+    return sep.join(f"{m['link']} +{m['count']}x{fmt_value(m['module_capacity'])}" for m in modules)
+
+
+def _csv_text(records: list[dict], columns: tuple[str, ...]) -> str:
+    from topo_opt.io.solution_json import json_clean  # NaN -> None -> empty cell
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for record in map(json_clean, records):
+        row = {key: "" if record[key] is None else record[key] for key in columns}
+        row.update(failed_links=";".join(record["failed_links"]), failed_nodes=";".join(record["failed_nodes"]),
+                   modules_added=_modules_text(record["modules_added"], ";"))
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def _json_text(result, network, instance: str, max_delay_source: str) -> str:
+    from topo_opt.io.solution_json import json_clean
+
+    doc = {"format": "topo-opt/whatif", "version": 1,
+           "instance": {"name": network.name, "file": instance},
+           "units": {"rate": network.rate_unit, "delay": "s", "cost": COST_UNIT},
+           "max_delay_s": result.max_delay_s, "max_delay_source": max_delay_source,
+           "options": asdict(result.options), "scenarios": result.records}
+    return json.dumps(json_clean(doc), indent=1) + "\n"
+
+
+def _print_table(result, rate_unit: str) -> None:
+    table = Table(title=f"{result.network_name}: what-if (T_max = {result.max_delay_s:.6g} s)",
+                  caption=f"T: average delay (Kleinrock), worst: slowest demand, both under min-delay routing; "
+                          f"cost in {COST_UNIT}s, module capacities in {rate_unit}")
+    for column in ("failed", "demand x", "status", "T (s)", "worst (s)", "max util", "T<=max", "upgrade",
+                   "cost", "modules added", "upgraded T (s)"):
+        table.add_column(column, overflow="fold", no_wrap=column != "modules added",
+                         justify="left" if column in ("failed", "status", "upgrade", "modules added") else "right")
+    for r in result.records:
+        meets = "" if r["meets_max_delay"] is None else ("yes" if r["meets_max_delay"] else "no")
+        table.add_row(", ".join(r["failed_links"] + r["failed_nodes"]) or "-", f"{r['demand_scale']:g}",
+                      r["status"], fmt_value(r["average_delay_s"]), fmt_value(r["max_demand_delay_s"]),
+                      fmt_value(r["max_utilization"]), meets, r["upgrade_status"], fmt_value(r["upgrade_cost"]),
+                      _modules_text(r["modules_added"], "\n"), fmt_value(r["upgraded_average_delay_s"]))
+    stdout.print(table)
+    notes: dict[tuple[str, str], list[str]] = {}  # one line per reason, listing its demand scales
+    for r in result.records:
+        failed = ", ".join(r["failed_links"] + r["failed_nodes"])
+        where = f"fail {failed}" if failed else "intact"
+        if r["reason"]:
+            text = r["reason"] if r["reason"].startswith(r["status"]) else f"{r['status']}: {r['reason']}"
+            notes.setdefault((where, text), []).append(f"x{r['demand_scale']:g}")
+        if r["upgrade_status"] in ("infeasible", "time_limit") and r["upgrade_reason"]:
+            notes.setdefault((where, f"upgrade {r['upgrade_status']}: {r['upgrade_reason']}"), []).append(
+                f"x{r['demand_scale']:g}")
+    for (where, text), scales in notes.items():
+        stdout.print(f"{where} (demand {', '.join(scales)}): {text}")
+
+
+@click.command()
+@click.argument("instance", type=click.Path(dir_okay=False))
+@click.option("--model", "model", type=click.Path(dir_okay=False), default="models/modular-capacity.toml",
+              show_default=True, help="modular-capacity card: T_max, utilisation limit, MIP gap, time limit.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a card parameter (dotted key, e.g. constraints.max_delay_s=0.02). Repeatable.")
+@click.option("--demand-scale", "demand_scale", default="1.0", show_default=True, metavar="START:STOP:STEP",
+              help="Demand growth factors (both ends included), or one factor.")
+@click.option("--fail", "failures", multiple=True, metavar="each-link|each-node|LINK_ID",
+              help="Single-failure scenarios, in addition to the intact network; repeatable or comma-separated.")
+@click.option("--no-upgrades", is_flag=True, help="Skip the upgrade MILP: installed network only (fast).")
+@click.option("--time-limit", type=float, default=None,
+              help="Seconds per scenario for each solve (default: the card's solver.time_limit_s).")
+@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Write one row per scenario to this .csv or .json file.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Write the delay/upgrade-cost plot (PNG/PDF/SVG, needs matplotlib).")
+@click.option("--progress/--quiet", default=None,
+              help="One line per finished scenario on stderr (default: when stderr is a terminal).")
+def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: str, failures: tuple[str, ...],
+           no_upgrades: bool, time_limit: float | None, fmt: str, out: str | None, plot: str | None,
+           progress: bool | None) -> None:
+    """What-if sweep of INSTANCE over demand growth and failures.
+
+    For every scenario (the intact network and each single failure, each at every demand
+    scale): average and worst demand delay and max utilisation under min-delay routing, and
+    the cheapest modules to add so that the average delay stays at most T_max (the card's
+    constraints.max_delay_s; "installed" = the delay of the unscaled, intact installed network).
+    A scenario that disconnects a demand or saturates a cut is reported as infeasible.
+    """
+    from topo_opt.model.scenarios import parse_demand_scales
+    from topo_opt.solve.cards import load_card
+    from topo_opt.solve.whatif import COLUMNS, WhatIfOptions, run_whatif, whatif_scenarios
+
+    if out and Path(out).suffix.lower() not in (".csv", ".json"):
+        raise InvalidInputError(f"--out {out}: expected a .csv or .json file")
+    if plot and importlib.util.find_spec("matplotlib") is None:
+        raise SolverUnavailableError("--plot needs matplotlib: pip install 'topo-opt[plot]'")
+    scales = parse_demand_scales(demand_scale)
+    options = WhatIfOptions.from_card(load_card(model, overrides), time_limit_s=time_limit,
+                                      upgrades=not no_upgrades)
+    network = read_network(instance, fmt)
+    scenarios = whatif_scenarios(network, scales, _failure_specs(failures))
+    show = progress if progress is not None else sys.stderr.isatty()
+    count = iter(range(1, len(scenarios) + 1))
+
+    def report(record: dict) -> None:
+        if show:
+            click.echo(f"[{next(count)}/{len(scenarios)}] {record['scenario']}: {record['status']}, "
+                       f"upgrade {record['upgrade_status']} ({record['solve_time_s']:.2f} s)", err=True)
+
+    result = run_whatif(network, scenarios, options, progress=report)
+    source = "installed" if options.max_delay_s == "installed" else "card"
+    if out:
+        from topo_opt.io.atomic import atomic_write_text
+
+        text = _csv_text(result.records, COLUMNS) if Path(out).suffix.lower() == ".csv" else \
+            _json_text(result, network, instance, source)
+        atomic_write_text(out, text)
+    if plot:
+        from topo_opt.plots.whatif import plot_whatif
+
+        plot_whatif(result.records, result.max_delay_s, plot, title=f"{network.name}: what-if",
+                    cost_unit=COST_UNIT)
+    stdout.print(f"T_max = {result.max_delay_s:.6g} s ("
+                 + ("installed: the intact, unscaled network under min-delay routing" if source == "installed"
+                    else f"constraints.max_delay_s of {model}") + ")")
+    _print_table(result, network.rate_unit)
+    for path in (out, plot):
+        if path:
+            stdout.print(f"written to {path}")
