@@ -5,6 +5,7 @@ import pytest
 
 from topo_opt.errors import InvalidInputError
 from topo_opt.solve.cards import SCHEMAS, load_card
+from topo_opt.solve.dispatch import RUNNERS
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
@@ -14,6 +15,10 @@ def test_every_shipped_card_loads_with_a_known_problem(card):
     loaded = load_card(card)
     assert loaded.problem in SCHEMAS
     assert loaded.description
+
+
+def test_every_problem_has_a_runner():
+    assert set(RUNNERS) == set(SCHEMAS)
 
 
 def test_overrides_use_dotted_keys_and_toml_values():

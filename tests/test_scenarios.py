@@ -18,6 +18,14 @@ def test_demand_scale_multiplies_every_rate(abilene):
     assert scaled.n_links == abilene.n_links
 
 
+def test_scenario_round_trips_through_a_dict():
+    scenario = Scenario("fail ab x1.2", demand_scale=1.2, failed_links=("a", "b"), failed_nodes=("n",))
+    doc = scenario.to_dict()
+    assert doc["failed_links"] == ["a", "b"]            # JSON lists, as in jobs and solution files
+    assert Scenario.from_dict(doc) == scenario
+    assert Scenario.from_dict(Scenario().to_dict()) == Scenario()
+
+
 def test_failed_link_is_removed(abilene):
     link = abilene.links[0].id
     failed = apply_scenario(abilene, Scenario(failed_links=(link,)))

@@ -149,10 +149,10 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
           time_limit: float | None, method: str | None, fmt: str, out: str | None,
           progress: bool | None) -> None:
     """Solve the problem of the model card on INSTANCE and print the certified result."""
-    from topo_opt.evaluators.metrics import evaluate_design
-    from topo_opt.io.solution_json import solution_to_dict, write_solution
+    from topo_opt.io.solution_json import write_solution
     from topo_opt.solve.cards import load_card
     from topo_opt.solve.dispatch import solve as run
+    from topo_opt.solve.document import solution_document
 
     flags = [f"solver.{key}={value!r}" for key, value in
              (("gap", gap), ("time_limit_s", time_limit)) if value is not None]
@@ -162,9 +162,7 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
     network = _read(instance, fmt)
     show = progress if progress is not None else sys.stderr.isatty()
     result = run(network, card, callback=_progress_printer(show))
-    evaluation = {} if result.design is None else evaluate_design(
-        network, result.design, include_fixed_delay=result.details.get("include_fixed_delay", True)).to_dict()
-    doc = solution_to_dict(network, result, evaluation, instance_file=instance, card=card.to_dict())
+    doc = solution_document(network, result, card, instance_file=instance)
     if out:
         write_solution(out, doc)
     _print_result(doc)
@@ -223,6 +221,20 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
             links.add_row(str(arc["link"]), str(arc["from"]), str(arc["to"]), _fmt(arc["capacity"]),
                           _fmt(arc["flow"]), _fmt(arc["utilization"]), _fmt(arc["delay_s"]))
         stdout.print(links)
+
+
+from topo_opt.cli.batch import batch  # noqa: E402  (commands in their own modules)
+from topo_opt.cli.report import report  # noqa: E402
+from topo_opt.cli.bench import bench  # noqa: E402
+from topo_opt.cli.whatif import whatif  # noqa: E402
+
+cli.add_command(batch)
+cli.add_command(report)
+cli.add_command(bench)
+from topo_opt.cli.tradeoff import tradeoff  # noqa: E402
+
+cli.add_command(tradeoff)
+cli.add_command(whatif)
 
 
 def main() -> None:

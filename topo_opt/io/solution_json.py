@@ -82,14 +82,13 @@ def write_solution(path: str | Path, document: dict[str, Any]) -> None:
     atomic_write_text(path, json.dumps(document, indent=1) + "\n")
 
 
-def read_design(path: str | Path, network: Network) -> Design:
-    """Read a solution file's design (capacities, on/off, paths) on ``network``.
+def read_solution(path: str | Path) -> dict[str, Any]:
+    """The JSON document of a solution file.
 
     Raises
     ------
     InvalidInputError
-        Not a solution file, unknown demand/link/node ids, a path that is not a walk from the
-        demand's source to its target, fractions that are negative or do not sum to 1.
+        Missing file, not JSON (with the line), or not a ``topo-opt/solution`` document.
     """
     path = Path(path)
     try:
@@ -101,6 +100,20 @@ def read_design(path: str | Path, network: Network) -> Design:
         raise InvalidInputError(f"{path}{f':{line}' if line else ''}: not a JSON solution file") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise InvalidInputError(f"{path}: not a topo-opt solution file (format must be {FORMAT!r})")
+    return doc
+
+
+def read_design(path: str | Path, network: Network) -> Design:
+    """Read a solution file's design (capacities, on/off, paths) on ``network``.
+
+    Raises
+    ------
+    InvalidInputError
+        Not a solution file, unknown demand/link/node ids, a path that is not a walk from the
+        demand's source to its target, fractions that are negative or do not sum to 1.
+    """
+    path = Path(path)
+    doc = read_solution(path)
 
     capacity = network.link_capacity.copy()
     link_on = np.ones(network.n_links, dtype=bool)

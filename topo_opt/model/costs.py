@@ -64,7 +64,7 @@ class CapacityLevels:
     truncated: tuple[int, ...]  # links whose level list was thinned to MAX_LEVELS_PER_LINK
 
 
-MAX_LEVELS_PER_LINK = 64
+MAX_LEVELS_PER_LINK = 16
 
 
 def _pareto_combinations(modules: tuple[Module, ...], cap: float) -> list[tuple[float, float, tuple[int, ...]]]:

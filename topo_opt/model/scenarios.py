@@ -39,6 +39,12 @@ class Scenario:
         doc["failed_links"], doc["failed_nodes"] = list(self.failed_links), list(self.failed_nodes)
         return doc
 
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> "Scenario":
+        """The scenario of :meth:`to_dict` (as stored in batch jobs and solution files)."""
+        return cls(str(doc["name"]), float(doc["demand_scale"]), tuple(doc["failed_links"]),
+                   tuple(doc["failed_nodes"]))
+
 
 def apply_scenario(network: Network, scenario: Scenario) -> Network:
     """The network of ``scenario``: demands scaled, failed links and nodes removed.

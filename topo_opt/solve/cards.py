@@ -62,7 +62,7 @@ SCHEMAS: dict[str, dict[str, dict[str, tuple[type, Any, tuple | None]]]] = {
                       "include_fixed_delay": (bool, True, None)},
         "constraints": {"max_delay_s": ((float, str), "installed", ("installed",)),
                         "budget": ((float, str), "installed", ("installed",)),
-                        "max_utilization": (float, 1.0, None)},
+                        "max_utilization": (float, 1.0, None), "survivable": (bool, False, None)},
         "capacity": {"keep_installed": (bool, False, None),
                      "max_added_capacity": ((float, str), "auto", ("auto",))},
         "solver": {"mip_gap": (float, 0.01, None), "time_limit_s": (float, 600.0, None)},
@@ -93,7 +93,7 @@ SCHEMAS: dict[str, dict[str, dict[str, tuple[type, Any, tuple | None]]]] = {
         "network": {"max_utilization": (float, 1.0, None)},
         "solver": {"method": (str, "milp", ("milp", "earp")), "gap": (float, 1e-4, None),
                    "time_limit_s": (float, 600.0, None), "max_iterations": (int, 100, None),
-                   "n_candidates": (int, 8, None)},
+                   "n_candidates": (int, 8, None), "max_simple_paths": (int, 50, None)},
     },
     "secure-min-delay": {  # topo_opt.solve.secure_routing
         "security": {"max_rejection": (float, 0.0, None), "form": (str, "max", ("max", "sum")),

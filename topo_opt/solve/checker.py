@@ -8,10 +8,13 @@ an empty list means the design is valid and the numbers are honest.
 from __future__ import annotations
 
 import math
+from typing import Mapping
 
 import numpy as np
 
 from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.evaluators.power import Profiles, network_power
+from topo_opt.evaluators.security import path_rejection
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.solve.result import SolveResult, Status
@@ -69,11 +72,16 @@ def check_design(network: Network, design: Design, *, strict_capacity: bool = Tr
     return problems
 
 
-def check_result(network: Network, result: SolveResult, *, rtol: float = 1e-7) -> list[str]:
+def check_result(network: Network, result: SolveResult, *, rtol: float = 1e-7,
+                 power: Profiles | None = None,
+                 security: Mapping[str, float] | None = None) -> list[str]:
     """Violations in a solve result: its design (:func:`check_design`) and its reported numbers.
 
     For delay objectives the objective is recomputed from the routing; the lower bound must not
-    exceed the objective.
+    exceed the objective.  With ``power`` (device profiles) a ``total_power_w`` objective is
+    recomputed; a reported ``details["average_delay_s"]`` is recomputed; with ``security``
+    (tolerance per class) every used path's rejection in ``details["rejection_form"]`` must be
+    ≤ ``details["max_rejection"]``.
     """
     if result.status is Status.INFEASIBLE:
         return [] if result.design is None else ["an infeasible result carries a design"]
@@ -87,6 +95,23 @@ def check_result(network: Network, result: SolveResult, *, rtol: float = 1e-7) -
             .value(result.design.arc_flow(network))
         if not math.isclose(recomputed, result.objective, rel_tol=rtol):
             problems.append(f"objective {result.objective:.12g} s but the routing gives {recomputed:.12g} s")
+    if power is not None and result.objective_name == "total_power_w":
+        recomputed = network_power(network, result.design, power).total_w
+        if not math.isclose(recomputed, result.objective, rel_tol=rtol):
+            problems.append(f"power {result.objective:.12g} W but the design draws {recomputed:.12g} W")
+    reported_delay = result.details.get("average_delay_s")
+    if reported_delay is not None and math.isfinite(reported_delay):
+        recomputed = DelayObjective.for_network(network, result.design.link_capacity, result.details.get(
+            "include_fixed_delay", True)).value(result.design.arc_flow(network))
+        if not math.isclose(recomputed, reported_delay, rel_tol=rtol):
+            problems.append(f"average delay {reported_delay:.12g} s but the design gives {recomputed:.12g} s")
+    if security is not None and "max_rejection" in result.details:
+        rejection = path_rejection(network, result.design.routing, security)
+        paths = getattr(rejection, f"path_{result.details['rejection_form']}")
+        worst = float(paths[result.design.routing.fraction > 0].max(initial=0.0))
+        if worst > result.details["max_rejection"] * (1 + rtol) + 1e-12:
+            problems.append(f"a path has {result.details['rejection_form']} rejection {worst:.6g} > "
+                            f"bound {result.details['max_rejection']:.6g}")
     if math.isfinite(result.lower_bound) and result.lower_bound > result.objective * (1 + rtol):
         problems.append(f"lower bound {result.lower_bound:.12g} exceeds objective {result.objective:.12g}")
     return problems

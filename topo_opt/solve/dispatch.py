@@ -49,7 +49,7 @@ def _min_delay(network: Network, card: ModelCard, callback: Callback | None) -> 
     return result
 
 
-def _routing_baseline(network: Network, card: ModelCard) -> SolveResult:
+def _routing_baseline(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
     rule = card.get("routing.rule")
     start = time.perf_counter()
     design = Design.for_network(network, _BASELINE_RULES[rule](network))
@@ -80,11 +80,79 @@ def _modular(network: Network, card: ModelCard, callback: Callback | None) -> So
         max_utilization=card.get("constraints.max_utilization"), include_fixed_delay=include,
         mip_gap=card.get("solver.mip_gap"), time_limit_s=card.get("solver.time_limit_s"),
         keep_installed=card.get("capacity.keep_installed"), topology=card.problem == "topology-design",
+        survivable=card.get("constraints.survivable"),
         max_added_capacity=None if added == "auto" else added, callback=callback)
 
 
+def _capacity_assignment(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
+    from topo_opt.solve.capacity_assignment import solve_capacity_assignment
+
+    budget_form = card.problem == "capacity-min-delay-budget"
+    return solve_capacity_assignment(
+        network, form="budget" if budget_form else "delay-bound", routing_rule=card.get("routing.rule"),
+        target=card.get("capacity.budget" if budget_form else "capacity.max_delay_s"),
+        include_fixed_delay=card.get("objective.include_fixed_delay"), gap=card.get("solver.gap"),
+        time_limit_s=card.get("solver.time_limit_s"), starts=card.get("cfa.starts"),
+        seed=card.get("cfa.seed"), callback=callback)
+
+
+def _min_power(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
+    from topo_opt.solve.min_power import solve_min_power_card
+
+    return solve_min_power_card(network, card, callback)
+
+
+def _secure(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
+    from topo_opt.solve.secure_routing import solve_secure_card
+
+    return solve_secure_card(network, card)
+
+
+def _ga(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
+    from topo_opt.solve.ga import solve_ga
+
+    return solve_ga(network, card, callback)
+
+
+def _single_path(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
+    from topo_opt.solve.single_path import solve_single_path_min_delay
+
+    return solve_single_path_min_delay(
+        network, gap=card.get("solver.gap"), mip_gap=card.get("solver.mip_gap"),
+        time_limit_s=card.get("solver.time_limit_s"), max_iterations=card.get("solver.max_iterations"),
+        k_shortest=card.get("candidates.k_shortest"), max_simple_paths=card.get("candidates.max_simple_paths"),
+        include_fixed_delay=card.get("objective.include_fixed_delay"), callback=callback)
+
+
+def _lp(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
+    from topo_opt.solve import lp_methods
+
+    run = {"min-max-utilization": lp_methods.solve_max_utilization,
+           "min-hop": lp_methods.solve_min_hop,
+           "fortz-thorup": lp_methods.solve_fortz_thorup}[card.problem]
+    return run(network, time_limit_s=card.get("solver.time_limit_s"))
+
+
+#: problem name (``cards.SCHEMAS``) -> runner(network, card, callback)
+RUNNERS: dict[str, Callable[[Network, ModelCard, Callback | None], SolveResult]] = {
+    "min-delay": _min_delay,
+    "min-max-utilization": _lp,
+    "min-hop": _lp,
+    "fortz-thorup": _lp,
+    "routing-baseline": _routing_baseline,
+    "capacity-min-delay-budget": _capacity_assignment,
+    "capacity-min-cost-delay-bound": _capacity_assignment,
+    "modular-capacity": _modular,
+    "topology-design": _modular,
+    "earp-min-power": _min_power,
+    "secure-min-delay": _secure,
+    "ga": _ga,
+    "single-path-min-delay": _single_path,
+}
+
+
 def solve(network: Network, card: ModelCard, callback: Callback | None = None) -> SolveResult:
-    """Solve the problem named by ``card`` on ``network``.
+    """Solve the problem named by ``card`` on ``network`` (the runner of :data:`RUNNERS`).
 
     Raises
     ------
@@ -96,47 +164,4 @@ def solve(network: Network, card: ModelCard, callback: Callback | None = None) -
     if network.n_demands == 0:
         raise InvalidInputError(f"instance {network.name!r} has no demands: add them with "
                                 "`topo-opt convert --gravity TOTAL` or `--uniform RATE`")
-    if card.problem == "min-delay":
-        return _min_delay(network, card, callback)
-    if card.problem == "routing-baseline":
-        return _routing_baseline(network, card)
-    if card.problem in ("modular-capacity", "topology-design"):
-        return _modular(network, card, callback)
-    if card.problem in ("capacity-min-delay-budget", "capacity-min-cost-delay-bound"):
-        from topo_opt.solve.capacity_assignment import solve_capacity_assignment
-
-        budget_form = card.problem == "capacity-min-delay-budget"
-        return solve_capacity_assignment(
-            network, form="budget" if budget_form else "delay-bound",
-            routing_rule=card.get("routing.rule"),
-            target=card.get("capacity.budget" if budget_form else "capacity.max_delay_s"),
-            include_fixed_delay=card.get("objective.include_fixed_delay"), gap=card.get("solver.gap"),
-            time_limit_s=card.get("solver.time_limit_s"), starts=card.get("cfa.starts"),
-            seed=card.get("cfa.seed"), callback=callback)
-    if card.problem == "earp-min-power":
-        from topo_opt.solve.min_power import solve_min_power_card
-
-        return solve_min_power_card(network, card, callback)
-    if card.problem == "secure-min-delay":
-        from topo_opt.solve.secure_routing import solve_secure_card
-
-        return solve_secure_card(network, card)
-    if card.problem == "ga":
-        from topo_opt.solve.ga import solve_ga
-
-        return solve_ga(network, card, callback)
-    if card.problem == "single-path-min-delay":
-        from topo_opt.solve.single_path import solve_single_path_min_delay
-
-        return solve_single_path_min_delay(
-            network, gap=card.get("solver.gap"), mip_gap=card.get("solver.mip_gap"),
-            time_limit_s=card.get("solver.time_limit_s"), max_iterations=card.get("solver.max_iterations"),
-            k_shortest=card.get("candidates.k_shortest"),
-            max_simple_paths=card.get("candidates.max_simple_paths"),
-            include_fixed_delay=card.get("objective.include_fixed_delay"), callback=callback)
-    from topo_opt.solve import lp_methods
-
-    run = {"min-max-utilization": lp_methods.solve_max_utilization,
-           "min-hop": lp_methods.solve_min_hop,
-           "fortz-thorup": lp_methods.solve_fortz_thorup}[card.problem]
-    return run(network, time_limit_s=card.get("solver.time_limit_s"))
+    return RUNNERS[card.problem](network, card, callback)

@@ -74,7 +74,6 @@ class HighsOptions:
     ----------
     time_limit_s : float, optional
         Wall-clock limit of one :meth:`HighsSolver.solve` call, seconds.
-    threads : int, optional
     mip_rel_gap : float, optional
         Relative MIP gap at which branch and bound stops.
     presolve : bool, optional
@@ -85,7 +84,6 @@ class HighsOptions:
     """
 
     time_limit_s: float | None = None
-    threads: int | None = None
     mip_rel_gap: float | None = None
     presolve: bool | None = None
     algorithm: str = "choose"
@@ -170,7 +168,7 @@ class HighsSolver:
         tick = time.perf_counter()
         results = self._solver.solve(
             self.model, time_limit=math.inf if limit is None else max(limit, 0.0),
-            threads=opts.threads, rel_gap=opts.mip_rel_gap, load_solutions=False,
+            rel_gap=opts.mip_rel_gap, load_solutions=False,
             raise_exception_on_nonoptimal_result=False, solver_options=solver_options)
         self._results = results
         highs = self._solver._solver_model  # HiGHS's own status text is not exposed by Pyomo

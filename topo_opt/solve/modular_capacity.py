@@ -177,7 +177,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         network, levels, sense=sense, max_packets=None if max_delay_s is None else gamma * max_delay_s,
         budget=budget, max_utilization=max_utilization, include_fixed_delay=include_fixed_delay,
         failures=tuple(links.tolist()) if survivable else ())
-    solver = HighsSolver(model, HighsOptions(mip_rel_gap=mip_gap, threads=1))
+    solver = HighsSolver(model, HighsOptions(mip_rel_gap=mip_gap))
     best_value, best = math.inf, None
     lower = -math.inf
     history: list[dict] = []
