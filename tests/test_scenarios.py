@@ -4,7 +4,7 @@ import pytest
 
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.detect import read_instance
-from topo_opt.model.scenarios import Scenario, apply_scenario, failure_scenarios, parse_demand_scales
+from topo_opt.model.scenarios import Scenario, apply_scenario, failure_scenarios, parse_range
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +59,10 @@ def test_failure_lists(abilene):
         [(n.id,) for n in abilene.nodes]
 
 
-def test_parse_demand_scales():
-    assert parse_demand_scales("1.0:2.0:0.25") == [1.0, 1.25, 1.5, 1.75, 2.0]
-    assert parse_demand_scales("1.0:2.0:0.1")[-1] == 2.0
-    assert parse_demand_scales("1.3") == [1.3]
+def test_parse_range():
+    assert parse_range("1.0:2.0:0.25") == [1.0, 1.25, 1.5, 1.75, 2.0]
+    assert parse_range("1.0:2.0:0.1")[-1] == 2.0
+    assert parse_range("1.3") == [1.3]
     for bad in ("a:b:c", "1:2", "2:1:0.1", "1:2:0", "0", "-1"):
         with pytest.raises(InvalidInputError, match="demand scale"):
-            parse_demand_scales(bad)
+            parse_range(bad)

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from topo_opt.cli.main import cli
-from topo_opt.cli.tradeoff import parse_range
+from topo_opt.model.scenarios import parse_range
 from topo_opt.errors import InvalidInputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,12 +40,12 @@ def test_bad_range_is_one_line_exit_2(tmp_path):
     result = CliRunner().invoke(cli, ["tradeoff", SIX, "--model", CARD, "--tmax-range", "2:1:0.1",
                                       "--out", str(tmp_path / "x.csv")])
     assert result.exit_code == 2
-    assert "expected A:B:STEP with 0 < A <= B" in result.output
+    assert "--tmax-range '2:1:0.1': need STEP > 0 and STOP >= START" in result.output
     assert not (tmp_path / "x.csv").exists()
 
 
 def test_parse_range():
     assert parse_range("1:2:0.5") == [1.0, 1.5, 2.0]
     assert parse_range("0.02") == [0.02]
-    with pytest.raises(InvalidInputError, match="expected A:B:STEP with numbers"):
-        parse_range("a:b")
+    with pytest.raises(InvalidInputError, match="--tmax-range 'a:b': expected START:STOP:STEP"):
+        parse_range("a:b", "--tmax-range")

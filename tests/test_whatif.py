@@ -15,7 +15,8 @@ from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.io.detect import read_instance
 from topo_opt.model.scenarios import Scenario, apply_scenario
-from topo_opt.solve.whatif import COLUMNS, WhatIfOptions, run_whatif, whatif_scenarios
+from topo_opt.model.scenarios import scenario_grid
+from topo_opt.solve.whatif import COLUMNS, WhatIfOptions, run_whatif
 
 ROOT = Path(__file__).resolve().parents[1]
 ABILENE = ROOT / "instances" / "abilene.json"
@@ -74,7 +75,7 @@ def assert_clean_failure(result, match):
 
 # ------------------------------------------------------------------------ sweep logic
 def test_demand_sweep_matches_independent_min_delay_routing(abilene):
-    result = run_whatif(abilene, whatif_scenarios(abilene, [1.0, 1.3, 1.6]), WhatIfOptions(upgrades=False))
+    result = run_whatif(abilene, scenario_grid(abilene, [1.0, 1.3, 1.6]), WhatIfOptions(upgrades=False))
     assert [r["demand_scale"] for r in result.records] == [1.0, 1.3, 1.6]
     for row in result.records:
         metrics = independent(abilene, Scenario(demand_scale=row["demand_scale"]))
@@ -93,19 +94,18 @@ def test_demand_sweep_matches_independent_min_delay_routing(abilene):
 
 
 def test_disconnecting_failure_is_an_infeasible_row_naming_the_demand(bridge):
-    scenarios = whatif_scenarios(bridge, [1.0], ["each-node", "CD"])
+    scenarios = scenario_grid(bridge, [1.0], ["each-node", "CD"])
     rows = {r["scenario"]: r for r in run_whatif(bridge, scenarios, WhatIfOptions(max_delay_s=1e-3)).records}
-    assert list(rows) == ["demand x1", "fail node A, demand x1", "fail node B, demand x1",
-                          "fail node C, demand x1", "fail node D, demand x1", "fail link CD, demand x1"]
-    cut = rows["fail link CD, demand x1"]
+    assert list(rows) == ["base", "fail node A", "fail node B", "fail node C", "fail node D", "fail link CD"]
+    cut = rows["fail link CD"]
     assert cut["status"] == "infeasible" and "demand 'AD'" in cut["reason"]
     assert cut["upgrade_status"] == "infeasible" and "reconnect" in cut["upgrade_reason"]
     assert cut["average_delay_s"] is None and cut["meets_max_delay"] is False
-    assert rows["fail node C, demand x1"]["status"] == "infeasible"
+    assert rows["fail node C"]["status"] == "infeasible"
     # Node A sources every demand: nothing left to route, reported rather than crashed on
-    assert rows["fail node A, demand x1"]["status"] == "no_demands"
-    assert rows["fail node A, demand x1"]["n_dropped_demands"] == 2
-    survivor = rows["fail node D, demand x1"]
+    assert rows["fail node A"]["status"] == "no_demands"
+    assert rows["fail node A"]["n_dropped_demands"] == 2
+    survivor = rows["fail node D"]
     assert survivor["n_dropped_demands"] == 1
     expected = independent(bridge, Scenario(failed_nodes=("D",))).average_delay_s
     assert survivor["average_delay_s"] == pytest.approx(expected, rel=1e-6)
@@ -113,7 +113,7 @@ def test_disconnecting_failure_is_an_infeasible_row_naming_the_demand(bridge):
 
 def test_bad_sweep_input_names_the_element(abilene):
     with pytest.raises(InvalidInputError, match="'NOPE' is not a link"):
-        whatif_scenarios(abilene, [1.0], ["NOPE"])
+        scenario_grid(abilene, [1.0], ["NOPE"])
     with pytest.raises(InvalidInputError, match="no demands"):
         run_whatif(abilene.replace(demands=()), [Scenario()], WhatIfOptions(upgrades=False))
 
@@ -130,7 +130,7 @@ def test_upgrade_fixes_a_saturated_scenario_at_least_cost(bridge):
     pytest.importorskip("topo_opt.solve.modular_capacity")
     max_delay_s, scenario = 20e-6, Scenario(demand_scale=5.0)
     options = WhatIfOptions(max_delay_s=max_delay_s, mip_gap=1e-4, time_limit_s=60.0)
-    row = run_whatif(bridge, whatif_scenarios(bridge, [5.0]), options).records[0]
+    row = run_whatif(bridge, scenario_grid(bridge, [5.0]), options).records[0]
     assert row["status"] == "infeasible" and "cannot carry" in row["reason"]
     assert row["upgrade_status"] == "optimal"
     capacity = upgraded_capacity(bridge, scenario, row["modules_added"])
@@ -183,7 +183,7 @@ def test_cli_json_and_plot_files(cli_json):
     _, doc, png = cli_json
     assert doc["format"] == "topo-opt/whatif" and doc["units"]["delay"] == "s"
     assert [r["scenario"] for r in doc["scenarios"]] == [
-        "demand x1", "demand x1.25", "fail link ATLAng_HSTNng, demand x1", "fail link ATLAng_HSTNng, demand x1.25"]
+        "base", "demand x1.25", "fail link ATLAng_HSTNng", "fail link ATLAng_HSTNng, demand x1.25"]
     assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 10_000
 
 
@@ -204,7 +204,7 @@ def test_cli_csv_has_one_row_per_scenario(tmp_path):
 
 
 @pytest.mark.parametrize("args, match", [
-    (("--demand-scale", "2:1:0.1"), "demand scale '2:1:0.1'"),
+    (("--demand-scale", "2:1:0.1"), "--demand-scale '2:1:0.1'"),
     (("--fail", "NOPE"), "'NOPE' is not a link"),
     (("--model", ROOT / "models" / "min-delay.toml"), "needs a 'modular-capacity' card"),
     (("--out", "rows.txt"), "expected a .csv or .json file"),

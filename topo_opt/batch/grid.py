@@ -9,7 +9,6 @@ its links.
 from __future__ import annotations
 
 import glob
-from dataclasses import replace
 from pathlib import Path
 
 from topo_opt.batch.job import Job, job_id
@@ -17,7 +16,7 @@ from topo_opt.batch.spec import BatchSpec, ModelEntry
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.detect import read_instance, sniff_format
 from topo_opt.io.solution_json import file_sha256
-from topo_opt.model.scenarios import Scenario, failure_scenarios
+from topo_opt.model.scenarios import Scenario, scenario_grid
 from topo_opt.solve.cards import ModelCard, load_card
 
 
@@ -68,20 +67,11 @@ def seed_key(card: ModelCard) -> str | None:
     return next((f"{section}.seed" for section, keys in card.sections.items() if "seed" in keys), None)
 
 
-def _scale_name(base: Scenario, scale: float) -> str:
-    if scale == 1.0:
-        return base.name
-    growth = f"demand x{scale:g}"
-    return growth if base == Scenario() else f"{base.name}, {growth}"
-
-
 def instance_scenarios(spec: BatchSpec, instance: str) -> list[Scenario]:
-    """The intact network and the failures of ``spec``, each at every demand scale."""
-    bases = [Scenario()]
-    if spec.failures is not None:
-        bases += failure_scenarios(read_instance(instance, spec.format), spec.failures)
-    return [replace(base, name=_scale_name(base, scale), demand_scale=scale)
-            for base in bases for scale in spec.demand_scales]
+    """The scenario grid of ``spec`` on ``instance`` (:func:`~topo_opt.model.scenarios.scenario_grid`);
+    the instance is read only when failures need its links."""
+    network = read_instance(instance, spec.format) if spec.failures is not None else None
+    return scenario_grid(network, spec.demand_scales, spec.failures)
 
 
 def _load_entry(spec: BatchSpec, entry: ModelEntry) -> ModelCard:

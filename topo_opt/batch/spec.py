@@ -28,7 +28,7 @@ from typing import Any, Mapping, Sequence
 
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.toml_file import read_toml
-from topo_opt.model.scenarios import parse_demand_scales
+from topo_opt.model.scenarios import parse_range
 
 FAILURE_RULES = ("each-link", "each-node")
 _TOP_KEYS = ("instances", "format", "models", "set", "seeds", "time_limit_s", "out", "scenarios")
@@ -133,12 +133,12 @@ def parse_models(value: Any, where: str, base: Path) -> tuple[ModelEntry, ...]:
 def parse_scales(value: Any, where: str) -> tuple[float, ...]:
     """Demand scales from ``"START:STOP:STEP"``, one number or a list of numbers."""
     if isinstance(value, str):
-        return tuple(parse_demand_scales(value))
+        return tuple(parse_range(value))
     values = [value] if isinstance(value, (int, float)) else value
     if not isinstance(values, Sequence) or not values or \
             not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         raise InvalidInputError(f"{where}: demand_scales must be START:STOP:STEP or a list of numbers, got {value!r}")
-    return tuple(s for v in values for s in parse_demand_scales(repr(float(v))))
+    return tuple(s for v in values for s in parse_range(repr(float(v))))
 
 
 def parse_failures(value: Any, where: str) -> str | tuple[str, ...] | None:

@@ -7,29 +7,15 @@ import json
 from pathlib import Path
 
 import click
-import numpy as np
 from rich.table import Table
 
 from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, read_network, stdout
 from topo_opt.errors import InvalidInputError, SolverUnavailableError
 from topo_opt.io.atomic import atomic_write
+from topo_opt.model.scenarios import parse_range
 
 COLUMNS = ("max_delay_s", "milp_power_w", "milp_bound_w", "milp_gap", "milp_delay_s", "milp_time_s",
            "earp_power_w", "earp_delay_s", "earp_time_s", "earp_excess", "milp_status", "earp_status")
-
-
-def parse_range(text: str) -> list[float]:
-    """``A:B:STEP`` -> [A, A+STEP, ..., ≤ B] (inclusive of B up to rounding); a single number -> [A]."""
-    try:
-        parts = [float(x) for x in text.split(":")]
-    except ValueError:
-        raise InvalidInputError(f"--tmax-range {text!r}: expected A:B:STEP with numbers") from None
-    if len(parts) == 1:
-        parts = [parts[0], parts[0], 1.0]
-    if len(parts) != 3 or not (0 < parts[0] <= parts[1]) or not parts[2] > 0:
-        raise InvalidInputError(f"--tmax-range {text!r}: expected A:B:STEP with 0 < A <= B and STEP > 0")
-    a, b, step = parts
-    return [float(x) for x in np.arange(a, b + step * 1e-9, step)]
 
 
 def plot_tradeoff(records: list[dict], path: str, title: str) -> None:
@@ -82,7 +68,7 @@ def tradeoff(instance: str, model_path: str, overrides: tuple[str, ...], tmax_ra
         raise InvalidInputError(f"{model_path}: tradeoff needs an earp-min-power card, got {card.problem!r}")
     if out and Path(out).suffix.lower() not in (".csv", ".json"):
         raise InvalidInputError(f"--out {out}: the file name must end in .csv or .json")
-    values = parse_range(tmax_range)
+    values = parse_range(tmax_range, "--tmax-range")
     network = read_network(instance, fmt)
     include = card.get("delay.include_fixed_delay")
     t_star = min_delay_all_on(network, include)

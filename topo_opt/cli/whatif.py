@@ -112,19 +112,19 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
     constraints.max_delay_s; "installed" = the delay of the unscaled, intact installed network).
     A scenario that disconnects a demand or saturates a cut is reported as infeasible.
     """
-    from topo_opt.model.scenarios import parse_demand_scales
+    from topo_opt.model.scenarios import parse_range, scenario_grid
     from topo_opt.solve.cards import load_card
-    from topo_opt.solve.whatif import COLUMNS, WhatIfOptions, run_whatif, whatif_scenarios
+    from topo_opt.solve.whatif import COLUMNS, WhatIfOptions, run_whatif
 
     if out and Path(out).suffix.lower() not in (".csv", ".json"):
         raise InvalidInputError(f"--out {out}: expected a .csv or .json file")
     if plot and importlib.util.find_spec("matplotlib") is None:
         raise SolverUnavailableError("--plot needs matplotlib: pip install 'topo-opt[plot]'")
-    scales = parse_demand_scales(demand_scale)
+    scales = parse_range(demand_scale, "--demand-scale")
     options = WhatIfOptions.from_card(load_card(model, overrides), time_limit_s=time_limit,
                                       upgrades=not no_upgrades)
     network = read_network(instance, fmt)
-    scenarios = whatif_scenarios(network, scales, _failure_specs(failures))
+    scenarios = scenario_grid(network, scales, _failure_specs(failures))
     show = progress if progress is not None else sys.stderr.isatty()
     count = iter(range(1, len(scenarios) + 1))
 
@@ -142,7 +142,7 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
             _json_text(result, network, instance, source)
         atomic_write_text(out, text)
     if plot:
-        from topo_opt.plots.whatif import plot_whatif
+        from topo_opt.report.whatif import plot_whatif
 
         plot_whatif(result.records, result.max_delay_s, plot, title=f"{network.name}: what-if",
                     cost_unit=COST_UNIT)

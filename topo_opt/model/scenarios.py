@@ -15,7 +15,7 @@ reports it as infeasible, naming the demand.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -77,31 +77,33 @@ def apply_scenario(network: Network, scenario: Scenario) -> Network:
                            links=links, demands=demands, metadata=metadata)
 
 
-def parse_demand_scales(text: str) -> list[float]:
-    """``"START:STOP:STEP"`` (both ends included) or a single factor → list of factors > 0.
+def parse_range(text: str, what: str = "demand scale") -> list[float]:
+    """``"START:STOP:STEP"`` (both ends included) or a single number → list of numbers > 0.
 
-    >>> parse_demand_scales("1.0:1.3:0.1")
+    ``what`` names the option in error messages.
+
+    >>> parse_range("1.0:1.3:0.1")
     [1.0, 1.1, 1.2, 1.3]
     """
     parts = text.split(":")
     try:
         values = [float(p) for p in parts]
     except ValueError:
-        raise InvalidInputError(f"demand scale {text!r}: expected START:STOP:STEP or a number") from None
+        raise InvalidInputError(f"{what} {text!r}: expected START:STOP:STEP or a number") from None
     if len(values) == 1:
-        scales = values
+        numbers = values
     elif len(values) == 3:
         start, stop, step = values
         if not (step > 0 and stop >= start):
-            raise InvalidInputError(f"demand scale {text!r}: need STEP > 0 and STOP >= START")
+            raise InvalidInputError(f"{what} {text!r}: need STEP > 0 and STOP >= START")
         count = int(math.floor((stop - start) / step + 1e-9)) + 1
-        scales = np.round(start + step * np.arange(count), 12).tolist()
+        numbers = np.round(start + step * np.arange(count), 12).tolist()
     else:
-        raise InvalidInputError(f"demand scale {text!r}: expected START:STOP:STEP or a number")
-    bad = [s for s in scales if not (math.isfinite(s) and s > 0)]
+        raise InvalidInputError(f"{what} {text!r}: expected START:STOP:STEP or a number")
+    bad = [s for s in numbers if not (math.isfinite(s) and s > 0)]
     if bad:
-        raise InvalidInputError(f"demand scale {text!r}: factors must be finite and > 0, got {bad[0]}")
-    return scales
+        raise InvalidInputError(f"{what} {text!r}: values must be finite and > 0, got {bad[0]}")
+    return numbers
 
 
 def failure_scenarios(network: Network, spec: str | Sequence[str]) -> list[Scenario]:
@@ -122,3 +124,35 @@ def failure_scenarios(network: Network, spec: str | Sequence[str]) -> list[Scena
             raise InvalidInputError(f"--fail: {link_id!r} is not a link of {network.name!r} "
                                     "(give link ids, each-link or each-node)")
     return [Scenario(f"fail link {link_id}", failed_links=(link_id,)) for link_id in ids]
+
+
+def scenario_grid(network: Network | None, demand_scales: Sequence[float],
+                  failures: str | Sequence[str] | None = None) -> list[Scenario]:
+    """The intact network and each single failure, each at every demand scale.
+
+    ``failures`` mixes ``"each-link"``, ``"each-node"`` and link ids (each id one single-link
+    failure); None or empty: the intact network only.  Names: the failure's (``"base"`` when
+    intact), with ``", demand x1.5"`` appended for scales other than 1.  ``network`` is needed
+    only for failures.
+
+    Raises
+    ------
+    InvalidInputError
+        A failure that is neither a keyword nor a link id of ``network``.
+    """
+    specs = [failures] if isinstance(failures, str) else list(failures or ())
+    bases = [Scenario()]
+    for keyword in dict.fromkeys(spec for spec in specs if spec in ("each-link", "each-node")):
+        bases += failure_scenarios(network, keyword)
+    ids = list(dict.fromkeys(spec for spec in specs if spec not in ("each-link", "each-node")))
+    if ids:
+        bases += failure_scenarios(network, ids)
+    return [replace(base, name=_scaled_name(base, scale), demand_scale=scale)
+            for base in dict.fromkeys(bases) for scale in demand_scales]
+
+
+def _scaled_name(base: Scenario, scale: float) -> str:
+    if scale == 1.0:
+        return base.name
+    growth = f"demand x{scale:g}"
+    return growth if base == Scenario() else f"{base.name}, {growth}"

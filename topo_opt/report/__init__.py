@@ -5,5 +5,6 @@
 * :mod:`~topo_opt.report.interactive`: plotly figures; :mod:`~topo_opt.report.static`:
   matplotlib PNGs of the same panels; :mod:`~topo_opt.report.batch_view`: the cross-instance
   and cross-scenario tables and plots of a batch;
-* :mod:`~topo_opt.report.html`: one self-contained HTML page (plotly.js inline).
+* :mod:`~topo_opt.report.html`: one self-contained HTML page (plotly.js inline);
+* :mod:`~topo_opt.report.whatif`: the PNG of a ``topo-opt whatif`` sweep.
 """

@@ -25,13 +25,13 @@ CLI prints.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.model.network import Network
-from topo_opt.model.scenarios import Scenario, apply_scenario, failure_scenarios
+from topo_opt.model.scenarios import Scenario, apply_scenario
 from topo_opt.solve.cards import ModelCard
 from topo_opt.solve.support_routing import min_delay_on_support
 
@@ -110,40 +110,6 @@ class WhatIfOptions:
                    mip_gap=card.get("solver.mip_gap"),
                    time_limit_s=card.get("solver.time_limit_s") if time_limit_s is None else time_limit_s,
                    max_added_capacity=None if added == "auto" else added, upgrades=upgrades)
-
-
-def whatif_scenarios(network: Network, demand_scales: Sequence[float],
-                     failures: Sequence[str] = ()) -> list[Scenario]:
-    """The intact network and each single failure, each at every demand scale.
-
-    Parameters
-    ----------
-    network : Network
-    demand_scales : sequence of float
-        Demand growth factors (see :func:`~topo_opt.model.scenarios.parse_demand_scales`).
-    failures : sequence of str
-        ``"each-link"``, ``"each-node"`` and link ids, in any mix; each id is one single-link
-        failure.  Empty: no failure scenarios.
-
-    Raises
-    ------
-    InvalidInputError
-        A failure that is neither a keyword nor a link id of ``network``.
-    """
-    bases = [Scenario()]
-    ids = [spec for spec in failures if spec not in ("each-link", "each-node")]
-    for keyword in dict.fromkeys(spec for spec in failures if spec in ("each-link", "each-node")):
-        bases += failure_scenarios(network, keyword)
-    if ids:
-        bases += failure_scenarios(network, list(dict.fromkeys(ids)))
-    bases = list(dict.fromkeys(bases))
-    return [replace(base, name=_scaled_name(base, scale), demand_scale=scale)
-            for base in bases for scale in demand_scales]
-
-
-def _scaled_name(base: Scenario, scale: float) -> str:
-    growth = f"demand x{scale:g}"
-    return growth if base == Scenario() else f"{base.name}, {growth}"
 
 
 def resolve_max_delay(network: Network, options: WhatIfOptions) -> float:
@@ -263,7 +229,7 @@ def run_whatif(network: Network, scenarios: Sequence[Scenario], options: WhatIfO
     network : Network
         The base network (no growth, no failure).
     scenarios : sequence of Scenario
-        E.g. from :func:`whatif_scenarios`.
+        E.g. from :func:`~topo_opt.model.scenarios.scenario_grid`.
     options : WhatIfOptions
     progress : callable, optional
         Called with each record as soon as it is computed.

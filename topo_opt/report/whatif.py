@@ -16,12 +16,11 @@ Uses ``matplotlib.figure.Figure`` (no pyplot, no GUI backend); the file is writt
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from topo_opt.errors import SolverUnavailableError
+from topo_opt.io.atomic import atomic_write
 
 DPI = 120
 
@@ -153,19 +152,4 @@ def plot_whatif(records: list[dict], max_delay_s: float, path: str | Path, *, ti
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    _save_atomic(fig, Path(path))
-
-
-def _save_atomic(fig, path: Path) -> None:
-    # Binary counterpart of io.atomic.atomic_write_text: a temporary file, then a rename
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=DPI)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give what a plain write would
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=DPI))

@@ -1,1 +1,0 @@
-"""Matplotlib figures of command results (what-if sweeps); imported only when a plot is asked for."""
