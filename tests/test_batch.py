@@ -164,7 +164,7 @@ def test_timeout_and_failures_are_recorded_and_do_not_stop_the_others(tmp_path):
 
 def _batch_cmd(out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "topo_opt", "batch", str(INSTANCES / "six-node.json"), str(INSTANCES / "abilene.json"),
-            str(INSTANCES / "nobel-us.json"), "--model", MIN_DELAY, "--demand-scales", "1.0:1.2:0.1",
+            str(INSTANCES / "nobel-us.json"), "--model", MIN_DELAY, "--demand-scale", "1.0:1.2:0.1",
             "--workers", "1", "--out", str(out), "--quiet", *extra]
 
 
@@ -199,7 +199,7 @@ def test_cli_batch_file_flags_and_errors(tmp_path):
     runner = CliRunner()
     batch_file = tmp_path / "b.toml"
     batch_file.write_text(f'instances = ["{INSTANCES}/six-node.json"]\nmodels = ["{MIN_DELAY}"]\n')
-    result = runner.invoke(cli, ["batch", str(batch_file), "--demand-scales", "1:2:0.5", "--fail", "AB,BC",
+    result = runner.invoke(cli, ["batch", str(batch_file), "--demand-scale", "1:2:0.5", "--fail", "AB,BC",
                                  "--dry-run"])
     assert result.exit_code == 0, result.output
     assert result.output.strip().endswith("9 jobs")  # (intact + 2 failures) x 3 scales

@@ -41,7 +41,7 @@ def _progress() -> Progress:
               help="Model card; repeatable (default models/min-delay.toml or the batch file's).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a parameter of every card (dotted key); repeatable.")
-@click.option("--demand-scales", default=None, metavar="START:STOP:STEP",
+@click.option("--demand-scale", "demand_scales", default=None, metavar="START:STOP:STEP",
               help="Demand growth factors, e.g. 1.0:1.5:0.1 or 1.2.")
 @click.option("--fail", "failures", default=None, metavar="each-link|each-node|IDS",
               help="Single-failure scenarios (in addition to the intact network); IDS comma-separated link ids.")
@@ -82,7 +82,7 @@ def batch(paths: tuple[str, ...], models: tuple[str, ...], overrides: tuple[str,
         instances=tuple(p for p in paths if p not in batch_files),
         models=tuple(ModelEntry(m) for m in models),
         overrides=spec.overrides + overrides,
-        demand_scales=None if demand_scales is None else parse_scales(demand_scales, "--demand-scales"),
+        demand_scales=None if demand_scales is None else parse_scales(demand_scales, "--demand-scale"),
         failures=None if failures is None else parse_failures(failures, "--fail"),
         seeds=_seeds(seeds), time_limit_s=time_limit, out=out, format=fmt)
     jobs = expand_jobs(spec)
