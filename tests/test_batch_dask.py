@@ -82,10 +82,10 @@ def test_time_limit_on_dask_kills_the_job_and_the_cli_resumes(scheduler, tmp_pat
     slow = ModelEntry(str(ROOT / "models/min-delay.toml"), ('solver.method="flow_deviation"', "solver.gap=1e-12"), "slow")
     fast = ModelEntry(str(ROOT / "models/min-delay.toml"))
     jobs = expand_jobs(BatchSpec(instances=(str(ROOT / "instances/geant.json"),), models=(slow, fast)))
-    summary = run_batch(jobs, tmp_path / "out", scheduler=scheduler, time_limit_s=3.0)
+    summary = run_batch(jobs, tmp_path / "out", scheduler=scheduler, time_limit_s=6.0)  # min-delay: < 0.5 s
     assert summary.statuses == {"timeout": 1, "optimal": 1}
     rows = {r["model"]: r for r in read_results(tmp_path / "out/results.csv")}
-    assert rows["slow"]["status"] == "timeout" and "time limit of 3 s" in rows["slow"]["error"]
+    assert rows["slow"]["status"] == "timeout" and "time limit of 6 s" in rows["slow"]["error"]
     result = CliRunner().invoke(cli, ["batch", str(ROOT / "instances/geant.json"), "--model",
                                       str(ROOT / "models/min-delay.toml"), "--scheduler", scheduler,
                                       "--out", str(tmp_path / "out")])
