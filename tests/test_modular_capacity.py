@@ -75,8 +75,11 @@ def test_topology_design_matches_enumeration(t_max):
 
 def test_modular_design_ignores_candidate_links():
     network = small_tcfa()
-    with pytest.raises(InfeasibleError, match="no choice of capacity levels"):
+    with pytest.raises(InfeasibleError, match="largest capacity levels .* cannot carry the demands: demand 'A-D'"):
         solve_modular_capacity(network, max_delay_s=0.45, include_fixed_delay=False, keep_installed=True)
+    with pytest.raises(InfeasibleError, match=r"largest capacity levels .* give T >= .* > T_max = 0.05 s"):
+        solve_modular_capacity(network, max_delay_s=0.05, include_fixed_delay=False, keep_installed=True,
+                               topology=True, max_added_capacity=20.0)
 
 
 def test_levels_are_pareto_efficient():
@@ -157,3 +160,15 @@ def test_survivability_refuses_bridges():
     with pytest.raises(InfeasibleError, match="link 'DE' is a bridge: its failure disconnects demand 'A-E'"):
         solve_modular_capacity(network, max_delay_s=1.0, survivable=True)
     assert solve_modular_capacity(network, max_delay_s=1.0).objective == 0.0
+
+
+def test_utilisation_cap_holds_in_the_returned_design(grown_abilene):
+    base, grown = grown_abilene
+    t_max = installed_delay_s(base)
+    result = solve_modular_capacity(grown, max_delay_s=t_max, max_utilization=0.6, keep_installed=True)
+    design = result.design
+    load = grown.queue_load(design.arc_flow(grown))
+    assert np.max(load / grown.queue_capacity(design.link_capacity)) <= 0.6
+    assert result.details["average_delay_s"] <= t_max and check_result(grown, result) == []
+    uncapped = solve_modular_capacity(grown, max_delay_s=t_max, keep_installed=True)
+    assert result.objective >= uncapped.lower_bound

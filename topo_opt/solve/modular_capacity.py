@@ -35,11 +35,13 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.formulations.modular_capacity import (
     add_capacity_cover_cut, add_level_cuts, build_modular_capacity_model,
 )
 from topo_opt.model.costs import CapacityLevels, capacity_levels
+from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.solve.capacity_assignment import min_fixed_delay_s
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
@@ -74,37 +76,65 @@ def _require_no_bridge(network: Network, links: np.ndarray) -> None:
 
 
 @dataclass
-class _ScenarioCheck:
-    """A design routed in one scenario: its delay, the routing's lower bound, and new cuts."""
+class _Routed:
+    """A design's capacities routed in one scenario: the design (None if it cannot carry the
+    demands), its true delay T(F, C) and a lower bound on the least delay of those capacities
+    (None when the utilisation cap makes the routing's bound inapplicable)."""
 
-    routed: SolveResult | None
+    design: Design | None
     delay_s: float
-    delay_bound_s: float
-    cuts: list
+    delay_bound_s: float | None
+    reason: str = ""
 
 
-def _check_scenario(network: Network, block, solver: HighsSolver, picked: np.ndarray,
-                    capacity: np.ndarray, failed: int | None, include_fixed_delay: bool,
-                    time_limit_s: float) -> _ScenarioCheck:
-    """Route the design without ``failed``; tangent cuts at the MILP's and the routing's loads."""
+def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utilization: float,
+           include_fixed_delay: bool, time_limit_s: float) -> _Routed:
+    """Certified min-delay routing of ``capacity`` without link ``failed``.
+
+    With a utilisation cap u < 1 the routing runs on u·C, so every load stays below u·C, and the
+    delay is then evaluated with the true capacities C (it is at most the routed value).
+    """
+    capacity = capacity.copy()
     if failed is not None:
-        capacity = capacity.copy()
         capacity[failed] = 0.0
     try:
-        routed = min_delay_on_support(network, capacity, gap=ROUTING_GAP, time_limit_s=time_limit_s,
-                                      include_fixed_delay=include_fixed_delay)
-        delay, bound = routed.objective, routed.lower_bound
-    except InfeasibleError:
-        routed, delay, bound = None, math.inf, math.inf
+        routed = min_delay_on_support(network, capacity * max_utilization, gap=ROUTING_GAP,
+                                      time_limit_s=time_limit_s, include_fixed_delay=include_fixed_delay)
+    except InfeasibleError as exc:
+        return _Routed(None, math.inf, math.inf, str(exc))
+    design = Design.for_network(network, routed.design.routing, link_capacity=capacity,
+                                link_on=capacity > 0)
+    if max_utilization == 1:
+        return _Routed(design, routed.objective, routed.lower_bound)
+    delay = DelayObjective.for_network(network, capacity, include_fixed_delay).value(design.arc_flow(network))
+    return _Routed(design, delay, None)
+
+
+def _level_cuts(network: Network, block, solver: HighsSolver, picked: np.ndarray,
+                routed: _Routed) -> list:
+    """Tangent cuts at the MILP's and the routing's loads on the chosen levels of ``block``."""
     queue, level = block.pairs
     chosen = np.flatnonzero(np.isin(level, picked))
     loads = solver.values(block.pair_flow)[chosen] * block.layout.flow_scale
     under = loads < block.levels.capacity[level[chosen]]
     cuts = add_level_cuts(block, chosen[under], loads[under])
-    if routed is not None:
+    if routed.design is not None:
         routed_load = network.queue_load(routed.design.arc_flow(network))[queue[chosen]]
-        cuts += add_level_cuts(block, chosen, routed_load)
-    return _ScenarioCheck(routed, delay, bound, cuts)
+        fits = routed_load < block.levels.capacity[level[chosen]]
+        cuts += add_level_cuts(block, chosen[fits], routed_load[fits])
+    return cuts
+
+
+def _starting_designs(network: Network, levels: CapacityLevels) -> list[np.ndarray]:
+    """Level choices to try before the MILP: the installed capacities rounded up to the
+    cheapest level covering them, and every link at its largest level."""
+    rounded, largest = [], []
+    for l in np.unique(levels.link).tolist():
+        mine = np.flatnonzero(levels.link == l)
+        covering = mine[levels.capacity[mine] >= network.links[l].capacity * (1 - 1e-12)]
+        rounded.append(covering[np.argmin(levels.cost[covering])] if covering.size else mine[-1])
+        largest.append(mine[np.argmax(levels.capacity[mine])])
+    return [np.asarray(rounded), np.asarray(largest)]
 
 
 def _modules_added(network: Network, levels: CapacityLevels, picked: np.ndarray) -> list[dict]:
@@ -179,6 +209,24 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         failures=tuple(links.tolist()) if survivable else ())
     solver = HighsSolver(model, HighsOptions(mip_rel_gap=mip_gap))
     best_value, best = math.inf, None
+    if sense == "min-cost":
+        for picked in _starting_designs(network, levels):
+            capacity = np.zeros(network.n_links)
+            capacity[levels.link[picked]] = levels.capacity[picked]
+            checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay, time_limit_s)
+                      for failed in model.failed_links]
+            worst = max(check.delay_s for check in checks)
+            cost = float(levels.cost[picked].sum())
+            if worst <= max_delay_s and cost < best_value:
+                best_value, best = cost, (checks[0].design, picked, cost, checks[0].delay_s, worst)
+        proven = [check for check in checks if check.delay_bound_s is not None]  # the largest levels
+        if best is None and proven and max(check.delay_bound_s for check in proven) > max_delay_s:
+            reasons = [check.reason for check in proven if check.reason]
+            raise InfeasibleError(
+                f"even the largest capacity levels (modules up to {cap:.6g} {network.rate_unit} added per "
+                f"link){' with a link failed' if survivable else ''} "
+                + (f"cannot carry the demands: {reasons[0]}" if reasons else
+                   f"give T >= {max(check.delay_bound_s for check in proven):.6g} s > T_max = {max_delay_s:.6g} s"))
     lower = -math.inf
     history: list[dict] = []
     status = Status.TIME_LIMIT
@@ -204,15 +252,14 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         capacity = np.zeros(network.n_links)
         capacity[levels.link[picked]] = levels.capacity[picked]
         cost = float(levels.cost[picked].sum())
-        checks = [_check_scenario(network, model.scenario[j], solver, picked, capacity, failed,
-                                  include_fixed_delay, max(remaining, 1.0))
-                  for j, failed in enumerate(model.failed_links)]
+        checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay, max(remaining, 1.0))
+                  for failed in model.failed_links]
         delay = checks[0].delay_s
         worst = max(check.delay_s for check in checks)
         value = cost if sense == "min-cost" else delay
         meets = sense == "min-delay" or worst <= max_delay_s
         if meets and value < best_value:
-            best_value, best = value, (checks[0].routed, picked, cost, delay, worst)
+            best_value, best = value, (checks[0].design, picked, cost, delay, worst)
         record = {"iteration": rounds, "time_s": time.perf_counter() - began,
                   "objective": best_value, "lower_bound": lower, "gap": relative_gap(best_value, lower),
                   "design_delay_s": delay, "design_cost": cost}
@@ -224,8 +271,10 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         if relative_gap(best_value, lower) <= mip_gap:
             status = Status.OPTIMAL
             break
-        new = [cut for check in checks for cut in check.cuts]
-        if sense == "min-cost" and any(check.delay_bound_s > max_delay_s for check in checks):
+        new = [cut for j, check in enumerate(checks)
+               for cut in _level_cuts(network, model.scenario[j], solver, picked, check)]
+        if sense == "min-cost" and any(check.delay_bound_s is not None and check.delay_bound_s > max_delay_s
+                                       for check in checks):
             new += add_capacity_cover_cut(model, capacity)
         solver.add_constraints(new)
     name, unit = ("capacity_cost", "cost") if sense == "min-cost" else ("average_delay_s", "s")
@@ -234,7 +283,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                            solve_time_s=time.perf_counter() - began, iterations=rounds,
                            message="no design meeting the delay bound found before the limit",
                            history=history)
-    routed, picked, cost, delay, worst = best
+    design, picked, cost, delay, worst = best
     fixed = float(sum(network.links[int(levels.link[i])].fixed_cost for i in picked
                       if levels.capacity[i] > 0 and not (keep_installed and network.links[int(levels.link[i])].capacity > 0)))
     details = {
@@ -253,7 +302,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     if not keep_installed:
         details["installed_cost"] = _installed_price(network, levels)
     return SolveResult(status, "milp-tangent-cuts", name, unit, objective=best_value,
-                       lower_bound=min(lower, best_value), design=routed.design,
+                       lower_bound=min(lower, best_value), design=design,
                        solve_time_s=time.perf_counter() - began, iterations=rounds,
                        details=details, history=history)
 

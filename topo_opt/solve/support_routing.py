@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from topo_opt.algorithms.shortest_paths import raise_unreachable
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.solve.result import SolveResult
@@ -30,6 +31,8 @@ def min_delay_on_support(network: Network, link_capacity: np.ndarray, *, gap: fl
 
     link_capacity = np.asarray(link_capacity, float)
     support = np.flatnonzero(link_capacity > 0)
+    if support.size == 0:
+        raise_unreachable(network, np.arange(network.n_demands))
     if len(support) == network.n_links:
         return solve_min_delay_gp(network, link_capacity=link_capacity, gap=gap,
                                   time_limit_s=time_limit_s, start=start,
