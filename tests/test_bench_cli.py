@@ -66,7 +66,7 @@ def test_bench_command_writes_csv_json_and_plot(tmp_path):
 
 def test_unknown_method_names_the_available_ones(tmp_path):
     out = tmp_path / "r.csv"
-    result = CliRunner().invoke(cli, ["bench", INSTANCES[0], "--methods", "exact,earp",
+    result = CliRunner().invoke(cli, ["bench", INSTANCES[0], "--methods", "exact,simplex",
                                       "--out", str(out)])
     assert result.exit_code == 2 and not out.exists()
     assert f"available methods are {', '.join(METHODS)}" in result.output

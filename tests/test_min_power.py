@@ -92,7 +92,7 @@ def test_utilisation_cap_below_min_max_utilisation_is_infeasible():
 
 
 def test_bad_input():
-    with pytest.raises(InvalidInputError, match="needs a delay bound T_max or max_utilization < 1"):
+    with pytest.raises(InvalidInputError, match="needs a delay bound T_max or D_max, or max_utilization < 1"):
         solve_min_power(_square(), IDLE)
     cubic = PowerProfile("c", 1.0, 1.0, "cubic", 1.0, 1e9)
     with pytest.raises(InvalidInputError, match=r"node 'a': load shape 'cubic' is not linear"):
@@ -112,3 +112,116 @@ def test_real_instance_checker_recomputes_power_and_delay():
     assert result.objective < network_power(net, all_on.design, profile).total_w
     assert len(result.details["links_off"]) >= 1
     assert np.isclose(result.objective, network_power(net, result.design, profile).total_w)
+
+
+# ---- per-demand end-to-end bound D_max (candidate paths) and the geant regression ----------
+LOADED = PowerProfile("loaded", chassis_w=100.0, port_w=10.0, load_shape="linear",
+                      load_w_per_gbps=5.0, reference_capacity_bps=1e9)
+
+
+def _detour():
+    """a -> c over a long direct link (2000 km, 10 ms) or via b or d (100 km + 100 km); b -> c."""
+    return build_network(
+        name="detour", nodes=[Node(x) for x in "abcd"],
+        links=[Link("ac", "a", "c", 1e9, length_m=2e6), Link("ab", "a", "b", 1e9, length_m=1e5),
+               Link("bc", "b", "c", 1e9, length_m=1e5), Link("ad", "a", "d", 1e9, length_m=1e5),
+               Link("dc", "d", "c", 1e9, length_m=1e5)],
+        demands=[Demand("ac", "a", "c", 6e8), Demand("bc", "b", "c", 3e8)], packet_length_bits=8000.0)
+
+
+def _enumerate_single_path(net, profile, d_max):
+    """Least power over every single-path routing whose demands all meet D_max (brute force)."""
+    from topo_opt.algorithms.path_operators import all_simple_paths
+    from topo_opt.evaluators.metrics import evaluate_design
+    from topo_opt.model import Design, Routing
+
+    best = math.inf, None
+    for choice in itertools.product(*all_simple_paths(net, 100)):
+        routing = Routing.from_paths((k, p, 1.0) for k, p in enumerate(choice))
+        flow = routing.arc_flow(net.demand_rate, net.n_arcs)
+        link_on = np.bincount(net.arc_link, weights=flow, minlength=net.n_links) > 0
+        node_on = np.zeros(net.n_nodes, dtype=bool)
+        node_on[net.arc_tail[flow > 0]] = node_on[net.arc_head[flow > 0]] = True
+        design = Design.for_network(net, routing, link_on=link_on, node_on=node_on)
+        metrics = evaluate_design(net, design)
+        if metrics.saturated or metrics.demand_worst_delay_s.max() > d_max:
+            continue
+        best = min(best, (network_power(net, design, profile).total_w, choice), key=lambda x: x[0])
+    return best
+
+
+def test_demand_delay_bound_forces_a_detour_by_enumeration():
+    from topo_opt.evaluators.metrics import evaluate_design
+
+    net = _detour()
+    loose = solve_min_power(net, LOADED, max_demand_delay_s=0.1, gap=1e-9)
+    assert loose.details["links_off"] == ["ab", "ad", "dc"]  # a -> c direct, b -> c; d off
+    d_max = 5e-3  # below the 10 ms propagation of the direct link
+    tight = solve_min_power(net, LOADED, max_demand_delay_s=d_max, gap=1e-9)
+    power, choice = _enumerate_single_path(net, LOADED, d_max)
+    assert tight.status.value == "optimal" and tight.details["candidates_complete"]
+    assert tight.objective == pytest.approx(power, rel=1e-9)
+    assert tight.lower_bound == pytest.approx(power, rel=1e-7)
+    assert tight.objective > loose.objective  # the bound costs power: router b or d, more ports
+    assert "ac" in tight.details["links_off"]
+    assert check_result(net, tight, power=LOADED) == []
+    worst = evaluate_design(net, tight.design).demand_worst_delay_s
+    assert np.all(worst <= d_max) and tight.details["max_demand_delay_s"] == pytest.approx(worst.max())
+
+
+def test_demand_delay_bound_with_queueing_on_a_real_instance():
+    from topo_opt.evaluators.metrics import evaluate_design
+
+    net = read_instance(ROOT / "instances" / "abilene.json")
+    profile = load_power_profile(ROOT / "models" / "power" / "core-router.toml")
+    free = solve_min_power(net, profile, max_delay_s=2 * min_delay_all_on(net), gap=1e-4)
+    free_worst = evaluate_design(net, free.design).demand_worst_delay_s.max()
+    d_max = 0.9 * free_worst  # the splittable optimum's worst demand breaks it
+    result = solve_min_power(net, profile, max_delay_s=2 * min_delay_all_on(net),
+                             max_demand_delay_s=d_max, gap=1e-4)
+    assert result.success and check_result(net, result, power=profile) == []
+    assert evaluate_design(net, result.design).demand_worst_delay_s.max() <= d_max * (1 + 1e-6)
+    assert result.objective >= free.lower_bound
+
+
+def test_demand_delay_bound_below_every_path_names_the_demand():
+    with pytest.raises(InfeasibleError, match=r"demand 'ac' \('a' -> 'c'\): none of its loop-free paths "
+                                              r"meets D_max = 0.0001 s even at zero load"):
+        solve_min_power(_detour(), LOADED, max_demand_delay_s=1e-4)
+
+
+def test_card_runs_the_milp_with_a_demand_bound():
+    from topo_opt.solve.cards import load_card
+    from topo_opt.solve.dispatch import solve
+
+    net = _detour()
+    card = load_card(ROOT / "models" / "earp-min-power.toml",
+                     ("delay.max_demand_delay_s=5e-3", "delay.max_delay_factor=0"))
+    result = solve(net, card)
+    assert result.method == "min_power_milp" and result.details["max_delay_s"] is None
+    assert result.details["max_demand_delay_s"] <= 5e-3
+
+
+def test_geant_design_power_equals_the_milp_incumbent():
+    """Regression: HiGHS returned a −8e-7 flow unit (demand pt -> lu of 1e6 bit/s at a flow unit
+    of 1.2e12 bit/s) on a reverse arc; the decomposition then failed and the min-delay fallback
+    re-routed everything, drawing 1.6 % above the MILP bound."""
+    net = read_instance(ROOT / "instances" / "geant.json")
+    profile = load_power_profile(ROOT / "models" / "power" / "core-router.toml")
+    result = solve_min_power(net, profile, max_delay_s=1.5 * min_delay_all_on(net), gap=1e-4)
+    assert result.status.value == "optimal" and result.gap <= 2e-4
+    assert result.objective == pytest.approx(result.details["milp_incumbent_w"], rel=1e-6)
+    assert check_result(net, result, power=profile) == []
+
+
+def test_bench_compares_power_methods_against_the_milp_bound():
+    from topo_opt.solve.benchmark import run_benchmark
+
+    net = read_instance(ROOT / "instances" / "six-node.json")
+    runs = {r.record["method"]: r.record for r in
+            run_benchmark([("six", net)], ["milp-power", "earp", "splittable"], 1, 30.0)}
+    milp, earp = runs["milp-power"], runs["earp"]
+    assert milp["objective_unit"] == earp["objective_unit"] == "W"
+    assert earp["best_bound"] == milp["lower_bound"] and earp["objective"] >= milp["lower_bound"]
+    assert earp["gap_to_best_bound"] == pytest.approx((earp["objective"] - milp["lower_bound"]) / earp["objective"])
+    assert runs["splittable"]["best_bound"] == runs["splittable"]["lower_bound"]  # seconds: not mixed with W

@@ -84,7 +84,8 @@ def _print_summary(summary: list[dict]) -> None:
 @click.command()
 @click.argument("instances", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--methods", default="exact,ga", show_default=True,
-              help="Comma-separated methods: exact, ga, splittable, min-hop.")
+              help="Comma-separated methods: exact, ga, splittable, min-hop (delay, s); "
+                   "milp-power, earp, ga-power (power, W).")
 @click.option("--seeds", type=int, default=3, show_default=True, help="Runs of seeded methods (seeds 0..N-1).")
 @click.option("--time-limit", type=float, default=30.0, show_default=True, help="Seconds per run.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,

@@ -77,19 +77,13 @@ def arc_load_power_w(network: Network, power: NodePowerModel) -> np.ndarray:
     return power.full_load_w[tail] * power.bits_per_rate_unit / power.reference_capacity_bps[tail]
 
 
-def define_switches(model: pyo.ConcreteModel, network: Network, fixed_link_on: np.ndarray | None = None,
-                    fixed_node_on: np.ndarray | None = None) -> None:
-    """Binaries ``node_on[n]`` (z) and ``link_on[l]`` (y); z fixed to 1 at demand end points,
-    and every y (z) to ``fixed_link_on`` (``fixed_node_on``) when given."""
+def define_switches(model: pyo.ConcreteModel, network: Network) -> None:
+    """Binaries ``node_on[n]`` (z) and ``link_on[l]`` (y); z fixed to 1 at demand end points."""
     model.LINKS = pyo.Set(initialize=range(network.n_links), ordered=True)
     model.node_on = pyo.Var(model.NODES, within=pyo.Binary)
     model.link_on = pyo.Var(model.LINKS, within=pyo.Binary)
     for n in np.unique(np.concatenate([network.demand_source, network.demand_target])).tolist():
         model.node_on[n].fix(1)
-    for var, fixed in ((model.link_on, fixed_link_on), (model.node_on, fixed_node_on)):
-        if fixed is not None:
-            for i, on in enumerate(np.asarray(fixed, dtype=bool).tolist()):
-                var[i].fix(int(on))
 
 
 def define_link_switching(model: pyo.ConcreteModel, network: Network, queue_capacity: np.ndarray,
@@ -219,9 +213,7 @@ def build_min_power_model(network: Network, power: NodePowerModel, *,
                           delay_objective: DelayObjective | None = None,
                           max_delay_s: float | None = None,
                           paths: PathSet | None = None,
-                          max_demand_delay_s: float | None = None,
-                          fixed_link_on: np.ndarray | None = None,
-                          fixed_node_on: np.ndarray | None = None) -> pyo.ConcreteModel:
+                          max_demand_delay_s: float | None = None) -> pyo.ConcreteModel:
     """The min-power switching MILP (module docstring), without delay cuts beyond the initial ones.
 
     Parameters
@@ -240,9 +232,6 @@ def build_min_power_model(network: Network, power: NodePowerModel, *,
         source flows (needed with ``max_demand_delay_s``).
     max_demand_delay_s : float, optional
         D_max (s): end-to-end bound of every demand's path.
-    fixed_link_on, fixed_node_on : ndarray of bool, optional
-        Fix y (z): the routing LP of a given on/off pattern (arcs of links that are off get no
-        flow variables).
 
     Returns
     -------
@@ -266,8 +255,6 @@ def build_min_power_model(network: Network, power: NodePowerModel, *,
                                 f"got D_max = {max_demand_delay_s!r} s")
     queue_capacity = network.queue_capacity()
     arc_mask = queue_capacity[network.arc_queue] > 0
-    if fixed_link_on is not None:
-        arc_mask &= np.asarray(fixed_link_on, dtype=bool)[network.arc_link]
     if paths is None:
         model = build_multicommodity_model(network, arc_mask=arc_mask, name="min_power")
     else:
@@ -276,7 +263,7 @@ def build_min_power_model(network: Network, power: NodePowerModel, *,
         define_path_choice(model, paths)
         define_path_arc_flows(model, network, paths)
         define_queue_loads(model, network)
-    define_switches(model, network, fixed_link_on, fixed_node_on)
+    define_switches(model, network)
     define_link_switching(model, network, queue_capacity, max_utilization)
     define_power_objective(model, network, power)
     if max_delay_s is not None:

@@ -84,7 +84,8 @@ SCHEMAS: dict[str, dict[str, dict[str, tuple[type, Any, tuple | None]]]] = {
                "crossover_rate": (float, 0.9, None), "path_crossover_rate": (float, 0.1, None),
                "mutation_rate": (float, 0.01, None), "guided_rate": (float, 0.02, None),
                "k_shortest": (int, 3, None), "random_paths": (int, 4, None), "seed": (int, 0, None)},
-        "solver": {"time_limit_s": (float, 30.0, None)},
+        "solver": {"time_limit_s": (float, 30.0, None), "method": (str, "ga", ("ga", "exact")),
+                   "gap": (float, 1e-4, None)},
     },
     "earp-min-power": {  # topo_opt.solve.min_power (milp), topo_opt.algorithms.earp (earp)
         "power": {"profiles": (str, "", None), "default_profile": (str, "core-router", None)},

@@ -20,6 +20,7 @@ from topo_opt.algorithms.ga_fitness import (
 )
 from topo_opt.algorithms.genetic import GAOptions, run_ga
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
+from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.composite import CompositeWeights
 from topo_opt.evaluators.power import PowerProfile
 from topo_opt.io.power_profile import BUNDLED_POWER_PROFILES, load_node_profiles
@@ -80,8 +81,21 @@ def build_fitness(network: Network, card: ModelCard) -> PopulationFitness:
 
 def solve_ga(network: Network, card: ModelCard, callback: Callable[[dict], None] | None = None,
              **option_changes) -> SolveResult:
-    """Run the GA of ``card`` on ``network`` (``option_changes`` override ``[ga]`` keys, e.g. seed)."""
+    """Run the GA of ``card`` on ``network`` (``option_changes`` override ``[ga]`` keys, e.g. seed).
+
+    With ``solver.method = "exact"`` and ``objective.name = "composite"``, the composite goal's
+    additive part is minimised instead by
+    :func:`~topo_opt.solve.composite_routing.solve_composite_routing` (splittable, certified).
+
+    Raises
+    ------
+    InvalidInputError
+        ``solver.method = "exact"`` with another objective (their exact methods have their own
+        cards: min-delay, earp-min-power).
+    """
     start = time.perf_counter()
+    if card.get("solver.method") == "exact":
+        return _solve_exact(network, card, callback)
     fitness = build_fitness(network, card)
     options = ga_options(card, **option_changes)
     bound, source = -math.inf, "none"
@@ -97,3 +111,17 @@ def solve_ga(network: Network, card: ModelCard, callback: Callable[[dict], None]
     if isinstance(fitness, DelayFitness):
         result.details["include_fixed_delay"] = fitness.include_fixed_delay
     return result
+
+
+def _solve_exact(network: Network, card: ModelCard, callback: Callable[[dict], None] | None) -> SolveResult:
+    """The exact composite-goal routing of a ``ga`` card (``solver.method = "exact"``)."""
+    from topo_opt.solve.composite_routing import solve_composite_routing
+
+    if card.get("objective.name") != "composite":
+        raise InvalidInputError(f"{card.source}: solver.method = \"exact\" is implemented for objective.name "
+                                f"= \"composite\", got {card.get('objective.name')!r} (exact delay: the "
+                                "min-delay card; exact power: earp-min-power)")
+    weights = CompositeWeights(rejection=card.get("composite.rejection"), delay=card.get("composite.delay"),
+                               energy=card.get("composite.energy"))
+    return solve_composite_routing(network, card_profiles(network, card), weights, gap=card.get("solver.gap"),
+                                   time_limit_s=card.get("solver.time_limit_s"), callback=callback)

@@ -27,7 +27,9 @@ import numpy as np
 
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows
 from topo_opt.algorithms.objective import DelayObjective
-from topo_opt.algorithms.shortest_paths import PathSet, gather_rows
+from topo_opt.algorithms.shortest_paths import (
+    ArcGraph, PathSet, demand_shortest_paths, gather_rows, shortest_path_forest,
+)
 from topo_opt.errors import InfeasibleError, InvalidInputError, TopoOptError
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.evaluators.power import NodePowerModel, PowerProfile, Profiles, network_power
@@ -51,6 +53,8 @@ Callback = Callable[[dict], None]
 DELAY_RTOL = 1e-6
 #: Utilisation at which a cut is placed on a queue the MILP loads to capacity.
 OVERLOAD_CUT_UTILIZATION = 0.999
+#: A source–target pair whose arriving flow falls short by more than this × its rate is topped up.
+TOP_UP_RTOL = 1e-9
 
 
 def min_delay_all_on(network: Network, include_fixed_delay: bool = True) -> float:
@@ -102,15 +106,13 @@ def _infeasible(network: Network, max_delay_s: float | None, max_demand_delay_s:
 
 @dataclass
 class _Rounds:
-    """How a cut loop ended: status, message, best MILP bound (W), rounds, cuts, last arc flows."""
+    """How a cut loop ended: status, message, best MILP bound (W), rounds, cuts added."""
 
     status: Status
     message: str
     bound: float
     iterations: int
     cuts: int
-    arc_flow: np.ndarray
-    delay_s: float
 
 
 def _model_arc_flow(network: Network, model, solver: HighsSolver, paths: PathSet | None) -> np.ndarray:
@@ -123,9 +125,49 @@ def _model_arc_flow(network: Network, model, solver: HighsSolver, paths: PathSet
 
 
 def _source_flow(network: Network, model, solver: HighsSolver) -> np.ndarray:
-    source_flow = model.layout.source_flows(solver.values(model.source_flow), network.n_arcs)
+    """x[s, a] ≥ 0 (rate units) of the MILP, with negative values (inside HiGHS's tolerance) and
+    flows on links that are off (y ≈ 0, inside its integrality tolerance) set to 0."""
+    source_flow = np.maximum(model.layout.source_flows(solver.values(model.source_flow), network.n_arcs), 0.0)
     source_flow[:, solver.values(model.link_on)[network.arc_link] < 0.5] = 0.0
     return source_flow
+
+
+def _top_up_targets(network: Network, layout, source_flow: np.ndarray, link_on: np.ndarray) -> np.ndarray:
+    """Source flows with each target's shortfall b − A x routed on a least-delay path of links
+    that are on (rate units).
+
+    HiGHS's feasibility tolerances are absolute in flow units (the largest capacity): on geant
+    (capacities up to 1.2e12 bit/s, demands from 1e6 bit/s = 8e-7 flow units) the MILP
+    "delivered" demand pt -> lu as a flow of −8e-7 on the reverse arc lu -> fr, and flows on
+    links with y ≈ 1e-6 are dropped; once negative and dropped flows are set to 0 the demand
+    has no path and the decomposition fails.  The former repair, min-delay re-routing of every
+    demand on the links that are on, raised the load power by 1.6 % above the MILP's; the
+    top-up moves only the missing flow, within the solver's tolerance of the MILP's flows.  Off links get a
+    weight above any path of links that are on, so they are used only where no such path exists
+    (then the design switches them on and its power shows it).
+    """
+    shortfall = source_flow @ network.node_arc_incidence.T - layout.supply  # (A x − b)ᵀ per source
+    rate = network.demand_rate
+    row = np.searchsorted(layout.sources, network.demand_source)
+    missing = shortfall[row, network.demand_target]
+    _, first = np.unique(row * network.n_nodes + network.demand_target, return_index=True)
+    pair = np.zeros(network.n_demands, dtype=bool)
+    pair[first] = True  # one demand per (source, target) pair carries the pair's shortfall
+    top_up = np.flatnonzero(pair & (missing > TOP_UP_RTOL * rate))
+    if not top_up.size:
+        return source_flow
+    from topo_opt.algorithms.earp import zero_load_delay_s
+
+    weight = zero_load_delay_s(network)
+    weight = np.where(link_on[network.arc_link], weight, weight.sum() + 1.0)
+    forest = shortest_path_forest(ArcGraph.from_network(network), weight, network.demand_source[top_up])
+    indptr, arcs = demand_shortest_paths(forest, network, top_up)
+    out = source_flow.copy()
+    np.add.at(out, (np.repeat(row[top_up], np.diff(indptr)), arcs),
+              np.repeat(missing[top_up], np.diff(indptr)))
+    logger.debug("min-power: topped up %d source-target pairs (largest shortfall %.3g)",
+                 top_up.size, missing[top_up].max())
+    return out
 
 
 def _path_delays_s(network: Network, paths: PathSet, arc_flow: np.ndarray) -> np.ndarray:
@@ -153,7 +195,7 @@ def _cut_rounds(network: Network, model, solver: HighsSolver, objective: DelayOb
         remaining = None if math.isinf(deadline) else max(deadline - time.perf_counter(), 0.0)
         outcome = solver.solve(time_limit_s=remaining)
         if outcome.status is Status.INFEASIBLE:
-            return _Rounds(Status.INFEASIBLE, outcome.message, bound, iteration, cuts, None, math.nan)
+            return _Rounds(Status.INFEASIBLE, outcome.message, bound, iteration, cuts)
         if math.isnan(outcome.objective):
             raise TopoOptError(f"{network.name}: HiGHS found no design before stopping: {outcome.message}")
         iteration += 1
@@ -186,7 +228,7 @@ def _cut_rounds(network: Network, model, solver: HighsSolver, objective: DelayOb
                    f"stopped after {iteration} cut rounds with delay bounds violated "
                    f"(T = {delay:.6g} s, worst demand {worst:.6g} s)")
         if end is not None:
-            return _Rounds(*end, bound, iteration, cuts, arc_flow, delay)
+            return _Rounds(*end, bound, iteration, cuts)
         new = []
         if max_delay_s is not None:
             at = np.minimum(load, OVERLOAD_CUT_UTILIZATION * capacity)
@@ -202,8 +244,7 @@ def _cut_rounds(network: Network, model, solver: HighsSolver, objective: DelayOb
             new += add_sojourn_cuts(model, network, queues[cut], at[cut])
         if not new:
             return _Rounds(Status.ITERATION_LIMIT, f"stalled after {iteration} cut rounds: delay bounds "
-                           "violated but no cut violated beyond the tolerance", bound, iteration, cuts,
-                           arc_flow, delay)
+                           "violated but no cut violated beyond the tolerance", bound, iteration, cuts)
         solver.add_constraints(new)
         cuts += len(new)
 
@@ -251,11 +292,9 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
                     callback: Callback | None = None) -> SolveResult:
     """Minimum-power design under network and per-demand delay bounds, with a proven lower bound.
 
-    Without D_max the routing is splittable; after the MILP, the routing LP of its on/off
-    pattern (binaries fixed, no flow variables on links that are off) is solved with the same
-    cut loop, so the returned routing lives on the links the MILP keeps on and its power is at
-    most the MILP incumbent's (HiGHS's integrality tolerance lets y ≈ 1e-6 carry flows that are
-    a noticeable part of a small demand; dropping them broke the flow decomposition).  With
+    Without D_max the routing is splittable: the flow decomposition of the MILP's source flows
+    on the links it keeps on, topped up by :func:`_top_up_targets` where HiGHS's tolerances
+    lost part of a small demand.  With
     D_max every demand takes one candidate path (:func:`demand_bound_paths`) and the end-to-end
     delay Σ_a (1/(μ_a − λ_a) + τ_a) of that path is ≤ D_max; the bound is over all single-path
     routings only when the candidates are complete (``details["candidates_complete"]``), else
@@ -325,10 +364,9 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     n_cuts = len(getattr(model, "perspective_cuts", ())) + len(getattr(model, "sojourn_cuts", ()))
     solver = HighsSolver(model, HighsOptions(mip_rel_gap=gap))
     history: list[dict] = []
-    loop = dict(max_delay_s=max_delay_s, start=start, deadline=deadline, gap=gap, history=history,
-                callback=callback)
-    rounds = _cut_rounds(network, model, solver, objective, paths=paths,
-                         max_iterations=max_iterations, **loop)
+    rounds = _cut_rounds(network, model, solver, objective, max_delay_s=max_delay_s, paths=paths,
+                         start=start, deadline=deadline, max_iterations=max_iterations, gap=gap,
+                         history=history, callback=callback)
     if rounds.status is Status.INFEASIBLE:
         if paths is not None and not complete:
             raise InfeasibleError(
@@ -343,19 +381,8 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
         chosen = (solver.values(model.path_chosen) > 0.5).astype(float)
         routing = paths.to_routing(chosen * network.demand_rate[paths.demand], network.demand_rate)
     else:
-        # the routing LP of the MILP's on/off pattern: flows only on links that are on
-        fixed = build_min_power_model(network, power, fixed_link_on=link_on, fixed_node_on=node_on,
-                                      **bounds)
-        lp = HighsSolver(fixed)
-        polish = _cut_rounds(network, fixed, lp, objective, paths=None, max_iterations=max_iterations,
-                             **loop | {"history": []})
-        n_cuts += polish.cuts
-        if polish.status is not Status.OPTIMAL:  # the MILP's own (feasible) flows are kept
-            logger.warning("min-power: routing LP with fixed switches ended %s: %s",
-                           polish.status.value, polish.message)
-        else:
-            model, solver = fixed, lp
-        routing = decompose_source_flows(network, model.layout.sources, _source_flow(network, model, solver))
+        source_flow = _top_up_targets(network, model.layout, _source_flow(network, model, solver), link_on)
+        routing = decompose_source_flows(network, model.layout.sources, source_flow)
     flow = routing.arc_flow(network.demand_rate, network.n_arcs)
     link_on, node_on = _switch_states(network, link_on, node_on, flow)
     design = Design.for_network(network, routing, link_on=link_on, node_on=node_on)

@@ -1,0 +1,277 @@
+"""Composite-goal routing with a certified bound (models.md §5): the additive part of G exactly.
+
+The composite goal of :mod:`topo_opt.evaluators.composite`, with everything on and demand k
+sending f_ka on arc a (splittable), is G = Σ_k r_k G_k / R (R = Σ_k r_k) with
+
+    R·G = (b R/Q₀)·T(F) + Σ_k Σ_a c_ka f_ka + (a/R₀) Σ_k r_k ρ_k,t(k) + (c/E₀)·Φ_fixed
+
+* **delay** -- Σ_k r_k Q_k = R·T(F), Kleinrock's average delay with propagation and processing
+  (Q_k is the flow-weighted mean end-to-end delay of demand k): convex in F;
+* **rejection** (``sum`` form) -- r_k(P) = Σ_{a ∈ P} ρ_ka + ρ_k,t(k) with
+  ρ_ka = max(S_tail(a) − T_k, 0) + max(S_link(a) − T_k, 0): linear, c_ka ∋ a·ρ_ka/R₀; the
+  ``max`` form is not additive and is refused when a > 0;
+* **energy** -- E_k = r_k Σ_P x_P Σ_{e ∈ P} P_e/Θ_e (average-cost sharing).  For a port with a
+  linear load shape P_a/Θ_a = ε_a (W per rate unit), so the load part is
+  Σ_k r_k Σ_a ε_a f_ka: linear with **per-demand** coefficients c_ka ∋ c·r_k ε_a/E₀, which is
+  why the flows are one commodity per demand (not per source).  The chassis and idle-port
+  part Φ_fixed = Σ_e P_e Σ_k r_k f_ke/Θ_e over elements e that carry traffic is **not
+  additive** (Θ_e depends on the routing): it is evaluated on the returned design, not
+  optimised, and bounded below by Φ_fixed ≥ r_min Σ_{n end node} P_chassis,n (every demand's
+  end nodes carry traffic and Σ_k r_k f_ke/Θ_e is a mean of rates ≥ r_min).
+
+The additive part (everything but Φ_fixed) is convex and minimised by tangent-cut outer
+approximation (Kelley 1960, as :func:`~topo_opt.solve.outer_approximation.solve_min_delay_cuts`):
+each LP is a relaxation, so its optimum is a **lower bound** on the additive part over every
+routing (splittable or not) and every on/off pattern (switching links off only removes
+routings); the upper bound is the best point of the segment from the incumbent to the LP
+flows.  The reported ``lower_bound`` of G adds the Φ_fixed bound; the gap to it measures what
+the fixed power leaves open, ``details["additive_gap"]`` the certified gap of the part that is
+optimised.  Normalisers R₀, Q₀, E₀ come from min-hop routing with everything on, as for the GA
+(:class:`~topo_opt.algorithms.ga_fitness.CompositeFitness`).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+from typing import Callable, Mapping
+
+import numpy as np
+import pyomo.environ as pyo
+from scipy.optimize import minimize_scalar
+
+from topo_opt.algorithms.baselines import min_hop_routing
+from topo_opt.algorithms.flow_decomposition import decompose_source_flows
+from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.errors import InvalidInputError
+from topo_opt.evaluators.composite import CompositeWeights, composite_goal
+from topo_opt.evaluators.power import NodePowerModel, Profiles
+from topo_opt.evaluators.security import demand_tolerance, link_insecurity, node_insecurity
+from topo_opt.formulations.delay_cuts import add_initial_tangent_cuts, add_tangent_cuts, define_delay_epigraph
+from topo_opt.formulations.multicommodity import (
+    define_arc_flows, define_flow_conservation, define_index_sets, define_queue_loads,
+    define_source_flows, flow_layout, linear_expression,
+)
+from topo_opt.formulations.switching import arc_load_power_w
+from topo_opt.model.design import Design, Routing
+from topo_opt.model.network import Network
+from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
+from topo_opt.solve.lp_methods import check_feasibility
+from topo_opt.solve.outer_approximation import new_cut_points
+from topo_opt.solve.result import SolveResult, Status, relative_gap
+
+Callback = Callable[[dict], None]
+
+
+def demand_arc_costs(network: Network, weights: CompositeWeights, power: NodePowerModel,
+                     tolerance_by_class: Mapping[str, float] | None = None
+                     ) -> tuple[np.ndarray, float]:
+    """(c_ka per rate unit, shape (n_demands, n_arcs); the constant (a/R₀) Σ_k r_k ρ_k,t(k)),
+    both divided by R so that G = (b/Q₀) T + Σ c_ka f_ka + constant + fixed part.
+
+    Raises
+    ------
+    InvalidInputError
+        The ``max`` rejection form with a > 0, or (c > 0) a non-linear load shape.
+    """
+    rate, total = network.demand_rate, network.total_demand
+    cost = np.zeros((network.n_demands, network.n_arcs))
+    constant = 0.0
+    if weights.rejection > 0:
+        if weights.rejection_form != "sum":
+            raise InvalidInputError("composite rejection_form 'max' is not additive over arcs: the "
+                                    "exact method needs 'sum' (or weight rejection = 0; the GA takes both)")
+        tol = demand_tolerance(network, tolerance_by_class)[:, None]
+        node_s, link_s = node_insecurity(network), link_insecurity(network)
+        rho = np.maximum(node_s[network.arc_tail] - tol, 0.0) + np.maximum(link_s[network.arc_link] - tol, 0.0)
+        target = np.maximum(node_s[network.demand_target] - tol[:, 0], 0.0)
+        cost += weights.rejection / weights.rejection_ref * rho / total
+        constant = weights.rejection / weights.rejection_ref * float(rate @ target) / total
+    if weights.energy > 0:
+        cost += weights.energy / weights.energy_ref_w * np.outer(rate, arc_load_power_w(network, power)) / total
+    return cost, constant
+
+
+def _demand_flows(network: Network, routing: Routing) -> np.ndarray:
+    """f[k, a] (rate units) of a routing."""
+    lengths = np.diff(routing.indptr)
+    out = np.zeros((network.n_demands, network.n_arcs))
+    np.add.at(out, (np.repeat(routing.demand, lengths), routing.arcs),
+              np.repeat(routing.path_rates(network.demand_rate), lengths))
+    return out
+
+
+def _decompose(network: Network, flow: np.ndarray) -> Routing:
+    """Paths of per-demand flows: :func:`decompose_source_flows` on groups of demands with
+    distinct sources (the g-th demand of every source), indices mapped back."""
+    order = np.argsort(network.demand_source, kind="stable")
+    source = network.demand_source[order]
+    rank = np.arange(len(order)) - np.searchsorted(source, source)
+    triples = []
+    for g in range(int(rank.max()) + 1):
+        ks = np.sort(order[rank == g])
+        sub = network.replace(demands=tuple(network.demands[k] for k in ks.tolist()))
+        part = decompose_source_flows(sub, network.demand_source[ks], flow[ks])
+        triples += [(int(ks[part.demand[i]]), part.path_arcs(i), float(part.fraction[i]))
+                    for i in range(part.n_paths)]
+    return Routing.from_paths(triples)
+
+
+def solve_composite_routing(network: Network, profiles: Profiles, weights: CompositeWeights, *,
+                            tolerance_by_class: Mapping[str, float] | None = None,
+                            gap: float = 1e-4, time_limit_s: float | None = None,
+                            max_iterations: int | None = None,
+                            callback: Callback | None = None) -> SolveResult:
+    """Splittable routing minimising the additive part of the composite goal (module docstring).
+
+    Parameters
+    ----------
+    network : Network
+    profiles : PowerProfile, mapping node id -> PowerProfile, or NodePowerModel
+        Linear load shapes when the energy weight c > 0.
+    weights : CompositeWeights
+        a, b, c (b > 0) and the normalisers; missing normalisers are computed on min-hop
+        routing with everything on.
+    tolerance_by_class : mapping demand class -> tolerance, optional
+    gap : float
+        Stop when the additive part's (UB − LB)/UB ≤ gap.
+    time_limit_s : float, optional
+    max_iterations : int, optional
+        Maximum number of LP solves.
+    callback : callable, optional
+        Called with each history record {iteration, time_s, objective, lower_bound, gap}
+        (additive part).
+
+    Returns
+    -------
+    SolveResult
+        ``method = "composite_oa"``, ``objective_name = "composite_goal"``: G of the returned
+        design (everything on) by :func:`~topo_opt.evaluators.composite.composite_goal`;
+        ``lower_bound`` the additive LP bound + the Φ_fixed bound; ``details`` with
+        ``additive_objective``, ``additive_lower_bound``, ``additive_gap``, ``fixed_term`` and
+        ``fixed_term_lower_bound``.  ``OPTIMAL`` only when the gap of G itself is ≤ ``gap``.
+
+    Raises
+    ------
+    InvalidInputError
+        b = 0 (the delay term keeps flows below capacity; without it the problem is an LP the
+        method does not set up), the ``max`` rejection form with a > 0, a non-linear load
+        shape with c > 0, a link of zero capacity.
+    InfeasibleError
+        No routing keeps every queue below capacity (the saturated cut is named).
+    """
+    start = time.perf_counter()
+    if not weights.delay > 0:
+        raise InvalidInputError("composite weight 'delay' must be > 0 for the exact method (use the GA "
+                                "with delay = 0)")
+    deadline = math.inf if time_limit_s is None else start + time_limit_s
+    power = NodePowerModel.for_network(network, profiles)
+    reference = Design.for_network(network, min_hop_routing(network))
+    weights = weights.resolve(network, reference, power, tolerance_by_class)
+    objective = DelayObjective.for_network(network, include_fixed_delay=True)
+    objective.require_positive_capacity()
+    feasible = check_feasibility(network)
+    cost, constant = demand_arc_costs(network, weights, power, tolerance_by_class)
+    delay_weight = weights.delay / weights.delay_ref_s  # G per second of T
+
+    def value(flow: np.ndarray) -> float:
+        return delay_weight * objective.value(flow.sum(axis=0)) + float(np.sum(cost * flow)) + constant
+
+    # one commodity per demand: rows of the layout are demands, b_k = r_k (e_s − e_t)
+    layout = flow_layout(network)
+    supply = np.zeros((network.n_demands, network.n_nodes))
+    k = np.arange(network.n_demands)
+    supply[k, network.demand_source] = network.demand_rate
+    supply[k, network.demand_target] -= network.demand_rate
+    layout = replace(layout, sources=network.demand_source.copy(), supply=supply)
+    model = pyo.ConcreteModel(name="composite_routing")
+    define_index_sets(model, network, layout)
+    define_source_flows(model)
+    define_flow_conservation(model, network)
+    define_arc_flows(model)
+    define_queue_loads(model, network)
+    define_delay_epigraph(model, objective)  # Σ n_q + ρ Σ d_a F_a in packets
+    per_packet = delay_weight * objective.scale  # G per packet of the LP objective
+    lp_cost = cost[:, layout.arcs] * layout.flow_scale / per_packet
+    used = np.flatnonzero(lp_cost.ravel())
+    flows = list(model.source_flow.values())  # row-major over (demand, kept arc), as lp_cost
+    model.objective.expr = model.objective.expr + linear_expression(
+        lp_cost.ravel()[used].tolist(), [flows[i] for i in used.tolist()])
+    n_cuts = len(add_initial_tangent_cuts(model))
+    solver = HighsSolver(model, HighsOptions())
+
+    incumbent = _demand_flows(network, feasible.design.routing)
+    best = value(incumbent)
+    bound, iteration, history = -math.inf, 0, []
+    queues = layout.queues
+    while True:
+        remaining = None if math.isinf(deadline) else max(deadline - time.perf_counter(), 0.0)
+        outcome = solver.solve(time_limit_s=remaining, algorithm="ipm" if iteration == 0 else "simplex")
+        if outcome.status is not Status.OPTIMAL:
+            status, message = outcome.status, f"LP stopped: {outcome.message}"
+            break
+        iteration += 1
+        bound = max(bound, per_packet * outcome.bound + constant)
+        lp_flow = layout.source_flows(solver.values(model.source_flow), network.n_arcs)
+        # best point of the segment incumbent -> LP flows (φ convex, +inf beyond saturation)
+        direction = lp_flow - incumbent
+        load_step = network.queue_load(direction.sum(axis=0))
+        slack = objective.queue_capacity - network.queue_load(incumbent.sum(axis=0))
+        rising = load_step > 0
+        hi = min(1.0, float(np.min(slack[rising] / load_step[rising])) * (1 - 1e-12)) if rising.any() else 1.0
+        step = minimize_scalar(lambda beta: value(incumbent + beta * direction), bounds=(0.0, hi),
+                               method="bounded", options={"xatol": 1e-10})
+        for beta in (step.x, hi):
+            trial = incumbent + beta * direction
+            trial_value = value(trial)
+            if trial_value < best:
+                incumbent, best = trial, trial_value
+        record = {"iteration": iteration, "time_s": time.perf_counter() - start, "objective": best,
+                  "lower_bound": bound, "gap": relative_gap(best, bound)}
+        history.append(record)
+        if callback is not None:
+            callback(record)
+        if record["gap"] <= gap:
+            status, message = Status.OPTIMAL, f"additive part: gap {record['gap']:.3g} <= {gap:g}"
+            break
+        if time.perf_counter() >= deadline:
+            status, message = Status.TIME_LIMIT, f"time limit {time_limit_s:g} s"
+            break
+        if max_iterations is not None and iteration >= max_iterations:
+            status, message = Status.ITERATION_LIMIT, f"iteration limit {max_iterations}"
+            break
+        cut_queues, cut_loads = new_cut_points(
+            objective, queues, network.queue_load(lp_flow.sum(axis=0))[queues],
+            solver.values(model.queue_packets), network.queue_load(incumbent.sum(axis=0))[queues])
+        if not cut_queues.size:
+            status = Status.ITERATION_LIMIT
+            message = f"stalled at gap {record['gap']:.3g}: no cut violated beyond the tolerance"
+            break
+        solver.add_constraints(add_tangent_cuts(model, cut_queues, cut_loads))
+        n_cuts += len(cut_queues)
+
+    design = Design.for_network(network, _decompose(network, incumbent))
+    goal = composite_goal(network, design, weights, power, tolerance_by_class)
+    additive = value(_demand_flows(network, design.routing))
+    fixed_term = goal.total - additive
+    rate = network.demand_rate
+    ends = np.unique(np.concatenate([network.demand_source[rate > 0], network.demand_target[rate > 0]]))
+    fixed_bound = weights.energy / weights.energy_ref_w * float(rate[rate > 0].min()) \
+        * float(power.chassis_w[ends].sum()) / network.total_demand
+    lower = min(bound + fixed_bound, goal.total)
+    if status is Status.OPTIMAL and relative_gap(goal.total, lower) > gap:
+        status = Status.FEASIBLE
+        message = (f"{message}; the fixed (chassis and idle-port) power term {fixed_term:.6g} is not "
+                   f"additive and not optimised (bound {fixed_bound:.6g})")
+    return SolveResult(
+        status, "composite_oa", "composite_goal", "1", objective=goal.total, lower_bound=lower,
+        design=design, solve_time_s=time.perf_counter() - start, iterations=iteration,
+        message=message, history=history,
+        details={"additive_objective": additive, "additive_lower_bound": bound,
+                 "additive_gap": relative_gap(additive, bound), "fixed_term": fixed_term,
+                 "fixed_term_lower_bound": fixed_bound,
+                 "weights": {"rejection": weights.rejection, "delay": weights.delay,
+                             "energy": weights.energy, "rejection_ref": weights.rejection_ref,
+                             "delay_ref_s": weights.delay_ref_s, "energy_ref_w": weights.energy_ref_w},
+                 "unattributed_power_w": goal.unattributed_power_w, "cuts": n_cuts, **model_size(model),
+                 "lower_bound_source": "outer-approximation LP of the additive part + fixed-power bound"})
