@@ -347,8 +347,10 @@ def _topo_opt_time(group: list[dict]) -> tuple[str | None, float]:
 def speed_table(records: list[dict], timeout_s: float) -> list[str]:
     """Markdown: time per method, peer/topo-opt ratios and their medians.
 
-    A peer that did not converge shows its status; one killed or past the time limit counts
-    with the time limit, so its ratio is a lower bound (``>``).
+    A peer that did not converge shows its status; one killed or past the time limit shows
+    the time limit as a lower bound on its ratio (``>``).  The medians are taken over the
+    instances the peer solved (converged within the time limit), the same rule for every
+    peer: a floor or an inaccurate answer is not a measured ratio.
     """
     peers = [m for m in dict.fromkeys(r["method"] for r in records) if not METHODS[m].ours]
     ours = [m for m in dict.fromkeys(r["method"] for r in records) if METHODS[m].ours]
@@ -366,7 +368,8 @@ def speed_table(records: list[dict], timeout_s: float) -> list[str]:
             cells.append(_time_cell(r))
             peer_time, lower = _peer_time(r, timeout_s)
             if math.isfinite(peer_time) and math.isfinite(base):
-                ratios[m].append(peer_time / base)
+                if not lower:
+                    ratios[m].append(peer_time / base)
                 cells.append(f"{'>' if lower else ''}{peer_time / base:.1f}")
             else:
                 cells.append("—")
@@ -377,8 +380,8 @@ def speed_table(records: list[dict], timeout_s: float) -> list[str]:
             median = statistics.median(ratios[m])
             target = f" (target ≥ {SPEED_TARGET:g}: {'met' if median >= SPEED_TARGET else 'NOT met'})" \
                 if m in ("clarabel", "ipopt") else ""
-            lines.append(f"Median time ratio {m} / topo-opt: {median:.1f} over {len(ratios[m])} "
-                         f"instances{target}")
+            lines.append(f"Median time ratio {m} / topo-opt: {median:.1f} over the {len(ratios[m])} "
+                         f"instances {m} solved{target}")
     return lines
 
 

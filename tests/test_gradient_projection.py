@@ -182,3 +182,12 @@ def test_zero_capacity_is_rejected():
     with pytest.raises(InvalidInputError, match=r"link 'l2': capacity must be > 0 for min-delay routing, "
                                                 r"got 0 packet/s"):
         solve_min_delay_gp(net, link_capacity=np.array([10.0, 0.0]))
+
+
+def test_no_demands_is_an_input_error():
+    from topo_opt.errors import InvalidInputError
+    from topo_opt.io.detect import read_instance
+
+    abilene = read_instance("instances/abilene.json")
+    with pytest.raises(InvalidInputError, match="has no demands to route"):
+        solve_min_delay_gp(abilene.replace(demands=()))
