@@ -129,17 +129,20 @@ class CertifiedProgress:
             return Status.ITERATION_LIMIT
         return None
 
+    def message(self, status: Status) -> str:
+        """Why :meth:`update` stopped with ``status``."""
+        return {Status.OPTIMAL: f"certified relative gap <= {self.gap:g}",
+                Status.TIME_LIMIT: f"time limit of {self.time_limit_s} s reached",
+                Status.ITERATION_LIMIT: f"iteration limit of {self.max_iterations} reached"}[status]
+
     def result(self, status: Status, method: str, network: Network,
                link_capacity: np.ndarray | None, routing: Routing, objective: float,
                details: dict) -> SolveResult:
-        messages = {Status.OPTIMAL: f"certified relative gap <= {self.gap:g}",
-                    Status.TIME_LIMIT: f"time limit of {self.time_limit_s} s reached",
-                    Status.ITERATION_LIMIT: f"iteration limit of {self.max_iterations} reached"}
         design = Design.for_network(network, routing, link_capacity=link_capacity)
         return SolveResult(status, method, "average_delay_s", "s", objective=objective,
                            lower_bound=min(self.lower_bound, objective), design=design,
                            solve_time_s=self.elapsed_s, iterations=len(self.history),
-                           message=messages[status], history=self.history,
+                           message=self.message(status), history=self.history,
                            details={"lower_bound_source": LOWER_BOUND_SOURCE, **details})
 
 

@@ -42,6 +42,7 @@ from scipy.optimize import minimize_scalar
 
 from topo_opt.algorithms.baselines import min_hop_routing
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows
+from topo_opt.algorithms.flow_deviation import CertifiedProgress
 from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.composite import CompositeWeights, composite_goal
@@ -202,7 +203,8 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
 
     incumbent = _demand_flows(network, feasible.design.routing)
     best = value(incumbent)
-    bound, iteration, history = -math.inf, 0, []
+    progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback, start_s=start)
+    bound, iteration = -math.inf, 0
     queues = layout.queues
     while True:
         remaining = None if math.isinf(deadline) else max(deadline - time.perf_counter(), 0.0)
@@ -226,26 +228,16 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
             trial_value = value(trial)
             if trial_value < best:
                 incumbent, best = trial, trial_value
-        record = {"iteration": iteration, "time_s": time.perf_counter() - start, "objective": best,
-                  "lower_bound": bound, "gap": relative_gap(best, bound)}
-        history.append(record)
-        if callback is not None:
-            callback(record)
-        if record["gap"] <= gap:
-            status, message = Status.OPTIMAL, f"additive part: gap {record['gap']:.3g} <= {gap:g}"
-            break
-        if time.perf_counter() >= deadline:
-            status, message = Status.TIME_LIMIT, f"time limit {time_limit_s:g} s"
-            break
-        if max_iterations is not None and iteration >= max_iterations:
-            status, message = Status.ITERATION_LIMIT, f"iteration limit {max_iterations}"
+        stop = progress.update(iteration, best, bound)
+        if stop is not None:
+            status, message = stop, f"additive part: {progress.message(stop)}"
             break
         cut_queues, cut_loads = new_cut_points(
             objective, queues, network.queue_load(lp_flow.sum(axis=0))[queues],
             solver.values(model.queue_packets), network.queue_load(incumbent.sum(axis=0))[queues])
         if not cut_queues.size:
             status = Status.ITERATION_LIMIT
-            message = f"stalled at gap {record['gap']:.3g}: no cut violated beyond the tolerance"
+            message = f"stalled at gap {progress.history[-1]['gap']:.3g}: no cut violated beyond the tolerance"
             break
         solver.add_constraints(add_tangent_cuts(model, cut_queues, cut_loads))
         n_cuts += len(cut_queues)
@@ -266,7 +258,7 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
     return SolveResult(
         status, "composite_oa", "composite_goal", "1", objective=goal.total, lower_bound=lower,
         design=design, solve_time_s=time.perf_counter() - start, iterations=iteration,
-        message=message, history=history,
+        message=message, history=progress.history,
         details={"additive_objective": additive, "additive_lower_bound": bound,
                  "additive_gap": relative_gap(additive, bound), "fixed_term": fixed_term,
                  "fixed_term_lower_bound": fixed_bound,

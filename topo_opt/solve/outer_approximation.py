@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows, routing_source_flows
-from topo_opt.algorithms.flow_deviation import delay_line_search
+from topo_opt.algorithms.flow_deviation import CertifiedProgress, delay_line_search
 from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.errors import InvalidInputError
 from topo_opt.formulations.delay_cuts import (
@@ -43,7 +43,7 @@ from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.lp_methods import check_feasibility
-from topo_opt.solve.result import SolveResult, Status, relative_gap
+from topo_opt.solve.result import SolveResult, Status
 
 logger = logging.getLogger(__name__)
 
@@ -146,9 +146,9 @@ def solve_min_delay_cuts(network: Network, *, link_capacity: np.ndarray | None =
 
     start_x = routing_source_flows(network, feasible.design.routing, layout.sources)
     incumbent = _Incumbent(start_x, start_x.sum(axis=0), objective.value(start_x.sum(axis=0)))
+    progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback, start_s=start)
     bound = -math.inf
     iteration = simplex = 0
-    history: list[dict[str, float]] = []
     while True:
         # cold start by interior point + crossover, then dual simplex warm from its basis
         outcome = solver.solve(time_limit_s=None if math.isinf(deadline)
@@ -163,22 +163,10 @@ def solve_min_delay_cuts(network: Network, *, link_capacity: np.ndarray | None =
         lp_x = layout.source_flows(solver.values(model.source_flow), network.n_arcs)
         incumbent.improve(objective, lp_x)
 
-        record = {"iteration": iteration, "time_s": time.perf_counter() - start,
-                  "objective": incumbent.value, "lower_bound": bound,
-                  "gap": relative_gap(incumbent.value, bound)}
-        history.append(record)
-        if callback is not None:
-            callback(record)
-        logger.debug("OA iteration %d: UB %.12g LB %.12g gap %.3g (%d cuts)", iteration,
-                     incumbent.value, bound, record["gap"], n_cuts)
-        if record["gap"] <= gap:
-            status, message = Status.OPTIMAL, f"gap {record['gap']:.3g} <= {gap:g}"
-            break
-        if time.perf_counter() >= deadline:
-            status, message = Status.TIME_LIMIT, f"time limit {time_limit_s:g} s"
-            break
-        if max_iterations is not None and iteration >= max_iterations:
-            status, message = Status.ITERATION_LIMIT, f"iteration limit {max_iterations}"
+        stop = progress.update(iteration, incumbent.value, bound)
+        logger.debug("OA iteration %d: UB %.12g LB %.12g (%d cuts)", iteration, incumbent.value, bound, n_cuts)
+        if stop is not None:
+            status, message = stop, progress.message(stop)
             break
 
         cut_queues, cut_loads = new_cut_points(
@@ -186,7 +174,7 @@ def solve_min_delay_cuts(network: Network, *, link_capacity: np.ndarray | None =
             solver.values(model.queue_packets), network.queue_load(incumbent.arc_flow)[queues])
         if not cut_queues.size:  # the LP is exact at its point up to CUT_VIOLATION_RTOL
             status = Status.ITERATION_LIMIT
-            message = f"stalled at gap {record['gap']:.3g}: no cut violated beyond the tolerance"
+            message = f"stalled at gap {progress.history[-1]['gap']:.3g}: no cut violated beyond the tolerance"
             break
         solver.add_constraints(add_tangent_cuts(model, cut_queues, cut_loads))
         n_cuts += len(cut_queues)
@@ -201,7 +189,7 @@ def solve_min_delay_cuts(network: Network, *, link_capacity: np.ndarray | None =
     return SolveResult(
         status, "outer_approximation", "average_delay_s", "s", objective=value,
         lower_bound=bound, design=design, solve_time_s=time.perf_counter() - start,
-        iterations=iteration, message=message, history=history,
+        iterations=iteration, message=message, history=progress.history,
         details={"include_fixed_delay": include_fixed_delay, "cuts": n_cuts,
                  "simplex_iterations": simplex, **model_size(model),
                  "lower_bound_source": "outer-approximation LP (tangent cuts)"})
