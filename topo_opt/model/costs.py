@@ -50,8 +50,9 @@ class CapacityLevels:
     """The capacities each link can take in a modular design, flat over all links.
 
     Level ``i`` belongs to link ``link[i]``, gives it ``capacity[i]`` (rate unit) for
-    ``cost[i]`` = module cost + the link's ``fixed_cost`` when it is built from nothing, with
-    ``counts[i]`` modules of each of the link's module types.  Every link has exactly one level
+    ``cost[i]`` = module cost + ``fixed_cost[i]`` (the link's ``fixed_cost`` when the level
+    builds it from nothing, else 0), with ``counts[i]`` modules of each of the link's module
+    types.  Every link has exactly one level
     chosen; level capacities of a link are increasing and so are their costs (Pareto-efficient
     module combinations only).
     """
@@ -59,6 +60,7 @@ class CapacityLevels:
     link: np.ndarray
     capacity: np.ndarray
     cost: np.ndarray
+    fixed_cost: np.ndarray
     counts: tuple[tuple[int, ...], ...]
     modules: tuple[tuple[Module, ...], ...]  # per link
     truncated: tuple[int, ...]  # links whose level list was thinned to MAX_LEVELS_PER_LINK
@@ -106,7 +108,7 @@ def capacity_levels(network: Network, max_capacity: float, keep_installed: bool,
     """
     unit = unit_capacity_cost(network)
     chosen = np.arange(network.n_links) if links is None else np.asarray(links)
-    link_of, capacity, cost, counts, modules, truncated = [], [], [], [], [], []
+    link_of, capacity, cost, fixed, counts, modules, truncated = [], [], [], [], [], [], []
     for l in chosen.tolist():
         link = network.links[l]
         mods = default_modules(link, unit[l])
@@ -117,11 +119,23 @@ def capacity_levels(network: Network, max_capacity: float, keep_installed: bool,
             options = [options[i] for i in keep]
             truncated.append(l)
         for added, price, n in options:
-            built_now = base == 0 and added > 0
+            setup = link.fixed_cost if base == 0 and added > 0 else 0.0  # built from nothing
             link_of.append(l)
             capacity.append(base + added)
-            cost.append(price + (link.fixed_cost if built_now else 0.0))
+            cost.append(price + setup)
+            fixed.append(setup)
             counts.append(n)
         modules.append(mods)
     return CapacityLevels(np.asarray(link_of, dtype=np.int64), np.asarray(capacity, float),
-                          np.asarray(cost, float), tuple(counts), tuple(modules), tuple(truncated))
+                          np.asarray(cost, float), np.asarray(fixed, float), tuple(counts),
+                          tuple(modules), tuple(truncated))
+
+
+def covering_levels(levels: CapacityLevels, link_capacity: np.ndarray) -> np.ndarray:
+    """Per link with levels (in link order): the cheapest level with capacity ≥ ``link_capacity``
+    of that link, or −1 where no level covers it."""
+    chosen = []
+    for l in np.unique(levels.link).tolist():
+        mine = np.flatnonzero((levels.link == l) & (levels.capacity >= link_capacity[l] * (1 - 1e-12)))
+        chosen.append(mine[np.argmin(levels.cost[mine])] if mine.size else -1)
+    return np.asarray(chosen, dtype=np.int64)

@@ -64,18 +64,17 @@ def _routing_baseline(network: Network, card: ModelCard, callback: Callback | No
 
 def _modular(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
     from topo_opt.model.costs import linear_capacity_cost
-    from topo_opt.solve.modular_capacity import installed_delay_s, solve_modular_capacity
+    from topo_opt.solve.modular_capacity import solve_modular_capacity
 
     include = card.get("objective.include_fixed_delay")
     max_delay, budget = card.get("constraints.max_delay_s"), card.get("constraints.budget")
     sense = card.get("objective.sense")
-    if max_delay == "installed" and sense == "min-cost":
-        max_delay = installed_delay_s(network, include)
     if budget == "installed" and sense == "min-delay":
         budget = linear_capacity_cost(network, network.link_capacity)
     added = card.get("capacity.max_added_capacity")
     return solve_modular_capacity(
-        network, sense=sense, max_delay_s=max_delay if sense == "min-cost" else None,
+        network, sense=sense,  # max_delay_s None: the installed network's delay
+        max_delay_s=max_delay if sense == "min-cost" and max_delay != "installed" else None,
         budget=budget if sense == "min-delay" else None,
         max_utilization=card.get("constraints.max_utilization"), include_fixed_delay=include,
         mip_gap=card.get("solver.mip_gap"), time_limit_s=card.get("solver.time_limit_s"),

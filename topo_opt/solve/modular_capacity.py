@@ -40,7 +40,7 @@ from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.formulations.modular_capacity import (
     add_capacity_cover_cut, add_level_cuts, build_modular_capacity_model,
 )
-from topo_opt.model.costs import CapacityLevels, capacity_levels
+from topo_opt.model.costs import CapacityLevels, capacity_levels, covering_levels
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.solve.capacity_assignment import min_fixed_delay_s
@@ -125,16 +125,10 @@ def _level_cuts(network: Network, block, solver: HighsSolver, picked: np.ndarray
     return cuts
 
 
-def _starting_designs(network: Network, levels: CapacityLevels) -> list[np.ndarray]:
-    """Level choices to try before the MILP: the installed capacities rounded up to the
-    cheapest level covering them, and every link at its largest level."""
-    rounded, largest = [], []
-    for l in np.unique(levels.link).tolist():
-        mine = np.flatnonzero(levels.link == l)
-        covering = mine[levels.capacity[mine] >= network.links[l].capacity * (1 - 1e-12)]
-        rounded.append(covering[np.argmin(levels.cost[covering])] if covering.size else mine[-1])
-        largest.append(mine[np.argmax(levels.capacity[mine])])
-    return [np.asarray(rounded), np.asarray(largest)]
+def _largest_levels(levels: CapacityLevels) -> np.ndarray:
+    """Per link with levels (in link order): its level of largest capacity."""
+    return np.asarray([mine[np.argmax(levels.capacity[mine])] for mine in
+                       (np.flatnonzero(levels.link == l) for l in np.unique(levels.link).tolist())])
 
 
 def _modules_added(network: Network, levels: CapacityLevels, picked: np.ndarray) -> list[dict]:
@@ -210,7 +204,11 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     solver = HighsSolver(model, HighsOptions(mip_rel_gap=mip_gap))
     best_value, best = math.inf, None
     if sense == "min-cost":
-        for picked in _starting_designs(network, levels):
+        # starting designs: the installed capacities rounded up to levels (uncovered links at
+        # their largest level), then every link at its largest level
+        largest = _largest_levels(levels)
+        rounded = covering_levels(levels, network.link_capacity)
+        for picked in (np.where(rounded >= 0, rounded, largest), largest):
             capacity = np.zeros(network.n_links)
             capacity[levels.link[picked]] = levels.capacity[picked]
             checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay, time_limit_s)
@@ -219,7 +217,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
             cost = float(levels.cost[picked].sum())
             if worst <= max_delay_s and cost < best_value:
                 best_value, best = cost, (checks[0].design, picked, cost, checks[0].delay_s, worst)
-        proven = [check for check in checks if check.delay_bound_s is not None]  # the largest levels
+        proven = [check for check in checks if check.delay_bound_s is not None]  # of ``largest``
         if best is None and proven and max(check.delay_bound_s for check in proven) > max_delay_s:
             reasons = [check.reason for check in proven if check.reason]
             raise InfeasibleError(
@@ -284,8 +282,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                            message="no design meeting the delay bound found before the limit",
                            history=history)
     design, picked, cost, delay, worst = best
-    fixed = float(sum(network.links[int(levels.link[i])].fixed_cost for i in picked
-                      if levels.capacity[i] > 0 and not (keep_installed and network.links[int(levels.link[i])].capacity > 0)))
+    fixed = float(levels.fixed_cost[picked].sum())
     details = {
         "sense": sense, "max_delay_s": max_delay_s, "budget": budget, "max_utilization": max_utilization,
         "keep_installed": keep_installed, "topology": topology, "survivable": survivable,
@@ -299,23 +296,11 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         "max_added_capacity": cap, "mip_gap": mip_gap, "rounds": rounds, **model_size(model),
         "lower_bound_source": "MILP dual bound with tangent cuts (over the listed capacity levels)",
     }
-    if not keep_installed:
-        details["installed_cost"] = _installed_price(network, levels)
+    if not keep_installed:  # the installed capacities priced with the same modules
+        covering = covering_levels(levels, network.link_capacity)
+        details["installed_cost"] = float(levels.cost[covering].sum()) if np.all(covering >= 0) else math.nan
     return SolveResult(status, "milp-tangent-cuts", name, unit, objective=best_value,
                        lower_bound=min(lower, best_value), design=design,
                        solve_time_s=time.perf_counter() - began, iterations=rounds,
                        details=details, history=history)
 
-
-def _installed_price(network: Network, levels: CapacityLevels) -> float:
-    """Cost of the cheapest levels covering the installed capacities (nan if one is not covered)."""
-    total = 0.0
-    for l in np.unique(levels.link).tolist():
-        need = network.links[l].capacity
-        if need <= 0:
-            continue
-        mine = np.flatnonzero((levels.link == l) & (levels.capacity >= need * (1 - 1e-12)))
-        if mine.size == 0:
-            return math.nan
-        total += float(levels.cost[mine].min())
-    return total
