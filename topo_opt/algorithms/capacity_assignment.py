@@ -58,11 +58,10 @@ def link_queue_loads(queue_load: np.ndarray, queue_link: np.ndarray, n_links: in
     """Loads of each link's queues as an (n_links, k) array, zero-padded (k = 1 or 2)."""
     width = int(np.bincount(queue_link, minlength=n_links).max(initial=1))
     out = np.zeros((n_links, width))
-    slot = np.zeros(len(queue_link), dtype=np.int64)
-    seen = np.zeros(n_links, dtype=np.int64)
-    for q, link in enumerate(queue_link):  # queues of a link are consecutive; at most 2
-        slot[q] = seen[link]
-        seen[link] += 1
+    order = np.argsort(queue_link, kind="stable")  # a link's queues in queue order
+    grouped = queue_link[order]
+    slot = np.empty(len(queue_link), dtype=np.int64)
+    slot[order] = np.arange(len(order)) - np.searchsorted(grouped, grouped)  # rank within its link
     out[queue_link, slot] = queue_load
     return out
 

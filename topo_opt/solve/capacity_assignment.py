@@ -172,6 +172,7 @@ def solve_capacity_assignment(network: Network, *, form: str, routing_rule: str,
                "include_fixed_delay": include_fixed_delay}
     if routing_rule == "joint":
         starts_found = []
+        bound = problem.routing_independent_bound()
         for index, start in enumerate(_start_routings(network, routing, max(starts, 1), seed)):
             try:
                 ca, value, _ = problem.assign(start)
@@ -179,24 +180,23 @@ def solve_capacity_assignment(network: Network, *, form: str, routing_rule: str,
                 starts_found.append(math.nan)
                 continue
             for _ in range(CFA_MAX_ROUNDS):
-                start = min_delay_on_support(network, ca.capacity, gap=gap, time_limit_s=time_limit_s,
-                                             include_fixed_delay=include_fixed_delay,
-                                             start=start).design.routing
-                new_ca, new_value, _ = problem.assign(start)
+                routed = min_delay_on_support(network, ca.capacity, gap=gap, time_limit_s=time_limit_s,
+                                              include_fixed_delay=include_fixed_delay,
+                                              start=start).design.routing
+                new_ca, new_value, _ = problem.assign(routed)
                 improved = new_value < value * (1 - CFA_RTOL)
-                if new_value <= value:
-                    ca, value = new_ca, new_value
+                if new_value <= value:  # keep the routing the capacities were assigned for
+                    ca, value, start = new_ca, new_value, routed
                 if not improved:
                     break
             starts_found.append(value)
             if value < best[0]:
                 best = (value, ca, start)
             record = {"iteration": index + 1, "time_s": time.perf_counter() - began,
-                      "objective": best[0], "lower_bound": problem.routing_independent_bound()}
+                      "objective": best[0], "lower_bound": bound}
             history.append(record)
             if callback:
                 callback(record)
-        bound = problem.routing_independent_bound()
         details.update(starts=len(starts_found), seed=seed, start_objectives=starts_found,
                        lower_bound_source="routing-independent bound (weak; CFA is not convex)")
         status = Status.FEASIBLE
