@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -12,8 +11,7 @@ import click
 from rich.table import Table
 
 from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, read_network, stdout
-from topo_opt.errors import InvalidInputError, SolverUnavailableError
-from topo_opt.io.atomic import atomic_write
+from topo_opt.errors import InvalidInputError
 
 
 def _csv_text(records: list[dict], columns: tuple[str, ...]) -> str:
@@ -30,42 +28,6 @@ def _json_text(records: list[dict], summary: list[dict], settings: dict) -> str:
 
     return json.dumps(json_clean({"format": "topo-opt/benchmark", "version": 1, "settings": settings,
                                   "summary": summary, "runs": records}), indent=1) + "\n"
-
-
-def plot_convergence(records: list[dict], path: str) -> None:
-    """GA best objective against time per instance, with the exact optimum and the best bound.
-
-    One panel per instance; each seeded run is a step line, the exact method's objective a
-    dashed line and the best proven lower bound a dotted one.  Written atomically.
-    """
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise SolverUnavailableError("--plot needs matplotlib: pip install 'topo-opt[plot]'") from exc
-    instances = list(dict.fromkeys(r["instance"] for r in records))
-    fig, axes = plt.subplots(len(instances), 1, figsize=(7, 3.2 * len(instances)), squeeze=False)
-    for ax, name in zip(axes[:, 0], instances):
-        group = [r for r in records if r["instance"] == name]
-        for r in group:
-            points = [(h["time_s"], h["objective"]) for h in r["history"] if math.isfinite(h["objective"])]
-            if r["seed"] is not None and points:
-                ax.step(*zip(*points), where="post", lw=1, label=f"{r['method']} seed {r['seed']}")
-        for r in group:
-            if r["method"] == "exact" and math.isfinite(r["objective"]):
-                ax.axhline(r["objective"], ls="--", color="k", lw=1, label="exact single-path")
-        if math.isfinite(group[0]["best_bound"]):
-            ax.axhline(group[0]["best_bound"], ls=":", color="r", lw=1, label="best lower bound")
-        ax.set_title(name)
-        ax.set_xlabel("time (s)")
-        ax.set_ylabel(f"objective ({group[0]['objective_unit']})")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120))
-    finally:
-        plt.close(fig)
 
 
 def _print_summary(summary: list[dict]) -> None:
@@ -112,6 +74,8 @@ def bench(instances: tuple[str, ...], methods: str, seeds: int, time_limit: floa
     records = [r.record for r in runs]
     summary = summarize(records)
     if plot:
+        from topo_opt.report.bench import plot_convergence
+
         plot_convergence(records, plot)
     if out:
         from topo_opt.io.atomic import atomic_write_text

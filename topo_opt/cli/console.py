@@ -9,6 +9,7 @@ import math
 import sys
 from typing import Any
 
+import click
 from rich.console import Console
 
 # Wide enough for the link table when the output goes to a file or a pipe
@@ -30,3 +31,18 @@ def read_network(path: str, fmt: str):
     from topo_opt.io.detect import read_instance
 
     return read_instance(path, format=fmt)
+
+
+def card_options(default: str, help_text: str):
+    """The ``--model CARD`` and repeatable ``--set KEY=VALUE`` options of a one-card command.
+
+    The command receives them as ``model`` (a path) and ``overrides`` (a tuple of strings).
+    """
+    def decorate(command):
+        command = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                               help="Override a card parameter (dotted key, e.g. solver.gap=1e-5). "
+                                    "Repeatable.")(command)
+        return click.option("--model", "model", type=click.Path(dir_okay=False), default=default,
+                            show_default=True, help=help_text)(command)
+    return decorate
+

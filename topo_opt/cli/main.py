@@ -14,7 +14,9 @@ import numpy as np
 from rich.table import Table
 
 from topo_opt import __version__
-from topo_opt.cli.console import EXIT_INPUT, FORMAT_CHOICES, fmt_value as _fmt, read_network as _read, stdout
+from topo_opt.cli.console import (
+    EXIT_INPUT, FORMAT_CHOICES, card_options, fmt_value as _fmt, read_network as _read, stdout,
+)
 from topo_opt.errors import InfeasibleError, TopoOptError
 
 class _Group(click.Group):
@@ -134,10 +136,7 @@ def _print_result(doc: dict) -> None:
 
 @cli.command()
 @click.argument("instance", type=click.Path(dir_okay=False))
-@click.option("--model", "model", type=click.Path(dir_okay=False), default="models/min-delay.toml",
-              show_default=True, help="Model card (TOML) naming the problem and solver settings.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a card parameter (dotted key, e.g. solver.gap=1e-5). Repeatable.")
+@card_options("models/min-delay.toml", "Model card (TOML) naming the problem and solver settings.")
 @click.option("--gap", type=float, default=None, help="Certified relative gap (solver.gap).")
 @click.option("--time-limit", type=float, default=None, help="Time limit in seconds (solver.time_limit_s).")
 @click.option("--method", default=None, help="Solver method (solver.method), e.g. gradient_projection.")

@@ -9,45 +9,17 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, read_network, stdout
-from topo_opt.errors import InvalidInputError, SolverUnavailableError
-from topo_opt.io.atomic import atomic_write
+from topo_opt.cli.console import FORMAT_CHOICES, card_options, fmt_value, read_network, stdout
+from topo_opt.errors import InvalidInputError
 from topo_opt.model.scenarios import parse_range
 
 COLUMNS = ("max_delay_s", "milp_power_w", "milp_bound_w", "milp_gap", "milp_delay_s", "milp_time_s",
            "earp_power_w", "earp_delay_s", "earp_time_s", "earp_excess", "milp_status", "earp_status")
 
 
-def plot_tradeoff(records: list[dict], path: str, title: str) -> None:
-    """Power (W) against achieved average delay (s): MILP points with their bounds, EARP points."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise SolverUnavailableError("--plot needs matplotlib: pip install 'topo-opt[plot]'") from exc
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for name, style in (("milp", "o-"), ("earp", "s--")):
-        ax.plot([r[f"{name}_delay_s"] * 1e3 for r in records], [r[f"{name}_power_w"] for r in records],
-                style, label={"milp": "MILP (HiGHS)", "earp": "EARP heuristic"}[name])
-    ax.plot([r["max_delay_s"] * 1e3 for r in records], [r["milp_bound_w"] for r in records], "k:",
-            lw=1, label="MILP lower bound at T_max")
-    ax.set_xlabel("average delay T (ms)")
-    ax.set_ylabel("total power (W)")
-    ax.set_title(title)
-    ax.legend()
-    fig.tight_layout()
-    try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120))
-    finally:
-        plt.close(fig)
-
-
 @click.command()
 @click.argument("instance", type=click.Path(dir_okay=False))
-@click.option("--model", "model_path", default="models/earp-min-power.toml", show_default=True,
-              type=click.Path(dir_okay=False), help="An earp-min-power card (profiles, α, gap).")
-@click.option("--set", "overrides", multiple=True, help="Override a card key, e.g. solver.gap=1e-3.")
+@card_options("models/earp-min-power.toml", "An earp-min-power card (profiles, α, gap).")
 @click.option("--tmax-range", required=True,
               help="A:B:STEP values of T_max: seconds, or multiples of the min delay with --relative.")
 @click.option("--relative", is_flag=True, help="T_max values are multiples of the minimum delay T*.")
@@ -55,7 +27,7 @@ def plot_tradeoff(records: list[dict], path: str, title: str) -> None:
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Write power against delay (PNG/PDF/SVG, needs matplotlib).")
 @click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True)
-def tradeoff(instance: str, model_path: str, overrides: tuple[str, ...], tmax_range: str, relative: bool,
+def tradeoff(instance: str, model: str, overrides: tuple[str, ...], tmax_range: str, relative: bool,
              out: str | None, plot: str | None, fmt: str) -> None:
     """Sweep T_max on INSTANCE: min power by the MILP (with bound) and by EARP, side by side."""
     from topo_opt.io.atomic import atomic_write_text
@@ -63,9 +35,9 @@ def tradeoff(instance: str, model_path: str, overrides: tuple[str, ...], tmax_ra
     from topo_opt.solve.cards import load_card
     from topo_opt.solve.min_power import card_profiles, min_delay_all_on, power_delay_tradeoff
 
-    card = load_card(model_path, overrides)
+    card = load_card(model, overrides)
     if card.problem != "earp-min-power":
-        raise InvalidInputError(f"{model_path}: tradeoff needs an earp-min-power card, got {card.problem!r}")
+        raise InvalidInputError(f"{model}: tradeoff needs an earp-min-power card, got {card.problem!r}")
     if out and Path(out).suffix.lower() not in (".csv", ".json"):
         raise InvalidInputError(f"--out {out}: the file name must end in .csv or .json")
     values = parse_range(tmax_range, "--tmax-range")
@@ -78,6 +50,8 @@ def tradeoff(instance: str, model_path: str, overrides: tuple[str, ...], tmax_ra
         include_fixed_delay=include, gap=card.get("solver.gap"), time_limit_s=card.get("solver.time_limit_s"),
         n_candidates=card.get("solver.n_candidates"))
     if plot:
+        from topo_opt.report.tradeoff import plot_tradeoff
+
         plot_tradeoff(records, plot, f"{network.name}: power against delay")
     if out:
         if out.lower().endswith(".csv"):

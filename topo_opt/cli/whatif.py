@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, read_network, stdout
+from topo_opt.cli.console import FORMAT_CHOICES, card_options, fmt_value, read_network, stdout
 from topo_opt.errors import InvalidInputError, SolverUnavailableError
 
 COST_UNIT = "cost unit"  # the instance's module costs (SNDlib: unitless money)
@@ -83,10 +83,8 @@ def _print_table(result, rate_unit: str) -> None:
 
 @click.command()
 @click.argument("instance", type=click.Path(dir_okay=False))
-@click.option("--model", "model", type=click.Path(dir_okay=False), default="models/modular-capacity.toml",
-              show_default=True, help="modular-capacity card: T_max, utilisation limit, MIP gap, time limit.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a card parameter (dotted key, e.g. constraints.max_delay_s=0.02). Repeatable.")
+@card_options("models/modular-capacity.toml",
+              "modular-capacity card: T_max, utilisation limit, MIP gap, time limit.")
 @click.option("--demand-scale", "demand_scale", default="1.0", show_default=True, metavar="START:STOP:STEP",
               help="Demand growth factors (both ends included), or one factor.")
 @click.option("--fail", "failures", multiple=True, metavar="each-link|each-node|LINK_ID",
