@@ -1,4 +1,5 @@
-"""What every ``topo-opt`` command shares: the console, number formatting, instance reading.
+"""What every ``topo-opt`` command shares: the console, number formatting, instance reading,
+the ``--model``/``--set`` card options.
 
 Commands live in their own modules (``main.py`` and one module per larger command) and import
 these, so that no command module imports another.
@@ -45,4 +46,3 @@ def card_options(default: str, help_text: str):
         return click.option("--model", "model", type=click.Path(dir_okay=False), default=default,
                             show_default=True, help=help_text)(command)
     return decorate
-
