@@ -1,9 +1,12 @@
 """What-if scenarios: demand scaling, link and node failures."""
+import json
+
 import numpy as np
 import pytest
 
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.detect import read_instance
+from topo_opt.io.native_json import loads_json
 from topo_opt.model.scenarios import Scenario, apply_scenario, failure_scenarios, parse_range
 
 
@@ -57,6 +60,30 @@ def test_failure_lists(abilene):
     assert len(failure_scenarios(abilene, "each-link")) == abilene.n_links
     assert [s.failed_nodes for s in failure_scenarios(abilene, "each-node")] == \
         [(n.id,) for n in abilene.nodes]
+
+
+def test_link_pairs_fail_together(abilene):
+    pairs = failure_scenarios(abilene, "each-link-pair")
+    ids = [link.id for link in abilene.links]
+    assert len(pairs) == len(ids) * (len(ids) - 1) // 2
+    assert {frozenset(s.failed_links) for s in pairs} == \
+        {frozenset((a, b)) for i, a in enumerate(ids) for b in ids[i + 1:]}
+    (joint,) = failure_scenarios(abilene, [f"{ids[0]} + {ids[3]}"])
+    assert joint.failed_links == (ids[0], ids[3]) and joint.name == f"fail links {ids[0]}+{ids[3]}"
+    failed = apply_scenario(abilene, joint)
+    assert failed.n_links == abilene.n_links - 2
+    assert ids[0] not in failed.link_index and ids[3] not in failed.link_index
+    with pytest.raises(InvalidInputError, match="'nope' is not a link"):
+        failure_scenarios(abilene, [f"{ids[0]}+nope"])
+
+
+def test_link_id_with_a_plus_is_taken_whole():
+    doc = {"format": "topo-opt/network", "version": 1, "name": "plus",
+           "nodes": [{"id": "a"}, {"id": "b"}],
+           "links": [{"id": "a+b", "source": "a", "target": "b", "capacity": 10.0}], "demands": []}
+    network = loads_json(json.dumps(doc))
+    (scenario,) = failure_scenarios(network, ["a+b"])
+    assert scenario.failed_links == ("a+b",) and scenario.name == "fail link a+b"
 
 
 def test_parse_range():

@@ -111,6 +111,25 @@ def test_disconnecting_failure_is_an_infeasible_row_naming_the_demand(bridge):
     assert survivor["average_delay_s"] == pytest.approx(expected, rel=1e-6)
 
 
+def test_link_pairs_are_routed_without_both_links(abilene, bridge):
+    first, second = abilene.links[1].id, abilene.links[2].id  # Atlanta keeps two of its four links
+    scenarios = scenario_grid(abilene, [1.0], [first, second, f"{first}+{second}"])
+    rows = {r["scenario"]: r for r in run_whatif(abilene, scenarios, WhatIfOptions(upgrades=False)).records}
+    pair = rows[f"fail links {first}+{second}"]
+    assert pair["failed_links"] == [first, second] and pair["status"] == "feasible"
+    expected = independent(abilene, Scenario(failed_links=(first, second))).average_delay_s
+    assert pair["average_delay_s"] == pytest.approx(expected, rel=1e-6)
+    # fewer links can only raise the least delay (to within the certified gaps)
+    for single in (first, second):
+        assert pair["average_delay_s"] >= rows[f"fail link {single}"]["average_delay_s"] * (1 - 1e-6)
+    # every two links of the triangle cut a node off: named infeasible rows, no crash
+    rows = run_whatif(bridge, scenario_grid(bridge, [1.0], "each-link-pair"),
+                      WhatIfOptions(max_delay_s=1e-3, upgrades=False)).records
+    assert len(rows) == 1 + 6
+    assert {r["status"] for r in rows[1:]} == {"infeasible"}
+    assert all("demand" in r["reason"] for r in rows[1:])
+
+
 def test_bad_sweep_input_names_the_element(abilene):
     with pytest.raises(InvalidInputError, match="'NOPE' is not a link"):
         scenario_grid(abilene, [1.0], ["NOPE"])
@@ -206,6 +225,7 @@ def test_cli_csv_has_one_row_per_scenario(tmp_path):
 @pytest.mark.parametrize("args, match", [
     (("--demand-scale", "2:1:0.1"), "--demand-scale '2:1:0.1'"),
     (("--fail", "NOPE"), "'NOPE' is not a link"),
+    (("--fail", "ATLAng_HSTNng+NOPE"), "'NOPE' is not a link"),
     (("--model", ROOT / "models" / "min-delay.toml"), "needs a 'modular-capacity' card"),
     (("--out", "rows.txt"), "expected a .csv or .json file"),
 ])

@@ -1,7 +1,7 @@
 """Expand a :class:`~topo_opt.batch.spec.BatchSpec` into its jobs.
 
 Order: instance, model, failure scenario, demand scale, seed.  The scenarios of an instance are
-the intact network and each single failure of ``spec.failures``, each at every demand scale.
+the intact network and each failure scenario of ``spec.failures``, each at every demand scale.
 Cards are validated here, before anything runs, so a typo in a card or an override stops the
 batch at once; an unreadable instance only fails its own jobs unless failure scenarios need
 its links.

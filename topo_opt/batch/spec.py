@@ -15,7 +15,7 @@ Batch file (every key optional; paths relative to the file's folder)::
 
     [scenarios]
     demand_scales = "1.0:1.2:0.1"           # or a list of factors
-    failures = "each-link"                  # "each-node", a list of link ids, or "none"
+    failures = "each-link"                  # "each-node", "each-link-pair", link ids ("A+B": both), or "none"
 
 A flag given on the command line replaces the file's value of the same key.
 """
@@ -28,9 +28,8 @@ from typing import Any, Mapping, Sequence
 
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.toml_file import read_toml
-from topo_opt.model.scenarios import parse_range
+from topo_opt.model.scenarios import FAILURE_KEYWORDS, parse_range
 
-FAILURE_RULES = ("each-link", "each-node")
 _TOP_KEYS = ("instances", "format", "models", "set", "seeds", "time_limit_s", "out", "scenarios")
 _SCENARIO_KEYS = ("demand_scales", "failures")
 
@@ -66,8 +65,9 @@ class BatchSpec:
     demand_scales : tuple of float
         Demand growth factors (1.0 = the instance's demands).
     failures : None, str or tuple of str
-        None for no failure scenarios; ``"each-link"``, ``"each-node"`` or link ids: the
-        single-failure scenarios that are run in addition to the intact network.
+        None for no failure scenarios; a keyword of
+        :func:`~topo_opt.model.scenarios.failure_scenarios` or failures (link ids, ``"A+B"`` for
+        links failing together): the scenarios run in addition to the intact network.
     seeds : tuple of int
         Seeds for cards that have a ``seed`` parameter; other cards run once (seed empty).
     time_limit_s : float or None
@@ -142,10 +142,10 @@ def parse_scales(value: Any, where: str) -> tuple[float, ...]:
 
 
 def parse_failures(value: Any, where: str) -> str | tuple[str, ...] | None:
-    """``None``/``"none"`` (no failure scenarios), ``"each-link"``, ``"each-node"`` or link ids."""
+    """``None``/``"none"`` (no failure scenarios), a failure keyword or failures (link ids, ``A+B``)."""
     if value is None or value == "none":
         return None
-    if isinstance(value, str) and value in FAILURE_RULES:
+    if isinstance(value, str) and value in FAILURE_KEYWORDS:
         return value
     if isinstance(value, str):
         return tuple(v.strip() for v in value.split(",") if v.strip())

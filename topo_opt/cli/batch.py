@@ -43,8 +43,9 @@ def _progress() -> Progress:
               help="Override a parameter of every card (dotted key); repeatable.")
 @click.option("--demand-scale", "demand_scales", default=None, metavar="START:STOP:STEP",
               help="Demand growth factors, e.g. 1.0:1.5:0.1 or 1.2.")
-@click.option("--fail", "failures", default=None, metavar="each-link|each-node|IDS",
-              help="Single-failure scenarios (in addition to the intact network); IDS comma-separated link ids.")
+@click.option("--fail", "failures", default=None, metavar="each-link|each-node|each-link-pair|IDS",
+              help="Failure scenarios (in addition to the intact network); IDS comma-separated link ids, "
+                   "A+B for links failing together.")
 @click.option("--seeds", default=None, metavar="0,1,2", help="Seeds for cards with a seed parameter.")
 @click.option("--workers", type=int, default=None, help="Local worker processes [default: number of cores].")
 @click.option("--scheduler", default=None, metavar="tcp://HOST:8786",

@@ -87,8 +87,9 @@ def _print_table(result, rate_unit: str) -> None:
               "modular-capacity card: T_max, utilisation limit, MIP gap, time limit.")
 @click.option("--demand-scale", "demand_scale", default="1.0", show_default=True, metavar="START:STOP:STEP",
               help="Demand growth factors (both ends included), or one factor.")
-@click.option("--fail", "failures", multiple=True, metavar="each-link|each-node|LINK_ID",
-              help="Single-failure scenarios, in addition to the intact network; repeatable or comma-separated.")
+@click.option("--fail", "failures", multiple=True, metavar="each-link|each-node|each-link-pair|ID[+ID]",
+              help="Failure scenarios, in addition to the intact network: every single link or node, every "
+                   "two links, or link ids (A+B: both fail); repeatable or comma-separated.")
 @click.option("--no-upgrades", is_flag=True, help="Skip the upgrade MILP: installed network only (fast).")
 @click.option("--time-limit", type=float, default=None,
               help="Seconds per scenario for each solve (default: the card's solver.time_limit_s).")
@@ -104,7 +105,7 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
            progress: bool | None) -> None:
     """What-if sweep of INSTANCE over demand growth and failures.
 
-    For every scenario (the intact network and each single failure, each at every demand
+    For every scenario (the intact network and each failure scenario, each at every demand
     scale): average and worst demand delay and max utilisation under min-delay routing, and
     the cheapest modules to add so that the average delay stays at most T_max (the card's
     constraints.max_delay_s; "installed" = the delay of the unscaled, intact installed network).

@@ -4,7 +4,7 @@ A :class:`Scenario` is data (it goes into result tables and batch job identities
 :func:`apply_scenario` turns it into the network the solver sees:
 
 * ``demand_scale`` multiplies every demand rate (``synthesis.scale_demands``);
-* each failed link is removed;
+* each failed link is removed (several links may fail together);
 * each failed node is removed with its links and with the demands it sources or sinks (a
   router that is down neither sends nor receives); the dropped demands are recorded in
   ``metadata["scenario"]["dropped_demands"]``.
@@ -14,6 +14,7 @@ reports it as infeasible, naming the demand.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Sequence
@@ -106,8 +107,16 @@ def parse_range(text: str, what: str = "demand scale") -> list[float]:
     return numbers
 
 
+FAILURE_KEYWORDS = ("each-link", "each-node", "each-link-pair")
+
+
 def failure_scenarios(network: Network, spec: str | Sequence[str]) -> list[Scenario]:
-    """Single-failure scenarios: ``"each-link"``, ``"each-node"`` or a list of link ids.
+    """Failure scenarios of ``network``.
+
+    ``spec`` is a keyword: ``"each-link"`` and ``"each-node"`` (every single failure),
+    ``"each-link-pair"`` (every two links failing together, n(n − 1)/2 scenarios); or a list of
+    failures, each a link id or link ids joined by ``+`` (links that fail together, e.g. two
+    links in one duct).  A link id that itself contains ``+`` is taken whole.
 
     Raises
     ------
@@ -118,20 +127,28 @@ def failure_scenarios(network: Network, spec: str | Sequence[str]) -> list[Scena
         return [Scenario(f"fail link {link.id}", failed_links=(link.id,)) for link in network.links]
     if spec == "each-node":
         return [Scenario(f"fail node {node.id}", failed_nodes=(node.id,)) for node in network.nodes]
-    ids = [spec] if isinstance(spec, str) else list(spec)
-    for link_id in ids:
-        if link_id not in network.link_index:
-            raise InvalidInputError(f"--fail: {link_id!r} is not a link of {network.name!r} "
-                                    "(give link ids, each-link or each-node)")
-    return [Scenario(f"fail link {link_id}", failed_links=(link_id,)) for link_id in ids]
+    if spec == "each-link-pair":
+        return [Scenario(f"fail links {a.id}+{b.id}", failed_links=(a.id, b.id))
+                for a, b in itertools.combinations(network.links, 2)]
+    scenarios = []
+    for failure in [spec] if isinstance(spec, str) else spec:
+        ids = (failure,) if failure in network.link_index else \
+            tuple(dict.fromkeys(part.strip() for part in failure.split("+")))
+        for link_id in ids:
+            if link_id not in network.link_index:
+                raise InvalidInputError(f"--fail: {link_id!r} is not a link of {network.name!r} (give "
+                                        f"link ids, ids joined by '+', or one of {', '.join(FAILURE_KEYWORDS)})")
+        name = f"fail link {ids[0]}" if len(ids) == 1 else f"fail links {'+'.join(ids)}"
+        scenarios.append(Scenario(name, failed_links=ids))
+    return scenarios
 
 
 def scenario_grid(network: Network | None, demand_scales: Sequence[float],
                   failures: str | Sequence[str] | None = None) -> list[Scenario]:
-    """The intact network and each single failure, each at every demand scale.
+    """The intact network and each failure scenario, each at every demand scale.
 
-    ``failures`` mixes ``"each-link"``, ``"each-node"`` and link ids (each id one single-link
-    failure); None or empty: the intact network only.  Names: the failure's (``"base"`` when
+    ``failures`` mixes the keywords of :func:`failure_scenarios` and failures (a link id, or
+    ids joined by ``+``); None or empty: the intact network only.  Names: the failure's (``"base"`` when
     intact), with ``", demand x1.5"`` appended for scales other than 1.  ``network`` is needed
     only for failures.
 
@@ -142,9 +159,9 @@ def scenario_grid(network: Network | None, demand_scales: Sequence[float],
     """
     specs = [failures] if isinstance(failures, str) else list(failures or ())
     bases = [Scenario()]
-    for keyword in dict.fromkeys(spec for spec in specs if spec in ("each-link", "each-node")):
+    for keyword in dict.fromkeys(spec for spec in specs if spec in FAILURE_KEYWORDS):
         bases += failure_scenarios(network, keyword)
-    ids = list(dict.fromkeys(spec for spec in specs if spec not in ("each-link", "each-node")))
+    ids = list(dict.fromkeys(spec for spec in specs if spec not in FAILURE_KEYWORDS))
     if ids:
         bases += failure_scenarios(network, ids)
     return [replace(base, name=_scaled_name(base, scale), demand_scale=scale)

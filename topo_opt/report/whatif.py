@@ -96,7 +96,7 @@ def _failure_panels(axes, rows: list[dict], intact: dict[float, dict], cost_unit
         handles.append(Patch(facecolor="white", edgecolor="tab:red", hatch="//", label="installed infeasible"))
     ax.axhline(0.0, color="k", lw=0.8)
     ax.set_ylabel("delay increase (s)")
-    ax.set_title("single failures: delay increase over the intact network")
+    ax.set_title("failures: delay increase over the intact network")
     ax.legend(handles=handles, fontsize=7)
     if len(axes) > 1:
         for j in range(len(scales)):

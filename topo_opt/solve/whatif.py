@@ -16,7 +16,7 @@ once and used for every scenario.  An upgrade is not needed (cost 0, no MILP) wh
 installed network already meets T_max and the card's utilisation limit: cost 0 is then
 optimal.
 
-Scenario grid: the intact network and each single failure, each at every demand scale (the same
+Scenario grid: the intact network and each failure scenario, each at every demand scale (the same
 rule as ``topo-opt batch``).
 
 This module returns records (plain dicts, one per scenario, keys in :data:`COLUMNS`); only the
