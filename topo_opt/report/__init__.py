@@ -6,5 +6,7 @@
   matplotlib PNGs of the same panels; :mod:`~topo_opt.report.batch_view`: the cross-instance
   and cross-scenario tables and plots of a batch;
 * :mod:`~topo_opt.report.html`: one self-contained HTML page (plotly.js inline);
-* :mod:`~topo_opt.report.whatif`: the PNG of a ``topo-opt whatif`` sweep.
+* :mod:`~topo_opt.report.whatif`, :mod:`~topo_opt.report.bench`, :mod:`~topo_opt.report.tradeoff`:
+  the ``--plot`` files of ``topo-opt whatif``, ``bench`` and ``tradeoff``, drawn on
+  :mod:`~topo_opt.report.figure`.
 """

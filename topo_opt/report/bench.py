@@ -1,16 +1,13 @@
 """Convergence plot of ``topo-opt bench``: the GA's best objective against time, per instance.
 
-Uses ``matplotlib.figure.Figure`` (no pyplot, no GUI backend); the file is written atomically.
+Drawn on :func:`~topo_opt.report.figure.new_figure` (no pyplot); the file is written atomically.
 """
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
-from topo_opt.errors import SolverUnavailableError
-from topo_opt.io.atomic import atomic_write
-
-DPI = 120
+from topo_opt.report.figure import new_figure, write_figure
 
 
 def plot_convergence(records: list[dict], path: str | Path) -> None:
@@ -19,12 +16,8 @@ def plot_convergence(records: list[dict], path: str | Path) -> None:
     One panel per instance; each seeded run is a step line, the exact method's objective a
     dashed line and the best proven lower bound a dotted one.  Written atomically.
     """
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as exc:
-        raise SolverUnavailableError("--plot needs matplotlib: pip install 'topo-opt[plot]'") from exc
     instances = list(dict.fromkeys(r["instance"] for r in records))
-    fig = Figure(figsize=(7, 3.2 * len(instances)))
+    fig = new_figure(figsize=(7, 3.2 * len(instances)))
     axes = fig.subplots(len(instances), 1, squeeze=False)
     for ax, name in zip(axes[:, 0], instances):
         group = [r for r in records if r["instance"] == name]
@@ -42,4 +35,4 @@ def plot_convergence(records: list[dict], path: str | Path) -> None:
         ax.set_ylabel(f"objective ({group[0]['objective_unit']})")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=DPI))
+    write_figure(fig, path)

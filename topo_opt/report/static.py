@@ -14,11 +14,11 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
+from topo_opt.report.figure import DPI
 from topo_opt.report.interactive import NO_UTILIZATION, link_widths
 from topo_opt.report.solution import SolutionReport
 
 CMAP = "RdYlGn_r"
-DPI = 120
 
 
 def save_png(fig: Figure, path: Path) -> Path:

@@ -1,24 +1,17 @@
 """Plot of ``topo-opt tradeoff``: router power against average delay, MILP and EARP.
 
-Uses ``matplotlib.figure.Figure`` (no pyplot, no GUI backend); the file is written atomically.
+Drawn on :func:`~topo_opt.report.figure.new_figure` (no pyplot); the file is written atomically.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from topo_opt.errors import SolverUnavailableError
-from topo_opt.io.atomic import atomic_write
-
-DPI = 120
+from topo_opt.report.figure import new_figure, write_figure
 
 
 def plot_tradeoff(records: list[dict], path: str | Path, title: str) -> None:
     """Power (W) against achieved average delay (s): MILP points with their bounds, EARP points."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as exc:
-        raise SolverUnavailableError("--plot needs matplotlib: pip install 'topo-opt[plot]'") from exc
-    fig = Figure(figsize=(6.5, 4))
+    fig = new_figure(figsize=(6.5, 4))
     ax = fig.subplots()
     for name, style in (("milp", "o-"), ("earp", "s--")):
         ax.plot([r[f"{name}_delay_s"] * 1e3 for r in records], [r[f"{name}_power_w"] for r in records],
@@ -30,4 +23,4 @@ def plot_tradeoff(records: list[dict], path: str | Path, title: str) -> None:
     ax.set_title(title)
     ax.legend()
     fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=DPI))
+    write_figure(fig, path)

@@ -11,7 +11,7 @@
   upgrade cost per failure and scale when upgrades were computed, a red cross where none
   exists.
 
-Uses ``matplotlib.figure.Figure`` (no pyplot, no GUI backend); the file is written atomically.
+Drawn on :func:`~topo_opt.report.figure.new_figure` (no pyplot); the file is written atomically.
 """
 from __future__ import annotations
 
@@ -19,10 +19,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from topo_opt.errors import SolverUnavailableError
-from topo_opt.io.atomic import atomic_write
-
-DPI = 120
+from topo_opt.report.figure import new_figure, write_figure
 
 
 def _number(value: Any) -> float:
@@ -133,16 +130,12 @@ def plot_whatif(records: list[dict], max_delay_s: float, path: str | Path, *, ti
     SolverUnavailableError
         matplotlib is not installed.
     """
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as exc:
-        raise SolverUnavailableError("--plot needs matplotlib: pip install 'topo-opt[plot]'") from exc
     intact = [r for r in records if not _failed(r)]
     failed = [r for r in records if _failed(r)]
     panels = (["growth"] if len(intact) > 1 or not failed else []) + \
              (["failures"] + (["costs"] if any(_milp_ran(r) for r in failed) else []) if failed else [])
     n_groups = len({_failed(r) for r in failed})
-    fig = Figure(figsize=(max(7.0, 0.35 * n_groups), 3.4 * len(panels)))
+    fig = new_figure(figsize=(max(7.0, 0.35 * n_groups), 3.4 * len(panels)))
     axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
     if panels[0] == "growth":
         _growth_panel(axes[0], intact, max_delay_s, cost_unit)
@@ -152,4 +145,4 @@ def plot_whatif(records: list[dict], max_delay_s: float, path: str | Path, *, ti
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=DPI))
+    write_figure(fig, path)
