@@ -34,14 +34,15 @@ def read_network(path: str, fmt: str):
     return read_instance(path, format=fmt)
 
 
-def card_options(default: str, help_text: str):
+def card_options(default: str, help_text: str, set_example: str):
     """The ``--model CARD`` and repeatable ``--set KEY=VALUE`` options of a one-card command.
 
-    The command receives them as ``model`` (a path) and ``overrides`` (a tuple of strings).
+    The command receives them as ``model`` (a path) and ``overrides`` (a tuple of strings);
+    ``set_example`` is a ``KEY=VALUE`` of the default card, shown in the help.
     """
     def decorate(command):
         command = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-                               help="Override a card parameter (dotted key, e.g. solver.gap=1e-5). "
+                               help=f"Override a card parameter (dotted key, e.g. {set_example}). "
                                     "Repeatable.")(command)
         return click.option("--model", "model", type=click.Path(dir_okay=False), default=default,
                             show_default=True, help=help_text)(command)

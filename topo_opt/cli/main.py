@@ -136,7 +136,8 @@ def _print_result(doc: dict) -> None:
 
 @cli.command()
 @click.argument("instance", type=click.Path(dir_okay=False))
-@card_options("models/min-delay.toml", "Model card (TOML) naming the problem and solver settings.")
+@card_options("models/min-delay.toml", "Model card (TOML) naming the problem and solver settings.",
+              "solver.gap=1e-5")
 @click.option("--gap", type=float, default=None, help="Certified relative gap (solver.gap).")
 @click.option("--time-limit", type=float, default=None, help="Time limit in seconds (solver.time_limit_s).")
 @click.option("--method", default=None, help="Solver method (solver.method), e.g. gradient_projection.")

@@ -84,7 +84,8 @@ def _print_table(result, rate_unit: str) -> None:
 @click.command()
 @click.argument("instance", type=click.Path(dir_okay=False))
 @card_options("models/modular-capacity.toml",
-              "modular-capacity card: T_max, utilisation limit, MIP gap, time limit.")
+              "modular-capacity card: T_max, utilisation limit, MIP gap, time limit.",
+              "constraints.max_delay_s=0.02")
 @click.option("--demand-scale", "demand_scale", default="1.0", show_default=True, metavar="START:STOP:STEP",
               help="Demand growth factors (both ends included), or one factor.")
 @click.option("--fail", "failures", multiple=True, metavar="each-link|each-node|each-link-pair|ID[+ID]",
