@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.atomic import atomic_write, atomic_write_text
+from topo_opt.io.csv_table import csv_text
 
 CSV_NAME = "results.csv"
 PARQUET_NAME = "results.parquet"
@@ -109,11 +110,8 @@ class ResultsTable:
 
     def write(self) -> None:
         """Write ``results.csv`` (and ``results.parquet`` with pyarrow) atomically."""
-        text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=list(COLUMNS), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({key: _cell(value) for key, value in row.items()} for row in self._rows.values())
-        atomic_write_text(self.csv_path, text.getvalue())
+        rows = ({key: _cell(value) for key, value in row.items()} for row in self._rows.values())
+        atomic_write_text(self.csv_path, csv_text(rows, COLUMNS))
         write_parquet(self.parquet_path, self._rows.values())
 
 

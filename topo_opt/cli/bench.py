@@ -1,8 +1,6 @@
 """``topo-opt bench``: run methods on instances, write the table (CSV/JSON) and a convergence plot."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from pathlib import Path
@@ -12,15 +10,7 @@ from rich.table import Table
 
 from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, read_network, stdout
 from topo_opt.errors import InvalidInputError
-
-
-def _csv_text(records: list[dict], columns: tuple[str, ...]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow({key: "" if record.get(key) is None else record.get(key) for key in columns})
-    return buffer.getvalue()
+from topo_opt.io.csv_table import csv_text
 
 
 def _json_text(records: list[dict], summary: list[dict], settings: dict) -> str:
@@ -82,7 +72,7 @@ def bench(instances: tuple[str, ...], methods: str, seeds: int, time_limit: floa
 
         settings = {"instances": list(instances), "methods": names, "seeds": seeds,
                     "time_limit_s": time_limit}
-        atomic_write_text(out, _csv_text(records, COLUMNS) if out.lower().endswith(".csv")
+        atomic_write_text(out, csv_text(records, COLUMNS) if out.lower().endswith(".csv")
                           else _json_text(records, summary, settings))
     _print_summary(summary)
     for path in (out, plot):

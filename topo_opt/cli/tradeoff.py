@@ -1,8 +1,6 @@
 """``topo-opt tradeoff``: sweep the delay bound T_max, min power by the MILP and by EARP."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
@@ -11,6 +9,7 @@ from rich.table import Table
 
 from topo_opt.cli.console import FORMAT_CHOICES, card_options, fmt_value, read_network, stdout
 from topo_opt.errors import InvalidInputError
+from topo_opt.io.csv_table import csv_text
 from topo_opt.model.scenarios import parse_range
 
 COLUMNS = ("max_delay_s", "milp_power_w", "milp_bound_w", "milp_gap", "milp_delay_s", "milp_time_s",
@@ -56,11 +55,7 @@ def tradeoff(instance: str, model: str, overrides: tuple[str, ...], tmax_range: 
         plot_tradeoff(records, plot, f"{network.name}: power against delay")
     if out:
         if out.lower().endswith(".csv"):
-            buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows({key: r.get(key) for key in COLUMNS} for r in records)
-            text = buffer.getvalue()
+            text = csv_text(records, COLUMNS)
         else:
             text = json.dumps(json_clean({"format": "topo-opt/tradeoff", "version": 1,
                                           "instance": network.name, "min_delay_s": t_star,

@@ -1,9 +1,7 @@
 """``topo-opt whatif``: demand growth and failure scenarios, with the cheapest capacity upgrades."""
 from __future__ import annotations
 
-import csv
 import importlib.util
-import io
 import json
 import sys
 from dataclasses import asdict
@@ -28,17 +26,13 @@ def _modules_text(modules: list[dict], sep: str) -> str:
 
 
 def _csv_text(records: list[dict], columns: tuple[str, ...]) -> str:
+    from topo_opt.io.csv_table import csv_text
     from topo_opt.io.solution_json import json_clean  # NaN -> None -> empty cell
 
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for record in map(json_clean, records):
-        row = {key: "" if record[key] is None else record[key] for key in columns}
-        row.update(failed_links=";".join(record["failed_links"]), failed_nodes=";".join(record["failed_nodes"]),
-                   modules_added=_modules_text(record["modules_added"], ";"))
-        writer.writerow(row)
-    return buffer.getvalue()
+    return csv_text(({**record, "failed_links": ";".join(record["failed_links"]),
+                      "failed_nodes": ";".join(record["failed_nodes"]),
+                      "modules_added": _modules_text(record["modules_added"], ";")}
+                     for record in map(json_clean, records)), columns)
 
 
 def _json_text(result, network, instance: str, max_delay_source: str) -> str:
