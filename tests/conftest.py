@@ -1,0 +1,71 @@
+"""Shared test fixtures: where the external benchmark collections are, and the repository's own files.
+
+The real benchmark collections (SNDlib native files, CommaLab planar/grid) are not part of the
+repository. They are found through ``TOPO_OPT_BENCHMARKS`` (a folder holding ``sndlib/`` and
+``commalab/``), else ``../shared/benchmarks`` beside the clone. Tests that need them skip with a
+reason when they are absent; with ``TOPO_OPT_REQUIRE_BENCHMARKS=1`` (set by CI) they fail instead,
+so nothing real silently stops being tested.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+INSTANCES = REPO / "instances"
+MODELS = REPO / "models"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def benchmarks_root() -> Path:
+    """The external benchmark folder: ``$TOPO_OPT_BENCHMARKS``, else ``../shared/benchmarks``."""
+    configured = os.environ.get("TOPO_OPT_BENCHMARKS")
+    return Path(configured) if configured else REPO.parent / "shared" / "benchmarks"
+
+
+def benchmarks_required() -> bool:
+    """CI sets ``TOPO_OPT_REQUIRE_BENCHMARKS=1``: a missing collection is then a failure."""
+    return os.environ.get("TOPO_OPT_REQUIRE_BENCHMARKS", "") not in ("", "0")
+
+
+def _missing(path: Path) -> None:
+    reason = (f"external benchmark collection not found at {path} "
+              "(set TOPO_OPT_BENCHMARKS to the folder holding sndlib/ and commalab/)")
+    if benchmarks_required():
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+def benchmark_path(*parts: str) -> Path:
+    """A path inside the collections, for use inside a test: skips (or fails in CI) when absent."""
+    path = benchmarks_root().joinpath(*parts)
+    if not path.exists():
+        _missing(path)
+    return path
+
+
+def benchmark_files(folder: str, pattern: str) -> list:
+    """Files for ``pytest.mark.parametrize`` at collection time.
+
+    When the folder is absent, one parameter that skips with the reason is returned, so the test
+    reports why rather than vanishing; in CI (``TOPO_OPT_REQUIRE_BENCHMARKS=1``) collection fails.
+    """
+    path = benchmarks_root() / folder
+    files = sorted(path.glob(pattern)) if path.is_dir() else []
+    if files:
+        return files
+    reason = f"external benchmark collection not found at {path} (set TOPO_OPT_BENCHMARKS)"
+    if benchmarks_required():
+        raise RuntimeError(reason)
+    return [pytest.param(path, marks=pytest.mark.skip(reason=reason), id="collection-absent")]
+
+
+@pytest.fixture
+def benchmarks() -> Path:
+    """The root of the external collections (skips, or fails in CI, when absent)."""
+    root = benchmarks_root()
+    if not root.is_dir():
+        _missing(root)
+    return root
