@@ -5,6 +5,10 @@ repository. They are found through ``TOPO_OPT_BENCHMARKS`` (a folder holding ``s
 ``commalab/``), else ``../shared/benchmarks`` beside the clone. Tests that need them skip with a
 reason when they are absent; with ``TOPO_OPT_REQUIRE_BENCHMARKS=1`` (set by CI) they fail instead,
 so nothing real silently stops being tested.
+
+A few small real instances are copied into ``tests/fixtures/real`` with the collections' layout
+(SNDlib native abilene, polska, nobel-us; CommaLab grid1, planar30), unchanged, so the core suite
+exercises real data in any clone: :func:`real_instance` returns them.
 """
 from __future__ import annotations
 
@@ -17,6 +21,15 @@ REPO = Path(__file__).resolve().parents[1]
 INSTANCES = REPO / "instances"
 MODELS = REPO / "models"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+REAL = FIXTURES / "real"
+
+
+def real_instance(*parts: str) -> Path:
+    """A small real instance kept in the repository, e.g. ``real_instance("sndlib", "abilene.txt")``."""
+    path = REAL.joinpath(*parts)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not one of the real instances kept in tests/fixtures/real")
+    return path
 
 
 def benchmarks_root() -> Path:
