@@ -7,7 +7,7 @@ reason when they are absent; with ``TOPO_OPT_REQUIRE_BENCHMARKS=1`` (set by CI) 
 so nothing real silently stops being tested.
 
 A few small real instances are copied into ``tests/fixtures/real`` with the collections' layout
-(SNDlib native abilene, polska, nobel-us; CommaLab grid1, planar30), unchanged, so the core suite
+(SNDlib native abilene, geant, nobel-us, polska; CommaLab grid1, planar30), unchanged, so the core suite
 exercises real data in any clone: :func:`real_instance` returns them.
 """
 from __future__ import annotations
