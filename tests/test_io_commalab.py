@@ -9,7 +9,7 @@ from topo_opt.io.commalab import loads_commalab, read_commalab
 from topo_opt.io.detect import read_instance
 from topo_opt.io.native_json import dumps_json, loads_json
 
-from conftest import benchmark_files, benchmark_path, real_instance
+from conftest import benchmark_files, benchmark_path, real_file
 
 LARGE = {"planar1000", "planar2500", "grid12", "grid13", "grid14", "grid15"}
 ALL = [pytest.param(p, marks=[pytest.mark.slow] if p.name in LARGE else [], id=p.name)
@@ -46,7 +46,7 @@ def test_files_load_and_round_trip_through_json(path):
 
 
 def test_planar30_values_and_ids():
-    net = read_commalab(real_instance("commalab", "planar", "planar30"))  # first arc: 1 14 9981 48
+    net = read_commalab(real_file("commalab", "planar", "planar30"))  # first arc: 1 14 9981 48
     first = net.links[0]
     assert (first.id, first.source, first.target, first.routing_cost, first.capacity) == ("a1", "1", "14", 9981.0, 48.0)
     assert net.links[-1].id == "a150" and net.demands[0].id == "k1" and net.demands[-1].id == "k92"
