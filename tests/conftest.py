@@ -35,7 +35,7 @@ def real_file(*parts: str) -> Path:
 def benchmarks_root() -> Path:
     """The external benchmark folder: ``$TOPO_OPT_BENCHMARKS``, else ``../shared/benchmarks``."""
     configured = os.environ.get("TOPO_OPT_BENCHMARKS")
-    return Path(configured) if configured else REPO.parent / "shared" / "benchmarks"
+    return Path(configured).resolve() if configured else REPO.parent / "shared" / "benchmarks"
 
 
 def benchmarks_required() -> bool:

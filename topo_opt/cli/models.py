@@ -14,7 +14,7 @@ def models() -> None:
     from topo_opt.io.power_profile import load_power_profile
     from topo_opt.solve.cards import load_card
 
-    cards = Table(title=f"model cards: --model NAME (copy one from {bundled_dir('card')} to edit it)")
+    cards = Table(title="model cards (--model NAME)")
     for column in ("name", "description"):
         cards.add_column(column)
     for name in bundled_names("card"):
@@ -29,3 +29,4 @@ def models() -> None:
         profiles.add_row(name, load_power_profile(bundled_dir("power") / f"{name}.toml").description)
     stdout.print(profiles)
     stdout.print(f"instances (INSTANCE by name): {', '.join(bundled_names('instance'))}")
+    stdout.print(f"files: {bundled_dir('card')} (copy a card to edit it, then --model FILE)")
