@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from topo_opt.errors import InvalidInputError
+from topo_opt.io.bundled import bare_name
 from topo_opt.io.toml_file import read_toml
 from topo_opt.model.scenarios import FAILURE_KEYWORDS, parse_range
 
@@ -110,7 +111,7 @@ def _relative(path: str, base: Path) -> str:
 def _card(spec: str, base: Path) -> str:
     """A card path relative to the batch file, or a bundled card's name kept as it is."""
     relative = _relative(spec, base)
-    return spec if not Path(relative).exists() and "/" not in spec and "\\" not in spec else relative
+    return spec if bare_name(spec, ".toml") and not Path(relative).exists() else relative
 
 
 def parse_models(value: Any, where: str, base: Path) -> tuple[ModelEntry, ...]:

@@ -39,7 +39,7 @@ def bundled_names(kind: str) -> list[str]:
     return sorted(p.name[: -len(suffix)] for p in folder.glob(f"*{suffix}")) if folder.is_dir() else []
 
 
-def _bare_name(spec: str, suffix: str) -> str | None:
+def bare_name(spec: str, suffix: str) -> str | None:
     """``spec`` without ``suffix`` when it is a bare name (no folder part), else None."""
     if "/" in spec or "\\" in spec or not spec:
         return None
@@ -58,9 +58,8 @@ def resolve(spec: str | Path, kind: str) -> Path:
     path = Path(spec)
     if path.exists():
         return path
-    name = _bare_name(str(spec), suffix)
+    name = bare_name(str(spec), suffix)
     if name is not None and (bundled_dir(kind) / f"{name}{suffix}").is_file():
         return bundled_dir(kind) / f"{name}{suffix}"
     raise InvalidInputError(f"{spec}: {what} not found (not a file; bundled {what}s: "
                             f"{', '.join(bundled_names(kind))})")
-
