@@ -174,18 +174,28 @@ def _expected_status(row: dict) -> str:
     return "infeasible" if (row["instance"], float(row["demand_scale"])) == ("six-node", 1.2) else "optimal"
 
 
-def test_ctrl_c_leaves_a_consistent_table_and_rerun_completes_the_rest(tmp_path):
-    out = tmp_path / "out"
+def _interrupt_midway(out: Path) -> tuple[int, str]:
+    """Run the batch and send SIGINT once some, not all, of the 9 jobs are done: (exit code, stderr)."""
     proc = subprocess.Popen(_batch_cmd(out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     table = out / "results.csv"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # interrupt once some, not all, of the 9 jobs are done
+    while time.monotonic() < deadline and proc.poll() is None:
         if table.exists() and 2 <= len(read_results(table)) < 9:
             break
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    return proc.returncode, err
+
+
+def test_ctrl_c_leaves_a_consistent_table_and_rerun_completes_the_rest(tmp_path):
+    for attempt in range(3):  # exit 0: on a loaded machine the batch finished before the signal
+        out = tmp_path / f"out{attempt}"
+        code, err = _interrupt_midway(out)
+        if code != 0:
+            break
+    assert code == 130, err
+    table = out / "results.csv"
     assert "interrupted" in err and "Traceback" not in err
     first = {r["job_id"]: r for r in read_results(table)}
     assert 2 <= len(first) < 9
