@@ -5,6 +5,10 @@ repository. They are found through ``TOPO_OPT_BENCHMARKS`` (a folder holding ``s
 ``commalab/``), else ``../shared/benchmarks`` beside the clone. Tests that need them skip with a
 reason when they are absent; with ``TOPO_OPT_REQUIRE_BENCHMARKS=1`` (set by CI) they fail instead,
 so nothing real silently stops being tested.
+
+A few small real instances are copied into ``tests/fixtures/real`` with the collections' layout
+(SNDlib native abilene, geant, nobel-us, polska; CommaLab grid1, planar30), unchanged, so the core suite
+exercises real data in any clone: :func:`real_file` prefers them.
 """
 from __future__ import annotations
 
@@ -17,12 +21,21 @@ REPO = Path(__file__).resolve().parents[1]
 INSTANCES = REPO / "instances"
 MODELS = REPO / "models"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+REAL = FIXTURES / "real"
+
+
+def real_file(*parts: str) -> Path:
+    """A real instance by its path inside the collections, e.g. ``real_file("sndlib", "abilene.txt")``:
+    the unchanged copy kept in ``tests/fixtures/real`` when there is one, else the collection's file
+    (inside a test: skips, or fails in CI, when absent)."""
+    kept = REAL.joinpath(*parts)
+    return kept if kept.is_file() else benchmark_path(*parts)
 
 
 def benchmarks_root() -> Path:
     """The external benchmark folder: ``$TOPO_OPT_BENCHMARKS``, else ``../shared/benchmarks``."""
     configured = os.environ.get("TOPO_OPT_BENCHMARKS")
-    return Path(configured) if configured else REPO.parent / "shared" / "benchmarks"
+    return Path(configured).resolve() if configured else REPO.parent / "shared" / "benchmarks"
 
 
 def benchmarks_required() -> bool:

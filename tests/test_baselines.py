@@ -1,5 +1,4 @@
 """Baseline routings: min-hop, shortest length and ECMP, checked against networkx."""
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -11,8 +10,8 @@ from topo_opt.io.commalab import read_commalab
 from topo_opt.io.sndlib import read_sndlib
 from topo_opt.model import Demand, Design, Link, Node, build_network
 from topo_opt.solve.checker import check_design
+from conftest import real_file
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 
 
 def _valid(net, routing):
@@ -35,7 +34,7 @@ def _digraph(net, weight):
 
 @pytest.mark.parametrize("name", ["abilene", "germany50", "nobel-us"])
 def test_min_hop_paths_have_the_bfs_hop_count(name):
-    net = read_sndlib(BENCHMARKS / "sndlib" / f"{name}.txt")
+    net = read_sndlib(real_file("sndlib", f"{name}.txt"))
     routing = min_hop_routing(net)
     _valid(net, routing)
     graph = _digraph(net, np.ones(net.n_arcs))
@@ -64,7 +63,7 @@ def test_shortest_length_uses_lengths_and_breaks_ties_by_hops():
 
 
 def test_shortest_length_matches_networkx_on_a_real_network():
-    net = read_sndlib(BENCHMARKS / "sndlib" / "nobel-eu.txt")
+    net = read_sndlib(real_file("sndlib", "nobel-eu.txt"))
     lengths = np.nan_to_num(net.link_length_m, nan=0.0)[net.arc_link]
     routing = shortest_length_routing(net)
     _valid(net, routing)
@@ -115,7 +114,7 @@ def _ecmp_arc_flows(net):
 
 @pytest.mark.parametrize("name", ["abilene", "germany50"])
 def test_ecmp_arc_flows_match_the_per_node_split(name):
-    net = read_sndlib(BENCHMARKS / "sndlib" / f"{name}.txt")
+    net = read_sndlib(real_file("sndlib", f"{name}.txt"))
     routing = ecmp_routing(net)
     _valid(net, routing)
     np.testing.assert_allclose(routing.arc_flow(net.demand_rate, net.n_arcs), _ecmp_arc_flows(net),
@@ -123,7 +122,7 @@ def test_ecmp_arc_flows_match_the_per_node_split(name):
 
 
 def test_ecmp_path_limit():
-    net = read_commalab(BENCHMARKS / "commalab" / "grid" / "grid1")
+    net = read_commalab(real_file("commalab", "grid", "grid1"))
     with pytest.raises(TopoOptError, match=r"ECMP routing needs more than max_paths=10 paths"):
         ecmp_routing(net, max_paths=10)
 

@@ -168,28 +168,44 @@ def _batch_cmd(out: Path, *extra: str) -> list[str]:
             "--workers", "1", "--out", str(out), "--quiet", *extra]
 
 
-def test_ctrl_c_leaves_a_consistent_table_and_rerun_completes_the_rest(tmp_path):
-    out = tmp_path / "out"
+def _expected_status(row: dict) -> str:
+    """six-node at 1.2 x its demands is infeasible by design (links FA, AB, DE, EF, BC, ... form a
+    cut whose least max utilisation is >= 1.013); the other 8 jobs are optimal."""
+    return "infeasible" if (row["instance"], float(row["demand_scale"])) == ("six-node", 1.2) else "optimal"
+
+
+def _interrupt_midway(out: Path) -> tuple[int, str]:
+    """Run the batch and send SIGINT once some, not all, of the 9 jobs are done: (exit code, stderr)."""
     proc = subprocess.Popen(_batch_cmd(out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     table = out / "results.csv"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # interrupt once some, not all, of the 9 jobs are done
+    while time.monotonic() < deadline and proc.poll() is None:
         if table.exists() and 2 <= len(read_results(table)) < 9:
             break
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    return proc.returncode, err
+
+
+def test_ctrl_c_leaves_a_consistent_table_and_rerun_completes_the_rest(tmp_path):
+    for attempt in range(3):  # exit 0: on a loaded machine the batch finished before the signal
+        out = tmp_path / f"out{attempt}"
+        code, err = _interrupt_midway(out)
+        if code != 0:
+            break
+    assert code == 130, err
+    table = out / "results.csv"
     assert "interrupted" in err and "Traceback" not in err
     first = {r["job_id"]: r for r in read_results(table)}
     assert 2 <= len(first) < 9
-    assert all(r["status"] == "optimal" for r in first.values())
+    assert all(r["status"] == _expected_status(r) for r in first.values()), first
     assert not list(out.glob(".*.tmp"))  # no temporary file left behind
     done = subprocess.run(_batch_cmd(out), cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert f"({len(first)} already done)" in done.stdout
     rows = {r["job_id"]: r for r in read_results(table)}
-    assert len(rows) == 9
+    assert len(rows) == 9 and all(r["status"] == _expected_status(r) for r in rows.values())
     for job_id, row in first.items():  # finished jobs were not run again
         assert rows[job_id]["finished_at"] == row["finished_at"]
         assert rows[job_id]["wall_time_s"] == row["wall_time_s"]

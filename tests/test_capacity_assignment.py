@@ -5,7 +5,6 @@ scipy's SLSQP for links with two queues, and the shared solution checker.
 """
 import dataclasses
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,8 +22,7 @@ from topo_opt.solve.capacity_assignment import solve_capacity_assignment
 from topo_opt.solve.cards import load_card
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.dispatch import solve
-
-SNDLIB = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "sndlib"
+from conftest import benchmark_files
 
 
 def sqrt_budget(F, d, D):
@@ -95,7 +93,7 @@ def test_link_queue_loads_pairs_the_directions():
     np.testing.assert_array_equal(loads.sum(axis=1), flow[:abilene.n_links] + flow[abilene.n_links:])
 
 
-@pytest.mark.parametrize("path", sorted(SNDLIB.glob("*.txt")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", benchmark_files("sndlib", "*.txt"), ids=lambda p: p.stem)
 def test_every_sndlib_network_matches_the_closed_form(path):
     """On every SNDlib network, min-hop flows, one capacity per direction (Kleinrock's channels)."""
     network = as_directed(read_sndlib(path))

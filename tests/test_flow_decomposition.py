@@ -1,5 +1,4 @@
 """Flow decomposition: source-aggregated arc flows -> per-demand paths with fractions."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +11,8 @@ from topo_opt.formulations.multicommodity import source_supply
 from topo_opt.model import Demand, Link, Node, Routing, build_network
 from topo_opt.solve.checker import check_design
 from topo_opt.model.design import Design
+from conftest import real_file
 
-BENCH = Path("/work/shared/benchmarks/commalab")
 
 
 def _arc(net, tail, head):
@@ -109,7 +108,7 @@ def _random_multipath_routing(net, rng, n_alternatives=3):
 @pytest.mark.parametrize("name", ["planar/planar30", "planar/planar150"])
 def test_real_instance_flows_are_reproduced(name):
     read_commalab = pytest.importorskip("topo_opt.io.commalab").read_commalab
-    net = read_commalab(BENCH / name)
+    net = read_commalab(real_file("commalab", *name.split("/")))
     routing = _random_multipath_routing(net, np.random.default_rng(7))
     sources, _ = source_supply(net)
     x = routing_source_flows(net, routing, sources)

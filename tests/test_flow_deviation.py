@@ -1,5 +1,4 @@
 """Flow deviation, its Frank–Wolfe bound and the exact line search on T."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +16,9 @@ from topo_opt.io.commalab import read_commalab
 from topo_opt.model import Demand, Link, Node, build_network
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.result import Status
+from conftest import real_file
 
-GRID1 = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "commalab" / "grid" / "grid1"
+GRID1 = real_file("commalab", "grid", "grid1")
 
 
 def _parallel(c1, c2, rate):

@@ -1,6 +1,5 @@
 """Gradient projection: closed forms, real instances, certificates, limits and errors."""
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +14,8 @@ from topo_opt.io.sndlib import read_sndlib
 from topo_opt.model import Demand, Link, Node, Routing, build_network
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.result import Status
+from conftest import real_file
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 
 
 def _parallel(c1, c2, rate, lengths=(None, None)):
@@ -102,7 +101,7 @@ def test_undirected_links_share_one_queue_both_ways():
 
 @pytest.mark.parametrize("name", ["planar/planar30", "grid/grid1"])
 def test_commalab_instances_are_solved_to_a_certified_gap(name):
-    net = read_commalab(BENCHMARKS / "commalab" / name)
+    net = read_commalab(real_file("commalab", *name.split("/")))
     result = solve_min_delay_gp(net, gap=1e-6)
     _certified(net, result)
     details = result.details
@@ -115,13 +114,13 @@ def test_commalab_instances_are_solved_to_a_certified_gap(name):
 
 def test_planar30_matches_the_published_optimum():
     # Σ F/(C − F) = 40.5668 at the optimum (Babonneau and Vial 2009, Kleinrock objective)
-    net = read_commalab(BENCHMARKS / "commalab" / "planar" / "planar30")
+    net = read_commalab(real_file("commalab", "planar", "planar30"))
     result = solve_min_delay_gp(net, gap=1e-8)
     assert result.objective * net.total_packet_rate == pytest.approx(40.5668, abs=1e-4)
 
 
 def test_sndlib_network_with_capacities_sized_on_min_hop():
-    net = read_sndlib(BENCHMARKS / "sndlib" / "germany50.txt")
+    net = read_sndlib(real_file("sndlib", "germany50.txt"))
     load = net.queue_load(min_hop_routing(net).arc_flow(net.demand_rate, net.n_arcs))
     per_link = np.zeros(net.n_links)
     np.maximum.at(per_link, net.queue_link, load)
@@ -132,7 +131,7 @@ def test_sndlib_network_with_capacities_sized_on_min_hop():
 
 
 def test_gradient_projection_and_flow_deviation_agree_within_their_gaps():
-    net = read_commalab(BENCHMARKS / "commalab" / "grid" / "grid1")
+    net = read_commalab(real_file("commalab", "grid", "grid1"))
     gp = solve_min_delay_gp(net, gap=1e-8)
     fd = solve_min_delay_fd(net, gap=1e-3)
     assert fd.status is Status.OPTIMAL and check_result(net, fd) == []
@@ -142,7 +141,7 @@ def test_gradient_projection_and_flow_deviation_agree_within_their_gaps():
 
 
 def test_iteration_and_time_limits_return_the_best_design_and_bound():
-    net = read_commalab(BENCHMARKS / "commalab" / "planar" / "planar30")
+    net = read_commalab(real_file("commalab", "planar", "planar30"))
     records = []
     result = solve_min_delay_gp(net, gap=1e-9, max_iterations=2, callback=records.append)
     assert result.status is Status.ITERATION_LIMIT

@@ -10,8 +10,7 @@ from topo_opt.io.detect import FORMATS, read_instance, sniff_format, write_insta
 from topo_opt.io.sndlib import read_sndlib
 from topo_opt.model import Demand, Link, Node, build_network
 
-BENCH = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
-FIXTURES = Path(__file__).parent / "fixtures"
+from conftest import FIXTURES, REAL
 
 
 def test_format_names():
@@ -19,8 +18,8 @@ def test_format_names():
 
 
 @pytest.mark.parametrize("source, misleading_name, expected", [
-    (BENCH / "sndlib" / "abilene.txt", "abilene.json", "sndlib"),
-    (BENCH / "commalab" / "grid" / "grid1", "grid1.xml", "commalab"),
+    (REAL / "sndlib" / "abilene.txt", "abilene.json", "sndlib"),
+    (REAL / "commalab" / "grid" / "grid1", "grid1.xml", "commalab"),
     (FIXTURES / "abilene-sample.xml", "sample.graphml", "sndlib-xml"),
     (FIXTURES / "zoo-sample.graphml", "zoo.txt", "graphml"),
     (FIXTURES / "zoo-sample.gml", "zoo.json", "gml"),
@@ -34,13 +33,13 @@ def test_detection_uses_content_not_extension(tmp_path, source, misleading_name,
 
 def test_sndlib_file_named_json_is_read_as_sndlib(tmp_path):
     path = tmp_path / "abilene.json"
-    shutil.copy(BENCH / "sndlib" / "abilene.txt", path)
+    shutil.copy(REAL / "sndlib" / "abilene.txt", path)
     net = read_instance(path)
     assert net.n_links == 15 and net.metadata["source_format"] == "sndlib"
 
 
 def test_json_detection_and_explicit_format(tmp_path):
-    net = read_sndlib(BENCH / "sndlib" / "polska.txt")
+    net = read_sndlib(REAL / "sndlib" / "polska.txt")
     path = tmp_path / "polska.dat"
     write_instance(net, path)
     assert sniff_format(path) == "json"

@@ -1,6 +1,5 @@
 """SNDlib native and XML: all 26 real files, round trips, values, and bad input."""
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
@@ -10,9 +9,9 @@ from topo_opt.io.native_json import dumps_json, loads_json
 from topo_opt.io.sndlib import dumps_sndlib, loads_sndlib, read_sndlib
 from topo_opt.io.sndlib_xml import NAMESPACE, loads_sndlib_xml, read_sndlib_xml
 
-SNDLIB = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "sndlib"
-FILES = sorted(SNDLIB.glob("*.txt"))
-FIXTURES = Path(__file__).parent / "fixtures"
+from conftest import FIXTURES, benchmark_files, benchmark_path, real_file
+
+FILES = benchmark_files("sndlib", "*.txt")
 
 
 def _same(a, b):
@@ -23,7 +22,7 @@ def _same(a, b):
 
 
 def test_all_26_files_are_present():
-    assert len(FILES) == 26
+    assert len(sorted(benchmark_path("sndlib").glob("*.txt"))) == 26
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
@@ -37,7 +36,7 @@ def test_every_sndlib_file_loads_and_round_trips(path):
 
 
 def test_abilene_values():
-    net = read_sndlib(SNDLIB / "abilene.txt")
+    net = read_sndlib(real_file("sndlib", "abilene.txt"))
     assert (net.n_nodes, net.n_links, net.n_demands) == (12, 15, 130)
     link = net.links[net.link_index["ATLAng_IPLSng"]]
     # SNDlib lists (IPLSng ATLAng): the file order of the end nodes is kept
@@ -52,38 +51,41 @@ def test_abilene_values():
 
 
 def test_costs_units_and_capacity_design_links():
-    atlanta = read_sndlib(SNDLIB / "atlanta.txt")  # L1 ( N1 N6 ) 11000.00 0.00 67.80 0.00 ( ... )
+    atlanta = read_sndlib(real_file("sndlib", "atlanta.txt"))  # L1 ( N1 N6 ) 11000.00 0.00 67.80 0.00 ( ... )
     l1 = atlanta.links[0]
     assert l1.capacity == 11000e6 and l1.preinstalled_cost == 0.0
     assert l1.routing_cost == pytest.approx(67.80 / 1e6, rel=1e-15)  # per Mbit/s on file, per bit/s here
     assert [(m.capacity, m.cost) for m in l1.modules] == [(1000e6, 950000.0), (4000e6, 1090000.0)]
     assert atlanta.metadata["assumptions"] == ["META unit absent: assumed MBITPERSEC"]
-    france = read_sndlib(SNDLIB / "france.txt")  # LinkN01_N02 ( N01 N02 ) 0.00 0.00 0.00 1300.00 ( 2500.00 200.00 )
+    france = read_sndlib(real_file("sndlib", "france.txt"))  # LinkN01_N02 ( N01 N02 ) 0.00 0.00 0.00 1300.00 ( 2500.00 200.00 )
     assert france.links[0].fixed_cost == 1300.0 and france.links[0].capacity == 0.0
-    gwin = read_sndlib(SNDLIB / "dfn-gwin.txt")  # Frankfurt_IP ( IP Frankfurt ) 622.00 1200.00 0.00 0.00 ( )
+    gwin = read_sndlib(real_file("sndlib", "dfn-gwin.txt"))  # Frankfurt_IP ( IP Frankfurt ) 622.00 1200.00 0.00 0.00 ( )
     fixed = [link for link in gwin.links if not link.modules]
     assert [(link.capacity, link.preinstalled_cost) for link in fixed] == [(622e6, 1200.0)] * 2
-    geant = read_sndlib(SNDLIB / "geant.txt")
+    geant = read_sndlib(real_file("sndlib", "geant.txt"))
     assert all(link.capacity == 0 and link.modules for link in geant.links)  # capacity design
 
 
 def test_max_path_lengths_routing_units_planar_coordinates_and_repeats():
-    ta2 = read_sndlib(SNDLIB / "ta2.txt")
+    ta2 = read_sndlib(real_file("sndlib", "ta2.txt"))
     assert {d.max_path_length for d in ta2.demands} == {20, None}
     assert ta2.metadata["coordinates"] == "planar"
     assert all(n.longitude is None for n in ta2.nodes)
     assert ta2.metadata["node_xy"]["N1"] == [243.0, 574.0]
-    rrs = read_sndlib(SNDLIB / "rrs.txt")
+    rrs = read_sndlib(real_file("sndlib", "rrs.txt"))
     assert rrs.metadata["sndlib_routing_units"]["C1_R3"] == 4.0
-    nobel = read_sndlib(SNDLIB / "nobel-us.txt")
+
+
+def test_repeated_demand_lines_and_ignored_paths():
+    nobel = read_sndlib(real_file("sndlib", "nobel-us.txt"))
     assert nobel.n_demands == 91  # 97 lines, 6 verbatim repeats
     assert nobel.metadata["dropped_repeated_lines"] == {"DEMANDS": [60, 62, 63, 64, 65, 66]}
-    polska = read_sndlib(SNDLIB / "polska.txt")
+    polska = read_sndlib(real_file("sndlib", "polska.txt"))
     assert polska.metadata["ignored"] == {"ADMISSIBLE_PATHS": "paths given for 66 demands"}
 
 
 def test_sndlib_write_read_on_disk_keeps_meta_and_units(tmp_path):
-    net = read_sndlib(SNDLIB / "abilene.txt")
+    net = read_sndlib(real_file("sndlib", "abilene.txt"))
     path = tmp_path / "abilene.txt"
     write_instance(net, path, format="sndlib")
     text = path.read_text()
@@ -105,7 +107,7 @@ def test_sndlib_writer_for_packet_and_directed_instances():
         dumps_sndlib(bad)
 
 
-ABILENE = (SNDLIB / "abilene.txt").read_text()
+ABILENE = real_file("sndlib", "abilene.txt").read_text()
 
 
 def _abilene_line(prefix):
@@ -235,7 +237,7 @@ def _to_xml(net):
 
 @pytest.mark.parametrize("name", ["abilene", "france", "ta2", "dfn-gwin"])
 def test_native_converted_to_xml_reads_back_identically(name):
-    native = read_sndlib(SNDLIB / f"{name}.txt")
+    native = read_sndlib(real_file("sndlib", f"{name}.txt"))
     xml_net = loads_sndlib_xml(_to_xml(native), f"{name}.xml", default_name=name)
     for a, b in zip(xml_net.links, native.links):  # /1e6*1e6 may move the last bit of a cost
         assert a.routing_cost == pytest.approx(b.routing_cost, rel=1e-15)

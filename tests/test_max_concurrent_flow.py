@@ -1,5 +1,4 @@
 """Feasibility phase: strictly feasible flows, infeasibility certificates, undecided budgets."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,8 +8,8 @@ from topo_opt.errors import InfeasibleError, InvalidInputError, TopoOptError
 from topo_opt.io.commalab import read_commalab
 from topo_opt.model import Demand, Design, Link, Node, Routing, build_network
 from topo_opt.solve.checker import check_design
+from conftest import real_file
 
-COMMALAB = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "commalab"
 
 
 def _two_routes(rate, capacity=5.0, extra_demands=()):
@@ -28,7 +27,7 @@ def _max_utilisation(net, routing):
 
 @pytest.mark.parametrize("name", ["planar/planar30", "grid/grid2", "planar/planar50"])
 def test_strictly_feasible_flow_where_min_hop_saturates(name):
-    net = read_commalab(COMMALAB / name)
+    net = read_commalab(real_file("commalab", *name.split("/")))
     start = find_feasible_flow(net)
     assert start.max_utilization_upper_bound < 1.0
     assert start.max_utilization_upper_bound == pytest.approx(_max_utilisation(net, start.routing), rel=1e-12)
@@ -72,7 +71,7 @@ def test_the_lower_bound_certifies_the_cut_value():
 
 
 def test_undecided_within_the_budget():
-    net = read_commalab(COMMALAB / "grid" / "grid2")
+    net = read_commalab(real_file("commalab", "grid", "grid2"))
     with pytest.raises(TopoOptError, match=r"feasibility undecided within the budget: the least max "
                                            r"utilisation is in \[[0-9.e-]+, [0-9.]+\]"):
         find_feasible_flow(net, max_iterations=1)

@@ -1,8 +1,6 @@
 """Every min-delay method through the front door, on real instances: the shared checker passes
 on each output, and the methods agree within their certified gaps (each one's lower bound is
 below every other one's objective)."""
-from pathlib import Path
-
 import pytest
 
 from topo_opt.io.detect import read_instance
@@ -10,24 +8,21 @@ from topo_opt.solve.cards import load_card
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.dispatch import solve
 from topo_opt.solve.result import Status
+from conftest import INSTANCES, MODELS, real_file
 
-ROOT = Path(__file__).resolve().parents[1]
-COMMALAB = ROOT.parent / "shared" / "benchmarks" / "commalab"
-CASES = [COMMALAB / "grid" / "grid1", COMMALAB / "planar" / "planar30",
-         ROOT / "instances" / "abilene.json", ROOT / "instances" / "nobel-us.json"]
+CASES = [real_file("commalab", "grid", "grid1"), real_file("commalab", "planar", "planar30"),
+         INSTANCES / "abilene.json", INSTANCES / "nobel-us.json"]
 METHODS = ("gradient_projection", "outer_approximation", "flow_deviation")
 
 
 @pytest.mark.parametrize("path", [p for p in CASES], ids=lambda p: p.name)
 def test_methods_pass_the_checker_and_agree_within_their_gaps(path):
-    if not path.exists():
-        pytest.skip(f"{path} not available")
     network = read_instance(path)
     results = {}
     for method in METHODS:
         # flow deviation converges sublinearly: it is asked for a looser gap
         gap = 1e-4 if method == "flow_deviation" else 1e-6
-        card = load_card(ROOT / "models" / "min-delay.toml",
+        card = load_card(MODELS / "min-delay.toml",
                          (f'solver.method="{method}"', f"solver.gap={gap}", "solver.time_limit_s=120"))
         result = solve(network, card)
         assert result.method == method
@@ -43,7 +38,7 @@ def test_methods_pass_the_checker_and_agree_within_their_gaps(path):
 
 
 def test_auto_names_the_method_that_ran():
-    network = read_instance(ROOT / "instances" / "six-node.json")
-    result = solve(network, load_card(ROOT / "models" / "min-delay.toml"))
+    network = read_instance(INSTANCES / "six-node.json")
+    result = solve(network, load_card(MODELS / "min-delay.toml"))
     assert result.method == "gradient_projection"
     assert result.details["include_fixed_delay"] is True

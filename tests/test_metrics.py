@@ -1,7 +1,6 @@
 """evaluate_design: closed forms, agreement with the min-delay objective, saturation, JSON."""
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +11,9 @@ from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.evaluators.power import PowerProfile, network_power
 from topo_opt.model import Demand, Design, Link, Node, Routing, build_network
+from conftest import real_file
 
-GRID1 = Path("/work/shared/benchmarks/commalab/grid/grid1")
+GRID1 = real_file("commalab", "grid", "grid1")
 
 
 def _two_nodes(demand_bps=800e3, capacity_bps=1e6, link_model="duplex"):

@@ -1,6 +1,5 @@
 """Tangent-cut outer approximation: closed forms, an independent NLP solver, real instances."""
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +13,8 @@ from topo_opt.model import Demand, Link, Node, build_network
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.outer_approximation import solve_min_delay_cuts
 from topo_opt.solve.result import Status
+from conftest import real_file
 
-BENCH = Path("/work/shared/benchmarks/commalab")
 
 
 def _parallel(c1, c2, rate):
@@ -151,7 +150,7 @@ def test_infeasible_and_degenerate_inputs_are_refused():
 @pytest.mark.parametrize("name", ["grid/grid1", "planar/planar30"])
 def test_real_instances_reach_the_certified_gap(name):
     read_commalab = pytest.importorskip("topo_opt.io.commalab").read_commalab
-    net = read_commalab(BENCH / name)
+    net = read_commalab(real_file("commalab", *name.split("/")))
     result = solve_min_delay_cuts(net)
     _check(net, result)
     lower = [h["lower_bound"] for h in result.history]

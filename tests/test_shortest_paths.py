@@ -1,5 +1,4 @@
 """Shortest-path forests, path extraction, all-or-nothing flows and path sets, against networkx."""
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -12,8 +11,9 @@ from topo_opt.algorithms.shortest_paths import (
 from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.io.commalab import read_commalab
 from topo_opt.model import Demand, Link, Node, Routing, build_network
+from conftest import real_file
 
-PLANAR30 = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "commalab" / "planar" / "planar30"
+PLANAR30 = real_file("commalab", "planar", "planar30")
 
 
 def _parallel_network():

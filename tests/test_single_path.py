@@ -1,7 +1,6 @@
 """Exact single-path min-delay: enumeration, bound labelling, infeasibility, a real instance."""
 import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +15,7 @@ from topo_opt.solve.dispatch import solve
 from topo_opt.solve.result import Status
 from topo_opt.solve.single_path import candidate_paths, solve_single_path_min_delay
 from single_path_cases import enumerate_optimum, small_loaded
-
-SNDLIB = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "sndlib"
+from conftest import INSTANCES, real_file
 
 
 def test_milp_equals_the_enumerated_optimum_with_a_global_bound():
@@ -65,15 +63,14 @@ def test_single_path_infeasible_while_splittable_is_feasible():
 
 
 def _convert_sndlib():
-    spec = importlib.util.spec_from_file_location("convert_sndlib", "instances/convert_sndlib.py")
+    spec = importlib.util.spec_from_file_location("convert_sndlib", INSTANCES / "convert_sndlib.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.convert
 
 
-@pytest.mark.skipif(not SNDLIB.exists(), reason="shared SNDlib benchmarks not available")
 def test_real_sndlib_instance_exact_and_ga_agree_within_the_bound():
-    net = _convert_sndlib()(SNDLIB / "polska.txt")
+    net = _convert_sndlib()(real_file("sndlib", "polska.txt"))
     exact = solve(net, load_card("models/single-path-min-delay.toml"))
     ga = solve(net, load_card("models/ga.toml", ("solver.time_limit_s=10", "ga.stagnation=60")))
     for result in (exact, ga):

@@ -17,7 +17,7 @@ from topo_opt.errors import InvalidInputError
 from topo_opt.io.detect import read_instance, sniff_format
 from topo_opt.io.solution_json import file_sha256
 from topo_opt.model.scenarios import Scenario, scenario_grid
-from topo_opt.solve.cards import ModelCard, load_card
+from topo_opt.solve.cards import ModelCard, load_card, resolve_card
 
 
 def _is_instance(path: Path) -> bool:
@@ -100,6 +100,6 @@ def expand_jobs(spec: BatchSpec) -> list[Job]:
                     overrides = spec.overrides + entry.overrides + ((f"{key}={seed}",) if key else ())
                     seeded = load_card(entry.file, overrides).to_dict() if key else card.to_dict()
                     jobs.append(Job(instance, str(path), sha, spec.format, entry.label,
-                                    str(Path(entry.file).resolve()), overrides,
+                                    str(resolve_card(entry.file).resolve()), overrides,
                                     scenario, seed, job_id(sha, path.name, seeded, scenario, seed)))
     return jobs

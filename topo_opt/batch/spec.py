@@ -4,7 +4,7 @@ Batch file (every key optional; paths relative to the file's folder)::
 
     instances = ["../instances/*.json"]     # files, globs (** allowed) and folders
     format = "auto"                         # instance format
-    models = [                              # model cards: a path, or a table with overrides
+    models = [                              # model cards: a path, a bundled name, or a table
         "../models/min-delay.toml",
         {file = "../models/min-delay.toml", set = ["solver.method=\\"flow_deviation\\""], name = "fd"},
     ]
@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from topo_opt.errors import InvalidInputError
+from topo_opt.io.bundled import bare_name
 from topo_opt.io.toml_file import read_toml
 from topo_opt.model.scenarios import FAILURE_KEYWORDS, parse_range
 
@@ -79,7 +80,7 @@ class BatchSpec:
     """
 
     instances: tuple[str, ...] = ()
-    models: tuple[ModelEntry, ...] = (ModelEntry("models/min-delay.toml"),)
+    models: tuple[ModelEntry, ...] = (ModelEntry("min-delay"),)
     overrides: tuple[str, ...] = ()
     demand_scales: tuple[float, ...] = (1.0,)
     failures: str | tuple[str, ...] | None = None
@@ -107,6 +108,12 @@ def _relative(path: str, base: Path) -> str:
     return path if Path(path).is_absolute() else os.path.normpath(base / path)
 
 
+def _card(spec: str, base: Path) -> str:
+    """A card path relative to the batch file, or a bundled card's name kept as it is."""
+    relative = _relative(spec, base)
+    return spec if bare_name(spec, ".toml") and not Path(relative).exists() else relative
+
+
 def parse_models(value: Any, where: str, base: Path) -> tuple[ModelEntry, ...]:
     """Model entries from a list of paths and ``{file, set, name}`` tables."""
     items = [value] if isinstance(value, (str, Mapping)) else value
@@ -115,7 +122,7 @@ def parse_models(value: Any, where: str, base: Path) -> tuple[ModelEntry, ...]:
     entries = []
     for i, item in enumerate(items):
         if isinstance(item, str):
-            entries.append(ModelEntry(_relative(item, base)))
+            entries.append(ModelEntry(_card(item, base)))
             continue
         if not isinstance(item, Mapping) or not isinstance(item.get("file"), str):
             raise InvalidInputError(f"{where}: models[{i}] must be a path or a table with a 'file' key, got {item!r}")
@@ -125,7 +132,7 @@ def parse_models(value: Any, where: str, base: Path) -> tuple[ModelEntry, ...]:
         name = item.get("name")
         if name is not None and not isinstance(name, str):
             raise InvalidInputError(f"{where}: models[{i}].name must be a string, got {name!r}")
-        entries.append(ModelEntry(_relative(item["file"], base),
+        entries.append(ModelEntry(_card(item["file"], base),
                                   _strings(item.get("set", ()), f"{where}: models[{i}].set"), name))
     return tuple(entries)
 

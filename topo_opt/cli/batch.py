@@ -37,8 +37,8 @@ def _progress() -> Progress:
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("-m", "--model", "models", multiple=True, type=click.Path(dir_okay=False),
-              help="Model card; repeatable (default models/min-delay.toml or the batch file's).")
+@click.option("-m", "--model", "models", multiple=True, metavar="NAME|FILE",
+              help="Model card: a bundled name or a TOML file; repeatable (default min-delay or the batch file's).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a parameter of every card (dotted key); repeatable.")
 @click.option("--demand-scale", "demand_scales", default=None, metavar="START:STOP:STEP",

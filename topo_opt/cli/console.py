@@ -28,22 +28,27 @@ def fmt_value(value: Any, unit: str = "") -> str:
 
 
 def read_network(path: str, fmt: str):
-    """The instance at ``path`` (``fmt`` or ``auto``), validated."""
+    """The instance at ``path`` (``fmt`` or ``auto``), validated; a bundled instance's name
+    (``abilene``, ``six-node``) when no such file exists."""
+    from topo_opt.io.bundled import resolve
     from topo_opt.io.detect import read_instance
 
-    return read_instance(path, format=fmt)
+    return read_instance(resolve(path, "instance"), format=fmt)
 
 
 def card_options(default: str, help_text: str, set_example: str):
     """The ``--model CARD`` and repeatable ``--set KEY=VALUE`` options of a one-card command.
 
-    The command receives them as ``model`` (a path) and ``overrides`` (a tuple of strings);
-    ``set_example`` is a ``KEY=VALUE`` of the default card, shown in the help.
+    The command receives them as ``model`` (a bundled card's name or a path, see
+    :func:`topo_opt.solve.cards.resolve_card`) and ``overrides`` (a tuple of strings);
+    ``default`` is a bundled card's name; ``set_example`` is a ``KEY=VALUE`` of the default card,
+    shown in the help.
     """
     def decorate(command):
         command = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
                                help=f"Override a card parameter (dotted key, e.g. {set_example}). "
                                     "Repeatable.")(command)
-        return click.option("--model", "model", type=click.Path(dir_okay=False), default=default,
-                            show_default=True, help=help_text)(command)
+        return click.option("--model", "model", metavar="NAME|FILE", default=default, show_default=True,
+                            help=f"{help_text} A bundled card's name (`topo-opt models` lists "
+                                 "them) or a TOML file.")(command)
     return decorate

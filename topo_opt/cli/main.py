@@ -136,8 +136,7 @@ def _print_result(doc: dict) -> None:
 
 @cli.command()
 @click.argument("instance", type=click.Path(dir_okay=False))
-@card_options("models/min-delay.toml", "Model card (TOML) naming the problem and solver settings.",
-              "solver.gap=1e-5")
+@card_options("min-delay", "Model card naming the problem and solver settings.", "solver.gap=1e-5")
 @click.option("--gap", type=float, default=None, help="Certified relative gap (solver.gap).")
 @click.option("--time-limit", type=float, default=None, help="Time limit in seconds (solver.time_limit_s).")
 @click.option("--method", default=None, help="Solver method (solver.method), e.g. gradient_projection.")
@@ -149,20 +148,18 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
           time_limit: float | None, method: str | None, fmt: str, out: str | None,
           progress: bool | None) -> None:
     """Solve the problem of the model card on INSTANCE and print the certified result."""
+    from topo_opt.io.bundled import resolve
     from topo_opt.io.solution_json import write_solution
     from topo_opt.solve.cards import load_card
     from topo_opt.solve.dispatch import solve as run
     from topo_opt.solve.document import solution_document
 
-    flags = [f"solver.{key}={value!r}" for key, value in
-             (("gap", gap), ("time_limit_s", time_limit)) if value is not None]
-    if method is not None:
-        flags.append(f'solver.method="{method}"')
-    card = load_card(model, overrides + tuple(flags))
+    card = load_card(model, overrides, {"solver.gap": ("--gap", gap), "solver.method": ("--method", method),
+                                        "solver.time_limit_s": ("--time-limit", time_limit)})
     network = _read(instance, fmt)
     show = progress if progress is not None else sys.stderr.isatty()
     result = run(network, card, callback=_progress_printer(show))
-    doc = solution_document(network, result, card, instance_file=instance)
+    doc = solution_document(network, result, card, instance_file=str(resolve(instance, "instance")))
     if out:
         write_solution(out, doc)
     _print_result(doc)
@@ -227,6 +224,7 @@ from topo_opt.cli.batch import batch  # noqa: E402  (commands in their own modul
 from topo_opt.cli.report import report  # noqa: E402
 from topo_opt.cli.bench import bench  # noqa: E402
 from topo_opt.cli.whatif import whatif  # noqa: E402
+from topo_opt.cli.models import models  # noqa: E402
 
 cli.add_command(batch)
 cli.add_command(report)
@@ -235,6 +233,7 @@ from topo_opt.cli.tradeoff import tradeoff  # noqa: E402
 
 cli.add_command(tradeoff)
 cli.add_command(whatif)
+cli.add_command(models)
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ COLUMNS = ("max_delay_s", "milp_power_w", "milp_bound_w", "milp_gap", "milp_dela
 
 @click.command()
 @click.argument("instance", type=click.Path(dir_okay=False))
-@card_options("models/earp-min-power.toml", "An earp-min-power card (profiles, α, gap).",
+@card_options("earp-min-power", "An earp-min-power card (profiles, α, gap).",
               "solver.gap=1e-3")
 @click.option("--tmax-range", required=True,
               help="A:B:STEP values of T_max: seconds, or multiples of the min delay with --relative.")

@@ -77,7 +77,7 @@ def _print_table(result, rate_unit: str) -> None:
 
 @click.command()
 @click.argument("instance", type=click.Path(dir_okay=False))
-@card_options("models/modular-capacity.toml",
+@card_options("modular-capacity",
               "modular-capacity card: T_max, utilisation limit, MIP gap, time limit.",
               "constraints.max_delay_s=0.02")
 @click.option("--demand-scale", "demand_scale", default="1.0", show_default=True, metavar="START:STOP:STEP",

@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from topo_opt.errors import InvalidInputError
+from topo_opt.io.bundled import bundled_dir, bundled_names
 from topo_opt.io.toml_file import read_toml
 from topo_opt.evaluators.power import LOAD_SHAPES, PowerProfile
 from topo_opt.model.network import Network
 
-#: Device power profiles shipped with topo-opt (``models/power`` of the repository).
-BUNDLED_POWER_PROFILES = Path(__file__).resolve().parents[2] / "models" / "power"
+#: Device power profiles shipped with topo-opt (package data: the repository's ``models/power``).
+BUNDLED_POWER_PROFILES = bundled_dir("power")
 
 _TOP_KEYS = ("name", "description", "source", "chassis_w", "port_w", "load")
 _STRING_KEYS = ("name", "description", "source")
@@ -102,18 +103,41 @@ def load_power_profile(path: str | Path) -> PowerProfile:
     )
 
 
-def load_node_profiles(network: Network, directory: str | Path,
+def profile_file(name: str, directory: str | Path | None = None) -> Path:
+    """The card of the profile called ``name``: ``directory/<name>.toml`` when a folder is given
+    and holds it, else the bundled profile of that name.
+
+    Raises
+    ------
+    InvalidInputError
+        No such profile in ``directory`` nor among the bundled ones (both listed).
+    """
+    if directory is not None:
+        own = Path(directory) / f"{name}.toml"
+        if own.is_file():
+            return own
+        if not Path(directory).is_dir():
+            raise InvalidInputError(f"{directory}: power profile folder not found")
+    bundled = BUNDLED_POWER_PROFILES / f"{name}.toml"
+    if bundled.is_file():
+        return bundled
+    where = f"in {directory} nor " if directory is not None else ""
+    raise InvalidInputError(f"power profile {name!r} not found {where}among the bundled profiles "
+                            f"({', '.join(bundled_names('power'))})")
+
+
+def load_node_profiles(network: Network, directory: str | Path | None = None,
                        default: str | None = None) -> dict[str, PowerProfile]:
     """The profile of every node, from the cards its ``Node.power_profile`` names.
 
-    Node ``n`` gets ``directory/<n.power_profile or default>.toml``; each card is read once.
+    Node ``n`` gets the profile named ``n.power_profile`` (else ``default``), found by
+    :func:`profile_file` in ``directory`` or among the bundled profiles; each card is read once.
 
     Raises
     ------
     InvalidInputError
         A node without a profile name and no ``default``, or a card that does not load.
     """
-    directory = Path(directory)
     cards: dict[str, PowerProfile] = {}
     out: dict[str, PowerProfile] = {}
     for node in network.nodes:
@@ -121,6 +145,6 @@ def load_node_profiles(network: Network, directory: str | Path,
         if name is None:
             raise InvalidInputError(f"node {node.id!r}: no power_profile and no default profile given")
         if name not in cards:
-            cards[name] = load_power_profile(directory / f"{name}.toml")
+            cards[name] = load_power_profile(profile_file(name, directory))
         out[node.id] = cards[name]
     return out

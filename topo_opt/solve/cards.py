@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from topo_opt.errors import InvalidInputError
+from topo_opt.io.bundled import resolve
 from topo_opt.io.toml_file import TOMLDecodeError, loads_toml, read_toml
 from topo_opt.solve.capacity_assignment import ROUTING_RULES as CA_ROUTING_RULES
 
@@ -196,18 +197,42 @@ def _parse_override(text: str) -> tuple[str, Any]:
     return key, parsed
 
 
-def load_card(path: str | Path, overrides: tuple[str, ...] = ()) -> ModelCard:
-    """Read a TOML card, apply ``KEY=VALUE`` overrides (dotted keys) and validate it.
+def resolve_card(spec: str | Path) -> Path:
+    """The card file ``spec`` names: a path, or a bundled card's name (``min-delay``)."""
+    return resolve(spec, "card")
+
+
+def load_card(path: str | Path, overrides: tuple[str, ...] = (),
+              options: Mapping[str, tuple[str, Any]] | None = None) -> ModelCard:
+    """Read a card, apply ``KEY=VALUE`` overrides (dotted keys) and option values, and validate it.
+
+    Parameters
+    ----------
+    path : str or Path
+        A TOML file, or the name of a bundled card (``min-delay``; see :func:`resolve_card`).
+    overrides : tuple of str
+        ``--set`` texts, ``"solver.gap=1e-5"`` (values in TOML syntax).
+    options : mapping, optional
+        Dotted key -> (command-line option, value), e.g. ``{"solver.gap": ("--gap", 1e-5)}``;
+        applied after ``overrides``, None values skipped.
 
     Raises
     ------
     InvalidInputError
-        Missing file, TOML syntax error (with line), unknown key, wrong type or value.
+        Missing file, TOML syntax error (with line), unknown key, wrong type or value; an
+        option whose setting the card's problem does not have (``--time-limit does not apply
+        ...``), named as the user typed it.
     """
-    path = Path(path)
+    path = resolve_card(path)
     raw = read_toml(path, "model card")
     card = validate_card(raw, str(path))
-    if not overrides:
+    given = {key: (flag, value) for key, (flag, value) in (options or {}).items() if value is not None}
+    for key, (flag, _) in given.items():
+        section, leaf = key.split(".", 1)
+        if leaf not in SCHEMAS[card.problem].get(section, {}):
+            raise InvalidInputError(f"{flag} does not apply to the {card.problem!r} card "
+                                    f"({path.name} has no {key} setting)")
+    if not overrides and not given:
         return card
     for text in overrides:
         key, value = _parse_override(text)
@@ -218,4 +243,8 @@ def load_card(path: str | Path, overrides: tuple[str, ...] = ()) -> ModelCard:
             if not isinstance(table, dict):
                 raise InvalidInputError(f"--set {key}: {part!r} is not a table")
         table[leaf] = value
-    return validate_card(raw, f"{path} with --set")
+    for key, (_, value) in given.items():
+        section, leaf = key.split(".", 1)
+        raw.setdefault(section, {})[leaf] = value
+    used = (["--set"] if overrides else []) + [flag for flag, _ in given.values()]
+    return validate_card(raw, f"{path} with {', '.join(used)}")

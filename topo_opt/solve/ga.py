@@ -23,7 +23,7 @@ from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.composite import CompositeWeights
 from topo_opt.evaluators.power import PowerProfile
-from topo_opt.io.power_profile import BUNDLED_POWER_PROFILES, load_node_profiles
+from topo_opt.io.power_profile import load_node_profiles
 from topo_opt.model.network import Network
 from topo_opt.solve.cards import ModelCard
 from topo_opt.solve.result import SolveResult
@@ -42,10 +42,10 @@ def ga_options(card: ModelCard, **changes) -> GAOptions:
 def card_profiles(network: Network, card: ModelCard) -> dict[str, PowerProfile] | None:
     """Each node's power profile for a ``power`` or ``composite`` fitness (None for the others):
     the card its ``power_profile`` names, else ``objective.default_power_profile``, from
-    ``objective.power_profiles`` (a folder; empty: the bundled ``models/power``)."""
+    ``objective.power_profiles`` (a folder, searched before the bundled profiles; empty: bundled only)."""
     if card.get("objective.name") not in ("power", "composite"):
         return None
-    directory = card.get("objective.power_profiles") or BUNDLED_POWER_PROFILES
+    directory = card.get("objective.power_profiles") or None
     return load_node_profiles(network, directory, default=card.get("objective.default_power_profile"))
 
 

@@ -36,7 +36,7 @@ from topo_opt.evaluators.power import NodePowerModel, PowerProfile, Profiles, ne
 from topo_opt.formulations.switching import (
     add_perspective_cuts, add_sojourn_cuts, build_min_power_model, sojourn_cut_cap, sojourn_tangents,
 )
-from topo_opt.io.power_profile import BUNDLED_POWER_PROFILES, load_node_profiles
+from topo_opt.io.power_profile import load_node_profiles
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.solve.cards import ModelCard
@@ -429,8 +429,8 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
 
 def card_profiles(network: Network, card: ModelCard) -> dict[str, PowerProfile]:
     """Each node's profile: the card its ``power_profile`` names, else ``power.default_profile``,
-    from ``power.profiles`` (a folder; empty: the bundled ``models/power``)."""
-    directory = card.get("power.profiles") or BUNDLED_POWER_PROFILES
+    from ``power.profiles`` (a folder, searched before the bundled profiles; empty: bundled only)."""
+    directory = card.get("power.profiles") or None
     return load_node_profiles(network, directory, default=card.get("power.default_profile"))
 
 
