@@ -57,6 +57,16 @@ SCHEMAS: dict[str, dict[str, dict[str, tuple[type, Any, tuple | None]]]] = {
         "cfa": {"starts": (int, 4, None), "seed": (int, 0, None)},
         "solver": {"gap": (float, 1e-6, None), "time_limit_s": (float, 600.0, None)},
     },
+    "capacity-worst-case-deadline": {  # topo_opt.solve.worst_case_capacity
+        "routing": {"rule": (str, "min-hop", ("min-delay", "min-hop", "shortest-length", "ecmp"))},
+        "deadline": {"max_delay_s": ((float, str), "installed", ("installed",)),
+                     "class_max_delay_s": (dict, {}, None)},
+        "traffic": {"burst": ((float, str), "auto", ("auto",)), "max_packet": ((float, str), "auto", ("auto",)),
+                    "class_burst": (dict, {}, None)},
+        "capacity": {"max_utilization": (float, 0.95, None)},
+        "solver": {"gap": (float, 1e-6, None), "max_iterations": (int, 10_000, None),
+                   "time_limit_s": (float, 600.0, None)},
+    },
     "modular-capacity": {  # topo_opt.solve.modular_capacity
         "objective": {"sense": (str, "min-cost", ("min-cost", "min-delay")),
                       "include_fixed_delay": (bool, True, None)},
