@@ -131,6 +131,17 @@ def test_ring_sfa_fixed_point_reproduces_ncbounds():
     assert sfa.flow_delay_s[0] == pytest.approx(52.3, rel=1e-8)  # Σ leftover latencies + b/4
 
 
+def test_feed_forward_sfa_reproduces_ncbounds_toy_network():
+    # NCBounds ToyNetwork: SFAFeedForwardAnalyzer delay(0) = 24.1667, backlog(0, 2) = 48.333
+    flows = [(ArrivalCurve.token_bucket(1, 2), [0, 1, 2]), (ArrivalCurve.token_bucket(2, 3), [1, 2]),
+             (ArrivalCurve.token_bucket(1, 1), [0, 2])]
+    sfa = separated_flow_analysis(ServerFlowSystem.build([4, 5, 7], [2, 3, 1], flows))
+    assert sfa.hop_burst == pytest.approx([1.0, 7.0, 24.0, 2.0, 24.0, 1.0, 5.5], rel=1e-12)
+    assert sfa.flow_delay_s[0] == pytest.approx(24.166666666666664, rel=1e-12)
+    last_latency = (24.0 + 5.5 + 7 * 1) / (7 - 3 - 1)
+    assert sfa.hop_burst[2] + 2 * last_latency == pytest.approx(48.33333333333333, rel=1e-12)
+
+
 @pytest.mark.parametrize("n", [4, 6, 9])
 def test_ring_tfa_is_bounded_below_its_stability_limit_and_unbounded_above(n):
     """TFA on the ring: D = T + n b/R + (r/R) D Σ_{j<n} j, so D = (T + n b/R)/(1 − u(n−1)/2) with

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from topo_opt.cli.console import fmt_value, stdout
 
-SHOWN_DEMANDS = 20
+SHOWN_DEMANDS = 10
 
 
 def worst_case_options(command):
@@ -41,10 +41,9 @@ def add_worst_case(network, design, doc: dict[str, Any], burst: float | None,
     section = report.to_dict()
     unit = "bit" if network.rate_unit == "bit/s" else "packet"
     doc["worst_case"] = json_clean({"max_packet": traffic.max_packet, "burst_unit": unit,
-                                    "default_burst": None if burst is None else burst,
                                     "methods": section["methods"]})
-    for demand, row in zip(doc["demands"], section["demands"]):
-        demand.update({key: value for key, value in row.items() if key != "id"})
+    for demand, row, burst_k in zip(doc["demands"], section["demands"], traffic.burst.tolist()):
+        demand.update({key: value for key, value in row.items() if key != "id"}, burst=burst_k)
     _print(network, doc, traffic.max_packet, unit)
     return doc
 
@@ -55,18 +54,16 @@ def _print(network, doc: dict[str, Any], max_packet: float, unit: str) -> None:
                   caption="avg: M/M/1 mean (Kleinrock); TFA: total flow analysis; PBOO: separated flow "
                           "analysis, pay bursts only once; bound: min(TFA, PBOO); regulated: with "
                           f"per-hop interleaved regulators. Max packet {max_packet:g} {unit}.")
-    for column in ("demand", "burst", "avg", "TFA", "PBOO", "bound", "regulated"):
+    for column in ("demand", f"burst ({unit})", "avg", "TFA", "PBOO", "bound", "regulated"):
         table.add_column(column, justify="left" if column == "demand" else "right")
-    bursts = {d.id: d.burst for d in network.demands}
     rows = sorted(doc["demands"], key=lambda d: -(d.get("worst_case_delay_s") or float("inf")))
     for d in rows[:SHOWN_DEMANDS]:
-        table.add_row(d["id"], fmt_value(bursts.get(d["id"])) if bursts.get(d["id"]) is not None else "default",
-                      fmt_value(d["delay_s"]), fmt_value(d.get("tfa_delay_s")), fmt_value(d.get("sfa_delay_s")),
+        table.add_row(d["id"], fmt_value(d["burst"]), fmt_value(d["delay_s"]), fmt_value(d.get("tfa_delay_s")), fmt_value(d.get("sfa_delay_s")),
                       fmt_value(d.get("worst_case_delay_s")), fmt_value(d.get("regulated_delay_s")))
     stdout.print(table)
     for name, label in (("tfa", "TFA"), ("sfa", "PBOO")):
         m = methods[name]
         state = (f"bounded, burst fixed point certified in {m['iterations']} iterations "
-                 f"(increment ratio {fmt_value(m['spectral_radius_estimate'])})") if m["bounded"] \
+                 f"(b + M v <= v checked, residual {fmt_value(m['residual'])})") if m["bounded"] \
             else f"UNBOUNDED: {m['message']}"
         stdout.print(f"{label}: {state}")
