@@ -82,3 +82,49 @@ def test_class_deadlines_and_an_impossible_deadline():
     deadline_k = np.asarray(result.details["deadline_s"])
     assert set(deadline_k[1::2]) == {0.03} and set(deadline_k[::2]) == {0.04}
     assert result.details["max_bound_over_deadline"] <= 1 + 1e-9 and math.isfinite(result.lower_bound)
+
+
+def test_modular_design_matches_brute_force_over_levels():
+    """Tandem with modules of 40 and 100 (rate unit) per link: enumerate every pair of levels."""
+    import itertools
+
+    from topo_opt.model.costs import capacity_levels
+    from topo_opt.model.network import Module
+    from topo_opt.solve.worst_case_capacity import solve_worst_case_modular
+
+    mods = (Module(40e6, 3.0), Module(100e6, 6.0))
+    nodes = [Node("A"), Node("B"), Node("C")]
+    links = [Link("AB", "A", "B", 0.0, modules=mods), Link("BC", "B", "C", 0.0, modules=mods)]
+    network = build_network(name="tandem", nodes=nodes, links=links, link_model="directed",
+                            demands=[Demand("AC", "A", "C", 1e6, burst=88_000.0),
+                                     Demand("AB", "A", "B", 5e6, burst=188_000.0)])
+    traffic = traffic_descriptors(network, max_packet=12_000.0)
+    D = 4e-3
+    result = solve_worst_case_modular(network, traffic, routing_rule="min-hop", deadline=D,
+                                      keep_installed=False, max_added_capacity=500e6)
+    levels = capacity_levels(network, 500e6, False)
+    best = math.inf
+    by_link = [np.flatnonzero(levels.link == l) for l in range(2)]
+    for i, j in itertools.product(*by_link):
+        c1, c2 = levels.capacity[i], levels.capacity[j]
+        if c1 < 6e6 / 0.95 or c2 < 1e6 / 0.95:
+            continue
+        hop1 = (12_000 + 88_000 + 188_000) / c1  # both demands cross AB
+        if hop1 + (12_000 + 88_000) / c2 <= D and hop1 <= D:
+            best = min(best, levels.cost[i] + levels.cost[j])
+    assert result.objective == pytest.approx(best, rel=1e-12)
+    assert result.status.value == "optimal" and result.details["max_bound_over_deadline"] <= 1
+
+
+def test_modular_design_from_scratch_meets_deadlines_and_costs_at_least_the_continuous_bound():
+    network = loads_json((ROOT / "instances" / "abilene.json").read_text())
+    card = load_card(ROOT / "models/capacity-worst-case-deadline.toml",
+                     ("deadline.max_delay_s=0.03", "capacity.modular=true", "capacity.keep_installed=false"))
+    modular = solve(network, card)
+    continuous = solve(network, load_card(ROOT / "models/capacity-worst-case-deadline.toml",
+                                          ("deadline.max_delay_s=0.03",)))
+    assert check_result(network, modular) == []
+    assert modular.objective >= continuous.lower_bound  # module cost ≥ cheapest unit cost × capacity
+    bounds = worst_case_delays(network, modular.design, traffic_descriptors(network),
+                               ("regulated",)).demand_delay_s["regulated"]
+    assert np.all(bounds <= 0.03 * (1 + 1e-12)) and modular.gap <= 1e-4

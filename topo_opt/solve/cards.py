@@ -63,9 +63,11 @@ SCHEMAS: dict[str, dict[str, dict[str, tuple[type, Any, tuple | None]]]] = {
                      "class_max_delay_s": (dict, {}, None)},
         "traffic": {"burst": ((float, str), "auto", ("auto",)), "max_packet": ((float, str), "auto", ("auto",)),
                     "class_burst": (dict, {}, None)},
-        "capacity": {"max_utilization": (float, 0.95, None)},
+        "capacity": {"max_utilization": (float, 0.95, None), "modular": (bool, False, None),
+                     "keep_installed": (bool, True, None),
+                     "max_added_capacity": ((float, str), "auto", ("auto",))},
         "solver": {"gap": (float, 1e-6, None), "max_iterations": (int, 10_000, None),
-                   "time_limit_s": (float, 600.0, None)},
+                   "mip_gap": (float, 1e-4, None), "time_limit_s": (float, 600.0, None)},
     },
     "modular-capacity": {  # topo_opt.solve.modular_capacity
         "objective": {"sense": (str, "min-cost", ("min-cost", "min-delay")),
