@@ -122,7 +122,8 @@ def design() -> None:
 
 
 def ddos() -> None:
-    from topo_opt.model.attack import load_attack_card, parse_attack
+    from topo_opt.io.attack_card import load_attack_card
+    from topo_opt.model.attack import parse_attack
     from topo_opt.solve.attack_whatif import run_attack_whatif
     print("| instance | attack | iterations | bracket | legit loss before → after | time (s) |\n|---|---|---|---|---|---|")
     for name, spec in (("abilene", "ATLAng,CHINng,HSTNng>STTLng@9e9"), ("nobel-us", "Houston,Atlanta>Seattle@2e9")):

@@ -13,8 +13,9 @@ import pytest
 from topo_opt.algorithms.baselines import min_hop_routing
 from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.ddos import ClassTraffic, ddos_fixed_point
+from topo_opt.io.attack_card import load_attack_card
 from topo_opt.io.native_json import loads_json
-from topo_opt.model.attack import load_attack_card, parse_attack
+from topo_opt.model.attack import parse_attack
 from topo_opt.model.network import Demand, Link, Node
 from topo_opt.model.validation import build_network
 

@@ -1,6 +1,7 @@
 """Capacity design under per-demand worst-case deadlines: closed forms, and every deadline met when
 the design is re-evaluated by the network-calculus evaluator."""
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +16,6 @@ from topo_opt.solve.cards import load_card
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.dispatch import solve
 from topo_opt.solve.worst_case_capacity import solve_worst_case_capacity
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -30,9 +30,10 @@ def run_attack(instance: str, spec: str, card_path: str, overrides: tuple[str, .
     """Read, run, print and (optionally) write the attack what-if."""
     from topo_opt.cli.console import read_network
     from topo_opt.io.atomic import atomic_write_text
+    from topo_opt.io.attack_card import load_attack_card
     from topo_opt.io.csv_table import csv_text
     from topo_opt.io.solution_json import json_clean
-    from topo_opt.model.attack import load_attack_card, parse_attack
+    from topo_opt.model.attack import parse_attack
     from topo_opt.solve.attack_whatif import run_attack_whatif
 
     if out and Path(out).suffix.lower() not in (".csv", ".json"):

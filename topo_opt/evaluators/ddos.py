@@ -28,7 +28,7 @@ with the midpoint's numbers.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -78,7 +78,6 @@ class DdosResult:
     bracket: float
     residual: float
     converged: bool
-    extra: dict = field(default_factory=dict)
 
 
 def _propagate(network: Network, classes: list[ClassTraffic], blocking: np.ndarray,

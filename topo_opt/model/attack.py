@@ -4,7 +4,8 @@
 RATE (the instance's rate unit, per source) to TARGET; several scenarios' flows can be joined
 with ``;`` (``A,B>C@1e9;D>C@5e8``).
 
-The attack card (TOML, default ``models/attack/ddos.toml``) holds the detectors and the queues::
+The attack card (TOML, default ``models/attack/ddos.toml``, read by
+:func:`topo_opt.io.attack_card.load_attack_card`) holds the detectors and the queues::
 
     [detection]
     false_alarm = 0.001         # f_i: a normal packet is dropped by mistake at each node
@@ -22,23 +23,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Mapping
 
 import numpy as np
 
 from topo_opt.errors import InvalidInputError
-from topo_opt.io.toml_file import TOMLDecodeError, loads_toml, read_toml
 from topo_opt.model.network import Network
 
-DEFAULT_CARD = "models/attack/ddos.toml"
 ROUTING_RULES = ("min-hop", "shortest-length", "ecmp")
-_SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
-    "detection": {"false_alarm": (float, 0.001), "detection": (float, 0.5), "nodes": (dict, {})},
-    "queue": {"buffer_packets": (int, 50)},
-    "routing": {"rule": (str, "min-hop")},
-    "protect": {"detection_step": (float, 0.1), "top": (int, 10)},
-}
 
 
 @dataclass(frozen=True)
@@ -93,68 +84,3 @@ def parse_attack(spec: str, network: Network) -> tuple[AttackFlow, ...]:
     if not flows:
         raise InvalidInputError("--attack: no attack flow given (SRC[,SRC...]>TARGET@RATE)")
     return tuple(flows)
-
-
-def _probability(source: str, key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise InvalidInputError(f"{source}: {key} must be a probability in [0, 1], got {value!r}")
-    return float(value)
-
-
-def load_attack_card(path: str | Path, network: Network, overrides: tuple[str, ...] = ()) -> AttackCard:
-    """Read and check an attack card; ``overrides`` are ``KEY=VALUE`` with dotted keys.
-
-    Raises
-    ------
-    InvalidInputError
-        Unknown keys or nodes, probabilities outside [0, 1], a buffer < 1, an unknown rule.
-    """
-    raw = read_toml(path, "attack card")
-    source = str(path) + (" with --set" if overrides else "")
-    for text in overrides:
-        if "=" not in text:
-            raise InvalidInputError(f"--set {text!r}: expected KEY=VALUE with a dotted key")
-        key, value = (part.strip() for part in text.split("=", 1))
-        try:
-            parsed = loads_toml(f"v = {value}")["v"]
-        except TOMLDecodeError:
-            parsed = value
-        *parents, leaf = key.split(".")
-        table = raw
-        for part in parents:
-            table = table.setdefault(part, {})
-        table[leaf] = parsed
-    values = {section: {key: default for key, (_, default) in keys.items()} for section, keys in _SCHEMA.items()}
-    for section, content in raw.items():
-        if section in ("name", "description", "source"):
-            continue
-        if section not in _SCHEMA or not isinstance(content, Mapping):
-            raise InvalidInputError(f"{source}: unknown section {section!r} (expected {', '.join(_SCHEMA)})")
-        for key, value in content.items():
-            if key not in _SCHEMA[section]:
-                raise InvalidInputError(f"{source}: unknown key '{section}.{key}'")
-            kind = _SCHEMA[section][key][0]
-            if kind is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-            if not isinstance(value, kind) or isinstance(value, bool):
-                raise InvalidInputError(f"{source}: {section}.{key} must be of type {kind.__name__}, got {value!r}")
-            values[section][key] = value
-    det = values["detection"]
-    f = np.full(network.n_nodes, _probability(source, "detection.false_alarm", det["false_alarm"]))
-    d = np.full(network.n_nodes, _probability(source, "detection.detection", det["detection"]))
-    for node, settings in det["nodes"].items():
-        if node not in network.node_index or not isinstance(settings, Mapping):
-            raise InvalidInputError(f"{source}: detection.nodes: unknown node {node!r} in network {network.name!r}")
-        for key, value in settings.items():
-            if key not in ("false_alarm", "detection"):
-                raise InvalidInputError(f"{source}: detection.nodes.{node}: unknown key {key!r}")
-            (f if key == "false_alarm" else d)[network.node_index[node]] = \
-                _probability(source, f"detection.nodes.{node}.{key}", value)
-    buffer = values["queue"]["buffer_packets"]
-    if buffer < 1:
-        raise InvalidInputError(f"{source}: queue.buffer_packets must be >= 1, got {buffer!r}")
-    rule = values["routing"]["rule"]
-    if rule not in ROUTING_RULES:
-        raise InvalidInputError(f"{source}: routing.rule must be one of {', '.join(ROUTING_RULES)}, got {rule!r}")
-    step = _probability(source, "protect.detection_step", values["protect"]["detection_step"])
-    return AttackCard(f, d, buffer, rule, step, max(int(values["protect"]["top"]), 1), source)

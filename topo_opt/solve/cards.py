@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from topo_opt.errors import InvalidInputError
-from topo_opt.io.toml_file import TOMLDecodeError, loads_toml, read_toml
+from topo_opt.io.toml_file import apply_overrides, read_toml
 from topo_opt.solve.capacity_assignment import ROUTING_RULES as CA_ROUTING_RULES
 
 # Schema: problem -> section -> key -> (type, default, allowed values or None)
@@ -197,17 +197,6 @@ def validate_card(raw: Mapping[str, Any], source: str) -> ModelCard:
     return ModelCard(problem, description, sections, source)
 
 
-def _parse_override(text: str) -> tuple[str, Any]:
-    if "=" not in text:
-        raise InvalidInputError(f"--set {text!r}: expected KEY=VALUE with a dotted key")
-    key, value = (part.strip() for part in text.split("=", 1))
-    try:  # TOML value syntax: numbers, true/false, "strings"; bare words are strings
-        parsed = loads_toml(f"v = {value}")["v"]
-    except TOMLDecodeError:
-        parsed = value
-    return key, parsed
-
-
 def load_card(path: str | Path, overrides: tuple[str, ...] = ()) -> ModelCard:
     """Read a TOML card, apply ``KEY=VALUE`` overrides (dotted keys) and validate it.
 
@@ -221,13 +210,5 @@ def load_card(path: str | Path, overrides: tuple[str, ...] = ()) -> ModelCard:
     card = validate_card(raw, str(path))
     if not overrides:
         return card
-    for text in overrides:
-        key, value = _parse_override(text)
-        *parents, leaf = key.split(".")
-        table = raw
-        for part in parents:
-            table = table.setdefault(part, {})
-            if not isinstance(table, dict):
-                raise InvalidInputError(f"--set {key}: {part!r} is not a table")
-        table[leaf] = value
+    apply_overrides(raw, overrides)
     return validate_card(raw, f"{path} with --set")
