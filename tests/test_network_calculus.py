@@ -114,6 +114,21 @@ def test_tandem_with_cross_traffic_uses_blind_multiplexing_leftovers():
     assert got < per_hop
 
 
+def test_tfa_uses_peak_rates_by_monotone_refinement():
+    """Two hops, one dual-bucket flow: hop 1 sees α, hop 2 sees α(· + D1) (both pieces shifted)."""
+    M, beta, rho, p = 1.0, 10.0, 1.0, 5.0
+    alpha = ArrivalCurve.dual_bucket(beta, rho, p, M)
+    servers = [RateLatency(3.0, 0.5), RateLatency(4.0, 0.25)]
+    d1 = delay_bound(alpha, servers[0])
+    d2 = delay_bound(alpha.shift(d1), servers[1])
+    system = ServerFlowSystem.build([3.0, 4.0], [0.5, 0.25], [(alpha, [0, 1])])
+    tfa = total_flow_analysis(system)
+    assert tfa.server_delay_s == pytest.approx([d1, d2], rel=1e-12)
+    plain = total_flow_analysis(ServerFlowSystem.build([3.0, 4.0], [0.5, 0.25],
+                                                       [(ArrivalCurve.token_bucket(beta, rho), [0, 1])]))
+    assert tfa.flow_delay_s[0] < plain.flow_delay_s[0]
+
+
 # ------------------------------------------------------------------ cyclic: the uniform ring
 def ring(n, b, r, R, T):
     """n servers in a ring, flow i enters at server i and crosses all n servers (NCBounds' Ring)."""

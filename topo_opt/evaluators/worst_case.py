@@ -163,8 +163,8 @@ def describe(network: Network, design: Design, traffic: TrafficDescriptors) -> S
     np.cumsum(lengths, out=indptr[1:])
     arc_of_queue = np.empty(network.n_queues, np.int64)
     arc_of_queue[network.arc_queue[::-1]] = np.arange(network.n_arcs)[::-1]
-    names = tuple(f"{network.links[network.arc_link[a]].id}:{network.nodes[network.arc_tail[a]].id}"
-                  + (">" if network.link_model != "undirected" else "") for a in arc_of_queue)
+    names = tuple(f"{network.links[network.arc_link[a]].id} from {network.nodes[network.arc_tail[a]].id}"
+                  for a in arc_of_queue)
     return ServerFlowSystem(rate, latency, tuple(curves), indptr,
                             np.concatenate(servers) if servers else np.zeros(0, np.int64),
                             np.asarray(fixed, float), names, routing.demand[used])
