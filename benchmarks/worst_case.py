@@ -4,6 +4,7 @@
     python benchmarks/worst_case.py --set analyses    # TFA / PBOO / regulated: bounds and times
     python benchmarks/worst_case.py --set design      # deadline design: dual vs cvxpy + Clarabel
     python benchmarks/worst_case.py --set ddos        # attack what-if: iterations, bracket, time
+    python benchmarks/worst_case.py --set scale       # CommaLab planar100/500 (../shared/benchmarks)
 
 Needs the ``bench`` extra (cvxpy, Clarabel) for ``--set design``.  Prints Markdown tables.
 """
@@ -29,6 +30,7 @@ from topo_opt.model.design import Design  # noqa: E402
 from topo_opt.model.traffic import traffic_descriptors  # noqa: E402
 
 INSTANCES = ("six-node", "abilene", "nobel-us", "geant")
+COMMALAB = ROOT.parent / "shared" / "benchmarks" / "commalab"
 
 
 def anchors() -> None:
@@ -138,11 +140,33 @@ def ddos() -> None:
               f"{result.legit_loss[1]:.4g} | {elapsed:.3g} |")
 
 
+def scale() -> None:
+    """Each strategy on min-delay routings (gradient projection, gap 1e-4) of CommaLab networks."""
+    from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
+    from topo_opt.evaluators.worst_case import STRATEGIES, describe
+    print("| instance | nodes | demands | flows | strategy | bounded | max bound (s) | fixed-point iterations "
+          "| time (s) |\n|---|---|---|---|---|---|---|---|---|")
+    for name in ("planar100", "planar500"):
+        network = read_instance(COMMALAB / "planar" / name)
+        design = solve_min_delay_gp(network, gap=1e-4).design
+        start = time.perf_counter()
+        system = describe(network, design, traffic_descriptors(network))
+        built = time.perf_counter() - start
+        for method, strategy in STRATEGIES.items():
+            start = time.perf_counter()
+            result = strategy(system)
+            elapsed = time.perf_counter() - start + built
+            print(f"| {name} | {network.n_nodes} | {network.n_demands} | {system.n_flows} | {method} | "
+                  f"{'yes' if result.bounded else 'no'} | {float(np.max(result.flow_delay_s)):.4g} | "
+                  f"{result.iterations} | {elapsed:.3g} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--set", default="all", choices=("anchors", "analyses", "design", "ddos", "all"))
+    parser.add_argument("--set", default="all", choices=("anchors", "analyses", "design", "ddos", "scale", "all"))
     chosen = parser.parse_args().set
-    for name, run in (("anchors", anchors), ("analyses", analyses), ("design", design), ("ddos", ddos)):
+    for name, run in (("anchors", anchors), ("analyses", analyses), ("design", design), ("ddos", ddos),
+                      ("scale", scale)):
         if chosen in (name, "all"):
             print(f"\n### {name}\n")
             run()

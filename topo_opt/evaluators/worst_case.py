@@ -273,7 +273,21 @@ def _per_hop_total(system: ServerFlowSystem, server_delay: np.ndarray) -> np.nda
 
 
 def _server_delays(system: ServerFlowSystem, hop_shift: np.ndarray) -> np.ndarray:
-    """D_s = h(Σ_{f∋s} α_f(· + shift_hop), β_s) for every server (general curves)."""
+    """D_s = h(Σ_{f∋s} α_f(· + shift_hop), β_s) for every server.
+
+    Token buckets only: the closed form T_s + Σ (b_f + r_f shift)/R_s (inf when Σ r_f > R_s),
+    vectorised; otherwise the aggregate curve of each server.
+    """
+    if all(len(curve.rates) == 1 for curve in system.flow_curve):
+        rate = system.flow_rate[system.hop_flow]
+        burst = system.flow_burst[system.hop_flow] + rate * hop_shift
+        total = np.bincount(system.flow_servers, weights=burst, minlength=system.n_servers)
+        load = np.bincount(system.flow_servers, weights=rate, minlength=system.n_servers)
+        carried = np.bincount(system.flow_servers, minlength=system.n_servers) > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            delay = system.server_latency_s + total / system.server_rate
+        delay = np.where(load > system.server_rate, np.inf, delay)
+        return np.where(carried, delay, 0.0)
     by_server: dict[int, list[ArrivalCurve]] = {}
     flows = system.hop_flow
     for hop, s in enumerate(system.flow_servers.tolist()):
