@@ -128,3 +128,11 @@ def test_modular_design_from_scratch_meets_deadlines_and_costs_at_least_the_cont
     bounds = worst_case_delays(network, modular.design, traffic_descriptors(network),
                                ("regulated",)).demand_delay_s["regulated"]
     assert np.all(bounds <= 0.03 * (1 + 1e-12)) and modular.gap <= 1e-4
+
+
+def test_token_rates_above_the_mean_rate_set_the_load_cap():
+    network = tandem().replace(demands=[Demand("AB", "A", "B", 1e6, burst=48_000.0, token_rate=3e6)])
+    traffic = traffic_descriptors(network, max_packet=12_000.0)
+    result = solve_worst_case_capacity(network, traffic, routing_rule="min-hop", deadline=10.0, max_utilization=0.5)
+    assert result.design.link_capacity[0] == pytest.approx(6e6, rel=1e-9)  # token rate / cap, not rate / cap
+    assert result.details["max_bound_over_deadline"] <= 1

@@ -68,7 +68,7 @@ class DeadlineProgram:
     """The data of ``A x ≤ D'``, ``x_l ≤ u_l`` for a fixed routing (module docstring).
 
     ``a`` (used paths × links, sparse, rate unit × s), ``slack`` D' (s), ``link_load`` the
-    busiest queue's load per link (rate unit), ``deadline_s`` D_k per demand.
+    busiest queue's token-rate load per link (rate unit), ``deadline_s`` D_k per demand.
     """
 
     routing: Routing
@@ -118,7 +118,7 @@ def deadline_program(network: Network, traffic: TrafficDescriptors, routing_rule
         demand = network.demands[int(system.flow_demand[f])]
         raise InfeasibleError(f"demand {demand.id!r}: deadline {deadline_k[system.flow_demand[f]]:.6g} s does not "
                               f"exceed the propagation and processing delay {fixed[f]:.6g} s of its path")
-    load = network.queue_load(routing.arc_flow(network.demand_rate, network.n_arcs))
+    load = system.server_load()  # Σ token rates ρ_f per queue: the bound needs load ≤ C
     link_load = np.zeros(network.n_links)
     np.maximum.at(link_load, network.queue_link, load)
     return DeadlineProgram(routing, a, slack, link_load, deadline_k)
