@@ -111,7 +111,8 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
     """
     if attack:
         if failures or plot or demand_scale != "1.0" or no_upgrades:
-            raise InvalidInputError("--attack runs the DDoS what-if alone: drop --fail, --demand-scale, --plot, --no-upgrades")
+            raise InvalidInputError("--attack runs the DDoS what-if alone: drop --fail, --demand-scale, "
+                                    "--plot, --no-upgrades")
         return run_attack(instance, attack, attack_card, overrides, fmt, out)
     from topo_opt.model.scenarios import parse_range, scenario_grid
     from topo_opt.solve.cards import load_card

@@ -58,8 +58,9 @@ def _print(network, doc: dict[str, Any], max_packet: float, unit: str) -> None:
         table.add_column(column, justify="left" if column == "demand" else "right")
     rows = sorted(doc["demands"], key=lambda d: -(d.get("worst_case_delay_s") or float("inf")))
     for d in rows[:SHOWN_DEMANDS]:
-        table.add_row(d["id"], fmt_value(d["burst"]), fmt_value(d["delay_s"]), fmt_value(d.get("tfa_delay_s")), fmt_value(d.get("sfa_delay_s")),
-                      fmt_value(d.get("worst_case_delay_s")), fmt_value(d.get("regulated_delay_s")))
+        table.add_row(d["id"], fmt_value(d["burst"]), fmt_value(d["delay_s"]), fmt_value(d.get("tfa_delay_s")),
+                      fmt_value(d.get("sfa_delay_s")), fmt_value(d.get("worst_case_delay_s")),
+                      fmt_value(d.get("regulated_delay_s")))
     stdout.print(table)
     for name, label in (("tfa", "TFA"), ("sfa", "PBOO")):
         m = methods[name]

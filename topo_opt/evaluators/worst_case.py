@@ -193,8 +193,8 @@ def certified_fixed_point(b: np.ndarray, matvec: Callable[[np.ndarray], np.ndarr
     """Least solution of x = b + M x for M ≥ 0 (given by ``matvec``) and b > 0, certified.
 
     Iterates x_{k+1} = b + M x_k from x_0 = b (non-decreasing).  A candidate v (the iterate
-    pushed by the geometric tail of its increments, times 1 + 1e-9) is accepted only when
-    b + M v ≤ v holds in floating point (first without the margin): then ρ(M) ≤ max (Mv)/v < 1 and v bounds the least
+    pushed by the geometric tail of its increments, then times 1 + 1e-9) is accepted only when
+    b + M v ≤ v holds in floating point: then ρ(M) ≤ max (Mv)/v < 1 and v bounds the least
     solution.  Stops unbounded when the increments stop shrinking or at ``max_iterations``.
     """
     x = np.asarray(b, float).copy()
@@ -232,8 +232,9 @@ class WorstCaseBounds:
     ``flow_delay_s`` per flow (end to end, propagation included; ``inf`` = unbounded),
     ``server_delay_s`` per server for the per-hop strategies (None for ``sfa``), ``hop_burst``
     the token-bucket burst of each flow entering each hop (flat, in path order; None for
-    ``regulated``, where it is the source burst), ``message`` says why a bound is infinite, ``iterations``/``contraction``/``spectral_radius``/``residual``
-    describe the burst fixed point (0 / NaN where there is none).
+    ``regulated``, where it is the source burst), ``message`` says why a bound is infinite,
+    ``iterations``/``contraction``/``spectral_radius``/``residual`` describe the burst fixed
+    point (0 / NaN where there is none).
     """
 
     method: str
