@@ -222,7 +222,7 @@ def test_evaluate_worst_case_cli_writes_bounds_next_to_average_delays(tmp_path):
     sol, ev = tmp_path / "sol.json", tmp_path / "ev.json"
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
     run = [sys.executable, "-m", "topo_opt"]
-    assert subprocess.run(run + ["solve", str(SIX), "--model", str(ROOT / "models/min-hop.toml"), "--out", str(sol)],
+    assert subprocess.run(run + ["solve", str(SIX), "--model", str(ROOT / "models/routing-baseline.toml"), "--out", str(sol)],
                           env=env, capture_output=True).returncode == 0
     proc = subprocess.run(run + ["evaluate", str(SIX), str(sol), "--worst-case", "--no-links", "--burst", "60000",
                                  "--out", str(ev)], env=env, capture_output=True, text=True)
