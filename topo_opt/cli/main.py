@@ -17,6 +17,7 @@ from topo_opt import __version__
 from topo_opt.cli.console import (
     EXIT_INPUT, FORMAT_CHOICES, card_options, fmt_value as _fmt, read_network as _read, stdout,
 )
+from topo_opt.cli.worst_case import add_worst_case, worst_case_options
 from topo_opt.errors import InfeasibleError, TopoOptError
 
 class _Group(click.Group):
@@ -181,8 +182,10 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
 @click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the evaluation JSON here.")
 @click.option("--links/--no-links", "show_links", default=True, help="Print the per-link table.")
+@worst_case_options
 def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packets: int | None,
-             no_fixed_delay: bool, fmt: str, out: str | None, show_links: bool) -> None:
+             no_fixed_delay: bool, fmt: str, out: str | None, show_links: bool, worst_case: bool,
+             burst: float | None, max_packet: float | None) -> None:
     """Evaluate the design in SOLUTION on INSTANCE: delays, utilisation, loss, power."""
     from topo_opt.errors import InvalidInputError
     from topo_opt.evaluators.metrics import evaluate_design
@@ -201,8 +204,6 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
     doc = json_clean({"format": "topo-opt/evaluation", "version": 1, "queue": queue,
                       "units": {"rate": network.rate_unit, "delay": "s", "power": "W"},
                       **metrics.to_dict()})
-    if out:
-        write_solution(out, doc)
     table = Table(title=f"{network.name}: evaluation ({queue})", show_header=False)
     for key, value in doc["metrics"].items():
         if not isinstance(value, (list, dict)):
@@ -218,6 +219,10 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
             links.add_row(str(arc["link"]), str(arc["from"]), str(arc["to"]), _fmt(arc["capacity"]),
                           _fmt(arc["flow"]), _fmt(arc["utilization"]), _fmt(arc["delay_s"]))
         stdout.print(links)
+    if worst_case:
+        doc = add_worst_case(network, design, doc, burst, max_packet)
+    if out:
+        write_solution(out, doc)
 
 
 from topo_opt.cli.batch import batch  # noqa: E402  (commands in their own modules)

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from topo_opt.cli.attack import attack_options, run_attack
 from topo_opt.cli.console import FORMAT_CHOICES, card_options, fmt_value, read_network, stdout
 from topo_opt.errors import InvalidInputError, SolverUnavailableError
 
@@ -95,9 +96,10 @@ def _print_table(result, rate_unit: str) -> None:
               help="Write the delay/upgrade-cost plot (PNG/PDF/SVG, needs matplotlib).")
 @click.option("--progress/--quiet", default=None,
               help="One line per finished scenario on stderr (default: when stderr is a terminal).")
+@attack_options
 def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: str, failures: tuple[str, ...],
            no_upgrades: bool, time_limit: float | None, fmt: str, out: str | None, plot: str | None,
-           progress: bool | None) -> None:
+           progress: bool | None, attack: str | None, attack_card: str) -> None:
     """What-if sweep of INSTANCE over demand growth and failures.
 
     For every scenario (the intact network and each failure scenario, each at every demand
@@ -105,7 +107,13 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
     the cheapest modules to add so that the average delay stays at most T_max (the card's
     constraints.max_delay_s; "installed" = the delay of the unscaled, intact installed network).
     A scenario that disconnects a demand or saturates a cut is reported as infeasible.
+    With --attack: the DDoS what-if (M/M/1/B queues with detection) instead.
     """
+    if attack:
+        if failures or plot or demand_scale != "1.0" or no_upgrades:
+            raise InvalidInputError("--attack runs the DDoS what-if alone: drop --fail, --demand-scale, "
+                                    "--plot, --no-upgrades")
+        return run_attack(instance, attack, attack_card, overrides, fmt, out)
     from topo_opt.model.scenarios import parse_range, scenario_grid
     from topo_opt.solve.cards import load_card
     from topo_opt.solve.whatif import COLUMNS, WhatIfOptions, run_whatif

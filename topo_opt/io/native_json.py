@@ -72,13 +72,17 @@ _DEMAND_FIELDS = {
     "rate": ("rate", "number", True, "rate"),
     "class": ("demand_class", "str", False, None),
     "max_path_length": ("max_path_length", "int", False, None),
+    "burst": ("burst", "number", False, "rate"),
+    "token_rate": ("token_rate", "number", False, "rate"),
+    "peak_rate": ("peak_rate", "number", False, "rate"),
 }
 _SECTIONS = {"nodes": ("node", Node, _NODE_FIELDS),
              "links": ("link", Link, _LINK_FIELDS),
              "demands": ("demand", Demand, _DEMAND_FIELDS)}
 _TOP_KEYS = ("format", "version", "name", "units", "packet_length_bits", "link_model",
              "propagation_speed_mps", "metadata", "nodes", "links", "demands")
-_NULLABLE = {"longitude", "latitude", "power_profile", "insecurity", "length_m", "max_path_length"}
+_NULLABLE = {"longitude", "latitude", "power_profile", "insecurity", "length_m", "max_path_length",
+             "burst", "token_rate", "peak_rate"}
 _WS = re.compile(r"[ \t\n\r]*")
 
 
@@ -337,7 +341,8 @@ _NODE_DEFAULTS = {"longitude": None, "latitude": None, "processing_delay_s": 0.0
 _LINK_DEFAULTS = {"length_m": None, "capacity_cost": 0.0, "preinstalled_cost": 0.0,
                   "fixed_cost": 0.0, "routing_cost": 0.0, "modules": (), "installed": True,
                   "insecurity": None}
-_DEMAND_DEFAULTS = {"demand_class": "default", "max_path_length": None}
+_DEMAND_DEFAULTS = {"demand_class": "default", "max_path_length": None, "burst": None,
+                    "token_rate": None, "peak_rate": None}
 
 
 def _node_dict(node: Node) -> dict[str, Any]:

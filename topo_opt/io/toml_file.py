@@ -37,3 +37,29 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
         raise InvalidInputError(f"{path}: not a TOML {what}") from None
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInputError(f"{path}: invalid TOML: {exc}") from None
+
+
+def apply_overrides(raw: dict[str, Any], overrides: tuple[str, ...]) -> None:
+    """Set ``KEY=VALUE`` overrides (dotted keys, TOML value syntax; bare words are strings) in
+    the parsed TOML ``raw``, creating tables as needed.
+
+    Raises
+    ------
+    InvalidInputError
+        An override without ``=``, or a dotted key through a value that is not a table.
+    """
+    for text in overrides:
+        if "=" not in text:
+            raise InvalidInputError(f"--set {text!r}: expected KEY=VALUE with a dotted key")
+        key, value = (part.strip() for part in text.split("=", 1))
+        try:
+            parsed = loads_toml(f"v = {value}")["v"]
+        except TOMLDecodeError:
+            parsed = value
+        *parents, leaf = key.split(".")
+        table = raw
+        for part in parents:
+            table = table.setdefault(part, {})
+            if not isinstance(table, dict):
+                raise InvalidInputError(f"--set {key}: {part!r} is not a table")
+        table[leaf] = parsed

@@ -84,7 +84,10 @@ class Link:
 class Demand:
     """Traffic from ``source`` to ``target`` at ``rate`` (rate unit), of class ``demand_class``.
 
-    ``max_path_length`` (hops) is kept from SNDlib; None means unlimited.
+    ``max_path_length`` (hops) is kept from SNDlib; None means unlimited.  The optional shaper
+    of the worst-case (network calculus) model, :mod:`topo_opt.model.traffic`: token bucket
+    ``burst`` (rate unit × s: bits for bit/s) and ``token_rate`` (rate unit, default ``rate``),
+    optional ``peak_rate`` (rate unit); None means "from the card or command line".
     """
 
     id: str
@@ -93,6 +96,9 @@ class Demand:
     rate: float
     demand_class: str = "default"
     max_path_length: int | None = None
+    burst: float | None = None
+    token_rate: float | None = None
+    peak_rate: float | None = None
 
 
 @dataclass(frozen=True)

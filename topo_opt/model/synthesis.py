@@ -154,10 +154,15 @@ def uniform_demands(network: Network, rate_per_pair: float) -> Network:
 
 
 def scale_demands(network: Network, factor: float) -> Network:
-    """Multiply every demand rate by ``factor`` > 0; ``metadata["demand_scale"]`` accumulates it."""
+    """Multiply every demand rate (and its shaper's token and peak rates, when given) by
+    ``factor`` > 0; ``metadata["demand_scale"]`` accumulates it."""
     if not (isinstance(factor, (int, float)) and math.isfinite(factor) and factor > 0):
         raise InvalidInputError(f"factor must be a finite number > 0, got {factor!r}")
-    demands = tuple(dataclasses.replace(d, rate=d.rate * factor) for d in network.demands)
+    def scaled(rate: float | None) -> float | None:
+        return None if rate is None else rate * factor
+
+    demands = tuple(dataclasses.replace(d, rate=d.rate * factor, token_rate=scaled(d.token_rate),
+                                        peak_rate=scaled(d.peak_rate)) for d in network.demands)
     metadata = dict(network.metadata)
     metadata["demand_scale"] = float(metadata.get("demand_scale", 1.0)) * factor
     return network.replace(demands=demands, metadata=metadata)

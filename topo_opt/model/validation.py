@@ -133,6 +133,9 @@ def build_network(*, name: str, nodes: Iterable[Node], links: Iterable[Link],
         if d.max_path_length is not None and (not isinstance(d.max_path_length, int)
                                               or d.max_path_length < 1):
             raise InvalidInputError(f"{w}: max_path_length must be a positive integer, got {d.max_path_length!r}")
+        _check_number(w, "burst", d.burst, f"{rate_unit}·s", optional=True)
+        for field in ("token_rate", "peak_rate"):  # a shaper slower than the demand never empties
+            _check_number(w, field, getattr(d, field), rate_unit, minimum=d.rate, optional=True)
 
     return Network(name=name, nodes=nodes, links=links, demands=demands, rate_unit=rate_unit,
                    link_model=link_model, metadata=dict(metadata or {}), **kwargs)

@@ -26,7 +26,7 @@ from typing import Any, Mapping
 
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.bundled import resolve
-from topo_opt.io.toml_file import TOMLDecodeError, loads_toml, read_toml
+from topo_opt.io.toml_file import apply_overrides, read_toml
 from topo_opt.solve.capacity_assignment import ROUTING_RULES as CA_ROUTING_RULES
 
 # Schema: problem -> section -> key -> (type, default, allowed values or None)
@@ -57,6 +57,18 @@ SCHEMAS: dict[str, dict[str, dict[str, tuple[type, Any, tuple | None]]]] = {
         "objective": {"include_fixed_delay": (bool, True, None)},
         "cfa": {"starts": (int, 4, None), "seed": (int, 0, None)},
         "solver": {"gap": (float, 1e-6, None), "time_limit_s": (float, 600.0, None)},
+    },
+    "capacity-worst-case-deadline": {  # topo_opt.solve.worst_case_capacity
+        "routing": {"rule": (str, "min-hop", ("min-delay", "min-hop", "shortest-length", "ecmp"))},
+        "deadline": {"max_delay_s": ((float, str), "installed", ("installed",)),
+                     "class_max_delay_s": (dict, {}, None)},
+        "traffic": {"burst": ((float, str), "auto", ("auto",)), "max_packet": ((float, str), "auto", ("auto",)),
+                    "class_burst": (dict, {}, None)},
+        "capacity": {"max_utilization": (float, 0.95, None), "modular": (bool, False, None),
+                     "keep_installed": (bool, True, None),
+                     "max_added_capacity": ((float, str), "auto", ("auto",))},
+        "solver": {"gap": (float, 1e-6, None), "max_iterations": (int, 10_000, None),
+                   "mip_gap": (float, 1e-4, None), "time_limit_s": (float, 600.0, None)},
     },
     "modular-capacity": {  # topo_opt.solve.modular_capacity
         "objective": {"sense": (str, "min-cost", ("min-cost", "min-delay")),
@@ -186,17 +198,6 @@ def validate_card(raw: Mapping[str, Any], source: str) -> ModelCard:
     return ModelCard(problem, description, sections, source)
 
 
-def _parse_override(text: str) -> tuple[str, Any]:
-    if "=" not in text:
-        raise InvalidInputError(f"--set {text!r}: expected KEY=VALUE with a dotted key")
-    key, value = (part.strip() for part in text.split("=", 1))
-    try:  # TOML value syntax: numbers, true/false, "strings"; bare words are strings
-        parsed = loads_toml(f"v = {value}")["v"]
-    except TOMLDecodeError:
-        parsed = value
-    return key, parsed
-
-
 def resolve_card(spec: str | Path) -> Path:
     """The card file ``spec`` names: a path, or a bundled card's name (``min-delay``)."""
     return resolve(spec, "card")
@@ -234,15 +235,7 @@ def load_card(path: str | Path, overrides: tuple[str, ...] = (),
                                     f"({path.name} has no {key} setting)")
     if not overrides and not given:
         return card
-    for text in overrides:
-        key, value = _parse_override(text)
-        *parents, leaf = key.split(".")
-        table = raw
-        for part in parents:
-            table = table.setdefault(part, {})
-            if not isinstance(table, dict):
-                raise InvalidInputError(f"--set {key}: {part!r} is not a table")
-        table[leaf] = value
+    apply_overrides(raw, overrides)
     for key, (_, value) in given.items():
         section, leaf = key.split(".", 1)
         raw.setdefault(section, {})[leaf] = value

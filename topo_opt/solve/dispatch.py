@@ -95,6 +95,26 @@ def _capacity_assignment(network: Network, card: ModelCard, callback: Callback |
         seed=card.get("cfa.seed"), callback=callback)
 
 
+def _worst_case_capacity(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
+    from topo_opt.model.traffic import traffic_descriptors
+    from topo_opt.solve.worst_case_capacity import solve_worst_case_capacity, solve_worst_case_modular
+
+    burst, packet = card.get("traffic.burst"), card.get("traffic.max_packet")
+    traffic = traffic_descriptors(network, burst=None if burst == "auto" else burst,
+                                  class_burst=card.get("traffic.class_burst"),
+                                  max_packet=None if packet == "auto" else packet)
+    common = dict(routing_rule=card.get("routing.rule"), deadline=card.get("deadline.max_delay_s"),
+                  class_deadline=card.get("deadline.class_max_delay_s"),
+                  max_utilization=card.get("capacity.max_utilization"), time_limit_s=card.get("solver.time_limit_s"))
+    if card.get("capacity.modular"):
+        added = card.get("capacity.max_added_capacity")
+        return solve_worst_case_modular(network, traffic, keep_installed=card.get("capacity.keep_installed"),
+                                        max_added_capacity=None if added == "auto" else added,
+                                        mip_gap=card.get("solver.mip_gap"), **common)
+    return solve_worst_case_capacity(network, traffic, gap=card.get("solver.gap"),
+                                     max_iterations=card.get("solver.max_iterations"), **common)
+
+
 def _min_power(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
     from topo_opt.solve.min_power import solve_min_power_card
 
@@ -141,6 +161,7 @@ RUNNERS: dict[str, Callable[[Network, ModelCard, Callback | None], SolveResult]]
     "routing-baseline": _routing_baseline,
     "capacity-min-delay-budget": _capacity_assignment,
     "capacity-min-cost-delay-bound": _capacity_assignment,
+    "capacity-worst-case-deadline": _worst_case_capacity,
     "modular-capacity": _modular,
     "topology-design": _modular,
     "earp-min-power": _min_power,
