@@ -99,3 +99,98 @@ def test_non_finite_card_values_are_rejected(override):
 def test_gap_option_of_1e400_is_rejected():
     code, _, stderr = run_cli("solve", ABILENE, "--model", MIN_DELAY, "--gap", "1e400")
     assert_one_line_error(code, stderr, "solver.gap must be a finite number, got inf")
+
+
+# ------------------------------------------------------------------------------ defect 3
+def _buy_network():
+    """A-B installed (10 Mbit/s); B-C and A-C without installed capacity, only modules."""
+    from topo_opt.model.network import Demand, Link, Module, Node
+    from topo_opt.model.validation import build_network
+
+    return build_network(
+        name="buy", nodes=[Node("A"), Node("B"), Node("C")],
+        links=[Link("AB", "A", "B", 10e6),
+               Link("BC", "B", "C", 0.0, modules=(Module(10e6, 3.0), Module(40e6, 5.0))),
+               Link("AC", "A", "C", 0.0, modules=(Module(10e6, 7.0),))],
+        demands=[Demand("d", "A", "C", 2e6), Demand("e", "A", "B", 1e6)])
+
+
+def test_whatif_buys_modules_on_links_without_installed_capacity():
+    from topo_opt.model.scenarios import Scenario
+    from topo_opt.solve.whatif import WhatIfOptions, run_whatif
+
+    record, = run_whatif(_buy_network(), [Scenario("base")], WhatIfOptions(max_delay_s=0.01)).records
+    assert record["status"] == "infeasible"
+    assert "no installed capacity on any path from 'A' to 'C'" in record["reason"]
+    # the cheapest way to reach C: one 10 Mbit/s module on B-C (cost 3) rather than A-C (cost 7)
+    assert record["upgrade_status"] == "optimal" and record["upgrade_cost"] == pytest.approx(3.0)
+    assert record["modules_added"] == [{"link": "BC", "module_capacity": 10e6, "count": 1, "cost": 3.0}]
+    # Kleinrock delay of the upgraded network, every flow on its only path (packets of 8000 bit):
+    # T = (1/γ) Σ F/(C − F), A-B carries 3 Mbit/s of 10, B-C 2 of 10
+    gamma = 3e6 / 8000
+    assert record["upgraded_average_delay_s"] == pytest.approx((3 / 7 + 2 / 8) / gamma, rel=1e-6)
+
+
+def test_truly_disconnected_demand_is_still_not_upgradable():
+    from topo_opt.model.scenarios import Scenario
+    from topo_opt.solve.whatif import WhatIfOptions, run_whatif
+
+    record, = run_whatif(_buy_network(), [Scenario("cut", failed_links=("BC", "AC"))],
+                         WhatIfOptions(max_delay_s=0.01)).records
+    assert "no usable path from 'A' to 'C'" in record["reason"]
+    assert record["upgrade_status"] == "infeasible"
+    assert "cannot reconnect" in record["upgrade_reason"]
+
+
+def test_polska_messages_say_no_installed_capacity(tmp_path):
+    from conftest import benchmark_path
+
+    polska = benchmark_path("sndlib", "polska.txt")
+    code, stdout, stderr = run_cli("info", polska)
+    assert code == 0, stderr
+    assert "capacity to buy: 18 links have no installed capacity" in " ".join(stdout.split())
+    assert "no installed capacity at node" in stdout and "a node cannot send" not in stdout
+    # whatif with T_max = "installed": one line naming the reason
+    code, _, stderr = run_cli("whatif", polska, "--model", ROOT / "models" / "modular-capacity.toml",
+                              "--no-upgrades")
+    assert_one_line_error(code, stderr, "no installed capacity on any path from 'Gdansk' to 'Bydgoszcz'")
+    code, stdout, stderr = run_cli("whatif", polska, "--model", ROOT / "models" / "modular-capacity.toml",
+                                   "--no-upgrades", "--set", "constraints.max_delay_s=0.01")
+    assert code == 0, stderr
+    assert "no installed capacity on any path" in " ".join(stdout.split())
+    code, _, stderr = run_cli("solve", polska, "--model", MIN_DELAY)
+    assert_one_line_error(code, stderr, "no installed capacity: its modules can be bought")
+
+
+# ------------------------------------------------------------------------------ defect 7
+def _graphml(tmp_path, old, new, name="bad.graphml"):
+    text = (FIXTURES / "zoo-sample.graphml").read_text()
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize("old, new, match", [
+    ('source="1" target="3"', 'source="1" target="9"', "bad.graphml:49: edge to unknown node '9'"),
+    ('<node id="3">', '<node id="2">', "bad.graphml:29: duplicate node id '2' (first at line 24)"),
+])
+def test_graphml_structure_errors(tmp_path, old, new, match):
+    code, _, stderr = run_cli("info", _graphml(tmp_path, old, new))
+    assert_one_line_error(code, stderr, match)
+
+
+def test_graphml_self_loop_is_dropped_quietly_and_listed(tmp_path):
+    from topo_opt.io.detect import read_instance
+
+    # a self-loop on the only link without a speed: the file now has capacities everywhere
+    path = _graphml(tmp_path, 'source="1" target="3"', 'source="1" target="1"')
+    network = read_instance(path)
+    assert network.n_links == 3 and network.metadata["dropped_self_loops"] == ["e3"]
+    code, stdout, stderr = run_cli("info", path)
+    assert code == 0 and "dropped self loops" in stdout
+    # an error after the drop (no demands to solve) is still one line (a subprocess: logging
+    # writes to the real stderr)
+    proc = subprocess.run([sys.executable, "-m", "topo_opt", "solve", str(path), "--model", str(MIN_DELAY)],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert_one_line_error(proc.returncode, proc.stderr, "")

@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import xml.etree.ElementTree as ET
+import xml.sax
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,53 @@ def read_graphml(path: str | os.PathLike, *, missing_capacity_bps: float | None 
         raise InvalidInputError(f"{path.name}:{exc.position[0]}: invalid XML: {exc}") from None
     except (nx.NetworkXError, ValueError, KeyError, TypeError) as exc:
         raise InvalidInputError(f"{path.name}: invalid GraphML: {exc}") from None
+    _check_graphml_ids(data, path.name)
     text = data.decode("utf-8", errors="replace")
     node_lines = _lines_by_key(text, r"<node\b[^>]*?\bid=\"([^\"]*)\"")
     edge_lines = _lines_by_key(text, r"<edge\b[^>]*?\bid=\"([^\"]*)\"")
     return network_from_graph(graph, path.name, path.stem, "graphml", node_lines,
                               lambda u, v, key: edge_lines.get(str(key)), missing_capacity_bps)
+
+
+class _GraphmlIds(xml.sax.handler.ContentHandler):
+    """Node ids (with their lines) and edge ends of a GraphML file, read with SAX for the lines."""
+
+    def __init__(self, source: str):
+        super().__init__()
+        self.source, self.locator = source, None
+        self.nodes: dict[str, int] = {}
+        self.edges: list[tuple[int, str | None, str | None]] = []
+
+    def setDocumentLocator(self, locator) -> None:
+        self.locator = locator
+
+    def startElement(self, name: str, attrs) -> None:
+        tag, line = name.rsplit(":", 1)[-1], self.locator.getLineNumber()
+        if tag == "node":
+            node_id = attrs.get("id")
+            if node_id in self.nodes:
+                raise InvalidInputError(f"{self.source}:{line}: duplicate node id {node_id!r} "
+                                        f"(first at line {self.nodes[node_id]})")
+            self.nodes[node_id] = line
+        elif tag == "edge":
+            self.edges.append((line, attrs.get("source"), attrs.get("target")))
+
+
+def _check_graphml_ids(data: bytes, source: str) -> None:
+    """Reject what networkx accepts silently: a duplicate node id, an edge to an undeclared node.
+
+    networkx merges duplicate nodes and creates the end nodes of an edge on the fly, so a typo
+    in an id would change the topology without a word (the GML reader rejects both).
+    """
+    ids = _GraphmlIds(source)
+    try:
+        xml.sax.parseString(data, ids)
+    except xml.sax.SAXParseException as exc:
+        raise InvalidInputError(f"{source}:{exc.getLineNumber()}: invalid XML: {exc.getMessage()}") from None
+    for line, *ends in ids.edges:
+        for end in ends:
+            if end not in ids.nodes:
+                raise InvalidInputError(f"{source}:{line}: edge to unknown node {end!r}")
 
 
 def read_gml(path: str | os.PathLike, *, missing_capacity_bps: float | None = None) -> Network:
@@ -159,7 +202,9 @@ def network_from_graph(graph: nx.Graph, source: str, name: str, fmt: str,
         where.append(here)
     if self_loops:
         metadata["dropped_self_loops"] = self_loops
-        logger.warning("%s: dropped self-loop links %s", source, self_loops)
+        # info, not warning: recorded in the metadata and shown by ``topo-opt info``; a warning
+        # line before an unrelated error would make that error two lines
+        logger.info("%s: dropped self-loop links %s", source, self_loops)
     capacity, rule = fill_missing_capacity(capacity, link_ids, where, missing_capacity_bps)
     if rule:
         metadata["capacity_rule"] = rule
