@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import re
+import warnings
 import xml.etree.ElementTree as ET
 import xml.sax
 from pathlib import Path
@@ -47,12 +48,16 @@ def read_graphml(path: str | os.PathLike, *, missing_capacity_bps: float | None 
     path = Path(path)
     data = read_bytes(path)
     try:
-        graph = nx.read_graphml(io.BytesIO(data), edge_key_type=str, force_multigraph=True)
+        _check_graphml_structure(data, path.name)
+        with warnings.catch_warnings():  # a key without attr.type is a string (GraphML default)
+            warnings.simplefilter("ignore", UserWarning)
+            graph = nx.read_graphml(io.BytesIO(data), edge_key_type=str, force_multigraph=True)
     except ET.ParseError as exc:
         raise InvalidInputError(f"{path.name}:{exc.position[0]}: invalid XML: {exc}") from None
+    except LookupError as exc:  # the XML declaration names an unknown encoding
+        raise InvalidInputError(f"{path.name}:1: invalid XML: {exc}") from None
     except (nx.NetworkXError, ValueError, KeyError, TypeError) as exc:
         raise InvalidInputError(f"{path.name}: invalid GraphML: {exc}") from None
-    _check_graphml_ids(data, path.name)
     text = data.decode("utf-8", errors="replace")
     node_lines = _lines_by_key(text, r"<node\b[^>]*?\bid=\"([^\"]*)\"")
     edge_lines = _lines_by_key(text, r"<edge\b[^>]*?\bid=\"([^\"]*)\"")
@@ -60,45 +65,84 @@ def read_graphml(path: str | os.PathLike, *, missing_capacity_bps: float | None 
                               lambda u, v, key: edge_lines.get(str(key)), missing_capacity_bps)
 
 
-class _GraphmlIds(xml.sax.handler.ContentHandler):
-    """Node ids (with their lines) and edge ends of a GraphML file, read with SAX for the lines."""
+# GraphML vocabulary (graphml.graphdrawing.org, GraphML 1.0): elements, and the values of the
+# attributes networkx reads without checking
+_GRAPHML_ELEMENTS = {"graphml", "key", "default", "graph", "node", "edge", "data", "port", "hyperedge",
+                     "endpoint", "desc", "locator"}
+_GRAPHML_VALUES = {("key", "attr.type"): {"boolean", "int", "long", "float", "double", "string"},
+                   ("key", "for"): {"graph", "node", "edge", "all", "graphml", "hyperedge", "port",
+                                    "endpoint"},
+                   ("graph", "edgedefault"): {"directed", "undirected"},
+                   ("edge", "directed"): {"true", "false"}}
+_GRAPHML_REQUIRED = {"key": ("id", "attr.name"), "node": ("id",), "edge": ("source", "target"),
+                     "data": ("key",)}
+
+
+class _GraphmlStructure(xml.sax.handler.ContentHandler):
+    """Elements of a GraphML file checked as they are read (SAX gives their lines)."""
 
     def __init__(self, source: str):
         super().__init__()
         self.source, self.locator = source, None
         self.nodes: dict[str, int] = {}
-        self.edges: list[tuple[int, str | None, str | None]] = []
+        self.keys: set[str] = set()
+        self.edges: list[tuple[int, str, str]] = []
+        self.data: list[tuple[int, str]] = []
 
     def setDocumentLocator(self, locator) -> None:
         self.locator = locator
 
     def startElement(self, name: str, attrs) -> None:
         tag, line = name.rsplit(":", 1)[-1], self.locator.getLineNumber()
+        where = f"{self.source}:{line}"
+        if tag not in _GRAPHML_ELEMENTS:
+            raise InvalidInputError(f"{where}: unknown GraphML element <{name}>")
+        for attribute in _GRAPHML_REQUIRED.get(tag, ()):
+            if not attrs.get(attribute):
+                raise InvalidInputError(f"{where}: <{tag}> without a {attribute!r} attribute")
+        for attribute in attrs.getNames():  # GraphML defines attr.name and attr.type only
+            if attribute.startswith("attr.") and attribute not in ("attr.name", "attr.type"):
+                raise InvalidInputError(f"{where}: <{tag}> has an unknown attribute {attribute!r}")
+        for (element, attribute), allowed in _GRAPHML_VALUES.items():
+            value = attrs.get(attribute)
+            if element == tag and value is not None and value not in allowed:
+                raise InvalidInputError(f"{where}: <{tag}> {attribute}={value!r}: expected one of "
+                                        f"{', '.join(sorted(allowed))}")
         if tag == "node":
-            node_id = attrs.get("id")
+            node_id = attrs["id"]
             if node_id in self.nodes:
-                raise InvalidInputError(f"{self.source}:{line}: duplicate node id {node_id!r} "
+                raise InvalidInputError(f"{where}: duplicate node id {node_id!r} "
                                         f"(first at line {self.nodes[node_id]})")
             self.nodes[node_id] = line
+        elif tag == "key":
+            self.keys.add(attrs["id"])
         elif tag == "edge":
-            self.edges.append((line, attrs.get("source"), attrs.get("target")))
+            self.edges.append((line, attrs["source"], attrs["target"]))
+        elif tag == "data":
+            self.data.append((line, attrs["key"]))
 
 
-def _check_graphml_ids(data: bytes, source: str) -> None:
-    """Reject what networkx accepts silently: a duplicate node id, an edge to an undeclared node.
+def _check_graphml_structure(data: bytes, source: str) -> None:
+    """Reject what networkx accepts silently.
 
-    networkx merges duplicate nodes and creates the end nodes of an edge on the fly, so a typo
-    in an id would change the topology without a word (the GML reader rejects both).
+    networkx merges duplicate nodes, creates the end nodes of an edge on the fly, skips
+    elements it does not know (a misspelt ``<edge>`` vanishes), names an attribute without
+    ``attr.name`` by its key id and reads an unknown ``edgedefault`` as undirected: one wrong
+    byte would change the topology without a word (the GML reader rejects such files).  XML
+    syntax errors are left to the parser that follows, which names them.
     """
-    ids = _GraphmlIds(source)
+    found = _GraphmlStructure(source)
     try:
-        xml.sax.parseString(data, ids)
-    except xml.sax.SAXParseException as exc:
-        raise InvalidInputError(f"{source}:{exc.getLineNumber()}: invalid XML: {exc.getMessage()}") from None
-    for line, *ends in ids.edges:
+        xml.sax.parseString(data, found)
+    except xml.sax.SAXParseException:
+        return
+    for line, *ends in found.edges:
         for end in ends:
-            if end not in ids.nodes:
+            if end not in found.nodes:
                 raise InvalidInputError(f"{source}:{line}: edge to unknown node {end!r}")
+    for line, key in found.data:
+        if key not in found.keys:
+            raise InvalidInputError(f"{source}:{line}: <data> of undeclared key {key!r}")
 
 
 def read_gml(path: str | os.PathLike, *, missing_capacity_bps: float | None = None) -> Network:
