@@ -67,6 +67,8 @@ def _parse(data: bytes, source: str) -> tuple[ET.Element, dict[int, int]]:
     except expat.ExpatError as exc:
         raise InvalidInputError(f"{source}:{exc.lineno}: invalid XML: "
                                 f"{expat.ErrorString(exc.code)} (column {exc.offset + 1})") from None
+    except LookupError as exc:  # the XML declaration names an unknown encoding
+        raise InvalidInputError(f"{source}:1: invalid XML: {exc}") from None
     return builder.close(), element_lines
 
 

@@ -151,10 +151,12 @@ def read_gml(path: str | os.PathLike, *, missing_capacity_bps: float | None = No
     text = read_text(path)
     try:
         graph = nx.parse_gml(text, label="id")
-    except (nx.NetworkXError, ValueError, KeyError, TypeError) as exc:
+    # AttributeError: networkx's GML parser fails so on some malformed files ("node" as a value)
+    except (nx.NetworkXError, ValueError, KeyError, TypeError, AttributeError) as exc:
         position = re.search(r"at \((\d+), \d+\)", str(exc))  # networkx's GML tokenizer position
         where = f"{path.name}:{position.group(1)}" if position else path.name
-        raise InvalidInputError(f"{where}: invalid GML: {exc}") from None
+        what = f"malformed structure ({exc})" if isinstance(exc, AttributeError) else exc
+        raise InvalidInputError(f"{where}: invalid GML: {what}") from None
     node_lines = _lines_by_key(text, r"\bnode\s*\[\s*id\s+(-?\d+)")
     pair_lines: dict[tuple[str, str], list[int]] = {}
     pattern = re.compile(r"\bedge\s*\[\s*source\s+(-?\d+)\s+target\s+(-?\d+)")
@@ -180,7 +182,7 @@ def _capacity_bps(data: dict[str, Any]) -> float | None:
     if "LinkSpeedRaw" in data:
         return data["LinkSpeedRaw"]
     speed, unit = data.get("LinkSpeed"), data.get("LinkSpeedUnits")
-    if speed not in (None, "") and unit in SPEED_UNITS:
+    if speed not in (None, "") and isinstance(unit, str) and unit in SPEED_UNITS:  # GML repeats give lists
         try:
             return float(speed) * SPEED_UNITS[unit]
         except ValueError:

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from topo_opt.errors import InvalidInputError
 from topo_opt.model.network import (
-    DEFAULT_PROPAGATION_SPEED_MPS, LINK_MODELS, RATE_UNITS, Demand, Link, Network, Node,
+    DEFAULT_PACKET_LENGTH_BITS, DEFAULT_PROPAGATION_SPEED_MPS, LINK_MODELS, RATE_UNITS, Demand, Link, Network, Node,
 )
 
 # (kind, element id) -> line number in the source file, filled by readers that know lines
@@ -125,8 +125,13 @@ def build_network(*, name: str, nodes: Iterable[Node], links: Iterable[Link],
                     raise InvalidInputError(f"{w}: {coord} must be within ±{bound:g}, got {value!r} deg")
 
     speed = kwargs.get("propagation_speed_mps", DEFAULT_PROPAGATION_SPEED_MPS)
+    # a rate whose packet rate is denormal would make γ, and T = N/γ, meaningless
+    packet_bits = kwargs.get("packet_length_bits", DEFAULT_PACKET_LENGTH_BITS) if rate_unit == "bit/s" else 1.0
     for d in demands:  # the rates first: they set the capacity floor
         _check_number(where("demand", d.id), "rate", d.rate, rate_unit, strict=True)
+        if d.rate / packet_bits < SMALLEST_NORMAL:
+            raise InvalidInputError(f"{where('demand', d.id)}: rate {d.rate!r} {rate_unit} is too small: "
+                                    f"its packet rate is a denormal float")
     floor = max(SMALLEST_NORMAL, MIN_CAPACITY_RATIO * max((d.rate for d in demands), default=0.0))
     for link in links:
         w = where("link", link.id)
