@@ -197,7 +197,6 @@ def unreachable_demands(network: Network, arc_mask: np.ndarray) -> np.ndarray:
     return np.flatnonzero(blocked)
 
 
-
 def raise_unreachable(network: Network, demands: np.ndarray, link_capacity: np.ndarray | None = None) -> None:
     """Raise :class:`InfeasibleError` for demands whose target cannot be reached.
 

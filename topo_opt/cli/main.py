@@ -19,6 +19,7 @@ from topo_opt.cli.console import (
 )
 from topo_opt.errors import InfeasibleError, TopoOptError
 
+
 def _usage_error(exc: click.UsageError) -> None:
     """A click usage error (bad option, argument or choice) as one line, like every other error."""
     command = exc.ctx.command_path if exc.ctx is not None else "topo-opt"

@@ -129,7 +129,8 @@ def resolve_max_delay(network: Network, options: WhatIfOptions) -> float:
         return _routing_metrics(network, options)["average_delay_s"]
     except InfeasibleError as exc:
         raise InvalidInputError(f"constraints.max_delay_s = 'installed': the base network "
-                                f"{network.name!r} cannot be routed ({exc}); give T_max in seconds") from None
+                                f"{network.name!r} cannot be routed ({exc}); give T_max in seconds "
+                                "(--set constraints.max_delay_s=SECONDS)") from None
 
 
 def _routing_metrics(network: Network, options: WhatIfOptions, link_capacity=None) -> dict[str, float]:
