@@ -79,6 +79,18 @@ def test_usage_errors_are_one_line(args, match, tmp_path):
     assert_one_line_error(code, stderr, match)
 
 
+def test_unreadable_file_is_one_line(tmp_path, monkeypatch):
+    import os
+
+    path = tmp_path / "secret.json"
+    path.write_text("{}")
+    real_access = os.access
+    # as root every file is readable: make click's readability check see what a user would
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(path) else real_access(p, mode, **kw))
+    code, _, stderr = run_cli("info", path)
+    assert_one_line_error(code, stderr, "is not readable")
+
+
 def test_usage_error_end_to_end_exit_code(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "topo_opt", "info", str(tmp_path)], capture_output=True,
                           text=True, timeout=120, cwd=ROOT)
