@@ -206,3 +206,31 @@ def test_graphml_self_loop_is_dropped_quietly_and_listed(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "topo_opt", "solve", str(path), "--model", str(MIN_DELAY)],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert_one_line_error(proc.returncode, proc.stderr, "")
+
+
+def test_graphml_checks_accept_networkx_and_yed_files(tmp_path):
+    """The structure checks know GraphML, not only the Zoo's subset: networkx's own output and
+    a yEd file (keys without attr.name, graphics inside <data>) still read."""
+    import networkx as nx
+
+    from topo_opt.io.zoo import read_graphml
+
+    graph = nx.MultiGraph()
+    graph.add_node("a", label="A", Latitude=1.0, Longitude=2.0)
+    graph.add_node("b", label="B")
+    graph.add_edge("a", "b", LinkSpeedRaw=1e9)
+    nx.write_graphml(graph, tmp_path / "nx.graphml")
+    network = read_graphml(tmp_path / "nx.graphml")
+    assert [(l.source, l.target, l.capacity) for l in network.links] == [("A", "B", 1e9)]
+    (tmp_path / "yed.graphml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" xmlns:y="http://www.yworks.com/xml/graphml">\n'
+        '  <key for="node" id="d6" yfiles.type="nodegraphics"/>\n'
+        '  <key attr.name="LinkSpeedRaw" attr.type="double" for="edge" id="d1"/>\n'
+        '  <graph edgedefault="undirected" id="G">\n'
+        '    <node id="n0"><data key="d6"><y:ShapeNode><y:Geometry height="30.0"/></y:ShapeNode></data></node>\n'
+        '    <node id="n1"/>\n'
+        '    <edge id="e0" source="n0" target="n1"><data key="d1">1e9</data></edge>\n'
+        '  </graph>\n</graphml>\n')
+    network = read_graphml(tmp_path / "yed.graphml")
+    assert [(l.source, l.target, l.capacity) for l in network.links] == [("n0", "n1", 1e9)]

@@ -74,8 +74,10 @@ _GRAPHML_VALUES = {("key", "attr.type"): {"boolean", "int", "long", "float", "do
                                     "endpoint"},
                    ("graph", "edgedefault"): {"directed", "undirected"},
                    ("edge", "directed"): {"true", "false"}}
-_GRAPHML_REQUIRED = {"key": ("id", "attr.name"), "node": ("id",), "edge": ("source", "target"),
-                     "data": ("key",)}
+_GRAPHML_REQUIRED = {"key": ("id",), "node": ("id",), "edge": ("source", "target"), "data": ("key",)}
+# attributes of <key> (yEd adds yfiles.type); a misspelt attr.name would silently rename the data
+_KEY_ATTRIBUTES = {"id", "for", "attr.name", "attr.type", "yfiles.type"}
+_FREE_CONTENT = {"data", "default", "desc"}  # their children are application data (e.g. yEd graphics)
 
 
 class _GraphmlStructure(xml.sax.handler.ContentHandler):
@@ -88,21 +90,31 @@ class _GraphmlStructure(xml.sax.handler.ContentHandler):
         self.keys: set[str] = set()
         self.edges: list[tuple[int, str, str]] = []
         self.data: list[tuple[int, str]] = []
+        self.free_depth = 0  # > 0 inside <data>, <default> or <desc>
 
     def setDocumentLocator(self, locator) -> None:
         self.locator = locator
 
+    def endElement(self, name: str) -> None:
+        if self.free_depth:
+            self.free_depth -= 1
+
     def startElement(self, name: str, attrs) -> None:
         tag, line = name.rsplit(":", 1)[-1], self.locator.getLineNumber()
         where = f"{self.source}:{line}"
+        if self.free_depth or tag in _FREE_CONTENT:
+            self.free_depth += 1
+            if self.free_depth > 1:
+                return
         if tag not in _GRAPHML_ELEMENTS:
             raise InvalidInputError(f"{where}: unknown GraphML element <{name}>")
         for attribute in _GRAPHML_REQUIRED.get(tag, ()):
             if not attrs.get(attribute):
                 raise InvalidInputError(f"{where}: <{tag}> without a {attribute!r} attribute")
-        for attribute in attrs.getNames():  # GraphML defines attr.name and attr.type only
-            if attribute.startswith("attr.") and attribute not in ("attr.name", "attr.type"):
-                raise InvalidInputError(f"{where}: <{tag}> has an unknown attribute {attribute!r}")
+        if tag == "key":
+            for attribute in attrs.getNames():
+                if attribute not in _KEY_ATTRIBUTES and ":" not in attribute:
+                    raise InvalidInputError(f"{where}: <key> has an unknown attribute {attribute!r}")
         for (element, attribute), allowed in _GRAPHML_VALUES.items():
             value = attrs.get(attribute)
             if element == tag and value is not None and value not in allowed:
@@ -126,8 +138,8 @@ def _check_graphml_structure(data: bytes, source: str) -> None:
     """Reject what networkx accepts silently.
 
     networkx merges duplicate nodes, creates the end nodes of an edge on the fly, skips
-    elements it does not know (a misspelt ``<edge>`` vanishes), names an attribute without
-    ``attr.name`` by its key id and reads an unknown ``edgedefault`` as undirected: one wrong
+    elements it does not know (a misspelt ``<edge>`` vanishes), names an attribute whose
+    ``attr.name`` is misspelt by its key id and reads an unknown ``edgedefault`` as undirected: one wrong
     byte would change the topology without a word (the GML reader rejects such files).  XML
     syntax errors are left to the parser that follows, which names them.
     """
