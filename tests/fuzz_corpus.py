@@ -281,12 +281,12 @@ class CliWorker:
         self._process = self._context.Process(target=_serve, args=(child,), daemon=True)
         self._process.start()
         child.close()
+        self._warm = False  # the first case also pays the child's imports
 
     def run(self, args: list[str]) -> Outcome:
         began = time.perf_counter()
         self._conn.send(args)
-        # the first case also pays the child's imports
-        if self._conn.poll(self.timeout_s + (30.0 if not hasattr(self, "_warm") else 0.0)):
+        if self._conn.poll(self.timeout_s + (0.0 if self._warm else 30.0)):
             self._warm = True
             return self._conn.recv()
         self._process.kill()
