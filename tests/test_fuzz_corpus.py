@@ -119,3 +119,20 @@ def test_end_to_end(name, command, tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_worker_reports_a_hang_and_recovers(tmp_path):
+    """The time bound is real: reading a FIFO nobody writes blocks, the case is reported as a hang,
+    and the restarted child runs the next case."""
+    import os
+
+    fifo = tmp_path / "blocked.json"
+    os.mkfifo(fifo)
+    cli = CliWorker(timeout_s=2.0)
+    try:
+        assert cli.run(["info", str(ROOT / "instances" / "six-node.json")]).exit_code == 0
+        hung = cli.run(["info", str(fifo)])
+        assert hung.hung and problems(hung) == ["no answer within the time bound"]
+        assert cli.run(["info", str(ROOT / "instances" / "six-node.json")]).exit_code == 0
+    finally:
+        cli.close()
