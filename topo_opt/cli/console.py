@@ -27,12 +27,11 @@ def fmt_value(value: Any, unit: str = "") -> str:
     return f"{text} {unit}".rstrip()
 
 
-def read_network(path: str, fmt: str, missing_capacity_bps: float | None = None):
-    """The instance at ``path`` (``fmt`` or ``auto``), validated; ``missing_capacity_bps`` as in
-    :func:`topo_opt.io.detect.read_instance`."""
+def read_network(path: str, fmt: str):
+    """The instance at ``path`` (``fmt`` or ``auto``), validated."""
     from topo_opt.io.detect import read_instance
 
-    return read_instance(path, format=fmt, missing_capacity_bps=missing_capacity_bps)
+    return read_instance(path, format=fmt)
 
 
 def card_options(default: str, help_text: str, set_example: str):

@@ -109,9 +109,13 @@ def convert(instance: str, fmt: str, target: str, out: str, gravity: float | Non
     from topo_opt.io.detect import write_instance
     from topo_opt.model import synthesis
 
-    # --size-capacities replaces every capacity: links without one (Zoo, REPETITA) get a
-    # placeholder while reading, so the command the missing-capacity error recommends works
-    network = _read(instance, fmt, None if size_capacities is None else synthesis.STANDARD_LINE_RATES[0])
+    if size_capacities is None:
+        network = _read(instance, fmt)
+    else:  # every capacity is replaced: links without one (Zoo, REPETITA) get a placeholder while
+        # reading, so the command the missing-capacity error recommends works
+        from topo_opt.io.detect import read_instance
+
+        network = read_instance(instance, format=fmt, missing_capacity_bps=synthesis.STANDARD_LINE_RATES[0])
     if gravity is not None:
         network = synthesis.gravity_demands(network, gravity, seed=seed)
     if uniform is not None:
