@@ -38,8 +38,10 @@ class DelayObjective:
         empty = np.flatnonzero(self.queue_capacity <= 0)
         if empty.size:
             link = self.network.links[self.network.queue_link[empty[0]]]
+            buy = (" (no installed capacity: its modules can be bought with a modular-capacity card)"
+                   if link.capacity == 0 and link.modules else "")
             raise InvalidInputError(f"link {link.id!r}: capacity must be > 0 for min-delay routing, "
-                                    f"got {self.queue_capacity[empty[0]]:g} {self.network.rate_unit}")
+                                    f"got {self.queue_capacity[empty[0]]:g} {self.network.rate_unit}{buy}")
 
     @property
     def scale(self) -> float:

@@ -26,6 +26,7 @@ from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse import csgraph
 from scipy.sparse.csgraph import dijkstra, shortest_path
 
 from topo_opt.errors import InfeasibleError, InvalidInputError
@@ -172,11 +173,53 @@ def demand_distances(forest: ShortestPathForest, network: Network,
     return forest.distance[forest.rows(network.demand_source[k]), network.demand_target[k]]
 
 
-def raise_unreachable(network: Network, demands: np.ndarray) -> None:
-    """Raise :class:`InfeasibleError` for demands whose target cannot be reached."""
+def unreachable_demands(network: Network, arc_mask: np.ndarray) -> np.ndarray:
+    """Indices of demands whose target cannot be reached from their source on ``arc_mask`` arcs.
+
+    Ends in different weak components are unreachable, ends in one strong component reachable;
+    the remaining demands (only where some arc lacks its reverse) are settled by breadth-first
+    search from their sources.
+    """
+    graph = sp.csr_matrix((np.ones(int(arc_mask.sum())),
+                           (network.arc_tail[arc_mask], network.arc_head[arc_mask])),
+                          shape=(network.n_nodes, network.n_nodes))
+    src, dst = network.demand_source, network.demand_target
+    _, weak = csgraph.connected_components(graph, directed=True, connection="weak")
+    _, strong = csgraph.connected_components(graph, directed=True, connection="strong")
+    blocked = weak[src] != weak[dst]
+    unsure = np.flatnonzero(~blocked & (strong[src] != strong[dst]))
+    for s in np.unique(src[unsure]).tolist():
+        reached = np.zeros(network.n_nodes, dtype=bool)
+        order = csgraph.breadth_first_order(graph, s, directed=True, return_predecessors=False)
+        reached[order] = True
+        mine = unsure[src[unsure] == s]
+        blocked[mine] = ~reached[dst[mine]]
+    return np.flatnonzero(blocked)
+
+
+def raise_unreachable(network: Network, demands: np.ndarray, link_capacity: np.ndarray | None = None) -> None:
+    """Raise :class:`InfeasibleError` for demands whose target cannot be reached.
+
+    When the first demand's ends are joined by links that have no capacity in ``link_capacity``
+    (default: the installed capacities), the message says so (``details["reason"]`` is
+    ``"no_capacity"``): such links can still be given capacity, e.g. the modules of an SNDlib
+    link with no installed capacity.  Otherwise the demand is cut off by the topology itself
+    (``"unreachable"``).
+    """
+    demands = np.asarray(demands, np.int64)
     names = [network.demands[int(k)].id for k in demands]
     first = network.demands[int(demands[0])]
     more = f" and {len(names) - 1} more demands" if len(names) > 1 else ""
+    capacity = network.link_capacity if link_capacity is None else np.asarray(link_capacity, float)
+    empty = int(np.count_nonzero(capacity <= 0))
+    if empty and int(demands[0]) not in unreachable_demands(network, np.ones(network.n_arcs, bool)):
+        kind = "installed capacity" if np.array_equal(capacity, network.link_capacity) else "capacity"
+        buy = "; they can be given modules with a modular-capacity card" if kind == "installed capacity" and any(
+            link.modules for link, c in zip(network.links, capacity.tolist()) if c <= 0) else ""
+        raise InfeasibleError(
+            f"demand {first.id!r} cannot be routed: no {kind} on any path from {first.source!r} to "
+            f"{first.target!r} ({empty} of {network.n_links} links have none{buy}){more}",
+            {"reason": "no_capacity", "demands": names})
     raise InfeasibleError(
         f"demand {first.id!r} cannot be routed: no usable path from {first.source!r} to "
         f"{first.target!r}{more}", {"reason": "unreachable", "demands": names})

@@ -20,12 +20,32 @@ from topo_opt.cli.console import (
 from topo_opt.cli.worst_case import add_worst_case, worst_case_options
 from topo_opt.errors import InfeasibleError, TopoOptError
 
+
+def _usage_error(exc: click.UsageError) -> None:
+    """A click usage error (bad option, argument or choice) as one line, like every other error."""
+    command = exc.ctx.command_path if exc.ctx is not None else "topo-opt"
+    click.echo(f"topo-opt: error: {exc.format_message()} (see '{command} --help')", err=True)
+    sys.exit(EXIT_INPUT)
+
+
 class _Group(click.Group):
-    """Maps topo-opt errors to one stderr line and exit code 2."""
+    """Maps topo-opt errors and click usage errors to one stderr line and exit code 2."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            _usage_error(exc)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            _usage_error(exc)
         except InfeasibleError as exc:
             text = str(exc) if "infeasible" in str(exc) else f"infeasible: {exc}"
             click.echo(f"topo-opt: {text}", err=True)
@@ -90,7 +110,13 @@ def convert(instance: str, fmt: str, target: str, out: str, gravity: float | Non
     from topo_opt.io.detect import write_instance
     from topo_opt.model import synthesis
 
-    network = _read(instance, fmt)
+    if size_capacities is None:
+        network = _read(instance, fmt)
+    else:  # every capacity is replaced: links without one (Zoo, REPETITA) get a placeholder while
+        # reading, so the command the missing-capacity error recommends works
+        from topo_opt.io.detect import read_instance
+
+        network = read_instance(instance, format=fmt, missing_capacity_bps=synthesis.STANDARD_LINE_RATES[0])
     if gravity is not None:
         network = synthesis.gravity_demands(network, gravity, seed=seed)
     if uniform is not None:

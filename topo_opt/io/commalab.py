@@ -56,7 +56,8 @@ def loads_commalab(text: str, source: str = "<commalab>", default_name: str = "n
     Raises
     ------
     InvalidInputError
-        Malformed numbers, a header that is not three counts, a truncated file or trailing
+        Malformed numbers, a header that is not three counts (or announces more nodes than
+        the arcs and commodities can use), a truncated file or trailing
         data (with the line), node numbers out of range or not integers, and every check of
         :func:`topo_opt.model.build_network`.
     """
@@ -73,6 +74,12 @@ def loads_commalab(text: str, source: str = "<commalab>", default_name: str = "n
                                     f"{token.decode(errors='replace')!r} in {what}")
         header.append(int(token))
     n_nodes, n_arcs, n_com = header
+    # size check before allocating one id per node: more nodes than the arcs and commodities
+    # can touch are isolated, and a corrupted header would otherwise allocate without bound
+    if n_nodes > 2 * (n_arcs + n_com):
+        raise InvalidInputError(
+            f"{source}:{int(token_line[0])}: the header announces {n_nodes} nodes, but {n_arcs} arcs and "
+            f"{n_com} commodities can use at most {2 * (n_arcs + n_com)}")
     expected = 3 + 4 * n_arcs + 3 * n_com
     if len(tokens) < expected:
         missing_at = len(tokens) - 3

@@ -12,6 +12,7 @@ number names file, line and field) and :func:`line_numbers` (character offsets t
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import re
 from pathlib import Path
@@ -92,6 +93,15 @@ def parse_number(token: str, where: str, what: str) -> float:
         return float(token)
     except ValueError:
         raise InvalidInputError(f"{where}: malformed number {token!r} in {what}") from None
+
+
+def parse_finite(token: str, where: str, what: str) -> float:
+    """:func:`parse_number` for values that validation does not see again (e.g. planar node
+    coordinates kept in metadata): ``nan``, ``inf`` and overflowing literals are errors."""
+    value = parse_number(token, where, what)
+    if not math.isfinite(value):
+        raise InvalidInputError(f"{where}: {what} must be a finite number, got {token!r}")
+    return value
 
 
 def parse_int(token: str, where: str, what: str) -> int:

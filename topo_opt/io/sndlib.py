@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from topo_opt.errors import InvalidInputError
-from topo_opt.io.detect import parse_int, parse_number, read_text
+from topo_opt.io.detect import parse_finite, parse_int, parse_number, read_text
 from topo_opt.model.network import (
     DEFAULT_PACKET_LENGTH_BITS, DEFAULT_PROPAGATION_SPEED_MPS, Demand, Link, Module, Network, Node,
 )
@@ -225,8 +225,8 @@ def _nodes(items, source: str, lines: dict) -> tuple[list[Node], dict[str, tuple
         node_id = tokens[0]
         rest = tokens[1:]
         if len(rest) >= 4 and rest[0] == "(" and rest[3] == ")":
-            x = parse_number(rest[1], where, f"node {node_id!r} x-coordinate (longitude)")
-            y = parse_number(rest[2], where, f"node {node_id!r} y-coordinate (latitude)")
+            x = parse_finite(rest[1], where, f"node {node_id!r} x-coordinate (longitude)")
+            y = parse_finite(rest[2], where, f"node {node_id!r} y-coordinate (latitude)")
             node_xy[node_id] = (x, y)
             rest = rest[4:]
         # SNDlib 1.0 allows empty "( node_design_ids ) ( node_options )" groups after the coordinates

@@ -36,7 +36,7 @@ from typing import Any
 from xml.parsers import expat
 
 from topo_opt.errors import InvalidInputError
-from topo_opt.io.detect import parse_int, parse_number, read_bytes
+from topo_opt.io.detect import parse_finite, parse_int, parse_number, read_bytes
 from topo_opt.io.sndlib import DEFAULT_UNIT, UNITS
 from topo_opt.model.network import Demand, Link, Module, Network, Node
 from topo_opt.model.validation import build_network
@@ -67,6 +67,8 @@ def _parse(data: bytes, source: str) -> tuple[ET.Element, dict[int, int]]:
     except expat.ExpatError as exc:
         raise InvalidInputError(f"{source}:{exc.lineno}: invalid XML: "
                                 f"{expat.ErrorString(exc.code)} (column {exc.offset + 1})") from None
+    except LookupError as exc:  # the XML declaration names an unknown encoding
+        raise InvalidInputError(f"{source}:1: invalid XML: {exc}") from None
     return builder.close(), element_lines
 
 
@@ -99,11 +101,13 @@ class _Reader:
             raise InvalidInputError(f"{self.where(found)}: {what}: empty <{name}>")
         return value
 
-    def number(self, element: ET.Element, name: str, what: str, default: float | None = None) -> float:
+    def number(self, element: ET.Element, name: str, what: str, default: float | None = None,
+               finite: bool = False) -> float:
         found = self.child(element, name, what, required=default is None)
         if found is None:
             return default
-        return parse_number((found.text or "").strip(), self.where(found), f"{what} {name}")
+        parse = parse_finite if finite else parse_number
+        return parse((found.text or "").strip(), self.where(found), f"{what} {name}")
 
     def ident(self, element: ET.Element, kind: str) -> str:
         value = element.get("id")
@@ -151,8 +155,8 @@ def loads_sndlib_xml(data: bytes, source: str = "<sndlib-xml>", default_name: st
         node_ids.append(node_id)
         coords = r.child(el, "coordinates", f"node {node_id!r}", required=False)
         if coords is not None:
-            node_xy[node_id] = (r.number(coords, "x", f"node {node_id!r}"),
-                                r.number(coords, "y", f"node {node_id!r}"))
+            node_xy[node_id] = (r.number(coords, "x", f"node {node_id!r}", finite=True),
+                                r.number(coords, "y", f"node {node_id!r}", finite=True))
     geographic = nodes_el.get("coordinatesType") != "pixel" and all(
         -180.0 <= x <= 180.0 and -90.0 <= y <= 90.0 for x, y in node_xy.values())
     if node_xy and geographic:

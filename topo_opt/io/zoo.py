@@ -25,7 +25,9 @@ import json
 import logging
 import os
 import re
+import warnings
 import xml.etree.ElementTree as ET
+import xml.sax
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +48,14 @@ def read_graphml(path: str | os.PathLike, *, missing_capacity_bps: float | None 
     path = Path(path)
     data = read_bytes(path)
     try:
-        graph = nx.read_graphml(io.BytesIO(data), edge_key_type=str, force_multigraph=True)
+        _check_graphml_structure(data, path.name)
+        with warnings.catch_warnings():  # a key without attr.type is a string (GraphML default)
+            warnings.simplefilter("ignore", UserWarning)
+            graph = nx.read_graphml(io.BytesIO(data), edge_key_type=str, force_multigraph=True)
     except ET.ParseError as exc:
         raise InvalidInputError(f"{path.name}:{exc.position[0]}: invalid XML: {exc}") from None
+    except LookupError as exc:  # the XML declaration names an unknown encoding
+        raise InvalidInputError(f"{path.name}:1: invalid XML: {exc}") from None
     except (nx.NetworkXError, ValueError, KeyError, TypeError) as exc:
         raise InvalidInputError(f"{path.name}: invalid GraphML: {exc}") from None
     text = data.decode("utf-8", errors="replace")
@@ -58,16 +65,110 @@ def read_graphml(path: str | os.PathLike, *, missing_capacity_bps: float | None 
                               lambda u, v, key: edge_lines.get(str(key)), missing_capacity_bps)
 
 
+# GraphML vocabulary (graphml.graphdrawing.org, GraphML 1.0): elements, and the values of the
+# attributes networkx reads without checking
+_GRAPHML_ELEMENTS = {"graphml", "key", "default", "graph", "node", "edge", "data", "port", "hyperedge",
+                     "endpoint", "desc", "locator"}
+_GRAPHML_VALUES = {("key", "attr.type"): {"boolean", "int", "long", "float", "double", "string"},
+                   ("key", "for"): {"graph", "node", "edge", "all", "graphml", "hyperedge", "port",
+                                    "endpoint"},
+                   ("graph", "edgedefault"): {"directed", "undirected"},
+                   ("edge", "directed"): {"true", "false"}}
+_GRAPHML_REQUIRED = {"key": ("id",), "node": ("id",), "edge": ("source", "target"), "data": ("key",)}
+# attributes of <key> (yEd adds yfiles.type); a misspelt attr.name would silently rename the data
+_KEY_ATTRIBUTES = {"id", "for", "attr.name", "attr.type", "yfiles.type"}
+_FREE_CONTENT = {"data", "default", "desc"}  # their children are application data (e.g. yEd graphics)
+
+
+class _GraphmlStructure(xml.sax.handler.ContentHandler):
+    """Elements of a GraphML file checked as they are read (SAX gives their lines)."""
+
+    def __init__(self, source: str):
+        super().__init__()
+        self.source, self.locator = source, None
+        self.nodes: dict[str, int] = {}
+        self.keys: set[str] = set()
+        self.edges: list[tuple[int, str, str]] = []
+        self.data: list[tuple[int, str]] = []
+        self.free_depth = 0  # > 0 inside <data>, <default> or <desc>
+
+    def setDocumentLocator(self, locator) -> None:
+        self.locator = locator
+
+    def endElement(self, name: str) -> None:
+        if self.free_depth:
+            self.free_depth -= 1
+
+    def startElement(self, name: str, attrs) -> None:
+        tag, line = name.rsplit(":", 1)[-1], self.locator.getLineNumber()
+        where = f"{self.source}:{line}"
+        if self.free_depth or tag in _FREE_CONTENT:
+            self.free_depth += 1
+            if self.free_depth > 1:
+                return
+        if tag not in _GRAPHML_ELEMENTS:
+            raise InvalidInputError(f"{where}: unknown GraphML element <{name}>")
+        for attribute in _GRAPHML_REQUIRED.get(tag, ()):
+            if not attrs.get(attribute):
+                raise InvalidInputError(f"{where}: <{tag}> without a {attribute!r} attribute")
+        if tag == "key":
+            for attribute in attrs.getNames():
+                if attribute not in _KEY_ATTRIBUTES and ":" not in attribute:
+                    raise InvalidInputError(f"{where}: <key> has an unknown attribute {attribute!r}")
+        for (element, attribute), allowed in _GRAPHML_VALUES.items():
+            value = attrs.get(attribute)
+            if element == tag and value is not None and value not in allowed:
+                raise InvalidInputError(f"{where}: <{tag}> {attribute}={value!r}: expected one of "
+                                        f"{', '.join(sorted(allowed))}")
+        if tag == "node":
+            node_id = attrs["id"]
+            if node_id in self.nodes:
+                raise InvalidInputError(f"{where}: duplicate node id {node_id!r} "
+                                        f"(first at line {self.nodes[node_id]})")
+            self.nodes[node_id] = line
+        elif tag == "key":
+            self.keys.add(attrs["id"])
+        elif tag == "edge":
+            self.edges.append((line, attrs["source"], attrs["target"]))
+        elif tag == "data":
+            self.data.append((line, attrs["key"]))
+
+
+def _check_graphml_structure(data: bytes, source: str) -> None:
+    """Reject what networkx accepts silently.
+
+    networkx merges duplicate nodes, creates the end nodes of an edge on the fly, skips
+    elements it does not know (a misspelt ``<edge>`` vanishes), names an attribute whose
+    ``attr.name`` is misspelt by its key id and reads an unknown ``edgedefault`` as undirected: one wrong
+    byte would change the topology without a word (the GML reader rejects such files).  XML
+    syntax errors are left to the parser that follows, which names them.
+    """
+    found = _GraphmlStructure(source)
+    try:
+        xml.sax.parseString(data, found)
+    except xml.sax.SAXParseException:
+        return
+    for line, *ends in found.edges:
+        for end in ends:
+            if end not in found.nodes:
+                raise InvalidInputError(f"{source}:{line}: edge to unknown node {end!r}")
+    for line, key in found.data:
+        if key not in found.keys:
+            raise InvalidInputError(f"{source}:{line}: <data> of undeclared key {key!r}")
+
+
 def read_gml(path: str | os.PathLike, *, missing_capacity_bps: float | None = None) -> Network:
     """Read a Topology Zoo GML file (nodes keyed by their GML ``id``)."""
     path = Path(path)
     text = read_text(path)
     try:
         graph = nx.parse_gml(text, label="id")
-    except (nx.NetworkXError, ValueError, KeyError, TypeError) as exc:
+    # AttributeError: networkx's GML parser fails so on some malformed files ("node" as a value)
+    except (nx.NetworkXError, ValueError, KeyError, TypeError, AttributeError) as exc:
         position = re.search(r"at \((\d+), \d+\)", str(exc))  # networkx's GML tokenizer position
         where = f"{path.name}:{position.group(1)}" if position else path.name
-        raise InvalidInputError(f"{where}: invalid GML: {exc}") from None
+        what = f"malformed structure ({exc})" if isinstance(exc, AttributeError) else exc
+        raise InvalidInputError(f"{where}: invalid GML: {what}") from None
     node_lines = _lines_by_key(text, r"\bnode\s*\[\s*id\s+(-?\d+)")
     pair_lines: dict[tuple[str, str], list[int]] = {}
     pattern = re.compile(r"\bedge\s*\[\s*source\s+(-?\d+)\s+target\s+(-?\d+)")
@@ -93,7 +194,7 @@ def _capacity_bps(data: dict[str, Any]) -> float | None:
     if "LinkSpeedRaw" in data:
         return data["LinkSpeedRaw"]
     speed, unit = data.get("LinkSpeed"), data.get("LinkSpeedUnits")
-    if speed not in (None, "") and unit in SPEED_UNITS:
+    if speed not in (None, "") and isinstance(unit, str) and unit in SPEED_UNITS:  # GML repeats give lists
         try:
             return float(speed) * SPEED_UNITS[unit]
         except ValueError:
@@ -159,7 +260,9 @@ def network_from_graph(graph: nx.Graph, source: str, name: str, fmt: str,
         where.append(here)
     if self_loops:
         metadata["dropped_self_loops"] = self_loops
-        logger.warning("%s: dropped self-loop links %s", source, self_loops)
+        # info, not warning: recorded in the metadata and shown by ``topo-opt info``; a warning
+        # line before an unrelated error would make that error two lines
+        logger.info("%s: dropped self-loop links %s", source, self_loops)
     capacity, rule = fill_missing_capacity(capacity, link_ids, where, missing_capacity_bps)
     if rule:
         metadata["capacity_rule"] = rule

@@ -7,6 +7,7 @@ a value below 1 is only necessary, not sufficient: ``topo-opt solve`` proves fea
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -33,11 +34,30 @@ def node_cut_utilization_bound(network: Network) -> tuple[float, str]:
 
 
 def summarize(network: Network) -> dict[str, Any]:
-    """Sizes, units and totals of ``network`` as an ordered mapping of labelled values."""
+    """Sizes, units and totals of ``network`` as an ordered mapping of labelled values.
+
+    Installed links with capacity 0 carry modules (validation demands it): their capacity is to be
+    bought, so a network of such links (most SNDlib instances) is a capacity-design instance, not
+    an infeasible one, and the hint says so.
+    """
     unit = network.rate_unit
     bound, node = node_cut_utilization_bound(network)
     installed = [link for link in network.links if link.installed]
-    return {
+    to_buy = sum(1 for link in installed if link.capacity == 0)
+    if not node:
+        bound_text = "n/a"
+    elif math.isinf(bound):
+        bound_text = f"n/a: no installed capacity at node {node}"
+    else:
+        bound_text = f"{bound:.4g} at node {node}"
+    if bound < 1:
+        hint = "no node cut is saturated (run solve for a proof)"
+    elif to_buy:
+        hint = (f"capacity to buy: {to_buy} links have no installed capacity, only modules; solve with "
+                "a modular-capacity card and --set constraints.max_delay_s=SECONDS")
+    else:
+        hint = "infeasible: a node cannot send or receive its traffic"
+    summary = {
         "nodes": network.n_nodes,
         "links": f"{network.n_links} ({len(installed)} installed, {network.link_model})",
         "arcs": network.n_arcs,
@@ -47,8 +67,15 @@ def summarize(network: Network) -> dict[str, Any]:
         f"total demand ({unit})": network.total_demand,
         f"total capacity ({unit})": float(network.link_capacity.sum()),
         "links with modules": sum(1 for link in network.links if link.modules),
+        "links without installed capacity": f"{to_buy} (modules only: capacity to buy)" if to_buy else 0,
         "links with length": int(np.isfinite(network.link_length_m).sum()),
-        "max utilization lower bound (node cuts)": f"{bound:.4g} at node {node}" if node else "n/a",
-        "feasibility hint": ("infeasible: a node cannot send or receive its traffic" if bound >= 1
-                             else "no node cut is saturated (run solve for a proof)"),
+        "max utilization lower bound (node cuts)": bound_text,
+        "feasibility hint": hint,
     }
+    hop_limited = sum(1 for d in network.demands if d.max_path_length is not None)
+    if hop_limited:
+        summary["demands with a hop limit"] = f"{hop_limited} (max_path_length: kept, not used by the solvers)"
+    for key, value in network.metadata.items():  # what the reader left out, e.g. self-loops
+        if key.startswith("dropped_") and value:
+            summary[key.replace("_", " ")] = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return summary

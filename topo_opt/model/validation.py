@@ -9,15 +9,22 @@ and the offending value with its unit, e.g.::
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any, Iterable, Mapping
 
 from topo_opt.errors import InvalidInputError
 from topo_opt.model.network import (
-    LINK_MODELS, RATE_UNITS, Demand, Link, Network, Node,
+    DEFAULT_PACKET_LENGTH_BITS, DEFAULT_PROPAGATION_SPEED_MPS, LINK_MODELS, RATE_UNITS, Demand, Link, Network, Node,
 )
 
 # (kind, element id) -> line number in the source file, filled by readers that know lines
 LineMap = Mapping[tuple[str, str], int]
+
+# Sane limits.  Values beyond them make the delay model meaningless and left the solvers
+# spinning on overflowing or denormal arithmetic (found by fuzzing, issue 12).
+MAX_FIXED_DELAY_S = 1.0e6  # per node processing or per link propagation delay: ~11.6 days
+MIN_CAPACITY_RATIO = 1.0e-9  # a capacity below 1e-9 × the largest demand rate carries nothing
+SMALLEST_NORMAL = sys.float_info.min  # ~2.2e-308: below it floats are denormal (lose precision)
 
 
 class _Where:
@@ -46,6 +53,15 @@ def _check_number(where: str, name: str, value: Any, unit: str, *, minimum: floa
         raise InvalidInputError(f"{where}: {name} must be {sign} {minimum:g}, got {value!r} {unit}".rstrip())
 
 
+def _check_capacity_floor(where: str, name: str, value: float, floor: float, unit: str) -> None:
+    """A positive capacity must be a normal float and at least MIN_CAPACITY_RATIO × the
+    largest demand rate (``floor``): a smaller link carries nothing and its 1/C overflows."""
+    if 0 < value < floor:
+        raise InvalidInputError(
+            f"{where}: {name} {value!r} {unit} is below {floor:.3g} {unit} ({MIN_CAPACITY_RATIO:g} × the "
+            f"largest demand rate, or the smallest normal float); give 0 or a real capacity")
+
+
 def _unique(where: _Where, kind: str, ids: Iterable[str]) -> None:
     seen: set[str] = set()
     for element_id in ids:
@@ -69,7 +85,9 @@ def build_network(*, name: str, nodes: Iterable[Node], links: Iterable[Link],
     InvalidInputError
         Duplicate ids, unknown nodes, negative/NaN/infinite numbers, zero capacity on an
         installed link without modules, non-positive demand rates, self-loop demands or links,
-        unknown link model or rate unit.
+        unknown link model or rate unit; values outside the sane limits: a positive capacity
+        below ``MIN_CAPACITY_RATIO`` × the largest demand rate (or denormal), a processing or
+        propagation delay above ``MAX_FIXED_DELAY_S``, capacities or rates whose sum overflows.
     """
     where = _Where(source, lines)
     nodes, links, demands = tuple(nodes), tuple(links), tuple(demands)
@@ -95,6 +113,9 @@ def build_network(*, name: str, nodes: Iterable[Node], links: Iterable[Link],
     for n in nodes:
         w = where("node", n.id)
         _check_number(w, "processing_delay_s", n.processing_delay_s, "s")
+        if n.processing_delay_s > MAX_FIXED_DELAY_S:
+            raise InvalidInputError(f"{w}: processing_delay_s must be <= {MAX_FIXED_DELAY_S:g} s, "
+                                    f"got {n.processing_delay_s!r} s")
         _check_number(w, "insecurity", n.insecurity, "", optional=True)
         for coord, bound in (("longitude", 180.0), ("latitude", 90.0)):
             value = getattr(n, coord)
@@ -103,6 +124,15 @@ def build_network(*, name: str, nodes: Iterable[Node], links: Iterable[Link],
                 if value > bound:
                     raise InvalidInputError(f"{w}: {coord} must be within ±{bound:g}, got {value!r} deg")
 
+    speed = kwargs.get("propagation_speed_mps", DEFAULT_PROPAGATION_SPEED_MPS)
+    # a rate whose packet rate is denormal would make γ, and T = N/γ, meaningless
+    packet_bits = kwargs.get("packet_length_bits", DEFAULT_PACKET_LENGTH_BITS) if rate_unit == "bit/s" else 1.0
+    for d in demands:  # the rates first: they set the capacity floor
+        _check_number(where("demand", d.id), "rate", d.rate, rate_unit, strict=True)
+        if d.rate / packet_bits < SMALLEST_NORMAL:
+            raise InvalidInputError(f"{where('demand', d.id)}: rate {d.rate!r} {rate_unit} is too small: "
+                                    f"its packet rate is a denormal float")
+    floor = max(SMALLEST_NORMAL, MIN_CAPACITY_RATIO * max((d.rate for d in demands), default=0.0))
     for link in links:
         w = where("link", link.id)
         for end in (link.source, link.target):
@@ -114,12 +144,18 @@ def build_network(*, name: str, nodes: Iterable[Node], links: Iterable[Link],
         if link.capacity == 0 and link.installed and not link.modules:
             raise InvalidInputError(
                 f"{w}: capacity must be > 0 for an installed link without modules, got 0 {rate_unit}")
+        _check_capacity_floor(w, "capacity", link.capacity, floor, rate_unit)
         _check_number(w, "length_m", link.length_m, "m", optional=True)
+        if link.length_m is not None and not link.length_m / speed <= MAX_FIXED_DELAY_S:
+            raise InvalidInputError(
+                f"{w}: propagation delay length_m / propagation_speed_mps = {link.length_m!r} m / "
+                f"{speed!r} m/s exceeds {MAX_FIXED_DELAY_S:g} s")
         for cost in ("capacity_cost", "preinstalled_cost", "fixed_cost", "routing_cost"):
             _check_number(w, cost, getattr(link, cost), "")
         _check_number(w, "insecurity", link.insecurity, "", optional=True)
         for module in link.modules:
             _check_number(w, "module capacity", module.capacity, rate_unit, strict=True)
+            _check_capacity_floor(w, "module capacity", module.capacity, floor, rate_unit)
             _check_number(w, "module cost", module.cost, "")
 
     for d in demands:
@@ -129,7 +165,6 @@ def build_network(*, name: str, nodes: Iterable[Node], links: Iterable[Link],
                 raise InvalidInputError(f"{w}: unknown node {end!r}")
         if d.source == d.target:
             raise InvalidInputError(f"{w}: source and target are the same node {d.source!r}")
-        _check_number(w, "rate", d.rate, rate_unit, strict=True)
         if d.max_path_length is not None and (not isinstance(d.max_path_length, int)
                                               or d.max_path_length < 1):
             raise InvalidInputError(f"{w}: max_path_length must be a positive integer, got {d.max_path_length!r}")
@@ -137,5 +172,10 @@ def build_network(*, name: str, nodes: Iterable[Node], links: Iterable[Link],
         for field in ("token_rate", "peak_rate"):  # a shaper slower than the demand never empties
             _check_number(w, field, getattr(d, field), rate_unit, minimum=d.rate, optional=True)
 
+    for what, values in (("link capacities", [link.capacity for link in links]),
+                         ("demand rates", [d.rate for d in demands])):
+        if not math.isfinite(sum(values)):
+            raise InvalidInputError(f"{source}: the sum of the {what} overflows ({rate_unit}): "
+                                    f"largest {max(values):g}")
     return Network(name=name, nodes=nodes, links=links, demands=demands, rate_unit=rate_unit,
                    link_model=link_model, metadata=dict(metadata or {}), **kwargs)

@@ -162,6 +162,8 @@ def _coerce(source: str, dotted: str, value: Any, kind: type | tuple, allowed: t
             f"{source}: {dotted} must be of type {kind.__name__}, got {value!r}")
     if kind is float and (math.isnan(value) or value < 0):
         raise InvalidInputError(f"{source}: {dotted} must be a number >= 0, got {value!r}")
+    if kind is float and math.isinf(value):  # no card setting means "infinite" (1e400 reads as inf)
+        raise InvalidInputError(f"{source}: {dotted} must be a finite number, got {value!r}")
     if kind is int and value < 0:
         raise InvalidInputError(f"{source}: {dotted} must be >= 0, got {value!r}")
     if allowed is not None and value not in allowed:

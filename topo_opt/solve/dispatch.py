@@ -6,6 +6,7 @@ names the method that ran.
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Callable
@@ -29,6 +30,8 @@ _BASELINE_RULES = {
     "shortest-length": baselines.shortest_length_routing,
     "ecmp": baselines.ecmp_routing,
 }
+
+logger = logging.getLogger(__name__)
 
 
 def _min_delay(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
@@ -171,17 +174,33 @@ RUNNERS: dict[str, Callable[[Network, ModelCard, Callback | None], SolveResult]]
 }
 
 
+def check_routable(network: Network) -> None:
+    """Raise InvalidInputError when there is nothing to route (no demands) or nothing to route on.
+
+    Demands' hop limits (SNDlib ``max_path_length``) are kept in the instance but no solver
+    uses them: a warning says so rather than ignoring them without a word.
+    """
+    limited = sum(1 for d in network.demands if d.max_path_length is not None)
+    if limited:
+        logger.warning("%s: %d of %d demands have a max path length (hops); the solvers do not use it, "
+                       "so paths may be longer", network.name, limited, network.n_demands)
+    if network.n_demands == 0:
+        raise InvalidInputError(f"instance {network.name!r} has no demands: add them with "
+                                "`topo-opt convert --gravity TOTAL` or `--uniform RATE`")
+    if network.n_links == 0:
+        raise InvalidInputError(f"instance {network.name!r} has no links: nothing to route the "
+                                f"{network.n_demands} demands on")
+
+
 def solve(network: Network, card: ModelCard, callback: Callback | None = None) -> SolveResult:
     """Solve the problem named by ``card`` on ``network`` (the runner of :data:`RUNNERS`).
 
     Raises
     ------
     InvalidInputError
-        When the instance has no demands.
+        When the instance has no demands or no links.
     InfeasibleError
         When the problem has no feasible design (the reason names the saturated cut).
     """
-    if network.n_demands == 0:
-        raise InvalidInputError(f"instance {network.name!r} has no demands: add them with "
-                                "`topo-opt convert --gravity TOTAL` or `--uniform RATE`")
+    check_routable(network)
     return RUNNERS[card.problem](network, card, callback)

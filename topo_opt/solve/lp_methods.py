@@ -14,11 +14,9 @@ import time
 
 import numpy as np
 import pyomo.environ as pyo
-import scipy.sparse as sp
-from scipy.sparse import csgraph
 
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows
-from topo_opt.algorithms.shortest_paths import raise_unreachable
+from topo_opt.algorithms.shortest_paths import raise_unreachable, unreachable_demands
 from topo_opt.errors import InfeasibleError, TopoOptError
 from topo_opt.formulations.linear_objectives import (
     define_capacity_limits, define_fortz_thorup_objective, define_total_arc_flow_objective,
@@ -37,30 +35,6 @@ _LISTED = 5  # ids shown in a one-line message before "(+N more)"
 def _listing(ids: list[str]) -> str:
     shown = ", ".join(repr(i) for i in ids[:_LISTED])
     return shown + (f" (+{len(ids) - _LISTED} more)" if len(ids) > _LISTED else "")
-
-
-def unreachable_demands(network: Network, arc_mask: np.ndarray) -> np.ndarray:
-    """Indices of demands whose target cannot be reached from their source on ``arc_mask`` arcs.
-
-    Ends in different weak components are unreachable, ends in one strong component reachable;
-    the remaining demands (only where some arc lacks its reverse) are settled by breadth-first
-    search from their sources.
-    """
-    graph = sp.csr_matrix((np.ones(int(arc_mask.sum())),
-                           (network.arc_tail[arc_mask], network.arc_head[arc_mask])),
-                          shape=(network.n_nodes, network.n_nodes))
-    src, dst = network.demand_source, network.demand_target
-    _, weak = csgraph.connected_components(graph, directed=True, connection="weak")
-    _, strong = csgraph.connected_components(graph, directed=True, connection="strong")
-    blocked = weak[src] != weak[dst]
-    unsure = np.flatnonzero(~blocked & (strong[src] != strong[dst]))
-    for s in np.unique(src[unsure]).tolist():
-        reached = np.zeros(network.n_nodes, dtype=bool)
-        order = csgraph.breadth_first_order(graph, s, directed=True, return_predecessors=False)
-        reached[order] = True
-        mine = unsure[src[unsure] == s]
-        blocked[mine] = ~reached[dst[mine]]
-    return np.flatnonzero(blocked)
 
 
 def _usable_arcs(network: Network, link_capacity: np.ndarray | None) -> np.ndarray:

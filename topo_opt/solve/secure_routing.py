@@ -32,7 +32,7 @@ from scipy.sparse.csgraph import breadth_first_order
 
 from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.algorithms.path_operators import remove_loops
-from topo_opt.algorithms.shortest_paths import ArcGraph
+from topo_opt.algorithms.shortest_paths import ArcGraph, unreachable_demands
 from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.evaluators.security import demand_tolerance, link_insecurity, node_insecurity
 from topo_opt.formulations.delay_cuts import INITIAL_TANGENT_UTILIZATIONS, tangent_coefficients
@@ -41,7 +41,6 @@ from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.solve.cards import ModelCard
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
-from topo_opt.solve.lp_methods import unreachable_demands
 from topo_opt.solve.result import SolveResult, Status, relative_gap
 
 REJECTION_FORMS = ("max", "sum")

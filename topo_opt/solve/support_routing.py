@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from topo_opt.algorithms.shortest_paths import raise_unreachable
+from topo_opt.errors import InfeasibleError
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.solve.result import SolveResult
@@ -32,7 +33,7 @@ def min_delay_on_support(network: Network, link_capacity: np.ndarray, *, gap: fl
     link_capacity = np.asarray(link_capacity, float)
     support = np.flatnonzero(link_capacity > 0)
     if support.size == 0:
-        raise_unreachable(network, np.arange(network.n_demands))
+        raise_unreachable(network, np.arange(network.n_demands), link_capacity)
     if len(support) == network.n_links:
         return solve_min_delay_gp(network, link_capacity=link_capacity, gap=gap,
                                   time_limit_s=time_limit_s, start=start,
@@ -45,9 +46,16 @@ def min_delay_on_support(network: Network, link_capacity: np.ndarray, *, gap: fl
         to_sub = np.full(network.n_arcs, -1)
         to_sub[to_network] = np.arange(len(to_network))
         sub_start = Routing(start.demand, start.fraction, start.indptr, to_sub[start.arcs])
-    result = solve_min_delay_gp(sub, link_capacity=link_capacity[support], gap=gap,
-                                time_limit_s=time_limit_s, start=sub_start,
-                                include_fixed_delay=include_fixed_delay)
+    try:
+        result = solve_min_delay_gp(sub, link_capacity=link_capacity[support], gap=gap,
+                                    time_limit_s=time_limit_s, start=sub_start,
+                                    include_fixed_delay=include_fixed_delay)
+    except InfeasibleError as exc:
+        if exc.details.get("reason") != "unreachable":
+            raise
+        # said again on the full network: the links left out may join the ends without capacity
+        raise_unreachable(network, [network.demand_index[d] for d in exc.details["demands"]], link_capacity)
+        raise
     routing = result.design.routing
     result.design = Design.for_network(
         network, Routing(routing.demand, routing.fraction, routing.indptr, to_network[routing.arcs]),

@@ -33,6 +33,7 @@ from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.model.network import Network
 from topo_opt.model.scenarios import Scenario, apply_scenario
 from topo_opt.solve.cards import ModelCard
+from topo_opt.solve.dispatch import check_routable
 from topo_opt.solve.support_routing import min_delay_on_support
 
 CARD_PROBLEM = "modular-capacity"
@@ -128,7 +129,8 @@ def resolve_max_delay(network: Network, options: WhatIfOptions) -> float:
         return _routing_metrics(network, options)["average_delay_s"]
     except InfeasibleError as exc:
         raise InvalidInputError(f"constraints.max_delay_s = 'installed': the base network "
-                                f"{network.name!r} cannot be routed ({exc}); give T_max in seconds") from None
+                                f"{network.name!r} cannot be routed ({exc}); give T_max in seconds "
+                                "(--set constraints.max_delay_s=SECONDS)") from None
 
 
 def _routing_metrics(network: Network, options: WhatIfOptions, link_capacity=None) -> dict[str, float]:
@@ -237,12 +239,10 @@ def run_whatif(network: Network, scenarios: Sequence[Scenario], options: WhatIfO
     Raises
     ------
     InvalidInputError
-        No demands, ``"installed"`` T_max on a base network that cannot be routed, or a
+        No demands or no links, ``"installed"`` T_max on a base network that cannot be routed, or a
         scenario naming an unknown element.
     """
-    if network.n_demands == 0:
-        raise InvalidInputError(f"instance {network.name!r} has no demands: add them with "
-                                "`topo-opt convert --gravity TOTAL` or `--uniform RATE`")
+    check_routable(network)
     max_delay_s = resolve_max_delay(network, options)
     records = []
     for scenario in scenarios:
