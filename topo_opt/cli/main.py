@@ -235,6 +235,9 @@ from topo_opt.cli.tradeoff import tradeoff  # noqa: E402
 
 cli.add_command(tradeoff)
 cli.add_command(whatif)
+from topo_opt.cli.simulate import simulate  # noqa: E402
+
+cli.add_command(simulate)
 
 
 def main() -> None:
