@@ -4,6 +4,6 @@
 :class:`Buffers`.  The event loop is compiled with numba (:mod:`topo_opt.simulation.engine`).
 """
 from topo_opt.simulation.lengths import Buffers, PacketLengths
-from topo_opt.simulation.simulate import SimulationOptions, SimulationResult, simulate
+from topo_opt.simulation.simulator import SimulationOptions, SimulationResult, simulate
 
 __all__ = ["Buffers", "PacketLengths", "SimulationOptions", "SimulationResult", "simulate"]
