@@ -93,16 +93,24 @@ def _print_tables(doc: dict, instance_name: str, top: int) -> None:
     stdout.print(table)
 
 
-def simulation_summary(network, design, packets: int, seed: int = 0) -> dict:
-    """The ``network`` block of a redrawn-lengths simulation of ``packets`` packets (5 replications),
-    for ``solve --simulate``."""
+def solve_simulation(network, design, packets: int) -> tuple[dict, str]:
+    """``solve --simulate N``: simulate the solved design with N packets (redrawn lengths, 5
+    replications, seed 0) and return the ``simulation`` block of the solution and a line for
+    the console.  A design the simulator refuses (saturated) gets ``{"error": ...}``."""
+    from topo_opt.errors import TopoOptError
     from topo_opt.io.solution_json import json_clean
-    from topo_opt.simulation import SimulationOptions, simulate
+    from topo_opt.simulation import SimulationOptions, simulate as run
 
     replications = 5
-    result = simulate(network, design, SimulationOptions(packets=max(packets // replications, 1),
-                                                         replications=replications, seed=seed))
-    return json_clean(result.to_dict()["network"])
+    try:
+        result = run(network, design, SimulationOptions(packets=max(packets // replications, 1),
+                                                        replications=replications))
+    except TopoOptError as exc:
+        return {"error": str(exc)}, f"simulation refused: {exc}"
+    block = json_clean(result.to_dict()["network"])
+    return block, (f"simulation ({block['packets_measured']} packets): mean delay "
+                   f"{_pm(block['mean_delay_s'], block['ci_half_width_s'])} s; Kleinrock T "
+                   f"{fmt_value(block['kleinrock_delay_s'])} s, error {_pct(block['kleinrock_relative_error'])}")
 
 
 @click.command()

@@ -6,13 +6,16 @@ t at queue q leaves at
 
     D = max(t, D_q) + L / C_q,     D_q ← D        (Lindley's recursion)
 
-provided the arrivals at each queue are processed in time order.  One binary heap of
-(time, event) pairs over the whole network gives that order: an event is a packet arriving at
-the queue of its next hop, or (negative ids) the next Poisson arrival of a demand.  Each event
-costs one heap pop and at most two pushes, O(log n) in the number of packets in flight.
+provided the arrivals at each queue are processed in time order across the network.
 
 Delays of a hop (in this order): processing at the arc's tail node, waiting and transmission in
-the arc's queue, propagation along the arc.
+the arc's queue, propagation along the arc.  Processing and propagation are constant per arc,
+so the packets that left arc a's queue reach the next queue in the order they left it: each arc
+keeps its packets in transit in a FIFO list (linked through the packets), and so does each
+demand for its next Poisson arrival (shifted by the source's processing delay).  A binary heap
+holds only the *head* of each list, keyed by its arrival time at its next queue, so it has at
+most (arcs + demands) entries however many packets are in flight, and a hop costs one
+replace-top of that heap (plus one push when the next arc's list was empty).
 
 Finite buffers (drop-tail): in packets, an arriving packet is dropped when K packets are in the
 queue (the one in transmission included; the departure times of the K are kept in a ring); in
@@ -59,11 +62,8 @@ def _push(heap_t, heap_id, n, t, ident):
 
 
 @njit(cache=True, inline="always")
-def _pop_fix(heap_t, heap_id, n):
-    """Remove the root of a heap of ``n`` entries (n ≥ 1); the new size is n − 1."""
-    n -= 1
-    t = heap_t[n]
-    ident = heap_id[n]
+def _sift_down(heap_t, heap_id, n, t, ident):
+    """Put (t, ident) at the root of a heap of ``n`` entries and restore the heap order."""
     i = 0
     while True:
         child = 2 * i + 1
@@ -90,26 +90,29 @@ def _length(mode, mean, sizes, cumulative):
 
 
 @njit(cache=True)
-def start(dem_rate, heap_t, heap_id, counters):
-    """Put every demand's first Poisson arrival in the heap."""
+def start(dem_rate, dem_proc, heap_t, heap_id, counters):
+    """Put every demand's first Poisson arrival (at its first queue) in the heap."""
     n = 0
     for k in range(dem_rate.size):
-        _push(heap_t, heap_id, n, np.random.exponential(1.0 / dem_rate[k]), -(k + 1))
+        _push(heap_t, heap_id, n, np.random.exponential(1.0 / dem_rate[k]) + dem_proc[k], -(k + 1))
         n += 1
     counters[C_HEAP] = n
 
 
 @njit(cache=True)
-def run(dem_rate, dem_first_path, dem_end_path, path_cum, path_indptr, path_arcs,
-        arc_queue, arc_proc, arc_prop, queue_cap, buf_pkts, buf_bits, ring_off, ring_head,
+def run(dem_rate, dem_proc, dem_first_path, dem_end_path, path_cum, path_indptr, path_arcs,
+        arc_queue, arc_onward, arc_prop, queue_cap, buf_pkts, buf_bits, ring_off, ring_head,
         ring_count, ring_time, length_mode, mean_length, sizes, cumulative,
         budget_mode, warm, stop, n_batches,
-        heap_t, heap_id, pk_demand, pk_path, pk_hop, pk_len, pk_birth, pk_batch, free,
-        queue_free_at, counters,
+        heap_t, heap_id, fifo_head, fifo_tail, pk_demand, pk_path, pk_hop, pk_next, pk_len, pk_birth,
+        pk_time, pk_batch, free, queue_free_at, counters,
         arc_sum, arc_count, arc_offered, arc_dropped, dem_sum, dem_count, dem_offered,
         dem_dropped, rec_delay, rec_demand, max_events):
     """Process events until done, paused after ``max_events``, or out of space.
 
+    ``dem_proc[k]``: processing delay at demand k's source; ``arc_onward[a]``: propagation of
+    arc a plus processing at its head node (the time from leaving a's queue to joining the
+    next); ``arc_prop[a]``: propagation alone (the last hop: nothing is charged at the target).
     ``budget_mode`` BY_PACKETS: packets number ``warm``..``stop``−1 (in order of creation) are
     measured; BY_DURATION: packets created in [``warm``, ``stop``) seconds.  Arrivals go on
     until every measured packet has been delivered or dropped, so the last measured packets
@@ -135,16 +138,15 @@ def run(dem_rate, dem_first_path, dem_end_path, path_cum, path_indptr, path_arcs
         events += 1
         t = heap_t[0]
         ident = heap_id[0]
-        _pop_fix(heap_t, heap_id, n_heap)
-        n_heap -= 1
 
-        if ident < 0:  # a new packet of demand k
+        if ident < 0:  # demand k's next packet reaches its first queue
             k = -ident - 1
             n_free -= 1
             p = free[n_free]
+            birth = t - dem_proc[k]
             seq = counters[C_GENERATED]
             counters[C_GENERATED] = seq + 1
-            position = float(seq) if budget_mode == BY_PACKETS else t
+            position = float(seq) if budget_mode == BY_PACKETS else birth
             batch = -1
             if position >= stop:
                 counters[C_MEASURED_DONE] = 1
@@ -162,19 +164,23 @@ def run(dem_rate, dem_first_path, dem_end_path, path_cum, path_indptr, path_arcs
             pk_demand[p] = k
             pk_path[p] = path
             pk_hop[p] = 0
-            pk_birth[p] = t
+            pk_birth[p] = birth
             pk_batch[p] = batch
             if length_mode != REDRAWN:
                 pk_len[p] = _length(length_mode, mean_length, sizes, cumulative)
-            a = path_arcs[path_indptr[path]]
-            _push(heap_t, heap_id, n_heap, t + arc_proc[a], p)
-            n_heap += 1
-            _push(heap_t, heap_id, n_heap, t + np.random.exponential(1.0 / dem_rate[k]), ident)
-            n_heap += 1
-            continue
+            _sift_down(heap_t, heap_id, n_heap, t + np.random.exponential(1.0 / dem_rate[k]), ident)
+        else:  # the head of arc `ident`'s transit list reaches its next queue
+            p = fifo_head[ident]
+            nxt = pk_next[p]
+            fifo_head[ident] = nxt
+            if nxt < 0:
+                fifo_tail[ident] = -1
+                n_heap -= 1
+                _sift_down(heap_t, heap_id, n_heap, heap_t[n_heap], heap_id[n_heap])
+            else:
+                _sift_down(heap_t, heap_id, n_heap, pk_time[nxt], ident)
 
-        # packet p arrives at the queue of its hop h
-        p = ident
+        # packet p arrives at time t at the queue of its hop h
         path = pk_path[p]
         h = pk_hop[p]
         base = path_indptr[path]
@@ -222,7 +228,7 @@ def run(dem_rate, dem_first_path, dem_end_path, path_cum, path_indptr, path_arcs
         if batch >= 0:
             arc_sum[batch, a] += leave - t
             arc_count[batch, a] += 1
-        if base + h + 1 == path_indptr[path + 1]:  # delivered
+        if base + h + 1 == path_indptr[path + 1]:  # delivered after the propagation of arc a
             if batch >= 0:
                 k = pk_demand[p]
                 delay = leave + arc_prop[a] - pk_birth[p]
@@ -234,11 +240,17 @@ def run(dem_rate, dem_first_path, dem_end_path, path_cum, path_indptr, path_arcs
                 counters[C_OUTSTANDING] -= 1
             free[n_free] = p
             n_free += 1
-        else:
+        else:  # in transit on arc a: appended to its list (departures from a queue are in order)
             pk_hop[p] = h + 1
-            nxt = path_arcs[base + h + 1]
-            _push(heap_t, heap_id, n_heap, leave + arc_prop[a] + arc_proc[nxt], p)
-            n_heap += 1
+            pk_time[p] = leave + arc_onward[a]
+            pk_next[p] = -1
+            if fifo_tail[a] < 0:
+                fifo_head[a] = p
+                _push(heap_t, heap_id, n_heap, pk_time[p], a)
+                n_heap += 1
+            else:
+                pk_next[fifo_tail[a]] = p
+            fifo_tail[a] = p
     counters[C_HEAP] = n_heap
     counters[C_FREE] = n_free
     counters[C_RECORDS] = n_rec

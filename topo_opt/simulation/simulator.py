@@ -294,8 +294,10 @@ class _Engine:
         per_unit = network.packets_per_rate_unit
         self.dem_rate = network.demand_rate * per_unit
         self.arc_queue = network.arc_queue.astype(np.int64)
-        self.arc_proc = network.node_processing_s[network.arc_tail].astype(float)
+        processing = network.node_processing_s
+        self.dem_proc = processing[network.demand_source].astype(float)
         self.arc_prop = network.arc_propagation_s.astype(float)
+        self.arc_onward = self.arc_prop + processing[network.arc_head]
         capacity = np.where(np.asarray(design.link_on, bool), design.link_capacity, 0.0)
         self.queue_cap = network.queue_capacity(capacity).astype(float)
         finite = np.isfinite(buffer)
@@ -323,9 +325,11 @@ class _Engine:
         """One replication; ``progress`` gets the fraction of the budget done after each chunk."""
         nb, na, nk = self.n_batches, self.n_arcs, self.n_demands
         pool = 1024
-        heap_t, heap_id = np.zeros(pool + nk), np.zeros(pool + nk, dtype=np.int64)
-        pk = [np.zeros(pool, dtype=np.int64) for _ in range(3)] + [np.zeros(pool), np.zeros(pool),
-                                                                     np.zeros(pool, dtype=np.int64)]
+        heap_t, heap_id = np.zeros(na + nk), np.zeros(na + nk, dtype=np.int64)
+        fifo_head, fifo_tail = np.full(na, -1, dtype=np.int64), np.full(na, -1, dtype=np.int64)
+        # demand, path, hop, next in transit list; length, birth, arrival at next queue; batch
+        pk = [np.zeros(pool, dtype=np.int64) for _ in range(4)] + [np.zeros(pool) for _ in range(3)] \
+            + [np.zeros(pool, dtype=np.int64)]
         free = np.arange(pool - 1, -1, -1, dtype=np.int64)
         ring_head = np.zeros(self.buf_pkts.size, dtype=np.int64)
         ring_count = np.zeros(self.buf_pkts.size, dtype=np.int64)
@@ -340,15 +344,15 @@ class _Engine:
             else 1 << 16
         rec_delay, rec_demand = np.zeros(n_rec), np.zeros(n_rec, dtype=np.int64)
         engine.seed(seed)
-        engine.start(self.dem_rate, heap_t, heap_id, counters)
+        engine.start(self.dem_rate, self.dem_proc, heap_t, heap_id, counters)
 
         def step(max_events: int) -> int:
             return engine.run(
-                self.dem_rate, self.dem_first, self.dem_end, self.path_cum, self.path_indptr, self.path_arcs,
-                self.arc_queue, self.arc_proc, self.arc_prop, self.queue_cap, self.buf_pkts, self.buf_bits,
-                self.ring_off, ring_head, ring_count, ring_time, self.length_mode, self.mean_length,
-                self.sizes, self.cumulative, self.budget_mode, self.warm, self.stop, nb,
-                heap_t, heap_id, *pk, free, queue_free_at, counters, *stats, rec_delay, rec_demand,
+                self.dem_rate, self.dem_proc, self.dem_first, self.dem_end, self.path_cum, self.path_indptr,
+                self.path_arcs, self.arc_queue, self.arc_onward, self.arc_prop, self.queue_cap, self.buf_pkts,
+                self.buf_bits, self.ring_off, ring_head, ring_count, ring_time, self.length_mode,
+                self.mean_length, self.sizes, self.cumulative, self.budget_mode, self.warm, self.stop, nb,
+                heap_t, heap_id, fifo_head, fifo_tail, *pk, free, queue_free_at, counters, *stats, rec_delay, rec_demand,
                 max_events)
 
         step(0)  # loads (or compiles) the machine code, outside the timed loop
@@ -359,7 +363,6 @@ class _Engine:
                 break
             if status == engine.GROW_POOL:
                 new = 2 * pool
-                heap_t, heap_id = engine.grow(heap_t, new + nk), engine.grow(heap_id, new + nk)
                 pk = [engine.grow(a, new) for a in pk]
                 n_free = int(counters[engine.C_FREE])
                 free = engine.grow(free[:n_free], new)
