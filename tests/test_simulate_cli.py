@@ -59,6 +59,16 @@ def test_saturated_link_is_refused(solution, tmp_path):
     assert proc.returncode == 0, proc.stderr
 
 
+def test_solve_simulate_adds_the_model_error(tmp_path):
+    out = tmp_path / "sol.json"
+    proc = run("solve", SIX, "--simulate", "50000", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    sim = json.loads(out.read_text())["simulation"]
+    assert sim["packets_measured"] == 45_000 and sim["replications"] == 5
+    assert sim["kleinrock_delay_s"] == pytest.approx(json.loads(out.read_text())["objective"])
+    assert "Kleinrock T" in proc.stdout and "simulation (45000 packets)" in proc.stdout
+
+
 @pytest.mark.parametrize("args, match", [
     (("--lengths", "gamma"), "--lengths must be"),
     (("--buffer", "0"), "--buffer '0'"),

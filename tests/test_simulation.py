@@ -73,6 +73,8 @@ def test_finite_buffer_loss_matches_mm1k():
     _within(result.arc_loss.mean[0], result.arc_loss.half_width[0], float(expected.blocking))
     _within(result.arc_queue_delay.mean[0], result.arc_queue_delay.half_width[0], float(expected.sojourn_s))
     assert result.network_loss == pytest.approx(float(expected.blocking), rel=0.05)
+    assert result.network_delay.model[0] == pytest.approx(float(expected.sojourn_s))  # per delivered packet
+    _within(result.network_delay.mean[0], result.network_delay.half_width[0], float(expected.sojourn_s))
 
 
 def test_byte_buffer_equals_packet_buffer_for_fixed_lengths():

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -99,14 +99,8 @@ class SimulationOptions:
         if not 0 < self.level < 1:
             raise InvalidInputError(f"confidence level must be in (0, 1), got {self.level}")
         if self.packets is None and self.duration_s is None:
-            return _replace(self, packets=200_000)
+            return replace(self, packets=200_000)
         return self
-
-
-def _replace(options: SimulationOptions, **changes) -> SimulationOptions:
-    from dataclasses import replace
-
-    return replace(options, **changes)
 
 
 @dataclass(frozen=True)
@@ -465,8 +459,10 @@ def _model(net: Network, design: Design, options: SimulationOptions, buffer: np.
     sojourn, blocking = kleinrock.queues.sojourn_s.copy(), np.zeros(net.n_queues)
     sojourn[finite], blocking[finite] = k.sojourn_s, k.blocking
     if (buffer[finite] == buffer[finite][0]).all() and finite.all():
+        # per delivered packet, as simulated: demands weighted by their delivered rates
         whole = evaluate_design(net, design, queue="mm1k", buffer_packets=int(buffer[0]))
-        delay, demand = whole.average_delay_s, whole.demand_delay_s
+        delivered = net.demand_rate * (1.0 - whole.demand_loss)
+        delay, demand = float(delivered @ whole.demand_delay_s / delivered.sum()), whole.demand_delay_s
     else:
         delay, demand = math.nan, np.full(net.n_demands, np.nan)
     return "mm1k", {"queue_delay_s": sojourn[net.arc_queue], "loss": blocking[net.arc_queue],
