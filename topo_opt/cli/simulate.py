@@ -40,7 +40,7 @@ def _check_output(path: str | None, option: str, suffixes: tuple[str, ...]) -> N
 def _pm(mean, half) -> str:
     if mean is None or not math.isfinite(mean):
         return "n/a"
-    return f"{mean:.4g} ± {half:.2g}" if half is not None and math.isfinite(half) else f"{mean:.4g}"
+    return f"{mean:.6g} ± {half:.2g}" if half is not None and math.isfinite(half) else f"{mean:.6g}"
 
 
 def _pct(value) -> str:
@@ -73,7 +73,8 @@ def _print_tables(doc: dict, instance_name: str, top: int) -> None:
     stdout.print(summary)
 
     arcs = sorted(doc["arcs"], key=lambda a: -(a["utilization"] or 0))[:top]
-    table = Table(title=f"arcs, busiest {len(arcs)} of {len(doc['arcs'])} (time in queue: waiting + transmission)")
+    table = Table(title=f"arcs, busiest {len(arcs)} of {len(doc['arcs'])} (time in queue: waiting + transmission)",
+                  caption="error = (model − simulated)/simulated; ± the confidence interval's half-width")
     for col in ("link", "from", "to", "utilization", "simulated (s)", f"{net['model']} (s)", "error", "loss"):
         table.add_column(col, justify="left" if col in ("link", "from", "to") else "right")
     for a in arcs:
