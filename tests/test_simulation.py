@@ -219,3 +219,11 @@ def test_agrees_with_ciw_within_confidence_intervals():
         gap = abs(ours.arc_queue_delay.mean[a] - peer.arc_queue_delay_s[a])
         assert gap <= math.hypot(ours.arc_queue_delay.half_width[a], peer.half_width_s[a])
         assert peer.half_width_s[a] < 0.2 * peer.arc_queue_delay_s[a]  # not a vacuous comparison
+
+
+def test_warmup_covers_the_longest_path_delay():
+    net, design = _tandem()   # longest path a-b-c: 1 ms + 0.2 ms + 1 ms of fixed delay
+    result = simulate(net, design, SimulationOptions(packets=20, replications=1))
+    packet_rate = (0.6 + 0.9 + 0.2) * C_BPS / L_BITS
+    assert result.warmup_used == math.ceil(2 * 2.2e-3 * packet_rate) == 8   # more than 10 % of 20
+    assert result.demand_offered.sum() == 18

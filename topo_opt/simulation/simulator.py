@@ -48,16 +48,19 @@ class SimulationOptions:
     Attributes
     ----------
     packets : int, optional
-        Budget per replication: packets created (the warm-up included).  Default when neither
-        budget is given: 200 000.
+        Budget per replication: (1 − ``warmup``)·packets are measured, after a warm-up of
+        ``warmup``·packets.  Default when neither budget is given: 200 000.
     duration_s : float, optional
-        Budget per replication in simulated seconds (instead of ``packets``).
+        Budget per replication in simulated seconds (instead of ``packets``), split the same way.
     lengths : PacketLengths
     buffers : Buffers
     replications : int
         Independent replications (R ≥ 2: the CI is over replications; 1: batch means).
     warmup : float
-        Fraction of each replication's budget that is not measured, in [0, 1).
+        Fraction of each replication's budget that is not measured, in [0, 1).  The warm-up
+        lasts at least twice the longest used path's processing + propagation delay (so that
+        every queue carries the traffic of every path through it before measuring starts); it
+        is lengthened to that when needed, the measured budget staying the same.
     batches : int
         Batches of a single run for the batch-means interval (R = 1).
     seed : int
@@ -150,6 +153,7 @@ class SimulationResult:
     packet_hops: int
     wall_time_s: float
     engine_time_s: float
+    warmup_used: float
     interrupted: bool = False
 
     @property
@@ -201,7 +205,9 @@ class SimulationResult:
                    "length_cs2": o.lengths.cs2, "sizes_bits": list(o.lengths.sizes_bits),
                    "weights": list(o.lengths.weights), "buffer": o.buffers.default,
                    "buffer_unit": o.buffers.unit, "link_buffers": dict(o.buffers.per_link),
-                   "replications": o.replications, "warmup": o.warmup, "batches": o.batches,
+                   "replications": o.replications, "warmup": o.warmup,
+                   ("warmup_packets" if o.packets is not None else "warmup_s"): self.warmup_used,
+                   "batches": o.batches,
                    "seed": o.seed, "level": o.level}
         return {"options": options, "network": summary, "arcs": arcs, "demands": demands}
 
@@ -308,11 +314,15 @@ class _Engine:
         self.sizes = np.asarray(lengths_opt.sizes_bits or (0.0,), dtype=float)
         self.cumulative = np.cumsum(lengths_opt.weights or (1.0,))
         self.cumulative[-1] = 1.0
+        path_fixed = routing.path_arc_matrix(network.n_arcs) @ network.arc_fixed_delay_s
+        fill_s = 2.0 * float(path_fixed[routing.fraction > 0].max(initial=0.0))
         if options.packets is not None:
-            self.budget_mode, self.stop = engine.BY_PACKETS, float(options.packets)
+            budget, self.budget_mode = float(options.packets), engine.BY_PACKETS
+            self.warm = max(options.warmup * budget, math.ceil(fill_s * self.dem_rate.sum()))
         else:
-            self.budget_mode, self.stop = engine.BY_DURATION, float(options.duration_s)
-        self.warm = options.warmup * self.stop
+            budget, self.budget_mode = float(options.duration_s), engine.BY_DURATION
+            self.warm = max(options.warmup * budget, fill_s)
+        self.stop = self.warm + (1.0 - options.warmup) * budget
         self.n_batches = options.batches
 
     def run(self, seed: int, progress: Callable[[float], None] | None) -> _Replication:
@@ -433,7 +443,7 @@ def simulate(network: Network, design: Design, options: SimulationOptions | None
             raise
         interrupted = True
     wall = time.perf_counter() - started
-    return _summarise(net, design, options, kleinrock, model_name, model, runs, wall, interrupted)
+    return _summarise(net, design, options, kleinrock, model_name, model, runs, wall, sim.warm, interrupted)
 
 
 def _model(net: Network, design: Design, options: SimulationOptions, buffer: np.ndarray,
@@ -470,7 +480,7 @@ def _model(net: Network, design: Design, options: SimulationOptions, buffer: np.
 
 
 def _summarise(net: Network, design: Design, options: SimulationOptions, kleinrock: DesignMetrics,
-               model_name: str, model: dict, runs: list[_Replication], wall: float,
+               model_name: str, model: dict, runs: list[_Replication], wall: float, warm: float,
                interrupted: bool) -> SimulationResult:
     if len(runs) >= 2:
         ci_method = "replications"
@@ -513,4 +523,4 @@ def _summarise(net: Network, design: Design, options: SimulationOptions, kleinro
         demand_offered=offered, demand_delivered=delivered, demand_percentiles_s=percentiles,
         delays_s=delays, delay_demand=demand, replications_done=len(runs), ci_method=ci_method,
         packet_hops=sum(r.hops for r in runs), wall_time_s=wall,
-        engine_time_s=sum(r.seconds for r in runs), interrupted=interrupted)
+        engine_time_s=sum(r.seconds for r in runs), warmup_used=warm, interrupted=interrupted)
