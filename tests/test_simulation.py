@@ -117,6 +117,9 @@ def test_tandem_with_redrawn_lengths_is_a_kelly_network():
     for k in range(3):
         _within(result.demand_delay.mean[k], result.demand_delay.half_width[k], model.demand_delay_s[k])
     _within(result.network_delay.mean[0], result.network_delay.half_width[0], model.average_delay_s)
+    queueing = model.average_packets_in_network / net.total_packet_rate      # N/γ, without fixed delays
+    assert result.network_queueing.model[0] == pytest.approx(queueing)
+    _within(result.network_queueing.mean[0], result.network_queueing.half_width[0], queueing)
     # percentiles of the one-hop demand bc: sojourn Exp(μ−λ) shifted by the fixed delays
     rate = 2000.0 - 1500.0
     fixed = 2e-4 + 1e-3

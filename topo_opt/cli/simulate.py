@@ -63,6 +63,9 @@ def _print_tables(doc: dict, instance_name: str, top: int) -> None:
         rows += [(f"{net['model']} model T (s)", fmt_value(net["model_delay_s"])),
                  (f"{net['model']} error", _pct(net["model_relative_error"]))]
     rows += [("model within CI", "yes" if net["model_within_ci"] else "no"),
+             ("time in queues per packet (s)", _pm(net["queueing_delay_s"], net["queueing_ci_half_width_s"])),
+             (f"{net['model']} time in queues (s)", fmt_value(net["model_queueing_delay_s"])),
+             (f"{net['model']} error on it", _pct(net["model_queueing_relative_error"])),
              ("loss", fmt_value(net["loss"])),
              ("packet-hops per second", f"{net['packet_hops_per_s']:.3g} ({net['packet_hops']} in "
                                         f"{net['engine_time_s']:.2f} s)")]
