@@ -67,8 +67,8 @@ def _print_tables(doc: dict, instance_name: str, top: int) -> None:
              (f"{net['model']} time in queues (s)", fmt_value(net["model_queueing_delay_s"])),
              (f"{net['model']} error on it", _pct(net["model_queueing_relative_error"])),
              ("loss", fmt_value(net["loss"])),
-             ("packet-hops per second", f"{net['packet_hops_per_s']:.3g} ({net['packet_hops']} in "
-                                        f"{net['engine_time_s']:.2f} s)")]
+             ("packet-hops per CPU second", f"{net['packet_hops_per_s']:.3g} ({net['packet_hops']} in "
+                                           f"{net['engine_cpu_s']:.2f} s of event loop)")]
     if net["interrupted"]:
         rows.append(("interrupted", f"after {net['replications']} replication(s)"))
     for key, value in rows:
