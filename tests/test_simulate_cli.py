@@ -77,6 +77,7 @@ def test_solve_simulate_adds_the_model_error(tmp_path):
     (("--warmup", "1"), "--warmup"),
     (("--out", "sim.txt"), "expected a .json file"),
     (("--link-buffer", "XY=3"), "link 'XY' is not in instance"),
+    (("--seed", "-1"), "--seed must be >= 0"),
 ])
 def test_bad_arguments_give_one_line(solution, args, match):
     from click.testing import CliRunner

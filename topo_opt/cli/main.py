@@ -156,6 +156,9 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
     from topo_opt.solve.dispatch import solve as run
     from topo_opt.solve.document import solution_document
 
+    if simulate_packets is not None and simulate_packets < 1:
+        from topo_opt.errors import InvalidInputError
+        raise InvalidInputError(f"--simulate must be >= 1 packet, got {simulate_packets}")
     flags = [f"solver.{key}={value!r}" for key, value in
              (("gap", gap), ("time_limit_s", time_limit)) if value is not None]
     if method is not None:

@@ -84,8 +84,8 @@ class SimulationOptions:
         Raises
         ------
         InvalidInputError
-            Both budgets, a budget ≤ 0, replications or batches < 1, warm-up outside [0, 1),
-            a level outside (0, 1).
+            Both budgets, a budget ≤ 0, replications < 1, batches < 2, warm-up outside [0, 1),
+            a negative seed, a level outside (0, 1).
         """
         if self.packets is not None and self.duration_s is not None:
             raise InvalidInputError("give --packets or --duration, not both")
@@ -99,6 +99,8 @@ class SimulationOptions:
             raise InvalidInputError(f"batches must be >= 2, got {self.batches}")
         if not 0 <= self.warmup < 1:
             raise InvalidInputError(f"--warmup must be a fraction in [0, 1), got {self.warmup}")
+        if self.seed < 0:
+            raise InvalidInputError(f"--seed must be >= 0, got {self.seed}")
         if not 0 < self.level < 1:
             raise InvalidInputError(f"confidence level must be in (0, 1), got {self.level}")
         if self.packets is None and self.duration_s is None:
