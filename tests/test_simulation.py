@@ -230,3 +230,11 @@ def test_warmup_covers_the_longest_path_delay():
     packet_rate = (0.6 + 0.9 + 0.2) * C_BPS / L_BITS
     assert result.warmup_used == math.ceil(2 * 2.2e-3 * packet_rate) == 8   # more than 10 % of 20
     assert result.demand_offered.sum() == 18
+
+
+def test_traffic_on_a_switched_off_link_is_refused():
+    net, design = _link(0.5)
+    off = Design(design.link_capacity, design.routing, np.zeros(1, bool), design.node_on)
+    for buffers in (Buffers(), Buffers.parse("10")):
+        with pytest.raises(InvalidInputError, match="link 'ab' carries traffic but has no capacity"):
+            simulate(net, off, SimulationOptions(packets=1000, buffers=buffers))

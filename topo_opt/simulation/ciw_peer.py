@@ -18,6 +18,7 @@ from topo_opt.errors import SolverUnavailableError
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.simulation.confidence import mean_interval
+from topo_opt.simulation.simulator import queue_capacity
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def simulate_ciw(network: Network, design: Design, duration_s: float, replicatio
         raise SolverUnavailableError("the Ciw cross-check needs ciw: pip install ciw") from exc
     routing = design.routing
     per_unit = network.packets_per_rate_unit
-    mu = network.queue_capacity(np.where(design.link_on, design.link_capacity, 0.0)) * per_unit
+    mu = queue_capacity(network, design) * per_unit
     path_rate = routing.path_rates(network.demand_rate) * per_unit
     used = [p for p in range(routing.n_paths) if path_rate[p] > 0]
     n_q = network.n_queues

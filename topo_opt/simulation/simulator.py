@@ -240,6 +240,11 @@ def _model_network(network: Network, lengths: PacketLengths) -> Network:
     return network.replace(packet_length_bits=lengths.mean(network.packet_length_bits))
 
 
+def queue_capacity(network: Network, design: Design) -> np.ndarray:
+    """Capacity of each queue (rate unit): the design's, 0 for links that are off."""
+    return network.queue_capacity(np.where(np.asarray(design.link_on, bool), design.link_capacity, 0.0))
+
+
 def _queue_buffers(network: Network, buffers: Buffers) -> np.ndarray:
     """Buffer of each queue (packets or bits), inf where infinite."""
     size = np.full(network.n_links, math.inf if buffers.default is None else buffers.default)
@@ -254,7 +259,7 @@ def _refuse_unstable(network: Network, kleinrock: DesignMetrics, buffer: np.ndar
     q = kleinrock.queues
     bad = np.flatnonzero(q.saturated & ~np.isfinite(buffer))
     carrying = network.queue_load(kleinrock.arc_flow) > 0
-    dead = np.flatnonzero(carrying & (network.queue_capacity(kleinrock.design.link_capacity) <= 0))
+    dead = np.flatnonzero(carrying & (queue_capacity(network, kleinrock.design) <= 0))
     if dead.size:
         link = network.links[int(network.queue_link[dead[0]])].id
         raise InvalidInputError(f"link {link!r} carries traffic but has no capacity (off or 0 {network.rate_unit})")
@@ -315,8 +320,7 @@ class _Engine:
         self.dem_proc = processing[network.demand_source].astype(float)
         self.arc_prop = network.arc_propagation_s.astype(float)
         self.arc_onward = self.arc_prop + processing[network.arc_head]
-        capacity = np.where(np.asarray(design.link_on, bool), design.link_capacity, 0.0)
-        self.queue_cap = network.queue_capacity(capacity).astype(float)
+        self.queue_cap = queue_capacity(network, design).astype(float)
         finite = np.isfinite(buffer)
         packets = options.buffers.unit == "packets"
         self.buf_pkts = np.where(finite & packets, buffer, 0).astype(np.int64)
@@ -480,7 +484,7 @@ def _model(net: Network, design: Design, options: SimulationOptions, buffer: np.
                                              "demand_delay_s": np.full(net.n_demands, np.nan)}
     per_unit = net.packets_per_rate_unit
     lam = net.queue_load(kleinrock.arc_flow) * per_unit
-    mu = net.queue_capacity(np.where(design.link_on, design.link_capacity, 0.0)) * per_unit
+    mu = queue_capacity(net, design) * per_unit
     finite = np.isfinite(buffer)
     k = mm1k(lam[finite], mu[finite], buffer[finite])
     sojourn, blocking = kleinrock.queues.sojourn_s.copy(), np.zeros(net.n_queues)
