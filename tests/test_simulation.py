@@ -10,7 +10,7 @@ from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.evaluators.queues import md1, mg1, mm1, mm1k
 from topo_opt.io.detect import read_instance
-from topo_opt.model import Demand, Design, Link, Node, Routing, build_network
+from topo_opt.model import Demand, Design, Link, Node, build_network
 from topo_opt.simulation import Buffers, PacketLengths, SimulationOptions, simulate
 
 ROOT = Path(__file__).resolve().parents[1]

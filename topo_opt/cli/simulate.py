@@ -56,7 +56,7 @@ def _print_tables(doc: dict, instance_name: str, top: int) -> None:
         f"{fmt_value(o['buffer'])} {o['buffer_unit']}" + (" + per link" if o["link_buffers"] else "")
     rows = [("packets measured", f"{net['packets_measured']}"), ("buffers", buffer),
             ("mean delay, simulated (s)", _pm(net["mean_delay_s"], net["ci_half_width_s"])),
-            (f"confidence interval", f"{100 * o['level']:g} % over {net['ci_method']}"),
+            ("confidence interval", f"{100 * o['level']:g} % over {net['ci_method']}"),
             ("Kleinrock T (s)", fmt_value(net["kleinrock_delay_s"])),
             ("Kleinrock error", _pct(net["kleinrock_relative_error"]))]
     if net["model"] != "mm1":
