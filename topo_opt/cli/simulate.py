@@ -121,7 +121,8 @@ def solve_simulation(network, design, packets: int) -> tuple[dict, str]:
 @click.argument("instance", type=click.Path(dir_okay=False))
 @click.argument("solution", type=click.Path(dir_okay=False))
 @click.option("--packets", type=float, default=None,
-              help="Budget per replication: packets created, warm-up included [default: 200000].")
+              help="Budget per replication in packets, the --warmup fraction of it not measured "
+                   "[default: 200000].")
 @click.option("--duration", type=float, default=None, help="Budget per replication in simulated seconds.")
 @click.option("--lengths", default="redrawn", show_default=True,
               metavar="redrawn|kept|fixed|empirical:SIZES:WEIGHTS",
@@ -135,7 +136,8 @@ def solve_simulation(network, design, packets: int) -> tuple[dict, str]:
 @click.option("--replications", type=int, default=5, show_default=True,
               help="Independent replications; 1 = one run with batch-means intervals.")
 @click.option("--warmup", type=float, default=0.1, show_default=True,
-              help="Fraction of each replication's budget left out of the statistics.")
+              help="Fraction of each replication's budget left out of the statistics; lengthened to twice "
+                   "the longest path's processing + propagation delay when that is longer.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--top", type=int, default=10, show_default=True,
               help="Arcs and demands shown in the tables and demands in the plot.")
