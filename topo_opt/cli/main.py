@@ -171,9 +171,11 @@ def _print_result(doc: dict) -> None:
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the solution JSON here.")
 @click.option("--progress/--quiet", default=None,
               help="Show per-iteration progress on stderr (default: when stderr is a terminal).")
+@click.option("--simulate", "simulate_packets", type=int, default=None, metavar="N",
+              help="Simulate the design with N packets and add the model's error (see topo-opt simulate).")
 def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | None,
           time_limit: float | None, method: str | None, fmt: str, out: str | None,
-          progress: bool | None) -> None:
+          progress: bool | None, simulate_packets: int | None) -> None:
     """Solve the problem of the model card on INSTANCE and print the certified result."""
     from topo_opt.io.bundled import resolve
     from topo_opt.io.solution_json import write_solution
@@ -181,15 +183,23 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
     from topo_opt.solve.dispatch import solve as run
     from topo_opt.solve.document import solution_document
 
+    if simulate_packets is not None and simulate_packets < 1:
+        from topo_opt.errors import InvalidInputError
+        raise InvalidInputError(f"--simulate must be >= 1 packet, got {simulate_packets}")
     card = load_card(model, overrides, {"solver.gap": ("--gap", gap), "solver.method": ("--method", method),
                                         "solver.time_limit_s": ("--time-limit", time_limit)})
     network = _read(instance, fmt)
     show = progress if progress is not None else sys.stderr.isatty()
     result = run(network, card, callback=_progress_printer(show))
     doc = solution_document(network, result, card, instance_file=str(resolve(instance, "instance")))
+    if simulate_packets and result.design is not None:
+        from topo_opt.cli.simulate import solve_simulation
+        doc["simulation"], line = solve_simulation(network, result.design, simulate_packets)
     if out:
         write_solution(out, doc)
     _print_result(doc)
+    if simulate_packets:
+        stdout.print(line if result.design is not None else "simulation skipped: no design")
     if out:
         stdout.print(f"solution written to {out}")
 
@@ -265,6 +275,9 @@ from topo_opt.cli.tradeoff import tradeoff  # noqa: E402
 cli.add_command(tradeoff)
 cli.add_command(whatif)
 cli.add_command(models)
+from topo_opt.cli.simulate import simulate  # noqa: E402
+
+cli.add_command(simulate)
 
 
 def main() -> None:
