@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, read_network, stdout
-from topo_opt.errors import InvalidInputError
+from topo_opt.cli.console import (
+    FORMAT_CHOICES, TABLE_SUFFIXES, checked_output, checked_plot, fmt_value, read_network, stdout,
+)
 from topo_opt.io.csv_table import csv_text
 
 
@@ -51,8 +52,8 @@ def bench(instances: tuple[str, ...], methods: str, seeds: int, time_limit: floa
     from topo_opt.solve.benchmark import COLUMNS, parse_methods, run_benchmark, summarize
 
     names = parse_methods(methods)
-    if out and Path(out).suffix.lower() not in (".csv", ".json"):
-        raise InvalidInputError(f"--out {out}: the file name must end in .csv or .json")
+    checked_output(out, TABLE_SUFFIXES)
+    checked_plot(plot)
     networks = [(Path(path).stem, read_network(path, fmt)) for path in instances]
 
     def show(record: dict) -> None:

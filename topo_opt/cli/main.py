@@ -15,7 +15,7 @@ from rich.table import Table
 
 from topo_opt import __version__
 from topo_opt.cli.console import (
-    EXIT_INPUT, FORMAT_CHOICES, card_options, fmt_value as _fmt, read_network as _read, stdout,
+    EXIT_INPUT, FORMAT_CHOICES, card_options, checked_output, fmt_value as _fmt, read_network as _read, stdout,
 )
 from topo_opt.errors import InfeasibleError, TopoOptError
 
@@ -89,6 +89,7 @@ def convert(instance: str, fmt: str, target: str, out: str, gravity: float | Non
     from topo_opt.io.detect import write_instance
     from topo_opt.model import synthesis
 
+    checked_output(out, (".json",) if target == "json" else None)
     network = _read(instance, fmt)
     if gravity is not None:
         network = synthesis.gravity_demands(network, gravity, seed=seed)
@@ -158,6 +159,7 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
              (("gap", gap), ("time_limit_s", time_limit)) if value is not None]
     if method is not None:
         flags.append(f'solver.method="{method}"')
+    checked_output(out, (".json",))
     card = load_card(model, overrides + tuple(flags))
     network = _read(instance, fmt)
     show = progress if progress is not None else sys.stderr.isatty()
@@ -194,6 +196,7 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
 
     if queue == "mm1k" and buffer_packets is None:
         raise InvalidInputError("--queue mm1k needs --buffer K (packets)")
+    checked_output(out, (".json",))
     network = _read(instance, fmt)
     design = read_design(solution, network)
     problems = check_design(network, design, strict_capacity=False)

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 from rich.table import Table
 
-from topo_opt.cli.console import FORMAT_CHOICES, card_options, fmt_value, read_network, stdout
+from topo_opt.cli.console import (
+    FORMAT_CHOICES, TABLE_SUFFIXES, card_options, checked_output, checked_plot, fmt_value, read_network, stdout,
+)
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.csv_table import csv_text
 from topo_opt.model.scenarios import parse_range
@@ -35,11 +36,11 @@ def tradeoff(instance: str, model: str, overrides: tuple[str, ...], tmax_range: 
     from topo_opt.solve.cards import load_card
     from topo_opt.solve.min_power import card_profiles, min_delay_all_on, power_delay_tradeoff
 
+    checked_output(out, TABLE_SUFFIXES)
+    checked_plot(plot)
     card = load_card(model, overrides)
     if card.problem != "earp-min-power":
         raise InvalidInputError(f"{model}: tradeoff needs an earp-min-power card, got {card.problem!r}")
-    if out and Path(out).suffix.lower() not in (".csv", ".json"):
-        raise InvalidInputError(f"--out {out}: the file name must end in .csv or .json")
     values = parse_range(tmax_range, "--tmax-range")
     network = read_network(instance, fmt)
     include = card.get("delay.include_fixed_delay")

@@ -1,7 +1,6 @@
 """``topo-opt whatif``: demand growth and failure scenarios, with the cheapest capacity upgrades."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from dataclasses import asdict
@@ -10,8 +9,9 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from topo_opt.cli.console import FORMAT_CHOICES, card_options, fmt_value, read_network, stdout
-from topo_opt.errors import InvalidInputError, SolverUnavailableError
+from topo_opt.cli.console import (
+    FORMAT_CHOICES, TABLE_SUFFIXES, card_options, checked_output, checked_plot, fmt_value, read_network, stdout,
+)
 
 COST_UNIT = "cost unit"  # the instance's module costs (SNDlib: unitless money)
 
@@ -110,10 +110,8 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
     from topo_opt.solve.cards import load_card
     from topo_opt.solve.whatif import COLUMNS, WhatIfOptions, run_whatif
 
-    if out and Path(out).suffix.lower() not in (".csv", ".json"):
-        raise InvalidInputError(f"--out {out}: expected a .csv or .json file")
-    if plot and importlib.util.find_spec("matplotlib") is None:
-        raise SolverUnavailableError("--plot needs matplotlib: pip install 'topo-opt[plot]'")
+    checked_output(out, TABLE_SUFFIXES)
+    checked_plot(plot)
     scales = parse_range(demand_scale, "--demand-scale")
     options = WhatIfOptions.from_card(load_card(model, overrides), time_limit_s=time_limit,
                                       upgrades=not no_upgrades)
