@@ -133,7 +133,8 @@ class CertifiedProgress:
         """Why :meth:`update` stopped with ``status``."""
         return {Status.OPTIMAL: f"certified relative gap <= {self.gap:g}",
                 Status.TIME_LIMIT: f"time limit of {self.time_limit_s} s reached",
-                Status.ITERATION_LIMIT: f"iteration limit of {self.max_iterations} reached"}[status]
+                Status.ITERATION_LIMIT: f"iteration limit of {self.max_iterations} reached",
+                Status.INTERRUPTED: "interrupted (Ctrl-C): the last complete iterate"}[status]
 
     def result(self, status: Status, method: str, network: Network,
                link_capacity: np.ndarray | None, routing: Routing, objective: float,

@@ -17,6 +17,7 @@ from rich.console import Console
 stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 FORMAT_CHOICES = ("auto", "json", "sndlib", "sndlib-xml", "commalab", "graphml", "gml", "repetita")
 EXIT_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 TABLE_SUFFIXES = (".csv", ".json")  # the --out tables of whatif, tradeoff and bench
 
 
@@ -51,6 +52,12 @@ def checked_plot(path: str | None) -> str | None:
         if importlib.util.find_spec("matplotlib") is None:
             raise SolverUnavailableError("--plot needs matplotlib: pip install 'topo-opt[plot]'")
     return path
+
+
+def exit_interrupted(kept: str) -> None:
+    """After Ctrl-C: one line on stderr saying what was kept, and exit code 130."""
+    click.echo(f"topo-opt: interrupted: {kept}", err=True)
+    sys.exit(EXIT_INTERRUPTED)
 
 
 def read_network(path: str, fmt: str):

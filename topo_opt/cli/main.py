@@ -1,7 +1,8 @@
 """The ``topo-opt`` command: info, convert, solve, evaluate.
 
 Only this layer prints.  Every :class:`~topo_opt.errors.TopoOptError` becomes one line on stderr
-and exit code 2, with no traceback and no partial output file.
+and exit code 2, with no traceback and no partial output file.  Ctrl-C exits with code 130;
+a command that has finished work (the best design so far, finished rows) writes it first.
 """
 from __future__ import annotations
 
@@ -15,16 +16,19 @@ from rich.table import Table
 
 from topo_opt import __version__
 from topo_opt.cli.console import (
-    EXIT_INPUT, FORMAT_CHOICES, card_options, checked_output, fmt_value as _fmt, read_network as _read, stdout,
+    EXIT_INPUT, EXIT_INTERRUPTED, FORMAT_CHOICES, card_options, checked_output, exit_interrupted, fmt_value as _fmt, read_network as _read, stdout,
 )
 from topo_opt.errors import InfeasibleError, TopoOptError
 
 class _Group(click.Group):
-    """Maps topo-opt errors to one stderr line and exit code 2."""
+    """Maps topo-opt errors to one stderr line and exit code 2, Ctrl-C to exit code 130."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("topo-opt: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
         except InfeasibleError as exc:
             text = str(exc) if "infeasible" in str(exc) else f"infeasible: {exc}"
             click.echo(f"topo-opt: {text}", err=True)
@@ -153,6 +157,7 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
     from topo_opt.io.solution_json import write_solution
     from topo_opt.solve.cards import load_card
     from topo_opt.solve.dispatch import solve as run
+    from topo_opt.errors import SolveInterrupted
     from topo_opt.solve.document import solution_document
 
     flags = [f"solver.{key}={value!r}" for key, value in
@@ -163,13 +168,20 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
     card = load_card(model, overrides + tuple(flags))
     network = _read(instance, fmt)
     show = progress if progress is not None else sys.stderr.isatty()
-    result = run(network, card, callback=_progress_printer(show))
+    try:
+        result, interrupted = run(network, card, callback=_progress_printer(show)), False
+    except SolveInterrupted as stop:
+        if stop.partial is None:
+            raise
+        result, interrupted = stop.partial, True
     doc = solution_document(network, result, card, instance_file=instance)
     if out:
         write_solution(out, doc)
     _print_result(doc)
     if out:
         stdout.print(f"solution written to {out}")
+    if interrupted:
+        exit_interrupted("the best design so far and its bound are shown" + (f" and written to {out}" if out else ""))
 
 
 # ------------------------------------------------------------------------------------ evaluate

@@ -10,7 +10,8 @@ import click
 from rich.table import Table
 
 from topo_opt.cli.console import (
-    FORMAT_CHOICES, TABLE_SUFFIXES, card_options, checked_output, checked_plot, fmt_value, read_network, stdout,
+    FORMAT_CHOICES, TABLE_SUFFIXES, card_options, checked_output, checked_plot, exit_interrupted, fmt_value,
+    read_network, stdout,
 )
 
 COST_UNIT = "cost unit"  # the instance's module costs (SNDlib: unitless money)
@@ -108,7 +109,8 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
     """
     from topo_opt.model.scenarios import parse_range, scenario_grid
     from topo_opt.solve.cards import load_card
-    from topo_opt.solve.whatif import COLUMNS, WhatIfOptions, run_whatif
+    from topo_opt.errors import SolveInterrupted
+    from topo_opt.solve.whatif import COLUMNS, WhatIfOptions, WhatIfResult, run_whatif
 
     checked_output(out, TABLE_SUFFIXES)
     checked_plot(plot)
@@ -125,7 +127,12 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
             click.echo(f"[{next(count)}/{len(scenarios)}] {record['scenario']}: {record['status']}, "
                        f"upgrade {record['upgrade_status']} ({record['solve_time_s']:.2f} s)", err=True)
 
-    result = run_whatif(network, scenarios, options, progress=report)
+    try:
+        result, interrupted = run_whatif(network, scenarios, options, progress=report), False
+    except SolveInterrupted as stop:
+        if not isinstance(stop.partial, WhatIfResult) or not stop.partial.records:
+            raise
+        result, interrupted = stop.partial, True
     source = "installed" if options.max_delay_s == "installed" else "card"
     if out:
         from topo_opt.io.atomic import atomic_write_text
@@ -145,3 +152,6 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
     for path in (out, plot):
         if path:
             stdout.print(f"written to {path}")
+    if interrupted:
+        exit_interrupted(f"{len(result.records)} of {len(scenarios)} scenarios finished"
+                         + (f", written to {out}" if out else ""))

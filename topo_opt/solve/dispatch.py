@@ -12,7 +12,7 @@ from typing import Callable
 
 from topo_opt.algorithms import baselines
 from topo_opt.algorithms.objective import DelayObjective
-from topo_opt.errors import InvalidInputError
+from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.solve.cards import ModelCard
@@ -150,6 +150,17 @@ RUNNERS: dict[str, Callable[[Network, ModelCard, Callback | None], SolveResult]]
 }
 
 
+#: problem -> methods whose Ctrl-C answer (``SolveInterrupted.partial``) is the problem's own best
+#: design; an interrupted inner solve of another method (e.g. the min-delay routing inside a
+#: MILP's cut loop, or T* of a min-power card) is no answer to the card's problem.
+INTERRUPTIBLE_METHODS = {
+    "min-delay": {"gradient_projection"},
+    "earp-min-power": {"min_power_milp"},
+    "modular-capacity": {"milp-tangent-cuts"},
+    "topology-design": {"milp-tangent-cuts"},
+}
+
+
 def solve(network: Network, card: ModelCard, callback: Callback | None = None) -> SolveResult:
     """Solve the problem named by ``card`` on ``network`` (the runner of :data:`RUNNERS`).
 
@@ -159,8 +170,18 @@ def solve(network: Network, card: ModelCard, callback: Callback | None = None) -
         When the instance has no demands.
     InfeasibleError
         When the problem has no feasible design (the reason names the saturated cut).
+    SolveInterrupted
+        On Ctrl-C; ``partial`` is the best design so far with its bound (status
+        ``interrupted``) when the method keeps one (:data:`INTERRUPTIBLE_METHODS`), else None.
     """
     if network.n_demands == 0:
         raise InvalidInputError(f"instance {network.name!r} has no demands: add them with "
                                 "`topo-opt convert --gravity TOTAL` or `--uniform RATE`")
-    return RUNNERS[card.problem](network, card, callback)
+    try:
+        return RUNNERS[card.problem](network, card, callback)
+    except SolveInterrupted as stop:
+        partial = stop.partial
+        if isinstance(partial, SolveResult) and partial.design is not None \
+                and partial.method in INTERRUPTIBLE_METHODS.get(card.problem, ()):
+            raise
+        raise SolveInterrupted(None) from None
