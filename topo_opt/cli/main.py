@@ -198,8 +198,12 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
 @click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the evaluation JSON here.")
 @click.option("--links/--no-links", "show_links", default=True, help="Print the per-link table.")
+@click.option("--power", "power_profile", default=None, metavar="PROFILE",
+              help="Add router power (W): a device profile card (.toml) or a bundled profile name "
+                   "(core-router, small-router); nodes naming their own power_profile use that card.")
 def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packets: int | None,
-             no_fixed_delay: bool, fmt: str, out: str | None, show_links: bool) -> None:
+             no_fixed_delay: bool, fmt: str, out: str | None, show_links: bool,
+             power_profile: str | None) -> None:
     """Evaluate the design in SOLUTION on INSTANCE: delays, utilisation, loss, power."""
     from topo_opt.errors import InvalidInputError
     from topo_opt.evaluators.metrics import evaluate_design
@@ -214,8 +218,13 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
     problems = check_design(network, design, strict_capacity=False)
     if problems:
         raise InvalidInputError(f"{solution}: invalid design: {problems[0]}")
+    profiles = None
+    if power_profile is not None:
+        from topo_opt.io.power_profile import profiles_for
+
+        profiles = profiles_for(network, power_profile)
     metrics = evaluate_design(network, design, queue=queue, cs2=cs2, buffer_packets=buffer_packets,
-                              include_fixed_delay=not no_fixed_delay)
+                              include_fixed_delay=not no_fixed_delay, power=profiles)
     doc = json_clean({"format": "topo-opt/evaluation", "version": 1, "queue": queue,
                       "units": {"rate": network.rate_unit, "delay": "s", "power": "W"},
                       **metrics.to_dict()})
@@ -236,6 +245,8 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
             links.add_row(str(arc["link"]), str(arc["from"]), str(arc["to"]), _fmt(arc["capacity"]),
                           _fmt(arc["flow"]), _fmt(arc["utilization"]), _fmt(arc["delay_s"]))
         stdout.print(links)
+    if out:
+        stdout.print(f"evaluation written to {out}")
 
 
 from topo_opt.cli.batch import batch  # noqa: E402  (commands in their own modules)
