@@ -125,6 +125,10 @@ def _print_result(doc: dict) -> None:
     table = Table(title=f"{doc['instance']['name']}: {doc['model']['problem']} ({doc['method']})",
                   show_header=False)
     table.add_row("status", doc["status"])
+    if doc.get("overloaded"):
+        links = doc["details"]["overloaded_links"]
+        table.add_row("[bold red]OVERLOADED[/]", f"[bold red]{len(links)} link(s) at or above capacity, max "
+                      f"utilisation {_fmt(doc['details']['overload_max_utilization'])}[/]")
     unit = doc["objective_unit"]
     table.add_row(f"objective ({doc['objective_name']})", _fmt(doc["objective"], unit))
     table.add_row("lower bound", _fmt(doc["lower_bound"], unit))
@@ -137,6 +141,8 @@ def _print_result(doc: dict) -> None:
     if doc.get("message"):
         table.add_row("message", doc["message"])
     stdout.print(table)
+    if doc.get("overloaded"):
+        click.echo(f"topo-opt: warning: {doc['message'].split('; their queues')[0]}", err=True)
 
 
 @cli.command()

@@ -16,6 +16,7 @@ from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.solve.cards import ModelCard
+from topo_opt.solve.checker import flag_overload
 from topo_opt.solve.result import SolveResult, Status
 
 Callback = Callable[[dict], None]
@@ -178,7 +179,9 @@ def solve(network: Network, card: ModelCard, callback: Callback | None = None) -
         raise InvalidInputError(f"instance {network.name!r} has no demands: add them with "
                                 "`topo-opt convert --gravity TOTAL` or `--uniform RATE`")
     try:
-        return RUNNERS[card.problem](network, card, callback)
+        result = RUNNERS[card.problem](network, card, callback)
+        flag_overload(network, result)
+        return result
     except SolveInterrupted as stop:
         partial = stop.partial
         if isinstance(partial, SolveResult) and partial.design is not None \
