@@ -140,6 +140,10 @@ def _print_result(doc: dict) -> None:
             table.add_row(key, _fmt(value))
     if doc.get("message"):
         table.add_row("message", doc["message"])
+    for what, ids in (("links off", [link["id"] for link in doc.get("links", []) if not link["on"]]),
+                      ("nodes off", doc.get("nodes_off", []))):
+        if ids:
+            table.add_row(f"{what} ({len(ids)})", ", ".join(ids))
     stdout.print(table)
     if doc.get("overloaded"):
         click.echo(f"topo-opt: warning: {doc['message'].split('; their queues')[0]}", err=True)
