@@ -83,7 +83,7 @@ def test_a_looser_bound_never_reports_a_worse_design(monkeypatch):
     assert second["earp_excess"] == pytest.approx(7600.0 / 7186.21 - 1)
 
 
-def test_plot_joins_points_in_achieved_delay_order(tmp_path):
+def test_plot_draws_designs_as_points_not_a_zig_zag_line(tmp_path):
     from topo_opt.report.tradeoff import plot_tradeoff
 
     records = [{"max_delay_s": t, "milp_power_w": p, "milp_delay_s": d, "milp_bound_w": p - 1,
@@ -93,7 +93,8 @@ def test_plot_joins_points_in_achieved_delay_order(tmp_path):
     milp, earp, bound = fig.axes[0].get_lines()
     for line in (milp, earp):
         x = list(line.get_xdata())
-        assert x == sorted(x) and len(x) == 3
+        assert x == sorted(x) and len(x) == 3 and line.get_linestyle() == "None"
+    assert bound.get_linestyle() == ":" and list(bound.get_xdata()) == [20.0, 22.0, 24.0]
     assert list(earp.get_ydata()) == [13.0, 15.0, 14.0]  # EARP by achieved delay 15, 17, 21 ms
     assert (tmp_path / "t.svg").stat().st_size > 1000
 

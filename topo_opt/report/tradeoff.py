@@ -13,13 +13,14 @@ from topo_opt.report.figure import new_figure, write_figure
 def plot_tradeoff(records: list[dict], path: str | Path, title: str):
     """Power (W) against achieved average delay (s): MILP points with their bounds, EARP points.
 
-    Each method's points are joined in order of their achieved delay (the x axis), not of
-    T_max: a design found at a looser T_max may have a smaller achieved delay.  The bound is
-    drawn at T_max.  Returns the matplotlib figure (written to ``path``).
+    Each method's designs are points (markers, in order of achieved delay), not a line: a
+    design found at a looser T_max may have a smaller achieved delay, and a heuristic's power
+    need not fall as its delay grows, so a line through them zig-zags.  The bound is a line
+    against T_max.  Returns the matplotlib figure (written to ``path``).
     """
     fig = new_figure(figsize=(6.5, 4))
     ax = fig.subplots()
-    for name, style in (("milp", "o-"), ("earp", "s--")):
+    for name, style in (("milp", "o"), ("earp", "s")):
         points = sorted((r[f"{name}_delay_s"] * 1e3, r[f"{name}_power_w"]) for r in records
                         if math.isfinite(r.get(f"{name}_power_w", math.nan)))
         ax.plot([x for x, _ in points], [y for _, y in points], style,
