@@ -16,7 +16,8 @@ from rich.table import Table
 
 from topo_opt import __version__
 from topo_opt.cli.console import (
-    EXIT_INPUT, EXIT_INTERRUPTED, FORMAT_CHOICES, card_options, checked_output, exit_interrupted, fmt_value as _fmt, read_network as _read, stdout,
+    EXIT_INPUT, EXIT_INTERRUPTED, FORMAT_CHOICES, card_options, checked_output, exit_interrupted,
+    fmt_value as _fmt, read_network as _read, stdout,
 )
 from topo_opt.errors import InfeasibleError, TopoOptError
 
@@ -125,10 +126,11 @@ def _print_result(doc: dict) -> None:
     table = Table(title=f"{doc['instance']['name']}: {doc['model']['problem']} ({doc['method']})",
                   show_header=False)
     table.add_row("status", doc["status"])
+    overload = ""
     if doc.get("overloaded"):
-        links = doc["details"]["overloaded_links"]
-        table.add_row("[bold red]OVERLOADED[/]", f"[bold red]{len(links)} link(s) at or above capacity, max "
-                      f"utilisation {_fmt(doc['details']['overload_max_utilization'])}[/]")
+        overload = (f"{len(doc['details']['overloaded_links'])} link(s) at or above capacity, max utilisation "
+                    f"{_fmt(doc['details']['overload_max_utilization'])}")
+        table.add_row("[bold red]OVERLOADED[/]", f"[bold red]{overload}[/]")
     unit = doc["objective_unit"]
     table.add_row(f"objective ({doc['objective_name']})", _fmt(doc["objective"], unit))
     table.add_row("lower bound", _fmt(doc["lower_bound"], unit))
@@ -145,8 +147,8 @@ def _print_result(doc: dict) -> None:
         if ids:
             table.add_row(f"{what} ({len(ids)})", ", ".join(ids))
     stdout.print(table)
-    if doc.get("overloaded"):
-        click.echo(f"topo-opt: warning: {doc['message'].split('; their queues')[0]}", err=True)
+    if overload:
+        click.echo(f"topo-opt: warning: overloaded: {overload} (see the message)", err=True)
 
 
 @cli.command()
@@ -166,8 +168,8 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
     """Solve the problem of the model card on INSTANCE and print the certified result."""
     from topo_opt.io.solution_json import write_solution
     from topo_opt.solve.cards import load_card
-    from topo_opt.solve.dispatch import solve as run
     from topo_opt.errors import SolveInterrupted
+    from topo_opt.solve.dispatch import solve as run
     from topo_opt.solve.document import solution_document
 
     flags = [f"solver.{key}={value!r}" for key, value in
@@ -191,7 +193,8 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
     if out:
         stdout.print(f"solution written to {out}")
     if interrupted:
-        exit_interrupted("the best design so far and its bound are shown" + (f" and written to {out}" if out else ""))
+        exit_interrupted("the best design so far and its bound are shown"
+                         + (f" and written to {out}" if out else ""))
 
 
 # ------------------------------------------------------------------------------------ evaluate

@@ -107,9 +107,9 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
     constraints.max_delay_s; "installed" = the delay of the unscaled, intact installed network).
     A scenario that disconnects a demand or saturates a cut is reported as infeasible.
     """
+    from topo_opt.errors import SolveInterrupted
     from topo_opt.model.scenarios import parse_range, scenario_grid
     from topo_opt.solve.cards import load_card
-    from topo_opt.errors import SolveInterrupted
     from topo_opt.solve.whatif import COLUMNS, WhatIfOptions, WhatIfResult, run_whatif
 
     checked_output(out, TABLE_SUFFIXES)
