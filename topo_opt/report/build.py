@@ -18,7 +18,7 @@ from topo_opt.report.html import Page, key_value_table, rows_table
 from topo_opt.report.solution import SolutionReport, load_solution_report
 from topo_opt.report.static import solution_pngs
 
-SUMMARY_KEYS = ("status", "method", "objective", "lower_bound", "gap", "solve_time_s", "iterations")
+SUMMARY_KEYS = ("status", "overloaded", "method", "objective", "lower_bound", "gap", "solve_time_s", "iterations")
 
 
 def solution_page(report: SolutionReport) -> str:
