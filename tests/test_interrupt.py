@@ -71,7 +71,7 @@ def test_min_power_milp_keeps_highs_incumbent_and_bound(tmp_path):
     out = tmp_path / "p.json"  # nobel-us: ~15 s to the card's 1e-4 gap
     code, stdout, err, _ = interrupt_when(["-v", "solve", INSTANCES / "nobel-us.json", "--model",
                                            MODELS / "earp-min-power.toml", "--quiet", "--out", out],
-                                          "min-power MILP", after_s=1.0)
+                                          "min-power MILP", after_s=3.0)
     assert_interrupted(code, err)
     doc = json.loads(out.read_text())
     assert doc["status"] == "interrupted" and doc["method"] == "min_power_milp"
@@ -107,7 +107,7 @@ def test_tradeoff_writes_the_finished_points(tmp_path):
     out = tmp_path / "t.json"
     code, _, err, _ = interrupt_when(["-v", "tradeoff", INSTANCES / "nobel-us.json", "--tmax-range",
                                       "1.3:1.6:0.1", "--relative", "--out", out], "min-power MILP",
-                                     count=1, after_s=1.0)
+                                     count=1, after_s=3.0)
     assert_interrupted(code, err)
     records = json.loads(out.read_text())["records"]
     assert len(records) == 1 and records[0]["milp_status"] == "interrupted"
