@@ -51,14 +51,15 @@ def assert_interrupted(code, err):
     assert err.strip().splitlines()[-1].startswith("topo-opt: interrupted"), err
 
 
-def test_gradient_projection_keeps_its_last_iterate_and_bound(tmp_path):
-    instance = benchmark_path("commalab", "grid", "grid8")  # ~8 s to a 1e-8 gap
+@pytest.mark.parametrize("method", ["gradient_projection", "flow_deviation"])
+def test_first_order_methods_keep_their_last_iterate_and_bound(tmp_path, method):
+    instance = benchmark_path("commalab", "grid", "grid8")  # gradient projection: ~8 s to a 1e-8 gap
     out = tmp_path / "s.json"
-    code, stdout, err, _ = interrupt_when(["solve", instance, "--gap", "1e-8", "--progress", "--out", out],
-                                          "iter ", count=3)
+    code, stdout, err, _ = interrupt_when(["solve", instance, "--method", method, "--gap", "1e-8", "--progress",
+                                           "--out", out], "iter ", count=3)
     assert_interrupted(code, err)
     doc = json.loads(out.read_text())
-    assert doc["status"] == "interrupted" and "interrupted" in stdout
+    assert doc["status"] == "interrupted" and doc["method"] == method and "interrupted" in stdout
     assert -1e300 < doc["lower_bound"] <= doc["objective"] and doc["gap"] > 1e-8  # the proven bound so far
     network = read_instance(instance)
     design = read_design(out, network)

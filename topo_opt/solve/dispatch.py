@@ -155,7 +155,7 @@ RUNNERS: dict[str, Callable[[Network, ModelCard, Callback | None], SolveResult]]
 #: design; an interrupted inner solve of another method (e.g. the min-delay routing inside a
 #: MILP's cut loop, or T* of a min-power card) is no answer to the card's problem.
 INTERRUPTIBLE_METHODS = {
-    "min-delay": {"gradient_projection"},
+    "min-delay": {"gradient_projection", "flow_deviation", "outer_approximation"},
     "earp-min-power": {"min_power_milp"},
     "modular-capacity": {"milp-tangent-cuts"},
     "topology-design": {"milp-tangent-cuts"},
