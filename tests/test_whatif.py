@@ -227,7 +227,7 @@ def test_cli_csv_has_one_row_per_scenario(tmp_path):
     (("--fail", "NOPE"), "'NOPE' is not a link"),
     (("--fail", "ATLAng_HSTNng+NOPE"), "'NOPE' is not a link"),
     (("--model", ROOT / "models" / "min-delay.toml"), "needs a 'modular-capacity' card"),
-    (("--out", "rows.txt"), "expected a .csv or .json file"),
+    (("--out", "rows.txt"), "the file name must end in .csv or .json"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(args, match, tmp_path):
     if not CARD.exists() and "--model" not in args:

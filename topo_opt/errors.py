@@ -39,3 +39,22 @@ class InfeasibleError(TopoOptError):
 
 class SolverUnavailableError(TopoOptError):
     """A solver or optional dependency needed for the request is not installed."""
+
+
+class SolveInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) during a solve or a sweep, carrying what was finished.
+
+    A :class:`KeyboardInterrupt`, so that code that does not know it stops as on any Ctrl-C; the
+    CLI writes ``partial`` and exits with code 130.
+
+    Parameters
+    ----------
+    partial : object, optional
+        The best answer so far: a :class:`~topo_opt.solve.result.SolveResult` with status
+        ``interrupted`` (best design and its proven bound), a HiGHS outcome, or a sweep's
+        finished records; None when nothing usable exists yet.
+    """
+
+    def __init__(self, partial=None):
+        super().__init__("interrupted")
+        self.partial = partial

@@ -34,6 +34,7 @@ from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph, extend_with_shortest_paths, shortest_path_forest,
 )
+from topo_opt.errors import SolveInterrupted
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.solve.result import SolveResult, Status, relative_gap
@@ -133,7 +134,8 @@ class CertifiedProgress:
         """Why :meth:`update` stopped with ``status``."""
         return {Status.OPTIMAL: f"certified relative gap <= {self.gap:g}",
                 Status.TIME_LIMIT: f"time limit of {self.time_limit_s} s reached",
-                Status.ITERATION_LIMIT: f"iteration limit of {self.max_iterations} reached"}[status]
+                Status.ITERATION_LIMIT: f"iteration limit of {self.max_iterations} reached",
+                Status.INTERRUPTED: "interrupted (Ctrl-C): the last complete iterate"}[status]
 
     def result(self, status: Status, method: str, network: Network,
                link_capacity: np.ndarray | None, routing: Routing, objective: float,
@@ -195,29 +197,40 @@ def solve_min_delay_fd(network: Network, *, link_capacity: np.ndarray | None = N
     graph = ArcGraph.from_network(network)
     rate = network.demand_rate
     iteration = 0
-    while True:
-        iteration += 1
-        arc_flow = paths.arc_flow(flow)
-        value = objective.value(arc_flow)
-        gradient = objective.arc_gradient(arc_flow)
-        forest = shortest_path_forest(graph, gradient, network.demand_source)
-        paths, flow, chosen, distance = extend_with_shortest_paths(paths, flow, forest, network,
-                                                                   gradient, drop_empty=True)
-        status = progress.update(iteration, value,
-                                 frank_wolfe_bound(value, gradient, arc_flow, distance, rate))
-        if status is not None:
-            break
-        vertex = np.zeros(paths.n_paths)
-        vertex[chosen] = rate
-        alpha = delay_line_search(objective, arc_flow, paths.arc_flow(vertex) - arc_flow)
-        flow *= 1.0 - alpha
-        flow[chosen] += alpha * rate
-        small = flow < _PRUNE_FRACTION * rate[paths.demand]
-        small[chosen] = False
-        if np.any(small):  # emptied here, dropped by the next column generation
-            flow[chosen] += np.bincount(paths.demand, weights=np.where(small, flow, 0.0),
-                                        minlength=network.n_demands)
-            flow[small] = 0.0
+    kept = None  # (paths, flow, T) of the last iterate whose bound was computed
+    try:
+        while True:
+            iteration += 1
+            arc_flow = paths.arc_flow(flow)
+            value = objective.value(arc_flow)
+            gradient = objective.arc_gradient(arc_flow)
+            forest = shortest_path_forest(graph, gradient, network.demand_source)
+            paths, flow, chosen, distance = extend_with_shortest_paths(paths, flow, forest, network,
+                                                                       gradient, drop_empty=True)
+            status = progress.update(iteration, value,
+                                     frank_wolfe_bound(value, gradient, arc_flow, distance, rate))
+            kept = (paths, flow.copy(), value)  # the step below updates ``flow`` in place
+            if status is not None:
+                break
+            vertex = np.zeros(paths.n_paths)
+            vertex[chosen] = rate
+            alpha = delay_line_search(objective, arc_flow, paths.arc_flow(vertex) - arc_flow)
+            flow *= 1.0 - alpha
+            flow[chosen] += alpha * rate
+            small = flow < _PRUNE_FRACTION * rate[paths.demand]
+            small[chosen] = False
+            if np.any(small):  # emptied here, dropped by the next column generation
+                flow[chosen] += np.bincount(paths.demand, weights=np.where(small, flow, 0.0),
+                                            minlength=network.n_demands)
+                flow[small] = 0.0
+    except KeyboardInterrupt:
+        if kept is None:
+            raise
+        status = Status.INTERRUPTED
+    paths, flow, value = kept
     routing = paths.to_routing(flow, rate)
-    return progress.result(status, "flow_deviation", network, link_capacity, routing, value,
-                           {"n_paths": routing.n_paths, "n_shortest_path_calls": iteration})
+    result = progress.result(status, "flow_deviation", network, link_capacity, routing, value,
+                             {"n_paths": routing.n_paths, "n_shortest_path_calls": iteration})
+    if status is Status.INTERRUPTED:
+        raise SolveInterrupted(result)
+    return result

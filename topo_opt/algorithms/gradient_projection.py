@@ -58,10 +58,10 @@ from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph, PathSet, extend_with_shortest_paths, gather_rows, shortest_path_forest,
 )
-from topo_opt.errors import InvalidInputError
+from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.model.design import Routing
 from topo_opt.model.network import Network
-from topo_opt.solve.result import SolveResult
+from topo_opt.solve.result import SolveResult, Status
 
 INNER_GAP_FRACTION = 0.5   # Newton steps stop when the restricted gap is below this × global gap
 MAX_INNER_STEPS = 20       # Newton steps per column generation
@@ -257,27 +257,38 @@ def solve_min_delay_gp(network: Network, *, link_capacity: np.ndarray | None = N
     rate = network.demand_rate
     solver = _NewtonSolver(objective)
     newton_steps = iteration = 0
-    while True:
-        iteration += 1
-        arc_flow = paths.arc_flow(flow)  # exact, without the drift of incremental updates
-        value = objective.value(arc_flow)
-        gradient = objective.arc_gradient(arc_flow)
-        forest = shortest_path_forest(graph, gradient, network.demand_source)
-        paths, flow, _, distance = extend_with_shortest_paths(paths, flow, forest, network, gradient,
-                                                              drop_empty=True)
-        status = progress.update(iteration, value,
-                                 frank_wolfe_bound(value, gradient, arc_flow, distance, rate))
-        if status is not None:
-            break
-        global_gap = value - progress.lower_bound
-        forcing = min(0.1, math.sqrt(global_gap / value))
-        for _ in range(MAX_INNER_STEPS):
-            flow, arc_flow, restricted_gap = solver.step(paths, flow, arc_flow, forcing)
-            newton_steps += 1
-            if restricted_gap <= INNER_GAP_FRACTION * global_gap or progress.out_of_time():
+    kept = None  # (paths, flow, T) of the last iterate whose bound was computed
+    try:
+        while True:
+            iteration += 1
+            arc_flow = paths.arc_flow(flow)  # exact, without the drift of incremental updates
+            value = objective.value(arc_flow)
+            gradient = objective.arc_gradient(arc_flow)
+            forest = shortest_path_forest(graph, gradient, network.demand_source)
+            paths, flow, _, distance = extend_with_shortest_paths(paths, flow, forest, network, gradient,
+                                                                  drop_empty=True)
+            status = progress.update(iteration, value,
+                                     frank_wolfe_bound(value, gradient, arc_flow, distance, rate))
+            kept = (paths, flow, value)
+            if status is not None:
                 break
+            global_gap = value - progress.lower_bound
+            forcing = min(0.1, math.sqrt(global_gap / value))
+            for _ in range(MAX_INNER_STEPS):
+                flow, arc_flow, restricted_gap = solver.step(paths, flow, arc_flow, forcing)
+                newton_steps += 1
+                if restricted_gap <= INNER_GAP_FRACTION * global_gap or progress.out_of_time():
+                    break
+    except KeyboardInterrupt:
+        if kept is None:
+            raise
+        status = Status.INTERRUPTED
+    paths, flow, value = kept
     routing = paths.to_routing(flow, rate)
-    return progress.result(status, "gradient_projection", network, link_capacity, routing, value,
-                           {"n_paths": routing.n_paths, "n_shortest_path_calls": iteration,
-                            "n_newton_steps": newton_steps,
-                            "n_cg_iterations": solver.cg_iterations})
+    result = progress.result(status, "gradient_projection", network, link_capacity, routing, value,
+                             {"n_paths": routing.n_paths, "n_shortest_path_calls": iteration,
+                              "n_newton_steps": newton_steps,
+                              "n_cg_iterations": solver.cg_iterations})
+    if status is Status.INTERRUPTED:
+        raise SolveInterrupted(result)
+    return result

@@ -28,7 +28,7 @@ def attack_options(command):
 def run_attack(instance: str, spec: str, card_path: str, overrides: tuple[str, ...], fmt: str,
                out: str | None) -> None:
     """Read, run, print and (optionally) write the attack what-if."""
-    from topo_opt.cli.console import read_network
+    from topo_opt.cli.console import TABLE_SUFFIXES, checked_output, read_network
     from topo_opt.io.atomic import atomic_write_text
     from topo_opt.io.attack_card import load_attack_card
     from topo_opt.io.csv_table import csv_text
@@ -36,8 +36,7 @@ def run_attack(instance: str, spec: str, card_path: str, overrides: tuple[str, .
     from topo_opt.model.attack import parse_attack
     from topo_opt.solve.attack_whatif import run_attack_whatif
 
-    if out and Path(out).suffix.lower() not in (".csv", ".json"):
-        raise InvalidInputError(f"--out {out}: expected a .csv or .json file")
+    checked_output(out, TABLE_SUFFIXES)
     network = read_network(instance, fmt)
     flows = parse_attack(spec, network)
     card = load_attack_card(card_path, network, overrides)

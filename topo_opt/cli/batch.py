@@ -9,10 +9,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from topo_opt.cli.console import FORMAT_CHOICES, stdout
+from topo_opt.cli.console import EXIT_INTERRUPTED, FORMAT_CHOICES, stdout
 
 BATCH_FILE_SUFFIXES = (".toml", ".yaml", ".yml")
-EXIT_INTERRUPTED = 130
 
 
 def _seeds(text: str | None) -> tuple[int, ...] | None:

@@ -8,8 +8,10 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, read_network, stdout
-from topo_opt.errors import InvalidInputError
+from topo_opt.cli.console import (
+    FORMAT_CHOICES, TABLE_SUFFIXES, checked_output, checked_plot, exit_interrupted, fmt_value, read_network,
+    stdout,
+)
 from topo_opt.io.csv_table import csv_text
 
 
@@ -45,14 +47,17 @@ def _print_summary(summary: list[dict]) -> None:
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Write the convergence plot (PNG/PDF/SVG, needs matplotlib).")
 @click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True)
+@click.option("--progress/--quiet", default=None,
+              help="One line per finished run on stderr (default: when stderr is a terminal).")
 def bench(instances: tuple[str, ...], methods: str, seeds: int, time_limit: float, out: str | None,
-          plot: str | None, fmt: str) -> None:
+          plot: str | None, fmt: str, progress: bool | None) -> None:
     """Run every method on every INSTANCE and tabulate objective, bound, gap, time, evaluations."""
+    from topo_opt.errors import SolveInterrupted
     from topo_opt.solve.benchmark import COLUMNS, parse_methods, run_benchmark, summarize
 
     names = parse_methods(methods)
-    if out and Path(out).suffix.lower() not in (".csv", ".json"):
-        raise InvalidInputError(f"--out {out}: the file name must end in .csv or .json")
+    checked_output(out, TABLE_SUFFIXES)
+    checked_plot(plot)
     networks = [(Path(path).stem, read_network(path, fmt)) for path in instances]
 
     def show(record: dict) -> None:
@@ -60,7 +65,14 @@ def bench(instances: tuple[str, ...], methods: str, seeds: int, time_limit: floa
                    + ("" if record["seed"] is None else f" seed {record['seed']}")
                    + f" -> {fmt_value(record['objective'])} in {record['time_s']:.2f} s", err=True)
 
-    runs = run_benchmark(networks, names, seeds, time_limit, progress=show if sys.stderr.isatty() else None)
+    try:
+        runs, interrupted = run_benchmark(networks, names, seeds, time_limit,
+                                          progress=show if (sys.stderr.isatty() if progress is None else progress)
+                                          else None), False
+    except SolveInterrupted as stop:
+        if not isinstance(stop.partial, list) or not stop.partial:
+            raise
+        runs, interrupted = stop.partial, True
     records = [r.record for r in runs]
     summary = summarize(records)
     if plot:
@@ -78,3 +90,5 @@ def bench(instances: tuple[str, ...], methods: str, seeds: int, time_limit: floa
     for path in (out, plot):
         if path:
             stdout.print(f"written {path}")
+    if interrupted:
+        exit_interrupted(f"{len(runs)} finished runs" + (f" written to {out}" if out else ""))

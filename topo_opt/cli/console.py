@@ -17,6 +17,8 @@ from rich.console import Console
 stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 FORMAT_CHOICES = ("auto", "json", "sndlib", "sndlib-xml", "commalab", "graphml", "gml", "repetita")
 EXIT_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
+TABLE_SUFFIXES = (".csv", ".json")  # the --out tables of whatif, tradeoff and bench
 
 
 def fmt_value(value: Any, unit: str = "") -> str:
@@ -25,6 +27,37 @@ def fmt_value(value: Any, unit: str = "") -> str:
         return "n/a"
     text = f"{value:.6g}" if isinstance(value, float) else str(value)
     return f"{text} {unit}".rstrip()
+
+
+def checked_output(path: str | None, suffixes: tuple[str, ...] | None, option: str = "--out") -> str | None:
+    """``path`` unchanged after :func:`~topo_opt.io.atomic.check_output_path` (None passes):
+    every command checks its output files with this before reading or solving anything."""
+    if path is not None:
+        from topo_opt.io.atomic import check_output_path
+
+        check_output_path(path, suffixes, option)
+    return path
+
+
+def checked_plot(path: str | None) -> str | None:
+    """A ``--plot`` file checked like :func:`checked_output` (PNG, PDF or SVG), and matplotlib
+    found, before the work starts."""
+    import importlib.util
+
+    from topo_opt.errors import SolverUnavailableError
+    from topo_opt.io.atomic import PLOT_SUFFIXES
+
+    if path is not None:
+        checked_output(path, PLOT_SUFFIXES, "--plot")
+        if importlib.util.find_spec("matplotlib") is None:
+            raise SolverUnavailableError("--plot needs matplotlib: pip install 'topo-opt[plot]'")
+    return path
+
+
+def exit_interrupted(kept: str) -> None:
+    """After Ctrl-C: one line on stderr saying what was kept, and exit code 130."""
+    click.echo(f"topo-opt: interrupted: {kept}", err=True)
+    sys.exit(EXIT_INTERRUPTED)
 
 
 def read_network(path: str, fmt: str):

@@ -1,7 +1,8 @@
 """The ``topo-opt`` command: info, convert, solve, evaluate.
 
 Only this layer prints.  Every :class:`~topo_opt.errors.TopoOptError` becomes one line on stderr
-and exit code 2, with no traceback and no partial output file.
+and exit code 2, with no traceback and no partial output file.  Ctrl-C exits with code 130;
+a command that has finished work (the best design so far, finished rows) writes it first.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from rich.table import Table
 
 from topo_opt import __version__
 from topo_opt.cli.console import (
-    EXIT_INPUT, FORMAT_CHOICES, card_options, fmt_value as _fmt, read_network as _read, stdout,
+    EXIT_INPUT, EXIT_INTERRUPTED, FORMAT_CHOICES, card_options, checked_output, exit_interrupted,
+    fmt_value as _fmt, read_network as _read, stdout,
 )
 from topo_opt.cli.worst_case import add_worst_case, worst_case_options
 from topo_opt.errors import InfeasibleError, TopoOptError
@@ -29,7 +31,8 @@ def _usage_error(exc: click.UsageError) -> None:
 
 
 class _Group(click.Group):
-    """Maps topo-opt errors and click usage errors to one stderr line and exit code 2."""
+    """Maps topo-opt errors and click usage errors to one stderr line and exit code 2, Ctrl-C to
+    exit code 130."""
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:
@@ -46,6 +49,9 @@ class _Group(click.Group):
             raise
         except click.UsageError as exc:
             _usage_error(exc)
+        except KeyboardInterrupt:
+            click.echo("topo-opt: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
         except InfeasibleError as exc:
             text = str(exc) if "infeasible" in str(exc) else f"infeasible: {exc}"
             click.echo(f"topo-opt: {text}", err=True)
@@ -110,6 +116,7 @@ def convert(instance: str, fmt: str, target: str, out: str, gravity: float | Non
     from topo_opt.io.detect import write_instance
     from topo_opt.model import synthesis
 
+    checked_output(out, (".json",) if target == "json" else None)
     if size_capacities is None:
         network = _read(instance, fmt)
     else:  # every capacity is replaced: links without one (Zoo, REPETITA) get a placeholder while
@@ -147,6 +154,11 @@ def _print_result(doc: dict) -> None:
     table = Table(title=f"{doc['instance']['name']}: {doc['model']['problem']} ({doc['method']})",
                   show_header=False)
     table.add_row("status", doc["status"])
+    overload = ""
+    if doc.get("overloaded"):
+        overload = (f"{len(doc['details']['overloaded_links'])} link(s) at or above capacity, max utilisation "
+                    f"{_fmt(doc['details']['overload_max_utilization'])}")
+        table.add_row("[bold red]OVERLOADED[/]", f"[bold red]{overload}[/]")
     unit = doc["objective_unit"]
     table.add_row(f"objective ({doc['objective_name']})", _fmt(doc["objective"], unit))
     table.add_row("lower bound", _fmt(doc["lower_bound"], unit))
@@ -158,7 +170,13 @@ def _print_result(doc: dict) -> None:
             table.add_row(key, _fmt(value))
     if doc.get("message"):
         table.add_row("message", doc["message"])
+    for what, ids in (("links off", [link["id"] for link in doc.get("links", []) if not link["on"]]),
+                      ("nodes off", doc.get("nodes_off", []))):
+        if ids:
+            table.add_row(f"{what} ({len(ids)})", ", ".join(ids))
     stdout.print(table)
+    if overload:
+        click.echo(f"topo-opt: warning: overloaded: {overload} (see the message)", err=True)
 
 
 @cli.command()
@@ -180,28 +198,39 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
     from topo_opt.io.bundled import resolve
     from topo_opt.io.solution_json import write_solution
     from topo_opt.solve.cards import load_card
+    from topo_opt.errors import SolveInterrupted
     from topo_opt.solve.dispatch import solve as run
     from topo_opt.solve.document import solution_document
 
     if simulate_packets is not None and simulate_packets < 1:
         from topo_opt.errors import InvalidInputError
         raise InvalidInputError(f"--simulate must be >= 1 packet, got {simulate_packets}")
+    checked_output(out, (".json",))
     card = load_card(model, overrides, {"solver.gap": ("--gap", gap), "solver.method": ("--method", method),
                                         "solver.time_limit_s": ("--time-limit", time_limit)})
     network = _read(instance, fmt)
     show = progress if progress is not None else sys.stderr.isatty()
-    result = run(network, card, callback=_progress_printer(show))
+    try:
+        result, interrupted = run(network, card, callback=_progress_printer(show)), False
+    except SolveInterrupted as stop:
+        if stop.partial is None:
+            raise
+        result, interrupted = stop.partial, True
     doc = solution_document(network, result, card, instance_file=str(resolve(instance, "instance")))
-    if simulate_packets and result.design is not None:
+    line = "simulation skipped: no design" if result.design is None else "simulation skipped: interrupted"
+    if simulate_packets and result.design is not None and not interrupted:
         from topo_opt.cli.simulate import solve_simulation
         doc["simulation"], line = solve_simulation(network, result.design, simulate_packets)
     if out:
         write_solution(out, doc)
     _print_result(doc)
     if simulate_packets:
-        stdout.print(line if result.design is not None else "simulation skipped: no design")
+        stdout.print(line)
     if out:
         stdout.print(f"solution written to {out}")
+    if interrupted:
+        exit_interrupted("the best design so far and its bound are shown"
+                         + (f" and written to {out}" if out else ""))
 
 
 # ------------------------------------------------------------------------------------ evaluate
@@ -218,10 +247,14 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
 @click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the evaluation JSON here.")
 @click.option("--links/--no-links", "show_links", default=True, help="Print the per-link table.")
+@click.option("--power", "power_profile", default=None, metavar="PROFILE",
+              help="Add router power (W): a device profile card (.toml) or a bundled profile name "
+                   "(core-router, small-router); nodes naming their own power_profile use that card.")
 @worst_case_options
 def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packets: int | None,
-             no_fixed_delay: bool, fmt: str, out: str | None, show_links: bool, worst_case: bool,
-             burst: float | None, max_packet: float | None) -> None:
+             no_fixed_delay: bool, fmt: str, out: str | None, show_links: bool,
+             power_profile: str | None, worst_case: bool, burst: float | None,
+             max_packet: float | None) -> None:
     """Evaluate the design in SOLUTION on INSTANCE: delays, utilisation, loss, power."""
     from topo_opt.errors import InvalidInputError
     from topo_opt.evaluators.metrics import evaluate_design
@@ -230,13 +263,19 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
 
     if queue == "mm1k" and buffer_packets is None:
         raise InvalidInputError("--queue mm1k needs --buffer K (packets)")
+    checked_output(out, (".json",))
     network = _read(instance, fmt)
     design = read_design(solution, network)
     problems = check_design(network, design, strict_capacity=False)
     if problems:
         raise InvalidInputError(f"{solution}: invalid design: {problems[0]}")
+    profiles = None
+    if power_profile is not None:
+        from topo_opt.io.power_profile import profiles_for
+
+        profiles = profiles_for(network, power_profile)
     metrics = evaluate_design(network, design, queue=queue, cs2=cs2, buffer_packets=buffer_packets,
-                              include_fixed_delay=not no_fixed_delay)
+                              include_fixed_delay=not no_fixed_delay, power=profiles)
     doc = json_clean({"format": "topo-opt/evaluation", "version": 1, "queue": queue,
                       "units": {"rate": network.rate_unit, "delay": "s", "power": "W"},
                       **metrics.to_dict()})
@@ -259,6 +298,7 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
         doc = add_worst_case(network, design, doc, burst, max_packet)
     if out:
         write_solution(out, doc)
+        stdout.print(f"evaluation written to {out}")
 
 
 from topo_opt.cli.batch import batch  # noqa: E402  (commands in their own modules)

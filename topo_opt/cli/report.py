@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from topo_opt.cli.console import FORMAT_CHOICES, stdout
+from topo_opt.cli.console import FORMAT_CHOICES, checked_output, stdout
 
 
 @click.command()
@@ -21,6 +21,7 @@ def report(source: str, out: str, png: bool, instance: str | None, fmt: str) -> 
     delay, gap to the best bound).  The HTML is one self-contained file (plotly.js inline)."""
     from topo_opt.errors import SolverUnavailableError
 
+    checked_output(out, (".html", ".htm"))
     try:
         from topo_opt.report.build import write_report
     except ImportError as exc:

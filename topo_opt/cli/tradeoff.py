@@ -2,18 +2,39 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 from rich.table import Table
 
-from topo_opt.cli.console import FORMAT_CHOICES, card_options, fmt_value, read_network, stdout
+from topo_opt.cli.console import (
+    FORMAT_CHOICES, TABLE_SUFFIXES, card_options, checked_output, checked_plot, exit_interrupted, fmt_value,
+    read_network, stdout,
+)
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.csv_table import csv_text
 from topo_opt.model.scenarios import parse_range
 
 COLUMNS = ("max_delay_s", "milp_power_w", "milp_bound_w", "milp_gap", "milp_delay_s", "milp_time_s",
-           "earp_power_w", "earp_delay_s", "earp_time_s", "earp_excess", "milp_status", "earp_status")
+           "earp_power_w", "earp_delay_s", "earp_time_s", "earp_excess", "milp_status", "earp_status",
+           "milp_design_max_delay_s", "earp_design_max_delay_s")
+
+
+def _notes(records: list[dict]) -> list[str]:
+    """One line per method and T_max whose row needs a word: no design (why), a design kept
+    from a tighter T_max, or an interrupted MILP."""
+    lines = []
+    for r in records:
+        for name, label in (("milp", "MILP"), ("earp", "EARP")):
+            status, found_at = r.get(f"{name}_status"), r.get(f"{name}_design_max_delay_s")
+            if status is None:
+                continue
+            where = f"T_max = {fmt_value(r['max_delay_s'])} s: {label}"
+            if status not in ("optimal", "feasible"):
+                lines.append(f"{where} {status}")
+            if found_at is not None and found_at == found_at and found_at != r["max_delay_s"]:
+                lines.append(f"{where}: the design of T_max = {fmt_value(found_at)} s has less power "
+                             "and meets this bound too; it is reported")
+    return lines
 
 
 @click.command()
@@ -30,25 +51,31 @@ COLUMNS = ("max_delay_s", "milp_power_w", "milp_bound_w", "milp_gap", "milp_dela
 def tradeoff(instance: str, model: str, overrides: tuple[str, ...], tmax_range: str, relative: bool,
              out: str | None, plot: str | None, fmt: str) -> None:
     """Sweep T_max on INSTANCE: min power by the MILP (with bound) and by EARP, side by side."""
+    from topo_opt.errors import SolveInterrupted
     from topo_opt.io.atomic import atomic_write_text
     from topo_opt.io.solution_json import json_clean
     from topo_opt.solve.cards import load_card
     from topo_opt.solve.min_power import card_profiles, min_delay_all_on, power_delay_tradeoff
 
+    checked_output(out, TABLE_SUFFIXES)
+    checked_plot(plot)
     card = load_card(model, overrides)
     if card.problem != "earp-min-power":
         raise InvalidInputError(f"{model}: tradeoff needs an earp-min-power card, got {card.problem!r}")
-    if out and Path(out).suffix.lower() not in (".csv", ".json"):
-        raise InvalidInputError(f"--out {out}: the file name must end in .csv or .json")
     values = parse_range(tmax_range, "--tmax-range")
     network = read_network(instance, fmt)
     include = card.get("delay.include_fixed_delay")
     t_star = min_delay_all_on(network, include)
     t_max = [v * t_star for v in values] if relative else values
-    records = power_delay_tradeoff(
-        network, card_profiles(network, card), t_max, max_utilization=card.get("network.max_utilization"),
-        include_fixed_delay=include, gap=card.get("solver.gap"), time_limit_s=card.get("solver.time_limit_s"),
-        n_candidates=card.get("solver.n_candidates"))
+    try:
+        records, interrupted = power_delay_tradeoff(
+            network, card_profiles(network, card), t_max, max_utilization=card.get("network.max_utilization"),
+            include_fixed_delay=include, gap=card.get("solver.gap"), time_limit_s=card.get("solver.time_limit_s"),
+            n_candidates=card.get("solver.n_candidates")), False
+    except SolveInterrupted as stop:
+        if not isinstance(stop.partial, list) or not stop.partial:
+            raise
+        records, interrupted = stop.partial, True
     if plot:
         from topo_opt.report.tradeoff import plot_tradeoff
 
@@ -66,10 +93,15 @@ def tradeoff(instance: str, model: str, overrides: tuple[str, ...], tmax_range: 
                    "EARP power (W)", "EARP T (s)", "EARP excess"):
         table.add_column(column, justify="right")
     for r in records:
-        table.add_row(*(fmt_value(r[key]) for key in ("max_delay_s", "milp_power_w", "milp_bound_w",
+        table.add_row(*(fmt_value(r.get(key)) for key in ("max_delay_s", "milp_power_w", "milp_bound_w",
                                                        "milp_gap", "milp_delay_s", "earp_power_w",
                                                        "earp_delay_s", "earp_excess")))
     stdout.print(table)
+    for line in _notes(records):
+        stdout.print(line)
     for path in (out, plot):
         if path:
             stdout.print(f"written {path}")
+    if interrupted:
+        exit_interrupted(f"{len(records)} of {len(t_max)} T_max values finished"
+                         + (f", written to {out}" if out else ""))

@@ -1,7 +1,6 @@
 """``topo-opt whatif``: demand growth and failure scenarios, with the cheapest capacity upgrades."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from dataclasses import asdict
@@ -11,8 +10,11 @@ import click
 from rich.table import Table
 
 from topo_opt.cli.attack import attack_options, run_attack
-from topo_opt.cli.console import FORMAT_CHOICES, card_options, fmt_value, read_network, stdout
-from topo_opt.errors import InvalidInputError, SolverUnavailableError
+from topo_opt.cli.console import (
+    FORMAT_CHOICES, TABLE_SUFFIXES, card_options, checked_output, checked_plot, exit_interrupted, fmt_value,
+    read_network, stdout,
+)
+from topo_opt.errors import InvalidInputError
 
 COST_UNIT = "cost unit"  # the instance's module costs (SNDlib: unitless money)
 
@@ -114,14 +116,13 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
             raise InvalidInputError("--attack runs the DDoS what-if alone: drop --fail, --demand-scale, "
                                     "--plot, --no-upgrades")
         return run_attack(instance, attack, attack_card, overrides, fmt, out)
+    from topo_opt.errors import SolveInterrupted
     from topo_opt.model.scenarios import parse_range, scenario_grid
     from topo_opt.solve.cards import load_card
-    from topo_opt.solve.whatif import COLUMNS, WhatIfOptions, run_whatif
+    from topo_opt.solve.whatif import COLUMNS, WhatIfOptions, WhatIfResult, run_whatif
 
-    if out and Path(out).suffix.lower() not in (".csv", ".json"):
-        raise InvalidInputError(f"--out {out}: expected a .csv or .json file")
-    if plot and importlib.util.find_spec("matplotlib") is None:
-        raise SolverUnavailableError("--plot needs matplotlib: pip install 'topo-opt[plot]'")
+    checked_output(out, TABLE_SUFFIXES)
+    checked_plot(plot)
     scales = parse_range(demand_scale, "--demand-scale")
     options = WhatIfOptions.from_card(load_card(model, overrides), time_limit_s=time_limit,
                                       upgrades=not no_upgrades)
@@ -135,7 +136,12 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
             click.echo(f"[{next(count)}/{len(scenarios)}] {record['scenario']}: {record['status']}, "
                        f"upgrade {record['upgrade_status']} ({record['solve_time_s']:.2f} s)", err=True)
 
-    result = run_whatif(network, scenarios, options, progress=report)
+    try:
+        result, interrupted = run_whatif(network, scenarios, options, progress=report), False
+    except SolveInterrupted as stop:
+        if not isinstance(stop.partial, WhatIfResult) or not stop.partial.records:
+            raise
+        result, interrupted = stop.partial, True
     source = "installed" if options.max_delay_s == "installed" else "card"
     if out:
         from topo_opt.io.atomic import atomic_write_text
@@ -155,3 +161,6 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
     for path in (out, plot):
         if path:
             stdout.print(f"written to {path}")
+    if interrupted:
+        exit_interrupted(f"{len(result.records)} of {len(scenarios)} scenarios finished"
+                         + (f", written to {out}" if out else ""))

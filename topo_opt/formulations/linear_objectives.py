@@ -45,6 +45,13 @@ def define_total_arc_flow_objective(model: pyo.ConcreteModel) -> None:
                                     sense=pyo.minimize)
 
 
+def define_total_arc_flow_limit(model: pyo.ConcreteModel, limit: float) -> None:
+    """Row ``total_arc_flow_limit``: Σ_a F_a ≤ ``limit`` (rate units), e.g. the min-hop optimum
+    when a second objective picks among the min-hop routings."""
+    model.total_arc_flow_limit = pyo.Constraint(
+        expr=pyo.quicksum(model.arc_flow[a] for a in model.ARCS) <= float(limit) / model.layout.flow_scale)
+
+
 def define_fortz_thorup_objective(model: pyo.ConcreteModel, queue_capacity: np.ndarray) -> None:
     """φ_q ≥ 0, rows ``fortz_thorup_piece[q, i]``: φ_q ≥ s_i F_q − b_i C_q; min Σ_q φ_q."""
     capacity = np.asarray(queue_capacity, float) / model.layout.flow_scale

@@ -40,3 +40,49 @@ def atomic_write(path: str | Path, write: Callable[[str], None], suffix: str | N
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
     atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8", newline="\n"), suffix=".tmp")
+
+
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+"""Formats of the ``--plot`` files (matplotlib writes them without extra packages)."""
+
+
+def check_output_path(path: str | Path, suffixes: tuple[str, ...] | None, option: str) -> Path:
+    """``path`` as a :class:`Path` once it is known to be writable, before any work starts.
+
+    Checks that the name ends in one of ``suffixes`` (case-insensitive; None: any), that it is
+    not a folder, and that its folder exists (or can be created) and takes new files: a
+    temporary file is created there and removed again, which also catches read-only file
+    systems and permissions that ``os.access`` misjudges.
+
+    Parameters
+    ----------
+    path : path-like
+    suffixes : tuple of str or None
+        Allowed endings with their dot, e.g. ``(".csv", ".json")``.
+    option : str
+        The option named in the message, e.g. ``"--out"``.
+
+    Raises
+    ------
+    InvalidInputError
+        One line naming the option, the path and what is wrong.
+    """
+    from topo_opt.errors import InvalidInputError
+
+    path = Path(path)
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        raise InvalidInputError(f"{option} {path}: the file name must end in {' or '.join(suffixes)}")
+    if path.is_dir():
+        raise InvalidInputError(f"{option} {path}: is a folder, expected a file name")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # atomic_write creates the missing folders below it
+    if not folder.is_dir():
+        raise InvalidInputError(f"{option} {path}: {folder} is not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+    except OSError as exc:
+        raise InvalidInputError(f"{option} {path}: cannot write in {folder}: {exc.strerror or exc}") from None
+    os.close(fd)
+    os.unlink(probe)
+    return path

@@ -148,3 +148,31 @@ def load_node_profiles(network: Network, directory: str | Path | None = None,
             cards[name] = load_power_profile(profile_file(name, directory))
         out[node.id] = cards[name]
     return out
+
+
+def profile_source(profile: str | Path) -> tuple[Path, str]:
+    """Where the profile ``profile`` (``--power PROFILE``) lives: (folder, card name).
+
+    A path to a card file gives its folder and name (``cards/edge.toml`` -> ``(cards, "edge")``);
+    a bare name is a card in :data:`BUNDLED_POWER_PROFILES` (``core-router``).
+
+    Raises
+    ------
+    InvalidInputError
+        Neither an existing card file nor a bundled name; the message lists the bundled ones.
+    """
+    path = Path(profile)
+    if path.is_file():
+        return path.parent, path.stem
+    if path.name == str(profile) and (BUNDLED_POWER_PROFILES / f"{path.name}.toml").is_file():
+        return BUNDLED_POWER_PROFILES, path.name
+    bundled = ", ".join(sorted(p.stem for p in BUNDLED_POWER_PROFILES.glob("*.toml")))
+    raise InvalidInputError(f"power profile {str(profile)!r}: no such card file, and not a bundled profile "
+                            f"({bundled})")
+
+
+def profiles_for(network: Network, profile: str | Path) -> dict[str, PowerProfile]:
+    """Each node's profile for ``--power PROFILE``: the card a node's ``power_profile`` names (in
+    PROFILE's folder), else PROFILE itself (see :func:`profile_source`)."""
+    directory, name = profile_source(profile)
+    return load_node_profiles(network, directory, default=name)

@@ -66,6 +66,7 @@ def solution_to_dict(network: Network, result: SolveResult, evaluation: dict[str
         "objective_name": result.objective_name, "objective_unit": result.objective_unit,
         "objective": result.objective, "lower_bound": result.lower_bound, "gap": result.gap,
         "solve_time_s": result.solve_time_s, "iterations": result.iterations,
+        "overloaded": bool(result.details.get("overloaded", False)),
         "message": result.message, "details": result.details,
     }
     doc.update(evaluation)

@@ -18,7 +18,7 @@ from topo_opt.report.html import Page, key_value_table, rows_table
 from topo_opt.report.solution import SolutionReport, load_solution_report
 from topo_opt.report.static import solution_pngs
 
-SUMMARY_KEYS = ("status", "method", "objective", "lower_bound", "gap", "solve_time_s", "iterations")
+SUMMARY_KEYS = ("status", "overloaded", "method", "objective", "lower_bound", "gap", "solve_time_s", "iterations")
 
 
 def solution_page(report: SolutionReport) -> str:
@@ -37,6 +37,16 @@ def solution_page(report: SolutionReport) -> str:
     page.raw(key_value_table(metrics, "metrics"))
     page.heading("Network map")
     page.figure(interactive.map_figure(report), "map")
+    links_off, nodes_off = report.switched_off()
+    if links_off or nodes_off:
+        unit = doc["units"]["rate"]
+        page.heading(f"Switched off: {len(links_off)} links, {len(nodes_off)} nodes")
+        page.note(f"Drawn grey and dashed on the map; capacity = the installed capacity ({unit}) that "
+                  "draws no power while off.")
+        if links_off:
+            page.raw(rows_table(("link", "from", "to", "capacity"), links_off, "links-off"))
+        if nodes_off:
+            page.raw(rows_table(("node",), [{"node": n} for n in nodes_off], "nodes-off"))
     page.heading("Links")
     page.figure(interactive.link_bars_figure(doc), "link-bars")
     page.heading("Demands")

@@ -4,7 +4,9 @@ Maps are drawn on plain x/y axes (longitude/latitude in degrees for geographic i
 plotly's geo and tile maps fetch their base maps from the internet, which a self-contained
 report must not need.  Links are grouped into traces by utilisation band (10 bands) and line
 width (capacity), so a map of thousands of links is a few dozen traces; a marker at the middle
-of each link carries its hover text and the utilisation colour bar.
+of each link carries its hover text and the utilisation colour bar.  Links and nodes a
+min-power design switches off are drawn apart (grey, dashed links, hollow nodes) and named in
+the legend, never as idle links at 0 %.
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ from plotly.subplots import make_subplots
 from topo_opt.report.solution import LinkView, SolutionReport
 
 COLORSCALE = "RdYlGn_r"      # green = idle, red = saturated
-NO_UTILIZATION = "#9e9e9e"   # links off or saturated (no steady state)
+NO_UTILIZATION = "#9e9e9e"   # saturated links (no steady state)
+OFF = "#9e9e9e"              # links and nodes switched off: grey, links dashed
 BANDS = 10
 
 
@@ -42,13 +45,19 @@ def map_figure(report: SolutionReport) -> go.Figure:
     band = np.where(np.isfinite(view.utilization),
                     np.clip(np.floor(np.nan_to_num(view.utilization) * BANDS), 0, BANDS - 1), -1).astype(int)
     fig = go.Figure()
-    for b, w in sorted(set(zip(band.tolist(), widths.tolist()))):
-        members = np.flatnonzero((band == b) & (widths == w))
+    for b, w in sorted(set(zip(band[view.on].tolist(), widths[view.on].tolist()))):
+        members = np.flatnonzero((band == b) & (widths == w) & view.on)
         xs = [v for i in members for v in (*view.xy[i, :, 0], None)]
         ys = [v for i in members for v in (*view.xy[i, :, 1], None)]
         color = NO_UTILIZATION if b < 0 else sample_colorscale(COLORSCALE, (b + 0.5) / BANDS)[0]
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": color, "width": w},
                                  hoverinfo="skip", showlegend=False))
+    off = np.flatnonzero(~view.on)
+    if off.size:
+        fig.add_trace(go.Scatter(x=[v for i in off for v in (*view.xy[i, :, 0], None)],
+                                 y=[v for i in off for v in (*view.xy[i, :, 1], None)], mode="lines",
+                                 line={"color": OFF, "width": 1.5, "dash": "dash"}, hoverinfo="skip",
+                                 name=f"link switched off ({off.size})"))
     mid = view.xy.mean(axis=1) if len(view.ids) else np.zeros((0, 2))
     hover = [f"link {i} ({s}–{t})<br>capacity {c:.4g} {unit}<br>utilisation "
              + ("n/a" if not math.isfinite(u) else f"{u:.4f}") + ("" if on else " (off)")
@@ -59,11 +68,16 @@ def map_figure(report: SolutionReport) -> go.Figure:
         customdata=view.ids, showlegend=False,
         marker={"size": 6, "color": np.nan_to_num(view.utilization, nan=0.0), "colorscale": COLORSCALE,
                 "cmin": 0.0, "cmax": 1.0, "colorbar": {"title": {"text": "utilisation"}}}))
-    nodes = list(report.positions)
-    fig.add_trace(go.Scatter(
-        x=[report.positions[n][0] for n in nodes], y=[report.positions[n][1] for n in nodes],
-        mode="markers+text", text=nodes, textposition="top center", name="nodes", hoverinfo="text",
-        marker={"size": 9, "color": "#263238"}, showlegend=False))
+    off_nodes = set(report.nodes_off)
+    for name, nodes, marker in (
+            ("nodes", [n for n in report.positions if n not in off_nodes], {"size": 9, "color": "#263238"}),
+            (f"node switched off ({len(off_nodes)})", [n for n in report.positions if n in off_nodes],
+             {"size": 9, "color": "white", "line": {"color": OFF, "width": 2}})):
+        if nodes:
+            fig.add_trace(go.Scatter(
+                x=[report.positions[n][0] for n in nodes], y=[report.positions[n][1] for n in nodes],
+                mode="markers+text", text=nodes, textposition="top center", name=name, hoverinfo="text",
+                marker=marker, showlegend=name != "nodes"))
     x_title, y_title = _axis_titles(report)
     fig.update_layout(title=f"Network map: colour = utilisation, width ∝ √capacity ({unit})",
                       xaxis_title=x_title, yaxis={"title": y_title, "scaleanchor": "x"},
@@ -71,18 +85,31 @@ def map_figure(report: SolutionReport) -> go.Figure:
     return fig
 
 
-def _arc_labels(doc: dict[str, Any]) -> list[str]:
-    return [f"{a['link']} {a['from']}→{a['to']}" for a in doc.get("arcs", [])]
+def arc_labels(arcs: list[dict[str, Any]]) -> list[str]:
+    """``from→to`` per arc; the link id is added only where parallel links share both ends."""
+    pairs: dict[tuple[str, str], int] = {}
+    for a in arcs:
+        pairs[(a["from"], a["to"])] = pairs.get((a["from"], a["to"]), 0) + 1
+    return [f"{a['from']}→{a['to']}" + (f" [{a['link']}]" if pairs[(a["from"], a["to"])] > 1 else "")
+            for a in arcs]
 
 
 def _floats(values: list[Any]) -> list[float]:
     return [math.nan if v is None else float(v) for v in values]
 
 
+def links_on(doc: dict[str, Any]) -> set[str]:
+    """Ids of the links the solution keeps on (every link when it records no on/off state)."""
+    return {link["id"] for link in doc.get("links", []) if link.get("on", True)} \
+        if doc.get("links") else {arc["link"] for arc in doc.get("arcs", [])}
+
+
 def link_bars_figure(doc: dict[str, Any]) -> go.Figure:
-    """Per arc: utilisation, and delay split into queueing (incl. transmission) and fixed."""
-    arcs = doc.get("arcs", [])
-    labels = _arc_labels(doc)
+    """Per arc of a link that is on: utilisation, and delay split into queueing (incl.
+    transmission) and fixed."""
+    on = links_on(doc)
+    arcs = [arc for arc in doc.get("arcs", []) if arc["link"] in on]
+    labels = arc_labels(arcs)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06,
                         subplot_titles=("utilisation ρ per arc", "delay per arc (s)"))
     fig.add_trace(go.Bar(x=labels, y=_floats([a["utilization"] for a in arcs]), name="utilisation",

@@ -62,6 +62,19 @@ class SolutionReport:
     geographic: bool
 
     @property
+    def nodes_off(self) -> list[str]:
+        """Ids of the nodes the design switches off (min-power designs), in solution order."""
+        return list(self.doc.get("nodes_off") or [])
+
+    def switched_off(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """The links the design switches off (id, from, to, capacity: the installed capacity in
+        the solution's rate unit) and the ids of the nodes it switches off."""
+        view = self.links()
+        links = [{"link": i, "from": s, "to": t, "capacity": float(c)}
+                 for i, s, t, c, on in zip(view.ids, view.source, view.target, view.capacity, view.on) if not on]
+        return links, self.nodes_off
+
+    @property
     def title(self) -> str:
         doc = self.doc
         scenario = doc.get("scenario", {}).get("name")

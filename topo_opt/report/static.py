@@ -1,6 +1,9 @@
 """Matplotlib PNGs of the panels of :mod:`topo_opt.report.interactive` (for papers and slides).
 
-Uses ``matplotlib.figure.Figure`` directly (no pyplot): no global state, no GUI backend.
+Uses ``matplotlib.figure.Figure`` directly (no pyplot): no global state, no GUI backend.  The
+per-link PNG stays readable at any network size: the :data:`TOP_ARCS` busiest arcs as labelled
+horizontal bars and a histogram of every arc's utilisation (a 300-node network once gave a
+28,231-pixel-wide strip of unreadable labels).
 """
 from __future__ import annotations
 
@@ -13,12 +16,15 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from topo_opt.report.figure import DPI
-from topo_opt.report.interactive import NO_UTILIZATION, link_widths
+from topo_opt.report.interactive import NO_UTILIZATION, OFF, arc_labels, link_widths, links_on
 from topo_opt.report.solution import SolutionReport
 
 CMAP = "RdYlGn_r"
+TOP_ARCS = 30          # arcs drawn as bars in the per-link PNG, busiest first
+BAR_HEIGHT_IN = 0.3    # inches per bar: 8-point labels one above the other
 
 
 def save_png(fig: Figure, path: Path) -> Path:
@@ -33,10 +39,22 @@ def map_png(report: SolutionReport, path: Path) -> Path:
     fig = Figure(figsize=(9, 6))
     ax = fig.add_subplot()
     cmap, norm = colormaps[CMAP], Normalize(0.0, 1.0)
-    colors = [cmap(norm(u)) if np.isfinite(u) else NO_UTILIZATION for u in view.utilization]
-    ax.add_collection(LineCollection(view.xy, colors=colors, linewidths=link_widths(view.capacity), zorder=1))
-    xy = np.array(list(report.positions.values())).reshape(-1, 2)
+    on = view.on
+    colors = [cmap(norm(u)) if np.isfinite(u) else NO_UTILIZATION for u in view.utilization[on]]
+    ax.add_collection(LineCollection(view.xy[on], colors=colors, linewidths=link_widths(view.capacity)[on],
+                                     zorder=1))
+    if not on.all():
+        ax.add_collection(LineCollection(view.xy[~on], colors=OFF, linewidths=1.2, linestyles=(0, (4, 3)),
+                                         zorder=1, label=f"link switched off ({int((~on).sum())})"))
+    off_nodes = set(report.nodes_off)
+    xy = np.array([xy for node, xy in report.positions.items() if node not in off_nodes]).reshape(-1, 2)
     ax.scatter(xy[:, 0], xy[:, 1], s=18, color="#263238", zorder=2)
+    if off_nodes:
+        xy = np.array([report.positions[node] for node in report.positions if node in off_nodes]).reshape(-1, 2)
+        ax.scatter(xy[:, 0], xy[:, 1], s=30, facecolors="white", edgecolors=OFF, linewidths=1.5, zorder=2,
+                   label=f"node switched off ({len(off_nodes)})")
+    if off_nodes or not on.all():
+        ax.legend(loc="best", fontsize=8)
     if len(report.positions) <= 60:
         for node, (x, y) in report.positions.items():
             ax.annotate(node, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
@@ -50,25 +68,48 @@ def map_png(report: SolutionReport, path: Path) -> Path:
 
 
 def link_bars_png(doc: dict[str, Any], path: Path) -> Path:
-    """Per-arc utilisation and delay (queueing + fixed)."""
-    arcs = doc.get("arcs", [])
-    x = np.arange(len(arcs))
-    value = lambda key: np.array([np.nan if a[key] is None else a[key] for a in arcs], dtype=float)  # noqa: E731
-    fig = Figure(figsize=(max(8, 0.18 * len(arcs)), 6))
-    top, bottom = fig.subplots(2, 1, sharex=True)
-    top.bar(x, value("utilization"), color="#1565c0")
-    top.set_ylabel("utilisation ρ")
+    """Utilisation and delay (queueing + fixed) of the :data:`TOP_ARCS` busiest arcs, and a
+    histogram of the utilisation of every arc of a link that is on.
+
+    Saturated arcs (no utilisation: a queue at or above capacity) come first, drawn as a hatched
+    bar at ρ = 1.  The figure is at most ``TOP_ARCS`` bars tall whatever the network's size.
+    """
+    on = links_on(doc)
+    arcs = [a for a in doc.get("arcs", []) if a["link"] in on]
+    util = np.array([np.inf if a["utilization"] is None else a["utilization"] for a in arcs], dtype=float)
+    top = [arcs[i] for i in np.argsort(-util, kind="stable")[:TOP_ARCS]]
+    value = lambda key: np.array([np.nan if a[key] is None else a[key] for a in top], dtype=float)  # noqa: E731
+    y = np.arange(len(top))
+    fig = Figure(figsize=(11, 2.2 + BAR_HEIGHT_IN * max(len(top), 8)))
+    left, middle, right = fig.subplots(1, 3, gridspec_kw={"width_ratios": [2, 2, 1.5]})
+    rho = value("utilization")
+    saturated = ~np.isfinite(rho)
+    left.barh(y, np.where(saturated, 0.0, rho), color="#1565c0")
+    if saturated.any():
+        left.barh(y[saturated], 1.0, color="white", edgecolor="tab:red", hatch="//", label="saturated")
+        left.legend(fontsize=8, loc="lower right")
+    left.set_yticks(y, arc_labels(top), fontsize=8)
+    left.invert_yaxis()
+    left.set_xlabel("utilisation ρ")
     queue = value("queue_delay_s")
-    bottom.bar(x, queue, color="#ef6c00", label="queueing + transmission")
-    bottom.bar(x, value("fixed_delay_s"), bottom=np.nan_to_num(queue), color="#78909c",
-               label="propagation + processing")
-    bottom.set_ylabel("delay (s)")
-    bottom.legend(fontsize=8)
-    if len(arcs) <= 80:
-        bottom.set_xticks(x, [f"{a['link']} {a['from']}→{a['to']}" for a in arcs], rotation=90, fontsize=6)
-    else:
-        bottom.set_xlabel("arc (network order)")
-    top.set_title("Per-link utilisation and delay", fontsize=10)
+    middle.barh(y, np.nan_to_num(queue), color="#ef6c00", label="queueing + transmission")
+    middle.barh(y, value("fixed_delay_s"), left=np.nan_to_num(queue), color="#78909c",
+                label="propagation + processing")
+    middle.set_yticks(y, [])
+    middle.invert_yaxis()
+    middle.set_xlabel("delay (s)")
+    middle.xaxis.set_major_locator(MaxNLocator(4))
+    middle.legend(fontsize=8, loc="lower right")
+    finite = util[np.isfinite(util)]
+    right.hist(finite, bins=20, range=(0.0, 1.0), color="#1565c0")
+    right.set_xlabel("utilisation ρ")
+    right.set_ylabel("arcs")
+    right.set_title(f"all {len(arcs)} arcs" + (f", {int((~np.isfinite(util)).sum())} saturated"
+                                               if not np.isfinite(util).all() else ""), fontsize=9)
+    n_off = len({a["link"] for a in doc.get("arcs", [])} - on)
+    fig.suptitle(f"Per-link utilisation and delay: the {len(top)} busiest of {len(arcs)} arcs"
+                 + (f" ({n_off} links switched off, not shown)" if n_off else ""), fontsize=10)
+    fig.tight_layout()
     return save_png(fig, path)
 
 

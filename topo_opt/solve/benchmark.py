@@ -17,7 +17,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from topo_opt.errors import InvalidInputError
+from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.model.network import Network
 from topo_opt.solve.result import SolveResult, relative_gap
 
@@ -117,41 +117,60 @@ def run_benchmark(instances: Sequence[tuple[str, Network]], methods: Sequence[st
 
     Returns the runs in (instance, method, seed) order, with ``best_bound`` and
     ``gap_to_best_bound`` filled in per instance.  ``progress`` gets each record when done.
+
+    Raises
+    ------
+    SolveInterrupted
+        On Ctrl-C; ``partial`` is the list of finished runs (bounds filled in over them).
     """
     methods = parse_methods(methods)
     if seeds < 1:
         raise InvalidInputError(f"--seeds must be >= 1, got {seeds}")
     runs: list[BenchRun] = []
     for name, network in instances:
-        group = []
-        for method in methods:
-            for seed in (range(seeds) if method in SEEDED else (None,)):
-                result = METHODS[method](network, seed, time_limit_s)
-                record = {"instance": name, "method": method, "seed": seed,
-                          "status": result.status.value, "objective": result.objective,
-                          "objective_unit": result.objective_unit,
-                          "lower_bound": result.lower_bound, "gap": result.gap,
-                          "time_s": result.solve_time_s,
-                          "evaluations": result.details.get("evaluations", result.iterations),
-                          "iterations": result.iterations,
-                          "lower_bound_source": result.details.get("lower_bound_source", "none"),
-                          "history": [{"time_s": h["time_s"], "objective": h["objective"]}
-                                      for h in result.history]}
-                group.append(BenchRun(record, result))
-                if progress is not None:
-                    progress(record)
-        best: dict[str, float] = {}
-        for r in group:
-            if r.record["method"] not in OTHER_PROBLEM:
-                unit = r.record["objective_unit"]
-                best[unit] = max(best.get(unit, -math.inf), r.record["lower_bound"])
-        for run in group:
-            run.record["best_bound"] = best.get(run.record["objective_unit"], -math.inf)
-            own = run.record["method"] in RELAXATIONS or run.record["method"] in OTHER_PROBLEM
-            run.record["gap_to_best_bound"] = run.record["gap"] if own else \
-                relative_gap(run.record["objective"], run.record["best_bound"])
-        runs.extend(group)
+        group: list[BenchRun] = []
+        try:
+            _run_instance(name, network, methods, seeds, time_limit_s, progress, group)
+        except KeyboardInterrupt:
+            raise SolveInterrupted(runs + _with_best_bound(group)) from None
+        runs.extend(_with_best_bound(group))
     return runs
+
+
+def _run_instance(name: str, network: Network, methods: Sequence[str], seeds: int, time_limit_s: float,
+              progress: Callable[[dict], None] | None, group: list[BenchRun]) -> None:
+    """Append the run of every method (and seed) on one instance to ``group``, as each ends."""
+    for method in methods:
+        for seed in (range(seeds) if method in SEEDED else (None,)):
+            result = METHODS[method](network, seed, time_limit_s)
+            record = {"instance": name, "method": method, "seed": seed,
+                      "status": result.status.value, "objective": result.objective,
+                      "objective_unit": result.objective_unit,
+                      "lower_bound": result.lower_bound, "gap": result.gap,
+                      "time_s": result.solve_time_s,
+                      "evaluations": result.details.get("evaluations", result.iterations),
+                      "iterations": result.iterations,
+                      "lower_bound_source": result.details.get("lower_bound_source", "none"),
+                      "history": [{"time_s": h["time_s"], "objective": h["objective"]}
+                                  for h in result.history]}
+            group.append(BenchRun(record, result))
+            if progress is not None:
+                progress(record)
+
+
+def _with_best_bound(group: list[BenchRun]) -> list[BenchRun]:
+    """``group`` (the runs on one instance) with ``best_bound`` and ``gap_to_best_bound`` set."""
+    best: dict[str, float] = {}
+    for r in group:
+        if r.record["method"] not in OTHER_PROBLEM:
+            unit = r.record["objective_unit"]
+            best[unit] = max(best.get(unit, -math.inf), r.record["lower_bound"])
+    for run in group:
+        run.record["best_bound"] = best.get(run.record["objective_unit"], -math.inf)
+        own = run.record["method"] in RELAXATIONS or run.record["method"] in OTHER_PROBLEM
+        run.record["gap_to_best_bound"] = run.record["gap"] if own else \
+            relative_gap(run.record["objective"], run.record["best_bound"])
+    return group
 
 
 def summarize(records: Sequence[dict]) -> list[dict]:

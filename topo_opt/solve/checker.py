@@ -115,3 +115,39 @@ def check_result(network: Network, result: SolveResult, *, rtol: float = 1e-7,
     if math.isfinite(result.lower_bound) and result.lower_bound > result.objective * (1 + rtol):
         problems.append(f"lower bound {result.lower_bound:.12g} exceeds objective {result.objective:.12g}")
     return problems
+
+
+#: Utilisation from which a link counts as overloaded: ρ ≥ 1 has no M/M/1 steady state, and an
+#: LP vertex that fills a link "exactly" may land a rounding error below 1.
+OVERLOAD_UTILIZATION = 1.0 - 1e-9
+
+
+def flag_overload(network: Network, result: SolveResult) -> None:
+    """Mark a result whose design loads some link to its capacity or beyond.
+
+    Methods that route without capacity constraints (routing rules), or within ``F ≤ C``
+    (min-hop, Fortz–Thorup) or minimising U (which may end at U* ≥ 1) can return such a
+    design; its status says how the method ended, not that the network copes.  Sets
+    ``details["overloaded"]`` (bool), and when True ``details["overloaded_links"]`` (ids, most
+    loaded first), ``details["overload_max_utilization"]`` and a message that starts with
+    ``overloaded:``.
+    """
+    if result.design is None:
+        return
+    load = network.queue_load(result.design.arc_flow(network))
+    capacity = network.queue_capacity(result.design.link_capacity)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(capacity > 0, load / capacity, np.where(load > 0, np.inf, 0.0))
+    over = np.flatnonzero(rho >= OVERLOAD_UTILIZATION)
+    result.details["overloaded"] = bool(over.size)
+    if not over.size:
+        return
+    over = over[np.argsort(-rho[over], kind="stable")]
+    links = list(dict.fromkeys(network.links[i].id for i in network.queue_link[over].tolist()))
+    top = float(rho[over[0]])
+    shown = ", ".join(repr(i) for i in links[:5]) + (f" (+{len(links) - 5} more)" if len(links) > 5 else "")
+    result.details["overloaded_links"] = links
+    result.details["overload_max_utilization"] = top
+    text = (f"overloaded: {len(links)} link{'s' if len(links) > 1 else ''} at or above capacity "
+            f"(max utilisation {top:.6g}): {shown}; their queues have no steady state")
+    result.message = f"{text}; {result.message}" if result.message else text

@@ -13,10 +13,11 @@ from typing import Callable
 
 from topo_opt.algorithms import baselines
 from topo_opt.algorithms.objective import DelayObjective
-from topo_opt.errors import InvalidInputError
+from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.solve.cards import ModelCard
+from topo_opt.solve.checker import flag_overload
 from topo_opt.solve.result import SolveResult, Status
 
 Callback = Callable[[dict], None]
@@ -192,6 +193,17 @@ def check_routable(network: Network) -> None:
                                 f"{network.n_demands} demands on")
 
 
+#: problem -> methods whose Ctrl-C answer (``SolveInterrupted.partial``) is the problem's own best
+#: design; an interrupted inner solve of another method (e.g. the min-delay routing inside a
+#: MILP's cut loop, or T* of a min-power card) is no answer to the card's problem.
+INTERRUPTIBLE_METHODS = {
+    "min-delay": {"gradient_projection", "flow_deviation", "outer_approximation"},
+    "earp-min-power": {"min_power_milp"},
+    "modular-capacity": {"milp-tangent-cuts"},
+    "topology-design": {"milp-tangent-cuts"},
+}
+
+
 def solve(network: Network, card: ModelCard, callback: Callback | None = None) -> SolveResult:
     """Solve the problem named by ``card`` on ``network`` (the runner of :data:`RUNNERS`).
 
@@ -201,6 +213,18 @@ def solve(network: Network, card: ModelCard, callback: Callback | None = None) -
         When the instance has no demands or no links.
     InfeasibleError
         When the problem has no feasible design (the reason names the saturated cut).
+    SolveInterrupted
+        On Ctrl-C; ``partial`` is the best design so far with its bound (status
+        ``interrupted``) when the method keeps one (:data:`INTERRUPTIBLE_METHODS`), else None.
     """
     check_routable(network)
-    return RUNNERS[card.problem](network, card, callback)
+    try:
+        result = RUNNERS[card.problem](network, card, callback)
+        flag_overload(network, result)
+        return result
+    except SolveInterrupted as stop:
+        partial = stop.partial
+        if isinstance(partial, SolveResult) and partial.design is not None \
+                and partial.method in INTERRUPTIBLE_METHODS.get(card.problem, ()):
+            raise
+        raise SolveInterrupted(None) from None

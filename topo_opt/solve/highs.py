@@ -19,23 +19,33 @@ machine).  ``contrib.solver`` is the maintained one and returns the two-enum res
 iteration counts, so this module uses it, with manual updates.
 
 Statuses are translated by the single table :data:`STATUS_OF_TERMINATION`; HiGHS's own model
-status text is kept in :attr:`HighsOutcome.message`.  Nothing is printed: HiGHS output is
+status text is kept in :attr:`HighsOutcome.message`.
+
+Ctrl-C.  Python's default SIGINT handler raises ``KeyboardInterrupt`` inside a HiGHS callback,
+which HiGHS reports as a solve *error* (no incumbent, no bound).  While HiGHS runs,
+:func:`_cancel_on_sigint` replaces it with one that asks HiGHS to stop (``cancelSolve``, which
+Pyomo's ``HandleKeyboardInterrupt`` turns into a user interrupt at the next callback); the
+solve then raises :class:`~topo_opt.errors.SolveInterrupted` carrying the outcome, with the
+incumbent and the dual bound HiGHS had.  Nothing is printed: HiGHS output is
 captured by Pyomo and dropped (``output_flag`` off), progress goes to :mod:`logging`.
 """
 from __future__ import annotations
 
 import logging
 import math
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
-from topo_opt.errors import SolverUnavailableError, TopoOptError
+from topo_opt.errors import SolveInterrupted, SolverUnavailableError, TopoOptError
 from topo_opt.solve.result import Status
 
 logger = logging.getLogger(__name__)
@@ -53,11 +63,44 @@ STATUS_OF_TERMINATION: dict[TerminationCondition, Status | None] = {
     TerminationCondition.objectiveLimit: None,
     TerminationCondition.minStepLength: None,
     TerminationCondition.error: None,
-    TerminationCondition.interrupted: None,
+    TerminationCondition.interrupted: Status.INTERRUPTED,
     TerminationCondition.licensingProblems: None,
     TerminationCondition.emptyModel: None,
     TerminationCondition.unknown: None,
 }
+
+
+class _InterruptWarningFilter(logging.Filter):
+    """Drops Pyomo's warning about HiGHS's ``kInterrupt`` status, which :class:`HighsSolver`
+    reports itself (as :class:`~topo_opt.errors.SolveInterrupted`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "kInterrupt" not in record.getMessage()
+
+
+logging.getLogger("pyomo.contrib.solver.solvers.highs").addFilter(_InterruptWarningFilter())
+
+
+@contextmanager
+def _cancel_on_sigint(highs) -> Iterator[list[int]]:
+    """While active, Ctrl-C calls ``highs.cancelSolve()`` instead of raising; yields the list of
+    signals received.  Left alone off the main thread or when SIGINT is not Python's default
+    handler (ignored in batch workers, or handled by the caller)."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield received
+        return
+
+    def cancel(signum, frame) -> None:
+        received.append(signum)
+        highs.cancelSolve()
+
+    previous = signal.signal(signal.SIGINT, cancel)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def model_size(model: pyo.ConcreteModel) -> dict[str, int]:
@@ -157,6 +200,10 @@ class HighsSolver:
         TopoOptError
             When HiGHS stops without a usable answer (unbounded, numerical error, ...); the
             message carries HiGHS's own model status.
+        SolveInterrupted
+            On Ctrl-C; ``partial`` is the :class:`HighsOutcome` (status ``INTERRUPTED``, the
+            incumbent's objective or NaN, the dual bound), and :meth:`values` reads the
+            incumbent when there is one.
         """
         opts = self.options
         limit = opts.time_limit_s if time_limit_s is None else time_limit_s
@@ -166,14 +213,15 @@ class HighsSolver:
         if opts.presolve is not None:
             solver_options["presolve"] = "on" if opts.presolve else "off"
         tick = time.perf_counter()
-        results = self._solver.solve(
-            self.model, time_limit=math.inf if limit is None else max(limit, 0.0),
-            rel_gap=opts.mip_rel_gap, load_solutions=False,
-            raise_exception_on_nonoptimal_result=False, solver_options=solver_options)
-        self._results = results
         highs = self._solver._solver_model  # HiGHS's own status text is not exposed by Pyomo
+        with _cancel_on_sigint(highs) as received:
+            results = self._solver.solve(
+                self.model, time_limit=math.inf if limit is None else max(limit, 0.0),
+                rel_gap=opts.mip_rel_gap, load_solutions=False,
+                raise_exception_on_nonoptimal_result=False, solver_options=solver_options)
+        self._results = results
         message = highs.modelStatusToString(highs.getModelStatus())
-        status = STATUS_OF_TERMINATION[results.termination_condition]
+        status = Status.INTERRUPTED if received else STATUS_OF_TERMINATION[results.termination_condition]
         if status is None:
             raise TopoOptError(f"HiGHS stopped without a usable answer: {message} "
                                f"({results.termination_condition.name})")
@@ -187,6 +235,8 @@ class HighsSolver:
             time_s=time.perf_counter() - tick)
         logger.debug("HiGHS: %s, objective %.12g, %d simplex iterations, %.3f s", message,
                      outcome.objective, outcome.simplex_iterations, outcome.time_s)
+        if status is Status.INTERRUPTED:
+            raise SolveInterrupted(outcome)
         return outcome
 
     def values(self, var: pyo.Var) -> np.ndarray:

@@ -19,8 +19,8 @@ from topo_opt.algorithms.flow_decomposition import decompose_source_flows
 from topo_opt.algorithms.shortest_paths import raise_unreachable, unreachable_demands
 from topo_opt.errors import InfeasibleError, TopoOptError
 from topo_opt.formulations.linear_objectives import (
-    define_capacity_limits, define_fortz_thorup_objective, define_total_arc_flow_objective,
-    fortz_thorup_cost,
+    define_capacity_limits, define_fortz_thorup_objective, define_total_arc_flow_limit,
+    define_total_arc_flow_objective, fortz_thorup_cost,
 )
 from topo_opt.formulations.max_utilization import build_max_utilization_model
 from topo_opt.formulations.multicommodity import build_multicommodity_model
@@ -140,11 +140,22 @@ def check_feasibility(network: Network, link_capacity: np.ndarray | None = None)
          "demands": demands, "cut_capacity": cut_capacity, "cut_demand": cut_demand})
 
 
+#: Relative slack on the min-hop optimum H* in the tie-break LP (Σ_a F_a ≤ H*(1 + slack)), so
+#: that rounding in H* cannot make the second LP infeasible; the reported objective moves by at
+#: most this much (when the second LP fails anyway, the first LP's routing is kept).
+HOP_TIE_BREAK_SLACK = 1e-11
+
+
 def solve_min_hop(network: Network, link_capacity: np.ndarray | None = None,
                   time_limit_s: float | None = None) -> SolveResult:
     """Min-hop routing with capacities: min Σ_a F_a s.t. F_q ≤ C_q.
 
     The objective ``total_arc_flow`` (rate unit) is Σ_a F_a = Σ_k r_k · (mean hop count of k).
+    Ties are broken towards the less loaded routes: among the routings within
+    :data:`HOP_TIE_BREAK_SLACK` of the optimum H*, a second LP picks one of least max utilisation
+    (min U s.t. F_q ≤ U·C_q, Σ_a F_a ≤ H*(1 + slack)).  A vertex of the first LP alone often
+    fills some link to exactly its capacity where an equally short routing leaves slack
+    (abilene: two links at 100 %); ``details["max_utilization"]`` is the U of the routing kept.
 
     Raises
     ------
@@ -164,6 +175,17 @@ def solve_min_hop(network: Network, link_capacity: np.ndarray | None = None,
         check_feasibility(network, link_capacity)  # raises with the saturated cut when U* >= 1
         raise InfeasibleError(f"{network.name}: infeasible: the capacities cannot carry the "
                               f"demands ({result.message})")
+    if result.status is Status.OPTIMAL:
+        tie_break = build_max_utilization_model(network, link_capacity)
+        define_total_arc_flow_limit(tie_break, result.objective * (1 + HOP_TIE_BREAK_SLACK))
+        balanced, _ = _solve_lp(network, tie_break, method="min_hop_lp", objective_name="total_arc_flow",
+                                objective_unit=network.rate_unit, bound_scale=1.0, evaluate=np.sum,
+                                link_capacity=link_capacity, time_limit_s=time_limit_s, algorithm="ipm")
+        if balanced.status is Status.OPTIMAL:
+            result.design, result.objective = balanced.design, balanced.objective
+            result.details["max_utilization"] = balanced.lower_bound
+            result.details["tie_break"] = "least max utilisation among the min-hop routings"
+            result.solve_time_s += balanced.solve_time_s
     return result
 
 

@@ -30,7 +30,7 @@ from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph, PathSet, demand_shortest_paths, gather_rows, shortest_path_forest,
 )
-from topo_opt.errors import InfeasibleError, InvalidInputError, TopoOptError
+from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.evaluators.power import NodePowerModel, PowerProfile, Profiles, network_power
 from topo_opt.formulations.switching import (
@@ -193,7 +193,12 @@ def _cut_rounds(network: Network, model, solver: HighsSolver, objective: DelayOb
     bound, iteration, cuts = -math.inf, 0, 0
     while True:
         remaining = None if math.isinf(deadline) else max(deadline - time.perf_counter(), 0.0)
-        outcome = solver.solve(time_limit_s=remaining)
+        try:
+            outcome = solver.solve(time_limit_s=remaining)
+        except SolveInterrupted as stop:  # Ctrl-C: end with HiGHS's incumbent, if it has one
+            if math.isnan(stop.partial.objective):
+                raise
+            outcome = stop.partial
         if outcome.status is Status.INFEASIBLE:
             return _Rounds(Status.INFEASIBLE, outcome.message, bound, iteration, cuts)
         if math.isnan(outcome.objective):
@@ -363,6 +368,7 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
                                   **bounds)
     n_cuts = len(getattr(model, "perspective_cuts", ())) + len(getattr(model, "sojourn_cuts", ()))
     solver = HighsSolver(model, HighsOptions(mip_rel_gap=gap))
+    logger.info("min-power MILP on %s: %s", network.name, model_size(model))
     history: list[dict] = []
     rounds = _cut_rounds(network, model, solver, objective, max_delay_s=max_delay_s, paths=paths,
                          start=start, deadline=deadline, max_iterations=max_iterations, gap=gap,
@@ -405,7 +411,7 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
         message = f"design power {value:.6g} W is {relative_gap(value, bound):.3g} above the MILP bound"
     if status is Status.OPTIMAL and not met:
         status, message = Status.FEASIBLE, f"{message}; delay bounds violated beyond {DELAY_RTOL:g}"
-    return SolveResult(
+    result = SolveResult(
         status, "min_power_milp", "total_power_w", "W", objective=value,
         lower_bound=min(bound, value), design=design, solve_time_s=time.perf_counter() - start,
         iterations=rounds.iterations, message=message, history=history,
@@ -425,6 +431,9 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
                  "lower_bound_source": "MILP dual bound (perspective tangent-cut relaxation)"
                  + ("" if paths is None else ", one path per demand over all loop-free paths"
                     if complete else "; none over all paths (incomplete candidates)")})
+    if status is Status.INTERRUPTED:
+        raise SolveInterrupted(result)
+    return result
 
 
 def card_profiles(network: Network, card: ModelCard) -> dict[str, PowerProfile]:
@@ -472,18 +481,31 @@ def power_delay_tradeoff(network: Network, profiles: Profiles, max_delays_s: lis
                          n_candidates: int = 8) -> list[dict]:
     """Min power against T_max: the MILP and the EARP heuristic at each bound (one record each).
 
-    Records hold ``max_delay_s``, ``milp_power_w``, ``milp_bound_w``, ``milp_gap``,
-    ``milp_delay_s``, ``milp_time_s``, ``earp_power_w``, ``earp_delay_s``, ``earp_time_s`` and
-    ``earp_excess`` = earp/milp − 1; NaN where a method found no design (``*_status`` says why).
-    The heuristic's candidate paths are computed once for the sweep.
+    Records, in increasing T_max, hold ``max_delay_s``, ``milp_power_w``, ``milp_bound_w``,
+    ``milp_gap``, ``milp_delay_s``, ``milp_time_s``, ``earp_power_w``, ``earp_delay_s``,
+    ``earp_time_s`` and ``earp_excess`` = earp/milp − 1; NaN where a method found no design
+    (``*_status`` says why).  The heuristic's candidate paths are computed once for the sweep.
+
+    A design that meets a tighter bound meets every looser one, so a looser T_max never reports
+    a worse design: when a method's design at an earlier (tighter) T_max has less power than its
+    own answer at this one (the MILP stops within its MIP gap; the heuristic is greedy), that
+    design is reported, and ``*_design_max_delay_s`` names the T_max it was found at (else it is
+    this record's ``max_delay_s``).  ``milp_bound_w`` stays the bound proven at this T_max.
+
+    Raises
+    ------
+    SolveInterrupted
+        On Ctrl-C; ``partial`` is the list of finished records, the last one with the
+        interrupted MILP's best design and bound (``milp_status`` ``interrupted``) when it had one.
     """
     from topo_opt.algorithms.earp import solve_earp, zero_load_delay_s
     from topo_opt.algorithms.path_operators import k_shortest_paths
 
     model = NodePowerModel.for_network(network, profiles)
     candidates = k_shortest_paths(network, zero_load_delay_s(network), n_candidates)
-    records = []
-    for t_max in max_delays_s:
+    records: list[dict] = []
+    best: dict[str, tuple[float, float, float]] = {}  # method -> (power W, delay s, T_max s)
+    for t_max in sorted(max_delays_s):
         record: dict = {"max_delay_s": t_max}
         runs = (("milp", lambda: solve_min_power(
                     network, model, max_delay_s=t_max, max_utilization=max_utilization,
@@ -495,16 +517,37 @@ def power_delay_tradeoff(network: Network, profiles: Profiles, max_delays_s: lis
         for name, run in runs:
             try:
                 result = run()
-                record.update({f"{name}_status": result.status.value, f"{name}_power_w": result.objective,
-                               f"{name}_delay_s": result.details["average_delay_s"],
-                               f"{name}_time_s": result.solve_time_s})
-                if name == "milp":
-                    record.update(milp_bound_w=result.lower_bound, milp_gap=result.gap)
             except InfeasibleError as exc:
-                record.update({f"{name}_status": f"infeasible: {exc}", f"{name}_power_w": math.nan,
-                               f"{name}_delay_s": math.nan, f"{name}_time_s": math.nan})
-                if name == "milp":
-                    record.update(milp_bound_w=math.nan, milp_gap=math.nan)
-        record["earp_excess"] = record["earp_power_w"] / record["milp_power_w"] - 1.0
+                _tradeoff_entry(record, name, None, best, t_max, f"infeasible: {exc}")
+                continue
+            except KeyboardInterrupt as stop:
+                partial = getattr(stop, "partial", None)
+                if name == "milp" and isinstance(partial, SolveResult) and partial.method == "min_power_milp":
+                    _tradeoff_entry(record, name, partial, best, t_max)
+                    records.append(record)
+                raise SolveInterrupted(records) from None
+            _tradeoff_entry(record, name, result, best, t_max)
         records.append(record)
     return records
+
+
+def _tradeoff_entry(record: dict, name: str, result: SolveResult | None, best: dict, t_max: float,
+                    failure: str = "") -> None:
+    """Fill ``record``'s ``name`` columns from ``result`` (None: ``failure`` says why), or from
+    the lower-power design ``best[name]`` kept from a tighter T_max; keep the better in ``best``."""
+    nan = math.nan
+    power, delay = (nan, nan) if result is None else (result.objective, result.details["average_delay_s"])
+    status = failure if result is None else result.status.value
+    found_at = t_max
+    if name in best and not best[name][0] >= power:  # also when this run found no design
+        power, delay, found_at = best[name]
+        status = status if result is not None else "feasible"
+    elif math.isfinite(power):
+        best[name] = (power, delay, t_max)
+    record.update({f"{name}_status": status, f"{name}_power_w": power, f"{name}_delay_s": delay,
+                   f"{name}_time_s": nan if result is None else result.solve_time_s,
+                   f"{name}_design_max_delay_s": found_at if math.isfinite(power) else nan})
+    if name == "milp":
+        bound = nan if result is None else result.lower_bound
+        record.update(milp_bound_w=bound, milp_gap=relative_gap(power, bound) if result is not None else nan)
+    record["earp_excess"] = record.get("earp_power_w", nan) / record.get("milp_power_w", nan) - 1.0

@@ -36,7 +36,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from topo_opt.algorithms.objective import DelayObjective
-from topo_opt.errors import InfeasibleError, InvalidInputError
+from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
 from topo_opt.formulations.modular_capacity import (
     add_capacity_cover_cut, add_level_cuts, build_modular_capacity_model,
 )
@@ -233,7 +233,14 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         remaining = time_limit_s - (time.perf_counter() - began)
         if remaining <= 0:
             break
-        outcome = solver.solve(time_limit_s=remaining)
+        try:
+            outcome = solver.solve(time_limit_s=remaining)
+        except SolveInterrupted as stop:  # Ctrl-C: the best design of the finished rounds
+            if best is None:
+                raise
+            lower = max(lower, stop.partial.bound / gamma if sense == "min-delay" else stop.partial.bound)
+            status = Status.INTERRUPTED
+            break
         if outcome.status is Status.INFEASIBLE:
             if best is not None:  # only by rounding: cuts never remove a feasible design
                 break
@@ -299,8 +306,12 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     if not keep_installed:  # the installed capacities priced with the same modules
         covering = covering_levels(levels, network.link_capacity)
         details["installed_cost"] = float(levels.cost[covering].sum()) if np.all(covering >= 0) else math.nan
-    return SolveResult(status, "milp-tangent-cuts", name, unit, objective=best_value,
-                       lower_bound=min(lower, best_value), design=design,
-                       solve_time_s=time.perf_counter() - began, iterations=rounds,
-                       details=details, history=history)
+    result = SolveResult(status, "milp-tangent-cuts", name, unit, objective=best_value,
+                         lower_bound=min(lower, best_value), design=design,
+                         solve_time_s=time.perf_counter() - began, iterations=rounds,
+                         message="interrupted (Ctrl-C): the best design of the finished rounds"
+                         if status is Status.INTERRUPTED else "", details=details, history=history)
+    if status is Status.INTERRUPTED:
+        raise SolveInterrupted(result)
+    return result
 

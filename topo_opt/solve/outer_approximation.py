@@ -34,7 +34,7 @@ import numpy as np
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows, routing_source_flows
 from topo_opt.algorithms.flow_deviation import CertifiedProgress, delay_line_search
 from topo_opt.algorithms.objective import DelayObjective
-from topo_opt.errors import InvalidInputError
+from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.formulations.delay_cuts import (
     add_initial_tangent_cuts, add_tangent_cuts, define_delay_epigraph, tangent_coefficients,
 )
@@ -149,36 +149,38 @@ def solve_min_delay_cuts(network: Network, *, link_capacity: np.ndarray | None =
     progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback, start_s=start)
     bound = -math.inf
     iteration = simplex = 0
-    while True:
-        # cold start by interior point + crossover, then dual simplex warm from its basis
-        outcome = solver.solve(time_limit_s=None if math.isinf(deadline)
-                               else deadline - time.perf_counter(),
-                               algorithm="ipm" if iteration == 0 else "simplex")
-        simplex += outcome.simplex_iterations
-        if outcome.status is not Status.OPTIMAL:
-            status, message = outcome.status, f"LP stopped: {outcome.message}"
-            break
-        iteration += 1
-        bound = max(bound, objective.scale * outcome.bound)
-        lp_x = layout.source_flows(solver.values(model.source_flow), network.n_arcs)
-        incumbent.improve(objective, lp_x)
+    try:  # Ctrl-C: the incumbent (always a strictly feasible routing) and the bound so far
+        while True:
+            # cold start by interior point + crossover, then dual simplex warm from its basis
+            outcome = solver.solve(time_limit_s=None if math.isinf(deadline)
+                                   else deadline - time.perf_counter(),
+                                   algorithm="ipm" if iteration == 0 else "simplex")
+            simplex += outcome.simplex_iterations
+            if outcome.status is not Status.OPTIMAL:
+                status, message = outcome.status, f"LP stopped: {outcome.message}"
+                break
+            iteration += 1
+            bound = max(bound, objective.scale * outcome.bound)
+            lp_x = layout.source_flows(solver.values(model.source_flow), network.n_arcs)
+            incumbent.improve(objective, lp_x)
 
-        stop = progress.update(iteration, incumbent.value, bound)
-        logger.debug("OA iteration %d: UB %.12g LB %.12g (%d cuts)", iteration, incumbent.value, bound, n_cuts)
-        if stop is not None:
-            status, message = stop, progress.message(stop)
-            break
+            stop = progress.update(iteration, incumbent.value, bound)
+            logger.debug("OA iteration %d: UB %.12g LB %.12g (%d cuts)", iteration, incumbent.value, bound, n_cuts)
+            if stop is not None:
+                status, message = stop, progress.message(stop)
+                break
 
-        cut_queues, cut_loads = new_cut_points(
-            objective, queues, network.queue_load(lp_x.sum(axis=0))[queues],
-            solver.values(model.queue_packets), network.queue_load(incumbent.arc_flow)[queues])
-        if not cut_queues.size:  # the LP is exact at its point up to CUT_VIOLATION_RTOL
-            status = Status.ITERATION_LIMIT
-            message = f"stalled at gap {progress.history[-1]['gap']:.3g}: no cut violated beyond the tolerance"
-            break
-        solver.add_constraints(add_tangent_cuts(model, cut_queues, cut_loads))
-        n_cuts += len(cut_queues)
-
+            cut_queues, cut_loads = new_cut_points(
+                objective, queues, network.queue_load(lp_x.sum(axis=0))[queues],
+                solver.values(model.queue_packets), network.queue_load(incumbent.arc_flow)[queues])
+            if not cut_queues.size:  # the LP is exact at its point up to CUT_VIOLATION_RTOL
+                status = Status.ITERATION_LIMIT
+                message = f"stalled at gap {progress.history[-1]['gap']:.3g}: no cut violated beyond the tolerance"
+                break
+            solver.add_constraints(add_tangent_cuts(model, cut_queues, cut_loads))
+            n_cuts += len(cut_queues)
+    except KeyboardInterrupt:
+        status, message = Status.INTERRUPTED, "interrupted (Ctrl-C): the best routing so far"
     routing = decompose_source_flows(network, layout.sources, incumbent.source_flow)
     design = Design.for_network(network, routing, link_capacity=link_capacity)
     value = objective.value(design.arc_flow(network))
@@ -186,10 +188,13 @@ def solve_min_delay_cuts(network: Network, *, link_capacity: np.ndarray | None =
         logger.warning("OA lower bound %.12g exceeds the objective %.12g beyond LP rounding",
                        bound, value)
     bound = min(bound, value)  # at the optimum, LP rounding can leave it a few ulps above
-    return SolveResult(
+    result = SolveResult(
         status, "outer_approximation", "average_delay_s", "s", objective=value,
         lower_bound=bound, design=design, solve_time_s=time.perf_counter() - start,
         iterations=iteration, message=message, history=progress.history,
         details={"include_fixed_delay": include_fixed_delay, "cuts": n_cuts,
                  "simplex_iterations": simplex, **model_size(model),
                  "lower_bound_source": "outer-approximation LP (tangent cuts)"})
+    if status is Status.INTERRUPTED:
+        raise SolveInterrupted(result)
+    return result

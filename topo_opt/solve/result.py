@@ -24,6 +24,7 @@ class Status(str, Enum):
     TIME_LIMIT = "time_limit"      # best design so far, with its bound
     ITERATION_LIMIT = "iteration_limit"
     INFEASIBLE = "infeasible"      # no design exists; ``details`` say why
+    INTERRUPTED = "interrupted"    # Ctrl-C: best design so far, with its bound
 
 
 def relative_gap(objective: float, lower_bound: float) -> float:

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from topo_opt.errors import InfeasibleError, InvalidInputError
+from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.model.network import Network
 from topo_opt.model.scenarios import Scenario, apply_scenario
@@ -241,12 +241,18 @@ def run_whatif(network: Network, scenarios: Sequence[Scenario], options: WhatIfO
     InvalidInputError
         No demands or no links, ``"installed"`` T_max on a base network that cannot be routed, or a
         scenario naming an unknown element.
+    SolveInterrupted
+        On Ctrl-C during the scenarios; ``partial`` is the :class:`WhatIfResult` of the
+        finished ones.
     """
     check_routable(network)
     max_delay_s = resolve_max_delay(network, options)
-    records = []
-    for scenario in scenarios:
-        records.append(evaluate_scenario(network, scenario, max_delay_s, options))
-        if progress is not None:
-            progress(records[-1])
+    records: list[dict[str, Any]] = []
+    try:
+        for scenario in scenarios:
+            records.append(evaluate_scenario(network, scenario, max_delay_s, options))
+            if progress is not None:
+                progress(records[-1])
+    except KeyboardInterrupt:
+        raise SolveInterrupted(WhatIfResult(network.name, max_delay_s, options, records)) from None
     return WhatIfResult(network.name, max_delay_s, options, records)
