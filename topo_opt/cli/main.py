@@ -235,6 +235,9 @@ from topo_opt.cli.tradeoff import tradeoff  # noqa: E402
 
 cli.add_command(tradeoff)
 cli.add_command(whatif)
+from topo_opt.cli.measure import measure  # noqa: E402
+
+cli.add_command(measure)
 
 
 def main() -> None:

@@ -1,0 +1,214 @@
+"""``topo-opt measure``: from counters and probes to model inputs (rates, traffic matrices, delays)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, read_network, stdout
+from topo_opt.errors import InvalidInputError
+
+STATISTIC_CHOICES = ("mean", "peak", "busy_hour", "p95")
+
+
+def _check_suffix(path: str | None, option: str, suffixes: tuple[str, ...]) -> None:
+    if path and Path(path).suffix.lower() not in suffixes:
+        raise InvalidInputError(f"{option} {path}: expected a {' or '.join(suffixes)} file")
+
+
+def _utc(seconds: float) -> str:
+    from datetime import datetime, timezone
+
+    if not math.isfinite(seconds):
+        return "n/a"
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@click.group()
+def measure() -> None:
+    """From measurements to model inputs: counters to rates, link loads to a traffic matrix,
+    probe delays to link delay models."""
+
+
+# ------------------------------------------------------------------------------------ rates
+@measure.command()
+@click.argument("counters", type=click.Path(dir_okay=False))
+@click.option("--bin", "bin_s", type=float, default=300.0, show_default=True, help="Bin width in seconds.")
+@click.option("--max-gap", "max_gap_s", type=float, default=None,
+              help="Polls further apart than this (s) are a gap [default: 1.5 x the median polling interval].")
+@click.option("--unit", type=click.Choice(("octets", "bits", "packets")), default="octets", show_default=True,
+              help="What the counters count.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Write the per-interface summary (.csv) or summary, gaps, events and binned series (.json).")
+@click.option("--instance", type=click.Path(dir_okay=False), default=None,
+              help="Instance whose links the counters measure (checks the ids; speeds from capacities).")
+@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True)
+@click.option("--routing", "--solution", "routing", default=None,
+              help="Compare with the loads this routing predicts for the instance's demands: "
+                   "min-hop, shortest-length, ecmp or a solution JSON file (needs --instance).")
+@click.option("--statistic", type=click.Choice(STATISTIC_CHOICES), default="mean", show_default=True,
+              help="Measured statistic compared with the prediction.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Write the measured-against-predicted plot (PNG/PDF/SVG, needs matplotlib).")
+def rates(counters: str, bin_s: float, max_gap_s: float | None, unit: str, out: str | None,
+          instance: str | None, fmt: str, routing: str | None, statistic: str, plot: str | None) -> None:
+    """Link rates from interface COUNTERS (CSV): wraps undone, resets and gaps reported, rates
+    binned, and per interface the mean, peak, busy-hour and 95th-percentile rate."""
+    from topo_opt.io.atomic import atomic_write_text
+    from topo_opt.measure import counters as ctr
+    from topo_opt.measure import rates as rt
+    from topo_opt.measure.rates_file import rates_csv, rates_json
+
+    _check_suffix(out, "--out", (".csv", ".json"))
+    _check_suffix(plot, "--plot", (".png", ".pdf", ".svg"))
+    if not (math.isfinite(bin_s) and bin_s > 0):
+        raise InvalidInputError(f"--bin must be a number of seconds > 0, got {bin_s!r}")
+    if (routing or plot) and not instance:
+        raise InvalidInputError("--routing/--solution and --plot need --instance")
+    if plot and not routing:
+        raise InvalidInputError("--plot needs --routing (or --solution) to predict the loads")
+    series = ctr.read_counters(counters)
+    network = read_network(instance, fmt) if instance else None
+    speeds: dict = {}
+    if network is not None:
+        from topo_opt.measure.routing_matrix import interface_rows
+
+        keys = sorted(series)
+        for key, (kind, index) in zip(keys, interface_rows(network, keys, counters)):
+            if kind == "arc" and math.isnan(series[key].speed) and unit != "packets":
+                speeds[key] = float(network.link_capacity[network.arc_link[index]])
+    clean = [ctr.clean_series(series[key], max_gap_s, unit, speeds.get(key)) for key in sorted(series)]
+    rate_unit = ctr.UNITS[unit][1]
+    binned = rt.bin_all(clean, bin_s, rate_unit)
+    records = rt.summarize(binned, clean)
+    comparison = None
+    if routing:
+        from topo_opt.measure.compare import compare_loads
+        from topo_opt.measure.routing_matrix import routing_for
+
+        measured = {(r["link"], r["direction"]): r[statistic] for r in records if math.isfinite(r[statistic])}
+        comparison = compare_loads(network, routing_for(network, routing), measured, counters)
+    if out:
+        text = rates_csv(records, rate_unit) if out.lower().endswith(".csv") else rates_json(
+            records, binned, {"bin_s": bin_s, "max_gap_s": max_gap_s, "unit": unit, "counters": counters,
+                              **({"comparison": comparison, "routing": routing, "statistic": statistic}
+                                 if comparison else {})})
+        atomic_write_text(out, text)
+    if plot:
+        from topo_opt.report.measure import plot_load_comparison
+
+        plot_load_comparison(comparison, plot, f"{network.name}: {statistic} load, {routing}", rate_unit)
+    _print_rates(records, binned, rate_unit)
+    if comparison is not None:
+        _print_comparison(comparison, statistic, routing, network.rate_unit)
+    for path in (out, plot):
+        if path:
+            stdout.print(f"written to {path}")
+
+
+def _print_rates(records: list[dict], binned, rate_unit: str) -> None:
+    table = Table(title=f"link rates ({rate_unit}; {binned.bin_s:g}-s bins from {_utc(binned.edges[0])} UTC, "
+                        f"{len(binned.edges) - 1} bins)")
+    for column in ("link", "dir", "polls", "valid bins", "mean", "peak", "busy hour", "busy hour start",
+                   "p95", "wraps", "resets", "gaps"):
+        table.add_column(column, justify="left" if column in ("link", "dir", "busy hour start") else "right")
+    for r in records:
+        table.add_row(r["link"], r["direction"], str(r["n_polls"]), f"{r['n_valid']}/{r['n_bins']}",
+                      fmt_value(r["mean"]), fmt_value(r["peak"]), fmt_value(r["busy_hour"]),
+                      _utc(r["busy_hour_start_s"])[11:16], fmt_value(r["p95"]), str(r["n_wraps"]),
+                      str(r["n_resets"]), str(len(r["gaps"])))
+    stdout.print(table)
+    for r in records:
+        for event in r["events"]:
+            stdout.print(f"{event['kind']}: {r['link']} {r['direction']} between {_utc(event['start_s'])} and "
+                         f"{_utc(event['end_s'])} UTC: {event['message']}")
+
+
+def _print_comparison(records: list[dict], statistic: str, routing: str, rate_unit: str) -> None:
+    from topo_opt.measure.compare import summary
+
+    table = Table(title=f"measured {statistic} against the load {routing} routing predicts ({rate_unit})")
+    for column in ("link", "dir", "measured", "predicted", "difference", "ratio"):
+        table.add_column(column, justify="left" if column in ("link", "dir") else "right")
+    for r in records:
+        table.add_row(r["link"], r["direction"], fmt_value(r["measured"]), fmt_value(r["predicted"]),
+                      fmt_value(r["difference"]), fmt_value(r["ratio"]))
+    stdout.print(table)
+    s = summary(records)
+    stdout.print(f"{s['interfaces']} interfaces: ||measured - predicted|| / ||predicted|| = "
+                 f"{fmt_value(s['relative_difference'])}, largest |ratio - 1| = "
+                 f"{fmt_value(s['max_abs_ratio_deviation'])}")
+
+
+# ------------------------------------------------------------------------------------ tm
+@measure.command()
+@click.argument("instance", type=click.Path(dir_okay=False))
+@click.argument("rates_file", metavar="RATES", type=click.Path(dir_okay=False))
+@click.option("--routing", default="min-hop", show_default=True,
+              help="Routing in force when the counters were taken: min-hop, shortest-length, ecmp or a "
+                   "solution JSON file.")
+@click.option("--method", type=click.Choice(("tomogravity", "gravity", "least-squares")), default="tomogravity",
+              show_default=True)
+@click.option("--lambda", "lam", type=float, default=0.01, show_default=True,
+              help="Tomogravity weight of the prior (rates scaled by the largest measured load).")
+@click.option("--statistic", type=click.Choice(STATISTIC_CHOICES), default="mean", show_default=True,
+              help="Which rate of the RATES file to explain (mean: loads taken at the same times).")
+@click.option("--pairs", type=click.Choice(("instance", "all")), default="instance", show_default=True,
+              help="Estimate the instance's demand pairs, or every ordered pair of nodes.")
+@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), required=True,
+              help="Write the instance with the estimated demands (native JSON).")
+def tm(instance: str, rates_file: str, routing: str, method: str, lam: float, statistic: str, pairs: str,
+       fmt: str, out: str) -> None:
+    """Estimate the traffic matrix of INSTANCE from the link RATES (CSV or JSON of `measure rates`)
+    and write the instance with the estimated demands, ready for `topo-opt solve`."""
+    import numpy as np
+
+    from topo_opt.io.detect import write_instance
+    from topo_opt.measure import routing_matrix as rm
+    from topo_opt.measure import traffic_matrix as est
+    from topo_opt.measure.rates_file import read_rates
+
+    network = read_network(instance, fmt)
+    measured, unit = read_rates(rates_file, statistic)
+    if unit != network.rate_unit:
+        raise InvalidInputError(f"{rates_file}: rates in {unit}, instance {network.name!r} in {network.rate_unit}")
+    od = rm.all_pairs(network) if pairs == "all" or network.n_demands == 0 else network
+    keys = list(measured)
+    matrix = rm.measurement_matrix(od, rm.routing_for(od, routing), keys, rates_file)
+    y = np.array([measured[k] for k in keys])
+    result = est.estimate(od, keys, y, matrix, method, lam)
+    estimated = est.estimated_network(od, result, {"routing": routing, "rates_file": rates_file,
+                                                   "statistic": statistic, "pairs": pairs})
+    write_instance(estimated, out, format="json")
+    _print_fit(od, result, statistic, routing)
+    stdout.print(f"wrote {out}: {estimated.n_demands} demands, total {fmt_value(estimated.total_demand)} "
+                 f"{network.rate_unit}")
+
+
+def _print_fit(network, result, statistic: str, routing: str) -> None:
+    import numpy as np
+
+    table = Table(title=f"{network.name}: traffic matrix by {result.method} ({statistic} rates, {routing} routing)",
+                  show_header=False)
+    rows = [("interfaces measured", str(len(result.keys))), ("demands estimated", str(network.n_demands)),
+            ("rank of the routing matrix", str(result.rank)),
+            ("unidentifiable demands", f"{len(result.unidentifiable)} (null space of the routing matrix)"),
+            ("||y - A x|| / ||y||", fmt_value(result.relative_residual)),
+            ("total estimated", f"{fmt_value(float(result.x.sum()))} {network.rate_unit}"),
+            ("total gravity prior", f"{fmt_value(float(result.prior.sum()))} {network.rate_unit}")]
+    if "lambda" in result.options:
+        rows.insert(0, ("lambda", fmt_value(result.options["lambda"])))
+    for row in rows:
+        table.add_row(*row)
+    stdout.print(table)
+    worst = np.argsort(-np.abs(result.residual))[:8]
+    res = Table(title=f"largest link-load residuals y - A x ({network.rate_unit})")
+    for column in ("link", "dir", "measured", "fitted", "residual"):
+        res.add_column(column, justify="left" if column in ("link", "dir") else "right")
+    for i in worst:
+        res.add_row(result.keys[i][0], result.keys[i][1], fmt_value(float(result.y[i])),
+                    fmt_value(float(result.y[i] - result.residual[i])), fmt_value(float(result.residual[i])))
+    stdout.print(res)
