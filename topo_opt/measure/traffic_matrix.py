@@ -112,7 +112,8 @@ def unidentifiable_demands(matrix: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def estimate(network: Network, keys: list[Key], y: np.ndarray, matrix: np.ndarray,
-             method: str = "tomogravity", lam: float = DEFAULT_LAMBDA) -> TMEstimate:
+             method: str = "tomogravity", lam: float = DEFAULT_LAMBDA,
+             prior: np.ndarray | None = None) -> TMEstimate:
     """Estimate the demands of ``network`` from loads ``y`` of the interfaces ``keys``.
 
     Parameters
@@ -124,13 +125,15 @@ def estimate(network: Network, keys: list[Key], y: np.ndarray, matrix: np.ndarra
     method : "tomogravity", "gravity" or "least-squares"
     lam : float
         λ of tomogravity (dimensionless, rates scaled by max(y)).
+    prior : array, optional
+        A prior g of one's own instead of :func:`gravity_prior`.
     """
     if method not in METHODS:
         raise InvalidInputError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     if not (math.isfinite(lam) and lam > 0):
         raise InvalidInputError(f"--lambda must be a finite number > 0, got {lam!r}")
     y = np.asarray(y, float)
-    prior = gravity_prior(network, keys, y, matrix)
+    prior = gravity_prior(network, keys, y, matrix) if prior is None else np.asarray(prior, float)
     scale = float(y.max()) if y.size and y.max() > 0 else 1.0
     a, b, g = matrix, y / scale, prior / scale
     options: dict = {"method": method}
