@@ -212,3 +212,114 @@ def _print_fit(network, result, statistic: str, routing: str) -> None:
         res.add_row(result.keys[i][0], result.keys[i][1], fmt_value(float(result.y[i])),
                     fmt_value(float(result.y[i] - result.residual[i])), fmt_value(float(result.residual[i])))
     stdout.print(res)
+
+
+# ------------------------------------------------------------------------------------ probe trains
+def _floats(text: str, option: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise InvalidInputError(f"{option} {text!r}: expected comma-separated numbers") from None
+
+
+@measure.group("probe-train")
+def probe_train() -> None:
+    """Probe trains over a path of FIFO servers (deterministic tandem model): simulate, infer."""
+
+
+@probe_train.command("simulate")
+@click.option("--capacity", required=True, help="Server capacities in bit/s, comma-separated, in path order.")
+@click.option("--cross-share", default=None, help="Fluid cross traffic per server as a share of its capacity.")
+@click.option("--propagation", default=None, help="Propagation after each server, s.")
+@click.option("--outage", "outages", multiple=True, metavar="SERVER:START:DURATION",
+              help="Server (1-based) serves nothing from START for DURATION seconds; repeatable.")
+@click.option("--train", "trains", multiple=True, metavar="GAP:PACKETS",
+              help="A train of PACKETS sent every GAP s (0: back-to-back pairs); repeatable "
+                   "[default: 0:20 5e-5:200 1e-4:200 3e-4:400].")
+@click.option("--length", "length_bits", type=float, default=12000.0, show_default=True, help="Packet length, bit.")
+@click.option("--spacing", type=float, default=0.1, show_default=True, help="Seconds between trains.")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Probe CSV to write.")
+def probe_simulate(capacity: str, cross_share: str | None, propagation: str | None, outages: tuple[str, ...],
+                   trains: tuple[str, ...], length_bits: float, spacing: float, out: str) -> None:
+    """Simulate probe trains over the path and write their send and receive times."""
+    import numpy as np
+
+    from topo_opt.io.atomic import atomic_write_text
+    from topo_opt.measure import probe_train as pt
+
+    _check_suffix(out, "--out", (".csv",))
+    caps = _floats(capacity, "--capacity")
+    shares = _floats(cross_share, "--cross-share") if cross_share else [0.0] * len(caps)
+    props = _floats(propagation, "--propagation") if propagation else [0.0] * len(caps)
+    if not len(caps) == len(shares) == len(props):
+        raise InvalidInputError("--capacity, --cross-share and --propagation need one value per server")
+    per_server: list[list] = [[] for _ in caps]
+    for text in outages:
+        parts = text.split(":")
+        if len(parts) != 3 or not parts[0].isdigit() or not 1 <= int(parts[0]) <= len(caps):
+            raise InvalidInputError(f"--outage {text!r}: expected SERVER:START:DURATION with SERVER in 1..{len(caps)}")
+        per_server[int(parts[0]) - 1].append(tuple(_floats(",".join(parts[1:]), "--outage")))
+    servers = [pt.Server(c, x, p, tuple(o)) for c, x, p, o in zip(caps, shares, props, per_server)]
+    specs = []
+    for text in trains or ("0:20", "5e-5:200", "1e-4:200", "3e-4:400"):
+        gap, _, count = text.partition(":")
+        if not count.isdigit():
+            raise InvalidInputError(f"--train {text!r}: expected GAP:PACKETS")
+        specs.append((_floats(gap, "--train")[0], int(count)))
+    measured = []
+    for number, send in enumerate(pt.schedule(specs, 0.0, spacing)):
+        lengths = np.full(send.size, length_bits)
+        measured.append(pt.Train(str(number), send, pt.simulate(servers, send, lengths), lengths))
+    atomic_write_text(out, pt.trains_csv(measured))
+    table = Table(title="simulated probe trains (delays in s)")
+    for column in ("train", "gap (s)", "packets", "first delay", "last delay", "max delay"):
+        table.add_column(column, justify="right")
+    for (gap, count), train in zip(specs, measured):
+        delay = train.delay_s
+        table.add_row(train.train_id, fmt_value(gap), str(count), fmt_value(float(delay[0])),
+                      fmt_value(float(delay[-1])), fmt_value(float(delay.max())))
+    stdout.print(table)
+    stdout.print(f"written to {out}")
+
+
+@probe_train.command("infer")
+@click.argument("probes", type=click.Path(dir_okay=False))
+@click.option("--min-jump", "min_jump_s", type=float, default=None,
+              help="Delay jump (s) that starts an outage [default: 6 robust std of the increments].")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the inference JSON.")
+def probe_infer(probes: str, min_jump_s: float | None, out: str | None) -> None:
+    """Bottleneck capacity (packet pairs), cross-traffic share and outages from the trains in PROBES
+    (CSV: train,packet,send_s,receive_s,length_bits)."""
+    import json
+
+    from topo_opt.io.atomic import atomic_write_text
+    from topo_opt.io.solution_json import json_clean
+    from topo_opt.measure import probe_train as pt
+
+    _check_suffix(out, "--out", (".json",))
+    result = pt.infer(pt.read_trains(probes), min_jump_s)
+    if out:
+        atomic_write_text(out, json.dumps(json_clean({"format": "topo-opt/probe-inference", "version": 1,
+                                                      "units": {"rate": "bit/s", "time": "s"},
+                                                      **result.to_dict()}), indent=1) + "\n")
+    doc = result.to_dict()
+    table = Table(title=f"bottleneck from {probes}", show_header=False)
+    table.add_row("capacity (packet pairs)", f"{fmt_value(doc['capacity_bps'])} bit/s")
+    table.add_row("cross-traffic share", fmt_value(doc["cross_traffic_share"]))
+    table.add_row("available rate", f"{fmt_value(doc['available_bps'])} bit/s")
+    stdout.print(table)
+    trains = Table(title="trains")
+    for column in ("train", "packets", "send gap (s)", "receive spacing (s)", "saturating"):
+        trains.add_column(column, justify="right")
+    for info in doc["trains"]:
+        trains.add_row(info["train"], str(info["packets"]), fmt_value(info["gap_s"]),
+                       fmt_value(info.get("receive_spacing_s")), "yes" if info.get("saturating") else "")
+    stdout.print(trains)
+    for o in doc["outages"]:
+        stdout.print(f"outage in train {o['train_id']}: start {o['start_s']:.6g} s ± {o['start_uncertainty_s']:.2g} "
+                     f"(sender clock), duration {o['duration_s']:.6g} s ± {o['duration_uncertainty_s']:.2g}, "
+                     f"packets {o['first_packet']}..{o['last_packet']} delayed")
+    if not doc["outages"]:
+        stdout.print("no outage found")
+    if out:
+        stdout.print(f"written to {out}")
