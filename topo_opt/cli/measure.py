@@ -323,3 +323,55 @@ def probe_infer(probes: str, min_jump_s: float | None, out: str | None) -> None:
         stdout.print("no outage found")
     if out:
         stdout.print(f"written to {out}")
+
+
+# ------------------------------------------------------------------------------------ tree delays
+@measure.command("tree-delays")
+@click.argument("probes", type=click.Path(dir_okay=False))
+@click.argument("tree_file", metavar="TREE", type=click.Path(dir_okay=False))
+@click.option("--bins", type=int, default=32, show_default=True, help="Bins over the delay range at the finest level.")
+@click.option("--bin-width", "bin_s", type=float, default=None, help="Finest bin width in s (instead of --bins).")
+@click.option("--levels", type=int, default=3, show_default=True, help="Coarse-to-fine levels (bin width halved each).")
+@click.option("--max-iter", type=int, default=200, show_default=True, help="EM iterations per level at most.")
+@click.option("--keep-fixed", is_flag=True, help="Do not subtract each receiver's smallest delay first.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the per-link delay models (JSON).")
+def tree_delays(probes: str, tree_file: str, bins: int, bin_s: float | None, levels: int, max_iter: int,
+                keep_fixed: bool, out: str | None) -> None:
+    """Per-link queueing-delay distributions of the probe TREE (JSON) from the end-to-end delays in
+    PROBES (CSV: train,receiver,delay_s): EM over binned delays, Weibull fits, M/M/1 comparison."""
+    import json
+
+    from topo_opt.io.atomic import atomic_write_text
+    from topo_opt.io.solution_json import json_clean
+    from topo_opt.measure import tree_tomography as tt
+
+    _check_suffix(out, "--out", (".json",))
+    tree = tt.read_tree(tree_file)
+    delays, dropped = tt.read_probes(probes, tree)
+    result = tt.fit_em(tree, delays, bins=bins, levels=levels, max_iter=max_iter, subtract_min=not keep_fixed,
+                       bin_s=bin_s)
+    models = tt.link_models(tree, result)
+    options = {"probes": probes, "tree": tree_file, "bins": bins, "bin_width_s": bin_s, "levels": levels,
+               "max_iter": max_iter, "subtract_min": not keep_fixed, "trains": int(delays.shape[0]),
+               "incomplete_trains_dropped": dropped}
+    if out:
+        atomic_write_text(out, json.dumps(json_clean(tt.delays_document(tree, result, models, options)),
+                                          indent=1) + "\n")
+    table = Table(title=f"link queueing delays from {delays.shape[0]} trains ({len(tree.receivers)} receivers; "
+                        f"bin {result.bin_s:.3g} s; EM iterations per level {list(result.iterations)})")
+    for column in ("link", "from", "to", "mean (s)", "std (s)", "P(0)", "Weibull a", "Weibull b", "fit r2",
+                   "M/M/1 mean (s)", "flags"):
+        table.add_column(column, justify="left" if column in ("link", "from", "to", "flags") else "right")
+    for m in models:
+        w = m["weibull"] or {}
+        flags = [f for f, on in (("below resolution", m["below_resolution"]),
+                                 ("not identifiable", not m["identifiable"])) if on]
+        mm1 = m.get("mm1") or {}
+        table.add_row(m["id"], m["parent"], m["child"], fmt_value(m["mean_s"]), fmt_value(m["std_s"]),
+                      fmt_value(m["p_zero"]), fmt_value(w.get("a")), fmt_value(w.get("b")), fmt_value(w.get("r2")),
+                      "saturated" if mm1.get("saturated") else fmt_value(mm1.get("mean_wait_s")), ", ".join(flags))
+    stdout.print(table)
+    if dropped:
+        stdout.print(f"{dropped} incomplete trains dropped (a train needs a packet for every receiver)")
+    if out:
+        stdout.print(f"written to {out}")

@@ -143,3 +143,71 @@ def synthetic_counters(network: Network, routing: str = "min-hop", days: float =
         f"{t:.3f},{link},{direction},{c},{counter_bits},{speed}\n" for t, link, direction, c, speed in rows)
     return SyntheticCounters(text, tuple(keys), fine_edges, fine_rate, demand.mean(axis=1), scale,
                              tuple(resets), tuple(missed))
+
+
+# --------------------------------------------------------------------------- trees
+def binary_tree(n_receivers: int, capacity_bps: float | None = None, load_bps=None):
+    """A probe tree: root ``S``, one shared link to ``n1``, then binary splits down to
+    ``n_receivers`` leaves ``r1..rR`` (every inner node has two children, so every link is
+    identifiable).  Links ``l<child>``; optional capacity and per-link loads (bit/s)."""
+    from topo_opt.measure.tree_tomography import ProbeTree, check_tree
+
+    if n_receivers < 2:
+        raise ValueError("a probe tree needs at least two receivers")
+    parent, child = ["S"], ["n1"]
+    frontier, counter = ["n1"], 1
+    while len(frontier) < n_receivers:
+        node = frontier.pop(0)
+        for _ in range(2):
+            counter += 1
+            parent.append(node)
+            child.append(f"n{counter}")
+            frontier.append(f"n{counter}")
+    rename = {leaf: f"r{i + 1}" for i, leaf in enumerate(frontier)}
+    child = [rename.get(c, c) for c in child]
+    parent = [rename.get(p, p) for p in parent]
+    n = len(child)
+    cap = np.full(n, np.nan if capacity_bps is None else capacity_bps)
+    load = np.full(n, np.nan) if load_bps is None else np.broadcast_to(np.asarray(load_bps, float), (n,)).copy()
+    tree = ProbeTree("S", tuple(f"l{c}" for c in child), tuple(parent), tuple(child), cap, load)
+    check_tree(tree)
+    return tree
+
+
+def tree_paths(tree) -> np.ndarray:
+    """0/1 matrix receivers × links: link l lies on the path from the root to receiver r."""
+    link_of = tree.link_of_child
+    out = np.zeros((len(tree.receivers), len(tree.links)))
+    for r, receiver in enumerate(tree.receivers):
+        node = receiver
+        while node != tree.root:
+            i = link_of[node]
+            out[r, i] = 1.0
+            node = tree.parent[i]
+    return out
+
+
+def sample_tree_delays(tree, pmf: np.ndarray, bin_s: float, n_trains: int, seed: int = 0,
+                       fixed_s: float = 0.0) -> np.ndarray:
+    """End-to-end delays (trains × receivers, s) with link delays ``X_l = bin_s · k``,
+    ``k ~ pmf[l]``, independent across links and trains, shared by every receiver below l;
+    plus a fixed delay ``fixed_s`` per receiver."""
+    rng = np.random.default_rng(seed)
+    cdf = np.cumsum(pmf, axis=1)
+    draws = rng.random((n_trains, pmf.shape[0]))
+    k = np.array([np.searchsorted(cdf[l], draws[:, l], side="right") for l in range(pmf.shape[0])]).T
+    k = np.minimum(k, pmf.shape[1] - 1)
+    return (k * bin_s) @ tree_paths(tree).T + fixed_s
+
+
+def mm1_wait_pmf(utilization: float, mean_service_s: float, bin_s: float, n_bins: int) -> np.ndarray:
+    """The M/M/1 waiting time, P(W = 0) = 1 − ρ, P(W > x) = ρ e^{−(μ−λ)x}, binned to multiples of
+    ``bin_s`` (bin k holds (k ± 1/2) bin_s; the tail beyond the last bin goes to it)."""
+    decay = (1.0 - utilization) / mean_service_s
+    edges = (np.arange(n_bins) + 0.5) * bin_s
+    survival = utilization * np.exp(-decay * edges)
+    pmf = np.empty(n_bins)
+    pmf[0] = 1.0 - survival[0]
+    pmf[1:] = survival[:-1] - survival[1:]
+    pmf[-1] += survival[-1]
+    return pmf
