@@ -11,6 +11,7 @@ from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, read_network, stdout
 from topo_opt.errors import InvalidInputError
 
 STATISTIC_CHOICES = ("mean", "peak", "busy_hour", "p95")
+COMPARISON_ROWS = 12  # the rest is in the --out file
 
 
 def _check_suffix(path: str | None, option: str, suffixes: tuple[str, ...]) -> None:
@@ -111,13 +112,15 @@ def rates(counters: str, bin_s: float, max_gap_s: float | None, unit: str, out: 
 def _print_rates(records: list[dict], binned, rate_unit: str) -> None:
     table = Table(title=f"link rates ({rate_unit}; {binned.bin_s:g}-s bins from {_utc(binned.edges[0])} UTC, "
                         f"{len(binned.edges) - 1} bins)")
-    for column in ("link", "dir", "polls", "valid bins", "mean", "peak", "busy hour", "busy hour start",
+    for column in ("link", "dir", "polls", "valid bins", "mean", "peak", "busy hour (start UTC)",
                    "p95", "wraps", "resets", "gaps"):
-        table.add_column(column, justify="left" if column in ("link", "dir", "busy hour start") else "right")
+        table.add_column(column, justify="left" if column in ("link", "dir") else "right",
+                         no_wrap=column in ("link", "dir"))
     for r in records:
+        busy = f"{fmt_value(r['busy_hour'])} ({_utc(r['busy_hour_start_s'])[11:16]})" \
+            if math.isfinite(r["busy_hour"]) else "n/a"
         table.add_row(r["link"], r["direction"], str(r["n_polls"]), f"{r['n_valid']}/{r['n_bins']}",
-                      fmt_value(r["mean"]), fmt_value(r["peak"]), fmt_value(r["busy_hour"]),
-                      _utc(r["busy_hour_start_s"])[11:16], fmt_value(r["p95"]), str(r["n_wraps"]),
+                      fmt_value(r["mean"]), fmt_value(r["peak"]), busy, fmt_value(r["p95"]), str(r["n_wraps"]),
                       str(r["n_resets"]), str(len(r["gaps"])))
     stdout.print(table)
     for r in records:
@@ -129,10 +132,12 @@ def _print_rates(records: list[dict], binned, rate_unit: str) -> None:
 def _print_comparison(records: list[dict], statistic: str, routing: str, rate_unit: str) -> None:
     from topo_opt.measure.compare import summary
 
-    table = Table(title=f"measured {statistic} against the load {routing} routing predicts ({rate_unit})")
+    shown = records[:COMPARISON_ROWS]
+    table = Table(title=f"measured {statistic} against the load {routing} routing predicts ({rate_unit}); "
+                        f"{len(shown)} of {len(records)} interfaces, largest |ratio - 1| first")
     for column in ("link", "dir", "measured", "predicted", "difference", "ratio"):
         table.add_column(column, justify="left" if column in ("link", "dir") else "right")
-    for r in records:
+    for r in shown:
         table.add_row(r["link"], r["direction"], fmt_value(r["measured"]), fmt_value(r["predicted"]),
                       fmt_value(r["difference"]), fmt_value(r["ratio"]))
     stdout.print(table)
@@ -184,6 +189,9 @@ def tm(instance: str, rates_file: str, routing: str, method: str, lam: float, st
                                                    "statistic": statistic, "pairs": pairs})
     write_instance(estimated, out, format="json")
     _print_fit(od, result, statistic, routing)
+    if od is network:  # the instance's own demands, e.g. a planning matrix or a known truth
+        stdout.print(f"difference to the demands in {instance}: ||x - r|| / ||r|| = "
+                     f"{fmt_value(est.relative_error(result.x, network.demand_rate))}")
     stdout.print(f"wrote {out}: {estimated.n_demands} demands, total {fmt_value(estimated.total_demand)} "
                  f"{network.rate_unit}")
 

@@ -20,7 +20,8 @@ COLUMNS = ("link", "direction", "measured", "predicted", "difference", "ratio")
 
 def compare_loads(network: Network, routing: Routing, measured: dict[Key, float],
                   source: str = "rates") -> list[dict]:
-    """One record per measured interface (rates in the instance's rate unit), largest load first."""
+    """One record per measured interface (rates in the instance's rate unit), the largest
+    relative discrepancy |y/ŷ − 1| first (interfaces predicted to carry nothing lead)."""
     keys = list(measured)
     predicted = measurement_matrix(network, routing, keys, source) @ network.demand_rate
     records = []
@@ -28,7 +29,7 @@ def compare_loads(network: Network, routing: Routing, measured: dict[Key, float]
         m = measured[key]
         records.append({"link": key[0], "direction": key[1], "measured": m, "predicted": float(p),
                         "difference": m - float(p), "ratio": m / float(p) if p > 0 else math.nan})
-    records.sort(key=lambda r: -max(r["measured"], r["predicted"]))
+    records.sort(key=lambda r: -(abs(r["ratio"] - 1) if math.isfinite(r["ratio"]) else math.inf))
     return records
 
 

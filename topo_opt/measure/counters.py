@@ -4,8 +4,8 @@ Counter file, long format (one poll per row; a header line names the columns, ex
 an error)::
 
     timestamp,link,direction,counter[,counter_bits][,speed_bps]
-    2026-01-05T00:00:03Z,ATLAng_CHINng,forward,3718212
-    1767571503.0,ATLAng_CHINng,reverse,99121
+    2026-01-05T00:00:07Z,DNVRng,ingress,2567923707
+    1767571211.454,HSTNng_KSCYng,forward,517576576
 
 * ``timestamp`` -- seconds since the Unix epoch, or ISO 8601 (``Z``/offset; naive means UTC).
 * ``link`` -- an interface id: a link id of the instance, or a node id for access counters.
