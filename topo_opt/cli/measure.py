@@ -176,6 +176,7 @@ def tm(instance: str, rates_file: str, routing: str, method: str, lam: float, st
     from topo_opt.measure import traffic_matrix as est
     from topo_opt.measure.rates_file import read_rates
 
+    _check_suffix(out, "--out", (".json",))
     network = read_network(instance, fmt)
     measured, unit = read_rates(rates_file, statistic)
     if unit != network.rate_unit:
