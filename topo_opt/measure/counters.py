@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from topo_opt.errors import InvalidInputError
+from topo_opt.io.detect import read_text
 
 LINK_DIRECTIONS = ("forward", "reverse")
 ACCESS_DIRECTIONS = ("ingress", "egress")
@@ -155,14 +156,7 @@ def _counter_value(text: str, where: str) -> int:
 
 def read_counters(path: str | Path) -> dict[Key, CounterSeries]:
     """Read a counter file (long or wide format, see the module docstring)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInputError(f"{path}: counter file not found") from None
-    except UnicodeDecodeError:
-        raise InvalidInputError(f"{path}: not a text (UTF-8) CSV file") from None
-    return parse_counters(text, str(path))
+    return parse_counters(read_text(path), str(path))
 
 
 def parse_counters(text: str, source: str = "<counters>") -> dict[Key, CounterSeries]:

@@ -53,6 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from topo_opt.errors import InvalidInputError
+from topo_opt.io.detect import read_text
 
 BACK_TO_BACK_S = 1e-9
 """Send gaps below this (s) are back to back."""
@@ -183,11 +184,7 @@ def trains_csv(trains: list[Train]) -> str:
 def read_trains(path: str | Path) -> list[Train]:
     """Read a probe file: columns ``train,packet,send_s,receive_s,length_bits`` (one row per packet)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInputError(f"{path}: probe file not found") from None
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(read_text(path)))
     missing = [c for c in TRAIN_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise InvalidInputError(f"{path}:1: missing column {missing[0]!r} (expected {', '.join(TRAIN_COLUMNS)})")

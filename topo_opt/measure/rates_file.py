@@ -15,6 +15,7 @@ from pathlib import Path
 
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.csv_table import csv_text
+from topo_opt.io.detect import read_text
 from topo_opt.io.solution_json import json_clean
 from topo_opt.measure.counters import DIRECTIONS, Key
 from topo_opt.measure.rates import STATISTICS, BinnedRates
@@ -51,12 +52,7 @@ def read_rates(path: str | Path, statistic: str = "mean") -> tuple[dict[Key, flo
     if statistic not in STATISTICS:
         raise InvalidInputError(f"unknown statistic {statistic!r}; expected one of {', '.join(STATISTICS)}")
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInputError(f"{path}: rates file not found") from None
-    except UnicodeDecodeError:
-        raise InvalidInputError(f"{path}: not a text file") from None
+    text = read_text(path)
     if text.lstrip().startswith("{"):
         try:
             doc = json.loads(text)

@@ -52,6 +52,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from topo_opt.errors import InvalidInputError
+from topo_opt.io.detect import read_text
 
 TREE_FORMAT = "topo-opt/probe-tree"
 DELAYS_FORMAT = "topo-opt/link-delays"
@@ -127,11 +128,9 @@ def read_tree(path: str | Path) -> ProbeTree:
     """
     path = Path(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidInputError(f"{path}: tree file not found") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInputError(f"{path}:{getattr(exc, 'lineno', 1)}: not a JSON tree file") from None
+        doc = json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"{path}:{exc.lineno}: not a JSON tree file: {exc.msg}") from None
     if not isinstance(doc, dict) or doc.get("format") != TREE_FORMAT:
         raise InvalidInputError(f"{path}: not a probe-tree file (format must be {TREE_FORMAT!r})")
     links = doc.get("links")
@@ -192,11 +191,7 @@ def read_probes(path: str | Path, tree: ProbeTree) -> tuple[np.ndarray, int]:
     """Delays (trains × receivers, s) from ``train,receiver,delay_s`` rows, and the number of
     incomplete trains dropped (a train needs one packet for every receiver)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInputError(f"{path}: probe file not found") from None
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(read_text(path)))
     for name in ("train", "receiver", "delay_s"):
         if name not in (reader.fieldnames or []):
             raise InvalidInputError(f"{path}:1: missing column {name!r} (expected train,receiver,delay_s)")
