@@ -64,6 +64,15 @@ def test_a_decrease_that_is_no_wrap_by_speed_is_a_reset():
     assert [e.kind for e in clean.events] == ["reset"] and "not a 32-bit wrap" in clean.events[0].message
 
 
+def test_a_counter_too_narrow_for_its_speed_is_reported():
+    # 1 Gbit/s wraps a 32-bit octet counter every 34 s: 60-s polls cannot count the wraps
+    rows = [(T0 + 60 * i, "L", "forward", 1000 * i, 1e9) for i in range(4)]
+    clean = counters.clean_series(one_series(long_csv(rows, "speed_bps")))
+    assert [e.kind for e in clean.events] == ["ambiguous"] and "3 poll intervals" in clean.events[0].message
+    rows = [(T0 + 60 * i, "L", "forward", 1000 * i, 1e8) for i in range(4)]  # 100 Mbit/s: 344 s per wrap
+    assert counters.clean_series(one_series(long_csv(rows, "speed_bps"))).events == ()
+
+
 @pytest.mark.parametrize("rows, match", [
     ([(T0, "L", "forward", 5), (T0, "L", "forward", 6)], "does not increase"),
     ([(T0 + 5, "L", "forward", 5), (T0, "L", "forward", 6)], "c.csv:3"),

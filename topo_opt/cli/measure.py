@@ -9,8 +9,8 @@ from rich.table import Table
 
 from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, read_network, stdout
 from topo_opt.errors import InvalidInputError
+from topo_opt.measure.rates import STATISTICS as STATISTIC_CHOICES
 
-STATISTIC_CHOICES = ("mean", "peak", "busy_hour", "p95")
 COMPARISON_ROWS = 12  # the rest is in the --out file
 
 
@@ -72,16 +72,19 @@ def rates(counters: str, bin_s: float, max_gap_s: float | None, unit: str, out: 
         raise InvalidInputError("--plot needs --routing (or --solution) to predict the loads")
     series = ctr.read_counters(counters)
     network = read_network(instance, fmt) if instance else None
+    rate_unit = ctr.UNITS[unit][1]
+    if routing and rate_unit != network.rate_unit:
+        raise InvalidInputError(f"--unit {unit} gives rates in {rate_unit}, instance {network.name!r} is in "
+                                f"{network.rate_unit}")
     speeds: dict = {}
     if network is not None:
         from topo_opt.measure.routing_matrix import interface_rows
 
         keys = sorted(series)
         for key, (kind, index) in zip(keys, interface_rows(network, keys, counters)):
-            if kind == "arc" and math.isnan(series[key].speed) and unit != "packets":
+            if kind == "arc" and math.isnan(series[key].speed) and rate_unit == network.rate_unit:
                 speeds[key] = float(network.link_capacity[network.arc_link[index]])
     clean = [ctr.clean_series(series[key], max_gap_s, unit, speeds.get(key)) for key in sorted(series)]
-    rate_unit = ctr.UNITS[unit][1]
     binned = rt.bin_all(clean, bin_s, rate_unit)
     records = rt.summarize(binned, clean)
     comparison = None

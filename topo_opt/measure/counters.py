@@ -27,6 +27,8 @@ the difference of two polls ``Δc = c₂ − c₁`` is
   counter cannot be told from a wrap: it is taken as one (at most 2^w counts are misattributed);
 * a **reset** otherwise (a decrease that is not a wrap, or, with a known speed, an increase
   implying a rate above ``SPEED_TOLERANCE`` × speed): the interval's traffic is unknown;
+* **ambiguous** intervals (reported once per series) when the speed could wrap the counter
+  more than once between two polls: one wrap at most is assumed;
 * a **gap** when the polls are more than ``max_gap_s`` apart (default 1.5 × the series' median
   polling interval): the traffic is known in total but not how it was spread, so the interval
   is not used for binned rates either.
@@ -84,7 +86,8 @@ class CounterSeries:
 
 @dataclass(frozen=True)
 class Event:
-    """Something found while cleaning: ``kind`` in ``reset``, ``gap``; times in s; a message."""
+    """Something found while cleaning: ``kind`` in ``reset``, ``gap``, ``ambiguous`` (a counter
+    that could wrap more than once between polls at the interface speed); times in s; a message."""
 
     key: Key
     kind: str
@@ -315,7 +318,15 @@ def clean_series(series: CounterSeries, max_gap_s: float | None = None, unit: st
     for i in np.flatnonzero(gap & ok):
         events.append(Event(key, "gap", float(t[i]), float(t[i + 1]),
                             f"no poll for {dt[i]:.6g} s (> {max_gap_s:g} s)"))
+    used = ok & ~gap
+    ambiguous = used & (speed * dt >= modulus * per_count) if math.isfinite(speed) else np.zeros(len(dt), bool)
+    if ambiguous.any():  # one note per series: the counter is too narrow for the speed and polling
+        first, last = np.flatnonzero(ambiguous)[[0, -1]]
+        events.append(Event(key, "ambiguous", float(t[first]), float(t[last + 1]),
+                            f"{int(ambiguous.sum())} poll intervals are long enough for more than one "
+                            f"{series.counter_bits}-bit wrap at the speed {speed:.6g} {rate_unit}; at most one "
+                            f"is assumed (poll faster or use 64-bit counters)"))
     delta = np.where(ok, delta, 0.0)
     total = np.concatenate([[0.0], np.cumsum(delta)])
     events.sort(key=lambda e: e.start_s)
-    return CleanSeries(key, t, total, ok & ~gap, int(wraps.sum()), tuple(events), speed)
+    return CleanSeries(key, t, total, used, int(wraps.sum()), tuple(events), speed)
