@@ -44,8 +44,14 @@ def test_rates_tm_solve_on_the_example(tmp_path):
     assert result.exit_code == 0, result.output
     estimated = read_instance(out)
     assert estimated.metadata["demand_estimate"]["method"] == "tomogravity"
-    result = invoke("solve", out, "--model", ROOT / "models" / "min-delay.toml")
+    solution = tmp_path / "sol.json"
+    result = invoke("solve", out, "--model", ROOT / "models" / "min-delay.toml", "--out", solution)
     assert result.exit_code == 0 and "optimal" in result.output, result.output
+    # a solution file as the routing whose loads are compared
+    result = invoke("measure", "rates", EX / "abilene-counters.csv", "--instance", out, "--solution", solution,
+                    "--out", rates_json)
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(rates_json.read_text())["options"]["comparison"]) == 54
 
 
 def write(tmp_path, text, name="c.csv"):
