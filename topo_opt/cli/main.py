@@ -302,22 +302,16 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
 
 
 from topo_opt.cli.batch import batch  # noqa: E402  (commands in their own modules)
-from topo_opt.cli.report import report  # noqa: E402
 from topo_opt.cli.bench import bench  # noqa: E402
-from topo_opt.cli.whatif import whatif  # noqa: E402
+from topo_opt.cli.measure import measure  # noqa: E402
 from topo_opt.cli.models import models  # noqa: E402
-
-cli.add_command(batch)
-cli.add_command(report)
-cli.add_command(bench)
-from topo_opt.cli.tradeoff import tradeoff  # noqa: E402
-
-cli.add_command(tradeoff)
-cli.add_command(whatif)
-cli.add_command(models)
+from topo_opt.cli.report import report  # noqa: E402
 from topo_opt.cli.simulate import simulate  # noqa: E402
+from topo_opt.cli.tradeoff import tradeoff  # noqa: E402
+from topo_opt.cli.whatif import whatif  # noqa: E402
 
-cli.add_command(simulate)
+for _command in (batch, report, bench, tradeoff, whatif, models, simulate, measure):
+    cli.add_command(_command)
 
 
 def main() -> None:
