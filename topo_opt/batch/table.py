@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from topo_opt.errors import InvalidInputError
+from topo_opt.io.detect import regular_file
 from topo_opt.io.atomic import atomic_write, atomic_write_text
 from topo_opt.io.csv_table import csv_text
 
@@ -64,7 +65,7 @@ def read_results(path: str | Path) -> list[dict[str, Any]]:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = regular_file(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InvalidInputError(f"{path}: results table not found") from None
     reader = csv.DictReader(io.StringIO(text))
