@@ -19,7 +19,7 @@ from topo_opt.cli.console import (
     EXIT_INPUT, EXIT_INTERRUPTED, FORMAT_CHOICES, card_options, checked_output, exit_interrupted,
     fmt_value as _fmt, read_network as _read, stdout,
 )
-from topo_opt.cli.worst_case import add_worst_case, worst_case_options
+from topo_opt.cli.worst_case import add_worst_case, traffic_classes, worst_case_options, worst_case_traffic
 from topo_opt.errors import InfeasibleError, TopoOptError
 
 
@@ -254,7 +254,7 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
 def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packets: int | None,
              no_fixed_delay: bool, fmt: str, out: str | None, show_links: bool,
              power_profile: str | None, worst_case: bool, burst: float | None,
-             max_packet: float | None) -> None:
+             max_packet: float | None, traffic_class: tuple[str, ...], traffic_file: str | None) -> None:
     """Evaluate the design in SOLUTION on INSTANCE: delays, utilisation, loss, power."""
     from topo_opt.errors import InvalidInputError
     from topo_opt.evaluators.metrics import evaluate_design
@@ -264,11 +264,13 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
     if queue == "mm1k" and buffer_packets is None:
         raise InvalidInputError("--queue mm1k needs --buffer K (packets)")
     checked_output(out, (".json",))
+    classes = traffic_classes(worst_case, traffic_class, traffic_file)
     network = _read(instance, fmt)
     design = read_design(solution, network)
     problems = check_design(network, design, strict_capacity=False)
     if problems:
         raise InvalidInputError(f"{solution}: invalid design: {problems[0]}")
+    traffic = worst_case_traffic(network, burst, max_packet, classes) if worst_case else None
     profiles = None
     if power_profile is not None:
         from topo_opt.io.power_profile import profiles_for
@@ -295,7 +297,7 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
                           _fmt(arc["flow"]), _fmt(arc["utilization"]), _fmt(arc["delay_s"]))
         stdout.print(links)
     if worst_case:
-        doc = add_worst_case(network, design, doc, burst, max_packet)
+        doc = add_worst_case(network, design, doc, traffic, classes)
     if out:
         write_solution(out, doc)
         stdout.print(f"evaluation written to {out}")
