@@ -17,6 +17,13 @@ holds only the *head* of each list, keyed by its arrival time at its next queue,
 most (arcs + demands) entries however many packets are in flight, and a hop costs one
 replace-top of that heap (plus one push when the next arc's list was empty).
 
+Memory layout: a packet's state is one 64-byte record (:data:`PACKET`, one cache line), not one
+entry in each of eight arrays.  With millions of packets in flight (GÉANT: ~3 million) the
+state does not fit in the caches; a hop reads and writes most fields of its packet, so one
+record costs one cache miss where eight arrays cost up to eight, and reading the next head's
+arrival time for the heap brings that whole record in before it is processed (1.5x on GÉANT,
+BENCHMARKS.md).
+
 Finite buffers (drop-tail): in packets, an arriving packet is dropped when K packets are in the
 queue (the one in transmission included; the departure times of the K are kept in a ring); in
 bits, when the unfinished work max(D_q − t, 0)·C_q plus the packet's length exceeds B.
@@ -35,6 +42,15 @@ from numba import njit
 DONE, PAUSED, GROW_POOL, GROW_RECORDS = 0, 1, 2, 3
 REDRAWN, KEPT, FIXED, EMPIRICAL = 0, 1, 2, 3
 BY_PACKETS, BY_DURATION = 0, 1
+
+#: One packet in flight: 64 bytes, one cache line (the pool is allocated line-aligned by
+#: :func:`packet_pool`).  Fields: demand, path, hop (index of the arc it is on or queues for),
+#: next (the packet behind it in its arc's transit list, −1 at the tail), batch (−1: not
+#: measured); length (bits, for lengths kept across hops), birth (creation time, s), time
+#: (arrival at its next queue, s).
+PACKET = np.dtype([("demand", np.int64), ("path", np.int64), ("hop", np.int64), ("next", np.int64),
+                   ("batch", np.int64), ("length", np.float64), ("birth", np.float64), ("time", np.float64)])
+CACHE_LINE = 64
 
 # counters[] slots
 C_GENERATED, C_OUTSTANDING, C_HOPS, C_HEAP, C_FREE, C_RECORDS, C_MEASURED_DONE = range(7)
@@ -104,8 +120,7 @@ def run(dem_rate, dem_proc, dem_first_path, dem_end_path, path_cum, path_indptr,
         arc_queue, arc_onward, arc_prop, queue_cap, buf_pkts, buf_bits, ring_off, ring_head,
         ring_count, ring_time, length_mode, mean_length, sizes, cumulative,
         budget_mode, warm, stop, n_batches,
-        heap_t, heap_id, fifo_head, fifo_tail, pk_demand, pk_path, pk_hop, pk_next, pk_len, pk_birth,
-        pk_time, pk_batch, free, queue_free_at, counters,
+        heap_t, heap_id, fifo_head, fifo_tail, pk, free, queue_free_at, counters,
         arc_sum, arc_count, arc_offered, arc_dropped, dem_sum, dem_count, dem_offered,
         dem_dropped, rec_delay, rec_demand, max_events):
     """Process events until done, paused after ``max_events``, or out of space.
@@ -161,34 +176,34 @@ def run(dem_rate, dem_proc, dem_first_path, dem_end_path, path_cum, path_indptr,
                 u = np.random.random()
                 while path < last and path_cum[path] <= u:
                     path += 1
-            pk_demand[p] = k
-            pk_path[p] = path
-            pk_hop[p] = 0
-            pk_birth[p] = birth
-            pk_batch[p] = batch
+            pk[p].demand = k
+            pk[p].path = path
+            pk[p].hop = 0
+            pk[p].birth = birth
+            pk[p].batch = batch
             if length_mode != REDRAWN:
-                pk_len[p] = _length(length_mode, mean_length, sizes, cumulative)
+                pk[p].length = _length(length_mode, mean_length, sizes, cumulative)
             _sift_down(heap_t, heap_id, n_heap, t + np.random.exponential(1.0 / dem_rate[k]), ident)
         else:  # the head of arc `ident`'s transit list reaches its next queue
             p = fifo_head[ident]
-            nxt = pk_next[p]
+            nxt = pk[p].next
             fifo_head[ident] = nxt
             if nxt < 0:
                 fifo_tail[ident] = -1
                 n_heap -= 1
                 _sift_down(heap_t, heap_id, n_heap, heap_t[n_heap], heap_id[n_heap])
             else:
-                _sift_down(heap_t, heap_id, n_heap, pk_time[nxt], ident)
+                _sift_down(heap_t, heap_id, n_heap, pk[nxt].time, ident)
 
         # packet p arrives at time t at the queue of its hop h
-        path = pk_path[p]
-        h = pk_hop[p]
+        path = pk[p].path
+        h = pk[p].hop
         base = path_indptr[path]
         a = path_arcs[base + h]
         q = arc_queue[a]
-        batch = pk_batch[p]
+        batch = pk[p].batch
         counters[C_HOPS] += 1
-        length = np.random.exponential(mean_length) if length_mode == REDRAWN else pk_len[p]
+        length = np.random.exponential(mean_length) if length_mode == REDRAWN else pk[p].length
         leave = max(t, queue_free_at[q]) + length / queue_cap[q]
         dropped = False
         if buf_pkts[q] > 0:
@@ -219,7 +234,7 @@ def run(dem_rate, dem_proc, dem_first_path, dem_end_path, path_cum, path_indptr,
         if dropped:
             if batch >= 0:
                 arc_dropped[batch, a] += 1
-                dem_dropped[batch, pk_demand[p]] += 1
+                dem_dropped[batch, pk[p].demand] += 1
                 counters[C_OUTSTANDING] -= 1
             free[n_free] = p
             n_free += 1
@@ -230,8 +245,8 @@ def run(dem_rate, dem_proc, dem_first_path, dem_end_path, path_cum, path_indptr,
             arc_count[batch, a] += 1
         if base + h + 1 == path_indptr[path + 1]:  # delivered after the propagation of arc a
             if batch >= 0:
-                k = pk_demand[p]
-                delay = leave + arc_prop[a] - pk_birth[p]
+                k = pk[p].demand
+                delay = leave + arc_prop[a] - pk[p].birth
                 dem_sum[batch, k] += delay
                 dem_count[batch, k] += 1
                 rec_delay[n_rec] = delay
@@ -241,20 +256,31 @@ def run(dem_rate, dem_proc, dem_first_path, dem_end_path, path_cum, path_indptr,
             free[n_free] = p
             n_free += 1
         else:  # in transit on arc a: appended to its list (departures from a queue are in order)
-            pk_hop[p] = h + 1
-            pk_time[p] = leave + arc_onward[a]
-            pk_next[p] = -1
+            pk[p].hop = h + 1
+            pk[p].time = leave + arc_onward[a]
+            pk[p].next = -1
             if fifo_tail[a] < 0:
                 fifo_head[a] = p
-                _push(heap_t, heap_id, n_heap, pk_time[p], a)
+                _push(heap_t, heap_id, n_heap, pk[p].time, a)
                 n_heap += 1
             else:
-                pk_next[fifo_tail[a]] = p
+                pk[fifo_tail[a]].next = p
             fifo_tail[a] = p
     counters[C_HEAP] = n_heap
     counters[C_FREE] = n_free
     counters[C_RECORDS] = n_rec
     return status
+
+
+def packet_pool(size: int, old: np.ndarray | None = None) -> np.ndarray:
+    """A zeroed pool of ``size`` :data:`PACKET` records starting on a cache-line boundary (so
+    that a packet is one line, not two), with ``old``'s records copied in front."""
+    raw = np.zeros(size * PACKET.itemsize + CACHE_LINE, dtype=np.uint8)
+    offset = -raw.ctypes.data % CACHE_LINE
+    pool = raw[offset:offset + size * PACKET.itemsize].view(PACKET)
+    if old is not None:
+        pool[:old.size] = old
+    return pool
 
 
 def grow(array: np.ndarray, size: int, fill=0) -> np.ndarray:

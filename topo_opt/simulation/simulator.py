@@ -353,9 +353,7 @@ class _Engine:
         pool = 1024
         heap_t, heap_id = np.zeros(na + nk), np.zeros(na + nk, dtype=np.int64)
         fifo_head, fifo_tail = np.full(na, -1, dtype=np.int64), np.full(na, -1, dtype=np.int64)
-        # demand, path, hop, next in transit list; length, birth, arrival at next queue; batch
-        pk = [np.zeros(pool, dtype=np.int64) for _ in range(4)] + [np.zeros(pool) for _ in range(3)] \
-            + [np.zeros(pool, dtype=np.int64)]
+        pk = engine.packet_pool(pool)
         free = np.arange(pool - 1, -1, -1, dtype=np.int64)
         ring_head = np.zeros(self.buf_pkts.size, dtype=np.int64)
         ring_count = np.zeros(self.buf_pkts.size, dtype=np.int64)
@@ -378,7 +376,7 @@ class _Engine:
                 self.path_arcs, self.arc_queue, self.arc_onward, self.arc_prop, self.queue_cap, self.buf_pkts,
                 self.buf_bits, self.ring_off, ring_head, ring_count, ring_time, self.length_mode,
                 self.mean_length, self.sizes, self.cumulative, self.budget_mode, self.warm, self.stop, nb,
-                heap_t, heap_id, fifo_head, fifo_tail, *pk, free, queue_free_at, counters, *stats, rec_delay, rec_demand,
+                heap_t, heap_id, fifo_head, fifo_tail, pk, free, queue_free_at, counters, *stats, rec_delay, rec_demand,
                 max_events)
 
         step(0)  # loads (or compiles) the machine code, outside the timed loop
@@ -389,7 +387,7 @@ class _Engine:
                 break
             if status == engine.GROW_POOL:
                 new = 2 * pool
-                pk = [engine.grow(a, new) for a in pk]
+                pk = engine.packet_pool(new, pk)
                 n_free = int(counters[engine.C_FREE])
                 free = engine.grow(free[:n_free], new)
                 free[n_free:n_free + new - pool] = np.arange(new - 1, pool - 1, -1)
