@@ -65,11 +65,11 @@ def poll(host: str, interfaces: tuple[str, ...], out: str, interval_s: float, co
 
     def polled(n: int) -> None:
         polls[0] = n
-        if sys.stderr.isatty():
-            click.echo(f"\rpolls: {n}" + (f"/{count}" if count else ""), err=True, nl=False)
+        if sys.stderr.isatty():  # one line per poll: polls are minutes apart
+            click.echo(f"poll {n}" + (f"/{count}" if count else "") + f" written to {out}", err=True)
 
     def missed(message: str) -> None:
-        click.echo(f"topo-opt: warning: poll {polls[0] + 1}: {message} (left out: a gap for 'measure rates')", err=True)
+        click.echo(f"topo-opt: warning: {message} (poll left out: a gap for 'measure rates')", err=True)
 
     try:
         written = poll_to_file(options, mapped, out, on_poll=polled, on_missed=missed)
