@@ -43,6 +43,7 @@ class Counters(instrum.AbstractMibInstrumController):
     def __init__(self):
         self.gets = 0
         self.lock = threading.Lock()
+        self.vanish_after = None   # GETs after which C's ifHCInOctets stops answering
 
     def read_variables(self, *var_binds, **ctx):
         with self.lock:
@@ -51,7 +52,9 @@ class Counters(instrum.AbstractMibInstrumController):
         out = []
         for oid, _ in var_binds:
             key = tuple(oid)
-            if key in COUNTERS:
+            if key == IN + (7,) and self.vanish_after is not None and n > self.vanish_after:
+                out.append((oid, v2c.NoSuchInstance()))
+            elif key in COUNTERS:
                 start, step = COUNTERS[key]
                 out.append((oid, v2c.Counter64((start + n * step) % 2 ** 64)))
             elif key in SPEEDS:
@@ -125,6 +128,19 @@ def test_polled_counters_are_the_agents_and_measure_rates_reads_them(agent, tmp_
     assert forward.n_wraps == 1 and forward.total[-1] - forward.total[0] == 3 * 1_000_000 * 8  # bits
     assert series[("AB", "forward")].speed == 1e10
     assert CliRunner().invoke(cli, ["measure", "rates", str(out), "--bin", "0.05"]).exit_code == 0
+
+
+def test_a_value_missing_after_the_first_poll_is_a_warning_and_left_out(agent, tmp_path):
+    port, controller = agent
+    controller.vanish_after = 2
+    out = tmp_path / "counters.csv"
+    result = CliRunner().invoke(cli, _poll_args(port, out, "--count", "4"))
+    assert result.exit_code == 0, result.output
+    warnings = result.stderr.strip().splitlines()
+    assert len(warnings) == 2 and all(w.startswith("topo-opt: warning: 127.0.0.1:") and "ifHCInOctets.7 (C)" in w
+                                      and "gap for 'measure rates'" in w for w in warnings)
+    series = read_counters(out)
+    assert len(series[("C", "ingress")].time_s) == 2 and len(series[("C", "egress")].time_s) == 4
 
 
 def test_ctrl_c_exits_130_keeping_every_complete_poll(agent, tmp_path):
