@@ -19,7 +19,7 @@ from topo_opt.cli.console import (
     EXIT_INPUT, EXIT_INTERRUPTED, FORMAT_CHOICES, card_options, checked_output, exit_interrupted,
     fmt_value as _fmt, read_network as _read, stdout,
 )
-from topo_opt.cli.worst_case import add_worst_case, traffic_classes, worst_case_options, worst_case_traffic
+from topo_opt.cli.worst_case import add_worst_case, traffic_classes, worst_case_options
 from topo_opt.errors import InfeasibleError, TopoOptError
 
 
@@ -259,6 +259,7 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
     from topo_opt.errors import InvalidInputError
     from topo_opt.evaluators.metrics import evaluate_design
     from topo_opt.io.solution_json import json_clean, read_design, write_solution
+    from topo_opt.model.traffic import traffic_descriptors
     from topo_opt.solve.checker import check_design
 
     if queue == "mm1k" and buffer_packets is None:
@@ -270,7 +271,9 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
     problems = check_design(network, design, strict_capacity=False)
     if problems:
         raise InvalidInputError(f"{solution}: invalid design: {problems[0]}")
-    traffic = worst_case_traffic(network, burst, max_packet, classes) if worst_case else None
+    # the shapers are checked against the network before anything is printed
+    traffic = traffic_descriptors(network, burst=burst, max_packet=max_packet, classes=classes) \
+        if worst_case else None
     profiles = None
     if power_profile is not None:
         from topo_opt.io.power_profile import profiles_for

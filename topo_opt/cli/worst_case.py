@@ -48,16 +48,10 @@ def traffic_classes(worst_case: bool, specs: tuple[str, ...], path: str | None) 
     return (read_traffic_classes(path) if path else []) + [parse_traffic_class(spec) for spec in specs]
 
 
-def worst_case_traffic(network, burst: float | None, max_packet: float | None, classes: list):
-    """Every demand's shaper, checked against the network before anything is printed."""
-    from topo_opt.model.traffic import traffic_descriptors
-
-    return traffic_descriptors(network, burst=burst, max_packet=max_packet, classes=classes)
-
-
 def add_worst_case(network, design, doc: dict[str, Any], traffic, classes: list) -> dict[str, Any]:
-    """Compute the bounds for ``traffic`` (:func:`worst_case_traffic`), merge them into ``doc``
-    (returned) and print the table."""
+    """Compute the bounds for ``traffic`` (every demand's shaper, from
+    :func:`topo_opt.model.traffic.traffic_descriptors`), merge them into ``doc`` (returned) and
+    print the table."""
     from topo_opt.evaluators.worst_case import worst_case_delays
     from topo_opt.io.solution_json import json_clean
     from topo_opt.model.traffic import class_members
