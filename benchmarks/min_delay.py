@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from external import benchmarks_root
 from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.io.atomic import atomic_write_text
 from topo_opt.io.detect import read_instance
@@ -54,7 +55,6 @@ from topo_opt.solve.checker import check_result
 from topo_opt.solve.result import SolveResult, Status, relative_gap
 
 HERE = Path(__file__).resolve().parent
-COMMALAB = HERE.parents[1] / "shared" / "benchmarks" / "commalab"  # ../shared next to the repo
 INSTANCES = HERE.parent / "instances"
 RESULTS = HERE / "results"
 
@@ -185,7 +185,8 @@ def worker(method_name: str, path: Path, gap: float, time_limit_s: float, memory
 # --------------------------------------------------------------------------- parent side
 def resolve_instance(name: str) -> Path | None:
     """A path as given, else a CommaLab file, else ``instances/<name>.json``; None if absent."""
-    for candidate in (Path(name), COMMALAB / "planar" / name, COMMALAB / "grid" / name,
+    commalab = benchmarks_root() / "commalab"
+    for candidate in (Path(name), commalab / "planar" / name, commalab / "grid" / name,
                       INSTANCES / f"{name}.json"):
         if candidate.is_file():
             return candidate

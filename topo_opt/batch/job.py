@@ -158,7 +158,7 @@ def execute(job: Job, out_dir: str) -> dict[str, Any]:
             "objective_name": doc["objective_name"], "objective_unit": doc["objective_unit"],
             "objective": doc["objective"], "lower_bound": doc["lower_bound"], "gap": doc["gap"],
             "solve_time_s": doc["solve_time_s"], "wall_time_s": time.perf_counter() - start,
-            "iterations": doc["iterations"], "rate_unit": doc["units"]["rate"],
+            "iterations": doc["iterations"], "rate_unit": doc["units"]["rate"], "overloaded": doc["overloaded"],
             **{key: metrics.get(key) for key in METRIC_COLUMNS},
             "solution_file": str(solution_file), "error": doc.get("message") if not result.success else None,
             **_where_and_when()}

@@ -26,6 +26,7 @@ import numpy as np
 from topo_opt import __version__
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.atomic import atomic_write_text
+from topo_opt.io.detect import regular_file
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.solve.result import SolveResult
@@ -93,7 +94,7 @@ def read_solution(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(regular_file(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InvalidInputError(f"{path}: solution file not found") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
