@@ -4,8 +4,8 @@ import pytest
 
 from topo_opt.algorithms.baselines import min_hop_routing
 from topo_opt.model import Demand, Design, Link, Node, Routing, build_network
+from topo_opt.model.result import SolveResult, Status
 from topo_opt.solve.checker import check_design, check_result
-from topo_opt.solve.result import SolveResult, Status
 
 
 @pytest.fixture

@@ -8,19 +8,19 @@ from topo_opt.algorithms.ga_fitness import (
     CompositeFitness, DelayFitness, PENALTY_UTILIZATION, PowerFitness, RejectionFitness,
 )
 from topo_opt.algorithms.genetic import GAOptions, PathPool, population_arc_flows, run_ga
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.algorithms.path_operators import all_simple_paths
 from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.composite import CompositeWeights, composite_goal
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.power import PowerProfile, network_power
 from topo_opt.evaluators.security import path_rejection
 from topo_opt.io.detect import read_instance
 from topo_opt.model import Node
 from topo_opt.model.design import Design
+from topo_opt.model.result import Status
 from topo_opt.solve.cards import load_card
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.dispatch import solve
-from topo_opt.solve.result import Status
 
 from single_path_cases import SIX, enumerate_optimum, small_loaded
 

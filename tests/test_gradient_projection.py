@@ -12,8 +12,8 @@ from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.io.commalab import read_commalab
 from topo_opt.io.sndlib import read_sndlib
 from topo_opt.model import Demand, Link, Node, Routing, build_network
+from topo_opt.model.result import Status
 from topo_opt.solve.checker import check_result
-from topo_opt.solve.result import Status
 from conftest import real_file
 
 

@@ -6,13 +6,13 @@ import pytest
 from scipy.optimize import minimize
 
 from topo_opt.algorithms.flow_decomposition import routing_source_flows
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.errors import InfeasibleError, InvalidInputError
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.multicommodity import source_supply
 from topo_opt.model import Demand, Link, Node, build_network
+from topo_opt.model.result import Status
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.outer_approximation import solve_min_delay_cuts
-from topo_opt.solve.result import Status
 from conftest import real_file
 
 

@@ -26,24 +26,18 @@ import time
 
 import numpy as np
 
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.algorithms.path_operators import k_shortest_paths
 from topo_opt.errors import InfeasibleError, InvalidInputError
+from topo_opt.evaluators.delay import DelayObjective, zero_load_delay_s
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.evaluators.power import NodePowerModel, Profiles, incremental_power_w, network_power
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
-from topo_opt.solve.result import SolveResult, Status
+from topo_opt.model.result import SolveResult, Status
 
 DEFAULT_CANDIDATES = 8
 #: Relative tolerance on the delay bounds (rounding).
 BOUND_RTOL = 1e-9
-
-
-def zero_load_delay_s(network: Network) -> np.ndarray:
-    """Per arc: transmission time L̄/C (the M/M/1 sojourn at zero load) + fixed delay (s)."""
-    capacity = network.queue_capacity()[network.arc_queue]
-    return 1.0 / (network.packets_per_rate_unit * capacity) + network.arc_fixed_delay_s
 
 
 class _State:

@@ -82,3 +82,9 @@ class DelayObjective:
         """∂²T/∂F_q² = (1/γ) 2C_q/(C_q − F_q)³ per queue."""
         load = self.network.queue_load(arc_flow)
         return self.scale * 2.0 * self.queue_capacity / (self.queue_capacity - load) ** 3
+
+
+def zero_load_delay_s(network: Network) -> np.ndarray:
+    """Per arc: transmission time L̄/C (the M/M/1 sojourn at zero load) + fixed delay (s)."""
+    capacity = network.queue_capacity()[network.arc_queue]
+    return 1.0 / (network.packets_per_rate_unit * capacity) + network.arc_fixed_delay_s

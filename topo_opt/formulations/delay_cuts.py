@@ -1,7 +1,7 @@
 """Outer approximation of Kleinrock's delay by tangent cuts (Pyomo builder, never solves).
 
 Epigraph form of T(F) = (1/γ)[Σ_q g_q(F_q) + ρ Σ_a d_a F_a] with g(F) = F/(C − F), the mean
-number of packets of an M/M/1 queue (:class:`~topo_opt.algorithms.objective.DelayObjective`):
+number of packets of an M/M/1 queue (:class:`~topo_opt.evaluators.delay.DelayObjective`):
 
     min  Σ_q n_q + ρ Σ_a d_a F_a                         (packets; T = LP value / γ)
     s.t. n_q ≥ g(F̂) + g'(F̂)(F_q − F̂) = C F_q/(C − F̂)² − F̂²/(C − F̂)²    (each tangent F̂)
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.multicommodity import linear_expression
 
 #: Utilisations of the tangents every queue gets before the first solve.

@@ -28,7 +28,7 @@ from topo_opt.errors import InvalidInputError
 from topo_opt.io.atomic import atomic_write_text
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
-from topo_opt.solve.result import SolveResult
+from topo_opt.model.result import SolveResult
 
 FORMAT = "topo-opt/solution"
 

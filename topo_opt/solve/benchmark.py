@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 
 from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.model.network import Network
-from topo_opt.solve.result import SolveResult, relative_gap
+from topo_opt.model.result import SolveResult, relative_gap
 
 Runner = Callable[[Network, "int | None", float], SolveResult]
 

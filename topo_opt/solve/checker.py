@@ -12,12 +12,12 @@ from typing import Mapping
 
 import numpy as np
 
-from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.power import Profiles, network_power
 from topo_opt.evaluators.security import path_rejection
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
-from topo_opt.solve.result import SolveResult, Status
+from topo_opt.model.result import SolveResult, Status
 
 
 def check_design(network: Network, design: Design, *, strict_capacity: bool = True,

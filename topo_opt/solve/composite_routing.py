@@ -43,11 +43,11 @@ from scipy.optimize import minimize_scalar
 from topo_opt.algorithms.baselines import min_hop_routing
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.composite import CompositeWeights, composite_goal
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.power import NodePowerModel, Profiles
-from topo_opt.evaluators.security import demand_tolerance, link_insecurity, node_insecurity
+from topo_opt.evaluators.security import arc_rejection
 from topo_opt.formulations.delay_cuts import add_initial_tangent_cuts, add_tangent_cuts, define_delay_epigraph
 from topo_opt.formulations.multicommodity import (
     define_arc_flows, define_flow_conservation, define_index_sets, define_queue_loads,
@@ -56,10 +56,10 @@ from topo_opt.formulations.multicommodity import (
 from topo_opt.formulations.switching import arc_load_power_w
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.lp_methods import check_feasibility
 from topo_opt.solve.outer_approximation import new_cut_points
-from topo_opt.solve.result import SolveResult, Status, relative_gap
 
 Callback = Callable[[dict], None]
 
@@ -82,10 +82,7 @@ def demand_arc_costs(network: Network, weights: CompositeWeights, power: NodePow
         if weights.rejection_form != "sum":
             raise InvalidInputError("composite rejection_form 'max' is not additive over arcs: the "
                                     "exact method needs 'sum' (or weight rejection = 0; the GA takes both)")
-        tol = demand_tolerance(network, tolerance_by_class)[:, None]
-        node_s, link_s = node_insecurity(network), link_insecurity(network)
-        rho = np.maximum(node_s[network.arc_tail] - tol, 0.0) + np.maximum(link_s[network.arc_link] - tol, 0.0)
-        target = np.maximum(node_s[network.demand_target] - tol[:, 0], 0.0)
+        rho, target = arc_rejection(network, tolerance_by_class)
         cost += weights.rejection / weights.rejection_ref * rho / total
         constant = weights.rejection / weights.rejection_ref * float(rate @ target) / total
     if weights.energy > 0:

@@ -12,13 +12,13 @@ import time
 from typing import Callable
 
 from topo_opt.algorithms import baselines
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.errors import InvalidInputError, SolveInterrupted
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult, Status
 from topo_opt.solve.cards import ModelCard
 from topo_opt.solve.checker import flag_overload
-from topo_opt.solve.result import SolveResult, Status
 
 Callback = Callable[[dict], None]
 

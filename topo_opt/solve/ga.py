@@ -25,8 +25,8 @@ from topo_opt.evaluators.composite import CompositeWeights
 from topo_opt.evaluators.power import PowerProfile
 from topo_opt.io.power_profile import load_node_profiles
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult
 from topo_opt.solve.cards import ModelCard
-from topo_opt.solve.result import SolveResult
 
 FITNESSES = ("delay", "power", "rejection", "composite")
 

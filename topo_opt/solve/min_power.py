@@ -8,7 +8,7 @@ bound is a proven lower bound on the minimum power**.  The MILP's flows may stil
 true delay bound (the cuts underestimate g(F) = F/(C − F)); the loop then adds cuts at those
 flows (Kelley 1960, as :mod:`topo_opt.solve.outer_approximation` does for min-delay) and solves
 again, until the TRUE delay of the returned design, evaluated by
-:class:`~topo_opt.algorithms.objective.DelayObjective`, meets T_max.
+:class:`~topo_opt.evaluators.delay.DelayObjective`, meets T_max.
 
 Reported: the design's power (W, recomputed by :func:`~topo_opt.evaluators.power.network_power`),
 its delay, the best MILP dual bound (W) and the gap.  An infeasible instance raises
@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows
-from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph, PathSet, demand_shortest_paths, gather_rows, shortest_path_forest,
 )
@@ -39,11 +39,11 @@ from topo_opt.formulations.switching import (
 from topo_opt.io.power_profile import load_node_profiles
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.cards import ModelCard
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.lp_methods import check_feasibility
 from topo_opt.solve.outer_approximation import CUT_VIOLATION_RTOL
-from topo_opt.solve.result import SolveResult, Status, relative_gap
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def _top_up_targets(network: Network, layout, source_flow: np.ndarray, link_on: 
     top_up = np.flatnonzero(pair & (missing > TOP_UP_RTOL * rate))
     if not top_up.size:
         return source_flow
-    from topo_opt.algorithms.earp import zero_load_delay_s
+    from topo_opt.evaluators.delay import zero_load_delay_s
 
     weight = zero_load_delay_s(network)
     weight = np.where(link_on[network.arc_link], weight, weight.sum() + 1.0)
@@ -268,7 +268,7 @@ def demand_bound_paths(network: Network, max_demand_delay_s: float, *, k_shortes
         A demand without a candidate within D_max at zero load (named; a proof when the
         candidates are complete).
     """
-    from topo_opt.algorithms.earp import zero_load_delay_s
+    from topo_opt.evaluators.delay import zero_load_delay_s
     from topo_opt.solve.single_path import candidate_paths
 
     paths, complete = candidate_paths(network, k_shortest=k_shortest, max_simple_paths=max_simple_paths)
@@ -498,7 +498,8 @@ def power_delay_tradeoff(network: Network, profiles: Profiles, max_delays_s: lis
         On Ctrl-C; ``partial`` is the list of finished records, the last one with the
         interrupted MILP's best design and bound (``milp_status`` ``interrupted``) when it had one.
     """
-    from topo_opt.algorithms.earp import solve_earp, zero_load_delay_s
+    from topo_opt.algorithms.earp import solve_earp
+    from topo_opt.evaluators.delay import zero_load_delay_s
     from topo_opt.algorithms.path_operators import k_shortest_paths
 
     model = NodePowerModel.for_network(network, profiles)

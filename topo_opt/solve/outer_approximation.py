@@ -33,17 +33,17 @@ import numpy as np
 
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows, routing_source_flows
 from topo_opt.algorithms.flow_deviation import CertifiedProgress, delay_line_search
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.errors import InvalidInputError, SolveInterrupted
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.delay_cuts import (
     add_initial_tangent_cuts, add_tangent_cuts, define_delay_epigraph, tangent_coefficients,
 )
 from topo_opt.formulations.multicommodity import build_multicommodity_model
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult, Status
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.lp_methods import check_feasibility
-from topo_opt.solve.result import SolveResult, Status
 
 logger = logging.getLogger(__name__)
 

@@ -30,28 +30,20 @@ import numpy as np
 import pyomo.environ as pyo
 from scipy.sparse.csgraph import breadth_first_order
 
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.algorithms.path_operators import remove_loops
 from topo_opt.algorithms.shortest_paths import ArcGraph, unreachable_demands
 from topo_opt.errors import InfeasibleError, InvalidInputError
-from topo_opt.evaluators.security import demand_tolerance, link_insecurity, node_insecurity
+from topo_opt.evaluators.delay import DelayObjective
+from topo_opt.evaluators.security import arc_rejection, element_rejection
 from topo_opt.formulations.delay_cuts import INITIAL_TANGENT_UTILIZATIONS, tangent_coefficients
 from topo_opt.formulations.multicommodity import linear_expression
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.cards import ModelCard
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
-from topo_opt.solve.result import SolveResult, Status, relative_gap
 
 REJECTION_FORMS = ("max", "sum")
-
-
-def element_rejection(network: Network, tolerance_by_class: Mapping[str, float] | None
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """r(k, n) per (demand, node) and r(k, l) per (demand, link), shape (n_demands, ·)."""
-    t = demand_tolerance(network, tolerance_by_class)[:, None]
-    return (np.maximum(node_insecurity(network)[None, :] - t, 0.0),
-            np.maximum(link_insecurity(network)[None, :] - t, 0.0))
 
 
 def _names(records, indices) -> str:
@@ -262,8 +254,7 @@ def solve_secure_sum(network: Network, tolerance_by_class: Mapping[str, float] |
         unreachable_demands(network, mask) for mask in masks)]))
     if blocked.size:
         _raise_cut_off(network, allowed, blocked, node_r, max_rejection)
-    arc_r = node_r[:, network.arc_tail] + link_r[:, network.arc_link]
-    target_r = node_r[np.arange(network.n_demands), network.demand_target]
+    arc_r, target_r = arc_rejection(network, tolerance_by_class)
     if form == "max":  # exclusion is already exact: no sum row
         arc_r = np.zeros_like(arc_r)
         target_r = np.zeros_like(target_r)

@@ -30,17 +30,17 @@ from typing import Callable
 import numpy as np
 
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.algorithms.path_operators import all_simple_paths, k_shortest_paths
 from topo_opt.algorithms.shortest_paths import PathSet
 from topo_opt.errors import InvalidInputError
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.delay_cuts import add_tangent_cuts
 from topo_opt.formulations.single_path import build_single_path_model
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.outer_approximation import new_cut_points
-from topo_opt.solve.result import SolveResult, Status, relative_gap
 
 Callback = Callable[[dict], None]
 

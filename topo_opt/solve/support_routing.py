@@ -12,7 +12,7 @@ from topo_opt.algorithms.shortest_paths import raise_unreachable
 from topo_opt.errors import InfeasibleError
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
-from topo_opt.solve.result import SolveResult
+from topo_opt.model.result import SolveResult
 
 
 def min_delay_on_support(network: Network, link_capacity: np.ndarray, *, gap: float = 1e-6,

@@ -42,9 +42,9 @@ from topo_opt.evaluators.worst_case import describe, worst_case_delays
 from topo_opt.model.costs import capacity_levels, unit_capacity_cost
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult, Status
 from topo_opt.model.traffic import TrafficDescriptors
 from topo_opt.solve.capacity_assignment import fixed_routing
-from topo_opt.solve.result import SolveResult, Status
 
 
 def deadlines_for(network: Network, deadline: float | str, class_deadline: Mapping[str, float],
