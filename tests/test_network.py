@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from topo_opt.model import Demand, Link, Node, build_network
+from topo_opt.model.validation import replace_network
 
 
 def _triangle(link_model):
@@ -49,4 +50,4 @@ def test_incidence_matrix_gives_conservation():
 def test_replace_revalidates():
     net = _triangle("duplex")
     with pytest.raises(ValueError, match=r"demand 'd': rate must be > 0, got -1.0 bit/s"):
-        net.replace(demands=(Demand("d", "a", "c", -1.0),))
+        replace_network(net, demands=(Demand("d", "a", "c", -1.0),))

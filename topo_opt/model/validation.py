@@ -179,3 +179,12 @@ def build_network(*, name: str, nodes: Iterable[Node], links: Iterable[Link],
                                     f"largest {max(values):g}")
     return Network(name=name, nodes=nodes, links=links, demands=demands, rate_unit=rate_unit,
                    link_model=link_model, metadata=dict(metadata or {}), **kwargs)
+
+
+def replace_network(network: Network, **changes: Any) -> Network:
+    """A validated copy of ``network`` with some fields changed (nodes, links, demands, parameters)."""
+    fields = {name: getattr(network, name) for name in (
+        "name", "nodes", "links", "demands", "packet_length_bits", "rate_unit",
+        "link_model", "propagation_speed_mps", "metadata")}
+    fields.update(changes)
+    return build_network(**fields)

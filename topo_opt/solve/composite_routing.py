@@ -57,6 +57,7 @@ from topo_opt.formulations.switching import arc_load_power_w
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
+from topo_opt.model.validation import replace_network
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.lp_methods import check_feasibility
 from topo_opt.solve.outer_approximation import new_cut_points
@@ -108,7 +109,7 @@ def _decompose(network: Network, flow: np.ndarray) -> Routing:
     triples = []
     for g in range(int(rank.max()) + 1):
         ks = np.sort(order[rank == g])
-        sub = network.replace(demands=tuple(network.demands[k] for k in ks.tolist()))
+        sub = replace_network(network, demands=tuple(network.demands[k] for k in ks.tolist()))
         part = decompose_source_flows(sub, network.demand_source[ks], flow[ks])
         triples += [(int(ks[part.demand[i]]), part.path_arcs(i), float(part.fraction[i]))
                     for i in range(part.n_paths)]

@@ -40,6 +40,7 @@ from topo_opt.formulations.multicommodity import linear_expression
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
+from topo_opt.model.validation import replace_network
 from topo_opt.solve.cards import ModelCard
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 
@@ -97,7 +98,7 @@ def _raise_cut_off(network: Network, allowed: np.ndarray, blocked: np.ndarray,
 def pruned_network(network: Network, keep_node: np.ndarray, keep_link: np.ndarray) -> tuple[Network, np.ndarray]:
     """The network without excluded nodes and links, and the original arc of each kept arc."""
     links = [link for link, keep in zip(network.links, keep_link) if keep]
-    pruned = network.replace(nodes=tuple(n for n, keep in zip(network.nodes, keep_node) if keep),
+    pruned = replace_network(network, nodes=tuple(n for n, keep in zip(network.nodes, keep_node) if keep),
                              links=tuple(links))
     orig_link = np.flatnonzero(keep_link)[pruned.arc_link]
     orig_tail = np.array([network.node_index[pruned.nodes[i].id] for i in range(pruned.n_nodes)],
@@ -351,7 +352,7 @@ def card_network(network: Network, card: ModelCard) -> Network:
                 or value < 0:
             raise InvalidInputError(f"{card.source}: security.node_insecurity.{node_id} must be a "
                                     f"finite number >= 0, got {value!r}")
-    return network.replace(nodes=tuple(replace(n, insecurity=float(given[n.id])) if n.id in given else n
+    return replace_network(network, nodes=tuple(replace(n, insecurity=float(given[n.id])) if n.id in given else n
                                        for n in network.nodes))
 
 
