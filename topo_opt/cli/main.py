@@ -154,6 +154,7 @@ def _print_result(doc: dict) -> None:
     table = Table(title=f"{doc['instance']['name']}: {doc['model']['problem']} ({doc['method']})",
                   show_header=False)
     table.add_row("status", doc["status"])
+    table.add_row("termination / solution", f"{doc['termination']} / {doc['solution']}")
     overload = ""
     if doc.get("overloaded"):
         overload = (f"{len(doc['details']['overloaded_links'])} link(s) at or above capacity, max utilisation "

@@ -18,7 +18,7 @@ from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
 from topo_opt.solve.cards import ModelCard
-from topo_opt.solve.checker import flag_overload
+from topo_opt.solve.checker import check_card, flag_overload
 
 Callback = Callable[[dict], None]
 
@@ -207,6 +207,11 @@ INTERRUPTIBLE_METHODS = {
 def solve(network: Network, card: ModelCard, callback: Callback | None = None) -> SolveResult:
     """Solve the problem named by ``card`` on ``network`` (the runner of :data:`RUNNERS`).
 
+    The design is re-checked against every constraint of the card
+    (:func:`~topo_opt.solve.checker.check_card`) before the result is returned: a violation is
+    recorded in ``result.violations`` and the message, and the result is then no success
+    (``solution`` ``none``).
+
     Raises
     ------
     InvalidInputError
@@ -221,6 +226,11 @@ def solve(network: Network, card: ModelCard, callback: Callback | None = None) -
     try:
         result = RUNNERS[card.problem](network, card, callback)
         flag_overload(network, result)
+        if result.design is not None:
+            result.violations = check_card(network, card, result)
+        if result.violations:
+            text = "design fails the card check: " + "; ".join(result.violations)
+            result.message = f"{text}; {result.message}" if result.message else text
         return result
     except SolveInterrupted as stop:
         partial = stop.partial

@@ -142,7 +142,7 @@ def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap:
         outcome = solver.solve(time_limit_s=None if math.isinf(deadline) else max(remaining, 0.0))
         iteration += 1
         if outcome.status is Status.INFEASIBLE:  # a proof only when the candidates are complete
-            status = Status.INFEASIBLE if complete else Status.ITERATION_LIMIT
+            status = Status.INFEASIBLE  # over the candidates only, when they are incomplete
             message = ("no single-path routing keeps every link within capacity" if complete else
                        "no assignment of the k-shortest candidate paths keeps every link within "
                        "capacity: raise solver.k_shortest")
