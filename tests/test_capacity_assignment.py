@@ -152,16 +152,16 @@ def test_cfa_improves_on_its_start_and_is_reproducible(abilene):
 
 
 def test_bad_parameters(abilene):
-    with pytest.raises(InvalidInputError, match="capacity.budget must be a number >= 0"):
-        load_card("models/capacity-min-delay-budget.toml", ("capacity.budget=-5",))
-    with pytest.raises(InvalidInputError, match="capacity.budget must be one of installed"):
-        load_card("models/capacity-min-delay-budget.toml", ('capacity.budget="cheap"',))
+    with pytest.raises(InvalidInputError, match="constraints.budget must be a number >= 0"):
+        load_card("models/capacity-min-delay-budget.toml", ("constraints.budget=-5",))
+    with pytest.raises(InvalidInputError, match="constraints.budget must be one of installed"):
+        load_card("models/capacity-min-delay-budget.toml", ('constraints.budget="cheap"',))
     with pytest.raises(InfeasibleError, match="budget 1 does not exceed"):
-        solve(abilene, load_card("models/capacity-min-delay-budget.toml", ("capacity.budget=1",)))
+        solve(abilene, load_card("models/capacity-min-delay-budget.toml", ("constraints.budget=1",)))
     with pytest.raises(InfeasibleError, match="does not exceed the propagation and processing delay"):
-        solve(abilene, load_card("models/capacity-min-cost-delay-bound.toml", ("capacity.max_delay_s=1e-4",)))
+        solve(abilene, load_card("models/capacity-min-cost-delay-bound.toml", ("constraints.max_delay_s=1e-4",)))
     no_capacity = replace_network(abilene, links=tuple(dataclasses.replace(link, capacity=0.0) for link in abilene.links))
     with pytest.raises(InvalidInputError, match="links without capacity"):
         solve(no_capacity, load_card("models/capacity-min-delay-budget.toml", ('routing.rule="min-hop"',)))
     assert math.isfinite(solve(no_capacity, load_card("models/capacity-min-delay-budget.toml",
-                                                      ('routing.rule="min-hop"', "capacity.budget=1e6"))).objective)
+                                                      ('routing.rule="min-hop"', "constraints.budget=1e6"))).objective)

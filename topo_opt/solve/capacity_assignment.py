@@ -48,10 +48,10 @@ from topo_opt.model.costs import linear_capacity_cost, unit_capacity_cost
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
+from topo_opt.solve.problems import CAPACITY_ROUTING_RULES as ROUTING_RULES
 from topo_opt.solve.support_routing import min_delay_on_support
 
 Callback = Callable[[dict], None]
-ROUTING_RULES = ("min-delay", "min-hop", "shortest-length", "ecmp", "joint")
 CFA_MAX_ROUNDS = 50
 CFA_RTOL = 1e-9
 

@@ -138,8 +138,7 @@ def check_card(network: Network, card: ModelCard, result: SolveResult) -> list[s
     :func:`check_result` (conservation, capacities, on/off states, objective, bound), with the
     card's power profiles (power recomputed) and security tolerances (path rejection ≤ R), and:
 
-    * utilisation cap u of the card (``constraints.max_utilization``, or ``network.`` /
-      ``capacity.max_utilization``): F_q ≤ u C_q on every queue;
+    * utilisation cap u of the card (``constraints.max_utilization``): F_q ≤ u C_q on every queue;
     * average delay bound: T(F) ≤ ``details["max_delay_s"]`` when the result has one;
     * per-demand delay bound: every used path's delay ≤ ``details["max_demand_delay_bound_s"]``.
 
@@ -156,9 +155,7 @@ def check_card(network: Network, card: ModelCard, result: SolveResult) -> list[s
         return problems
     design, details = result.design, result.details
     flow = design.arc_flow(network)
-    cap = next((card.get(key) for key in ("constraints.max_utilization", "network.max_utilization",
-                                          "capacity.max_utilization")
-                if key.split(".")[1] in card.sections.get(key.split(".")[0], {})), None)
+    cap = card.sections.get("constraints", {}).get("max_utilization")
     if cap is not None:
         load, capacity = network.queue_load(flow), network.queue_capacity(design.link_capacity)
         over = np.flatnonzero(load > cap * capacity * (1 + BOUND_RTOL) + 1e-12 * max(1.0, network.total_demand))

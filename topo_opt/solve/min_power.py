@@ -377,7 +377,7 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
         if paths is not None and not complete:
             raise InfeasibleError(
                 f"{network.name}: no assignment of the {k_shortest} shortest candidate paths meets "
-                f"the bounds (D_max = {max_demand_delay_s:.6g} s): raise solver.n_candidates",
+                f"the bounds (D_max = {max_demand_delay_s:.6g} s): raise candidates.k_shortest",
                 {"reason": "candidates"})
         raise _infeasible(network, max_delay_s, max_demand_delay_s, max_utilization, include_fixed_delay)
     status, message, bound, n_cuts = rounds.status, rounds.message, rounds.bound, n_cuts + rounds.cuts
@@ -444,14 +444,14 @@ def card_profiles(network: Network, card: ModelCard) -> dict[str, PowerProfile]:
 
 
 def card_delay_bound_s(network: Network, card: ModelCard) -> float | None:
-    """T_max of the card: ``delay.max_delay_s``, or when it is 0, ``delay.max_delay_factor`` × T*
+    """T_max of the card: ``constraints.max_delay_s``, or when it is 0, ``constraints.max_delay_factor`` × T*
     with T* the minimum delay of the network with every link on (runs on any instance); None
     when both are 0 (no network bound, e.g. with a per-demand bound alone)."""
-    given = card.get("delay.max_delay_s")
+    given = card.get("constraints.max_delay_s")
     if given > 0:
         return given
-    factor = card.get("delay.max_delay_factor")
-    return factor * min_delay_all_on(network, card.get("delay.include_fixed_delay")) if factor > 0 else None
+    factor = card.get("constraints.max_delay_factor")
+    return factor * min_delay_all_on(network, card.get("objective.include_fixed_delay")) if factor > 0 else None
 
 
 def solve_min_power_card(network: Network, card: ModelCard, callback: Callback | None = None
@@ -459,17 +459,17 @@ def solve_min_power_card(network: Network, card: ModelCard, callback: Callback |
     """Run the ``earp-min-power`` card: ``solver.method`` ``milp`` or ``earp`` (the heuristic)."""
     profiles = card_profiles(network, card)
     t_max = card_delay_bound_s(network, card)
-    d_max = card.get("delay.max_demand_delay_s") or None
-    common = dict(max_delay_s=t_max, max_utilization=card.get("network.max_utilization"),
-                  include_fixed_delay=card.get("delay.include_fixed_delay"))
+    d_max = card.get("constraints.max_demand_delay_s") or None
+    common = dict(max_delay_s=t_max, max_utilization=card.get("constraints.max_utilization"),
+                  include_fixed_delay=card.get("objective.include_fixed_delay"))
     if card.get("solver.method") == "earp":
         from topo_opt.algorithms.earp import solve_earp
 
         return solve_earp(network, profiles, max_demand_delay_s=d_max,
-                          n_candidates=card.get("solver.n_candidates"), **common)
+                          n_candidates=card.get("candidates.k_shortest"), **common)
     return solve_min_power(network, profiles, max_demand_delay_s=d_max, gap=card.get("solver.gap"),
-                           k_shortest=card.get("solver.n_candidates"),
-                           max_simple_paths=card.get("solver.max_simple_paths"),
+                           k_shortest=card.get("candidates.k_shortest"),
+                           max_simple_paths=card.get("candidates.max_simple_paths"),
                            time_limit_s=card.get("solver.time_limit_s"),
                            max_iterations=card.get("solver.max_iterations"), callback=callback,
                            **common)

@@ -134,7 +134,7 @@ def _checked(network: Network, traffic: TrafficDescriptors, program: DeadlinePro
 
 def _check_utilization(max_utilization: float) -> None:
     if not 0 < max_utilization <= 1:
-        raise InvalidInputError(f"capacity.max_utilization must be in (0, 1], got {max_utilization!r}")
+        raise InvalidInputError(f"constraints.max_utilization must be in (0, 1], got {max_utilization!r}")
 
 
 def solve_worst_case_capacity(network: Network, traffic: TrafficDescriptors, *, routing_rule: str,
