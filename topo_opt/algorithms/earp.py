@@ -28,7 +28,7 @@ import numpy as np
 
 from topo_opt.algorithms.path_operators import k_shortest_paths
 from topo_opt.errors import InfeasibleError, InvalidInputError
-from topo_opt.evaluators.delay import DelayObjective, zero_load_delay_s
+from topo_opt.evaluators.delay import DelayObjective, arc_delay_s, zero_load_delay_s
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.evaluators.power import NodePowerModel, Profiles, incremental_power_w, network_power
 from topo_opt.model.design import Design, Routing
@@ -50,20 +50,13 @@ class _State:
         self.node_on = np.zeros(network.n_nodes, dtype=bool)
         self.capacity = network.queue_capacity()
         self.limit = alpha * self.capacity
-        self.kappa = network.packets_per_rate_unit
-        self.fixed = network.arc_fixed_delay_s
         self.chosen = np.full(network.n_demands, -1, dtype=np.int64)
 
     def path_delay_s(self, path: np.ndarray, extra: float) -> float:
         """End-to-end delay (s) of ``path`` once ``extra`` more flow runs on it; inf if saturated."""
-        net = self.network
-        load = net.queue_load(self.flow)
-        np.add.at(load, net.arc_queue[path], extra)
-        q = net.arc_queue[path]
-        slack = self.capacity[q] - load[q]
-        if np.any(slack <= 0):
-            return math.inf
-        return float(np.sum(1.0 / (self.kappa * slack) + self.fixed[path]))
+        flow = self.flow.copy()
+        np.add.at(flow, path, extra)
+        return float(arc_delay_s(self.network, flow, self.capacity)[path].sum())
 
     def fits(self, path: np.ndarray, extra: float) -> bool:
         net = self.network

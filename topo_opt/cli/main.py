@@ -11,7 +11,6 @@ import sys
 from typing import Any
 
 import click
-import numpy as np
 from rich.table import Table
 
 from topo_opt import __version__
@@ -317,7 +316,6 @@ for _command in (batch, report, bench, tradeoff, whatif, models, simulate, measu
 
 def main() -> None:
     """Console-script entry point."""
-    np.seterr(all="ignore")
     cli(prog_name="topo-opt")
 
 

@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows
-from topo_opt.evaluators.delay import DelayObjective
+from topo_opt.evaluators.delay import DelayObjective, arc_delay_s
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph, PathSet, demand_shortest_paths, gather_rows, shortest_path_forest,
 )
@@ -173,10 +173,7 @@ def _top_up_targets(network: Network, layout, source_flow: np.ndarray, link_on: 
 def _path_delays_s(network: Network, paths: PathSet, arc_flow: np.ndarray) -> np.ndarray:
     """End-to-end delay (s) of every candidate path at ``arc_flow``: Σ_a 1/(κ(C_q − F_q)) + τ_a
     (inf through a saturated queue)."""
-    slack = network.queue_capacity() - network.queue_load(arc_flow)
-    with np.errstate(divide="ignore"):
-        sojourn = np.where(slack > 0, 1.0 / (network.packets_per_rate_unit * slack), np.inf)
-    return paths.incidence() @ (sojourn[network.arc_queue] + network.arc_fixed_delay_s)
+    return paths.incidence() @ arc_delay_s(network, arc_flow)
 
 
 def _cut_rounds(network: Network, model, solver: HighsSolver, objective: DelayObjective, *,

@@ -124,7 +124,7 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
                "k_shortest": (int, 3, None), "random_paths": (int, 4, None), "seed": (int, 0, None)},
         "solver": {"time_limit_s": (float, 30.0, None), "method": (str, "ga", ("ga", "exact")),
                    "gap": (float, 1e-4, None)},
-    }, "topo_opt.solve.ga:solve_ga"),
+    }, "topo_opt.solve.ga:solve_ga", frozenset({"composite_oa"})),
     Problem("earp-min-power", {  # topo_opt.solve.min_power (milp), topo_opt.algorithms.earp (earp)
         "power": _POWER,
         "objective": {"include_fixed_delay": (bool, True, None)},
