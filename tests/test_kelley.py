@@ -63,3 +63,16 @@ def test_ctrl_c_ends_the_loop_with_the_bound_so_far():
 
     run, _ = _run(ScriptedMaster([(Status.OPTIMAL, 5.0), (Status.OPTIMAL, 6.0)]), incumbent=incumbent)
     assert run.status is Status.INTERRUPTED and run.bound == 6.0
+
+
+def test_a_milp_stopped_early_with_a_point_keeps_it_then_ends_with_its_status():
+    master = ScriptedMaster([(Status.OPTIMAL, 5.0), (Status.TIME_LIMIT, 6.0)])
+    progress = CertifiedProgress(1e-3, None, None, None)
+    run = run_kelley(master, progress, bound=lambda o: o.bound, incumbent=lambda: 10.0, cut=lambda: 1, milp=True)
+    assert (run.status, run.iterations, run.bound) == (Status.TIME_LIMIT, 2, 6.0)
+    assert master.calls == [None, None] and len(progress.history) == 2
+
+
+def test_an_infeasible_master_is_reported_for_the_caller_to_explain():
+    run, _ = _run(ScriptedMaster([(Status.INFEASIBLE, -math.inf)]))
+    assert run.status is Status.INFEASIBLE and run.iterations == 0

@@ -120,13 +120,6 @@ def run_worst_case_capacity(network: Network, card: ModelCard, callback: Callbac
                                      max_iterations=card.get("solver.max_iterations"), **common)
 
 
-def run_secure(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
-    """The ``secure-min-delay`` card (its loops report no progress)."""
-    from topo_opt.solve.secure_routing import solve_secure_card
-
-    return solve_secure_card(network, card)
-
-
 def run_single_path(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
     from topo_opt.solve.single_path import solve_single_path_min_delay
 

@@ -5,12 +5,15 @@ cut so far, so the master's optimum is a lower bound on the true optimum; the pr
 master's solution to a design (the *incumbent*, evaluated with the true g) and adds tangents
 where the master's point is cut off.  The driver owns everything around those three steps:
 
-* the master solve (interior point first, then dual simplex warm from the previous basis);
+* the master solve (an LP: interior point first, then dual simplex warm from the previous basis;
+  a MILP: HiGHS's branch and bound, whose dual bound is the bound);
 * the stop rule: relative gap (UB − LB)/UB ≤ gap, time limit, iteration limit
   (:class:`~topo_opt.algorithms.flow_deviation.CertifiedProgress`), and a stall (no cut violated
   beyond the tolerance);
 * the history and the progress callback, one record per master solve;
-* the master failing (an LP status other than optimal: stopped with that status and HiGHS's text);
+* the master failing: infeasible (status ``infeasible``: the caller reports why), or stopped
+  without a point (its status and HiGHS's text); a MILP stopped early with a point still
+  gives its incumbent and bound, then the loop ends with its status;
 * Ctrl-C: the loop ends with status ``interrupted``, the incumbent and the bound kept.
 
 The problem supplies ``bound(outcome)`` (the master's bound in objective units), ``incumbent()``
@@ -48,7 +51,7 @@ class KelleyRun:
 
 def run_kelley(solver: HighsSolver, progress: CertifiedProgress, *,
                bound: Callable[[HighsOutcome], float], incumbent: Callable[[], float],
-               cut: Callable[[], int], time_limit_s: float | None = None) -> KelleyRun:
+               cut: Callable[[], int], time_limit_s: float | None = None, milp: bool = False) -> KelleyRun:
     """Alternate master solves, incumbent updates and cuts until a stop rule holds (module doc).
 
     ``time_limit_s`` counts from ``progress.start_s``.  Never raises for Ctrl-C: the run ends
@@ -59,16 +62,23 @@ def run_kelley(solver: HighsSolver, progress: CertifiedProgress, *,
     try:
         while True:
             remaining = None if math.isinf(deadline) else max(deadline - time.perf_counter(), 0.0)
-            outcome = solver.solve(time_limit_s=remaining, algorithm="ipm" if iteration == 0 else "simplex")
+            outcome = solver.solve(time_limit_s=remaining,
+                                   algorithm=None if milp else "ipm" if iteration == 0 else "simplex")
             simplex += outcome.simplex_iterations
-            if outcome.status is not Status.OPTIMAL:
-                status, message = outcome.status, f"LP stopped: {outcome.message}"
+            if outcome.status is Status.INFEASIBLE:
+                status, message = Status.INFEASIBLE, f"master infeasible: {outcome.message}"
+                break
+            if not (outcome.status is Status.OPTIMAL or milp and math.isfinite(outcome.objective)):
+                status, message = outcome.status, f"{'MILP' if milp else 'LP'} stopped: {outcome.message}"
                 break
             iteration += 1
             best_bound = max(best_bound, bound(outcome))
             stop = progress.update(iteration, incumbent(), best_bound)
             if stop is not None:
                 status, message = stop, progress.message(stop)
+                break
+            if outcome.status is not Status.OPTIMAL:  # a MILP stopped early, with a point
+                status, message = outcome.status, f"MILP stopped: {outcome.message}"
                 break
             added = cut()
             if not added:  # the master is exact at its point up to the cut tolerance
