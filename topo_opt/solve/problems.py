@@ -147,7 +147,7 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
         "candidates": {"k_shortest": (int, 8, None), "max_simple_paths": (int, 50, None)},
         "solver": {"gap": (float, 1e-4, None), "mip_gap": (float, 1e-6, None),
                    "time_limit_s": (float, 600.0, None), "max_iterations": (int, 100, None)},
-    }, f"{_DISPATCH}:run_single_path"),
+    }, f"{_DISPATCH}:run_single_path", frozenset({"single_path_milp"})),
 )}
 
 #: problem -> {old dotted key: new dotted key}: one key per concept across problems.  The old
