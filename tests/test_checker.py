@@ -102,3 +102,16 @@ def test_status_maps_to_termination_and_solution(line, status, bound, terminatio
     assert result.success == (termination is Termination.CONVERGED)
     empty = SolveResult(Status.INFEASIBLE, "test", "average_delay_s", "s")
     assert (empty.termination, empty.solution, empty.success) == (Termination.INFEASIBLE, Solution.NONE, False)
+
+
+def test_a_milp_stopped_before_any_design_is_a_status_not_an_error():
+    """The min-power MILP with no time at all: status time_limit, no design (solution none)."""
+    from topo_opt.io.detect import read_instance
+    from topo_opt.solve.dispatch import solve
+
+    result = solve(read_instance("instances/six-node.json"),
+                   load_card("earp-min-power", ("solver.time_limit_s=0",)))
+    assert (result.status, result.termination, result.solution) == \
+        (Status.TIME_LIMIT, Termination.TIME_LIMIT, Solution.NONE)
+    assert result.design is None and not result.success
+    assert result.message.startswith("MILP stopped without a design")

@@ -30,7 +30,7 @@ from topo_opt.evaluators.delay import DelayObjective, arc_delay_s
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph, PathSet, demand_shortest_paths, gather_rows, shortest_path_forest,
 )
-from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
+from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.evaluators.power import NodePowerModel, PowerProfile, Profiles, network_power
 from topo_opt.formulations.switching import (
@@ -106,13 +106,15 @@ def _infeasible(network: Network, max_delay_s: float | None, max_demand_delay_s:
 
 @dataclass
 class _Rounds:
-    """How a cut loop ended: status, message, best MILP bound (W), rounds, cuts added."""
+    """How a cut loop ended: status, message, best MILP bound (W), rounds, cuts added, and
+    whether the MILP holds a design."""
 
     status: Status
     message: str
     bound: float
     iterations: int
     cuts: int
+    has_design: bool = True
 
 
 def _model_arc_flow(network: Network, model, solver: HighsSolver, paths: PathSet | None) -> np.ndarray:
@@ -198,8 +200,9 @@ def _cut_rounds(network: Network, model, solver: HighsSolver, objective: DelayOb
             outcome = stop.partial
         if outcome.status is Status.INFEASIBLE:
             return _Rounds(Status.INFEASIBLE, outcome.message, bound, iteration, cuts)
-        if math.isnan(outcome.objective):
-            raise TopoOptError(f"{network.name}: HiGHS found no design before stopping: {outcome.message}")
+        if math.isnan(outcome.objective):  # no design: the caller reports the status and bound
+            return _Rounds(outcome.status, f"MILP stopped without a design: {outcome.message}",
+                           max(bound, outcome.bound), iteration, cuts, has_design=False)
         iteration += 1
         bound = max(bound, outcome.bound)
         arc_flow = _model_arc_flow(network, model, solver, paths)
@@ -378,6 +381,13 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
                 {"reason": "candidates"})
         raise _infeasible(network, max_delay_s, max_demand_delay_s, max_utilization, include_fixed_delay)
     status, message, bound, n_cuts = rounds.status, rounds.message, rounds.bound, n_cuts + rounds.cuts
+    if not rounds.has_design:
+        result = SolveResult(status, "min_power_milp", "total_power_w", "W", lower_bound=bound,
+                             solve_time_s=time.perf_counter() - start, iterations=rounds.iterations,
+                             message=message, history=history)
+        if status is Status.INTERRUPTED:
+            raise SolveInterrupted(result)
+        return result
     link_on = solver.values(model.link_on) > 0.5
     node_on = solver.values(model.node_on) > 0.5
     if paths is not None:
@@ -534,7 +544,7 @@ def _tradeoff_entry(record: dict, name: str, result: SolveResult | None, best: d
     """Fill ``record``'s ``name`` columns from ``result`` (None: ``failure`` says why), or from
     the lower-power design ``best[name]`` kept from a tighter T_max; keep the better in ``best``."""
     nan = math.nan
-    power, delay = (nan, nan) if result is None else (result.objective, result.details["average_delay_s"])
+    power, delay = (nan, nan) if result is None else (result.objective, result.details.get("average_delay_s", nan))
     status = failure if result is None else result.status.value
     found_at = t_max
     if name in best and not best[name][0] >= power:  # also when this run found no design
