@@ -41,7 +41,7 @@ from topo_opt.formulations.multicommodity import linear_expression
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
-from topo_opt.model.validation import replace_network
+from topo_opt.model.validation import replace_network, sub_network
 from topo_opt.solve.cards import ModelCard
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.kelley import run_kelley
@@ -100,21 +100,6 @@ def _raise_cut_off(network: Network, allowed: np.ndarray, blocked: np.ndarray,
          "demands": [network.demands[i].id for i in blocked.tolist()]})
 
 
-def pruned_network(network: Network, keep_node: np.ndarray, keep_link: np.ndarray) -> tuple[Network, np.ndarray]:
-    """The network without excluded nodes and links, and the original arc of each kept arc."""
-    links = [link for link, keep in zip(network.links, keep_link) if keep]
-    pruned = replace_network(network, nodes=tuple(n for n, keep in zip(network.nodes, keep_node) if keep),
-                             links=tuple(links))
-    orig_link = np.flatnonzero(keep_link)[pruned.arc_link]
-    orig_tail = np.array([network.node_index[pruned.nodes[i].id] for i in range(pruned.n_nodes)],
-                         dtype=np.int64)[pruned.arc_tail]
-    # an original arc is identified by (link, tail node)
-    key = network.arc_link * network.n_nodes + network.arc_tail
-    order = np.argsort(key)
-    arc_map = order[np.searchsorted(key[order], orig_link * network.n_nodes + orig_tail)]
-    return pruned, arc_map
-
-
 def solve_secure_max(network: Network, tolerance_by_class: Mapping[str, float] | None = None, *,
                      max_rejection: float = 0.0, gap: float = 1e-6,
                      time_limit_s: float | None = None, include_fixed_delay: bool = True,
@@ -156,7 +141,7 @@ def solve_secure_max(network: Network, tolerance_by_class: Mapping[str, float] |
     keep_node = np.all(node_r <= max_rejection, axis=0)
     keep_link = np.all(link_r <= max_rejection, axis=0) & keep_node[network.link_source] \
         & keep_node[network.link_target]
-    pruned, arc_map = pruned_network(network, keep_node, keep_link)
+    pruned, arc_map = sub_network(network, keep_node, keep_link)
     result = solve_min_delay_gp(pruned, gap=gap, time_limit_s=time_limit_s,
                                 include_fixed_delay=include_fixed_delay, callback=callback)
     r = result.design.routing
