@@ -36,7 +36,7 @@ from topo_opt.algorithms.shortest_paths import ArcGraph, unreachable_demands
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.security import arc_rejection, element_rejection
-from topo_opt.formulations.delay_cuts import INITIAL_TANGENT_UTILIZATIONS, tangent_coefficients
+from topo_opt.formulations.delay_cuts import INITIAL_TANGENT_UTILIZATIONS, add_tangent_rows
 from topo_opt.formulations.multicommodity import linear_expression
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
@@ -201,15 +201,8 @@ def _single_path_model(network: Network, objective: DelayObjective, allowed: np.
 
 def _add_cuts(m: pyo.ConcreteModel, objective: DelayObjective, queues: np.ndarray,
               loads: np.ndarray) -> list:
-    capacity = objective.queue_capacity[queues] / m.flow_scale
-    slope, intercept = tangent_coefficients(np.asarray(loads, float) / m.flow_scale, capacity)
-    out = []
-    for q, s, b in zip(queues.tolist(), slope.tolist(), intercept.tolist()):
-        terms = m.queue_terms.get(q)
-        if terms:
-            out.append(m.cuts.add(linear_expression([1.0] + [-s * c for c, _ in terms],
-                                                    [m.queue_packets[q]] + [v for _, v in terms]) >= b))
-    return out
+    return add_tangent_rows(m.cuts, m.queue_packets, m.queue_terms, objective.queue_capacity, m.flow_scale,
+                            queues, loads)
 
 
 def solve_secure_sum(network: Network, tolerance_by_class: Mapping[str, float] | None = None, *,
