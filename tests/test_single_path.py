@@ -5,6 +5,7 @@ import math
 import pytest
 
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
+from topo_opt.errors import InfeasibleError
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.single_path import build_single_path_model
 from topo_opt.io.detect import read_instance
@@ -56,10 +57,10 @@ def test_single_path_infeasible_while_splittable_is_feasible():
     net = build_network(name="par", nodes=(Node("a"), Node("b")),
                         links=(Link("l1", "a", "b", 1.0), Link("l2", "a", "b", 1.0)),
                         demands=(Demand("k", "a", "b", 1.5),), link_model="directed")
-    result = solve_single_path_min_delay(net)
-    assert result.status is Status.INFEASIBLE and result.design is None
-    assert "no single-path routing" in result.message
-    assert math.isfinite(result.details["splittable_objective_s"])
+    with pytest.raises(InfeasibleError, match="no single-path routing keeps every link within capacity") as info:
+        solve_single_path_min_delay(net)
+    assert info.value.details["candidates_complete"]
+    assert math.isfinite(info.value.details["splittable_objective_s"])
 
 
 def _convert_sndlib():

@@ -33,7 +33,7 @@ from topo_opt.algorithms.flow_deviation import CertifiedProgress
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 from topo_opt.algorithms.path_operators import all_simple_paths, k_shortest_paths
 from topo_opt.algorithms.shortest_paths import PathSet
-from topo_opt.errors import InvalidInputError, SolveInterrupted
+from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.delay_cuts import add_tangent_cuts
 from topo_opt.formulations.single_path import build_single_path_model
@@ -113,7 +113,9 @@ def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap:
     Raises
     ------
     InfeasibleError
-        No splittable routing keeps every queue below capacity (then no single-path one does).
+        No splittable routing keeps every queue below capacity (then no single-path one does),
+        or no assignment of the candidate paths does (a proof when they are all the loop-free
+        paths; ``details["candidates_complete"]``).
     InvalidInputError
         ``gap`` < 0 or a link of zero capacity.
     """
@@ -159,10 +161,14 @@ def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap:
     status, message, iteration, history = run.status, run.message, run.iterations, progress.history
     candidate_bound, best_value, best_routing = run.bound, state["best"], state["routing"]
     if status is Status.INFEASIBLE:  # a proof only when the candidates are complete
-        message = ("no single-path routing keeps every link within capacity" if complete else
-                   "no assignment of the k-shortest candidate paths keeps every link within "
-                   "capacity (infeasible over the candidates only): raise candidates.k_shortest")
-    elif status is Status.OPTIMAL:
+        raise InfeasibleError(
+            f"{network.name}: infeasible: " + (
+                "no single-path routing keeps every link within capacity" if complete else
+                "no assignment of the k-shortest candidate paths keeps every link within capacity "
+                "(infeasible over the candidates only): raise candidates.k_shortest"),
+            {"reason": "single_path", "candidates_complete": complete,
+             "splittable_objective_s": splittable.objective})
+    if status is Status.OPTIMAL:
         message = f"{message} over the candidates"
 
     if complete and candidate_bound >= splittable.lower_bound:
