@@ -79,3 +79,13 @@ def test_real_sndlib_instance_exact_and_ga_agree_within_the_bound():
     assert exact.objective >= exact.lower_bound
     assert ga.objective >= exact.lower_bound * (1 - 1e-9)
     assert ga.objective <= exact.objective * 1.02  # the issue's target: within 2% of the exact
+
+
+def test_infeasible_over_incomplete_candidates_says_so():
+    """The same instance without enumerating the loop-free paths: infeasible over the candidates."""
+    net = build_network(name="par", nodes=(Node("a"), Node("b")),
+                        links=(Link("l1", "a", "b", 1.0), Link("l2", "a", "b", 1.0)),
+                        demands=(Demand("k", "a", "b", 1.5),), link_model="directed")
+    with pytest.raises(InfeasibleError, match="over the candidates only: raise candidates.k_shortest") as info:
+        solve_single_path_min_delay(net, max_simple_paths=0)
+    assert not info.value.details["candidates_complete"]
