@@ -86,6 +86,6 @@ def test_infeasible_over_incomplete_candidates_says_so():
     net = build_network(name="par", nodes=(Node("a"), Node("b")),
                         links=(Link("l1", "a", "b", 1.0), Link("l2", "a", "b", 1.0)),
                         demands=(Demand("k", "a", "b", 1.5),), link_model="directed")
-    with pytest.raises(InfeasibleError, match="over the candidates only: raise candidates.k_shortest") as info:
+    with pytest.raises(InfeasibleError, match=r"over the candidates only\): raise candidates.k_shortest") as info:
         solve_single_path_min_delay(net, max_simple_paths=0)
     assert not info.value.details["candidates_complete"]
