@@ -42,6 +42,7 @@ from topo_opt.algorithms.capacity_assignment import link_queue_loads  # noqa: E4
 from topo_opt.io.atomic import atomic_write_text  # noqa: E402
 from topo_opt.io.sndlib import read_sndlib  # noqa: E402
 from topo_opt.model.costs import unit_capacity_cost  # noqa: E402
+from topo_opt.model.validation import replace_network
 from topo_opt.solve.capacity_assignment import solve_capacity_assignment  # noqa: E402
 from topo_opt.solve.cards import load_card  # noqa: E402
 from topo_opt.solve.checker import check_result  # noqa: E402
@@ -57,7 +58,7 @@ def as_channels(network):
     links = [dataclasses.replace(link, id=f"{link.id}>") for link in network.links] + \
         [dataclasses.replace(link, id=f"{link.id}<", source=link.target, target=link.source)
          for link in network.links]
-    return network.replace(links=tuple(links), link_model="directed")
+    return replace_network(network, links=tuple(links), link_model="directed")
 
 
 def closed_form_row(path: Path) -> dict:

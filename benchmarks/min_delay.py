@@ -14,7 +14,7 @@ rewritten to ``benchmarks/results/min_delay_<set>.json`` after every run and pri
 tables.
 
 All methods are compared on the average delay T (seconds) of the arc flows they return,
-re-evaluated here with :class:`topo_opt.algorithms.objective.DelayObjective` (peers report
+re-evaluated here with :class:`topo_opt.evaluators.delay.DelayObjective` (peers report
 N = Σ F/(C − F) in packets; T = N/γ).  topo-opt's results also go through the shared solution
 checker, peers' flows through a conservation/sign check.  Sets:
 
@@ -47,12 +47,12 @@ from pathlib import Path
 from typing import Any
 
 from external import benchmarks_root
-from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.io.atomic import atomic_write_text
 from topo_opt.io.detect import read_instance
 from topo_opt.model import Demand, Link, Network, Node, build_network
+from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.checker import check_result
-from topo_opt.solve.result import SolveResult, Status, relative_gap
 
 HERE = Path(__file__).resolve().parent
 INSTANCES = HERE.parent / "instances"

@@ -37,9 +37,10 @@ for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 from external import collection, sndlib_converter  # noqa: E402
 from topo_opt.algorithms.baselines import single_path_routing  # noqa: E402
-from topo_opt.algorithms.earp import solve_earp, zero_load_delay_s  # noqa: E402
+from topo_opt.algorithms.earp import solve_earp  # noqa: E402
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp  # noqa: E402
 from topo_opt.errors import TopoOptError  # noqa: E402
+from topo_opt.evaluators.delay import zero_load_delay_s  # noqa: E402
 from topo_opt.evaluators.power import network_power  # noqa: E402
 from topo_opt.io.atomic import atomic_write_text  # noqa: E402
 from topo_opt.io.power_profile import load_power_profile  # noqa: E402

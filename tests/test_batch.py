@@ -106,9 +106,12 @@ def test_local_batch_records_every_job_like_solve_and_resumes(tmp_path):
         if row["status"] == "infeasible":
             assert "infeasible" in row["error"] or "cannot carry" in row["error"]
             assert row["solution_file"] is None
+            assert (row["termination"], row["solution"]) == ("infeasible", "none")
             continue
         assert row["status"] == "optimal", row
+        assert (row["termination"], row["solution"]) == ("converged", "optimal")
         doc = json.loads((out / row["solution_file"]).read_text())
+        assert (doc["termination"], doc["solution"], doc["violations"]) == ("converged", "optimal", [])
         assert row["objective"] == doc["objective"] and row["gap"] == doc["gap"]
         assert row["average_delay_s"] == doc["metrics"]["average_delay_s"]
         assert row["instance_sha256"] == doc["instance"]["sha256"]

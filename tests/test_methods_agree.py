@@ -4,10 +4,10 @@ below every other one's objective)."""
 import pytest
 
 from topo_opt.io.detect import read_instance
+from topo_opt.model.result import Status
 from topo_opt.solve.cards import load_card
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.dispatch import solve
-from topo_opt.solve.result import Status
 from conftest import INSTANCES, MODELS, real_file
 
 CASES = [real_file("commalab", "grid", "grid1"), real_file("commalab", "planar", "planar30"),

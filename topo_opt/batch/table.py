@@ -28,7 +28,7 @@ COLUMNS: dict[str, type] = {
     "job_id": str, "instance": str, "instance_file": str, "instance_sha256": str,
     "model": str, "model_file": str, "problem": str, "overrides": str,
     "scenario": str, "demand_scale": float, "failed_links": str, "failed_nodes": str, "seed": int,
-    "status": str, "method": str, "objective_name": str, "objective_unit": str,
+    "status": str, "termination": str, "solution": str, "method": str, "objective_name": str, "objective_unit": str,
     "objective": float, "lower_bound": float, "gap": float,
     "solve_time_s": float, "wall_time_s": float, "iterations": int,
     "average_delay_s": float, "max_utilization": float, "mean_utilization": float,

@@ -11,7 +11,6 @@ import sys
 from typing import Any
 
 import click
-import numpy as np
 from rich.table import Table
 
 from topo_opt import __version__
@@ -154,6 +153,7 @@ def _print_result(doc: dict) -> None:
     table = Table(title=f"{doc['instance']['name']}: {doc['model']['problem']} ({doc['method']})",
                   show_header=False)
     table.add_row("status", doc["status"])
+    table.add_row("termination / solution", f"{doc['termination']} / {doc['solution']}")
     overload = ""
     if doc.get("overloaded"):
         overload = (f"{len(doc['details']['overloaded_links'])} link(s) at or above capacity, max utilisation "
@@ -321,7 +321,6 @@ for _command in (batch, report, bench, tradeoff, whatif, models, simulate, measu
 
 def main() -> None:
     """Console-script entry point."""
-    np.seterr(all="ignore")
     cli(prog_name="topo-opt")
 
 

@@ -32,6 +32,7 @@ from topo_opt.evaluators.metrics import DesignMetrics, evaluate_design
 from topo_opt.evaluators.queues import mm1k
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
+from topo_opt.model.validation import replace_network
 from topo_opt.simulation import engine
 from topo_opt.simulation.confidence import mean_interval
 from topo_opt.simulation.lengths import LENGTH_MODES, Buffers, PacketLengths
@@ -238,7 +239,7 @@ def _model_network(network: Network, lengths: PacketLengths) -> Network:
     if network.rate_unit != "bit/s":
         raise InvalidInputError(f"empirical packet sizes (bytes) need a bit/s instance; "
                                 f"{network.name!r} has rates in {network.rate_unit}")
-    return network.replace(packet_length_bits=lengths.mean(network.packet_length_bits))
+    return replace_network(network, packet_length_bits=lengths.mean(network.packet_length_bits))
 
 
 def queue_capacity(network: Network, design: Design) -> np.ndarray:
