@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from topo_opt.algorithms.path_operators import all_simple_paths
+from topo_opt.algorithms.path_enumeration import all_simple_paths
 from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.composite import CompositeWeights, composite_goal
 from topo_opt.evaluators.power import PowerProfile
