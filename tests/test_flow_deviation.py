@@ -37,22 +37,28 @@ def test_two_equal_parallel_links_split_evenly():
     assert result.objective == pytest.approx(0.25, rel=1e-10)
 
 
-def test_line_search_is_exact():
+@pytest.mark.parametrize("slope_share", [0.0, 0.5])
+def test_line_search_is_exact(slope_share):
+    """argmin of T(F + βΔF) + βs against scipy's bounded search; s > 0 (a linear cost, as in
+    the composite goal) stops the step earlier than T alone."""
     net = read_commalab(GRID1)
     objective = DelayObjective.for_network(net)
     flow = find_feasible_flow(net).routing.arc_flow(net.demand_rate, net.n_arcs)
     forest = shortest_path_forest(ArcGraph.from_network(net), objective.arc_gradient(flow), net.demand_source)
     direction = all_or_nothing(forest, net) - flow
-    beta = delay_line_search(objective, flow, direction)
+    slope = -slope_share * float(objective.arc_gradient(flow) @ direction)  # s < |φ'(0)|: still descends
+    beta = delay_line_search(objective, flow, direction, linear_slope=slope)
     load, step = net.queue_load(flow), net.queue_load(direction)
     rising = step > 0
     boundary = np.min((objective.queue_capacity - load)[rising] / step[rising])
-    reference = minimize_scalar(lambda b: objective.value(flow + b * direction),
+    reference = minimize_scalar(lambda b: objective.value(flow + b * direction) + b * slope,
                                 bounds=(0.0, min(1.0, boundary) * (1 - 1e-12)), method="bounded",
                                 options={"xatol": 1e-12})
-    assert objective.value(flow + beta * direction) <= reference.fun * (1 + 1e-12)
+    assert objective.value(flow + beta * direction) + beta * slope <= reference.fun * (1 + 1e-12)
     assert beta == pytest.approx(reference.x, rel=1e-5)
-    assert delay_line_search(objective, flow, -direction) == 0.0  # ascent: no step
+    if slope > 0:
+        assert beta < delay_line_search(objective, flow, direction)
+    assert delay_line_search(objective, flow, -direction, linear_slope=slope) == 0.0  # ascent: no step
 
 
 def test_frank_wolfe_bound_is_below_the_optimum_everywhere():

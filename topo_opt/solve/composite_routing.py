@@ -24,7 +24,8 @@ approximation (Kelley 1960, as :func:`~topo_opt.solve.outer_approximation.solve_
 each LP is a relaxation, so its optimum is a **lower bound** on the additive part over every
 routing (splittable or not) and every on/off pattern (switching links off only removes
 routings); the upper bound is the best point of the segment from the incumbent to the LP
-flows.  The reported ``lower_bound`` of G adds the Φ_fixed bound; the gap to it measures what
+flows (:func:`~topo_opt.algorithms.flow_deviation.delay_line_search` with the linear costs as
+its slope).  The reported ``lower_bound`` of G adds the Φ_fixed bound; the gap to it measures what
 the fixed power leaves open, ``details["additive_gap"]`` the certified gap of the part that is
 optimised.  Normalisers R₀, Q₀, E₀ come from min-hop routing with everything on, as for the GA
 (:class:`~topo_opt.algorithms.ga_fitness.CompositeFitness`).
@@ -37,11 +38,10 @@ from typing import Callable, Mapping
 
 import numpy as np
 import pyomo.environ as pyo
-from scipy.optimize import minimize_scalar
 
 from topo_opt.algorithms.baselines import min_hop_routing
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows
-from topo_opt.algorithms.flow_deviation import CertifiedProgress
+from topo_opt.algorithms.flow_deviation import CertifiedProgress, delay_line_search
 from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.composite import CompositeWeights, composite_goal
 from topo_opt.evaluators.delay import DelayObjective
@@ -208,17 +208,12 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
         incumbent = state["incumbent"]
         state["lp"] = lp_flow = layout.source_flows(solver.values(model.source_flow), network.n_arcs)
         direction = lp_flow - incumbent
-        load_step = network.queue_load(direction.sum(axis=0))
-        slack = objective.queue_capacity - network.queue_load(incumbent.sum(axis=0))
-        rising = load_step > 0
-        hi = min(1.0, float(np.min(slack[rising] / load_step[rising])) * (1 - 1e-12)) if rising.any() else 1.0
-        step = minimize_scalar(lambda beta: value(incumbent + beta * direction), bounds=(0.0, hi),
-                               method="bounded", options={"xatol": 1e-10})
-        for beta in (step.x, hi):
-            trial = incumbent + beta * direction
-            trial_value = value(trial)
-            if trial_value < state["best"]:
-                state["incumbent"], state["best"] = trial, trial_value
+        beta = delay_line_search(objective, incumbent.sum(axis=0), direction.sum(axis=0),
+                                 linear_slope=float(np.sum(cost * direction)) / delay_weight)
+        trial = incumbent + beta * direction
+        trial_value = value(trial)
+        if trial_value < state["best"]:
+            state["incumbent"], state["best"] = trial, trial_value
         return state["best"]
 
     def cut() -> int:
