@@ -66,6 +66,12 @@ def test_class_assignment_errors_name_the_class(classes, match):
         traffic_descriptors(_six(), classes=classes)
 
 
+def test_pattern_on_an_instance_without_demands_is_an_error_not_a_crash():
+    network = loads_json(json.dumps({**json.loads(SIX.read_text()), "demands": []}))
+    with pytest.raises(InvalidInputError, match=r"pattern 'A\*' matches no demand of 'six-node' \(it has none\)"):
+        traffic_descriptors(network, classes=[TrafficClass("v", burst=2e4, demands=("A*",))])
+
+
 # ------------------------------------------------------------------------------ parsing
 def test_spec_and_files_toml_and_json_give_the_same_classes(tmp_path):
     expected = [TrafficClass("voice", burst=24000.0, peak_rate=1e9, demands=("A*", "*B")),
