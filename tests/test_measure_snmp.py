@@ -166,6 +166,17 @@ def test_ctrl_c_exits_130_keeping_every_complete_poll(agent, tmp_path):
     assert {len(s.time_s) for s in read_counters(out).values()} == {(len(lines) - 1) // 4}
 
 
+def test_ctrl_c_before_the_first_answer_says_nothing_was_written(monkeypatch, tmp_path):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(snmp_poll, "poll_to_file", interrupted)
+    out = tmp_path / "counters.csv"
+    result = CliRunner().invoke(cli, _poll_args(161, out), prog_name="topo-opt")
+    assert result.exit_code == 130
+    assert result.stderr.strip().splitlines() == [f"topo-opt: interrupted: before the first answer; {out} not written"]
+
+
 @pytest.mark.parametrize("extra, message", [
     (("--interface", "99=D"), "127.0.0.1:{port}: ifHCInOctets.99 (D): No Such Instance currently exists at this OID"),
     (("--community", "private", "--timeout", "0.3"), "127.0.0.1:{port}: No SNMP response received before timeout "
