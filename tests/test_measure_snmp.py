@@ -221,6 +221,16 @@ def test_interfaces_are_asked_in_gets_of_at_most_oids_per_get(agent, tmp_path, m
         assert series[(link, direction)].counter.tolist() == [start + n * step for n in gets]
 
 
+def test_unresolvable_host_is_one_short_line(tmp_path):
+    out = tmp_path / "counters.csv"
+    result = CliRunner().invoke(cli, ["measure", "poll", "no.such.host.invalid", "--interface", "3=AB", "--count", "1",
+                                      "--out", str(out)], prog_name="topo-opt")
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("topo-opt: error: no.such.host.invalid:161: cannot resolve the host: ")
+    assert "caused by" not in line and "Bad IPv4" not in line and not out.exists()
+
+
 def test_interface_specs():
     assert parse_interface("3=AB") == Interface(3, "AB", "forward")
     assert parse_interface("12=NYC:ingress").receives == "egress"

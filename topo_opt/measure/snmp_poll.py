@@ -164,8 +164,10 @@ async def poll_counters(options: PollOptions, interfaces: list[Interface], emit:
     try:
         target = await hlapi.UdpTransportTarget.create((options.host, options.port), timeout=options.timeout_s,
                                                        retries=options.retries)
-    except Exception as exc:  # pysnmp raises its own errors for unresolvable hosts
-        raise InvalidInputError(f"{where}: cannot resolve the host: {exc}") from None
+    except Exception as exc:  # pysnmp wraps the resolver's error in its own
+        reason = exc.__context__ if isinstance(exc.__context__, OSError) else exc
+        raise InvalidInputError(f"{where}: cannot resolve the host: {getattr(reason, 'strerror', None) or reason}") \
+            from None
     per_get = OIDS_PER_GET // 3
     groups = [interfaces[i:i + per_get] for i in range(0, len(interfaces), per_get)]
     requests = [[hlapi.ObjectType(hlapi.ObjectIdentity(oid)) for oid in _oids(group)] for group in groups]
