@@ -12,7 +12,7 @@ from conftest import INSTANCES, MODELS, real_file
 
 CASES = [real_file("commalab", "grid", "grid1"), real_file("commalab", "planar", "planar30"),
          INSTANCES / "abilene.json", INSTANCES / "nobel-us.json"]
-METHODS = ("gradient_projection", "outer_approximation", "flow_deviation")
+METHODS = ("path_equilibration", "gradient_projection", "outer_approximation", "flow_deviation")
 
 
 @pytest.mark.parametrize("path", [p for p in CASES], ids=lambda p: p.name)
@@ -35,10 +35,11 @@ def test_methods_pass_the_checker_and_agree_within_their_gaps(path):
         assert best_bound <= result.objective * (1 + 1e-9), method
     exact = results["outer_approximation"].objective
     assert results["gradient_projection"].objective == pytest.approx(exact, rel=2e-6)
+    assert results["path_equilibration"].objective == pytest.approx(exact, rel=2e-6)
 
 
 def test_auto_names_the_method_that_ran():
     network = read_instance(INSTANCES / "six-node.json")
     result = solve(network, load_card(MODELS / "min-delay.toml"))
-    assert result.method == "gradient_projection"
+    assert result.method == "path_equilibration"
     assert result.details["include_fixed_delay"] is True

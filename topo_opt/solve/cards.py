@@ -38,8 +38,8 @@ _SOLVER_COMMON = {
 SCHEMAS: dict[str, dict[str, dict[str, tuple[type, Any, tuple | None]]]] = {
     "min-delay": {
         "objective": {"include_fixed_delay": (bool, True, None)},
-        "solver": {"method": (str, "auto", ("auto", "gradient_projection", "outer_approximation",
-                                            "flow_deviation")), **_SOLVER_COMMON},
+        "solver": {"method": (str, "auto", ("auto", "path_equilibration", "gradient_projection",
+                                            "outer_approximation", "flow_deviation")), **_SOLVER_COMMON},
     },
     "min-max-utilization": {"solver": {"time_limit_s": (float, 600.0, None)}},
     "min-hop": {"solver": {"time_limit_s": (float, 600.0, None)}},
