@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-SKIP_FRACTION = 0.1  # a sweep leaves alone demands whose share of the restricted gap is below this
+SKIP_FRACTION = 1.0  # a sweep leaves alone demands whose share of the restricted gap is below this
 
 
 @njit(cache=True, inline="always")
@@ -62,24 +62,34 @@ def continued_queue_cost(load: np.ndarray, capacity: np.ndarray,
 
 
 @njit(cache=True, inline="always")
-def _length(start: int, stop: int, path_arcs, arc_queue, linear, load, capacity, knee) -> float:
+def _length(start: int, stop: int, path_arcs, arc_queue, linear, first) -> float:
+    """d_p = Σ_{a∈p} (f̃'(F_q(a)) + ρ d_a), with ``first`` the f̃' of every queue."""
     total = 0.0
     for i in range(start, stop):
         a = path_arcs[i]
-        q = arc_queue[a]
-        total += _cost(load[q], capacity[q], knee[q])[1] + linear[a]
+        total += first[arc_queue[a]] + linear[a]
     return total
+
+
+@njit(cache=True, inline="always")
+def _move(arcs, start: int, stop: int, amount: float, arc_queue, capacity, knee, load, first, second) -> None:
+    """Add ``amount`` to the loads of a path's queues and refresh their f̃', f̃''."""
+    for i in range(start, stop):
+        q = arc_queue[arcs[i]]
+        load[q] += amount
+        _, first[q], second[q] = _cost(load[q], capacity[q], knee[q])
 
 
 @njit(cache=True)
 def _shift(p_arcs, p0: int, p1: int, b_arcs, b0: int, b1: int, available: float, arc_queue, linear,
-           capacity, knee, load, count) -> float:
+           capacity, knee, load, first, second, count) -> float:
     """Move flow from path p to path b by the Newton step (module docstring); return it.
 
-    ``available`` is ``x_p``; loads are updated, ``count`` is scratch (zero on entry and exit).
+    ``available`` is ``x_p``; loads and their derivatives ``first``, ``second`` are updated,
+    ``count`` is scratch (zero on entry and exit).
     """
-    difference = (_length(p0, p1, p_arcs, arc_queue, linear, load, capacity, knee)
-                  - _length(b0, b1, b_arcs, arc_queue, linear, load, capacity, knee))
+    difference = (_length(p0, p1, p_arcs, arc_queue, linear, first)
+                  - _length(b0, b1, b_arcs, arc_queue, linear, first))
     if difference <= 0.0:
         return 0.0
     for i in range(b0, b1):
@@ -90,18 +100,16 @@ def _shift(p_arcs, p0: int, p1: int, b_arcs, b0: int, b1: int, available: float,
     for i in range(b0, b1):
         q = arc_queue[b_arcs[i]]
         if count[q] != 0:
-            curvature += _cost(load[q], capacity[q], knee[q])[2] * count[q] * count[q]
+            curvature += second[q] * count[q] * count[q]
             count[q] = 0
     for i in range(p0, p1):
         q = arc_queue[p_arcs[i]]
         if count[q] != 0:
-            curvature += _cost(load[q], capacity[q], knee[q])[2] * count[q] * count[q]
+            curvature += second[q] * count[q] * count[q]
             count[q] = 0
     shift = available if curvature <= 0.0 else min(available, difference / curvature)
-    for i in range(p0, p1):
-        load[arc_queue[p_arcs[i]]] -= shift
-    for i in range(b0, b1):
-        load[arc_queue[b_arcs[i]]] += shift
+    _move(p_arcs, p0, p1, -shift, arc_queue, capacity, knee, load, first, second)
+    _move(b_arcs, b0, b1, shift, arc_queue, capacity, knee, load, first, second)
     return shift
 
 
@@ -119,6 +127,7 @@ def equilibrate(demand_ptr: np.ndarray, path_ptr: np.ndarray, path_arcs: np.ndar
     """
     n_demands = demand_ptr.shape[0] - 1
     count = np.zeros(capacity.shape[0], dtype=np.int64)
+    _, first, second = continued_queue_cost(load, capacity, knee)
     negligible = SKIP_FRACTION * target_gap / n_demands
     restricted = np.inf
     sweeps = 0
@@ -131,8 +140,7 @@ def equilibrate(demand_ptr: np.ndarray, path_ptr: np.ndarray, path_arcs: np.ndar
                 continue
             best, best_length, spent = first_path, np.inf, 0.0
             for p in range(first_path, end_path):
-                length = _length(path_ptr[p], path_ptr[p + 1], path_arcs, arc_queue, linear,
-                                 load, capacity, knee)
+                length = _length(path_ptr[p], path_ptr[p + 1], path_arcs, arc_queue, linear, first)
                 spent += path_flow[p] * length
                 if length < best_length:
                     best, best_length = p, length
@@ -144,7 +152,7 @@ def equilibrate(demand_ptr: np.ndarray, path_ptr: np.ndarray, path_arcs: np.ndar
                 if p != best and path_flow[p] > 0.0:
                     shift = _shift(path_arcs, path_ptr[p], path_ptr[p + 1], path_arcs, path_ptr[best],
                                    path_ptr[best + 1], path_flow[p], arc_queue, linear, capacity,
-                                   knee, load, count)
+                                   knee, load, first, second, count)
                     path_flow[p] -= shift
                     path_flow[best] += shift
         if restricted <= target_gap:
@@ -233,6 +241,7 @@ def origin_pass(origins, origin_ptr, origin_demands, demand_target, demand_rate,
     is_target = np.zeros(n_nodes, dtype=np.bool_)
     weight = np.empty(n_arcs)
     count = np.zeros(capacity.shape[0], dtype=np.int64)
+    _, first, second = continued_queue_cost(load, capacity, knee)
     new_demand = np.empty(n_demands, dtype=np.int64)
     new_ptr = np.zeros(n_demands + 1, dtype=np.int64)
     new_arcs = np.empty(4 * n_demands, dtype=np.int64)
@@ -243,7 +252,7 @@ def origin_pass(origins, origin_ptr, origin_demands, demand_target, demand_rate,
     for o in range(origins.shape[0]):
         source = origins[o]
         for a in range(n_arcs):
-            weight[a] = _cost(load[arc_queue[a]], capacity[arc_queue[a]], knee[arc_queue[a]])[1] + linear[a]
+            weight[a] = first[arc_queue[a]] + linear[a]
         n_targets = 0
         for i in range(origin_ptr[o], origin_ptr[o + 1]):
             t = demand_target[origin_demands[i]]
@@ -263,8 +272,7 @@ def origin_pass(origins, origin_ptr, origin_demands, demand_target, demand_rate,
             first_path, end_path = demand_ptr[k], demand_ptr[k + 1]
             best, best_length, spent = -1, np.inf, 0.0
             for p in range(first_path, end_path):
-                length = _length(path_ptr[p], path_ptr[p + 1], path_arcs, arc_queue, linear,
-                                 load, capacity, knee)
+                length = _length(path_ptr[p], path_ptr[p + 1], path_arcs, arc_queue, linear, first)
                 spent += path_flow[p] * length
                 if length < best_length:
                     best, best_length = p, length
@@ -292,15 +300,15 @@ def origin_pass(origins, origin_ptr, origin_demands, demand_target, demand_rate,
                 continue
             if first_path == end_path:  # no path yet: all-or-nothing on the new one
                 new_flow[n_new - 1] = demand_rate[k]
-                for h in range(new_ptr[n_new - 1], new_ptr[n_new]):
-                    load[arc_queue[new_arcs[h]]] += demand_rate[k]
+                _move(new_arcs, new_ptr[n_new - 1], new_ptr[n_new], demand_rate[k], arc_queue, capacity,
+                      knee, load, first, second)
                 continue
             b_start, b_stop = (new_ptr[n_new - 1], new_ptr[n_new]) if fresh else (path_ptr[best], path_ptr[best + 1])
             for p in range(first_path, end_path):
                 if (fresh or p != best) and path_flow[p] > 0.0:
                     shift = _shift(path_arcs, path_ptr[p], path_ptr[p + 1],
                                    new_arcs if fresh else path_arcs, b_start, b_stop, path_flow[p],
-                                   arc_queue, linear, capacity, knee, load, count)
+                                   arc_queue, linear, capacity, knee, load, first, second, count)
                     path_flow[p] -= shift
                     if fresh:
                         new_flow[n_new - 1] += shift
