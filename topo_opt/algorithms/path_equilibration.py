@@ -44,7 +44,7 @@ from topo_opt.model.network import Network
 from topo_opt.solve.result import SolveResult, Status
 
 CONTINUATION_UTILIZATION = 0.99  # ρ̄: F/(C − F) is exact below ρ̄ C
-INNER_GAP_FRACTION = 0.1         # sweeps stop when the restricted gap is below this × global gap
+INNER_GAP_FRACTION = 0.3         # sweeps stop when the restricted gap is below this × global gap
 MAX_SWEEPS = 100                 # Gauss–Seidel sweeps per shortest-path pass
 CERTIFY_EVERY = 20               # shortest-path passes between two certificates at most
 
