@@ -8,7 +8,7 @@ from topo_opt.solve.cards import load_card
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.dispatch import solve
 from topo_opt.solve.result import Status
-from conftest import INSTANCES, MODELS, real_file
+from conftest import INSTANCES, MODELS, benchmark_path, real_file
 
 CASES = [real_file("commalab", "grid", "grid1"), real_file("commalab", "planar", "planar30"),
          INSTANCES / "abilene.json", INSTANCES / "nobel-us.json"]
@@ -41,5 +41,14 @@ def test_methods_pass_the_checker_and_agree_within_their_gaps(path):
 def test_auto_names_the_method_that_ran():
     network = read_instance(INSTANCES / "six-node.json")
     result = solve(network, load_card(MODELS / "min-delay.toml"))
-    assert result.method == "path_equilibration"
+    assert result.method == "gradient_projection"  # small: no compiled kernels to load
     assert result.details["include_fixed_delay"] is True
+
+
+def test_auto_takes_path_equilibration_from_100_nodes():
+    network = read_instance(real_file("commalab", "planar", "planar30"))
+    assert solve(network, load_card(MODELS / "min-delay.toml")).method == "gradient_projection"
+    network = read_instance(benchmark_path("commalab", "planar", "planar100"))
+    result = solve(network, load_card(MODELS / "min-delay.toml"))
+    assert result.method == "path_equilibration" and result.status is Status.OPTIMAL
+    assert check_result(network, result) == []
