@@ -222,8 +222,8 @@ def origin_pass(origins, origin_ptr, origin_demands, demand_target, demand_rate,
     a Newton update of each demand right after its origin's Dijkstra.
 
     For each origin in turn, Dijkstra on the current marginal costs ``f̃'(F_q) + ρ d_a`` gives
-    each of its demands ``k`` the distance ``dist_k``; when ``dist_k`` is below the length of
-    all of ``P_k`` (by a relative 1e-12) the shortest path becomes a new path of ``k``.  Unless
+    each of its demands ``k`` the distance ``dist_k``; when the shortest path is below the length
+    of all of ``P_k`` (by a relative 1e-12, on the current costs) it becomes a new path of ``k``.  Unless
     ``frozen``, ``k``'s cheapest path then takes flow from the others (:func:`_shift`; a demand
     without paths sends all of ``r_k`` on the new one), so later origins see the new costs.
     With ``frozen`` nothing moves: the distances are those of one arc flow (the certificate).
@@ -279,13 +279,17 @@ def origin_pass(origins, origin_ptr, origin_demands, demand_target, demand_rate,
             if end_path > first_path:
                 disequilibrium += spent - demand_rate[k] * dist[t]
             fresh = dist[t] < best_length * (1.0 - 1e-12)
-            if fresh:  # the shortest path joins P_k
+            if fresh:
                 hops, node = 0, t
                 while node != source:
                     a = predecessor[node]
                     reversed_path[hops] = a
                     hops += 1
                     node = arc_tail[a]
+                # flows moved since this origin's Dijkstra: compare on the current costs, so
+                # that a path already in P_k never comes in twice
+                fresh = _length(0, hops, reversed_path, arc_queue, linear, first) < best_length * (1.0 - 1e-12)
+            if fresh:  # the shortest path joins P_k
                 start = new_ptr[n_new]
                 if start + hops > new_arcs.shape[0]:
                     grown = np.empty(2 * new_arcs.shape[0] + hops, dtype=np.int64)
