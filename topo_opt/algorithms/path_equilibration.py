@@ -7,22 +7,27 @@ routings, each demand ``k`` spread over a small path set ``P_k`` with flows ``x_
 * **Continuation, no feasibility phase.**  The queue terms ``F/(C − F)`` are continued beyond
   ``ρ̄ C`` (``continuation_utilization``) by their second-order Taylor polynomial
   (:mod:`topo_opt.algorithms.equilibration_kernel`): the continued ``T̃ ≤ T`` is finite
-  everywhere, so the method starts from all-or-nothing shortest paths on the zero-flow
-  marginal costs, and its Frank–Wolfe bound is a lower bound on ``min T``.  When the final
+  everywhere, so the method starts from shortest paths whether or not they overload links
+  (no feasibility phase), and its Frank–Wolfe bound is a lower bound on ``min T``.  When the final
   routing keeps every queue below ``ρ̄ C``, ``T = T̃`` there and the certified gap holds for
   ``T``; otherwise the exact machinery takes over: the gradient projection method
   (:func:`~topo_opt.algorithms.gradient_projection.solve_min_delay_gp`), started from this
   routing when it is strictly feasible, else after its own feasibility decision.
-* **Inner loop** (compiled): Gauss–Seidel sweeps, each demand moving flow from its costlier
-  paths to its cheapest by the second-derivative-scaled step
-  (:func:`~topo_opt.algorithms.equilibration_kernel.equilibrate`), until the restricted gap
-  is below ``INNER_GAP_FRACTION`` of the last certified gap.
-* **Outer loop**: one Dijkstra from all demand sources on ``∇T̃(F)`` gives each demand its
-  shortest path, which joins ``P_k`` when it is shorter than all of ``P_k``
-  (:func:`~topo_opt.algorithms.shortest_paths.extend_with_shortest_paths`); paths left empty by
-  the sweeps leave the set (a dropped path returns only as a shortest path).  The same pass
-  gives the Frank–Wolfe bound ``LB = T̃ + Σ_k r_k dist_k − ∇T̃·F``
-  (:func:`~topo_opt.algorithms.flow_deviation.frank_wolfe_bound`).
+* **Gauss–Seidel passes** (compiled, :func:`~topo_opt.algorithms.equilibration_kernel.origin_pass`):
+  for each origin in turn, a Dijkstra on the current marginal costs ``∇T̃`` gives its demands
+  their shortest paths, which join ``P_k`` when shorter than all of it; each demand's cheapest
+  path then takes flow from its other paths by the second-derivative-scaled step, and the loads
+  change at once, so the next origin sees them.  Paths left without flow leave the set (a
+  dropped path returns only as a shortest path).  The first pass, on an empty path set, is the
+  all-or-nothing start (each demand on its shortest path at the loads of the demands before it).
+* **Sweeps** (compiled, :func:`~topo_opt.algorithms.equilibration_kernel.equilibrate`): after
+  each pass, the same per-demand step on the fixed path sets until the restricted gap is below
+  ``INNER_GAP_FRACTION`` × the pass's disequilibrium ``Σ_k (Σ_p x_p d_p − r_k dist_k)``.
+* **Certificate**: when that disequilibrium says the requested gap may be met (or after
+  ``CERTIFY_EVERY`` passes, or at the time limit), a pass with frozen flows gives exact
+  distances at one arc flow ``F`` and the Frank–Wolfe bound
+  ``LB = T̃ + Σ_k r_k dist_k − ∇T̃·F`` (:func:`~topo_opt.algorithms.flow_deviation.frank_wolfe_bound`);
+  ``max_iterations`` counts these certificates.
 
 References: D. Bertsekas, R. Gallager, *Data Networks*, 2nd ed., Prentice Hall 1992, §5.7;
 R. Jayakrishnan, W. K. Tsai, J. N. Prashker, S. Rajadhyaksha, *A faster path-based algorithm
@@ -44,7 +49,7 @@ from topo_opt.model.network import Network
 from topo_opt.solve.result import SolveResult, Status
 
 CONTINUATION_UTILIZATION = 0.99  # ρ̄: F/(C − F) is exact below ρ̄ C
-INNER_GAP_FRACTION = 0.3         # sweeps stop when the restricted gap is below this × global gap
+INNER_GAP_FRACTION = 0.3         # sweeps stop when the restricted gap is below this × disequilibrium
 MAX_SWEEPS = 100                 # Gauss–Seidel sweeps per shortest-path pass
 CERTIFY_EVERY = 20               # shortest-path passes between two certificates at most
 
@@ -65,12 +70,12 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
         Stop when the certified relative gap ``(T − LB)/T`` is at most this.
     time_limit_s : float, optional
     max_iterations : int, optional
-        Limit on outer iterations (all-demand shortest-path passes).
+        Limit on certificates (frozen all-origin shortest-path passes).
     include_fixed_delay : bool
         Add propagation and processing delays to T.
     start : Routing, optional
-        A routing to start from (any, not necessarily feasible); default all-or-nothing
-        shortest paths on the zero-flow marginal costs.
+        A routing to start from (any, not necessarily feasible); default each demand on its
+        shortest path at the loads of the demands before it (the first Gauss–Seidel pass).
     callback : callable, optional
         Called with each history record (iteration, time_s, objective, lower_bound, gap);
         the objective there is the continued ``T̃`` (equal to T below ``ρ̄ C``).
