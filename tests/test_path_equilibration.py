@@ -8,7 +8,7 @@ import pytest
 from topo_opt.algorithms.equilibration_kernel import continued_queue_cost
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 from topo_opt.algorithms.path_equilibration import solve_min_delay_pe
-from topo_opt.errors import InfeasibleError, InvalidInputError
+from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
 from topo_opt.io.detect import read_instance
 from topo_opt.model import Demand, Link, Node, build_network
 from topo_opt.solve.checker import check_result
@@ -118,3 +118,21 @@ def test_infeasible_and_bad_input_raise():
         solve_min_delay_pe(_parallel(10.0, 10.0, 5.0), continuation_utilization=1.0)
     with pytest.raises(InvalidInputError, match="capacity must be > 0"):
         solve_min_delay_pe(_parallel(10.0, 0.0, 5.0))
+
+
+def test_ctrl_c_keeps_a_certified_iterate_and_the_best_bound():
+    network = read_instance(real_file("commalab", "planar", "planar30"))
+    records = []
+
+    def stop_at_second(record):
+        records.append(record)
+        if len(records) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(SolveInterrupted) as stop:
+        solve_min_delay_pe(network, gap=1e-12, callback=stop_at_second)
+    partial = stop.value.partial
+    assert partial.status is Status.INTERRUPTED and partial.method == "path_equilibration"
+    assert partial.lower_bound == pytest.approx(records[-1]["lower_bound"], rel=1e-12)
+    assert partial.lower_bound <= partial.objective  # the objective of the kept routing, recomputed:
+    assert check_result(network, partial) == []
