@@ -3,7 +3,8 @@
 The rule is the tests' (``tests/conftest.py``): ``$TOPO_OPT_BENCHMARKS`` (a folder holding
 ``sndlib/`` and ``commalab/``), else ``../shared/benchmarks`` beside the repository root, so a
 script run from any folder finds the same files as the suite.  A script that needs a collection
-which is absent stops with one line naming the path and the variable.
+which is absent stops with one line naming the path and the variable; a name the collection does
+not hold (a typo in ``--instances``), with one line naming the collection.
 """
 from __future__ import annotations
 
@@ -22,8 +23,12 @@ def benchmarks_root() -> Path:
 
 
 def collection(*parts: str) -> Path:
-    """A path inside the collections, e.g. ``collection("sndlib")``; exits with a message when absent."""
+    """A path inside the collections, e.g. ``collection("sndlib", "polska.txt")``; exits with a
+    one-line message when it is absent."""
     path = benchmarks_root().joinpath(*parts)
+    top = benchmarks_root() / parts[0]
+    if not path.exists() and top.is_dir():  # a mistyped name, not a missing collection
+        raise SystemExit(f"{path.relative_to(top)}: no such file in the {parts[0]} collection at {top}")
     if not path.exists():
         raise SystemExit(f"external benchmark collection not found at {path} "
                          "(set TOPO_OPT_BENCHMARKS to the folder holding sndlib/ and commalab/)")

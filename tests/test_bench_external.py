@@ -36,6 +36,13 @@ def test_absent_collection_stops_with_one_line(monkeypatch, tmp_path):
         _external().collection("commalab", "planar", "planar100")
 
 
+def test_mistyped_name_in_a_present_collection_is_not_called_a_missing_collection(monkeypatch, tmp_path):
+    monkeypatch.setenv("TOPO_OPT_BENCHMARKS", str(tmp_path))
+    (tmp_path / "sndlib").mkdir()
+    with pytest.raises(SystemExit, match=r"^polsak.txt: no such file in the sndlib collection at .*sndlib$"):
+        _external().collection("sndlib", "polsak.txt")
+
+
 def test_script_run_from_another_folder_names_the_missing_collection(tmp_path):
     """A script run from elsewhere uses the rule, not the working folder, and fails in one line."""
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "TOPO_OPT_BENCHMARKS": str(tmp_path / "none")}

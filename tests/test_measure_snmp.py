@@ -24,11 +24,12 @@ from pysnmp.carrier.asyncio.dgram import udp  # noqa: E402
 from pysnmp.entity import config, engine  # noqa: E402
 from pysnmp.entity.rfc3413 import cmdrsp, context  # noqa: E402
 from pysnmp.proto.api import v2c  # noqa: E402
-from pysnmp.smi import instrum  # noqa: E402
+from pysnmp.smi import error as smi_error, instrum  # noqa: E402
 
 from topo_opt.cli.main import cli  # noqa: E402
 from topo_opt.errors import InvalidInputError  # noqa: E402
 from topo_opt.measure.counters import clean_series, read_counters  # noqa: E402
+from topo_opt.measure import snmp_poll  # noqa: E402
 from topo_opt.measure.snmp_poll import Interface, parse_interface  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,8 +45,11 @@ class Counters(instrum.AbstractMibInstrumController):
         self.gets = 0
         self.lock = threading.Lock()
         self.vanish_after = None   # GETs after which C's ifHCInOctets stops answering
+        self.too_big_above = None  # answer tooBig to a GET of more var-binds than this
 
     def read_variables(self, *var_binds, **ctx):
+        if self.too_big_above is not None and len(var_binds) > self.too_big_above:
+            raise smi_error.TooBigError()
         with self.lock:
             self.gets += 1
             n = self.gets
@@ -162,6 +166,17 @@ def test_ctrl_c_exits_130_keeping_every_complete_poll(agent, tmp_path):
     assert {len(s.time_s) for s in read_counters(out).values()} == {(len(lines) - 1) // 4}
 
 
+def test_ctrl_c_before_the_first_answer_says_nothing_was_written(monkeypatch, tmp_path):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(snmp_poll, "poll_to_file", interrupted)
+    out = tmp_path / "counters.csv"
+    result = CliRunner().invoke(cli, _poll_args(161, out), prog_name="topo-opt")
+    assert result.exit_code == 130
+    assert result.stderr.strip().splitlines() == [f"topo-opt: interrupted: before the first answer; {out} not written"]
+
+
 @pytest.mark.parametrize("extra, message", [
     (("--interface", "99=D"), "127.0.0.1:{port}: ifHCInOctets.99 (D): No Such Instance currently exists at this OID"),
     (("--community", "private", "--timeout", "0.3"), "127.0.0.1:{port}: No SNMP response received before timeout "
@@ -179,10 +194,48 @@ def test_bad_poll_is_one_line_exit_2_and_writes_nothing(agent, tmp_path, extra, 
     assert not out.exists()
 
 
+def test_too_big_answer_is_one_line_exit_2(agent, tmp_path):
+    """tooBig comes with error index 0 and no var-binds: the message names no OID (no IndexError)."""
+    port, controller = agent
+    controller.too_big_above = 0
+    out = tmp_path / "counters.csv"
+    result = CliRunner().invoke(cli, _poll_args(port, out, "--count", "1"), prog_name="topo-opt")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines() == [f"topo-opt: error: 127.0.0.1:{port}: SNMP error tooBig"]
+    assert not out.exists()
+
+
+def test_interfaces_are_asked_in_gets_of_at_most_oids_per_get(agent, tmp_path, monkeypatch):
+    """With one interface per GET (3 values) and an agent refusing more, each poll is two GETs:
+    ifIndex 3 answered by GETs 1, 3, ifIndex 7 by GETs 2, 4; the output folder is created."""
+    port, controller = agent
+    monkeypatch.setattr(snmp_poll, "OIDS_PER_GET", 3)
+    controller.too_big_above = 3
+    out = tmp_path / "new" / "counters.csv"
+    result = CliRunner().invoke(cli, _poll_args(port, out, "--count", "2"))
+    assert result.exit_code == 0, result.output
+    assert controller.gets == 4
+    series = read_counters(out)
+    for (link, direction), oid, gets in ((("AB", "reverse"), IN + (3,), (1, 3)), (("C", "egress"), OUT + (7,), (2, 4))):
+        start, step = COUNTERS[oid]
+        assert series[(link, direction)].counter.tolist() == [start + n * step for n in gets]
+
+
+def test_unresolvable_host_is_one_short_line(tmp_path):
+    out = tmp_path / "counters.csv"
+    result = CliRunner().invoke(cli, ["measure", "poll", "no.such.host.invalid", "--interface", "3=AB", "--count", "1",
+                                      "--out", str(out)], prog_name="topo-opt")
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("topo-opt: error: no.such.host.invalid:161: cannot resolve the host: ")
+    assert "caused by" not in line and "Bad IPv4" not in line and not out.exists()
+
+
 def test_interface_specs():
     assert parse_interface("3=AB") == Interface(3, "AB", "forward")
     assert parse_interface("12=NYC:ingress").receives == "egress"
     for spec, match in (("3", "expected IFINDEX=ID"), ("0=AB", "ifIndex must be >= 1"),
+                        ("3_0=AB", "ifIndex '3_0' is not an integer"), ("+3=AB", "ifIndex '\\+3' is not an integer"),
                         ("3=AB:up", "direction 'up' must be one of forward, reverse, ingress, egress")):
         with pytest.raises(InvalidInputError, match=match):
             parse_interface(spec)

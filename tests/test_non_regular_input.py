@@ -46,3 +46,10 @@ def test_device_and_regular_files():
         read_instance("/dev/null")
     assert regular_file(ABILENE) == Path(ABILENE)
     assert regular_file("no-such-file.json") == Path("no-such-file.json")  # opening it says "not found"
+
+
+def test_folder_as_toml_card_is_not_a_regular_file(tmp_path):
+    from topo_opt.io.toml_file import read_toml
+    (tmp_path / "card.toml").mkdir()
+    with pytest.raises(InvalidInputError, match=r"card.toml: not a regular file \(a directory\)$"):
+        read_toml(tmp_path / "card.toml", "model card")

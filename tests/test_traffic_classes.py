@@ -7,14 +7,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from topo_opt.algorithms.baselines import min_hop_routing
 from topo_opt.cli.main import cli
 from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.worst_case import worst_case_delays
 from topo_opt.io.native_json import loads_json
 from topo_opt.io.solution_json import read_design
 from topo_opt.io.traffic_classes import parse_traffic_class, read_traffic_classes
-from topo_opt.model.design import Design
 from topo_opt.model.traffic import TrafficClass, TrafficDescriptors, class_members, traffic_descriptors
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +62,12 @@ def test_class_fields_win_over_the_demand_the_card_and_the_default():
 def test_class_assignment_errors_name_the_class(classes, match):
     with pytest.raises(InvalidInputError, match=match):
         traffic_descriptors(_six(), classes=classes)
+
+
+def test_pattern_on_an_instance_without_demands_is_an_error_not_a_crash():
+    network = loads_json(json.dumps({**json.loads(SIX.read_text()), "demands": []}))
+    with pytest.raises(InvalidInputError, match=r"pattern 'A\*' matches no demand of 'six-node' \(it has none\)"):
+        traffic_descriptors(network, classes=[TrafficClass("v", burst=2e4, demands=("A*",))])
 
 
 # ------------------------------------------------------------------------------ parsing
@@ -163,7 +167,7 @@ def test_class_bursts_reach_the_regulated_bound_as_a_hand_sum(solution, tmp_path
 def test_peak_rate_class_gives_the_dual_bucket_bounds_and_tightens_them(solution, tmp_path):
     doc, _ = _evaluate(solution, tmp_path, "--traffic-class", "paced:burst=200000,peak=1e9,demands=*")
     network = loads_json(SIX.read_text())
-    design = Design.for_network(network, min_hop_routing(network))
+    design = read_design(str(solution), network)
     n = network.n_demands
     rates = np.array([d.rate for d in network.demands])
     paced = worst_case_delays(network, design, TrafficDescriptors(np.full(n, 2e5), rates, np.full(n, 1e9), M))

@@ -74,7 +74,8 @@ def poll(host: str, interfaces: tuple[str, ...], out: str, interval_s: float, co
     try:
         written = poll_to_file(options, mapped, out, on_poll=polled, on_missed=missed)
     except KeyboardInterrupt:
-        exit_interrupted(f"{polls[0]} poll(s) of {len(mapped)} interface(s) kept in {out}")
+        exit_interrupted(f"{polls[0]} poll(s) of {len(mapped)} interface(s) kept in {out}" if polls[0]
+                         else f"before the first answer; {out} not written")
     stdout.print(f"{written} poll(s) of {len(mapped)} interface(s) written to {out}")
 
 

@@ -34,7 +34,7 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
         return tomllib.loads(regular_file(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InvalidInputError(f"{path}: {what} not found") from None
-    except (UnicodeDecodeError, IsADirectoryError):
+    except UnicodeDecodeError:
         raise InvalidInputError(f"{path}: not a TOML {what}") from None
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInputError(f"{path}: invalid TOML: {exc}") from None

@@ -1,7 +1,9 @@
 """Live polling of interface counters over SNMP (optional: ``pip install 'topo-opt[snmp]'``).
 
-Every ``interval_s`` seconds one SNMPv2c GET asks the agent for, per mapped interface, the
-IF-MIB 64-bit octet counters and the speed (McCloghrie & Kastenholz, RFC 2863, ``ifXTable``):
+Every ``interval_s`` seconds SNMPv2c GETs ask the agent for, per mapped interface, the
+IF-MIB 64-bit octet counters and the speed (McCloghrie & Kastenholz, RFC 2863, ``ifXTable``),
+at most :data:`OIDS_PER_GET` values (ten interfaces) per GET so that the answer stays within
+one Ethernet frame (~1 kB of var-binds; an agent answers ``tooBig`` past its message size):
 
 * ``ifHCInOctets``  1.3.6.1.2.1.31.1.1.1.6.<ifIndex>  -- octets received on the interface;
 * ``ifHCOutOctets`` 1.3.6.1.2.1.31.1.1.1.10.<ifIndex> -- octets sent;
@@ -40,6 +42,7 @@ IF_HIGH_SPEED = "1.3.6.1.2.1.31.1.1.1.15"
 HEADER = "timestamp,link,direction,counter,counter_bits,speed_bps\n"
 OPPOSITE = {"forward": "reverse", "reverse": "forward", "egress": "ingress", "ingress": "egress"}
 INTERFACE_FORM = "IFINDEX=ID[:DIRECTION]"
+OIDS_PER_GET = 30  # three per interface
 
 
 @dataclass(frozen=True)
@@ -70,10 +73,9 @@ def parse_interface(spec: str) -> Interface:
     link, _, direction = target.partition(":")
     if not equals or not link.strip():
         raise InvalidInputError(f"{where}: expected {INTERFACE_FORM}")
-    try:
-        if_index = int(index)
-    except ValueError:
-        raise InvalidInputError(f"{where}: ifIndex {index.strip()!r} is not an integer") from None
+    if not (index.strip().isascii() and index.strip().isdigit()):  # int() would also take "+3", "3_0"
+        raise InvalidInputError(f"{where}: ifIndex {index.strip()!r} is not an integer")
+    if_index = int(index)
     if if_index < 1:
         raise InvalidInputError(f"{where}: ifIndex must be >= 1, got {if_index}")
     direction = direction.strip() or "forward"
@@ -162,30 +164,43 @@ async def poll_counters(options: PollOptions, interfaces: list[Interface], emit:
     try:
         target = await hlapi.UdpTransportTarget.create((options.host, options.port), timeout=options.timeout_s,
                                                        retries=options.retries)
-    except Exception as exc:  # pysnmp raises its own errors for unresolvable hosts
-        raise InvalidInputError(f"{where}: cannot resolve the host: {exc}") from None
-    objects = [hlapi.ObjectType(hlapi.ObjectIdentity(oid)) for oid in _oids(interfaces)]
+    except Exception as exc:  # pysnmp wraps the resolver's error in its own
+        reason = exc.__context__ if isinstance(exc.__context__, OSError) else exc
+        raise InvalidInputError(f"{where}: cannot resolve the host: {getattr(reason, 'strerror', None) or reason}") \
+            from None
+    per_get = OIDS_PER_GET // 3
+    groups = [interfaces[i:i + per_get] for i in range(0, len(interfaces), per_get)]
+    requests = [[hlapi.ObjectType(hlapi.ObjectIdentity(oid)) for oid in _oids(group)] for group in groups]
     loop = asyncio.get_running_loop()
     start, polls, written, slot = loop.time(), 0, 0, 0
     try:
         while options.count is None or polls < options.count:
             await asyncio.sleep(max(0.0, start + slot * options.interval_s - loop.time()))
-            error, status, index, binds = await hlapi.get_cmd(
-                engine, hlapi.CommunityData(options.community, mpModel=1), target, hlapi.ContextData(),
-                *objects, lookupMib=False)
-            time_s = time.time()
+            rows, answered = [], False
+            for group, objects in zip(groups, requests):
+                error, status, index, binds = await hlapi.get_cmd(
+                    engine, hlapi.CommunityData(options.community, mpModel=1), target, hlapi.ContextData(),
+                    *objects, lookupMib=False)
+                time_s = time.time()
+                # tooBig comes with error index 0 and no var-binds (RFC 3416 4.2.1)
+                at = f" at {binds[int(index) - 1][0]}" if 0 < int(index) <= len(binds) else ""
+                problem = (f"{where}: {error}" if error else
+                           f"{where}: SNMP error {status.prettyPrint()}{at}" if status else None)
+                if problem:
+                    if written == 0:
+                        hint = " (check the host, --port and --community)" if error else ""
+                        raise InvalidInputError(problem + hint)
+                    on_missed(problem)
+                    continue
+                rows.append(_rows(hlapi, group, [value for _, value in binds], time_s, written == 0, where,
+                                  on_missed))
+                answered = True
             polls += 1
             # the next slot of the schedule still ahead: a slow answer skips slots, never shifts them
             slot = max(slot + 1, math.floor((loop.time() - start) / options.interval_s) + 1)
-            problem = (f"{where}: {error}" if error else
-                       f"{where}: SNMP error {status.prettyPrint()} at {binds[int(index) - 1][0]}" if status else None)
-            if problem:
-                if written == 0:
-                    raise InvalidInputError(problem + " (check the host, --port and --community)")
-                on_missed(problem)
+            if not answered:
                 continue
-            rows = _rows(hlapi, interfaces, [value for _, value in binds], time_s, written == 0, where, on_missed)
-            emit((HEADER if written == 0 else "") + rows)
+            emit((HEADER if written == 0 else "") + "".join(rows))
             written += 1
             if on_poll is not None:
                 on_poll(written)
@@ -220,6 +235,7 @@ def poll_to_file(options: PollOptions, interfaces: list[Interface], path: str | 
 
     def emit(text: str) -> None:
         if not out:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)  # as check_output_path allows
             out.append(open(path, "w", encoding="utf-8", newline=""))
         out[0].write(text)
         out[0].flush()

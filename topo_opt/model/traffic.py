@@ -102,8 +102,9 @@ def class_members(network: Network, classes: Sequence[TrafficClass]) -> list[Tra
             for pattern in cls.demands:
                 matched = {k for k, d in enumerate(network.demands) if fnmatchcase(d.id, pattern)}
                 if not matched:
+                    example = f" (e.g. {network.demands[0].id!r})" if network.demands else " (it has none)"
                     raise InvalidInputError(f"traffic class {cls.name!r}: pattern {pattern!r} matches no demand "
-                                            f"of {network.name!r} (e.g. {network.demands[0].id!r})")
+                                            f"of {network.name!r}{example}")
                 members |= matched
         else:
             members = {k for k, d in enumerate(network.demands) if d.demand_class == cls.name}

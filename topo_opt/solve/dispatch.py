@@ -23,9 +23,11 @@ from topo_opt.solve.problems import PROBLEMS
 
 Callback = Callable[[dict], None]
 
-# Path-based gradient projection reaches 1e-6 certified gaps faster than the HiGHS cutting-plane
-# method on every instance measured (BENCHMARKS.md), from 25 to 2,500 nodes.
-AUTO_MIN_DELAY_METHOD = "gradient_projection"
+# Per-demand path equilibration reaches 1e-6 certified gaps 1.3-5x faster than gradient projection
+# on 900-2,500 nodes (BENCHMARKS.md), but loading its compiled kernels costs ~0.2 s CPU once per
+# process, more than gradient projection's whole solve on small networks (16-124 ms on 12-30
+# nodes): ``auto`` takes it from AUTO_EQUILIBRATION_MIN_NODES nodes up.
+AUTO_EQUILIBRATION_MIN_NODES = 100
 
 _BASELINE_RULES = {
     "min-hop": baselines.min_hop_routing,
@@ -39,8 +41,10 @@ logger = logging.getLogger(__name__)
 def run_min_delay(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
     method = card.get("solver.method")
     if method == "auto":
-        method = AUTO_MIN_DELAY_METHOD
-    if method == "gradient_projection":
+        method = "path_equilibration" if network.n_nodes >= AUTO_EQUILIBRATION_MIN_NODES else "gradient_projection"
+    if method == "path_equilibration":
+        from topo_opt.algorithms.path_equilibration import solve_min_delay_pe as run
+    elif method == "gradient_projection":
         from topo_opt.algorithms.gradient_projection import solve_min_delay_gp as run
     elif method == "flow_deviation":
         from topo_opt.algorithms.flow_deviation import solve_min_delay_fd as run

@@ -80,10 +80,10 @@ _DISPATCH = "topo_opt.solve.dispatch"
 PROBLEMS: dict[str, Problem] = {p.name: p for p in (
     Problem("min-delay", {
         "objective": {"include_fixed_delay": (bool, True, None)},
-        "solver": {"method": (str, "auto", ("auto", "gradient_projection", "outer_approximation",
-                                            "flow_deviation")), **_SOLVER_COMMON},
+        "solver": {"method": (str, "auto", ("auto", "path_equilibration", "gradient_projection",
+                                            "outer_approximation", "flow_deviation")), **_SOLVER_COMMON},
     }, f"{_DISPATCH}:run_min_delay",
-        frozenset({"gradient_projection", "flow_deviation", "outer_approximation"})),
+        frozenset({"path_equilibration", "gradient_projection", "flow_deviation", "outer_approximation"})),
     Problem("min-max-utilization", _LP, f"{_DISPATCH}:run_lp"),
     Problem("min-hop", _LP, f"{_DISPATCH}:run_lp"),
     Problem("fortz-thorup", _LP, f"{_DISPATCH}:run_lp"),
