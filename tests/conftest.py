@@ -8,7 +8,8 @@ so nothing real silently stops being tested.
 
 A few small real instances are copied into ``tests/fixtures/real`` with the collections' layout
 (SNDlib native abilene, geant, nobel-us, polska; CommaLab grid1, planar30), unchanged, so the core suite
-exercises real data in any clone: :func:`real_file` prefers them.
+exercises real data in any clone: :func:`real_file` prefers them.  Small networks built by
+several test files (:func:`parallel_links`) are here too.
 """
 from __future__ import annotations
 
@@ -22,6 +23,17 @@ INSTANCES = REPO / "instances"
 MODELS = REPO / "models"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REAL = FIXTURES / "real"
+
+
+def parallel_links(c1: float, c2: float, rate: float, lengths=(None, None)):
+    """Two directed links a -> b of capacities c1, c2 (packet/s), optional lengths (m); one
+    demand a -> b of ``rate`` packet/s: the network of the parallel-link closed forms."""
+    from topo_opt.model import Demand, Link, Node, build_network
+
+    links = [Link("l1", "a", "b", c1, length_m=lengths[0]), Link("l2", "a", "b", c2, length_m=lengths[1])]
+    return build_network(name="par", nodes=[Node("a"), Node("b")], links=links,
+                         demands=[Demand("ab", "a", "b", rate)], link_model="directed",
+                         rate_unit="packet/s")
 
 
 def real_file(*parts: str) -> Path:

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from topo_opt.algorithms.path_operators import all_simple_paths
+from topo_opt.algorithms.path_enumeration import all_simple_paths
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.io.detect import read_instance
 from topo_opt.model.design import Routing

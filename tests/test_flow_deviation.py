@@ -13,46 +13,35 @@ from topo_opt.algorithms.shortest_paths import ArcGraph, all_or_nothing, demand_
 from topo_opt.errors import InfeasibleError
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.io.commalab import read_commalab
-from topo_opt.model import Demand, Link, Node, build_network
 from topo_opt.model.result import Status
 from topo_opt.solve.checker import check_result
-from conftest import real_file
+from conftest import parallel_links, real_file
 
 GRID1 = real_file("commalab", "grid", "grid1")
 
 
-def _parallel(c1, c2, rate):
-    links = [Link("l1", "a", "b", c1), Link("l2", "a", "b", c2)]
-    return build_network(name="par", nodes=[Node("a"), Node("b")], links=links,
-                         demands=[Demand("ab", "a", "b", rate)], link_model="directed",
-                         rate_unit="packet/s")
-
-
-def test_two_equal_parallel_links_split_evenly():
-    net = _parallel(10.0, 10.0, 12.0)
-    result = solve_min_delay_fd(net, gap=1e-10)
-    assert result.status is Status.OPTIMAL and result.method == "flow_deviation"
-    assert check_result(net, result) == []
-    np.testing.assert_allclose(result.design.arc_flow(net), [6.0, 6.0], rtol=1e-6)
-    assert result.objective == pytest.approx(0.25, rel=1e-10)
-
-
-def test_line_search_is_exact():
+@pytest.mark.parametrize("slope_share", [0.0, 0.5])
+def test_line_search_is_exact(slope_share):
+    """argmin of T(F + βΔF) + βs against scipy's bounded search; s > 0 (a linear cost, as in
+    the composite goal) stops the step earlier than T alone."""
     net = read_commalab(GRID1)
     objective = DelayObjective.for_network(net)
     flow = find_feasible_flow(net).routing.arc_flow(net.demand_rate, net.n_arcs)
     forest = shortest_path_forest(ArcGraph.from_network(net), objective.arc_gradient(flow), net.demand_source)
     direction = all_or_nothing(forest, net) - flow
-    beta = delay_line_search(objective, flow, direction)
+    slope = -slope_share * float(objective.arc_gradient(flow) @ direction)  # s < |φ'(0)|: still descends
+    beta = delay_line_search(objective, flow, direction, linear_slope=slope)
     load, step = net.queue_load(flow), net.queue_load(direction)
     rising = step > 0
     boundary = np.min((objective.queue_capacity - load)[rising] / step[rising])
-    reference = minimize_scalar(lambda b: objective.value(flow + b * direction),
+    reference = minimize_scalar(lambda b: objective.value(flow + b * direction) + b * slope,
                                 bounds=(0.0, min(1.0, boundary) * (1 - 1e-12)), method="bounded",
                                 options={"xatol": 1e-12})
-    assert objective.value(flow + beta * direction) <= reference.fun * (1 + 1e-12)
+    assert objective.value(flow + beta * direction) + beta * slope <= reference.fun * (1 + 1e-12)
     assert beta == pytest.approx(reference.x, rel=1e-5)
-    assert delay_line_search(objective, flow, -direction) == 0.0  # ascent: no step
+    if slope > 0:
+        assert beta < delay_line_search(objective, flow, direction)
+    assert delay_line_search(objective, flow, -direction, linear_slope=slope) == 0.0  # ascent: no step
 
 
 def test_frank_wolfe_bound_is_below_the_optimum_everywhere():
@@ -90,4 +79,4 @@ def test_iteration_limit_and_infeasible_instances():
     assert result.status is Status.ITERATION_LIMIT and result.iterations == 3
     assert result.lower_bound <= result.objective and check_result(net, result) == []
     with pytest.raises(InfeasibleError, match=r"cannot carry demands 'ab'"):
-        solve_min_delay_fd(_parallel(5.0, 5.0, 10.5))
+        solve_min_delay_fd(parallel_links(5.0, 5.0, 10.5))

@@ -8,7 +8,7 @@ from topo_opt.algorithms.ga_fitness import (
     CompositeFitness, DelayFitness, PENALTY_UTILIZATION, PowerFitness, RejectionFitness,
 )
 from topo_opt.algorithms.genetic import GAOptions, PathPool, population_arc_flows, run_ga
-from topo_opt.algorithms.path_operators import all_simple_paths
+from topo_opt.algorithms.path_enumeration import all_simple_paths
 from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.composite import CompositeWeights, composite_goal
 from topo_opt.evaluators.delay import DelayObjective

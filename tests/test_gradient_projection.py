@@ -15,16 +15,8 @@ from topo_opt.model import Demand, Link, Node, Routing, build_network
 from topo_opt.model.result import Status
 from topo_opt.model.validation import replace_network
 from topo_opt.solve.checker import check_result
-from conftest import real_file
+from conftest import parallel_links, real_file
 
-
-
-def _parallel(c1, c2, rate, lengths=(None, None)):
-    """Two directed links a -> b of capacities c1, c2 (packet/s); one demand a -> b."""
-    links = [Link("l1", "a", "b", c1, length_m=lengths[0]), Link("l2", "a", "b", c2, length_m=lengths[1])]
-    return build_network(name="par", nodes=[Node("a"), Node("b")], links=links,
-                         demands=[Demand("ab", "a", "b", rate)], link_model="directed",
-                         rate_unit="packet/s")
 
 
 def _link_flows(net, result):
@@ -40,14 +32,6 @@ def _certified(net, result, gap=1e-6):
     assert (result.objective_name, result.objective_unit) == ("average_delay_s", "s")
 
 
-def test_two_equal_parallel_links_split_evenly():
-    net = _parallel(10.0, 10.0, 12.0)
-    result = solve_min_delay_gp(net, gap=1e-12)
-    _certified(net, result, 1e-12)
-    np.testing.assert_allclose(_link_flows(net, result), [6.0, 6.0], rtol=1e-8)
-    assert result.objective == pytest.approx(2 * 6.0 / 4.0 / 12.0, rel=1e-12)  # N = 3, γ = 12
-
-
 def test_ring_splits_symmetrically():
     nodes = [Node(n) for n in "abcd"]
     links = [Link(f"{u}{v}", u, v, 10.0) for u, v in ["ab", "bc", "cd", "da"]]
@@ -59,21 +43,8 @@ def test_ring_splits_symmetrically():
     np.testing.assert_allclose(result.design.routing.fraction, [0.5, 0.5], rtol=1e-8)
 
 
-def test_asymmetric_links_follow_the_square_root_rule():
-    c1, c2, rate = 10.0, 5.0, 8.0
-    net = _parallel(c1, c2, rate)
-    result = solve_min_delay_gp(net, gap=1e-13)
-    _certified(net, result, 1e-13)
-    # (C1 − x)/(C2 − (r − x)) = √(C1/C2)
-    s = math.sqrt(c1 / c2)
-    x = (c1 - s * (c2 - rate)) / (1.0 + s)
-    np.testing.assert_allclose(_link_flows(net, result), [x, rate - x], rtol=1e-8)
-    expected = (x / (c1 - x) + (rate - x) / (c2 - rate + x)) / rate
-    assert result.objective == pytest.approx(expected, rel=1e-12)
-
-
 def test_propagation_delay_shifts_the_split():
-    net = _parallel(10.0, 10.0, 12.0, lengths=(1.0e7, None))  # 10 000 km: 50 ms on l1
+    net = parallel_links(10.0, 10.0, 12.0, lengths=(1.0e7, None))  # 10 000 km: 50 ms on l1
     tau = 1.0e7 / 2.0e8
     x = brentq(lambda x: 10.0 / (10.0 - x) ** 2 + tau - 10.0 / (x - 2.0) ** 2, 2.0 + 1e-9, 6.0)
     result = solve_min_delay_gp(net, gap=1e-12)
@@ -150,14 +121,14 @@ def test_iteration_and_time_limits_return_the_best_design_and_bound():
     assert set(records[0]) == {"iteration", "time_s", "objective", "lower_bound", "gap"}
     assert math.isfinite(result.lower_bound) and result.lower_bound <= result.objective
     assert check_result(net, result) == []
-    small = _parallel(10.0, 5.0, 8.0)  # min-hop is a strictly feasible start
+    small = parallel_links(10.0, 5.0, 8.0)  # min-hop is a strictly feasible start
     timed = solve_min_delay_gp(small, gap=1e-9, time_limit_s=0.0)
     assert timed.status is Status.TIME_LIMIT and timed.iterations == 1
     assert check_result(small, timed) == []
 
 
 def test_given_start_and_bad_start():
-    net = _parallel(10.0, 20.0, 12.0)
+    net = parallel_links(10.0, 20.0, 12.0)
     on_l2 = Routing(np.array([0]), np.array([1.0]), np.array([0, 1]), np.array([1]))
     result = solve_min_delay_gp(net, start=on_l2, gap=1e-10)
     _certified(net, result, 1e-10)
@@ -168,7 +139,7 @@ def test_given_start_and_bad_start():
 
 def test_infeasible_and_unreachable_demands():
     with pytest.raises(InfeasibleError, match=r"links .* cannot carry demands 'ab'") as err:
-        solve_min_delay_gp(_parallel(5.0, 5.0, 12.0))
+        solve_min_delay_gp(parallel_links(5.0, 5.0, 12.0))
     assert set(err.value.details["saturated_links"]) == {"l1", "l2"}
     assert err.value.details["max_utilization_lower_bound"] >= 1.0
     net = build_network(name="cut", nodes=[Node("a"), Node("b"), Node("c")],
@@ -178,7 +149,7 @@ def test_infeasible_and_unreachable_demands():
 
 
 def test_zero_capacity_is_rejected():
-    net = _parallel(10.0, 10.0, 1.0)
+    net = parallel_links(10.0, 10.0, 1.0)
     with pytest.raises(InvalidInputError, match=r"link 'l2': capacity must be > 0 for min-delay routing, "
                                                 r"got 0 packet/s"):
         solve_min_delay_gp(net, link_capacity=np.array([10.0, 0.0]))

@@ -14,6 +14,7 @@ from topo_opt.solve.lp_methods import (
 )
 from topo_opt.model.result import Status
 from topo_opt.solve.highs import HighsSolver
+from conftest import parallel_links
 
 
 def _triangle(rate_ac, extra=(), ab=10.0, bc=20.0, ac=5.0, link_model="duplex"):
@@ -91,10 +92,7 @@ def test_min_hop_over_capacity_reports_the_cut():
 
 def test_fortz_thorup_splits_evenly_on_parallel_links():
     # two parallel links of capacity 3, demand 4: 2 + 2 costs Φ(2) = 1 + 3 = 4 each
-    net = build_network(name="par", nodes=[Node("a"), Node("b")],
-                        links=[Link("l1", "a", "b", 3.0), Link("l2", "a", "b", 3.0)],
-                        demands=[Demand("d", "a", "b", 4.0)], rate_unit="packet/s",
-                        link_model="directed")
+    net = parallel_links(3.0, 3.0, 4.0)
     result = solve_fortz_thorup(net)
     assert result.objective == pytest.approx(8.0, rel=1e-9)
     assert result.lower_bound == pytest.approx(8.0, rel=1e-9)

@@ -1,14 +1,18 @@
 """Every min-delay method through the front door, on real instances: the shared checker passes
 on each output, and the methods agree within their certified gaps (each one's lower bound is
-below every other one's objective)."""
+below every other one's objective); on two parallel links every method gives the closed form."""
+import math
+
+import numpy as np
 import pytest
 
 from topo_opt.io.detect import read_instance
+from topo_opt.model import Demand, Link, Node, build_network
 from topo_opt.model.result import Status
 from topo_opt.solve.cards import load_card
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.dispatch import solve
-from conftest import INSTANCES, MODELS, benchmark_path, real_file
+from conftest import INSTANCES, MODELS, benchmark_path, parallel_links, real_file
 
 CASES = [real_file("commalab", "grid", "grid1"), real_file("commalab", "planar", "planar30"),
          INSTANCES / "abilene.json", INSTANCES / "nobel-us.json"]
@@ -52,3 +56,46 @@ def test_auto_takes_path_equilibration_from_100_nodes():
     result = solve(network, load_card(MODELS / "min-delay.toml"))
     assert result.method == "path_equilibration" and result.status is Status.OPTIMAL
     assert check_result(network, result) == []
+
+
+CLOSED_FORM_GAP = {"path_equilibration": 1e-12, "gradient_projection": 1e-12, "outer_approximation": 1e-6, "flow_deviation": 1e-10}
+#: how close each method's link flows come to the closed form at that gap (the delay is flat
+#: near its minimum, so the flows converge like the square root of the gap)
+FLOW_RTOL = {"path_equilibration": 1e-8, "gradient_projection": 1e-8, "outer_approximation": 1e-3, "flow_deviation": 1e-6}
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("c1, c2, rate", [(10.0, 10.0, 12.0), (10.0, 5.0, 8.0)],
+                         ids=["equal-split", "square-root-rule"])
+def test_two_parallel_links_give_the_closed_form(method, c1, c2, rate):
+    """Two M/M/1 links a -> b: the optimal split x, r − x has (C1 − x)/(C2 − (r − x)) = √(C1/C2)
+    (equal links: r/2 each) and T* = (x/(C1 − x) + (r − x)/(C2 − r + x))/r (Kleinrock 1964);
+    every method's certified interval [lower bound, objective] holds T*."""
+    s = math.sqrt(c1 / c2)
+    x = (c1 - s * (c2 - rate)) / (1.0 + s)
+    optimum = (x / (c1 - x) + (rate - x) / (c2 - rate + x)) / rate
+    network = parallel_links(c1, c2, rate)
+    gap = CLOSED_FORM_GAP[method]
+    result = solve(network, load_card(MODELS / "min-delay.toml", (f'solver.method="{method}"', f"solver.gap={gap}")))
+    assert result.method == method and result.status is Status.OPTIMAL, result.message
+    assert check_result(network, result) == []
+    assert result.lower_bound <= optimum * (1 + 1e-12)
+    assert optimum * (1 - 1e-12) <= result.objective <= optimum * (1 + gap) * (1 + 1e-12)
+    np.testing.assert_allclose(result.design.arc_flow(network), [x, rate - x], rtol=FLOW_RTOL[method])
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("include_fixed_delay, optimum", [(True, 21e-3), (False, 20e-3)])
+def test_single_link_gives_the_closed_form(method, include_fixed_delay, optimum):
+    """One M/M/1 link (models.md): 1 Mbit/s, 500-byte packets, 800 kbit/s: T = L/(C − λ) = 20 ms;
+    200 km of fibre adds 1 ms of propagation when the fixed delay is included."""
+    network = build_network(name="one", nodes=[Node("a"), Node("b")],
+                            links=[Link("l", "a", "b", 1e6, length_m=200e3)],
+                            demands=[Demand("d", "a", "b", 8e5)], packet_length_bits=4000)
+    card = load_card(MODELS / "min-delay.toml", (f'solver.method="{method}"',
+                                                 f"objective.include_fixed_delay={str(include_fixed_delay).lower()}"))
+    result = solve(network, card)
+    assert result.method == method and result.status is Status.OPTIMAL, result.message
+    assert check_result(network, result) == []
+    assert result.objective == pytest.approx(optimum, rel=1e-12)
+    assert result.lower_bound <= optimum * (1 + 1e-12) and result.gap <= card.get("solver.gap")

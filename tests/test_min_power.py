@@ -132,7 +132,7 @@ def _detour():
 
 def _enumerate_single_path(net, profile, d_max):
     """Least power over every single-path routing whose demands all meet D_max (brute force)."""
-    from topo_opt.algorithms.path_operators import all_simple_paths
+    from topo_opt.algorithms.path_enumeration import all_simple_paths
     from topo_opt.evaluators.metrics import evaluate_design
     from topo_opt.model import Design, Routing
 

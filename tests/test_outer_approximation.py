@@ -13,15 +13,8 @@ from topo_opt.model import Demand, Link, Node, build_network, replace_network
 from topo_opt.model.result import Status
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.outer_approximation import solve_min_delay_cuts
-from conftest import real_file
+from conftest import parallel_links, real_file
 
-
-
-def _parallel(c1, c2, rate):
-    return build_network(name="par", nodes=[Node("a"), Node("b")],
-                         links=[Link("l1", "a", "b", c1), Link("l2", "a", "b", c2)],
-                         demands=[Demand("d", "a", "b", rate)], rate_unit="packet/s",
-                         link_model="directed")
 
 
 def _check(net, result, gap=1e-6):
@@ -31,28 +24,6 @@ def _check(net, result, gap=1e-6):
     assert check_result(net, result) == []  # routing reproduces the objective, capacities hold
 
 
-def test_two_equal_parallel_links_split_evenly():
-    # T = (1/r) * 2 * (r/2)/(C - r/2) = 1/(C - r/2)
-    net = _parallel(10.0, 10.0, 8.0)
-    result = solve_min_delay_cuts(net)
-    _check(net, result)
-    assert result.objective == pytest.approx(1 / (10 - 4), rel=1e-6)
-    np.testing.assert_allclose(result.design.arc_flow(net), [4.0, 4.0], rtol=1e-3)
-
-
-def test_asymmetric_parallel_links_follow_the_square_root_rule():
-    c1, c2, r = 10.0, 5.0, 8.0
-    # (C1 - x)/(C2 - (r - x)) = sqrt(C1/C2)
-    x = (c1 - math.sqrt(c1 / c2) * (c2 - r)) / (1 + math.sqrt(c1 / c2))
-    optimum = (x / (c1 - x) + (r - x) / (c2 - r + x)) / r
-    net = _parallel(c1, c2, r)
-    result = solve_min_delay_cuts(net)
-    _check(net, result)
-    assert result.objective == pytest.approx(optimum, rel=1e-6)
-    assert result.lower_bound == pytest.approx(optimum, rel=1e-6)
-    np.testing.assert_allclose(result.design.arc_flow(net), [x, r - x], rtol=1e-3)
-
-
 def test_undirected_link_shares_one_queue_and_capacity_override_applies():
     # both directions load one M/M/1 queue: T = (1/r) * r/(C - r) = 1/(C - r), r = 3 + 2
     net = build_network(name="u", nodes=[Node("a"), Node("b")], links=[Link("l", "a", "b", 10.0)],
@@ -60,22 +31,10 @@ def test_undirected_link_shares_one_queue_and_capacity_override_applies():
                         rate_unit="packet/s", link_model="undirected")
     assert solve_min_delay_cuts(net).objective == pytest.approx(1 / 5, rel=1e-9)
     # capacities given per link replace the installed ones: T = 1/(C - r/2) with C = 6
-    par = _parallel(10.0, 10.0, 8.0)
+    par = parallel_links(10.0, 10.0, 8.0)
     result = solve_min_delay_cuts(par, link_capacity=np.array([6.0, 6.0]))
     assert result.objective == pytest.approx(1 / 2, rel=1e-9)
     assert check_result(par, result) == []
-
-
-def test_single_link_with_propagation_matches_models_md():
-    # 1 Mbit/s, 500-byte packets, 800 kbit/s: T = 20 ms; 200 km of fibre adds 1 ms
-    net = build_network(name="one", nodes=[Node("a"), Node("b")],
-                        links=[Link("l", "a", "b", 1e6, length_m=200e3)],
-                        demands=[Demand("d", "a", "b", 8e5)], packet_length_bits=4000)
-    with_fixed = solve_min_delay_cuts(net)
-    assert with_fixed.objective == pytest.approx(21e-3, rel=1e-9)
-    assert with_fixed.lower_bound == pytest.approx(21e-3, rel=1e-6)
-    without = solve_min_delay_cuts(net, include_fixed_delay=False)
-    assert without.objective == pytest.approx(20e-3, rel=1e-9)
 
 
 def _five_nodes():
@@ -139,11 +98,11 @@ def test_time_limit_reports_the_incumbent():
 
 def test_infeasible_and_degenerate_inputs_are_refused():
     with pytest.raises(InfeasibleError, match="saturated links 'l1', 'l2'"):
-        solve_min_delay_cuts(_parallel(1.0, 1.0, 2.0))
+        solve_min_delay_cuts(parallel_links(1.0, 1.0, 2.0))
     with pytest.raises(InvalidInputError, match="no demands"):
-        solve_min_delay_cuts(replace_network(_parallel(1.0, 1.0, 1.0), demands=()))
+        solve_min_delay_cuts(replace_network(parallel_links(1.0, 1.0, 1.0), demands=()))
     with pytest.raises(InvalidInputError, match="link 'l2': capacity must be > 0 for min-delay"):
-        solve_min_delay_cuts(_parallel(1.0, 1.0, 1.0), link_capacity=np.array([5.0, 0.0]))
+        solve_min_delay_cuts(parallel_links(1.0, 1.0, 1.0), link_capacity=np.array([5.0, 0.0]))
 
 
 @pytest.mark.slow

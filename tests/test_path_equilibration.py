@@ -1,7 +1,6 @@
-"""Path equilibration: closed forms, the Taylor continuation, agreement with the other methods on
+"""Path equilibration: an overloaded start (the closed forms of every min-delay method are in
+test_methods_agree.py), the Taylor continuation, agreement with the other methods on
 real instances (within the certified gaps), the shared checker, hand-over and errors."""
-import math
-
 import numpy as np
 import pytest
 
@@ -10,19 +9,10 @@ from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 from topo_opt.algorithms.path_equilibration import solve_min_delay_pe
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
 from topo_opt.io.detect import read_instance
-from topo_opt.model import Demand, Link, Node, build_network
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.outer_approximation import solve_min_delay_cuts
 from topo_opt.model.result import Status
-from conftest import INSTANCES, benchmark_path, real_file
-
-
-def _parallel(c1, c2, rate):
-    """Two directed links a -> b of capacities c1, c2 (packet/s); one demand a -> b."""
-    links = [Link("l1", "a", "b", c1), Link("l2", "a", "b", c2)]
-    return build_network(name="par", nodes=[Node("a"), Node("b")], links=links,
-                         demands=[Demand("ab", "a", "b", rate)], link_model="directed",
-                         rate_unit="packet/s")
+from conftest import INSTANCES, benchmark_path, parallel_links, real_file
 
 
 def _certified(net, result, gap):
@@ -32,31 +22,14 @@ def _certified(net, result, gap):
     assert check_result(net, result) == []
 
 
-def test_single_link_is_an_mm1_queue():
-    links = [Link("l", "a", "b", 10.0)]
-    net = build_network(name="one", nodes=[Node("a"), Node("b")], links=links,
-                        demands=[Demand("ab", "a", "b", 7.0)], link_model="directed", rate_unit="packet/s")
-    result = solve_min_delay_pe(net, gap=1e-12)
-    _certified(net, result, 1e-12)
-    assert result.objective == pytest.approx(1.0 / (10.0 - 7.0), rel=1e-12)  # T = 1/(μC − λ)
-
-
 def test_two_equal_parallel_links_split_evenly_from_an_overloaded_start():
     # all-or-nothing puts 12 packet/s on one link of capacity 10: the start is beyond capacity
-    net = _parallel(10.0, 10.0, 12.0)
+    net = parallel_links(10.0, 10.0, 12.0)
     result = solve_min_delay_pe(net, gap=1e-12)
     _certified(net, result, 1e-12)
     np.testing.assert_allclose(result.design.arc_flow(net), [6.0, 6.0], rtol=1e-8)
     assert result.objective == pytest.approx(2 * 6.0 / 4.0 / 12.0, rel=1e-12)  # N = 3, γ = 12
     assert "handed_over_to" not in result.details and result.details["max_utilization"] < 0.99
-
-
-def test_asymmetric_links_follow_the_square_root_rule():
-    c1, c2, rate = 10.0, 5.0, 8.0
-    result = solve_min_delay_pe(_parallel(c1, c2, rate), gap=1e-13)
-    s = math.sqrt(c1 / c2)  # (C1 − x)/(C2 − (r − x)) = √(C1/C2)
-    x = (c1 - s * (c2 - rate)) / (1.0 + s)
-    assert result.objective == pytest.approx((x / (c1 - x) + (rate - x) / (c2 - rate + x)) / rate, rel=1e-12)
 
 
 def test_continuation_is_the_taylor_polynomial_and_underestimates():
@@ -104,7 +77,7 @@ def test_agrees_with_gradient_projection_and_cutting_planes(parts):
 
 def test_near_capacity_hands_over_to_the_exact_machinery():
     # optimum splits 19.9 as 9.95 + 9.95: utilisation 0.995 ≥ ρ̄ = 0.99
-    net = _parallel(10.0, 10.0, 19.9)
+    net = parallel_links(10.0, 10.0, 19.9)
     result = solve_min_delay_pe(net, gap=1e-10)
     assert result.details["handed_over_to"] == "gradient_projection"
     assert result.status is Status.OPTIMAL and check_result(net, result) == []
@@ -113,11 +86,11 @@ def test_near_capacity_hands_over_to_the_exact_machinery():
 
 def test_infeasible_and_bad_input_raise():
     with pytest.raises(InfeasibleError, match="cannot carry"):
-        solve_min_delay_pe(_parallel(10.0, 10.0, 20.5))
+        solve_min_delay_pe(parallel_links(10.0, 10.0, 20.5))
     with pytest.raises(InvalidInputError, match="continuation_utilization"):
-        solve_min_delay_pe(_parallel(10.0, 10.0, 5.0), continuation_utilization=1.0)
+        solve_min_delay_pe(parallel_links(10.0, 10.0, 5.0), continuation_utilization=1.0)
     with pytest.raises(InvalidInputError, match="capacity must be > 0"):
-        solve_min_delay_pe(_parallel(10.0, 0.0, 5.0))
+        solve_min_delay_pe(parallel_links(10.0, 0.0, 5.0))
 
 
 def test_ctrl_c_keeps_a_certified_iterate_and_the_best_bound():

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from topo_opt.algorithms.path_enumeration import all_simple_paths
 from topo_opt.algorithms.path_operators import (
-    all_simple_paths, crossover, is_loop_free, k_shortest_paths, mutate, path_nodes,
-    randomised_shortest_paths, remove_loops,
+    crossover, is_loop_free, mutate, path_nodes, randomised_shortest_paths, remove_loops,
 )
 from topo_opt.algorithms.shortest_paths import ArcGraph
 from topo_opt.io.detect import read_instance
@@ -96,22 +96,6 @@ def test_crossover_without_common_node_returns_copies():
     direct, other = np.array([8]), np.array([0, 1, 2, 3])
     c1, c2 = crossover(direct, other, net.arc_tail, net.arc_head, np.random.default_rng(0))
     assert c1.tolist() == [8] and c2.tolist() == [0, 1, 2, 3]
-
-
-def test_all_simple_paths_agrees_with_networkx_count_and_limit():
-    graph = nx.DiGraph(list(zip(TAIL.tolist(), HEAD.tolist())))
-    d = NETWORK.demands[7]
-    s, t = NETWORK.node_index[d.source], NETWORK.node_index[d.target]
-    assert len(PATHS[7]) == sum(1 for _ in nx.all_simple_paths(graph, s, t))
-    assert all_simple_paths(NETWORK, 3) is None
-
-
-def test_k_shortest_are_sorted_distinct_and_loop_free():
-    weight = np.random.default_rng(1).uniform(1, 2, NETWORK.n_arcs)
-    for paths in k_shortest_paths(NETWORK, weight, 4)[:10]:
-        lengths = [weight[p].sum() for p in paths]
-        assert lengths == sorted(lengths) and len({p.tobytes() for p in paths}) == len(paths) == 4
-        assert all(is_loop_free(p, TAIL, HEAD) for p in paths)
 
 
 def test_randomised_paths_connect_every_demand():

@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from topo_opt.algorithms.path_operators import k_shortest_paths
+from topo_opt.algorithms.path_enumeration import k_shortest_paths
 from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.evaluators.delay import DelayObjective, arc_delay_s, zero_load_delay_s
 from topo_opt.evaluators.metrics import evaluate_design

@@ -51,12 +51,13 @@ def frank_wolfe_bound(value: float, gradient: np.ndarray, arc_flow: np.ndarray,
 
 
 def delay_line_search(objective: DelayObjective, arc_flow: np.ndarray, direction: np.ndarray,
-                      max_step: float = 1.0) -> float:
-    """argmin over β ∈ [0, max_step] of T(F + β ΔF), F strictly feasible.
+                      max_step: float = 1.0, linear_slope: float = 0.0) -> float:
+    """argmin over β ∈ [0, max_step] of T(F + β ΔF) + β s, F strictly feasible.
 
-    Newton's method on the convex ``φ(β) = T(F + β ΔF)`` with bisection safeguard:
-    ``φ'(β) = ∇T(F + βΔF)·ΔF`` and ``φ''(β) = Σ_q T''_q ΔF_q²``.  Steps never reach a queue's
-    capacity, where ``φ`` is infinite.
+    Newton's method on the convex ``φ(β) = T(F + β ΔF) + β s`` with bisection safeguard:
+    ``φ'(β) = ∇T(F + βΔF)·ΔF + s`` and ``φ''(β) = Σ_q T''_q ΔF_q²``.  Steps never reach a
+    queue's capacity, where ``φ`` is infinite.  ``s`` (``linear_slope``, in units of T per unit
+    β) is the slope of a linear cost added to T, as in the composite goal; 0 for delay alone.
     """
     network = objective.network
     load_step = network.queue_load(direction)
@@ -67,7 +68,7 @@ def delay_line_search(objective: DelayObjective, arc_flow: np.ndarray, direction
 
     def derivatives(beta: float) -> tuple[float, float]:
         flow = arc_flow + beta * direction
-        return (float(objective.arc_gradient(flow) @ direction),
+        return (float(objective.arc_gradient(flow) @ direction) + linear_slope,
                 float(objective.queue_second_derivative(flow) @ load_step ** 2))
 
     if hi < boundary and derivatives(hi)[0] <= 0:

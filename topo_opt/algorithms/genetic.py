@@ -37,9 +37,8 @@ import scipy.sparse as sp
 
 from topo_opt.algorithms.baselines import min_hop_routing
 from topo_opt.algorithms.ga_fitness import PopulationFitness
-from topo_opt.algorithms.path_operators import (
-    crossover, k_shortest_paths, mutate, randomised_shortest_paths,
-)
+from topo_opt.algorithms.path_enumeration import k_shortest_paths
+from topo_opt.algorithms.path_operators import crossover, mutate, randomised_shortest_paths
 from topo_opt.algorithms.shortest_paths import ArcGraph, demand_shortest_paths, shortest_path_forest
 from topo_opt.errors import InvalidInputError
 from topo_opt.model.design import Routing

@@ -10,14 +10,11 @@ route discovery", IEEE Trans. SMC-B 36(6), 2006; models.md §6):
   at v; loops the swap creates are removed;
 * **mutation** -- the sub-path between two random positions i < j is replaced by a random
   loop-free sub-path that avoids the other nodes of the path;
-* **candidates** -- k shortest loop-free paths (Yen's algorithm via networkx), all simple paths
-  when there are few, and randomised shortest paths for all demands at once.
+* **candidates** -- randomised shortest paths for all demands at once (k shortest and all simple
+  paths are in :mod:`topo_opt.algorithms.path_enumeration`).
 """
 from __future__ import annotations
 
-import itertools
-
-import networkx as nx
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
@@ -128,50 +125,3 @@ def randomised_shortest_paths(network: Network, graph: ArcGraph, base_weight: np
     """
     forest = shortest_path_forest(graph, random_weights(base_weight, rng), network.demand_source)
     return demand_shortest_paths(forest, network)
-
-
-def _multidigraph(network: Network, arc_weight: np.ndarray) -> nx.MultiDiGraph:
-    graph = nx.MultiDiGraph()
-    graph.add_nodes_from(range(network.n_nodes))
-    graph.add_edges_from((int(t), int(h), a, {"weight": float(w)}) for a, (t, h, w) in enumerate(
-        zip(network.arc_tail, network.arc_head, arc_weight)) if np.isfinite(w))
-    return graph
-
-
-def k_shortest_paths(network: Network, arc_weight: np.ndarray, k: int) -> list[list[np.ndarray]]:
-    """Up to ``k`` shortest loop-free paths of every demand under ``arc_weight`` (Yen 1971).
-
-    Parallel arcs are reduced to the cheapest of each node pair.  Returns, per demand, the paths
-    as arc arrays in order of non-decreasing length (fewer when the demand has fewer paths).
-    """
-    graph = ArcGraph.from_network(network)
-    csgraph, pair_arc = graph.csgraph(arc_weight)
-    simple = nx.DiGraph()
-    simple.add_nodes_from(range(network.n_nodes))
-    coo = csgraph.tocoo()
-    simple.add_weighted_edges_from(zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist()))
-    out = []
-    for s, t in zip(network.demand_source.tolist(), network.demand_target.tolist()):
-        paths = []
-        for nodes in itertools.islice(nx.shortest_simple_paths(simple, s, t, weight="weight"), k):
-            tail, head = np.asarray(nodes[:-1]), np.asarray(nodes[1:])
-            paths.append(pair_arc[graph.pair_of(tail, head)].astype(np.int64))
-        out.append(paths)
-    return out
-
-
-def all_simple_paths(network: Network, limit: int,
-                     arc_weight: np.ndarray | None = None) -> list[list[np.ndarray]] | None:
-    """Every loop-free path of every demand, or None when some demand has more than ``limit``.
-
-    Parallel arcs count as different paths.  Arcs of infinite ``arc_weight`` are left out.
-    """
-    weight = np.ones(network.n_arcs) if arc_weight is None else arc_weight
-    graph = _multidigraph(network, weight)
-    out = []
-    for s, t in zip(network.demand_source.tolist(), network.demand_target.tolist()):
-        paths = list(itertools.islice(nx.all_simple_edge_paths(graph, s, t), limit + 1))
-        if len(paths) > limit:
-            return None
-        out.append([np.asarray([key for _, _, key in p], dtype=np.int64) for p in paths])
-    return out

@@ -28,7 +28,7 @@ from typing import Any, Mapping
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.bundled import resolve
 from topo_opt.io.toml_file import apply_overrides, read_toml
-from topo_opt.solve.problems import PROBLEMS, RENAMED_KEYS
+from topo_opt.solve.problems import PROBLEMS, RENAMED_KEYS, RENAMED_PROBLEMS
 
 TOP_LEVEL_KEYS = ("problem", "description")
 
@@ -97,15 +97,37 @@ def _renamed(raw: Mapping[str, Any], problem: str, source: str) -> dict[str, Any
     return raw
 
 
+def _renamed_problem(raw: dict[str, Any], source: str) -> dict[str, Any]:
+    """``raw`` as the problem it names the old way (:data:`~topo_opt.solve.problems.RENAMED_PROBLEMS`),
+    with a warning naming the new problem, and the keys the new problem lacks dropped."""
+    values, new = RENAMED_PROBLEMS.get(raw["problem"], ({}, None))
+
+    def value(dotted: str) -> Any:
+        section, key = dotted.split(".", 1)
+        return raw[section].get(key) if isinstance(raw.get(section), dict) else None
+
+    if new is None or any(value(key) != wanted for key, wanted in values.items()):
+        return raw
+    spelled = ", ".join(f"{key} = {wanted!r}" for key, wanted in values.items())
+    logger.warning("%s: problem = %r with %s is deprecated, use problem = %r (accepted until topo-opt 0.2)",
+                   source, raw["problem"], spelled, new)
+    schema = PROBLEMS[new].schema
+    kept = {name: {key: item for key, item in section.items() if key in schema[name]}
+            for name, section in raw.items() if name in schema and isinstance(section, dict)}
+    return {"problem": new, "description": raw.get("description", ""), **kept}
+
+
 def validate_card(raw: Mapping[str, Any], source: str) -> ModelCard:
     """Check ``raw`` (parsed TOML) against the schema of its problem and fill defaults.
 
-    Keys renamed for one key per concept are accepted under their old name with a warning."""
+    Keys renamed for one key per concept, and problems that had no entry of their own, are
+    accepted under their old spelling with a warning."""
     problem = raw.get("problem")
     if problem not in PROBLEMS:
         raise InvalidInputError(
             f"{source}: problem must be one of {', '.join(PROBLEMS)}, got {problem!r}")
-    raw = _renamed(raw, problem, source)
+    raw = _renamed_problem(_renamed(raw, problem, source), source)
+    problem = raw["problem"]
     schema = PROBLEMS[problem].schema
     sections: dict[str, dict[str, Any]] = {
         name: {key: default for key, (_, default, _) in keys.items()}

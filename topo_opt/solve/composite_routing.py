@@ -24,7 +24,8 @@ approximation (Kelley 1960, as :func:`~topo_opt.solve.outer_approximation.solve_
 each LP is a relaxation, so its optimum is a **lower bound** on the additive part over every
 routing (splittable or not) and every on/off pattern (switching links off only removes
 routings); the upper bound is the best point of the segment from the incumbent to the LP
-flows.  The reported ``lower_bound`` of G adds the Φ_fixed bound; the gap to it measures what
+flows (:func:`~topo_opt.algorithms.flow_deviation.delay_line_search` with the linear costs as
+its slope).  The reported ``lower_bound`` of G adds the Φ_fixed bound; the gap to it measures what
 the fixed power leaves open, ``details["additive_gap"]`` the certified gap of the part that is
 optimised.  Normalisers R₀, Q₀, E₀ come from min-hop routing with everything on, as for the GA
 (:class:`~topo_opt.algorithms.ga_fitness.CompositeFitness`).
@@ -37,11 +38,10 @@ from typing import Callable, Mapping
 
 import numpy as np
 import pyomo.environ as pyo
-from scipy.optimize import minimize_scalar
 
 from topo_opt.algorithms.baselines import min_hop_routing
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows
-from topo_opt.algorithms.flow_deviation import CertifiedProgress
+from topo_opt.algorithms.flow_deviation import CertifiedProgress, delay_line_search
 from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.composite import CompositeWeights, composite_goal
 from topo_opt.evaluators.delay import DelayObjective
@@ -57,6 +57,8 @@ from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.model.validation import replace_network
+from topo_opt.solve.cards import ModelCard
+from topo_opt.solve.ga import card_profiles
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.kelley import run_kelley
 from topo_opt.solve.lp_methods import check_feasibility
@@ -208,17 +210,12 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
         incumbent = state["incumbent"]
         state["lp"] = lp_flow = layout.source_flows(solver.values(model.source_flow), network.n_arcs)
         direction = lp_flow - incumbent
-        load_step = network.queue_load(direction.sum(axis=0))
-        slack = objective.queue_capacity - network.queue_load(incumbent.sum(axis=0))
-        rising = load_step > 0
-        hi = min(1.0, float(np.min(slack[rising] / load_step[rising])) * (1 - 1e-12)) if rising.any() else 1.0
-        step = minimize_scalar(lambda beta: value(incumbent + beta * direction), bounds=(0.0, hi),
-                               method="bounded", options={"xatol": 1e-10})
-        for beta in (step.x, hi):
-            trial = incumbent + beta * direction
-            trial_value = value(trial)
-            if trial_value < state["best"]:
-                state["incumbent"], state["best"] = trial, trial_value
+        beta = delay_line_search(objective, incumbent.sum(axis=0), direction.sum(axis=0),
+                                 linear_slope=float(np.sum(cost * direction)) / delay_weight)
+        trial = incumbent + beta * direction
+        trial_value = value(trial)
+        if trial_value < state["best"]:
+            state["incumbent"], state["best"] = trial, trial_value
         return state["best"]
 
     def cut() -> int:
@@ -264,3 +261,12 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)
     return result
+
+
+def solve_composite_card(network: Network, card: ModelCard, callback: Callback | None = None) -> SolveResult:
+    """Run the ``composite-goal`` card: :func:`solve_composite_routing` with its weights, power
+    profiles (:func:`~topo_opt.solve.ga.card_profiles`), gap and time limit."""
+    weights = CompositeWeights(rejection=card.get("composite.rejection"), delay=card.get("composite.delay"),
+                               energy=card.get("composite.energy"))
+    return solve_composite_routing(network, card_profiles(network, card), weights, gap=card.get("solver.gap"),
+                                   time_limit_s=card.get("solver.time_limit_s"), callback=callback)

@@ -24,7 +24,7 @@ def card_power_profiles(network: Network, card: ModelCard) -> dict[str, PowerPro
         from topo_opt.solve.min_power import card_profiles
 
         return card_profiles(network, card)
-    if card.problem == "ga":
+    if card.problem in ("ga", "composite-goal"):
         from topo_opt.solve.ga import card_profiles
 
         return card_profiles(network, card)

@@ -40,10 +40,11 @@ def ga_options(card: ModelCard, **changes) -> GAOptions:
 
 
 def card_profiles(network: Network, card: ModelCard) -> dict[str, PowerProfile] | None:
-    """Each node's power profile for a ``power`` or ``composite`` fitness (None for the others):
-    the card its ``power_profile`` names, else ``power.default_profile``, from
-    ``power.profiles`` (a folder, searched before the bundled profiles; empty: bundled only)."""
-    if card.get("objective.name") not in ("power", "composite"):
+    """Each node's power profile for a GA ``power`` or ``composite`` fitness or a
+    ``composite-goal`` card (None for the GA's other fitnesses): the card its ``power_profile``
+    names, else ``power.default_profile``, from ``power.profiles`` (a folder, searched before the
+    bundled profiles; empty: bundled only)."""
+    if card.problem == "ga" and card.get("objective.name") not in ("power", "composite"):
         return None
     directory = card.get("power.profiles") or None
     return load_node_profiles(network, directory, default=card.get("power.default_profile"))
@@ -83,9 +84,8 @@ def solve_ga(network: Network, card: ModelCard, callback: Callable[[dict], None]
              **option_changes) -> SolveResult:
     """Run the GA of ``card`` on ``network`` (``option_changes`` override ``[ga]`` keys, e.g. seed).
 
-    With ``solver.method = "exact"`` and ``objective.name = "composite"``, the composite goal's
-    additive part is minimised instead by
-    :func:`~topo_opt.solve.composite_routing.solve_composite_routing` (splittable, certified).
+    (``solver.method = "exact"`` with ``objective.name = "composite"`` is the old spelling of the
+    ``composite-goal`` card, which :func:`~topo_opt.solve.cards.load_card` reads as that card.)
 
     Raises
     ------
@@ -95,7 +95,9 @@ def solve_ga(network: Network, card: ModelCard, callback: Callable[[dict], None]
     """
     start = time.perf_counter()
     if card.get("solver.method") == "exact":
-        return _solve_exact(network, card, callback)
+        raise InvalidInputError(f"{card.source}: solver.method = \"exact\" is implemented for objective.name "
+                                f"= \"composite\" (the composite-goal card), got {card.get('objective.name')!r} "
+                                "(exact delay: the min-delay card; exact power: earp-min-power)")
     fitness = build_fitness(network, card)
     options = ga_options(card, **option_changes)
     bound, source = -math.inf, "none"
@@ -111,17 +113,3 @@ def solve_ga(network: Network, card: ModelCard, callback: Callable[[dict], None]
     if isinstance(fitness, DelayFitness):
         result.details["include_fixed_delay"] = fitness.include_fixed_delay
     return result
-
-
-def _solve_exact(network: Network, card: ModelCard, callback: Callable[[dict], None] | None) -> SolveResult:
-    """The exact composite-goal routing of a ``ga`` card (``solver.method = "exact"``)."""
-    from topo_opt.solve.composite_routing import solve_composite_routing
-
-    if card.get("objective.name") != "composite":
-        raise InvalidInputError(f"{card.source}: solver.method = \"exact\" is implemented for objective.name "
-                                f"= \"composite\", got {card.get('objective.name')!r} (exact delay: the "
-                                "min-delay card; exact power: earp-min-power)")
-    weights = CompositeWeights(rejection=card.get("composite.rejection"), delay=card.get("composite.delay"),
-                               energy=card.get("composite.energy"))
-    return solve_composite_routing(network, card_profiles(network, card), weights, gap=card.get("solver.gap"),
-                                   time_limit_s=card.get("solver.time_limit_s"), callback=callback)

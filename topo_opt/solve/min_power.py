@@ -507,7 +507,7 @@ def power_delay_tradeoff(network: Network, profiles: Profiles, max_delays_s: lis
     """
     from topo_opt.algorithms.earp import solve_earp
     from topo_opt.evaluators.delay import zero_load_delay_s
-    from topo_opt.algorithms.path_operators import k_shortest_paths
+    from topo_opt.algorithms.path_enumeration import k_shortest_paths
 
     model = NodePowerModel.for_network(network, profiles)
     candidates = k_shortest_paths(network, zero_load_delay_s(network), n_candidates)

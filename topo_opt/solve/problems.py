@@ -8,7 +8,8 @@ whose Ctrl-C answer is the problem's own best design.  ``topo-opt solve``, ``ben
 through :func:`topo_opt.solve.dispatch.solve`.
 
 One key per concept across problems; the keys renamed for that are in :data:`RENAMED_KEYS`
-(accepted for one release with a warning naming the new key; README "Renamed card keys").
+(accepted for one release with a warning naming the new key; README "Renamed card keys"), a
+problem that had no entry of its own in :data:`RENAMED_PROBLEMS`.
 """
 from __future__ import annotations
 
@@ -122,9 +123,16 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
                "crossover_rate": (float, 0.9, None), "path_crossover_rate": (float, 0.1, None),
                "mutation_rate": (float, 0.01, None), "guided_rate": (float, 0.02, None),
                "k_shortest": (int, 3, None), "random_paths": (int, 4, None), "seed": (int, 0, None)},
+        # method "exact" and gap: the old spelling of composite-goal (RENAMED_PROBLEMS), until 0.2
         "solver": {"time_limit_s": (float, 30.0, None), "method": (str, "ga", ("ga", "exact")),
                    "gap": (float, 1e-4, None)},
-    }, "topo_opt.solve.ga:solve_ga", frozenset({"composite_oa"})),
+    }, "topo_opt.solve.ga:solve_ga"),
+    Problem("composite-goal", {  # topo_opt.solve.composite_routing (exact; the GA: ga card)
+        "power": _POWER,
+        "composite": {"rejection": (float, 1.0, None), "delay": (float, 1.0, None),
+                      "energy": (float, 1.0, None)},
+        "solver": {"gap": (float, 1e-4, None), "time_limit_s": (float, 30.0, None)},
+    }, "topo_opt.solve.composite_routing:solve_composite_card", frozenset({"composite_oa"})),
     Problem("earp-min-power", {  # topo_opt.solve.min_power (milp), topo_opt.algorithms.earp (earp)
         "power": _POWER,
         "objective": {"include_fixed_delay": (bool, True, None)},
@@ -165,4 +173,11 @@ RENAMED_KEYS: dict[str, dict[str, str]] = {
     "capacity-worst-case-deadline": {"capacity.max_utilization": "constraints.max_utilization"},
     "capacity-min-delay-budget": {"capacity.budget": "constraints.budget"},
     "capacity-min-cost-delay-bound": {"capacity.max_delay_s": "constraints.max_delay_s"},
+}
+
+#: old problem -> ({dotted key: value}, new problem): a card of the old problem with all those
+#: values is read as the new problem until topo-opt 0.2, with a warning naming it; keys the new
+#: problem lacks are dropped.
+RENAMED_PROBLEMS: dict[str, tuple[dict[str, Any], str]] = {
+    "ga": ({"solver.method": "exact", "objective.name": "composite"}, "composite-goal"),
 }

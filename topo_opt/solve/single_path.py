@@ -31,7 +31,7 @@ import numpy as np
 
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
-from topo_opt.algorithms.path_operators import all_simple_paths, k_shortest_paths
+from topo_opt.algorithms.path_enumeration import all_simple_paths, k_shortest_paths
 from topo_opt.algorithms.shortest_paths import PathSet
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.delay import DelayObjective
