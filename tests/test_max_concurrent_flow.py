@@ -1,13 +1,14 @@
-"""Feasibility phase: strictly feasible flows, infeasibility certificates, undecided budgets."""
+"""Feasibility phase: strictly feasible flows, infeasibility certificates, the exact LP past the budget."""
 
 import numpy as np
 import pytest
 
 from topo_opt.algorithms.max_concurrent_flow import feasible_start, find_feasible_flow
-from topo_opt.errors import InfeasibleError, InvalidInputError, TopoOptError
+from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.io.commalab import read_commalab
 from topo_opt.model import Demand, Design, Link, Node, Routing, build_network
 from topo_opt.solve.checker import check_design
+from topo_opt.solve.lp_methods import solve_max_utilization
 from conftest import real_file
 
 
@@ -70,11 +71,14 @@ def test_the_lower_bound_certifies_the_cut_value():
     assert sorted(err.value.details["demands"]) == ["ay", "by"]
 
 
-def test_undecided_within_the_budget():
+def test_the_exact_lp_decides_when_the_budget_does_not():
     net = read_commalab(real_file("commalab", "grid", "grid2"))
-    with pytest.raises(TopoOptError, match=r"feasibility undecided within the budget: the least max "
-                                           r"utilisation is in \[[0-9.e-]+, [0-9.]+\]"):
-        find_feasible_flow(net, max_iterations=1)
+    start = find_feasible_flow(net, max_iterations=1)  # one Frank–Wolfe step cannot decide grid2
+    u_star = solve_max_utilization(net).lower_bound
+    assert start.max_utilization_lower_bound == pytest.approx(u_star, rel=1e-9)
+    assert start.max_utilization_upper_bound == pytest.approx(_max_utilisation(net, start.routing), rel=1e-12)
+    assert u_star <= start.max_utilization_upper_bound < 1.0
+    assert check_design(net, Design.for_network(net, start.routing)) == []
 
 
 def test_feasible_start_prefers_min_hop_and_checks_a_given_start():
