@@ -1,4 +1,4 @@
-"""Feasibility phase: strictly feasible flows, infeasibility certificates, the exact LP past the budget."""
+"""Feasibility phase: strictly feasible flows, infeasibility certificates, column generation past the budget."""
 
 import numpy as np
 import pytest
@@ -71,13 +71,13 @@ def test_the_lower_bound_certifies_the_cut_value():
     assert sorted(err.value.details["demands"]) == ["ay", "by"]
 
 
-def test_the_exact_lp_decides_when_the_budget_does_not():
+def test_column_generation_decides_when_the_budget_does_not():
     net = read_commalab(real_file("commalab", "grid", "grid2"))
     start = find_feasible_flow(net, max_iterations=1)  # one Frank–Wolfe step cannot decide grid2
-    u_star = solve_max_utilization(net).lower_bound
-    assert start.max_utilization_lower_bound == pytest.approx(u_star, rel=1e-9)
+    u_star = solve_max_utilization(net).lower_bound  # the arc formulation, by Pyomo and HiGHS
     assert start.max_utilization_upper_bound == pytest.approx(_max_utilisation(net, start.routing), rel=1e-12)
-    assert u_star <= start.max_utilization_upper_bound < 1.0
+    assert start.max_utilization_lower_bound <= u_star * (1 + 1e-7)
+    assert u_star <= start.max_utilization_upper_bound * (1 + 1e-7) and start.max_utilization_upper_bound < 1.0
     assert check_design(net, Design.for_network(net, start.routing)) == []
 
 
@@ -92,3 +92,17 @@ def test_feasible_start_prefers_min_hop_and_checks_a_given_start():
     with pytest.raises(InvalidInputError, match=r"start routing: link 'sa' carries 4 packet/s, not below "
                                                 r"its capacity 4 packet/s"):
         feasible_start(net, np.full(4, 4.0), one_path, None)
+
+
+@pytest.mark.parametrize("rate, feasible", [(9.99, True), (10.01, False)])
+def test_column_generation_prices_in_the_second_route(rate, feasible):
+    net = _two_routes(rate)  # U* = rate / 10; one Frank–Wolfe step routes all on one route (U = rate / 5)
+    if feasible:
+        start = find_feasible_flow(net, max_iterations=1)
+        assert start.max_utilization_upper_bound == pytest.approx(rate / 10, rel=1e-9)
+        assert start.routing.n_paths == 2
+    else:
+        with pytest.raises(InfeasibleError, match=r"max utilisation >= 1\.001") as err:
+            find_feasible_flow(net, max_iterations=1)
+        assert err.value.details["max_utilization_lower_bound"] == pytest.approx(rate / 10, rel=1e-9)
+        assert err.value.details["demands"] == ["st"]

@@ -24,12 +24,21 @@ routing merges identical paths and drops small ones while it stays strictly feas
 **Decisive.**  Frank–Wolfe converges sublinearly, so when ``U*`` is close to 1 (a capacity
 planner's regime: demands at 97–99.9 % of the maximum concurrent flow) the interval
 ``[U_low, U_up]`` can still contain 1 after the iteration budget.  The question is then decided
-by the exact min max-utilisation LP (HiGHS, source-aggregated arc formulation,
-:func:`topo_opt.solve.lp_methods.check_feasibility` -- the one LP feasibility test of topo-opt,
-imported only when needed): ``U* < 1`` gives its routing as the strictly feasible start,
-``U* ≥ 1`` the infeasibility error with the saturated cut read off the LP duals.
+exactly by the same LP in path form, solved by column generation (Ford and Fulkerson 1958): the
+restricted master over the paths found so far,
 
+    min U   s.t.   Σ_{p∈P_k} x_p = r_k,   Σ_{p∋q} x_p ≤ U·C_q,   x ≥ 0      (HiGHS)
+
+gives ``U_up`` (its routing) and queue prices ``w_q ≥ 0`` (duals of the capacity rows); each
+demand's w-shortest path joins its set when shorter than all of them, and ``w`` gives the bound
+``U_low`` above.  At the LP optimum ``U_low = U_up = U*`` (strong duality), so the loop stops
+with ``U_up < 1`` or ``U_low ≥ 1`` unless ``U*`` equals 1 within the LP's tolerances.  The
+master has one column per path, not per (source, arc) as the arc formulation of
+:mod:`topo_opt.formulations.max_utilization` (planar80: 36k columns and 19 s by Pyomo and
+HiGHS; planar150: 128k columns and 200 s), so it stays small on 1,000-node networks.
 References: Shahrokhi and Matula, *The maximum concurrent flow problem*, JACM 37 (1990);
+Ford and Fulkerson, *A suggested computation for maximal multi-commodity network flows*,
+Management Science 5 (1958);
 Garg and Könemann, *Faster and simpler algorithms for multicommodity flow*, SIAM J. Comput. 37
 (2007); Nesterov, *Smooth minimization of non-smooth functions*, Math. Prog. 103 (2005).
 """
@@ -42,17 +51,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from topo_opt.algorithms.shortest_paths import (
-    ArcGraph, PathSet, demand_distances, demand_shortest_paths, shortest_path_forest,
+    ArcGraph, PathSet, demand_distances, demand_shortest_paths, extend_with_shortest_paths,
+    shortest_path_forest,
 )
 from topo_opt.errors import InfeasibleError, InvalidInputError, TopoOptError
 from topo_opt.model.design import Routing
 from topo_opt.model.network import Network
 
-# Frank–Wolfe iterations (one all-sources Dijkstra each) before the exact LP decides.  Near
-# U* = 1 they do not suffice (abilene at U* = 0.999: [0.983, 1.015] after 2,000, in 1.7 s, where
-# the LP takes 0.1 s), but the LP grows as sources × arcs (planar80: 36k columns, 19 s;
-# planar150: 128k columns, 200 s), so on large instances the first-order method must try first.
-DEFAULT_MAX_ITERATIONS = 2000
+# Frank–Wolfe iterations (one all-sources Dijkstra each) before column generation decides; near
+# U* = 1 even 2,000 do not (abilene at U* = 0.999: U* in [0.983, 1.015] after 2,000).
+DEFAULT_MAX_ITERATIONS = 200
 _INITIAL_SMOOTHING = 0.1      # initial log(Q)/μ as a fraction of the starting max utilisation
 _CUT_SHARE = 1e-3             # links whose dual weight share is at least this × the largest
 _PRUNE_FRACTIONS = (0.05, 0.01, 1e-3, 0.0)  # path fractions tried as cut-offs, largest first
@@ -153,19 +161,16 @@ def find_feasible_flow(network: Network, link_capacity: np.ndarray | None = None
     InfeasibleError
         ``U_low ≥ 1``: ``details`` holds ``max_utilization_lower_bound``, ``saturated_links``
         (the links carrying the dual weight, heaviest first) and ``demands`` (those whose
-        shortest path under the dual lengths crosses them); or, decided by the exact LP,
-        ``max_utilization``, ``saturated_links``, ``demands``, ``cut_capacity`` and
-        ``cut_demand`` (:func:`topo_opt.solve.lp_methods.check_feasibility`).  Also raised for
-        a demand with no usable path.
+        shortest path under the dual lengths crosses them).  Also raised for a demand with no
+        usable path.
     TopoOptError
-        The exact LP did not solve, or its ``U*`` is below 1 by less than its tolerances (no
-        routing of it stays strictly below capacity after rounding).
+        The master LP did not solve, or ``U*`` equals 1 within the LP's tolerances.
 
     Notes
     -----
     Each iteration costs one Dijkstra from all demand sources; convergence of Frank–Wolfe is
-    sublinear, so after ``max_iterations`` (or ``time_limit_s``) without a decision the exact LP
-    decides.
+    sublinear, so after ``max_iterations`` (or ``time_limit_s``) without a decision column
+    generation on the exact LP decides (module docstring).
     """
     start = time.perf_counter()
     capacity_q = network.queue_capacity(link_capacity)
@@ -217,23 +222,52 @@ def find_feasible_flow(network: Network, link_capacity: np.ndarray | None = None
             mu *= 2.0
         if time_limit_s is not None and time.perf_counter() - start > time_limit_s:
             break
-    return _exact_decision(network, link_capacity, capacity_q, iteration)
+    paths, flow = _iterate_paths(network, vertices, steps)
+    return _column_generation(network, graph, capacity_q, paths, iteration)
 
 
-def _exact_decision(network: Network, link_capacity: np.ndarray | None, capacity_q: np.ndarray,
-                    iterations: int) -> FeasibleStart:
-    """Decide ``U* < 1`` by the exact LP where Frank–Wolfe could not (see the module docstring)."""
-    from topo_opt.solve.lp_methods import check_feasibility  # Pyomo and HiGHS, only when needed
+def _column_generation(network: Network, graph: ArcGraph, capacity_q: np.ndarray, paths: PathSet,
+                       iterations: int) -> FeasibleStart:
+    """Decide ``U* < 1`` exactly by column generation from ``paths`` (module docstring)."""
+    import scipy.sparse as sp
+    from scipy.optimize import linprog  # HiGHS; imported only when Frank–Wolfe could not decide
 
-    result = check_feasibility(network, link_capacity)  # raises with the cut when U* >= 1
-    routing = result.design.routing
-    load = network.queue_load(routing.arc_flow(network.demand_rate, network.n_arcs))
-    upper = float(np.max(load[capacity_q > 0] / capacity_q[capacity_q > 0]))
-    if upper >= 1.0:
-        raise TopoOptError(f"{network.name}: the least max utilisation {result.lower_bound:.9g} is below 1 "
-                           f"by less than the LP's tolerances (its routing loads a link to {upper:.9g}): "
-                           "feasibility cannot be decided in floating point")
-    return FeasibleStart(routing, upper, float(result.lower_bound), iterations)
+    usable_q = np.flatnonzero(capacity_q > 0)
+    scale = float(capacity_q.max())  # LP numbers O(1) whatever the rate unit
+    rate = network.demand_rate
+    lower = 0.0
+    while True:
+        queue_of_path = sp.csr_matrix((np.ones(len(paths.arcs)), network.arc_queue[paths.arcs], paths.indptr),
+                                      shape=(paths.n_paths, network.n_queues)).T.tocsr()[usable_q]
+        capacity_rows = sp.hstack([queue_of_path, sp.csr_matrix(-capacity_q[usable_q, None] / scale)])
+        demand_rows = sp.hstack([sp.csr_matrix((np.ones(paths.n_paths), (paths.demand, np.arange(paths.n_paths))),
+                                               shape=(network.n_demands, paths.n_paths)),
+                                 sp.csr_matrix((network.n_demands, 1))])
+        cost = np.zeros(paths.n_paths + 1)
+        cost[-1] = 1.0
+        lp = linprog(cost, A_ub=capacity_rows.tocsc(), b_ub=np.zeros(len(usable_q)), A_eq=demand_rows.tocsc(),
+                     b_eq=rate / scale, bounds=(0, None), method="highs")
+        if lp.status != 0:
+            raise TopoOptError(f"{network.name}: the feasibility LP did not solve: {lp.message}")
+        flow = np.maximum(lp.x[:-1], 0.0) * scale
+        load = network.queue_load(paths.arc_flow(flow))
+        upper = float(np.max(load[usable_q] / capacity_q[usable_q]))
+        if upper < 1.0:
+            return FeasibleStart(paths.to_routing(flow, rate), upper, lower, iterations)
+        weight_q = np.zeros(network.n_queues)
+        weight_q[usable_q] = np.maximum(-lp.ineqlin.marginals, 0.0)
+        arc_weight = np.where((capacity_q > 0)[network.arc_queue], weight_q[network.arc_queue], np.inf)
+        forest = shortest_path_forest(graph, arc_weight, network.demand_source)
+        extended, _, _, distance = extend_with_shortest_paths(paths, flow, forest, network, arc_weight)
+        bound = float(rate @ distance) / float(weight_q @ capacity_q)
+        if bound >= 1.0:
+            raise _infeasible(network, graph, weight_q, capacity_q, arc_weight, bound)
+        lower = max(lower, bound)
+        iterations += 1
+        if extended is paths:  # no path prices out: U* = U_up >= 1 > U_low up to tolerances
+            raise TopoOptError(f"{network.name}: the least max utilisation is 1 within the LP's tolerances "
+                               f"([{lower:.9g}, {upper:.9g}]): feasibility cannot be decided in floating point")
+        paths = extended
 
 
 def _vertex_arc_flow(vertex: tuple[np.ndarray, np.ndarray], rate: np.ndarray,
@@ -242,23 +276,31 @@ def _vertex_arc_flow(vertex: tuple[np.ndarray, np.ndarray], rate: np.ndarray,
     return np.bincount(arcs, weights=np.repeat(rate, np.diff(indptr)), minlength=n_arcs)
 
 
+def _iterate_paths(network: Network, vertices: list[tuple[np.ndarray, np.ndarray]],
+                   steps: list[float]) -> tuple[PathSet, np.ndarray]:
+    """The distinct paths of the Frank–Wolfe iterate and their flows (rate unit).
+
+    Vertex ``i`` carries the share ``ω_i = α_i Π_{j>i} (1 − α_j)`` of every demand.
+    """
+    shares = np.array(steps) * np.append(np.cumprod(1.0 - np.array(steps[:0:-1]))[::-1], 1.0)
+    demand = np.tile(np.arange(network.n_demands), len(vertices))
+    indptr = np.concatenate([[0], np.cumsum(np.concatenate([np.diff(v[0]) for v in vertices]))])
+    arcs = np.concatenate([v[1] for v in vertices])
+    flow = np.repeat(shares, network.n_demands) * network.demand_rate[demand]
+    return PathSet.from_flows(network, demand, indptr, arcs, flow)
+
+
 def _routing(network: Network, vertices: list[tuple[np.ndarray, np.ndarray]], steps: list[float],
              capacity_q: np.ndarray) -> Routing | None:
     """The routing of the Frank–Wolfe iterate, thinned out while it stays strictly feasible.
 
-    Vertex ``i`` carries the share ``ω_i = α_i Π_{j>i} (1 − α_j)`` of every demand.  Identical
-    paths are merged; then paths below a fraction ``τ`` of their demand are dropped (the others
-    scaled up) for the largest ``τ`` in ``_PRUNE_FRACTIONS`` that keeps every queue below
-    capacity, so that a descent started from it has few paths.  None if rounding broke
+    Identical paths are merged (:func:`_iterate_paths`); then paths below a fraction ``τ`` of
+    their demand are dropped (the others scaled up) for the largest ``τ`` in ``_PRUNE_FRACTIONS``
+    that keeps every queue below capacity, so that a descent started from it has few paths.  None if rounding broke
     strict feasibility.
     """
-    shares = np.array(steps) * np.append(np.cumprod(1.0 - np.array(steps[:0:-1]))[::-1], 1.0)
     rate = network.demand_rate
-    demand = np.tile(np.arange(network.n_demands), len(vertices))
-    indptr = np.concatenate([[0], np.cumsum(np.concatenate([np.diff(v[0]) for v in vertices]))])
-    arcs = np.concatenate([v[1] for v in vertices])
-    flow = np.repeat(shares, network.n_demands) * rate[demand]
-    paths, flow = PathSet.from_flows(network, demand, indptr, arcs, flow)
+    paths, flow = _iterate_paths(network, vertices, steps)
     _, largest = paths.segment_min(-flow)
     for threshold in _PRUNE_FRACTIONS:
         kept = np.where(flow >= threshold * rate[paths.demand], flow, 0.0)
