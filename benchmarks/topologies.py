@@ -54,7 +54,7 @@ def topohub_network(key: str) -> Network:
     geographic = not key.startswith("gabriel/")  # Gabriel graphs lie in a plane, not on the globe
     nodes = [Node(str(n["id"]), *(map(float, n["pos"]) if geographic else ())) for n in doc["nodes"]]
     pairs = {tuple(sorted((str(e["source"]), str(e["target"])))) for e in doc["edges"] if e["source"] != e["target"]}
-    links = [Link(f"{s}-{t}", s, t, 1.0) for s, t in sorted(pairs)]  # capacity placeholder, sized below
+    links = [Link(f"{s}-{t}", s, t, GRAVITY_TOTAL_BPS) for s, t in sorted(pairs)]  # placeholder, sized below
     network = build_network(name=key.replace("/", "-"), nodes=nodes, links=links, demands=(),
                             link_model="duplex", metadata={"source": f"topohub {key}"})
     network = with_lengths_from_coordinates(network) if geographic else network
