@@ -36,3 +36,12 @@ def test_min_delay_solve_loads_neither_pyomo_nor_the_reporting_stack():
     loaded = loaded_after(code)
     assert "numpy" in loaded and "scipy" in loaded  # the probe sees what the solve imports
     assert not {"pyomo", "matplotlib", "plotly", "dask", "pandas", "scipy.optimize"} & set(loaded), loaded
+
+
+def test_version_option_prints_the_package_version():
+    import topo_opt
+
+    proc = subprocess.run([sys.executable, "-m", "topo_opt", "--version"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"topo-opt, version {topo_opt.__version__}"
