@@ -35,7 +35,8 @@ demand's w-shortest path joins its set when shorter than all of them, and ``w`` 
 with ``U_up < 1`` or ``U_low ≥ 1`` unless ``U*`` equals 1 within the LP's tolerances.  The
 master has one column per path, not per (source, arc) as the arc formulation of
 :mod:`topo_opt.formulations.max_utilization` (planar80: 36k columns and 19 s by Pyomo and
-HiGHS; planar150: 128k columns and 200 s), so it stays small on 1,000-node networks.
+HiGHS; planar150: 128k columns and 200 s): it grows with the paths found, not with the network.
+
 References: Shahrokhi and Matula, *The maximum concurrent flow problem*, JACM 37 (1990);
 Ford and Fulkerson, *A suggested computation for maximal multi-commodity network flows*,
 Management Science 5 (1958);
@@ -78,7 +79,8 @@ class FeasibleStart:
     max_utilization_lower_bound : float
         Best dual bound ``U_low ≤ U*``.
     iterations : int
-        Frank–Wolfe iterations (shortest-path computations) used.
+        Frank–Wolfe iterations plus column-generation rounds (one all-demand shortest-path
+        computation each).
     """
 
     routing: Routing
@@ -222,7 +224,7 @@ def find_feasible_flow(network: Network, link_capacity: np.ndarray | None = None
             mu *= 2.0
         if time_limit_s is not None and time.perf_counter() - start > time_limit_s:
             break
-    paths, flow = _iterate_paths(network, vertices, steps)
+    paths, _ = _iterate_paths(network, vertices, steps)
     return _column_generation(network, graph, capacity_q, paths, iteration)
 
 
@@ -296,8 +298,8 @@ def _routing(network: Network, vertices: list[tuple[np.ndarray, np.ndarray]], st
 
     Identical paths are merged (:func:`_iterate_paths`); then paths below a fraction ``τ`` of
     their demand are dropped (the others scaled up) for the largest ``τ`` in ``_PRUNE_FRACTIONS``
-    that keeps every queue below capacity, so that a descent started from it has few paths.  None if rounding broke
-    strict feasibility.
+    that keeps every queue below capacity, so that a descent started from it has few paths.
+    None if rounding broke strict feasibility.
     """
     rate = network.demand_rate
     paths, flow = _iterate_paths(network, vertices, steps)
