@@ -1,14 +1,15 @@
-"""Feasibility phase: strictly feasible flows, infeasibility certificates, undecided budgets."""
+"""Feasibility phase: strictly feasible flows, infeasibility certificates, column generation past the budget."""
 
 import numpy as np
 import pytest
 
 from topo_opt.algorithms.max_concurrent_flow import feasible_start, find_feasible_flow
-from topo_opt.errors import InfeasibleError, InvalidInputError, TopoOptError
+from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.io.commalab import read_commalab
 from topo_opt.model import Demand, Design, Link, Node, Routing, build_network
 from topo_opt.model.validation import replace_network
 from topo_opt.solve.checker import check_design
+from topo_opt.solve.lp_methods import solve_max_utilization
 from conftest import real_file
 
 
@@ -71,11 +72,14 @@ def test_the_lower_bound_certifies_the_cut_value():
     assert sorted(err.value.details["demands"]) == ["ay", "by"]
 
 
-def test_undecided_within_the_budget():
+def test_column_generation_decides_when_the_budget_does_not():
     net = read_commalab(real_file("commalab", "grid", "grid2"))
-    with pytest.raises(TopoOptError, match=r"feasibility undecided within the budget: the least max "
-                                           r"utilisation is in \[[0-9.e-]+, [0-9.]+\]"):
-        find_feasible_flow(net, max_iterations=1)
+    start = find_feasible_flow(net, max_iterations=1)  # one Frank–Wolfe step cannot decide grid2
+    u_star = solve_max_utilization(net).lower_bound  # the arc formulation, by Pyomo and HiGHS
+    assert start.max_utilization_upper_bound == pytest.approx(_max_utilisation(net, start.routing), rel=1e-12)
+    assert start.max_utilization_lower_bound <= u_star * (1 + 1e-7)
+    assert u_star <= start.max_utilization_upper_bound * (1 + 1e-7) and start.max_utilization_upper_bound < 1.0
+    assert check_design(net, Design.for_network(net, start.routing)) == []
 
 
 def test_feasible_start_prefers_min_hop_and_checks_a_given_start():
@@ -89,3 +93,17 @@ def test_feasible_start_prefers_min_hop_and_checks_a_given_start():
     with pytest.raises(InvalidInputError, match=r"start routing: link 'sa' carries 4 packet/s, not below "
                                                 r"its capacity 4 packet/s"):
         feasible_start(net, np.full(4, 4.0), one_path, None)
+
+
+@pytest.mark.parametrize("rate, feasible", [(9.99, True), (10.01, False)])
+def test_column_generation_prices_in_the_second_route(rate, feasible):
+    net = _two_routes(rate)  # U* = rate / 10; one Frank–Wolfe step routes all on one route (U = rate / 5)
+    if feasible:
+        start = find_feasible_flow(net, max_iterations=1)
+        assert start.max_utilization_upper_bound == pytest.approx(rate / 10, rel=1e-9)
+        assert start.routing.n_paths == 2
+    else:
+        with pytest.raises(InfeasibleError, match=r"max utilisation >= 1\.001") as err:
+            find_feasible_flow(net, max_iterations=1)
+        assert err.value.details["max_utilization_lower_bound"] == pytest.approx(rate / 10, rel=1e-9)
+        assert err.value.details["demands"] == ["st"]

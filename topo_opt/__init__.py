@@ -10,9 +10,15 @@ Layers (dependencies point downwards only):
 * ``topo_opt.solve``        -- model cards, dispatch, one result type, solution checker
 * ``topo_opt.cli``          -- the ``topo-opt`` command
 """
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("topo-opt")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+src"
+
+def __getattr__(name: str) -> str:
+    """``__version__`` on first use: importlib.metadata costs ~40 ms, paid only by ``--version``."""
+    if name != "__version__":
+        raise AttributeError(f"module 'topo_opt' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("topo-opt")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "0.0.0+src"

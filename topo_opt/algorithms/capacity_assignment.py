@@ -32,7 +32,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 
 from topo_opt.errors import InfeasibleError, InvalidInputError
 
@@ -132,6 +131,8 @@ def min_delay_for_budget(loads: np.ndarray, unit_cost: np.ndarray, budget: float
     if _single_queue(loads):
         tau = spare / float(np.sqrt(unit_cost * peak).sum())
     else:
+        from scipy.optimize import brentq  # here: scipy.optimize costs ~0.2 s to import
+
         def excess(t: float) -> float:
             return float(unit_cost @ capacities_for_multiplier(loads, unit_cost, t)) - budget
         # C_l(τ) lies between F_max + τ√(F_max/d) and F_max + τ√(ΣF/d): bracket τ from both
@@ -162,6 +163,8 @@ def min_cost_for_packets(loads: np.ndarray, unit_cost: np.ndarray, max_packets: 
     if _single_queue(loads):
         tau = total / max_packets
     else:
+        from scipy.optimize import brentq
+
         def excess(t: float) -> float:
             return packets(loads, capacities_for_multiplier(loads, unit_cost, t)) - max_packets
         lo = hi = total / max_packets

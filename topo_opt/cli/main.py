@@ -13,7 +13,6 @@ from typing import Any
 import click
 from rich.table import Table
 
-from topo_opt import __version__
 from topo_opt.cli.console import (
     EXIT_INPUT, EXIT_INTERRUPTED, FORMAT_CHOICES, card_options, checked_output, exit_interrupted,
     fmt_value as _fmt, read_network as _read, stdout,
@@ -63,14 +62,27 @@ class _Group(click.Group):
             sys.exit(EXIT_INPUT)
 
 
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``, reading the version only when asked (importlib.metadata costs ~40 ms)."""
+    if value and not ctx.resilient_parsing:
+        from topo_opt import __version__
+
+        click.echo(f"topo-opt, version {__version__}")
+        ctx.exit()
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="topo-opt")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show the version and exit.")
 @click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug) to stderr.")
 def cli(verbose: int) -> None:
     """Packet-network design: routes and capacities minimising the Kleinrock average delay.
 
     Rates are in bit/s (packet/s for CommaLab files), delays in seconds, power in watts.
     """
+    import numpy as np  # here, not at the top: `topo-opt --help` needs no numpy
+
+    np.seterr(all="ignore")
     logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
                         format="%(levelname)s %(name)s: %(message)s")
 

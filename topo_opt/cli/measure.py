@@ -9,7 +9,7 @@ from rich.table import Table
 
 from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, read_network, stdout
 from topo_opt.errors import InvalidInputError
-from topo_opt.measure.rates import STATISTICS as STATISTIC_CHOICES
+from topo_opt.measure import STATISTICS as STATISTIC_CHOICES
 
 COMPARISON_ROWS = 12  # the rest is in the --out file
 

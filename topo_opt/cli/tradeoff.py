@@ -12,7 +12,6 @@ from topo_opt.cli.console import (
 )
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.csv_table import csv_text
-from topo_opt.model.scenarios import parse_range
 
 COLUMNS = ("max_delay_s", "milp_power_w", "milp_bound_w", "milp_gap", "milp_delay_s", "milp_time_s",
            "earp_power_w", "earp_delay_s", "earp_time_s", "earp_excess", "milp_status", "earp_status",
@@ -54,6 +53,7 @@ def tradeoff(instance: str, model: str, overrides: tuple[str, ...], tmax_range: 
     from topo_opt.errors import SolveInterrupted
     from topo_opt.io.atomic import atomic_write_text
     from topo_opt.io.solution_json import json_clean
+    from topo_opt.model.scenarios import parse_range
     from topo_opt.solve.cards import load_card
     from topo_opt.solve.min_power import card_profiles, min_delay_all_on, power_delay_tradeoff
 

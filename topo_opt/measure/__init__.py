@@ -17,3 +17,7 @@
 
 Layer: uses model, io and algorithms; used by the CLI.
 """
+
+#: Summaries of an interface's binned rates (:mod:`~topo_opt.measure.rates`); kept here, free of
+#: imports, so that the CLI can offer them as choices without loading numpy.
+STATISTICS = ("mean", "peak", "busy_hour", "p95")

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from topo_opt.measure import STATISTICS  # noqa: F401  (re-exported)
 from topo_opt.measure.counters import CleanSeries, Event, Key
 
 DEFAULT_BIN_S = 300.0
 HOUR_S = 3600.0
-STATISTICS = ("mean", "peak", "busy_hour", "p95")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,141 @@
+"""What a user waits for: whole-process times of min-delay routing, imports included on both sides.
+
+Each run is a fresh interpreter (``subprocess``), timed from spawn to exit:
+
+* ``topo-opt``: ``python -m topo_opt solve FILE --model min-delay --gap 1e-6 --quiet --out SOL``
+  (the console script ``topo-opt`` runs the same ``main``);
+* ``clarabel``: ``python benchmarks/whole_process.py --peer clarabel FILE`` -- reads the instance,
+  builds the source-aggregated arc formulation in cvxpy and solves it with Clarabel
+  (:func:`peers.solve_clarabel`);
+* ``ipopt``: the same with Ipopt through cyipopt (:func:`peers.solve_ipopt`).
+
+Instances (the speed set): real 12–100-node networks of ``topologies.py``, written as native
+JSON first so that every process reads the same file.  One thread per process
+(``OMP_NUM_THREADS`` etc. = 1).  Reported per instance: median wall time over ``--repeat`` runs,
+median CPU time (user + system of the child), the peer / topo-opt ratio of the wall times, and
+the delay each side found (relative difference to topo-opt's certified objective).
+
+Usage::
+
+    python benchmarks/whole_process.py [--instances ...] [--repeat 5] [--methods topo-opt clarabel ipopt]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO))
+
+INSTANCES = ("sndlib:polska", "sndlib:germany50", "topozoo/Geant2010", "topozoo/Uninett2011", "gabriel/100/0")
+METHODS = ("topo-opt", "clarabel", "ipopt")
+ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                     "RAYON_NUM_THREADS", "NUMBA_NUM_THREADS")}
+
+
+def peer(method: str, path: str) -> None:
+    """The peer's process: read the instance, solve, print the average delay T (s) as JSON."""
+    import peers
+    from topo_opt.algorithms.objective import DelayObjective
+    from topo_opt.io.detect import read_instance
+
+    network = read_instance(path)
+    result = (peers.solve_clarabel if method == "clarabel" else peers.solve_ipopt)(network)
+    delay = DelayObjective.for_network(network).value(result.arc_flow)
+    print(json.dumps({"status": result.status, "converged": result.converged, "objective": delay}))
+
+
+def timed(command: list[str], env: dict[str, str], timeout_s: float) -> tuple[float, float, str, int]:
+    """Wall and CPU (user + system) seconds of one process, its stdout and exit code."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout_s)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu, proc.stdout, proc.returncode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--peer", choices=("clarabel", "ipopt"), help=argparse.SUPPRESS)
+    parser.add_argument("file", nargs="?", help=argparse.SUPPRESS)
+    parser.add_argument("--instances", nargs="+", default=INSTANCES)
+    parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--output", type=Path, default=HERE / "results")
+    args = parser.parse_args()
+    if args.peer:
+        peer(args.peer, args.file)
+        return
+
+    import topologies
+    from topo_opt.io.detect import write_instance
+
+    env = {**os.environ, **ONE_THREAD, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    folder = Path(tempfile.mkdtemp(prefix="whole_process_"))
+    args.output.mkdir(parents=True, exist_ok=True)
+    records = []
+    baseline = [sys.executable, "-c", "pass"]
+    floor = statistics.median(timed(baseline, env, 60)[0] for _ in range(args.repeat))
+    for name in args.instances:
+        network = topologies.instance(name)
+        path = folder / f"{network.name}.json"
+        write_instance(network, str(path), format="json")
+        solution = folder / f"{network.name}.solution.json"
+        for method in args.methods:
+            command = ([sys.executable, "-m", "topo_opt", "solve", str(path), "--model", "min-delay",
+                        "--gap", "1e-6", "--quiet", "--out", str(solution)] if method == "topo-opt" else
+                       [sys.executable, str(Path(__file__).resolve()), "--peer", method, str(path)])
+            walls, cpus, objective, status = [], [], None, ""
+            for _ in range(args.repeat):
+                wall, cpu, stdout, code = timed(command, env, args.timeout)
+                walls.append(wall)
+                cpus.append(cpu)
+                if method == "topo-opt":
+                    doc = json.loads(solution.read_text()) if code == 0 else {}
+                    objective, status = doc.get("objective"), doc.get("status", f"exit {code}")
+                else:
+                    answer = json.loads(stdout.strip().splitlines()[-1]) if code == 0 else {}
+                    objective, status = answer.get("objective"), answer.get("status", f"exit {code}")
+            record = {"instance": name, "nodes": network.n_nodes, "demands": network.n_demands,
+                      "method": method, "status": status, "objective": objective,
+                      "wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus), "walls": walls}
+            records.append(record)
+            print(json.dumps(record), file=sys.stderr, flush=True)
+            (args.output / "whole_process.json").write_text(json.dumps(
+                {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+                 "python_pass_wall_s": floor, "machine": platform.platform(), "records": records}, indent=1))
+    print(f"`python -c pass` alone: {floor:.3f} s (median wall)\n")
+    print("| instance | nodes | method | status | T (s) | rel. diff. | wall (s) | CPU (s) | ratio peer/topo-opt (wall, CPU) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    ratios: dict[str, list[tuple[float, float]]] = {}
+    for r in records:
+        ours = next(x for x in records if x["instance"] == r["instance"] and x["method"] == "topo-opt")
+        ratio, cpu_ratio = r["wall_s"] / ours["wall_s"], r["cpu_s"] / ours["cpu_s"]
+        if r["method"] != "topo-opt":
+            ratios.setdefault(r["method"], []).append((ratio, cpu_ratio))
+        diff = (r["objective"] - ours["objective"]) / ours["objective"] \
+            if r["objective"] is not None and ours["objective"] else float("nan")
+        print(f"| {r['instance']} | {r['nodes']} | {r['method']} | {r['status']} | "
+              f"{r['objective'] if r['objective'] is None else format(r['objective'], '.9g')} | {diff:+.1e} | "
+              f"{r['wall_s']:.3f} | {r['cpu_s']:.3f} | {'—' if r['method'] == 'topo-opt' else f'{ratio:.1f}×, {cpu_ratio:.1f}×'} |")
+    for method, values in ratios.items():
+        print(f"\nmedian ratio {method} / topo-opt over {len(values)} instances: wall "
+              f"{statistics.median(v[0] for v in values):.1f}×, CPU {statistics.median(v[1] for v in values):.1f}×")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Start-up cost: the command imports the heavy libraries only where a command needs them.
+
+Checked on ``sys.modules`` of a fresh interpreter, not timed (the machine's load would make a
+timed test flaky; ``benchmarks/whole_process.py`` measures the times).
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("numpy", "scipy", "scipy.optimize", "pyomo", "matplotlib", "plotly", "dask", "pandas", "networkx")
+
+
+def loaded_after(code: str) -> list[str]:
+    """The HEAVY modules in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_command_loads_no_heavy_library():
+    assert loaded_after("import topo_opt.cli.main") == []
+
+
+def test_help_loads_no_heavy_library():
+    code = ("from topo_opt.cli.main import cli\n"
+            "try:\n    cli(['--help'], prog_name='topo-opt')\nexcept SystemExit:\n    pass")
+    assert loaded_after(code) == []
+
+
+def test_min_delay_solve_loads_neither_pyomo_nor_the_reporting_stack():
+    code = "from topo_opt.cli.main import cli\ncli(['solve', 'six-node', '--quiet'], standalone_mode=False)"
+    loaded = loaded_after(code)
+    assert "numpy" in loaded and "scipy" in loaded  # the probe sees what the solve imports
+    assert not {"pyomo", "matplotlib", "plotly", "dask", "pandas", "scipy.optimize"} & set(loaded), loaded
+
+
+def test_version_option_prints_the_package_version():
+    import topo_opt
+
+    proc = subprocess.run([sys.executable, "-m", "topo_opt", "--version"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"topo-opt, version {topo_opt.__version__}"

@@ -1,0 +1,72 @@
+"""Near capacity: demands at 99.9 % of the maximum concurrent flow are feasible and solved to the
+certified gap, at 100.1 % infeasible with the saturated cut -- never "undecided".
+
+Real SNDlib topologies (tests/fixtures/real).  abilene keeps its installed capacities; polska,
+nobel-us and geant install none, so every link gets the smallest standard line rate keeping it at
+or below 50 % under min-hop routing (the bundled-instance rule).  The demands are then scaled by
+``fraction / U*`` (U* the least max utilisation, from the LP), so that the least max utilisation
+of the instance is ``fraction``.
+"""
+import numpy as np
+import pytest
+
+from topo_opt.algorithms.baselines import min_hop_routing
+from topo_opt.algorithms.max_concurrent_flow import find_feasible_flow
+from topo_opt.errors import InfeasibleError
+from topo_opt.io.sndlib import read_sndlib
+from topo_opt.model import Design
+from topo_opt.model.synthesis import scale_demands, size_capacities
+from topo_opt.solve.cards import load_card
+from topo_opt.solve.checker import check_design, check_result
+from topo_opt.solve.dispatch import solve
+from topo_opt.solve.lp_methods import solve_max_utilization
+from conftest import MODELS, real_file
+
+NAMES = ("abilene", "polska", "nobel-us", "geant")
+
+
+def at_fraction_of_max_flow(name: str, fraction: float):
+    network = read_sndlib(real_file("sndlib", f"{name}.txt"))
+    if not np.all(network.link_capacity > 0):
+        load = min_hop_routing(network).arc_flow(network.demand_rate, network.n_arcs)
+        network = size_capacities(network, load, target_utilization=0.5)
+    u_star = solve_max_utilization(network).lower_bound
+    return scale_demands(network, fraction / u_star)
+
+
+def max_utilization(network, routing) -> float:
+    load = network.queue_load(routing.arc_flow(network.demand_rate, network.n_arcs))
+    return float(np.max(load / network.queue_capacity()))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_feasible_at_0999_of_the_max_concurrent_flow(name):
+    network = at_fraction_of_max_flow(name, 0.999)
+    start = find_feasible_flow(network)
+    assert start.max_utilization_upper_bound < 1.0  # a strictly feasible routing is the proof
+    assert start.max_utilization_upper_bound == pytest.approx(max_utilization(network, start.routing), rel=1e-9)
+    assert start.max_utilization_lower_bound <= 0.999 * (1 + 1e-7) <= start.max_utilization_upper_bound * (1 + 2e-7)
+    assert check_design(network, Design.for_network(network, start.routing)) == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_infeasible_at_1001_of_the_max_concurrent_flow_with_the_cut(name):
+    network = at_fraction_of_max_flow(name, 1.001)
+    with pytest.raises(InfeasibleError, match=r"infeasible: links .* cannot carry demands .* below capacity "
+                                              r"\(max utilisation >= 1\.") as err:
+        find_feasible_flow(network)
+    details = err.value.details
+    # the dual bound proves U* >= 1; weak duality against the arc LP's U* = 1.001
+    assert 1.0 <= details["max_utilization_lower_bound"] <= 1.001 * (1 + 1e-7)
+    assert details["saturated_links"] and details["demands"]
+
+
+@pytest.mark.parametrize("name, method", [("abilene", "outer_approximation"), ("polska", "auto"),
+                                          ("nobel-us", "auto"), ("geant", "auto")])
+def test_min_delay_at_0999_reaches_the_certified_gap(name, method):
+    network = at_fraction_of_max_flow(name, 0.999)
+    card = load_card(str(MODELS / "min-delay.toml"), (f'solver.method="{method}"', "solver.gap=1e-6"))
+    result = solve(network, card)
+    assert result.status.value == "optimal" and result.gap <= 1e-6
+    assert max_utilization(network, result.design.routing) >= 0.999 - 1e-6  # the cut is nearly full
+    assert check_result(network, result) == []
