@@ -45,7 +45,7 @@ from topo_opt.formulations.modular_capacity import (
 from topo_opt.model.costs import CapacityLevels, capacity_levels, covering_levels
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
-from topo_opt.solve.capacity_assignment import min_fixed_delay_s, solve_capacity_assignment
+from topo_opt.solve.capacity_assignment import CFA_MAX_ROUNDS, min_fixed_delay_s, solve_capacity_assignment
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.result import SolveResult, Status, relative_gap
 from topo_opt.solve.support_routing import min_delay_on_support
@@ -54,7 +54,10 @@ logger = logging.getLogger(__name__)
 Callback = Callable[[dict], None]
 ROUTING_GAP = 1e-7  # certified gap of the routing that checks each design
 MAX_ROUNDS = 200
+CFA_SHARE = 0.1  # of the time limit, at most, for the continuous design the levels focus on
 DESCENT_SHARE = 0.25  # of the time limit, at most, for the greedy descent of the starting design
+CHECK_GAP = 1e-4  # routing gap of the descent's checks (a design meets T_max if its routing's delay does)
+CHECK_TIME_S = 2.0  # time limit of one such check
 
 
 def installed_delay_s(network: Network, include_fixed_delay: bool = True) -> float:
@@ -91,7 +94,7 @@ class _Routed:
 
 
 def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utilization: float,
-           include_fixed_delay: bool, time_limit_s: float) -> _Routed:
+           include_fixed_delay: bool, time_limit_s: float, gap: float = ROUTING_GAP) -> _Routed:
     """Certified min-delay routing of ``capacity`` without link ``failed``.
 
     With a utilisation cap u < 1 the routing runs on u·C, so every load stays below u·C, and the
@@ -101,10 +104,12 @@ def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utili
     if failed is not None:
         capacity[failed] = 0.0
     try:
-        routed = min_delay_on_support(network, capacity * max_utilization, gap=ROUTING_GAP,
+        routed = min_delay_on_support(network, capacity * max_utilization, gap=gap,
                                       time_limit_s=time_limit_s, include_fixed_delay=include_fixed_delay)
     except InfeasibleError as exc:
         return _Routed(None, math.inf, math.inf, str(exc))
+    except TopoOptError as exc:  # feasibility undecided within the time limit: nothing proven
+        return _Routed(None, math.inf, None, str(exc))
     design = Design.for_network(network, routed.design.routing, link_capacity=capacity,
                                 link_on=capacity > 0)
     if max_utilization == 1:
@@ -130,14 +135,16 @@ def _level_cuts(network: Network, block, solver: HighsSolver, picked: np.ndarray
 
 def _continuous_design(network: Network, sense: str, max_delay_s: float | None, budget: float | None,
                        include_fixed_delay: bool, time_limit_s: float) -> np.ndarray | None:
-    """Capacities (rate unit, per link) of the continuous joint capacity and flow assignment for
-    the same bound (min-cost) or budget (min-delay) with linear costs, one start; None when it
-    does not apply (e.g. nothing installed to route on first).  Only a guide for the levels."""
+    """Capacities (rate unit, per link) of the continuous joint capacity and flow assignment
+    (CFA, one start: the min-delay routing of the installed network) for the same bound
+    (min-cost) or budget (min-delay) with linear costs; None when it does not apply (e.g.
+    nothing installed to route on).  Only a guide for the levels and the starting design: each
+    of its at most ``CFA_MAX_ROUNDS`` routing steps gets ``time_limit_s / CFA_MAX_ROUNDS``."""
     form, target = ("delay-bound", max_delay_s) if sense == "min-cost" else ("budget", budget)
     try:
         result = solve_capacity_assignment(network, form=form, routing_rule="joint", target=target,
-                                           include_fixed_delay=include_fixed_delay, starts=1,
-                                           time_limit_s=time_limit_s)
+                                           include_fixed_delay=include_fixed_delay, gap=CHECK_GAP,
+                                           time_limit_s=time_limit_s / CFA_MAX_ROUNDS, starts=1)
     except TopoOptError as exc:
         logger.info("no continuous design to focus the levels on: %s", exc)
         return None
@@ -158,8 +165,8 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
             picked = np.asarray([mine[p] for mine, p in zip(lists, positions.tolist())])
             capacity = np.zeros(network.n_links)
             capacity[levels.link[picked]] = levels.capacity[picked]
-            remaining = max(deadline - time.perf_counter(), 1.0)
-            checks[key] = [_route(network, capacity, failed, max_utilization, include_fixed_delay, remaining)
+            limit = min(max(deadline - time.perf_counter(), 0.1), CHECK_TIME_S)
+            checks[key] = [_route(network, capacity, failed, max_utilization, include_fixed_delay, limit, CHECK_GAP)
                            for failed in failed_links]
         return checks[key]
 
@@ -246,7 +253,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
             raise InfeasibleError(f"T_max = {max_delay_s:.6g} s does not exceed {floor:.6g} s, the "
                                   "propagation and processing delay of the shortest routes")
     continuous = _continuous_design(network, sense, max_delay_s, budget, include_fixed_delay,
-                                    0.05 * time_limit_s)
+                                    CFA_SHARE * time_limit_s)
     levels = capacity_levels(network, cap, keep_installed, links, target_capacity=continuous)
     model = build_modular_capacity_model(
         network, levels, sense=sense, max_packets=None if max_delay_s is None else gamma * max_delay_s,
