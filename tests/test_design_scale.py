@@ -93,11 +93,11 @@ def test_mip_start_is_kept_when_the_solver_stops_at_once():
     solver = HighsSolver(model, HighsOptions(mip_rel_gap=0.0))
     start = np.zeros(12)
     start[[9, 10, 11]] = 1.0  # 10 + 11 + 12 >= 30, cost 365
-    solver.set_start(model.x, start)
+    solver.set_start({model.x: start})
     outcome = solver.solve(time_limit_s=0.0)
     assert outcome.objective <= 365 + 1e-9
     optimum = HighsSolver(model, HighsOptions(mip_rel_gap=0.0)).solve()
-    solver.set_start(model.x, np.ones(12) * 0.0)  # infeasible start: ignored, never harmful
+    solver.set_start({model.x: np.zeros(12)})  # infeasible start: ignored, never harmful
     assert solver.solve().objective == pytest.approx(optimum.objective)
 
 

@@ -47,10 +47,9 @@ def candidate_node_sets(network: Network) -> list[np.ndarray]:
     return sets
 
 
-def cut_requirements(network: Network, inside: np.ndarray, links: np.ndarray
-                     ) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """(crossing links, their queues, demand to carry) of the cut around ``inside``, per
-    direction (one undirected row), counting only ``links`` (the links that can get capacity)."""
+def cut_requirements(network: Network, inside: np.ndarray, links: np.ndarray) -> list[tuple[np.ndarray, float]]:
+    """(crossing links, demand to carry) of the cut around ``inside``, per direction (one
+    undirected row), counting only ``links`` (the links that can get capacity)."""
     tail_in, head_in = inside[network.arc_tail], inside[network.arc_head]
     usable = np.isin(network.arc_link, links)
     source_in, target_in = inside[network.demand_source], inside[network.demand_target]
@@ -59,10 +58,8 @@ def cut_requirements(network: Network, inside: np.ndarray, links: np.ndarray
     out_demand = float(rate[source_in & ~target_in].sum())
     in_demand = float(rate[~source_in & target_in].sum())
     if network.link_model == "undirected":
-        both = out_arcs | in_arcs
-        return [(np.unique(network.arc_link[both]), np.unique(network.arc_queue[both]), out_demand + in_demand)]
-    return [(np.unique(network.arc_link[arcs]), np.unique(network.arc_queue[arcs]), demand)
-            for arcs, demand in ((out_arcs, out_demand), (in_arcs, in_demand))]
+        return [(np.unique(network.arc_link[out_arcs | in_arcs]), out_demand + in_demand)]
+    return [(np.unique(network.arc_link[arcs]), demand) for arcs, demand in ((out_arcs, out_demand), (in_arcs, in_demand))]
 
 
 def add_cut_set_inequalities(model: pyo.ConcreteModel, network: Network, *, max_utilization: float = 1.0,
@@ -81,7 +78,7 @@ def add_cut_set_inequalities(model: pyo.ConcreteModel, network: Network, *, max_
         smallest_module[l] = min(sizes, default=math.inf)
     rows: dict[tuple[int, ...], float] = {}
     for inside in candidate_node_sets(network):
-        for crossing, _, demand in cut_requirements(network, inside, links):
+        for crossing, demand in cut_requirements(network, inside, links):
             key = tuple(crossing.tolist())
             if demand > 0 and key:
                 rows[key] = max(rows.get(key, 0.0), demand * factor)
@@ -100,43 +97,3 @@ def add_cut_set_inequalities(model: pyo.ConcreteModel, network: Network, *, max_
                 coefficient.tolist(), [model.level_on[i] for i in mine.tolist()]) >= rhs))
     return added
 
-
-#: Capacities Ĉ = factor × D_S of the cut's packet tangents.
-CUT_TANGENT_FACTORS = (1.001, 1.01, 1.03, 1.1, 1.3, 1.6, 2.0, 3.0, 5.0)
-
-
-def add_cut_packet_cuts(model: pyo.ConcreteModel, network: Network,
-                        factors: tuple[float, ...] = CUT_TANGENT_FACTORS) -> list:
-    """Tangents of the packets on a cut: Σ_{q ∈ δ(S)} n_q ≥ φ(C_S), φ(C) = D_S/(C − D_S).
-
-    From the module docstring, the packets queued on the cut's queues are at least
-    F_S/(C_S − F_S) ≥ D_S/(C_S − D_S) = φ(C_S), a convex decreasing function of the capacity
-    across the cut, so each tangent n_S ≥ φ(Ĉ) + φ'(Ĉ)(C_S − Ĉ), with C_S = Σ c_i y_i, is a valid
-    linear inequality (in the intact scenario, ``model.scenario[0]``).  It removes the
-    discount the perspective relaxation gives fractional levels (n ≥ y g(F/y) is the delay of
-    capacity c, not of c·y): the cut's packets are charged for the capacity actually bought.
-    Returns the new constraint data (``model.cut_packets``).
-    """
-    levels: CapacityLevels = model.levels
-    block = model.scenario[0]
-    pair_queue, pair_level = block.pairs
-    links = np.unique(levels.link)
-    rows = {}
-    for inside in candidate_node_sets(network):
-        for crossing, queues, demand in cut_requirements(network, inside, links):
-            if demand > 0 and crossing.size:
-                rows[tuple(queues.tolist())] = (crossing, demand)
-    if not hasattr(model, "cut_packets"):
-        model.cut_packets = pyo.ConstraintList()
-    added = []
-    for queues, (crossing, demand) in rows.items():
-        pairs = np.flatnonzero(np.isin(pair_queue, queues) & np.isin(levels.link[pair_level], crossing))
-        mine = np.flatnonzero(np.isin(levels.link, crossing) & (levels.capacity > 0))
-        variables = [block.pair_packets[p] for p in pairs.tolist()] + [model.level_on[i] for i in mine.tolist()]
-        for at in (demand * np.asarray(factors)).tolist():
-            slope = -demand / (at - demand) ** 2  # φ'(Ĉ)
-            value = demand / (at - demand)
-            added.append(model.cut_packets.add(linear_expression(
-                [1.0] * len(pairs) + (-slope * levels.capacity[mine]).tolist(), variables)
-                >= value - slope * at))
-    return added

@@ -43,6 +43,7 @@ from topo_opt.solve.cards import ModelCard
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.lp_methods import check_feasibility
 from topo_opt.solve.outer_approximation import CUT_VIOLATION_RTOL
+from topo_opt.solve.power_start import switch_off_start
 from topo_opt.solve.result import SolveResult, Status, relative_gap
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ Callback = Callable[[dict], None]
 
 #: The returned design's true delay may exceed T_max by this relative amount (rounding).
 DELAY_RTOL = 1e-6
+START_SHARE = 0.25  # of the time limit, at most, for the greedy switch-off start (T_max only)
 #: Utilisation at which a cut is placed on a queue the MILP loads to capacity.
 OVERLOAD_CUT_UTILIZATION = 0.999
 #: A source–target pair whose arriving flow falls short by more than this × its rate is topped up.
@@ -181,8 +183,12 @@ def _path_delays_s(network: Network, paths: PathSet, arc_flow: np.ndarray) -> np
 
 def _cut_rounds(network: Network, model, solver: HighsSolver, objective: DelayObjective, *,
                 max_delay_s: float | None, paths: PathSet | None, start: float, deadline: float,
-                max_iterations: int, gap: float, history: list, callback: Callback | None) -> _Rounds:
+                max_iterations: int, gap: float, history: list, callback: Callback | None,
+                mip_start: dict | None = None) -> _Rounds:
     """Solve, check the TRUE delays of the solution, add violated cuts, repeat (Kelley 1960).
+
+    ``mip_start`` (variable -> values, a design meeting the true bounds) is offered to HiGHS
+    before every solve.
 
     Ends ``OPTIMAL`` when HiGHS closed ``gap`` and every delay bound holds at the solution;
     ``INFEASIBLE`` when HiGHS proves the (relaxed) model infeasible.
@@ -193,6 +199,8 @@ def _cut_rounds(network: Network, model, solver: HighsSolver, objective: DelayOb
     bound, iteration, cuts = -math.inf, 0, 0
     while True:
         remaining = None if math.isinf(deadline) else max(deadline - time.perf_counter(), 0.0)
+        if mip_start:
+            solver.set_start(mip_start)
         try:
             outcome = solver.solve(time_limit_s=remaining)
         except SolveInterrupted as stop:  # Ctrl-C: end with HiGHS's incumbent, if it has one
@@ -370,9 +378,16 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     solver = HighsSolver(model, HighsOptions(mip_rel_gap=gap))
     logger.info("min-power MILP on %s: %s", network.name, model_size(model))
     history: list[dict] = []
+    mip_start = None
+    if max_delay_s is not None and paths is None:
+        greedy = switch_off_start(network, power, max_delay_s, max_utilization=max_utilization,
+                                  include_fixed_delay=include_fixed_delay,
+                                  deadline=start + START_SHARE * (time_limit_s or math.inf))
+        if greedy is not None:
+            mip_start = {model.link_on: greedy[0].astype(float), model.node_on: greedy[1].astype(float)}
     rounds = _cut_rounds(network, model, solver, objective, max_delay_s=max_delay_s, paths=paths,
                          start=start, deadline=deadline, max_iterations=max_iterations, gap=gap,
-                         history=history, callback=callback)
+                         history=history, callback=callback, mip_start=mip_start)
     if rounds.status is Status.INFEASIBLE:
         if paths is not None and not complete:
             raise InfeasibleError(
@@ -428,6 +443,7 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
                  "candidates_complete": complete,
                  "n_candidate_paths": None if paths is None else paths.n_paths,
                  "cuts": n_cuts, "mip_gap_requested": gap, **model_size(model),
+                 "mip_start_links_off": None if mip_start is None else int((mip_start[model.link_on] < 0.5).sum()),
                  "lower_bound_source": "MILP dual bound (perspective tangent-cut relaxation)"
                  + ("" if paths is None else ", one path per demand over all loop-free paths"
                     if complete else "; none over all paths (incomplete candidates)")})

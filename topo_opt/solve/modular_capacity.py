@@ -304,7 +304,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         if remaining <= 0:
             break
         if best is not None:  # the incumbent meets the true bound: feasible for every round's MILP
-            solver.set_start(model.level_on, np.isin(np.arange(len(levels.link)), best[1]).astype(float))
+            solver.set_start({model.level_on: np.isin(np.arange(len(levels.link)), best[1]).astype(float)})
         try:
             outcome = solver.solve(time_limit_s=remaining)
         except SolveInterrupted as stop:  # Ctrl-C: the best design of the finished rounds
