@@ -194,6 +194,7 @@ def main() -> None:
     parser.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
     parser.add_argument("--time-limit", type=float, default=120.0)
     parser.add_argument("--before", type=Path, default=None, help="code tree of the 'before' runs (e.g. ../main)")
+    parser.add_argument("--after", type=Path, default=ROOT, help="code tree of the 'after' runs (default: this one)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/design_scale"), help="folder for the instance files")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "design_scale.json")
     args = parser.parse_args()
@@ -201,7 +202,7 @@ def main() -> None:
     from topo_opt.io.atomic import atomic_write_text
 
     args.work.mkdir(parents=True, exist_ok=True)
-    trees = ([("before", args.before.resolve())] if args.before else []) + [("after", ROOT)]
+    trees = ([("before", args.before.resolve())] if args.before else []) + [("after", args.after.resolve())]
     records = []
     for name in args.instances:
         path = prepare(name, args.work)
