@@ -115,3 +115,24 @@ def test_design_with_all_levers_matches_enumeration_and_is_certified(t_max):
     assert check_result(network, result) == []
     certified = min_delay_on_support(network, result.design.link_capacity, gap=1e-9, include_fixed_delay=False)
     assert certified.objective <= t_max * (1 + 1e-7)
+
+
+def test_power_start_meets_the_bound_and_the_milp_is_never_worse():
+    from test_min_power import IDLE, _enumerate, _square
+
+    from topo_opt.evaluators.power import NodePowerModel
+    from topo_opt.solve.min_power import min_delay_all_on, solve_min_power
+    from topo_opt.solve.power_start import switch_off_start
+
+    net = _square()
+    for factor in (3.0, 1.05):
+        t_max = factor * min_delay_all_on(net)
+        link_on, node_on = switch_off_start(net, NodePowerModel.for_network(net, IDLE), t_max)
+        routed = min_delay_on_support(net, np.where(link_on, net.link_capacity, 0.0), gap=1e-9)
+        assert routed.objective <= t_max * (1 + 1e-7)  # the start meets T_max, certified
+        start_power = IDLE.chassis_w * node_on.sum() + 2 * IDLE.port_w * link_on.sum()
+        result = solve_min_power(net, IDLE, max_delay_s=t_max, gap=1e-9)
+        assert result.details["mip_start_links_off"] == int((~link_on).sum())
+        assert result.objective <= start_power + 1e-9
+        assert result.objective == pytest.approx(_enumerate(net, t_max)[0])
+        assert check_result(net, result, power=IDLE) == []
