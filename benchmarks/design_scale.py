@@ -4,6 +4,7 @@ Usage (from the repository root; ``../shared/benchmarks`` must sit next to the r
 
     python benchmarks/design_scale.py --before ../main --time-limit 120
     python benchmarks/design_scale.py --instances germany50 --problems modular --time-limit 120
+    python benchmarks/design_scale.py --report benchmarks/results/design_scale_*.json   # tables only
 
 Instances: SNDlib files converted by the bundled-instance rule (``instances/convert_sndlib.py``),
 and Topology Zoo networks from ``topohub`` (``zoo:Name``) with great-circle lengths, a gravity
@@ -188,6 +189,9 @@ def table(records: list[dict]) -> str:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         print(json.dumps(worker(sys.argv[2], sys.argv[3], float(sys.argv[4])), default=str))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--report":
+        print(table([r for name in sys.argv[2:] for r in json.loads(Path(name).read_text())["records"]]))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--instances", nargs="+", default=list(DEFAULT_INSTANCES))
