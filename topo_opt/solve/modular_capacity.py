@@ -22,6 +22,12 @@ keeps the installed capacities and buys modules on top (upgrades); without it th
 starts from nothing and ``details["installed_cost"]`` prices the installed capacities with the
 same modules, so the saving of a redesign can be read off.  Topology design adds the candidate
 links (``installed = false``) with their fixed cost.
+
+At planning scale: long level lists are focused on the continuous CFA design for the same bound
+(:func:`~topo_opt.model.costs.kept_levels`), rounded cut-set inequalities strengthen the bound
+(:mod:`topo_opt.formulations.cut_sets`), and the cheapest rounded starting design, improved by
+greedy module removal (:mod:`topo_opt.algorithms.modular_descent`), is the first incumbent and
+HiGHS's MIP start in every round.
 """
 from __future__ import annotations
 
@@ -35,9 +41,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from topo_opt.algorithms.modular_descent import greedy_level_descent
 from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
-from topo_opt.algorithms.modular_descent import greedy_level_descent
 from topo_opt.formulations.cut_sets import add_cut_set_inequalities
 from topo_opt.formulations.modular_capacity import (
     add_capacity_cover_cut, add_level_cuts, build_modular_capacity_model,
