@@ -43,7 +43,7 @@ from topo_opt.solve.cards import ModelCard
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.lp_methods import check_feasibility
 from topo_opt.solve.outer_approximation import CUT_VIOLATION_RTOL
-from topo_opt.solve.power_start import switch_off_start
+from topo_opt.solve.power_start import greedy_routing, switch_off_start
 from topo_opt.solve.result import SolveResult, Status, relative_gap
 
 logger = logging.getLogger(__name__)
@@ -297,6 +297,19 @@ def demand_bound_paths(network: Network, max_demand_delay_s: float, *, k_shortes
     return PathSet.from_flows(network, paths.demand[rows], indptr, arcs, np.zeros(len(rows)))[0], complete
 
 
+def _evaluate(network: Network, power: NodePowerModel, objective: DelayObjective, routing, link_on: np.ndarray,
+              node_on: np.ndarray, max_delay_s: float | None, max_demand_delay_s: float | None) -> tuple:
+    """(design, power breakdown, T, worst demand delay, bounds met) of a routing and on/off states."""
+    flow = routing.arc_flow(network.demand_rate, network.n_arcs)
+    link_on, node_on = _switch_states(network, link_on, node_on, flow)
+    design = Design.for_network(network, routing, link_on=link_on, node_on=node_on)
+    delay = objective.value(flow)
+    worst = float(evaluate_design(network, design).demand_worst_delay_s.max())
+    met = (max_delay_s is None or delay <= max_delay_s * (1 + DELAY_RTOL)) \
+        and (max_demand_delay_s is None or worst <= max_demand_delay_s * (1 + DELAY_RTOL))
+    return design, network_power(network, design, power), delay, worst, met
+
+
 def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float | None = None,
                     max_demand_delay_s: float | None = None,
                     max_utilization: float = 1.0, include_fixed_delay: bool = True,
@@ -378,7 +391,7 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     solver = HighsSolver(model, HighsOptions(mip_rel_gap=gap))
     logger.info("min-power MILP on %s: %s", network.name, model_size(model))
     history: list[dict] = []
-    mip_start = None
+    mip_start = greedy = None
     if max_delay_s is not None and paths is None:
         greedy = switch_off_start(network, power, max_delay_s, max_utilization=max_utilization,
                                   include_fixed_delay=include_fixed_delay,
@@ -404,14 +417,14 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     else:
         source_flow = _top_up_targets(network, model.layout, _source_flow(network, model, solver), link_on)
         routing = decompose_source_flows(network, model.layout.sources, source_flow)
-    flow = routing.arc_flow(network.demand_rate, network.n_arcs)
-    link_on, node_on = _switch_states(network, link_on, node_on, flow)
-    design = Design.for_network(network, routing, link_on=link_on, node_on=node_on)
-    breakdown = network_power(network, design, power)
-    delay = objective.value(flow)
-    worst = float(evaluate_design(network, design).demand_worst_delay_s.max())
-    met = (max_delay_s is None or delay <= max_delay_s * (1 + DELAY_RTOL)) \
-        and (max_demand_delay_s is None or worst <= max_demand_delay_s * (1 + DELAY_RTOL))
+    design, breakdown, delay, worst, met = _evaluate(network, power, objective, routing, link_on, node_on,
+                                                     max_delay_s, max_demand_delay_s)
+    if not met and mip_start is not None:  # the MILP's last design misses T_max; the start meets it
+        design, breakdown, delay, worst, met = _evaluate(
+            network, power, objective, greedy_routing(network, greedy[0], max_utilization, include_fixed_delay),
+            *greedy, max_delay_s, max_demand_delay_s)
+        message = f"{message}; the MILP's last design missed T_max: the greedy start design is reported"
+    link_on, node_on = design.link_on, design.node_on
     value = breakdown.total_w
     candidate_bound = bound
     if not complete:

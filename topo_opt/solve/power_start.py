@@ -21,6 +21,7 @@ from topo_opt.algorithms.modular_descent import greedy_level_descent
 from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.errors import TopoOptError
 from topo_opt.evaluators.power import NodePowerModel
+from topo_opt.model.design import Routing
 from topo_opt.model.network import Network
 from topo_opt.solve.support_routing import min_delay_on_support
 
@@ -60,3 +61,12 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
     node_on[network.demand_source] = node_on[network.demand_target] = True
     node_on[network.link_source[link_on]] = node_on[network.link_target[link_on]] = True
     return link_on, node_on
+
+
+def greedy_routing(network: Network, link_on: np.ndarray, max_utilization: float = 1.0,
+                   include_fixed_delay: bool = True) -> Routing:
+    """The min-delay routing (capacities α·C, gap ``CHECK_GAP``) on the links of a greedy design:
+    the routing its check found to meet T_max."""
+    capacity = np.where(link_on, network.link_capacity, 0.0) * max_utilization
+    return min_delay_on_support(network, capacity, gap=CHECK_GAP,
+                                include_fixed_delay=include_fixed_delay).design.routing
