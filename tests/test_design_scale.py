@@ -151,3 +151,18 @@ def test_min_power_stopped_early_reports_the_start_that_meets_the_bound():
     assert result.details["delay_bound_met"] and result.details["average_delay_s"] <= t_max * (1 + 1e-6)
     assert result.objective >= _enumerate(net, t_max)[0] - 1e-9 >= result.lower_bound - 1e-9
     assert check_result(net, result, power=IDLE) == []
+
+
+def test_installed_cost_is_exact_when_the_level_list_is_thinned():
+    from topo_opt.model import Demand, Link, Module, Node, build_network
+
+    network = build_network(
+        name="pair", nodes=[Node("A"), Node("B")],
+        links=[Link("AB", "A", "B", 33.0, modules=(Module(capacity=1.0, cost=2.0),))],
+        demands=[Demand("A-B", "A", "B", 10.0)], rate_unit="packet/s")
+    result = solve_modular_capacity(network, max_delay_s=1.0, include_fixed_delay=False, keep_installed=False,
+                                    max_added_capacity=100.0, mip_gap=1e-9)
+    assert result.details["levels_truncated_links"] == ["AB"]  # 101 levels, 16 kept
+    assert result.details["installed_cost"] == pytest.approx(66.0)  # 33 modules, not a thinned level above
+    # T = 1/(C − 10) ≤ 1 s needs C ≥ 11: 11 modules, on the focused list
+    assert result.objective == pytest.approx(22.0) and check_result(network, result) == []

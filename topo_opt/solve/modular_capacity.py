@@ -382,9 +382,11 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         "starting_design": start, "cut_sets": len(model.cut_sets),
         "lower_bound_source": "MILP dual bound with tangent cuts (over the listed capacity levels)",
     }
-    if not keep_installed:  # the installed capacities priced with the same modules
-        covering = covering_levels(levels, network.link_capacity)
-        details["installed_cost"] = float(levels.cost[covering].sum()) if np.all(covering >= 0) else math.nan
+    if not keep_installed:  # the installed capacities priced with the same modules (levels focused
+        # on them, so the cheapest covering combination is listed whatever the thinning)
+        priced = capacity_levels(network, cap, False, links, target_capacity=network.link_capacity)
+        covering = covering_levels(priced, network.link_capacity)
+        details["installed_cost"] = float(priced.cost[covering].sum()) if np.all(covering >= 0) else math.nan
     result = SolveResult(status, "milp-tangent-cuts", name, unit, objective=best_value,
                          lower_bound=min(lower, best_value), design=design,
                          solve_time_s=time.perf_counter() - began, iterations=rounds,
