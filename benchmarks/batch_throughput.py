@@ -4,7 +4,8 @@ Usage (from the repository root)::
 
     python benchmarks/batch_throughput.py [--workers 1 2] [--time-limit 120] [--sndlib DIR]
 
-The 26 SNDlib native networks of ``../shared/benchmarks/sndlib`` are made solvable by the rule of
+The 26 SNDlib native networks of the ``sndlib`` collection (found as the tests find it:
+``$TOPO_OPT_BENCHMARKS``, else ``../shared/benchmarks``; ``benchmarks/external.py``) are made solvable by the rule of
 the bundled instances (``instances/convert_sndlib.py``: great-circle lengths; installed
 capacities kept with demands scaled to <= 50 % min-hop utilisation, or capacities sized to
 standard line rates at 50 %), written as native JSON to a temporary folder, and solved as one
@@ -16,7 +17,6 @@ Results go to ``benchmarks/results/batch_throughput.json`` and print as Markdown
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from external import collection, sndlib_converter
 from topo_opt.batch.grid import expand_jobs
 from topo_opt.batch.runner import run_batch
 from topo_opt.batch.spec import BatchSpec, ModelEntry
@@ -32,20 +33,12 @@ from topo_opt.batch.table import read_results
 from topo_opt.io.detect import write_instance
 
 ROOT = Path(__file__).resolve().parents[1]
-SNDLIB = ROOT.parent / "shared" / "benchmarks" / "sndlib"
 RESULTS = ROOT / "benchmarks" / "results" / "batch_throughput.json"
-
-
-def _converter():
-    spec = importlib.util.spec_from_file_location("convert_sndlib", ROOT / "instances" / "convert_sndlib.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.convert
 
 
 def prepare(sndlib: Path, folder: Path) -> tuple[list[str], dict[str, str]]:
     """Native JSON of every SNDlib file that the bundled rule makes solvable; the others' reasons."""
-    convert = _converter()
+    convert = sndlib_converter()
     files, skipped = [], {}
     for path in sorted(sndlib.glob("*.txt")):
         try:
@@ -63,11 +56,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--time-limit", type=float, default=120.0, help="per-job hard limit (s)")
-    parser.add_argument("--sndlib", type=Path, default=SNDLIB)
+    parser.add_argument("--sndlib", type=Path, default=None)
     args = parser.parse_args(argv)
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
-        files, skipped = prepare(args.sndlib, Path(tmp))
+        files, skipped = prepare(args.sndlib or collection("sndlib"), Path(tmp))
         card = ModelEntry(str(ROOT / "models/min-delay.toml"))
         jobs = expand_jobs(BatchSpec(instances=tuple(files), models=(card,)))
         # untimed warm-up: starts the forkserver (solver imports) that every timed run reuses

@@ -1,6 +1,6 @@
 """Benchmark capacity design: square-root assignment against its closed form, modular MILP time.
 
-Usage (from the repository root; ``../shared/benchmarks`` must sit next to the repository)::
+Usage (the SNDlib collection is found as the tests find it, ``benchmarks/external.py``)::
 
     python benchmarks/capacity_design.py --set closed-form      # every SNDlib network
     python benchmarks/capacity_design.py --set modular          # abilene, nobel-germany, germany50, geant
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import json
 import os
 import sys
@@ -37,18 +36,19 @@ import numpy as np
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+from external import collection, sndlib_converter  # noqa: E402
 from topo_opt.algorithms.baselines import min_hop_routing  # noqa: E402
 from topo_opt.algorithms.capacity_assignment import link_queue_loads  # noqa: E402
 from topo_opt.io.atomic import atomic_write_text  # noqa: E402
 from topo_opt.io.sndlib import read_sndlib  # noqa: E402
 from topo_opt.model.costs import unit_capacity_cost  # noqa: E402
+from topo_opt.model.validation import replace_network
 from topo_opt.solve.capacity_assignment import solve_capacity_assignment  # noqa: E402
 from topo_opt.solve.cards import load_card  # noqa: E402
 from topo_opt.solve.checker import check_result  # noqa: E402
 from topo_opt.solve.dispatch import solve  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-SNDLIB = HERE.parents[1] / "shared" / "benchmarks" / "sndlib"
 RESULTS = HERE / "results"
 MODULAR = ("abilene", "nobel-germany", "germany50", "geant")
 
@@ -58,7 +58,7 @@ def as_channels(network):
     links = [dataclasses.replace(link, id=f"{link.id}>") for link in network.links] + \
         [dataclasses.replace(link, id=f"{link.id}<", source=link.target, target=link.source)
          for link in network.links]
-    return network.replace(links=tuple(links), link_model="directed")
+    return replace_network(network, links=tuple(links), link_model="directed")
 
 
 def closed_form_row(path: Path) -> dict:
@@ -121,15 +121,8 @@ def clarabel_duplex(loads: np.ndarray, unit_cost: np.ndarray, budget: float) -> 
     return elapsed, float(np.sum(np.where(f > 0, f / (c[:, None] - f), 0.0)))
 
 
-def _convert():
-    spec = importlib.util.spec_from_file_location("convert_sndlib", HERE.parent / "instances" / "convert_sndlib.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.convert
-
-
 def modular_row(name: str, time_limit_s: float) -> dict:
-    network = _convert()(SNDLIB / f"{name}.txt")
+    network = sndlib_converter()(collection("sndlib", f"{name}.txt"))
     card = load_card(HERE.parent / "models" / "modular-capacity.toml", (f"solver.time_limit_s={time_limit_s}",))
     tick = time.perf_counter()
     result = solve(network, card)
@@ -157,9 +150,9 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     if args.set == "closed-form":
         clarabel_duplex(np.ones((1, 2)), np.ones(1), 10.0)  # warm-up: imports and first-call costs
-        names = args.instances or sorted(p.stem for p in SNDLIB.glob("*.txt"))
+        names = args.instances or sorted(p.stem for p in collection("sndlib").glob("*.txt"))
         for name in names:
-            rows.append(closed_form_row(SNDLIB / f"{name}.txt"))
+            rows.append(closed_form_row(collection("sndlib", f"{name}.txt")))
             r = rows[-1]
             print(f"| {r['instance']} | {r['nodes']} | {r['links']} | {r['budget_max_rel_diff']:.1e} | "
                   f"{r['bound_max_rel_diff']:.1e} | {r['duplex_dual_gap']:.1e} | {r['duplex_time_s'] * 1e3:.1f} | "

@@ -112,6 +112,16 @@ def time_to(history: list[dict], gap: float, final_gap: float) -> float | None:
     return None
 
 
+def _include_fixed_delay(card) -> bool:
+    """The card's include_fixed_delay, wherever this tree's card keeps it (default true)."""
+    for key in ("objective.include_fixed_delay", "delay.include_fixed_delay"):
+        try:
+            return card.get(key) is not False
+        except KeyError:
+            continue
+    return True
+
+
 def worker(path: str, problem: str, time_limit_s: float) -> dict:
     """Solve one instance with the tree on ``sys.path``; the record as a dict."""
     import numpy as np
@@ -148,9 +158,8 @@ def worker(path: str, problem: str, time_limit_s: float) -> dict:
         capacity = np.asarray(result.design.link_capacity, float)
         if result.design.link_on is not None:
             capacity = np.where(result.design.link_on, capacity, 0.0)
-        section = "delay" if problem == "min-power" else "objective"
         certified = min_delay_on_support(network, capacity, gap=CERTIFY_GAP,
-                                         include_fixed_delay=card.get(f"{section}.include_fixed_delay") is not False)
+                                         include_fixed_delay=_include_fixed_delay(card))
         record.update(max_delay_s=t_max, certified_delay_s=certified.objective,
                       certified_meets=bool(certified.objective <= t_max * (1 + 1e-7)))
     return record

@@ -5,7 +5,7 @@ Usage (from the repository root)::
     python benchmarks/ga_vs_exact.py [--instances polska nobel-germany ...] [--seeds 3]
                                      [--time-limit 30] [--plot benchmarks/results/ga_vs_exact.png]
 
-SNDlib native files come from ``../shared/benchmarks/sndlib`` and are made solvable by the rule
+SNDlib native files come from the ``sndlib`` collection (``benchmarks/external.py``) and are made solvable by the rule
 of the bundled instances (``instances/convert_sndlib.py``: installed capacities with demands
 scaled to ≤ 50 % min-hop utilisation, or capacities sized to standard line rates).  Every method
 runs single-threaded in this process through :func:`topo_opt.solve.benchmark.run_benchmark`;
@@ -17,7 +17,6 @@ out of reach, within 30 s, on networks up to 50 nodes.  Results:
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
 import os
@@ -26,6 +25,7 @@ from pathlib import Path
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
+from external import collection, sndlib_converter  # noqa: E402
 from topo_opt.report.bench import plot_convergence  # noqa: E402
 from topo_opt.io.atomic import atomic_write_text  # noqa: E402
 from topo_opt.io.solution_json import json_clean  # noqa: E402
@@ -33,15 +33,7 @@ from topo_opt.solve.benchmark import run_benchmark, summarize  # noqa: E402
 from topo_opt.solve.checker import check_result  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-SNDLIB = HERE.parents[1] / "shared" / "benchmarks" / "sndlib"
 DEFAULT = ("polska", "nobel-germany", "nobel-eu", "cost266", "germany50")
-
-
-def _convert():
-    spec = importlib.util.spec_from_file_location("convert_sndlib", HERE.parent / "instances" / "convert_sndlib.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.convert
 
 
 def main() -> None:
@@ -51,8 +43,8 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=30.0)
     parser.add_argument("--plot", default=str(HERE / "results" / "ga_vs_exact.png"))
     args = parser.parse_args()
-    convert = _convert()
-    networks = [(name, convert(SNDLIB / f"{name}.txt")) for name in args.instances]
+    convert = sndlib_converter()
+    networks = [(name, convert(collection("sndlib", f"{name}.txt"))) for name in args.instances]
     runs = run_benchmark(networks, ["exact", "ga", "splittable"], args.seeds, args.time_limit,
                          progress=lambda r: print(f"  {r['instance']} {r['method']} {r['seed']}: "
                                                   f"{r['objective']:.6g} in {r['time_s']:.1f} s", flush=True))

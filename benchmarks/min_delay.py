@@ -14,7 +14,7 @@ rewritten to ``benchmarks/results/min_delay_<set>.json`` after every run and pri
 tables.
 
 All methods are compared on the average delay T (seconds) of the arc flows they return,
-re-evaluated here with :class:`topo_opt.algorithms.objective.DelayObjective` (peers report
+re-evaluated here with :class:`topo_opt.evaluators.delay.DelayObjective` (peers report
 N = Σ F/(C − F) in packets; T = N/γ).  topo-opt's results also go through the shared solution
 checker, peers' flows through a conservation/sign check.  Sets:
 
@@ -24,8 +24,9 @@ checker, peers' flows through a conservation/sign check.  Sets:
   default settings more than 1e-6 away from the reference is flagged.
 * ``speed`` -- wall time of every method at the target gap 1e-6, and peer time / topo-opt time
   where topo-opt is its fastest method that reached the gap (targets: ≥ 20 vs Clarabel, Ipopt).
-* ``scale`` -- gradient projection alone on the largest instances: time, iterations, gap, peak
-  memory (``ru_maxrss`` of the worker process, including the instance).
+* ``scale`` -- path equilibration against gradient projection on the largest instances: time,
+  all-sources shortest-path passes, time ÷ Dijkstra floor, gap, peak memory (``ru_maxrss`` of
+  the worker process, including the instance).
 """
 from __future__ import annotations
 
@@ -46,15 +47,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from topo_opt.algorithms.objective import DelayObjective
+import numpy as np
+
+from external import benchmarks_root
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.io.atomic import atomic_write_text
 from topo_opt.io.detect import read_instance
 from topo_opt.model import Demand, Link, Network, Node, build_network
+from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.checker import check_result
-from topo_opt.solve.result import SolveResult, Status, relative_gap
 
 HERE = Path(__file__).resolve().parent
-COMMALAB = HERE.parents[1] / "shared" / "benchmarks" / "commalab"  # ../shared next to the repo
 INSTANCES = HERE.parent / "instances"
 RESULTS = HERE / "results"
 
@@ -88,6 +91,7 @@ class Method:
 
 
 METHODS = {m.name: m for m in (
+    Method("pe", True, "solve_result", "topo_opt.algorithms.path_equilibration", "solve_min_delay_pe"),
     Method("gp", True, "solve_result", "topo_opt.algorithms.gradient_projection", "solve_min_delay_gp"),
     Method("cuts", True, "solve_result", "topo_opt.solve.outer_approximation", "solve_min_delay_cuts"),
     # plain flow deviation is a peer: asked for the target gap in every set
@@ -102,9 +106,9 @@ METHODS = {m.name: m for m in (
 COMPARISON = ("planar30", "planar50", "planar80", "planar100", "planar150",
               *(f"grid{i}" for i in range(1, 9)), "abilene", "geant", "nobel-us")
 SETS = {  # set -> (instances, methods, topo-opt gap)
-    "accuracy": (COMPARISON, ("gp", "cuts", "fd", "clarabel", "ipopt", "ipopt-tight"), REFERENCE_GAP),
-    "speed": (COMPARISON, ("gp", "cuts", "fd", "clarabel", "ipopt"), TARGET_GAP),
-    "scale": (("planar1000", "planar2500", "grid12", "grid13", "grid14", "grid15"), ("gp",), SCALE_GAP),
+    "accuracy": (COMPARISON, ("pe", "gp", "cuts", "fd", "clarabel", "ipopt", "ipopt-tight"), REFERENCE_GAP),
+    "speed": (COMPARISON, ("pe", "gp", "cuts", "fd", "clarabel", "ipopt"), TARGET_GAP),
+    "scale": (("planar1000", "planar2500", "grid12", "grid13", "grid14", "grid15"), ("pe", "gp"), SCALE_GAP),
 }
 
 
@@ -133,13 +137,14 @@ def run_method(method: Method, network: Network, gap: float, time_limit_s: float
     options = {"gap": gap, **method.options} if method.api == "solve_result" else method.options
     solve(warm_up_network(), time_limit_s=time_limit_s, **options)
     delay = DelayObjective.for_network(network)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     if method.api == "solve_result":
         result: SolveResult = solve(network, time_limit_s=time_limit_s, **options)
         wall = time.perf_counter() - start
         flow = None if result.design is None else result.design.arc_flow(network)
         violations = check_result(network, result)
         record = {"status": result.status.value, "converged": result.status is Status.OPTIMAL,
+                  "shortest_path_passes": result.details.get("n_shortest_path_calls"),
                   "reported_objective_s": result.objective, "lower_bound_s": result.lower_bound,
                   "iterations": result.iterations, "solver_time_s": result.solve_time_s,
                   "feasible": not violations, "violations": violations, "message": result.message}
@@ -156,12 +161,24 @@ def run_method(method: Method, network: Network, gap: float, time_limit_s: float
     objective = math.nan if flow is None else delay.value(flow)
     load = network.queue_load(flow) if flow is not None else None
     record.update(
-        objective_s=objective, time_s=wall,
+        objective_s=objective, time_s=wall, cpu_s=time.process_time() - cpu_start,
         certified_gap=relative_gap(objective, record["lower_bound_s"]),
         max_utilisation=math.nan if load is None else float((load / delay.queue_capacity).max()),
         peak_memory_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     record["feasible"] = record["feasible"] and math.isfinite(objective)
+    record["dijkstra_pass_s"] = dijkstra_pass_s(network)
     return record
+
+
+def dijkstra_pass_s(network: Network) -> float:
+    """Wall time of one all-sources scipy Dijkstra with path extraction (the floor's unit)."""
+    from topo_opt.algorithms.shortest_paths import ArcGraph, demand_shortest_paths, shortest_path_forest
+
+    gradient = DelayObjective.for_network(network).arc_gradient(np.zeros(network.n_arcs))
+    graph = ArcGraph.from_network(network)
+    start = time.perf_counter()
+    demand_shortest_paths(shortest_path_forest(graph, gradient, network.demand_source), network)
+    return time.perf_counter() - start
 
 
 def worker(method_name: str, path: Path, gap: float, time_limit_s: float, memory_limit_gb: float,
@@ -185,7 +202,8 @@ def worker(method_name: str, path: Path, gap: float, time_limit_s: float, memory
 # --------------------------------------------------------------------------- parent side
 def resolve_instance(name: str) -> Path | None:
     """A path as given, else a CommaLab file, else ``instances/<name>.json``; None if absent."""
-    for candidate in (Path(name), COMMALAB / "planar" / name, COMMALAB / "grid" / name,
+    commalab = benchmarks_root() / "commalab"
+    for candidate in (Path(name), commalab / "planar" / name, commalab / "grid" / name,
                       INSTANCES / f"{name}.json"):
         if candidate.is_file():
             return candidate
@@ -403,14 +421,21 @@ def _peer_time(record: dict | None, timeout_s: float) -> tuple[float, bool]:
 
 
 def scale_table(records: list[dict]) -> list[str]:
-    """Markdown: size, status, time, iterations, certified gap and peak memory per run."""
-    lines = ["| instance | method | nodes | arcs | commodities | status | time (s) | iterations "
-             "| gap | peak memory (MB) |", "|---" * 10 + "|"]
+    """Markdown: size, status, time, shortest-path passes, time ÷ Dijkstra floor, certified gap and
+    peak memory per run.
+
+    The floor is the number of all-sources shortest-path passes the method made times the wall
+    time of one scipy all-sources Dijkstra pass with path extraction, measured in the same worker.
+    """
+    lines = ["| instance | method | nodes | arcs | commodities | status | time (s) | CPU (s) | passes "
+             "| one pass (s) | time ÷ floor | gap | peak memory (MB) |", "|---" * 13 + "|"]
     for r in records:
+        passes, one = r.get("shortest_path_passes"), r.get("dijkstra_pass_s")
+        ratio = f"{r['time_s'] / (passes * one):.2f}" if passes and one and "time_s" in r else "—"
         lines.append(f"| {r['instance']} | {r['method']} | {r.get('nodes', '—')} | {r.get('arcs', '—')} "
                      f"| {r.get('commodities', '—')} | {r['status']} | {r.get('time_s', math.nan):.3g} "
-                     f"| {r.get('iterations', '—')} | {_sci(r.get('certified_gap'))} "
-                     f"| {r.get('peak_memory_mb', math.nan):.0f} |")
+                     f"| {r.get('cpu_s', math.nan):.3g} | {passes or '—'} | {one if one is None else f'{one:.3f}'} | {ratio} "
+                     f"| {_sci(r.get('certified_gap'))} | {r.get('peak_memory_mb', math.nan):.0f} |")
     return lines
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.model.network import Network
 
 IPOPT_INFINITY = 2e19  # Ipopt reads bounds beyond 1e19 as infinite

@@ -6,7 +6,7 @@ Usage (from the repository root, see ``BENCHMARKS.md``)::
                                       [--time-limit 120] [--profile core-router]
                                       [--demand-delay-factor 1.2]
 
-Instances are SNDlib native files from ``../shared/benchmarks/sndlib`` made solvable by the rule
+Instances are SNDlib native files from the ``sndlib`` collection (``benchmarks/external.py``) made solvable by the rule
 of ``instances/convert_sndlib.py`` (great-circle lengths; capacities sized so that min-hop
 routing loads every link to at most 50 %).  Per instance, with T* the minimum average delay with
 every link on (gradient projection, gap 1e-6) and T_max = factor·T*:
@@ -25,7 +25,6 @@ to ``benchmarks/results/power_design.json`` and printed as a Markdown table.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
 import os
@@ -36,10 +35,12 @@ from pathlib import Path
 for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(name, "1")
 
+from external import collection, sndlib_converter  # noqa: E402
 from topo_opt.algorithms.baselines import single_path_routing  # noqa: E402
-from topo_opt.algorithms.earp import solve_earp, zero_load_delay_s  # noqa: E402
+from topo_opt.algorithms.earp import solve_earp  # noqa: E402
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp  # noqa: E402
 from topo_opt.errors import TopoOptError  # noqa: E402
+from topo_opt.evaluators.delay import zero_load_delay_s  # noqa: E402
 from topo_opt.evaluators.power import network_power  # noqa: E402
 from topo_opt.io.atomic import atomic_write_text  # noqa: E402
 from topo_opt.io.power_profile import load_power_profile  # noqa: E402
@@ -48,21 +49,13 @@ from topo_opt.solve.checker import check_result  # noqa: E402
 from topo_opt.solve.min_power import solve_min_power  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-SNDLIB = HERE.parents[1] / "shared" / "benchmarks" / "sndlib"
 DEFAULT_INSTANCES = ("abilene", "polska", "nobel-us", "atlanta", "geant", "france", "janos-us",
                      "cost266", "germany50")
 
 
-def _converter():
-    spec = importlib.util.spec_from_file_location("convert_sndlib", HERE.parent / "instances" / "convert_sndlib.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.convert
-
-
 def run(name: str, factor: float, time_limit_s: float, profile_name: str,
         demand_delay_factor: float | None = None) -> dict:
-    network = _converter()(SNDLIB / f"{name}.txt")
+    network = sndlib_converter()(collection("sndlib", f"{name}.txt"))
     profile = load_power_profile(HERE.parent / "models" / "power" / f"{profile_name}.toml")
     record: dict = {"instance": name, "nodes": network.n_nodes, "links": network.n_links,
                     "demands": network.n_demands}

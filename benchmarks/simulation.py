@@ -1,8 +1,7 @@
 """Benchmark the packet simulator: speed against Ciw, numba compile time, and how wrong Kleinrock's
 delay model is on real networks (``topo-opt simulate``, issue 15).
 
-Usage (from the repository root; ``../shared/benchmarks`` must sit next to the repository for the
-SNDlib topologies)::
+Usage (the SNDlib topologies come from the collection found by ``benchmarks/external.py``)::
 
     python benchmarks/simulation.py --set speed        # packet-hops/s, topo-opt and Ciw in the same run
     python benchmarks/simulation.py --set compile      # numba first-call compile and cache-load time
@@ -32,7 +31,6 @@ converted by the bundled-instance rule (``instances/convert_sndlib.py``).  Resul
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -44,6 +42,7 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+from external import collection, sndlib_converter  # noqa: E402
 from topo_opt.evaluators.metrics import evaluate_design  # noqa: E402
 from topo_opt.io.atomic import atomic_write_text  # noqa: E402
 from topo_opt.io.detect import read_instance  # noqa: E402
@@ -54,7 +53,6 @@ from topo_opt.solve.dispatch import solve  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SNDLIB = HERE.parents[1] / "shared" / "benchmarks" / "sndlib"
 RESULTS = HERE / "results"
 BUNDLED = ("six-node", "abilene", "geant", "nobel-us")
 REAL = ("germany50", "cost266")
@@ -64,10 +62,7 @@ UTILIZATIONS = (0.3, 0.6, 0.9)
 def load(name: str):
     if name in BUNDLED:
         return read_instance(ROOT / "instances" / f"{name}.json")
-    spec = importlib.util.spec_from_file_location("convert_sndlib", ROOT / "instances" / "convert_sndlib.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.convert(SNDLIB / f"{name}.txt")
+    return sndlib_converter()(collection("sndlib", f"{name}.txt"))
 
 
 def min_delay(network):

@@ -4,7 +4,7 @@
     python benchmarks/worst_case.py --set analyses    # TFA / PBOO / regulated: bounds and times
     python benchmarks/worst_case.py --set design      # deadline design: dual vs cvxpy + Clarabel
     python benchmarks/worst_case.py --set ddos        # attack what-if: iterations, bracket, time
-    python benchmarks/worst_case.py --set scale       # CommaLab planar100/500 (../shared/benchmarks)
+    python benchmarks/worst_case.py --set scale       # CommaLab planar100/500 (benchmarks/external.py)
 
 Needs the ``bench`` extra (cvxpy, Clarabel) for ``--set design``.  Prints Markdown tables.
 """
@@ -20,6 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from external import collection  # noqa: E402
 from topo_opt.algorithms.baselines import min_hop_routing  # noqa: E402
 from topo_opt.evaluators.network_calculus import ArrivalCurve  # noqa: E402
 from topo_opt.evaluators.worst_case import (  # noqa: E402
@@ -30,7 +31,6 @@ from topo_opt.model.design import Design  # noqa: E402
 from topo_opt.model.traffic import traffic_descriptors  # noqa: E402
 
 INSTANCES = ("six-node", "abilene", "nobel-us", "geant")
-COMMALAB = ROOT.parent / "shared" / "benchmarks" / "commalab"
 
 
 def anchors() -> None:
@@ -147,7 +147,7 @@ def scale() -> None:
     print("| instance | nodes | demands | flows | strategy | bounded | max bound (s) | fixed-point iterations "
           "| time (s) |\n|---|---|---|---|---|---|---|---|---|")
     for name in ("planar100", "planar500"):
-        network = read_instance(COMMALAB / "planar" / name)
+        network = read_instance(collection("commalab", "planar", name))
         design = solve_min_delay_gp(network, gap=1e-4).design
         start = time.perf_counter()
         system = describe(network, design, traffic_descriptors(network))

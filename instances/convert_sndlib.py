@@ -32,6 +32,7 @@ from topo_opt.io.detect import write_instance
 from topo_opt.io.sndlib import read_sndlib
 from topo_opt.model.network import Network
 from topo_opt.model.synthesis import scale_demands, size_capacities, with_lengths_from_coordinates
+from topo_opt.model.validation import replace_network
 
 NAMES = ("abilene", "geant", "nobel-us")
 TARGET_UTILIZATION = 0.5
@@ -68,7 +69,7 @@ def convert(path: Path) -> Network:
     metadata = dict(network.metadata)
     metadata["bundled_rule"] = (rule + "; lengths great-circle from coordinates; "
                                 "regenerate with instances/convert_sndlib.py")
-    network = network.replace(metadata=metadata)
+    network = replace_network(network, metadata=metadata)
     peak = float(min_hop_utilization(network).max())
     if not peak < 1.0:
         raise AssertionError(f"{path.name}: min-hop utilisation {peak} >= 1 after conversion")

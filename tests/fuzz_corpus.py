@@ -247,12 +247,10 @@ def _serve(conn) -> None:
     """Child process: run each received argument list through the CLI in-process."""
     import logging
 
-    import numpy as np
     from click.testing import CliRunner
 
     from topo_opt.cli.main import cli
 
-    np.seterr(all="ignore")  # as topo_opt.cli.main.main does
     runner = CliRunner()
     while True:
         args = conn.recv()

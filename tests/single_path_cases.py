@@ -4,19 +4,20 @@ import math
 
 import numpy as np
 
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.algorithms.path_operators import all_simple_paths
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.io.detect import read_instance
 from topo_opt.model.design import Routing
+from topo_opt.model.validation import replace_network
 
 SIX = read_instance("instances/six-node.json")
 
 
 def small_loaded():
     """Six-node with 5 demands scaled so that the path choice matters (closed to enumeration)."""
-    net = SIX.replace(demands=SIX.demands[:5])
+    net = replace_network(SIX, demands=SIX.demands[:5])
     peak = net.link_capacity.min()
-    return net.replace(demands=tuple(d.__class__(d.id, d.source, d.target, 0.45 * peak)
+    return replace_network(net, demands=tuple(d.__class__(d.id, d.source, d.target, 0.45 * peak)
                                      for d in net.demands))
 
 

@@ -106,9 +106,12 @@ def test_local_batch_records_every_job_like_solve_and_resumes(tmp_path):
         if row["status"] == "infeasible":
             assert "infeasible" in row["error"] or "cannot carry" in row["error"]
             assert row["solution_file"] is None
+            assert (row["termination"], row["solution"]) == ("infeasible", "none")
             continue
         assert row["status"] == "optimal", row
+        assert (row["termination"], row["solution"]) == ("converged", "optimal")
         doc = json.loads((out / row["solution_file"]).read_text())
+        assert (doc["termination"], doc["solution"], doc["violations"]) == ("converged", "optimal", [])
         assert row["objective"] == doc["objective"] and row["gap"] == doc["gap"]
         assert row["average_delay_s"] == doc["metrics"]["average_delay_s"]
         assert row["instance_sha256"] == doc["instance"]["sha256"]
@@ -272,3 +275,46 @@ def test_seeds_multiply_only_cards_with_a_seed_parameter():
     assert all(j.overrides[-1].split("=", 1)[0].endswith(".seed") for j in seeded)
     assert len({j.job_id for j in seeded}) == 3
     assert [j.seed for j in jobs if j.model == "min-delay"] == [None]
+
+
+def test_overloaded_flag_is_a_column_of_the_table_parquet_summary_and_report(tmp_path):
+    """Routing-baseline (min-hop) on six-node at 1.2 x the demands loads four links to 108 %: the
+    row says overloaded (status stays feasible); at 1.0 it is not; CSV, Parquet, the terminal
+    summary and the batch report all carry the flag."""
+    from topo_opt.report.batch_view import TABLE_COLUMNS, status_counts
+    from topo_opt.report.build import write_report
+    out = tmp_path / "out"
+    (tmp_path / "b.toml").write_text(
+        f'instances = ["{INSTANCES}/six-node.json"]\nmodels = ["{ROOT}/models/routing-baseline.toml"]\n'
+        f'out = "{out}"\n[scenarios]\ndemand_scales = [1.0, 1.2]\n')
+    run = CliRunner().invoke(cli, ["batch", str(tmp_path / "b.toml"), "--quiet"])
+    assert run.exit_code == 0, run.output
+    assert "overloaded" in run.output and "1 (some link at or above capacity)" in run.output
+    rows = {r["demand_scale"]: r for r in read_results(out / "results.csv")}
+    assert rows[1.0]["overloaded"] is False and rows[1.0]["status"] == "feasible"
+    assert rows[1.2]["overloaded"] is True and rows[1.2]["status"] == "feasible"
+    assert rows[1.2]["max_utilization"] > 1
+    doc = json.loads((out / rows[1.2]["solution_file"]).read_text())
+    assert doc["overloaded"] is True
+    header, *lines = (out / "results.csv").read_text().splitlines()
+    column = header.split(",").index("overloaded")
+    assert sorted(line.split(",")[column] for line in lines) == ["false", "true"]
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pq.read_table(out / "results.parquet")
+    assert str(table.schema.field("overloaded").type) == "bool"
+    assert sorted(table.column("overloaded").to_pylist()) == [False, True]
+    assert "overloaded" in TABLE_COLUMNS
+    assert status_counts(list(rows.values())) == [{"model": "routing-baseline", "feasible": 2, "overloaded": 1, "total": 2}]
+    write_report(out / "results.csv", tmp_path / "batch.html", png=False)
+    page = (tmp_path / "batch.html").read_text()
+    assert '<th>overloaded</th>' in page and 'data-key="overloaded">True</td>' in page
+
+
+def test_results_table_rejects_a_bad_overloaded_cell(tmp_path):
+    columns = list(COLUMNS)
+    cells = ["" for _ in columns]
+    cells[columns.index("job_id")] = "x"
+    cells[columns.index("overloaded")] = "maybe"
+    (tmp_path / "results.csv").write_text(",".join(columns) + "\n" + ",".join(cells) + "\n")
+    with pytest.raises(InvalidInputError, match=r"results.csv:2: overloaded: expected true or false, got 'maybe'"):
+        read_results(tmp_path / "results.csv")

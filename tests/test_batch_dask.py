@@ -69,7 +69,9 @@ def test_bundled_instances_x_2_cards_x_3_scenarios_identical_locally_and_on_dask
     run_batch(jobs, tmp_path / "dask", scheduler=scheduler)
     local, remote = read_results(tmp_path / "local/results.csv"), read_results(tmp_path / "dask/results.csv")
     assert len(local) == len(remote) == 24
-    assert _stable(local) == _stable(remote)
+    differences = [(a["job_id"], key, a[key], b[key]) for a, b in zip(_stable(local), _stable(remote))
+                   for key in a if a[key] != b[key]]
+    assert not differences, differences
     assert sum(r["status"] == "optimal" for r in local) >= 20
     for row in local:
         if row["solution_file"]:

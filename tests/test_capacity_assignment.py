@@ -18,6 +18,7 @@ from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.io.detect import read_instance
 from topo_opt.io.sndlib import read_sndlib
 from topo_opt.model.costs import unit_capacity_cost
+from topo_opt.model.validation import replace_network
 from topo_opt.solve.capacity_assignment import solve_capacity_assignment
 from topo_opt.solve.cards import load_card
 from topo_opt.solve.checker import check_result
@@ -41,7 +42,7 @@ def as_directed(network):
     links = [dataclasses.replace(link, id=f"{link.id}>") for link in network.links] + \
         [dataclasses.replace(link, id=f"{link.id}<", source=link.target, target=link.source)
          for link in network.links]
-    return network.replace(links=tuple(links), link_model="directed")
+    return replace_network(network, links=tuple(links), link_model="directed")
 
 
 def test_budget_form_is_the_square_root_assignment():
@@ -151,16 +152,16 @@ def test_cfa_improves_on_its_start_and_is_reproducible(abilene):
 
 
 def test_bad_parameters(abilene):
-    with pytest.raises(InvalidInputError, match="capacity.budget must be a number >= 0"):
-        load_card("models/capacity-min-delay-budget.toml", ("capacity.budget=-5",))
-    with pytest.raises(InvalidInputError, match="capacity.budget must be one of installed"):
-        load_card("models/capacity-min-delay-budget.toml", ('capacity.budget="cheap"',))
+    with pytest.raises(InvalidInputError, match="constraints.budget must be a number >= 0"):
+        load_card("models/capacity-min-delay-budget.toml", ("constraints.budget=-5",))
+    with pytest.raises(InvalidInputError, match="constraints.budget must be one of installed"):
+        load_card("models/capacity-min-delay-budget.toml", ('constraints.budget="cheap"',))
     with pytest.raises(InfeasibleError, match="budget 1 does not exceed"):
-        solve(abilene, load_card("models/capacity-min-delay-budget.toml", ("capacity.budget=1",)))
+        solve(abilene, load_card("models/capacity-min-delay-budget.toml", ("constraints.budget=1",)))
     with pytest.raises(InfeasibleError, match="does not exceed the propagation and processing delay"):
-        solve(abilene, load_card("models/capacity-min-cost-delay-bound.toml", ("capacity.max_delay_s=1e-4",)))
-    no_capacity = abilene.replace(links=tuple(dataclasses.replace(link, capacity=0.0) for link in abilene.links))
+        solve(abilene, load_card("models/capacity-min-cost-delay-bound.toml", ("constraints.max_delay_s=1e-4",)))
+    no_capacity = replace_network(abilene, links=tuple(dataclasses.replace(link, capacity=0.0) for link in abilene.links))
     with pytest.raises(InvalidInputError, match="links without capacity"):
         solve(no_capacity, load_card("models/capacity-min-delay-budget.toml", ('routing.rule="min-hop"',)))
     assert math.isfinite(solve(no_capacity, load_card("models/capacity-min-delay-budget.toml",
-                                                      ('routing.rule="min-hop"', "capacity.budget=1e6"))).objective)
+                                                      ('routing.rule="min-hop"', "constraints.budget=1e6"))).objective)

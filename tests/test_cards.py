@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 from topo_opt.errors import InvalidInputError
-from topo_opt.solve.cards import SCHEMAS, load_card
-from topo_opt.solve.dispatch import RUNNERS
+from topo_opt.solve.cards import load_card, validate_card
+from topo_opt.solve.problems import PROBLEMS, RENAMED_KEYS
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
@@ -13,12 +13,52 @@ MODELS = Path(__file__).resolve().parents[1] / "models"
 @pytest.mark.parametrize("card", sorted(MODELS.glob("*.toml")), ids=lambda p: p.name)
 def test_every_shipped_card_loads_with_a_known_problem(card):
     loaded = load_card(card)
-    assert loaded.problem in SCHEMAS
+    assert loaded.problem in PROBLEMS
     assert loaded.description
 
 
-def test_every_problem_has_a_runner():
-    assert set(RUNNERS) == set(SCHEMAS)
+@pytest.mark.parametrize("problem", sorted(PROBLEMS))
+def test_every_problem_has_a_runner(problem):
+    assert callable(PROBLEMS[problem].run_function())
+
+
+def test_renamed_keys_are_accepted_with_a_warning_naming_the_new_key(caplog):
+    card = validate_card({"problem": "earp-min-power", "delay": {"include_fixed_delay": False},
+                          "network": {"max_utilization": 0.8}, "solver": {"n_candidates": 3}}, "old.toml")
+    assert card.get("objective.include_fixed_delay") is False
+    assert card.get("constraints.max_utilization") == 0.8 and card.get("candidates.k_shortest") == 3
+    assert "network" not in card.sections and "delay" not in card.sections
+    assert "old.toml: 'solver.n_candidates' is deprecated, use 'candidates.k_shortest'" in caplog.text
+    with pytest.raises(InvalidInputError, match="'power.profiles'"):
+        validate_card({"problem": "ga", "objective": {"power_profiles": "a"}, "power": {"profiles": "b"}}, "x")
+
+
+def test_an_old_key_given_with_set_overrides_the_new_key_of_the_card(caplog):
+    card = load_card(MODELS / "capacity-min-delay-budget.toml", ("capacity.budget=5",))
+    assert card.get("constraints.budget") == 5.0
+    assert "'capacity.budget' is deprecated, use 'constraints.budget'" in caplog.text
+
+
+@pytest.mark.parametrize("problem", sorted(RENAMED_KEYS))
+def test_renamed_keys_exist_under_their_new_names_only(problem):
+    schema = PROBLEMS[problem].schema
+    for old, new in RENAMED_KEYS[problem].items():
+        (old_section, old_key), (new_section, new_key) = old.split("."), new.split(".")
+        assert new_key in schema[new_section] and old_key not in schema.get(old_section, {})
+
+
+def test_one_key_per_concept_across_problems():
+    """A key name means one thing: its sections agree across problems (no network.max_utilization
+    next to constraints.max_utilization)."""
+    sections: dict[str, set[str]] = {}
+    for problem in PROBLEMS.values():
+        for section, keys in problem.schema.items():
+            for key in ("max_utilization", "include_fixed_delay", "profiles", "max_simple_paths", "max_delay_s"):
+                if key in keys:
+                    sections.setdefault(key, set()).add(section)
+    assert sections == {"max_utilization": {"constraints"}, "include_fixed_delay": {"objective"},
+                        "profiles": {"power"}, "max_simple_paths": {"candidates"},
+                        "max_delay_s": {"constraints", "deadline"}}  # deadline: worst case
 
 
 def test_overrides_use_dotted_keys_and_toml_values():

@@ -30,6 +30,7 @@ def test_solve_then_evaluate_agree(tmp_path):
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text())
     assert doc["status"] == "optimal" and doc["gap"] <= 1e-6
+    assert (doc["termination"], doc["solution"], doc["violations"]) == ("converged", "optimal", [])
     assert doc["lower_bound"] <= doc["objective"]
     assert doc["units"] == {"rate": "bit/s", "delay": "s", "power": "W", "length": "m"}
     assert doc["metrics"]["average_delay_s"] == pytest.approx(doc["objective"], rel=1e-9)
@@ -48,7 +49,10 @@ def test_every_card_runs_on_a_bundled_instance(card, tmp_path):
     out = tmp_path / "sol.json"
     proc = run("solve", SIX, "--model", card, "--out", out)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(out.read_text())["status"] in ("optimal", "feasible")
+    doc = json.loads(out.read_text())
+    assert doc["status"] in ("optimal", "feasible")
+    # the shared checker ran on the design against every constraint of its card
+    assert doc["violations"] == [] and doc["termination"] == "converged" and doc["solution"] != "none"
 
 
 def test_info_and_convert_round_trip(tmp_path):

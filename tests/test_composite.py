@@ -15,6 +15,7 @@ from topo_opt.evaluators.power import PowerProfile, network_power
 from topo_opt.io.detect import read_instance
 from topo_opt.io.power_profile import load_power_profile
 from topo_opt.model import Demand, Design, Link, Node, Routing, build_network
+from topo_opt.model.validation import replace_network
 
 ROOT = Path(__file__).resolve().parents[1]
 # 100 W chassis, 10 W per port, 2 W per Gbit/s (linear): hand-checkable numbers
@@ -83,12 +84,12 @@ def test_reference_normalisers_closed_form():
 
 
 def test_no_insecure_element_gives_unit_rejection_normaliser():
-    net = _line().replace(nodes=(Node("a"), Node("b"), Node("c")))
+    net = replace_network(_line(), nodes=(Node("a"), Node("b"), Node("c")))
     assert reference_normalisers(net, _line_design(net), PROFILE)[0] == 1.0
 
 
 def test_split_reference_design_weights_its_paths_zero_load_delay():
-    net = _line().replace(links=_line().links + (Link("ac", "a", "c", 10e9),),
+    net = replace_network(_line(), links=_line().links + (Link("ac", "a", "c", 10e9),),
                           demands=(Demand("ac", "a", "c", 1e9),))
     split = Design.for_network(net, Routing.from_paths([(0, [0, 1], 0.25), (0, [2], 0.75)]))
     tx = 8000 / 10e9
@@ -102,7 +103,7 @@ def test_unresolved_normalisers_are_an_error():
 
 
 def test_saturated_design_is_infinite_unless_delay_weight_is_zero():
-    net = _line().replace(demands=(Demand("ac", "a", "c", 12e9),))
+    net = replace_network(_line(), demands=(Demand("ac", "a", "c", 12e9),))
     design = Design.for_network(net, Routing.from_paths([(0, [0, 1], 1.0)]))
     w = CompositeWeights(rejection_ref=1.0, delay_ref_s=1.0, energy_ref_w=1.0)
     assert composite_goal(net, design, w, PROFILE).total == math.inf

@@ -17,7 +17,7 @@ from topo_opt.io.attack_card import load_attack_card
 from topo_opt.io.native_json import loads_json
 from topo_opt.model.attack import parse_attack
 from topo_opt.model.network import Demand, Link, Node
-from topo_opt.model.validation import build_network
+from topo_opt.model.validation import build_network, replace_network
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +28,7 @@ def star(normal_rate=0.3, attack_rate=0.5, mu=1.0):
     links = [Link("AC", "A", "C", mu), Link("BC", "B", "C", mu), Link("CT", "C", "T", mu)]
     normal = build_network(name="star", nodes=nodes, links=links, rate_unit="packet/s", link_model="directed",
                            demands=[Demand("nA", "A", "T", normal_rate), Demand("nB", "B", "T", normal_rate)])
-    attack = normal.replace(demands=[Demand("aA", "A", "T", attack_rate), Demand("aB", "B", "T", attack_rate)])
+    attack = replace_network(normal, demands=[Demand("aA", "A", "T", attack_rate), Demand("aB", "B", "T", attack_rate)])
     return normal, attack
 
 

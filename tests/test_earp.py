@@ -5,9 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from topo_opt.algorithms.earp import solve_earp, zero_load_delay_s
+from topo_opt.algorithms.earp import solve_earp
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 from topo_opt.errors import InfeasibleError, InvalidInputError
+from topo_opt.evaluators.delay import zero_load_delay_s
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.evaluators.power import PowerProfile
 from topo_opt.io.detect import read_instance

@@ -9,13 +9,13 @@ from topo_opt.algorithms.flow_deviation import (
 )
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 from topo_opt.algorithms.max_concurrent_flow import find_feasible_flow
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.algorithms.shortest_paths import ArcGraph, all_or_nothing, demand_distances, shortest_path_forest
 from topo_opt.errors import InfeasibleError
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.io.commalab import read_commalab
 from topo_opt.model import Demand, Link, Node, build_network
+from topo_opt.model.result import Status
 from topo_opt.solve.checker import check_result
-from topo_opt.solve.result import Status
 from conftest import real_file
 
 GRID1 = real_file("commalab", "grid", "grid1")

@@ -4,7 +4,7 @@ import pyomo.environ as pyo
 import pytest
 from pyomo.repn import generate_standard_repn
 
-from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.delay_cuts import (
     INITIAL_TANGENT_UTILIZATIONS, add_initial_tangent_cuts, add_tangent_cuts, define_delay_epigraph,
     tangent_coefficients,

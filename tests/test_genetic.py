@@ -8,19 +8,20 @@ from topo_opt.algorithms.ga_fitness import (
     CompositeFitness, DelayFitness, PENALTY_UTILIZATION, PowerFitness, RejectionFitness,
 )
 from topo_opt.algorithms.genetic import GAOptions, PathPool, population_arc_flows, run_ga
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.algorithms.path_operators import all_simple_paths
 from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.composite import CompositeWeights, composite_goal
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.power import PowerProfile, network_power
 from topo_opt.evaluators.security import path_rejection
 from topo_opt.io.detect import read_instance
 from topo_opt.model import Node
 from topo_opt.model.design import Design
+from topo_opt.model.result import Status
+from topo_opt.model.validation import replace_network
 from topo_opt.solve.cards import load_card
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.dispatch import solve
-from topo_opt.solve.result import Status
 
 from single_path_cases import SIX, enumerate_optimum, small_loaded
 
@@ -102,7 +103,7 @@ def test_power_fitness_equals_network_power_of_its_design():
 
 
 def test_rejection_fitness_is_the_rate_weighted_path_rejection():
-    net = SIX.replace(nodes=tuple(Node(n.id, n.longitude, n.latitude, insecurity=float(i))
+    net = replace_network(SIX, nodes=tuple(Node(n.id, n.longitude, n.latitude, insecurity=float(i))
                                   for i, n in enumerate(SIX.nodes)))
     fitness = RejectionFitness(net, net.queue_capacity())
     pool, genes, flow, cost = _random_population(net, fitness, 6, np.random.default_rng(2))
@@ -150,7 +151,7 @@ def test_bad_options_name_the_parameter():
 
 
 def test_overloaded_everywhere_gives_no_design():
-    net = SIX.replace(demands=tuple(d.__class__(d.id, d.source, d.target, 10 * d.rate * 1e3)
+    net = replace_network(SIX, demands=tuple(d.__class__(d.id, d.source, d.target, 10 * d.rate * 1e3)
                                     for d in SIX.demands))
     result = run_ga(net, DelayFitness(net, net.queue_capacity()),
                     GAOptions(population=6, generations=3, stagnation=0, time_limit_s=None))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from topo_opt.algorithms.baselines import min_hop_routing
-from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.io.detect import read_instance
 from topo_opt.model.synthesis import STANDARD_LINE_RATES, great_circle_m
 

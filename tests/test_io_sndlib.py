@@ -8,6 +8,7 @@ from topo_opt.io.detect import read_instance, write_instance
 from topo_opt.io.native_json import dumps_json, loads_json
 from topo_opt.io.sndlib import dumps_sndlib, loads_sndlib, read_sndlib
 from topo_opt.io.sndlib_xml import NAMESPACE, loads_sndlib_xml, read_sndlib_xml
+from topo_opt.model.validation import replace_network
 
 from conftest import FIXTURES, benchmark_files, benchmark_path, real_file
 
@@ -101,7 +102,7 @@ def test_sndlib_writer_for_packet_and_directed_instances():
                         demands=[Demand("d", "a", "b", 7.0)], rate_unit="packet/s", link_model="directed")
     again = loads_sndlib(dumps_sndlib(net), "p.txt")
     _same(again, net)
-    bad = net.replace(nodes=(Node("a b"), Node("b")), links=(Link("l", "a b", "b", 48.0),),
+    bad = replace_network(net, nodes=(Node("a b"), Node("b")), links=(Link("l", "a b", "b", 48.0),),
                       demands=(Demand("d", "a b", "b", 7.0),))
     with pytest.raises(InvalidInputError, match=r"node 'a b': SNDlib ids cannot contain whitespace"):
         dumps_sndlib(bad)
@@ -241,7 +242,7 @@ def test_native_converted_to_xml_reads_back_identically(name):
     xml_net = loads_sndlib_xml(_to_xml(native), f"{name}.xml", default_name=name)
     for a, b in zip(xml_net.links, native.links):  # /1e6*1e6 may move the last bit of a cost
         assert a.routing_cost == pytest.approx(b.routing_cost, rel=1e-15)
-    _same(xml_net.replace(links=native.links), native)
+    _same(replace_network(xml_net, links=native.links), native)
     assert [(x.capacity, x.modules) for x in xml_net.links] == [(x.capacity, x.modules) for x in native.links]
     assert xml_net.metadata["coordinates"] == native.metadata["coordinates"]
 

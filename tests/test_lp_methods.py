@@ -12,8 +12,8 @@ from topo_opt.solve.checker import check_result
 from topo_opt.solve.lp_methods import (
     check_feasibility, solve_fortz_thorup, solve_max_utilization, solve_min_hop,
 )
+from topo_opt.model.result import Status
 from topo_opt.solve.highs import HighsSolver
-from topo_opt.solve.result import Status
 
 
 def _triangle(rate_ac, extra=(), ab=10.0, bc=20.0, ac=5.0, link_model="duplex"):

@@ -16,6 +16,7 @@ from topo_opt.measure import counters, rates, synthetic
 from topo_opt.measure import routing_matrix as rm
 from topo_opt.measure import traffic_matrix as tm
 from topo_opt.model import Demand, Link, Node, build_network
+from topo_opt.model.validation import replace_network
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,7 +72,7 @@ def test_null_space_makes_demands_unidentifiable():
 
 def six_node_all_pairs(rate):
     pairs = rm.all_pairs(read_instance(ROOT / "instances" / "six-node.json"))
-    pairs = pairs.replace(demands=tuple(Demand(d.id, d.source, d.target, float(r))
+    pairs = replace_network(pairs, demands=tuple(Demand(d.id, d.source, d.target, float(r))
                                         for d, r in zip(pairs.demands, rate)))
     keys = [(link.id, d) for link in pairs.links for d in ("forward", "reverse")]
     keys += [(n.id, d) for n in pairs.nodes for d in ("ingress", "egress")]

@@ -4,15 +4,15 @@ below every other one's objective)."""
 import pytest
 
 from topo_opt.io.detect import read_instance
+from topo_opt.model.result import Status
 from topo_opt.solve.cards import load_card
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.dispatch import solve
-from topo_opt.solve.result import Status
-from conftest import INSTANCES, MODELS, real_file
+from conftest import INSTANCES, MODELS, benchmark_path, real_file
 
 CASES = [real_file("commalab", "grid", "grid1"), real_file("commalab", "planar", "planar30"),
          INSTANCES / "abilene.json", INSTANCES / "nobel-us.json"]
-METHODS = ("gradient_projection", "outer_approximation", "flow_deviation")
+METHODS = ("path_equilibration", "gradient_projection", "outer_approximation", "flow_deviation")
 
 
 @pytest.mark.parametrize("path", [p for p in CASES], ids=lambda p: p.name)
@@ -35,10 +35,20 @@ def test_methods_pass_the_checker_and_agree_within_their_gaps(path):
         assert best_bound <= result.objective * (1 + 1e-9), method
     exact = results["outer_approximation"].objective
     assert results["gradient_projection"].objective == pytest.approx(exact, rel=2e-6)
+    assert results["path_equilibration"].objective == pytest.approx(exact, rel=2e-6)
 
 
 def test_auto_names_the_method_that_ran():
     network = read_instance(INSTANCES / "six-node.json")
     result = solve(network, load_card(MODELS / "min-delay.toml"))
-    assert result.method == "gradient_projection"
+    assert result.method == "gradient_projection"  # small: no compiled kernels to load
     assert result.details["include_fixed_delay"] is True
+
+
+def test_auto_takes_path_equilibration_from_100_nodes():
+    network = read_instance(real_file("commalab", "planar", "planar30"))
+    assert solve(network, load_card(MODELS / "min-delay.toml")).method == "gradient_projection"
+    network = read_instance(benchmark_path("commalab", "planar", "planar100"))
+    result = solve(network, load_card(MODELS / "min-delay.toml"))
+    assert result.method == "path_equilibration" and result.status is Status.OPTIMAL
+    assert check_result(network, result) == []

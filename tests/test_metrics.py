@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.sparse.csgraph import shortest_path
 
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.errors import InvalidInputError
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.evaluators.power import PowerProfile, network_power
 from topo_opt.model import Demand, Design, Link, Node, Routing, build_network

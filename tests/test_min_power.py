@@ -12,6 +12,7 @@ from topo_opt.evaluators.power import PowerProfile, network_power
 from topo_opt.io.detect import read_instance
 from topo_opt.io.power_profile import load_power_profile
 from topo_opt.model import Demand, Link, Node, build_network
+from topo_opt.model.validation import replace_network
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.min_power import min_delay_all_on, solve_min_power
 
@@ -37,7 +38,7 @@ def _enumerate(net, t_max):
         links = tuple(link for link, on in zip(net.links, pattern) if on)
         if not links:
             continue
-        sub = net.replace(links=links)
+        sub = replace_network(net, links=links)
         try:
             t = solve_min_delay_gp(sub, gap=1e-9).objective
         except InfeasibleError:
@@ -67,7 +68,7 @@ def test_switching_links_off_is_optimal_by_enumeration():
 
 def test_tight_delay_bound_forces_a_link_back_on():
     net = _square()
-    sub = net.replace(links=(net.links[4],))
+    sub = replace_network(net, links=(net.links[4],))
     t_chord = solve_min_delay_gp(sub).objective  # delay with the chord alone
     t_max = 0.9 * t_chord
     result = solve_min_power(net, IDLE, max_delay_s=t_max, gap=1e-9)
@@ -196,7 +197,7 @@ def test_card_runs_the_milp_with_a_demand_bound():
 
     net = _detour()
     card = load_card(ROOT / "models" / "earp-min-power.toml",
-                     ("delay.max_demand_delay_s=5e-3", "delay.max_delay_factor=0"))
+                     ("constraints.max_demand_delay_s=5e-3", "constraints.max_delay_factor=0"))
     result = solve(net, card)
     assert result.method == "min_power_milp" and result.details["max_delay_s"] is None
     assert result.details["max_demand_delay_s"] <= 5e-3

@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 
 from topo_opt.model import Demand, Link, Node, build_network
+from topo_opt.io.detect import read_instance
+from topo_opt.model.validation import replace_network, sub_network
 
 
 def _triangle(link_model):
@@ -49,4 +51,23 @@ def test_incidence_matrix_gives_conservation():
 def test_replace_revalidates():
     net = _triangle("duplex")
     with pytest.raises(ValueError, match=r"demand 'd': rate must be > 0, got -1.0 bit/s"):
-        net.replace(demands=(Demand("d", "a", "c", -1.0),))
+        replace_network(net, demands=(Demand("d", "a", "c", -1.0),))
+
+
+@pytest.mark.parametrize("drop_node", [False, True])
+def test_sub_network_maps_every_arc_back_to_the_same_link_and_direction(drop_node):
+    net = read_instance("instances/six-node.json")
+    keep_link = np.ones(net.n_links, bool)
+    keep_link[2] = False
+    keep_node = np.ones(net.n_nodes, bool)
+    if drop_node:  # node F, its links and its demands
+        net = replace_network(net, demands=tuple(d for d in net.demands if "F" not in (d.source, d.target)))
+        f = net.node_index["F"]
+        keep_node[f] = False
+        keep_link &= (net.link_source != f) & (net.link_target != f)
+    sub, arc_map = sub_network(net, keep_node, keep_link)
+    assert sub.n_arcs == len(arc_map) == len(set(arc_map.tolist()))
+    for a, b in enumerate(arc_map.tolist()):
+        assert sub.links[sub.arc_link[a]].id == net.links[net.arc_link[b]].id
+        assert sub.nodes[sub.arc_tail[a]].id == net.nodes[net.arc_tail[b]].id
+        assert sub.nodes[sub.arc_head[a]].id == net.nodes[net.arc_head[b]].id

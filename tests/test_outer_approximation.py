@@ -6,13 +6,13 @@ import pytest
 from scipy.optimize import minimize
 
 from topo_opt.algorithms.flow_decomposition import routing_source_flows
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.errors import InfeasibleError, InvalidInputError
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.multicommodity import source_supply
-from topo_opt.model import Demand, Link, Node, build_network
+from topo_opt.model import Demand, Link, Node, build_network, replace_network
+from topo_opt.model.result import Status
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.outer_approximation import solve_min_delay_cuts
-from topo_opt.solve.result import Status
 from conftest import real_file
 
 
@@ -141,7 +141,7 @@ def test_infeasible_and_degenerate_inputs_are_refused():
     with pytest.raises(InfeasibleError, match="saturated links 'l1', 'l2'"):
         solve_min_delay_cuts(_parallel(1.0, 1.0, 2.0))
     with pytest.raises(InvalidInputError, match="no demands"):
-        solve_min_delay_cuts(_parallel(1.0, 1.0, 1.0).replace(demands=()))
+        solve_min_delay_cuts(replace_network(_parallel(1.0, 1.0, 1.0), demands=()))
     with pytest.raises(InvalidInputError, match="link 'l2': capacity must be > 0 for min-delay"):
         solve_min_delay_cuts(_parallel(1.0, 1.0, 1.0), link_capacity=np.array([5.0, 0.0]))
 

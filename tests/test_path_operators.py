@@ -11,6 +11,7 @@ from topo_opt.algorithms.path_operators import (
 from topo_opt.algorithms.shortest_paths import ArcGraph
 from topo_opt.io.detect import read_instance
 from topo_opt.model import Demand, Link, Node, build_network
+from topo_opt.model.validation import replace_network
 
 NETWORK = read_instance("instances/nobel-us.json")
 GRAPH = ArcGraph.from_network(NETWORK)
@@ -18,7 +19,7 @@ TAIL, HEAD = NETWORK.arc_tail, NETWORK.arc_head
 
 
 def _paths_of(k):
-    return all_simple_paths(NETWORK.replace(demands=(NETWORK.demands[k],)), 10_000)[0]
+    return all_simple_paths(replace_network(NETWORK, demands=(NETWORK.demands[k],)), 10_000)[0]
 
 
 PATHS = {k: _paths_of(k) for k in (0, 7, 40)}

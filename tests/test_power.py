@@ -9,6 +9,7 @@ from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.power import NodePowerModel, PowerProfile, incremental_power_w, network_power
 from topo_opt.io.power_profile import load_node_profiles, load_power_profile
 from topo_opt.model import Demand, Design, Link, Node, Routing, build_network
+from topo_opt.model.validation import replace_network
 
 CARDS = Path(__file__).resolve().parents[1] / "models" / "power"
 # 100 W chassis, 10 W per active port, 2 W per Gbit/s up to a 10 Gbit/s reference (20 W at full load)
@@ -74,7 +75,7 @@ def test_incremental_power_by_hand_and_as_a_difference():
     assert incremental_power_w(net, model, flow, design.link_on, design.node_on,
                                np.array([0, 1]), 0.5e9) == pytest.approx(2.0)
     # the difference of network_power before and after, with a cubic shape and node d switched on
-    net_d = net.replace(links=net.links + (Link("cd", "c", "d", 10e9),))
+    net_d = replace_network(net, links=net.links + (Link("cd", "c", "d", 10e9),))
     before = Design.for_network(net_d, design.routing, link_on=[True, True, False, False],
                                 node_on=[True, True, True, False])
     cubic = NodePowerModel.for_network(net_d, PowerProfile("c", 100.0, 10.0, "cubic", 2.0, 10e9))

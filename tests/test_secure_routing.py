@@ -9,6 +9,7 @@ from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.evaluators.security import path_rejection
 from topo_opt.io.detect import read_instance
 from topo_opt.model import Demand, Link, Node, build_network
+from topo_opt.model.validation import replace_network
 from topo_opt.solve.cards import load_card
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.dispatch import solve
@@ -34,23 +35,23 @@ def _nodes_used(net, routing):
 
 def test_bound_reroutes_a_demand_around_the_insecure_node():
     net = _diamond()
-    free = solve_min_delay_gp(net.replace(demands=net.demands[:1]), gap=1e-9)
+    free = solve_min_delay_gp(replace_network(net, demands=net.demands[:1]), gap=1e-9)
     assert "b" in _nodes_used(net, free.design.routing)  # unconstrained: mostly via b
-    net1 = net.replace(demands=net.demands[:1])
+    net1 = replace_network(net, demands=net.demands[:1])
     for result in (solve_secure_max(net1, {"gold": 0.1}, max_rejection=0.3, gap=1e-9),
                    solve_secure_sum(net1, {"gold": 0.1}, max_rejection=0.3, form="sum")):
         assert _nodes_used(net1, result.design.routing) == {"a", "d"}
         assert result.objective > free.objective
         assert check_result(net1, result, security={"gold": 0.1}) == []
     # the exclusion is exact: the all-via-d routing is optimal for the pruned network
-    only_d = solve_min_delay_gp(net1.replace(nodes=(net1.nodes[0], net1.nodes[2], net1.nodes[3]),
+    only_d = solve_min_delay_gp(replace_network(net1, nodes=(net1.nodes[0], net1.nodes[2], net1.nodes[3]),
                                              links=net1.links[2:]), gap=1e-9)
     assert solve_secure_max(net1, {"gold": 0.1}, max_rejection=0.3, gap=1e-9).objective \
         == pytest.approx(only_d.objective, rel=1e-8)
 
 
 def test_sum_bound_on_single_path_by_hand():
-    net = _diamond(insecure_b=0.25).replace(demands=_diamond().demands[:1])
+    net = replace_network(_diamond(insecure_b=0.25), demands=_diamond().demands[:1])
     # tolerance 0: r_sum via b = 0.25 (b), via d = 0.2 (d); bound 0.22 forces d
     result = solve_secure_sum(net, {}, max_rejection=0.22, form="sum")
     r = path_rejection(net, result.design.routing)
@@ -64,7 +65,7 @@ def test_infeasible_names_node_and_demand():
     net = _diamond()
     with pytest.raises(InfeasibleError, match=r"demand 'ab' has its target node 'b' with rejection 0.6 > bound 0.3"):
         solve_secure_max(net, {"gold": 0.5}, max_rejection=0.3)
-    cut = _diamond().replace(nodes=(Node("a"), Node("b", insecurity=0.6), Node("c"), Node("d", insecurity=0.9)),
+    cut = replace_network(_diamond(), nodes=(Node("a"), Node("b", insecurity=0.6), Node("c"), Node("d", insecurity=0.9)),
                              demands=_diamond().demands[:1])
     with pytest.raises(InfeasibleError, match=r"demand 'ac' \('a' -> 'c'\) has no path avoiding nodes 'b', 'd'") as err:
         solve_secure_sum(cut, {}, max_rejection=0.5, form="sum")
@@ -75,7 +76,7 @@ def test_bad_input():
     with pytest.raises(InvalidInputError, match="rejection form must be one of max, sum, got 'avg'"):
         solve_secure_sum(_diamond(), {}, form="avg")
     with pytest.raises(InvalidInputError, match="demand classes exclude different elements"):
-        solve_secure_max(_diamond(insecure_b=0.3).replace(demands=(
+        solve_secure_max(replace_network(_diamond(insecure_b=0.3), demands=(
             _diamond().demands[0], Demand("ac2", "a", "c", 1e8))), {"gold": 0.2}, max_rejection=0.05)
 
 
@@ -84,13 +85,13 @@ def test_card_with_node_insecurity_on_a_real_instance():
     hub = net.nodes[int(np.bincount(np.concatenate([net.link_source, net.link_target])).argmax())].id
     card = load_card(ROOT / "models" / "secure-min-delay.toml",
                      (f'security.node_insecurity = {{ "{hub}" = 0.8 }}', "security.max_rejection=0.5"))
-    transit = net.replace(demands=tuple(d for d in net.demands if hub not in (d.source, d.target)))
+    transit = replace_network(net, demands=tuple(d for d in net.demands if hub not in (d.source, d.target)))
     with pytest.raises(InfeasibleError, match=f"has no path avoiding nodes '{hub}'") as err:
         solve(transit, card)  # the hub is some node's only neighbour
     cut_off = set(err.value.details["demands"])
-    sub = transit.replace(demands=tuple(d for d in transit.demands if d.id not in cut_off))
+    sub = replace_network(transit, demands=tuple(d for d in transit.demands if d.id not in cut_off))
     result = solve(sub, card)
-    secured = sub.replace(nodes=tuple(n if n.id != hub else Node(hub, n.longitude, n.latitude, insecurity=0.8)
+    secured = replace_network(sub, nodes=tuple(n if n.id != hub else Node(hub, n.longitude, n.latitude, insecurity=0.8)
                                       for n in sub.nodes))
     assert hub not in _nodes_used(secured, result.design.routing)
     assert check_result(secured, result, security={}) == []

@@ -5,14 +5,15 @@ import math
 import pytest
 
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
-from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.errors import InfeasibleError
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.single_path import build_single_path_model
 from topo_opt.io.detect import read_instance
 from topo_opt.model import Demand, Link, Node, build_network
+from topo_opt.model.result import Status
 from topo_opt.solve.cards import load_card
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.dispatch import solve
-from topo_opt.solve.result import Status
 from topo_opt.solve.single_path import candidate_paths, solve_single_path_min_delay
 from single_path_cases import enumerate_optimum, small_loaded
 from conftest import INSTANCES, real_file
@@ -56,10 +57,10 @@ def test_single_path_infeasible_while_splittable_is_feasible():
     net = build_network(name="par", nodes=(Node("a"), Node("b")),
                         links=(Link("l1", "a", "b", 1.0), Link("l2", "a", "b", 1.0)),
                         demands=(Demand("k", "a", "b", 1.5),), link_model="directed")
-    result = solve_single_path_min_delay(net)
-    assert result.status is Status.INFEASIBLE and result.design is None
-    assert "no single-path routing" in result.message
-    assert math.isfinite(result.details["splittable_objective_s"])
+    with pytest.raises(InfeasibleError, match="no single-path routing keeps every link within capacity") as info:
+        solve_single_path_min_delay(net)
+    assert info.value.details["candidates_complete"]
+    assert math.isfinite(info.value.details["splittable_objective_s"])
 
 
 def _convert_sndlib():
@@ -78,3 +79,13 @@ def test_real_sndlib_instance_exact_and_ga_agree_within_the_bound():
     assert exact.objective >= exact.lower_bound
     assert ga.objective >= exact.lower_bound * (1 - 1e-9)
     assert ga.objective <= exact.objective * 1.02  # the issue's target: within 2% of the exact
+
+
+def test_infeasible_over_incomplete_candidates_says_so():
+    """The same instance without enumerating the loop-free paths: infeasible over the candidates."""
+    net = build_network(name="par", nodes=(Node("a"), Node("b")),
+                        links=(Link("l1", "a", "b", 1.0), Link("l2", "a", "b", 1.0)),
+                        demands=(Demand("k", "a", "b", 1.5),), link_model="directed")
+    with pytest.raises(InfeasibleError, match=r"over the candidates only\): raise candidates.k_shortest") as info:
+        solve_single_path_min_delay(net, max_simple_paths=0)
+    assert not info.value.details["candidates_complete"]

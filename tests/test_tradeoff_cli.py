@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from topo_opt.cli.main import cli
-from topo_opt.model.scenarios import parse_range
 from topo_opt.errors import InvalidInputError
+from topo_opt.model.scenarios import parse_range
 
 ROOT = Path(__file__).resolve().parents[1]
 SIX = str(ROOT / "instances" / "six-node.json")
@@ -52,7 +52,7 @@ def test_parse_range():
 
 
 def _fake(power: float, delay: float, bound: float):
-    from topo_opt.solve.result import SolveResult, Status
+    from topo_opt.model.result import SolveResult, Status
 
     return SolveResult(Status.OPTIMAL, "min_power_milp", "total_power_w", "W", objective=power,
                        lower_bound=bound, details={"average_delay_s": delay})

@@ -16,6 +16,7 @@ from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.io.detect import read_instance
 from topo_opt.model.scenarios import Scenario, apply_scenario
 from topo_opt.model.scenarios import scenario_grid
+from topo_opt.model.validation import replace_network
 from topo_opt.solve.whatif import COLUMNS, WhatIfOptions, run_whatif
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,7 +135,7 @@ def test_bad_sweep_input_names_the_element(abilene):
     with pytest.raises(InvalidInputError, match="'NOPE' is not a link"):
         scenario_grid(abilene, [1.0], ["NOPE"])
     with pytest.raises(InvalidInputError, match="no demands"):
-        run_whatif(abilene.replace(demands=()), [Scenario()], WhatIfOptions(upgrades=False))
+        run_whatif(replace_network(abilene, demands=()), [Scenario()], WhatIfOptions(upgrades=False))
 
 
 def test_installed_max_delay_needs_a_routable_base(bridge):

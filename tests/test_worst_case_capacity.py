@@ -11,7 +11,7 @@ from topo_opt.evaluators.worst_case import worst_case_delays
 from topo_opt.io.native_json import loads_json
 from topo_opt.model.network import Demand, Link, Node
 from topo_opt.model.traffic import traffic_descriptors
-from topo_opt.model.validation import build_network
+from topo_opt.model.validation import build_network, replace_network
 from topo_opt.solve.cards import load_card
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.dispatch import solve
@@ -44,7 +44,7 @@ def test_tandem_design_is_the_square_root_law():
 
 
 def test_single_link_capacity_is_burst_over_slack_or_the_load_cap():
-    network = tandem().replace(demands=[Demand("AB", "A", "B", 1e6, burst=48_000.0)])
+    network = replace_network(tandem(), demands=[Demand("AB", "A", "B", 1e6, burst=48_000.0)])
     traffic = traffic_descriptors(network, max_packet=12_000.0)
     result = solve_worst_case_capacity(network, traffic, routing_rule="min-hop", deadline=1e-3)
     assert result.design.link_capacity[0] == pytest.approx(60_000.0 / 1e-3, rel=1e-9)
@@ -74,7 +74,7 @@ def test_class_deadlines_and_an_impossible_deadline():
     traffic = traffic_descriptors(network)
     with pytest.raises(InfeasibleError, match="does not exceed the propagation and processing delay"):
         solve_worst_case_capacity(network, traffic, routing_rule="min-hop", deadline=1e-3)
-    network = network.replace(demands=[Demand(d.id, d.source, d.target, d.rate,
+    network = replace_network(network, demands=[Demand(d.id, d.source, d.target, d.rate,
                                               demand_class="voice" if k % 2 else "default")
                                        for k, d in enumerate(network.demands)])
     result = solve_worst_case_capacity(network, traffic, routing_rule="min-hop", deadline=0.04,
@@ -131,7 +131,7 @@ def test_modular_design_from_scratch_meets_deadlines_and_costs_at_least_the_cont
 
 
 def test_token_rates_above_the_mean_rate_set_the_load_cap():
-    network = tandem().replace(demands=[Demand("AB", "A", "B", 1e6, burst=48_000.0, token_rate=3e6)])
+    network = replace_network(tandem(), demands=[Demand("AB", "A", "B", 1e6, burst=48_000.0, token_rate=3e6)])
     traffic = traffic_descriptors(network, max_packet=12_000.0)
     result = solve_worst_case_capacity(network, traffic, routing_rule="min-hop", deadline=10.0, max_utilization=0.5)
     assert result.design.link_capacity[0] == pytest.approx(6e6, rel=1e-9)  # token rate / cap, not rate / cap

@@ -50,7 +50,7 @@ class SolveInterrupted(KeyboardInterrupt):
     Parameters
     ----------
     partial : object, optional
-        The best answer so far: a :class:`~topo_opt.solve.result.SolveResult` with status
+        The best answer so far: a :class:`~topo_opt.model.result.SolveResult` with status
         ``interrupted`` (best design and its proven bound), a HiGHS outcome, or a sweep's
         finished records; None when nothing usable exists yet.
     """

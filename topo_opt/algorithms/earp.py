@@ -26,24 +26,18 @@ import time
 
 import numpy as np
 
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.algorithms.path_operators import k_shortest_paths
 from topo_opt.errors import InfeasibleError, InvalidInputError
+from topo_opt.evaluators.delay import DelayObjective, arc_delay_s, zero_load_delay_s
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.evaluators.power import NodePowerModel, Profiles, incremental_power_w, network_power
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
-from topo_opt.solve.result import SolveResult, Status
+from topo_opt.model.result import SolveResult, Status
 
 DEFAULT_CANDIDATES = 8
 #: Relative tolerance on the delay bounds (rounding).
 BOUND_RTOL = 1e-9
-
-
-def zero_load_delay_s(network: Network) -> np.ndarray:
-    """Per arc: transmission time L̄/C (the M/M/1 sojourn at zero load) + fixed delay (s)."""
-    capacity = network.queue_capacity()[network.arc_queue]
-    return 1.0 / (network.packets_per_rate_unit * capacity) + network.arc_fixed_delay_s
 
 
 class _State:
@@ -56,20 +50,13 @@ class _State:
         self.node_on = np.zeros(network.n_nodes, dtype=bool)
         self.capacity = network.queue_capacity()
         self.limit = alpha * self.capacity
-        self.kappa = network.packets_per_rate_unit
-        self.fixed = network.arc_fixed_delay_s
         self.chosen = np.full(network.n_demands, -1, dtype=np.int64)
 
     def path_delay_s(self, path: np.ndarray, extra: float) -> float:
         """End-to-end delay (s) of ``path`` once ``extra`` more flow runs on it; inf if saturated."""
-        net = self.network
-        load = net.queue_load(self.flow)
-        np.add.at(load, net.arc_queue[path], extra)
-        q = net.arc_queue[path]
-        slack = self.capacity[q] - load[q]
-        if np.any(slack <= 0):
-            return math.inf
-        return float(np.sum(1.0 / (self.kappa * slack) + self.fixed[path]))
+        flow = self.flow.copy()
+        np.add.at(flow, path, extra)
+        return float(arc_delay_s(self.network, flow, self.capacity)[path].sum())
 
     def fits(self, path: np.ndarray, extra: float) -> bool:
         net = self.network

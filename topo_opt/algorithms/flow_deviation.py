@@ -30,14 +30,14 @@ from typing import Callable
 import numpy as np
 
 from topo_opt.algorithms.max_concurrent_flow import feasible_start
-from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph, extend_with_shortest_paths, shortest_path_forest,
 )
 from topo_opt.errors import SolveInterrupted
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
-from topo_opt.solve.result import SolveResult, Status, relative_gap
+from topo_opt.model.result import SolveResult, Status, relative_gap
 
 Callback = Callable[[dict], None]
 LOWER_BOUND_SOURCE = "frank_wolfe_linearisation"

@@ -9,7 +9,7 @@ Every fitness returns the objective ``value`` (what the result reports) and the 
 value the GA ranks by.  Saturated individuals (a queue at or beyond capacity) are kept and
 ranked, with a penalty proportional to their overload:
 
-* **delay** -- Kleinrock's T (:class:`~topo_opt.algorithms.objective.DelayObjective`); its value
+* **delay** -- Kleinrock's T (:class:`~topo_opt.evaluators.delay.DelayObjective`); its value
   is +inf when saturated.  The penalised form replaces g(F) = F/(C − F) beyond utilisation
   u* = :data:`PENALTY_UTILIZATION` by its tangent at u*C, g(u*C) + g'(u*C)(F − u*C), which is
   convex, increasing, equal to g below u*C, and grows linearly with the overload;
@@ -29,8 +29,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from topo_opt.algorithms.baselines import min_hop_routing
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.evaluators.composite import CompositeWeights, composite_goal
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.power import NodePowerModel, Profiles
 from topo_opt.evaluators.security import path_rejection
 from topo_opt.model.design import Design, Routing

@@ -44,7 +44,7 @@ from topo_opt.algorithms.shortest_paths import ArcGraph, demand_shortest_paths, 
 from topo_opt.errors import InvalidInputError
 from topo_opt.model.design import Routing
 from topo_opt.model.network import Network
-from topo_opt.solve.result import SolveResult, Status, relative_gap
+from topo_opt.model.result import SolveResult, Status, relative_gap
 
 Callback = Callable[[dict], None]
 

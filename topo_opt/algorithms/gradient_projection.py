@@ -1,6 +1,6 @@
 """Path-based gradient projection with Newton steps for min-delay routing.
 
-Minimises ``T(F)`` (:class:`~topo_opt.algorithms.objective.DelayObjective`) over splittable
+Minimises ``T(F)`` (:class:`~topo_opt.evaluators.delay.DelayObjective`) over splittable
 routings.  Each demand ``k`` keeps a set of paths ``P_k`` with flows ``x_p ≥ 0``,
 ``Σ_{p∈P_k} x_p = r_k``; arc flows are ``F = Mᵀx`` (``M`` the path–arc matrix).
 
@@ -54,14 +54,14 @@ from topo_opt.algorithms.flow_deviation import (
     Callback, CertifiedProgress, delay_line_search, frank_wolfe_bound,
 )
 from topo_opt.algorithms.max_concurrent_flow import feasible_start
-from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph, PathSet, extend_with_shortest_paths, gather_rows, shortest_path_forest,
 )
 from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.model.design import Routing
 from topo_opt.model.network import Network
-from topo_opt.solve.result import SolveResult, Status
+from topo_opt.model.result import SolveResult, Status
 
 INNER_GAP_FRACTION = 0.5   # Newton steps stop when the restricted gap is below this × global gap
 MAX_INNER_STEPS = 20       # Newton steps per column generation

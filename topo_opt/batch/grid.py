@@ -14,7 +14,7 @@ from pathlib import Path
 from topo_opt.batch.job import Job, job_id
 from topo_opt.batch.spec import BatchSpec, ModelEntry
 from topo_opt.errors import InvalidInputError
-from topo_opt.io.detect import read_instance, sniff_format
+from topo_opt.io.detect import read_instance, regular_file, sniff_format
 from topo_opt.io.solution_json import file_sha256
 from topo_opt.model.scenarios import Scenario, scenario_grid
 from topo_opt.solve.cards import ModelCard, load_card, resolve_card
@@ -39,7 +39,8 @@ def expand_instances(patterns: tuple[str, ...]) -> list[str]:
     Raises
     ------
     InvalidInputError
-        No pattern given, a file or folder that does not exist, a glob that matches nothing.
+        No pattern given, a file or folder that does not exist, a path that is neither a regular
+        file nor a folder (a FIFO, a device), a glob that matches nothing.
     """
     if not patterns:
         raise InvalidInputError("no instances: give INSTANCE arguments or 'instances' in the batch file")
@@ -54,7 +55,8 @@ def expand_instances(patterns: tuple[str, ...]) -> list[str]:
             files = [str(p) for p in sorted(Path(pattern).iterdir()) if p.is_file() and _is_instance(p)]
             if not files:
                 raise InvalidInputError(f"instances: folder {pattern!r} holds no instance file")
-        elif Path(pattern).is_file():
+        elif Path(pattern).exists():
+            regular_file(pattern)  # a FIFO or device is an error, not "no such file"
             files = [pattern]
         else:
             raise InvalidInputError(f"instances: {pattern!r}: no such file or folder")

@@ -103,7 +103,9 @@ class Job:
 
     def failure_row(self, status: str, message: str, wall_time_s: float | None = None) -> dict[str, Any]:
         """The row of a job that produced no solution (``error``, ``timeout``, ``infeasible``)."""
-        return {**self.identity_row(), "status": status, "error": message,
+        termination = {"timeout": "time_limit", "infeasible": "infeasible"}.get(status, "error")
+        return {**self.identity_row(), "status": status, "termination": termination, "solution": "none",
+                "error": message,
                 "wall_time_s": wall_time_s, **_where_and_when()}
 
 
@@ -154,11 +156,12 @@ def execute(job: Job, out_dir: str) -> dict[str, Any]:
     solution_file = Path("solutions") / job.solution_name
     write_solution(Path(out_dir) / solution_file, doc)
     metrics = doc.get("metrics", {})
-    return {**job.identity_row(), "problem": card.problem, "status": doc["status"], "method": doc["method"],
+    return {**job.identity_row(), "problem": card.problem, "status": doc["status"],
+            "termination": doc["termination"], "solution": doc["solution"], "method": doc["method"],
             "objective_name": doc["objective_name"], "objective_unit": doc["objective_unit"],
             "objective": doc["objective"], "lower_bound": doc["lower_bound"], "gap": doc["gap"],
             "solve_time_s": doc["solve_time_s"], "wall_time_s": time.perf_counter() - start,
-            "iterations": doc["iterations"], "rate_unit": doc["units"]["rate"],
+            "iterations": doc["iterations"], "rate_unit": doc["units"]["rate"], "overloaded": doc["overloaded"],
             **{key: metrics.get(key) for key in METRIC_COLUMNS},
             "solution_file": str(solution_file), "error": doc.get("message") if not result.success else None,
             **_where_and_when()}

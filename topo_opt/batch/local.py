@@ -23,7 +23,8 @@ from typing import Callable, Iterable
 
 from topo_opt.batch.job import Job, execute
 
-_PRELOAD = ["topo_opt.batch.job", "topo_opt.algorithms.gradient_projection"]
+_PRELOAD = ["topo_opt.batch.job", "topo_opt.algorithms.gradient_projection",
+            "topo_opt.algorithms.path_equilibration"]
 
 
 def _context() -> multiprocessing.context.BaseContext:

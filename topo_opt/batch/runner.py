@@ -33,6 +33,8 @@ class BatchSummary:
         Jobs already in the table (resume).
     statuses : Counter
         Status of each job run now.
+    overloaded : int
+        Jobs run now whose solution is overloaded (some link at or above capacity).
     table : Path
         The results CSV.
     """
@@ -41,6 +43,7 @@ class BatchSummary:
     skipped: int
     table: Path
     statuses: Counter = field(default_factory=Counter)
+    overloaded: int = 0
 
     @property
     def ran(self) -> int:
@@ -102,6 +105,7 @@ def run_batch(jobs: Sequence[Job], out_dir: str | Path, *, workers: int | None =
     def record(row: dict) -> None:
         table.add(row)
         summary.statuses[row["status"]] += 1
+        summary.overloaded += bool(row.get("overloaded"))
         if on_row is not None:
             on_row(row)
 

@@ -28,6 +28,7 @@ from typing import Any, Mapping, Sequence
 
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.bundled import bare_name
+from topo_opt.io.detect import regular_file
 from topo_opt.io.toml_file import read_toml
 from topo_opt.model.scenarios import FAILURE_KEYWORDS, parse_range
 
@@ -166,7 +167,7 @@ def _read_raw(path: Path) -> dict[str, Any]:
         except ImportError:
             raise InvalidInputError(f"{path}: YAML batch files need PyYAML (pip install pyyaml)") from None
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = yaml.safe_load(regular_file(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise InvalidInputError(f"{path}: batch file not found") from None
         except yaml.YAMLError as exc:

@@ -14,22 +14,25 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from topo_opt.errors import InvalidInputError
+from topo_opt.io.detect import regular_file
 from topo_opt.io.atomic import atomic_write, atomic_write_text
 from topo_opt.io.csv_table import csv_text
 
 CSV_NAME = "results.csv"
 PARQUET_NAME = "results.parquet"
 
-# Column -> type; units are in the names (s, W) or in objective_unit / rate_unit.
+# Column -> type; units are in the names (s, W) or in objective_unit / rate_unit.  ``overloaded``
+# is the solution's flag (some link at or above capacity, topo_opt.solve.checker.flag_overload),
+# written ``true``/``false``.
 COLUMNS: dict[str, type] = {
     "job_id": str, "instance": str, "instance_file": str, "instance_sha256": str,
     "model": str, "model_file": str, "problem": str, "overrides": str,
     "scenario": str, "demand_scale": float, "failed_links": str, "failed_nodes": str, "seed": int,
-    "status": str, "method": str, "objective_name": str, "objective_unit": str,
+    "status": str, "termination": str, "solution": str, "method": str, "objective_name": str, "objective_unit": str,
     "objective": float, "lower_bound": float, "gap": float,
     "solve_time_s": float, "wall_time_s": float, "iterations": int,
     "average_delay_s": float, "max_utilization": float, "mean_utilization": float,
-    "max_demand_delay_s": float, "loss": float, "n_saturated": int, "total_power_w": float,
+    "max_demand_delay_s": float, "loss": float, "n_saturated": int, "overloaded": bool, "total_power_w": float,
     "rate_unit": str, "solution_file": str, "error": str,
     "topo_opt_version": str, "solver_versions": str, "host": str, "finished_at": str,
 }
@@ -42,6 +45,10 @@ def _parse(value: str, kind: type, where: str) -> Any:
         return None
     if kind is str:
         return value
+    if kind is bool:
+        if value not in ("true", "false"):
+            raise InvalidInputError(f"{where}: expected true or false, got {value!r}")
+        return value == "true"
     try:
         return kind(value)
     except ValueError:
@@ -58,7 +65,7 @@ def read_results(path: str | Path) -> list[dict[str, Any]]:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = regular_file(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InvalidInputError(f"{path}: results table not found") from None
     reader = csv.DictReader(io.StringIO(text))
@@ -69,6 +76,8 @@ def read_results(path: str | Path) -> list[dict[str, Any]]:
 
 
 def _cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)  # shortest text that reads back to the same float
     return "" if value is None else value
@@ -122,7 +131,7 @@ def write_parquet(path: Path, rows: Iterable[dict[str, Any]]) -> bool:
         import pyarrow.parquet as pq
     except ImportError:
         return False
-    types = {str: pa.string(), float: pa.float64(), int: pa.int64()}
+    types = {str: pa.string(), float: pa.float64(), int: pa.int64(), bool: pa.bool_()}
     schema = pa.schema([(name, types[kind]) for name, kind in COLUMNS.items()])
     table = pa.Table.from_pylist(list(rows), schema=schema)
     atomic_write(path, lambda tmp: pq.write_table(table, tmp), suffix=".tmp")

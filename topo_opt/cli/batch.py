@@ -124,5 +124,7 @@ def batch(paths: tuple[str, ...], models: tuple[str, ...], overrides: tuple[str,
     table = Table(title=f"batch: {summary.total} jobs ({summary.skipped} already done)", show_header=False)
     for status, count in sorted(summary.statuses.items()):
         table.add_row(status, str(count))
+    if summary.overloaded:
+        table.add_row("[bold red]overloaded[/]", f"[bold red]{summary.overloaded} (some link at or above capacity)[/]")
     table.add_row("results", str(summary.table))
     stdout.print(table)

@@ -11,7 +11,6 @@ import sys
 from typing import Any
 
 import click
-import numpy as np
 from rich.table import Table
 
 from topo_opt import __version__
@@ -19,7 +18,7 @@ from topo_opt.cli.console import (
     EXIT_INPUT, EXIT_INTERRUPTED, FORMAT_CHOICES, card_options, checked_output, exit_interrupted,
     fmt_value as _fmt, read_network as _read, stdout,
 )
-from topo_opt.cli.worst_case import add_worst_case, worst_case_options
+from topo_opt.cli.worst_case import add_worst_case, traffic_classes, worst_case_options
 from topo_opt.errors import InfeasibleError, TopoOptError
 
 
@@ -154,6 +153,7 @@ def _print_result(doc: dict) -> None:
     table = Table(title=f"{doc['instance']['name']}: {doc['model']['problem']} ({doc['method']})",
                   show_header=False)
     table.add_row("status", doc["status"])
+    table.add_row("termination / solution", f"{doc['termination']} / {doc['solution']}")
     overload = ""
     if doc.get("overloaded"):
         overload = (f"{len(doc['details']['overloaded_links'])} link(s) at or above capacity, max utilisation "
@@ -254,21 +254,26 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
 def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packets: int | None,
              no_fixed_delay: bool, fmt: str, out: str | None, show_links: bool,
              power_profile: str | None, worst_case: bool, burst: float | None,
-             max_packet: float | None) -> None:
+             max_packet: float | None, traffic_class: tuple[str, ...], traffic_file: str | None) -> None:
     """Evaluate the design in SOLUTION on INSTANCE: delays, utilisation, loss, power."""
     from topo_opt.errors import InvalidInputError
     from topo_opt.evaluators.metrics import evaluate_design
     from topo_opt.io.solution_json import json_clean, read_design, write_solution
+    from topo_opt.model.traffic import traffic_descriptors
     from topo_opt.solve.checker import check_design
 
     if queue == "mm1k" and buffer_packets is None:
         raise InvalidInputError("--queue mm1k needs --buffer K (packets)")
     checked_output(out, (".json",))
+    classes = traffic_classes(worst_case, traffic_class, traffic_file)
     network = _read(instance, fmt)
     design = read_design(solution, network)
     problems = check_design(network, design, strict_capacity=False)
     if problems:
         raise InvalidInputError(f"{solution}: invalid design: {problems[0]}")
+    # the shapers are checked against the network before anything is printed
+    traffic = traffic_descriptors(network, burst=burst, max_packet=max_packet, classes=classes) \
+        if worst_case else None
     profiles = None
     if power_profile is not None:
         from topo_opt.io.power_profile import profiles_for
@@ -295,7 +300,7 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
                           _fmt(arc["flow"]), _fmt(arc["utilization"]), _fmt(arc["delay_s"]))
         stdout.print(links)
     if worst_case:
-        doc = add_worst_case(network, design, doc, burst, max_packet)
+        doc = add_worst_case(network, design, doc, traffic, classes)
     if out:
         write_solution(out, doc)
         stdout.print(f"evaluation written to {out}")
@@ -316,7 +321,6 @@ for _command in (batch, report, bench, tradeoff, whatif, models, simulate, measu
 
 def main() -> None:
     """Console-script entry point."""
-    np.seterr(all="ignore")
     cli(prog_name="topo-opt")
 
 

@@ -33,6 +33,52 @@ def measure() -> None:
     probe delays to link delay models."""
 
 
+# ------------------------------------------------------------------------------------ poll
+@measure.command()
+@click.argument("host")
+@click.option("--interface", "interfaces", multiple=True, required=True, metavar="IFINDEX=ID[:DIRECTION]",
+              help="An agent interface (IF-MIB ifIndex) measuring link or node ID; DIRECTION is what it "
+                   "sends (forward, reverse, egress, ingress; default forward), it receives the opposite. "
+                   "Repeatable.")
+@click.option("--out", type=click.Path(dir_okay=False), required=True,
+              help="Counter CSV to write (the long format 'measure rates' reads), flushed after every poll.")
+@click.option("--interval", "interval_s", type=float, default=300.0, show_default=True, help="Seconds between polls.")
+@click.option("--count", type=int, default=None, help="Number of polls [default: until Ctrl-C].")
+@click.option("--port", type=int, default=161, show_default=True, help="Agent UDP port.")
+@click.option("--community", default="public", show_default=True, help="SNMPv2c community.")
+@click.option("--timeout", "timeout_s", type=float, default=2.0, show_default=True, help="Seconds per request.")
+@click.option("--retries", type=int, default=1, show_default=True, help="Retries per poll.")
+def poll(host: str, interfaces: tuple[str, ...], out: str, interval_s: float, count: int | None, port: int,
+         community: str, timeout_s: float, retries: int) -> None:
+    """Poll HOST's IF-MIB 64-bit octet counters (ifHCInOctets, ifHCOutOctets, ifHighSpeed) over
+    SNMPv2c into a counter CSV for 'measure rates' (needs pysnmp: pip install 'topo-opt[snmp]').
+    Ctrl-C exits with code 130 and keeps every poll written."""
+    import sys
+
+    from topo_opt.cli.console import checked_output, exit_interrupted
+    from topo_opt.measure.snmp_poll import PollOptions, parse_interface, poll_to_file
+
+    checked_output(out, (".csv",))
+    options = PollOptions(host, port, community, interval_s, count, timeout_s, retries)
+    mapped = [parse_interface(spec) for spec in interfaces]
+    polls = [0]
+
+    def polled(n: int) -> None:
+        polls[0] = n
+        if sys.stderr.isatty():  # one line per poll: polls are minutes apart
+            click.echo(f"poll {n}" + (f"/{count}" if count else "") + f" written to {out}", err=True)
+
+    def missed(message: str) -> None:
+        click.echo(f"topo-opt: warning: {message} (poll left out: a gap for 'measure rates')", err=True)
+
+    try:
+        written = poll_to_file(options, mapped, out, on_poll=polled, on_missed=missed)
+    except KeyboardInterrupt:
+        exit_interrupted(f"{polls[0]} poll(s) of {len(mapped)} interface(s) kept in {out}" if polls[0]
+                         else f"before the first answer; {out} not written")
+    stdout.print(f"{written} poll(s) of {len(mapped)} interface(s) written to {out}")
+
+
 # ------------------------------------------------------------------------------------ rates
 @measure.command()
 @click.argument("counters", type=click.Path(dir_okay=False))

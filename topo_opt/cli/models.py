@@ -22,7 +22,7 @@ def models() -> None:
         problem = f" (problem {card.problem})" if card.problem != name else ""
         cards.add_row(name, card.description + problem)
     stdout.print(cards)
-    profiles = Table(title="device power profiles (power.profiles / objective.power_profiles)")
+    profiles = Table(title="device power profiles (power.profiles)")
     for column in ("name", "description"):
         profiles.add_column(column)
     for name in bundled_names("power"):

@@ -64,14 +64,14 @@ def tradeoff(instance: str, model: str, overrides: tuple[str, ...], tmax_range: 
         raise InvalidInputError(f"{model}: tradeoff needs an earp-min-power card, got {card.problem!r}")
     values = parse_range(tmax_range, "--tmax-range")
     network = read_network(instance, fmt)
-    include = card.get("delay.include_fixed_delay")
+    include = card.get("objective.include_fixed_delay")
     t_star = min_delay_all_on(network, include)
     t_max = [v * t_star for v in values] if relative else values
     try:
         records, interrupted = power_delay_tradeoff(
-            network, card_profiles(network, card), t_max, max_utilization=card.get("network.max_utilization"),
+            network, card_profiles(network, card), t_max, max_utilization=card.get("constraints.max_utilization"),
             include_fixed_delay=include, gap=card.get("solver.gap"), time_limit_s=card.get("solver.time_limit_s"),
-            n_candidates=card.get("solver.n_candidates")), False
+            n_candidates=card.get("candidates.k_shortest")), False
     except SolveInterrupted as stop:
         if not isinstance(stop.partial, list) or not stop.partial:
             raise

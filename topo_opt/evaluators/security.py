@@ -72,6 +72,27 @@ def demand_tolerance(network: Network, tolerance_by_class: Mapping[str, float] |
     return np.array([tolerance_by_class.get(d.demand_class, 0.0) for d in network.demands], dtype=float)
 
 
+def rejection(insecurity: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
+    """r = max(0, S − T), elementwise (broadcasting): the one place the formula is written."""
+    return np.maximum(insecurity - tolerance, 0.0)
+
+
+def element_rejection(network: Network, tolerance_by_class: Mapping[str, float] | None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """r(k, n) per (demand, node) and r(k, l) per (demand, link), shape (n_demands, ·)."""
+    t = demand_tolerance(network, tolerance_by_class)[:, None]
+    return rejection(node_insecurity(network)[None, :], t), rejection(link_insecurity(network)[None, :], t)
+
+
+def arc_rejection(network: Network, tolerance_by_class: Mapping[str, float] | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Sum-form rejection split over arcs: (n_demands, n_arcs) with each arc charged its tail node
+    and its link, plus r(k, t_k) of each demand's target, so r_sum(k, P) = Σ_{a∈P} ρ_ka + r(k, t_k)."""
+    node_r, link_r = element_rejection(network, tolerance_by_class)
+    return (node_r[:, network.arc_tail] + link_r[:, network.arc_link],
+            node_r[np.arange(network.n_demands), network.demand_target])
+
+
 def _segment_max(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
     """max over each segment values[indptr[p]:indptr[p+1]] (0 for an empty one; values ≥ 0)."""
     out = np.zeros(len(indptr) - 1)
@@ -113,11 +134,11 @@ def path_rejection(network: Network, routing: Routing,
     lengths = np.diff(routing.indptr)
     t_path = tolerance[routing.demand]
     t_entry = np.repeat(t_path, lengths)
-    r_tail = np.maximum(node_s[network.arc_tail[routing.arcs]] - t_entry, 0.0)
-    r_link = np.maximum(link_s[network.arc_link[routing.arcs]] - t_entry, 0.0)
+    r_tail = rejection(node_s[network.arc_tail[routing.arcs]], t_entry)
+    r_link = rejection(link_s[network.arc_link[routing.arcs]], t_entry)
     last = routing.arcs[np.maximum(routing.indptr[1:] - 1, 0)] if len(routing.arcs) else \
         np.zeros(routing.n_paths, dtype=np.int64)
-    r_target = np.where(lengths > 0, np.maximum(node_s[network.arc_head[last]] - t_path, 0.0), 0.0)
+    r_target = np.where(lengths > 0, rejection(node_s[network.arc_head[last]], t_path), 0.0)
 
     path_of_entry = np.repeat(np.arange(routing.n_paths), lengths)
     path_sum = np.bincount(path_of_entry, weights=r_tail + r_link, minlength=routing.n_paths) + r_target

@@ -1,7 +1,7 @@
 """Outer approximation of Kleinrock's delay by tangent cuts (Pyomo builder, never solves).
 
 Epigraph form of T(F) = (1/γ)[Σ_q g_q(F_q) + ρ Σ_a d_a F_a] with g(F) = F/(C − F), the mean
-number of packets of an M/M/1 queue (:class:`~topo_opt.algorithms.objective.DelayObjective`):
+number of packets of an M/M/1 queue (:class:`~topo_opt.evaluators.delay.DelayObjective`):
 
     min  Σ_q n_q + ρ Σ_a d_a F_a                         (packets; T = LP value / γ)
     s.t. n_q ≥ g(F̂) + g'(F̂)(F_q − F̂) = C F_q/(C − F̂)² − F̂²/(C − F̂)²    (each tangent F̂)
@@ -17,10 +17,12 @@ tighten it (Kelley's cutting-plane method, Kelley 1960).
 """
 from __future__ import annotations
 
+from typing import Any, Mapping, Sequence
+
 import numpy as np
 import pyomo.environ as pyo
 
-from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.multicommodity import linear_expression
 
 #: Utilisations of the tangents every queue gets before the first solve.
@@ -55,17 +57,36 @@ def define_delay_epigraph(model: pyo.ConcreteModel, objective: DelayObjective) -
         sense=pyo.minimize)
 
 
-def add_tangent_cuts(model: pyo.ConcreteModel, queues: np.ndarray, loads: np.ndarray) -> list:
-    """Add n_q ≥ tangent of g at F̂ = ``loads`` (rate units, < C_q) for each of ``queues``.
+def add_tangent_rows(cuts: pyo.ConstraintList, packets, load_terms: Mapping[int, Sequence[tuple[float, Any]]],
+                     queue_capacity: np.ndarray, flow_scale: float, queues: np.ndarray,
+                     loads: np.ndarray) -> list:
+    """Add n_q ≥ g(F̂) + g'(F̂)(F_q − F̂) to ``cuts`` for each of ``queues`` at F̂ = ``loads``.
 
-    Returns the new constraint data, to pass to a persistent solver.
+    The one tangent-row writer of every delay outer approximation.  ``packets[q]`` is n_q;
+    ``load_terms[q]`` the (coefficient, variable) terms of F_q / ``flow_scale`` (arc flows with
+    coefficient 1, or rate × binary path/arc choices); ``queue_capacity`` and ``loads`` in rate
+    units, loads < capacity.  A queue without terms (no flow can reach it) gets no row.  Returns
+    the new constraint data, to pass to a persistent solver.
     """
-    scale = model.layout.flow_scale
-    capacity = model.delay_objective.queue_capacity[queues] / scale
-    slope, intercept = tangent_coefficients(np.asarray(loads, float) / scale, capacity)
-    add, packets, arcs_of = model.tangent_cuts.add, model.queue_packets, model.queue_arc_flows
-    return [add(linear_expression([1.0] + [-s] * len(arcs_of[q]), [packets[q]] + arcs_of[q]) >= b)
-            for q, s, b in zip(np.asarray(queues).tolist(), slope.tolist(), intercept.tolist())]
+    queues = np.asarray(queues)
+    slope, intercept = tangent_coefficients(np.asarray(loads, float) / flow_scale,
+                                            queue_capacity[queues] / flow_scale)
+    rows = []
+    for q, s, b in zip(queues.tolist(), slope.tolist(), intercept.tolist()):
+        terms = load_terms.get(q)
+        if terms:
+            rows.append(cuts.add(linear_expression([1.0] + [-s * c for c, _ in terms],
+                                                   [packets[q]] + [v for _, v in terms]) >= b))
+    return rows
+
+
+def add_tangent_cuts(model: pyo.ConcreteModel, queues: np.ndarray, loads: np.ndarray) -> list:
+    """Add n_q ≥ tangent of g at F̂ = ``loads`` (rate units, < C_q) for each of ``queues`` of a
+    multicommodity model (:func:`add_tangent_rows` over its arc flows)."""
+    arcs_of = model.queue_arc_flows
+    terms = {q: [(1.0, v) for v in arcs_of[q]] for q in np.asarray(queues).tolist()}
+    return add_tangent_rows(model.tangent_cuts, model.queue_packets, terms,
+                            model.delay_objective.queue_capacity, model.layout.flow_scale, queues, loads)
 
 
 def add_initial_tangent_cuts(model: pyo.ConcreteModel,

@@ -27,8 +27,8 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.errors import InvalidInputError
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.delay_cuts import INITIAL_TANGENT_UTILIZATIONS, tangent_coefficients
 from topo_opt.formulations.multicommodity import (
     define_arc_flows, define_flow_conservation, define_index_sets, define_queue_loads,

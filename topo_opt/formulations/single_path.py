@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.algorithms.shortest_paths import PathSet
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.delay_cuts import add_initial_tangent_cuts, define_delay_epigraph
 from topo_opt.formulations.linear_objectives import define_capacity_limits
 from topo_opt.formulations.multicommodity import (

@@ -43,9 +43,9 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.algorithms.shortest_paths import PathSet
 from topo_opt.errors import InvalidInputError
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.power import LOAD_SHAPES, NodePowerModel
 from topo_opt.formulations.delay_cuts import INITIAL_TANGENT_UTILIZATIONS, tangent_coefficients
 from topo_opt.formulations.multicommodity import (

@@ -5,8 +5,9 @@ not from its extension, and dispatches to the reader of that format; :func:`writ
 writes through a temporary file in the target folder and renames it, so a failure never
 leaves a partial file behind.
 
-This module also holds the small text utilities every reader shares: :func:`read_text`
-(decoding with clear messages for empty and binary files), :func:`parse_number` (a malformed
+This module also holds the small text utilities every reader shares: :func:`regular_file`
+(refuses a FIFO, device, socket or folder before opening it, since reading a FIFO with no writer
+blocks for ever), :func:`read_text` (decoding with clear messages for empty and binary files), :func:`parse_number` (a malformed
 number names file, line and field) and :func:`line_numbers` (character offsets to line numbers).
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ import importlib
 import math
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Callable
 
@@ -49,9 +51,34 @@ _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
 # --------------------------------------------------------------------------- text utilities
-def read_bytes(path: str | os.PathLike) -> bytes:
-    """The raw content of ``path``; a missing file or an empty one is an InvalidInputError."""
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def regular_file(path: str | os.PathLike) -> Path:
+    """``path`` as a Path when it is a regular file (or does not exist: opening it then says so).
+
+    Raises
+    ------
+    InvalidInputError
+        ``path`` is a directory, FIFO, device or socket: ``"pipe.json: not a regular file (a
+        FIFO)"``.  Checked with ``stat`` before any ``open``, which on a FIFO without a writer
+        would block.
+    """
     path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return path
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "not a file")
+        raise InvalidInputError(f"{path}: not a regular file ({kind})")
+    return path
+
+
+def read_bytes(path: str | os.PathLike) -> bytes:
+    """The raw content of ``path``; a missing, empty or non-regular file is an InvalidInputError."""
+    path = regular_file(path)
     try:
         data = path.read_bytes()
     except OSError as exc:

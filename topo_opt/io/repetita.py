@@ -33,7 +33,7 @@ from typing import Any
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.detect import fill_missing_capacity, parse_int, parse_number, read_text
 from topo_opt.model.network import DEFAULT_PROPAGATION_SPEED_MPS, Demand, Link, Network, Node
-from topo_opt.model.validation import build_network
+from topo_opt.model.validation import build_network, replace_network
 
 KBPS = 1e3  # REPETITA bandwidths are in kbit/s
 METRES_PER_US = DEFAULT_PROPAGATION_SPEED_MPS / 1e6  # delay (µs) -> length at v = 2e8 m/s: 200 m/µs
@@ -109,7 +109,7 @@ def read_repetita(path: str | os.PathLike, *, missing_capacity_bps: float | None
     metadata["demands_file"] = demands_file.name
     if dropped:
         metadata["dropped"] = {"zero_demands": dropped}
-    return network.replace(demands=tuple(demands), metadata=metadata)
+    return replace_network(network, demands=tuple(demands), metadata=metadata)
 
 
 def _demands(path: Path, node_ids: list[str]) -> tuple[list[Demand], list[str], dict]:

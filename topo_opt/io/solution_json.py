@@ -2,7 +2,8 @@
 
 Schema (``"format": "topo-opt/solution"``, version 1; documented in README.md):
 
-* ``status``, ``method``, ``objective_name``, ``objective_unit``, ``objective``, ``lower_bound``,
+* ``status`` (one-word summary), ``termination`` (why the method stopped), ``solution`` (what came
+  back), ``violations`` (the card checker's findings; empty for a valid design), ``method``, ``objective_name``, ``objective_unit``, ``objective``, ``lower_bound``,
   ``gap``, ``solve_time_s``, ``iterations``, ``message``, ``details``, ``history``
 * ``units``: the rate, delay and power units of every number in the file
 * ``instance``: name, file and SHA-256 of the instance file the design belongs to
@@ -26,9 +27,10 @@ import numpy as np
 from topo_opt import __version__
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.atomic import atomic_write_text
+from topo_opt.io.detect import regular_file
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
-from topo_opt.solve.result import SolveResult
+from topo_opt.model.result import SolveResult
 
 FORMAT = "topo-opt/solution"
 
@@ -62,7 +64,8 @@ def solution_to_dict(network: Network, result: SolveResult, evaluation: dict[str
                      "sha256": file_sha256(instance_file) if instance_file else None},
         "model": card,
         "units": {"rate": network.rate_unit, "delay": "s", "power": "W", "length": "m"},
-        "status": result.status.value, "method": result.method,
+        "status": result.status.value, "termination": result.termination.value,
+        "solution": result.solution.value, "violations": list(result.violations), "method": result.method,
         "objective_name": result.objective_name, "objective_unit": result.objective_unit,
         "objective": result.objective, "lower_bound": result.lower_bound, "gap": result.gap,
         "solve_time_s": result.solve_time_s, "iterations": result.iterations,
@@ -93,7 +96,7 @@ def read_solution(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(regular_file(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InvalidInputError(f"{path}: solution file not found") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -11,6 +11,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from topo_opt.errors import InvalidInputError
+from topo_opt.io.detect import regular_file
 
 TOMLDecodeError = tomllib.TOMLDecodeError
 
@@ -30,10 +31,10 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
     """
     path = Path(path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(regular_file(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InvalidInputError(f"{path}: {what} not found") from None
-    except (UnicodeDecodeError, IsADirectoryError):
+    except UnicodeDecodeError:
         raise InvalidInputError(f"{path}: not a TOML {what}") from None
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInputError(f"{path}: invalid TOML: {exc}") from None

@@ -21,6 +21,7 @@ from topo_opt.errors import InvalidInputError
 from topo_opt.measure.counters import Key
 from topo_opt.model.design import Routing
 from topo_opt.model.network import Demand, Network
+from topo_opt.model.validation import replace_network
 
 ROUTING_RULES = ("min-hop", "shortest-length", "ecmp")
 
@@ -30,7 +31,7 @@ def all_pairs(network: Network) -> Network:
     ids = [n.id for n in network.nodes]
     demands = tuple(Demand(id=f"{s}->{t}", source=s, target=t, rate=1.0)
                     for s in ids for t in ids if s != t)
-    return network.replace(demands=demands)
+    return replace_network(network, demands=demands)
 
 
 def routing_for(network: Network, rule: str) -> Routing:

@@ -20,6 +20,7 @@ import numpy as np
 from topo_opt.measure.counters import Key
 from topo_opt.measure.routing_matrix import demand_arc_matrix, routing_for
 from topo_opt.model.network import Network
+from topo_opt.model.validation import replace_network
 
 EPOCH_S = 1_767_571_200.0  # 2026-01-05T00:00:00Z, a Monday
 DAY_S = 86_400.0
@@ -71,7 +72,8 @@ def scaled_instance(network: Network, scale: float) -> Network:
     metadata = dict(network.metadata)
     metadata["measurement_scale"] = {"rule": "demand rates and link capacities multiplied by scale "
                                              "(topo_opt.measure.synthetic.scaled_instance)", "scale": scale}
-    return network.replace(
+    return replace_network(
+        network,
         links=tuple(dataclasses.replace(link, capacity=link.capacity * scale, modules=tuple(
             dataclasses.replace(m, capacity=m.capacity * scale) for m in link.modules)) for link in network.links),
         demands=tuple(dataclasses.replace(d, rate=d.rate * scale) for d in network.demands), metadata=metadata)

@@ -39,6 +39,7 @@ from scipy.optimize import lsq_linear
 from topo_opt.errors import InvalidInputError
 from topo_opt.measure.counters import Key
 from topo_opt.model.network import Network
+from topo_opt.model.validation import replace_network
 
 METHODS = ("tomogravity", "gravity", "least-squares")
 DEFAULT_LAMBDA = 0.01
@@ -175,7 +176,7 @@ def estimated_network(network: Network, result: TMEstimate, provenance: dict) ->
         "max_abs_residual": float(np.abs(result.residual).max()) if result.residual.size else 0.0,
         "dropped_zero_demands": [network.demands[i].id for i in np.flatnonzero(~keep)],
         "unidentifiable_demands": [network.demands[i].id for i in result.unidentifiable]}
-    return network.replace(demands=demands, metadata=metadata)
+    return replace_network(network, demands=demands, metadata=metadata)
 
 
 def relative_error(estimate_x: np.ndarray, truth: np.ndarray) -> float:

@@ -291,13 +291,3 @@ class Network:
     def total_packet_rate(self) -> float:
         """γ = Σ_k r_k in packets per second."""
         return self.total_demand * self.packets_per_rate_unit
-
-    def replace(self, **changes: Any) -> "Network":
-        """A validated copy with some fields changed (nodes, links, demands, parameters)."""
-        from topo_opt.model.validation import build_network
-
-        fields = {name: getattr(self, name) for name in (
-            "name", "nodes", "links", "demands", "packet_length_bits", "rate_unit",
-            "link_model", "propagation_speed_mps", "metadata")}
-        fields.update(changes)
-        return build_network(**fields)

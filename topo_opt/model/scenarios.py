@@ -24,6 +24,7 @@ import numpy as np
 from topo_opt.errors import InvalidInputError
 from topo_opt.model.network import Network
 from topo_opt.model.synthesis import scale_demands
+from topo_opt.model.validation import replace_network
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def apply_scenario(network: Network, scenario: Scenario) -> Network:
     dropped = [d.id for d in network.demands if d.source in down_nodes or d.target in down_nodes]
     metadata = dict(network.metadata)
     metadata["scenario"] = {**scenario.to_dict(), "dropped_demands": dropped}
-    return network.replace(nodes=tuple(n for n in network.nodes if n.id not in down_nodes),
+    return replace_network(network, nodes=tuple(n for n in network.nodes if n.id not in down_nodes),
                            links=links, demands=demands, metadata=metadata)
 
 

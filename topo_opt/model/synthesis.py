@@ -17,6 +17,7 @@ import numpy as np
 
 from topo_opt.errors import InvalidInputError
 from topo_opt.model.network import Demand, Network
+from topo_opt.model.validation import replace_network
 
 # Standard line rates in bit/s: Fast Ethernet, GbE, OC-48/STM-16, 10GbE, 40GbE, 100GbE, 400GbE
 STANDARD_LINE_RATES = (100e6, 1e9, 2.5e9, 10e9, 40e9, 100e9, 400e9)
@@ -57,7 +58,7 @@ def with_lengths_from_coordinates(network: Network, overwrite: bool = False) -> 
     metadata = dict(network.metadata)
     metadata["lengths"] = {"rule": "great-circle distance between end-node coordinates (haversine)",
                            "earth_radius_m": EARTH_RADIUS_M, "links_set": changed}
-    return network.replace(links=tuple(links), metadata=metadata)
+    return replace_network(network, links=tuple(links), metadata=metadata)
 
 
 # --------------------------------------------------------------------------- demands
@@ -138,7 +139,7 @@ def gravity_demands(network: Network, total_rate: float, masses=None, seed: int 
         "total_rate": float(total_rate), "rate_unit": network.rate_unit,
         "masses": masses if masses is None or isinstance(masses, str) else m.tolist(),
         "perturbation": perturbation, "seed": seed}
-    return network.replace(demands=_pair_demands(network, rate), metadata=metadata)
+    return replace_network(network, demands=_pair_demands(network, rate), metadata=metadata)
 
 
 def uniform_demands(network: Network, rate_per_pair: float) -> Network:
@@ -150,7 +151,7 @@ def uniform_demands(network: Network, rate_per_pair: float) -> Network:
     metadata = dict(network.metadata)
     metadata["demand_generator"] = {"generator": "uniform", "rate_per_pair": float(rate_per_pair),
                                     "rate_unit": network.rate_unit}
-    return network.replace(demands=_pair_demands(network, rate), metadata=metadata)
+    return replace_network(network, demands=_pair_demands(network, rate), metadata=metadata)
 
 
 def scale_demands(network: Network, factor: float) -> Network:
@@ -165,7 +166,7 @@ def scale_demands(network: Network, factor: float) -> Network:
                                         peak_rate=scaled(d.peak_rate)) for d in network.demands)
     metadata = dict(network.metadata)
     metadata["demand_scale"] = float(metadata.get("demand_scale", 1.0)) * factor
-    return network.replace(demands=demands, metadata=metadata)
+    return replace_network(network, demands=demands, metadata=metadata)
 
 
 # --------------------------------------------------------------------------- capacities
@@ -223,4 +224,4 @@ def size_capacities(network: Network, arc_load: np.ndarray, target_utilization: 
         "rule": "smallest line rate r with max queue load <= target_utilization * r "
                 "(k x largest rate above it)",
         "target_utilization": float(target_utilization), "line_rates_bps": rates_bps.tolist()}
-    return network.replace(links=links, metadata=metadata)
+    return replace_network(network, links=links, metadata=metadata)

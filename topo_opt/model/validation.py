@@ -12,6 +12,8 @@ import math
 import sys
 from typing import Any, Iterable, Mapping
 
+import numpy as np
+
 from topo_opt.errors import InvalidInputError
 from topo_opt.model.network import (
     DEFAULT_PACKET_LENGTH_BITS, DEFAULT_PROPAGATION_SPEED_MPS, LINK_MODELS, RATE_UNITS, Demand, Link, Network, Node,
@@ -179,3 +181,28 @@ def build_network(*, name: str, nodes: Iterable[Node], links: Iterable[Link],
                                     f"largest {max(values):g}")
     return Network(name=name, nodes=nodes, links=links, demands=demands, rate_unit=rate_unit,
                    link_model=link_model, metadata=dict(metadata or {}), **kwargs)
+
+
+def replace_network(network: Network, **changes: Any) -> Network:
+    """A validated copy of ``network`` with some fields changed (nodes, links, demands, parameters)."""
+    fields = {name: getattr(network, name) for name in (
+        "name", "nodes", "links", "demands", "packet_length_bits", "rate_unit",
+        "link_model", "propagation_speed_mps", "metadata")}
+    fields.update(changes)
+    return build_network(**fields)
+
+
+def sub_network(network: Network, keep_node: np.ndarray | None = None, keep_link: np.ndarray | None = None
+                ) -> tuple[Network, np.ndarray]:
+    """``network`` restricted to the kept nodes and links (all when None), and for every arc of
+    the sub-network the index of the same arc in ``network`` (identified by its link and tail),
+    so that a routing on the sub-network maps back with ``arcs -> arc_map[arcs]``."""
+    keep_node = np.ones(network.n_nodes, bool) if keep_node is None else np.asarray(keep_node, bool)
+    keep_link = np.ones(network.n_links, bool) if keep_link is None else np.asarray(keep_link, bool)
+    sub = replace_network(network, nodes=tuple(n for n, keep in zip(network.nodes, keep_node) if keep),
+                          links=tuple(link for link, keep in zip(network.links, keep_link) if keep))
+    orig_link = np.flatnonzero(keep_link)[sub.arc_link]
+    orig_tail = np.array([network.node_index[node.id] for node in sub.nodes], dtype=np.int64)[sub.arc_tail]
+    key = network.arc_link * network.n_nodes + network.arc_tail
+    order = np.argsort(key)
+    return sub, order[np.searchsorted(key[order], orig_link * network.n_nodes + orig_tail)]

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from topo_opt.report.static import save_png
 
 Rows = list[dict[str, Any]]
-TABLE_COLUMNS = ("instance", "model", "scenario", "seed", "status", "objective", "objective_unit",
+TABLE_COLUMNS = ("instance", "model", "scenario", "seed", "status", "overloaded", "objective", "objective_unit",
                  "lower_bound", "gap", "average_delay_s", "max_utilization", "total_power_w",
                  "solve_time_s", "error")
 
@@ -33,13 +33,16 @@ def _finite(value: Any) -> bool:
 
 
 def status_counts(rows: Rows) -> list[dict[str, Any]]:
-    """One record per model: the number of jobs of each status."""
+    """One record per model: the number of jobs of each status, and of overloaded solutions (some
+    link at or above capacity, whatever the status)."""
     counts: dict[str, Counter] = defaultdict(Counter)
+    overloaded: Counter = Counter()
     for row in rows:
         counts[row["model"]][row["status"]] += 1
+        overloaded[row["model"]] += bool(row.get("overloaded"))
     statuses = sorted({s for c in counts.values() for s in c})
-    return [{"model": model, **{s: c.get(s, 0) for s in statuses}, "total": sum(c.values())}
-            for model, c in sorted(counts.items())]
+    return [{"model": model, **{s: c.get(s, 0) for s in statuses}, "overloaded": overloaded[model],
+             "total": sum(c.values())} for model, c in sorted(counts.items())]
 
 
 def growth_series(rows: Rows) -> dict[str, tuple[list[float], list[float]]]:

@@ -11,33 +11,49 @@ provided the arrivals at each queue are processed in time order across the netwo
 Delays of a hop (in this order): processing at the arc's tail node, waiting and transmission in
 the arc's queue, propagation along the arc.  Processing and propagation are constant per arc,
 so the packets that left arc a's queue reach the next queue in the order they left it: each arc
-keeps its packets in transit in a FIFO list (linked through the packets), and so does each
-demand for its next Poisson arrival (shifted by the source's processing delay).  A binary heap
-holds only the *head* of each list, keyed by its arrival time at its next queue, so it has at
-most (arcs + demands) entries however many packets are in flight, and a hop costs one
-replace-top of that heap (plus one push when the next arc's list was empty).
+keeps its packets in transit in a FIFO, and each demand has one pending Poisson arrival (shifted
+by the source's processing delay).  A binary heap holds only the *head* of each FIFO and each
+demand's next arrival, keyed by the arrival time at the next queue, so it has at most
+(arcs + demands) entries however many packets are in flight, and a hop costs one replace-top of
+that heap (plus one push when the next arc's FIFO was empty).
+
+Memory layout: each arc's FIFO is a ring of packet records (:data:`TRANSIT`, 40 bytes) in one
+shared array; a hop copies its packet from the head of one ring to the tail of the next.  With
+millions of packets in flight (GÉANT: ~3 million) the packets do not fit in the caches, but a
+hop then touches only ring heads and tails, read and written in order (one line serves the next
+packets, and the hardware prefetches), where packets kept in a pool and linked per arc were
+scattered: one cache miss or more per field per hop (2.2x on GÉANT, BENCHMARKS.md).  A full
+ring is doubled between events (:func:`grow_transit`).
 
 Finite buffers (drop-tail): in packets, an arriving packet is dropped when K packets are in the
 queue (the one in transmission included; the departure times of the K are kept in a ring); in
 bits, when the unfinished work max(D_q − t, 0)·C_q plus the packet's length exceeds B.
 
 The loop never allocates.  It returns a status code when it must stop: ``DONE``; ``PAUSED``
-after ``max_events`` (the caller reports progress and calls again); ``GROW_POOL`` or
-``GROW_RECORDS`` when the packet pool or the delay record is full (the caller enlarges it with
-:func:`grow` and calls again).  The random stream is numba's, seeded by :func:`seed`; it
-continues across calls, so a run's output depends only on its seed.
+after ``max_events`` (the caller reports progress and calls again); ``GROW_TRANSIT`` when an
+arc's ring is full (``counters[C_FULL_ARC]``; the caller doubles it with :func:`grow_transit`)
+or ``GROW_RECORDS`` when the delay record is full (:func:`grow`); then the caller calls again.
+The random stream is numba's, seeded by :func:`seed`; it continues across calls, so a run's
+output depends only on its seed.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-DONE, PAUSED, GROW_POOL, GROW_RECORDS = 0, 1, 2, 3
+DONE, PAUSED, GROW_TRANSIT, GROW_RECORDS = 0, 1, 2, 3
 REDRAWN, KEPT, FIXED, EMPIRICAL = 0, 1, 2, 3
 BY_PACKETS, BY_DURATION = 0, 1
 
+#: A packet in transit on an arc (40 bytes): demand, path, hop (index in the path of the arc
+#: whose queue it joins next), batch (−1: not measured); length (bits, for lengths kept across
+#: hops), birth (creation time, s), time (arrival at its next queue, s).
+TRANSIT = np.dtype([("demand", np.int32), ("path", np.int32), ("hop", np.int32), ("batch", np.int32),
+                    ("length", np.float64), ("birth", np.float64), ("time", np.float64)])
+INITIAL_RING = 64
+
 # counters[] slots
-C_GENERATED, C_OUTSTANDING, C_HOPS, C_HEAP, C_FREE, C_RECORDS, C_MEASURED_DONE = range(7)
+C_GENERATED, C_OUTSTANDING, C_HOPS, C_HEAP, C_FULL_ARC, C_RECORDS, C_MEASURED_DONE = range(7)
 N_COUNTERS = 7
 
 
@@ -104,8 +120,7 @@ def run(dem_rate, dem_proc, dem_first_path, dem_end_path, path_cum, path_indptr,
         arc_queue, arc_onward, arc_prop, queue_cap, buf_pkts, buf_bits, ring_off, ring_head,
         ring_count, ring_time, length_mode, mean_length, sizes, cumulative,
         budget_mode, warm, stop, n_batches,
-        heap_t, heap_id, fifo_head, fifo_tail, pk_demand, pk_path, pk_hop, pk_next, pk_len, pk_birth,
-        pk_time, pk_batch, free, queue_free_at, counters,
+        heap_t, heap_id, transit, tr_off, tr_size, tr_head, tr_count, queue_free_at, counters,
         arc_sum, arc_count, arc_offered, arc_dropped, dem_sum, dem_count, dem_offered,
         dem_dropped, rec_delay, rec_demand, max_events):
     """Process events until done, paused after ``max_events``, or out of space.
@@ -113,6 +128,8 @@ def run(dem_rate, dem_proc, dem_first_path, dem_end_path, path_cum, path_indptr,
     ``dem_proc[k]``: processing delay at demand k's source; ``arc_onward[a]``: propagation of
     arc a plus processing at its head node (the time from leaving a's queue to joining the
     next); ``arc_prop[a]``: propagation alone (the last hop: nothing is charged at the target).
+    ``transit[tr_off[a]:tr_off[a] + tr_size[a]]`` is arc a's ring of packets in transit
+    (``tr_count[a]`` of them from ``tr_head[a]``, oldest first).
     ``budget_mode`` BY_PACKETS: packets number ``warm``..``stop``−1 (in order of creation) are
     measured; BY_DURATION: packets created in [``warm``, ``stop``) seconds.  Arrivals go on
     until every measured packet has been delivered or dropped, so the last measured packets
@@ -120,7 +137,6 @@ def run(dem_rate, dem_proc, dem_first_path, dem_end_path, path_cum, path_indptr,
     batches (by creation order or time), the unit of the batch-means confidence interval.
     """
     n_heap = counters[C_HEAP]
-    n_free = counters[C_FREE]
     n_rec = counters[C_RECORDS]
     rec_cap = rec_delay.size
     events = 0
@@ -129,8 +145,8 @@ def run(dem_rate, dem_proc, dem_first_path, dem_end_path, path_cum, path_indptr,
         if counters[C_MEASURED_DONE] == 1 and counters[C_OUTSTANDING] == 0:
             status = DONE
             break
-        if n_free == 0:
-            status = GROW_POOL
+        if counters[C_FULL_ARC] >= 0:  # every ring has room for the one packet an event may append
+            status = GROW_TRANSIT
             break
         if n_rec >= rec_cap:
             status = GROW_RECORDS
@@ -141,8 +157,6 @@ def run(dem_rate, dem_proc, dem_first_path, dem_end_path, path_cum, path_indptr,
 
         if ident < 0:  # demand k's next packet reaches its first queue
             k = -ident - 1
-            n_free -= 1
-            p = free[n_free]
             birth = t - dem_proc[k]
             seq = counters[C_GENERATED]
             counters[C_GENERATED] = seq + 1
@@ -161,42 +175,46 @@ def run(dem_rate, dem_proc, dem_first_path, dem_end_path, path_cum, path_indptr,
                 u = np.random.random()
                 while path < last and path_cum[path] <= u:
                     path += 1
-            pk_demand[p] = k
-            pk_path[p] = path
-            pk_hop[p] = 0
-            pk_birth[p] = birth
-            pk_batch[p] = batch
+            h = 0
+            length = 0.0
             if length_mode != REDRAWN:
-                pk_len[p] = _length(length_mode, mean_length, sizes, cumulative)
+                length = _length(length_mode, mean_length, sizes, cumulative)
             _sift_down(heap_t, heap_id, n_heap, t + np.random.exponential(1.0 / dem_rate[k]), ident)
-        else:  # the head of arc `ident`'s transit list reaches its next queue
-            p = fifo_head[ident]
-            nxt = pk_next[p]
-            fifo_head[ident] = nxt
-            if nxt < 0:
-                fifo_tail[ident] = -1
+        else:  # the oldest packet in transit on arc `ident` reaches its next queue
+            off = tr_off[ident]
+            i = tr_head[ident]
+            k = transit[off + i].demand
+            path = transit[off + i].path
+            h = transit[off + i].hop
+            batch = transit[off + i].batch
+            length = transit[off + i].length
+            birth = transit[off + i].birth
+            i += 1
+            if i == tr_size[ident]:
+                i = 0
+            tr_head[ident] = i
+            tr_count[ident] -= 1
+            if tr_count[ident] == 0:
                 n_heap -= 1
                 _sift_down(heap_t, heap_id, n_heap, heap_t[n_heap], heap_id[n_heap])
             else:
-                _sift_down(heap_t, heap_id, n_heap, pk_time[nxt], ident)
+                _sift_down(heap_t, heap_id, n_heap, transit[off + i].time, ident)
 
-        # packet p arrives at time t at the queue of its hop h
-        path = pk_path[p]
-        h = pk_hop[p]
+        # the packet (demand k, path, hop h) arrives at time t at the queue of its hop
         base = path_indptr[path]
         a = path_arcs[base + h]
         q = arc_queue[a]
-        batch = pk_batch[p]
         counters[C_HOPS] += 1
-        length = np.random.exponential(mean_length) if length_mode == REDRAWN else pk_len[p]
+        if length_mode == REDRAWN:
+            length = np.random.exponential(mean_length)
         leave = max(t, queue_free_at[q]) + length / queue_cap[q]
         dropped = False
         if buf_pkts[q] > 0:
             size = buf_pkts[q]
-            off = ring_off[q]
+            roff = ring_off[q]
             head = ring_head[q]
             count = ring_count[q]
-            while count > 0 and ring_time[off + head] <= t:
+            while count > 0 and ring_time[roff + head] <= t:
                 head += 1
                 if head == size:
                     head = 0
@@ -207,7 +225,7 @@ def run(dem_rate, dem_proc, dem_first_path, dem_end_path, path_cum, path_indptr,
                 tail = head + count
                 if tail >= size:
                     tail -= size
-                ring_time[off + tail] = leave
+                ring_time[roff + tail] = leave
                 count += 1
             ring_head[q] = head
             ring_count[q] = count
@@ -219,10 +237,8 @@ def run(dem_rate, dem_proc, dem_first_path, dem_end_path, path_cum, path_indptr,
         if dropped:
             if batch >= 0:
                 arc_dropped[batch, a] += 1
-                dem_dropped[batch, pk_demand[p]] += 1
+                dem_dropped[batch, k] += 1
                 counters[C_OUTSTANDING] -= 1
-            free[n_free] = p
-            n_free += 1
             continue
         queue_free_at[q] = leave
         if batch >= 0:
@@ -230,31 +246,66 @@ def run(dem_rate, dem_proc, dem_first_path, dem_end_path, path_cum, path_indptr,
             arc_count[batch, a] += 1
         if base + h + 1 == path_indptr[path + 1]:  # delivered after the propagation of arc a
             if batch >= 0:
-                k = pk_demand[p]
-                delay = leave + arc_prop[a] - pk_birth[p]
+                delay = leave + arc_prop[a] - birth
                 dem_sum[batch, k] += delay
                 dem_count[batch, k] += 1
                 rec_delay[n_rec] = delay
                 rec_demand[n_rec] = k
                 n_rec += 1
                 counters[C_OUTSTANDING] -= 1
-            free[n_free] = p
-            n_free += 1
-        else:  # in transit on arc a: appended to its list (departures from a queue are in order)
-            pk_hop[p] = h + 1
-            pk_time[p] = leave + arc_onward[a]
-            pk_next[p] = -1
-            if fifo_tail[a] < 0:
-                fifo_head[a] = p
-                _push(heap_t, heap_id, n_heap, pk_time[p], a)
+        else:  # in transit on arc a: appended to its ring (departures from a queue are in order)
+            count = tr_count[a]
+            i = tr_head[a] + count
+            if i >= tr_size[a]:
+                i -= tr_size[a]
+            j = tr_off[a] + i
+            transit[j].demand = k
+            transit[j].path = path
+            transit[j].hop = h + 1
+            transit[j].batch = batch
+            transit[j].length = length
+            transit[j].birth = birth
+            transit[j].time = leave + arc_onward[a]
+            tr_count[a] = count + 1
+            if count == 0:
+                _push(heap_t, heap_id, n_heap, leave + arc_onward[a], a)
                 n_heap += 1
-            else:
-                pk_next[fifo_tail[a]] = p
-            fifo_tail[a] = p
+            if count + 1 == tr_size[a]:
+                counters[C_FULL_ARC] = a
     counters[C_HEAP] = n_heap
-    counters[C_FREE] = n_free
     counters[C_RECORDS] = n_rec
     return status
+
+
+def grow_transit(transit, tr_off, tr_size, tr_head, tr_count, arc: int, used: int):
+    """Double arc ``arc``'s ring; returns ``(transit, used)``, ``used`` the end of the occupied
+    part of ``transit``.
+
+    The ring moves to a new segment at the end (its old segment is left unused); when
+    ``transit`` has no room, a twice larger array is allocated and every ring is copied into it
+    without gaps.  So the memory stays within a few times the packets in flight and a packet is
+    copied O(log) times.
+    """
+    tr_size[arc] *= 2
+    if used + tr_size[arc] > transit.size:
+        fresh = np.zeros(max(2 * transit.size, int(tr_size.sum())), dtype=TRANSIT)
+        used = 0
+        for a in range(tr_off.size):
+            _unwrap(transit, tr_off[a], tr_head[a], tr_count[a], tr_size[a] if a != arc else tr_size[a] // 2,
+                    fresh, used)
+            tr_off[a], tr_head[a] = used, 0
+            used += tr_size[a]
+        return fresh, used
+    _unwrap(transit, tr_off[arc], tr_head[arc], tr_count[arc], tr_size[arc] // 2, transit, used)
+    tr_off[arc], tr_head[arc] = used, 0
+    return transit, used + tr_size[arc]
+
+
+def _unwrap(source, off: int, head: int, count: int, size: int, target, at: int) -> None:
+    """Copy a ring's ``count`` records, oldest first, to ``target[at:]``."""
+    first = min(count, size - head)
+    target[at:at + first] = source[off + head:off + head + first]
+    target[at + first:at + count] = source[off:off + count - first]
 
 
 def grow(array: np.ndarray, size: int, fill=0) -> np.ndarray:

@@ -32,6 +32,7 @@ from topo_opt.evaluators.metrics import DesignMetrics, evaluate_design
 from topo_opt.evaluators.queues import mm1k
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
+from topo_opt.model.validation import replace_network
 from topo_opt.simulation import engine
 from topo_opt.simulation.confidence import mean_interval
 from topo_opt.simulation.lengths import LENGTH_MODES, Buffers, PacketLengths
@@ -238,7 +239,7 @@ def _model_network(network: Network, lengths: PacketLengths) -> Network:
     if network.rate_unit != "bit/s":
         raise InvalidInputError(f"empirical packet sizes (bytes) need a bit/s instance; "
                                 f"{network.name!r} has rates in {network.rate_unit}")
-    return network.replace(packet_length_bits=lengths.mean(network.packet_length_bits))
+    return replace_network(network, packet_length_bits=lengths.mean(network.packet_length_bits))
 
 
 def queue_capacity(network: Network, design: Design) -> np.ndarray:
@@ -350,19 +351,18 @@ class _Engine:
     def run(self, seed: int, progress: Callable[[float], None] | None) -> _Replication:
         """One replication; ``progress`` gets the fraction of the budget done after each chunk."""
         nb, na, nk = self.n_batches, self.n_arcs, self.n_demands
-        pool = 1024
         heap_t, heap_id = np.zeros(na + nk), np.zeros(na + nk, dtype=np.int64)
-        fifo_head, fifo_tail = np.full(na, -1, dtype=np.int64), np.full(na, -1, dtype=np.int64)
-        # demand, path, hop, next in transit list; length, birth, arrival at next queue; batch
-        pk = [np.zeros(pool, dtype=np.int64) for _ in range(4)] + [np.zeros(pool) for _ in range(3)] \
-            + [np.zeros(pool, dtype=np.int64)]
-        free = np.arange(pool - 1, -1, -1, dtype=np.int64)
+        tr_size = np.full(na, engine.INITIAL_RING, dtype=np.int64)
+        tr_off = np.arange(na, dtype=np.int64) * engine.INITIAL_RING
+        tr_head, tr_count = np.zeros(na, dtype=np.int64), np.zeros(na, dtype=np.int64)
+        transit = np.zeros(na * engine.INITIAL_RING, dtype=engine.TRANSIT)
+        used = transit.size
         ring_head = np.zeros(self.buf_pkts.size, dtype=np.int64)
         ring_count = np.zeros(self.buf_pkts.size, dtype=np.int64)
         ring_time = np.zeros(max(int(self.buf_pkts.sum()), 1))
         queue_free_at = np.zeros(self.queue_cap.size)
         counters = np.zeros(engine.N_COUNTERS, dtype=np.int64)
-        counters[engine.C_FREE] = pool
+        counters[engine.C_FULL_ARC] = -1
         stats = [np.zeros((nb, na)), np.zeros((nb, na), dtype=np.int64), np.zeros((nb, na), dtype=np.int64),
                  np.zeros((nb, na), dtype=np.int64), np.zeros((nb, nk)), np.zeros((nb, nk), dtype=np.int64),
                  np.zeros((nb, nk), dtype=np.int64), np.zeros((nb, nk), dtype=np.int64)]
@@ -378,7 +378,7 @@ class _Engine:
                 self.path_arcs, self.arc_queue, self.arc_onward, self.arc_prop, self.queue_cap, self.buf_pkts,
                 self.buf_bits, self.ring_off, ring_head, ring_count, ring_time, self.length_mode,
                 self.mean_length, self.sizes, self.cumulative, self.budget_mode, self.warm, self.stop, nb,
-                heap_t, heap_id, fifo_head, fifo_tail, *pk, free, queue_free_at, counters, *stats, rec_delay, rec_demand,
+                heap_t, heap_id, transit, tr_off, tr_size, tr_head, tr_count, queue_free_at, counters, *stats, rec_delay, rec_demand,
                 max_events)
 
         step(0)  # loads (or compiles) the machine code, outside the timed loop
@@ -387,14 +387,10 @@ class _Engine:
             status = step(CHUNK_EVENTS)
             if status == engine.DONE:
                 break
-            if status == engine.GROW_POOL:
-                new = 2 * pool
-                pk = [engine.grow(a, new) for a in pk]
-                n_free = int(counters[engine.C_FREE])
-                free = engine.grow(free[:n_free], new)
-                free[n_free:n_free + new - pool] = np.arange(new - 1, pool - 1, -1)
-                counters[engine.C_FREE] = n_free + new - pool
-                pool = new
+            if status == engine.GROW_TRANSIT:
+                transit, used = engine.grow_transit(transit, tr_off, tr_size, tr_head, tr_count,
+                                                    int(counters[engine.C_FULL_ARC]), used)
+                counters[engine.C_FULL_ARC] = -1
             elif status == engine.GROW_RECORDS:
                 rec_delay, rec_demand = engine.grow(rec_delay, 2 * rec_delay.size), \
                     engine.grow(rec_demand, 2 * rec_demand.size)

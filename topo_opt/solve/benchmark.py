@@ -1,7 +1,7 @@
 """Run methods × instances × seeds and tabulate objective, bound, gap, time and evaluations.
 
-Each method is a function ``run(network, seed, time_limit_s) -> SolveResult`` in the registry
-:data:`METHODS`; adding a method is adding one entry.  Deterministic methods run once per
+Each method is a card of the problem registry in :data:`METHODS`; adding a method is adding
+one entry.  Deterministic methods run once per
 instance (``seed`` None), seeded ones (:data:`SEEDED`) once per seed.  The **best bound** of an
 instance is the largest lower bound any method proved on it; every record carries its gap to
 that bound, ``(objective − best bound)/objective``, so heuristics and exact methods compare on
@@ -19,67 +19,25 @@ from typing import Callable, Sequence
 
 from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.model.network import Network
-from topo_opt.solve.result import SolveResult, relative_gap
+from topo_opt.model.result import SolveResult, relative_gap
+from topo_opt.solve.cards import validate_card
+from topo_opt.solve.problems import PROBLEMS
 
-Runner = Callable[[Network, "int | None", float], SolveResult]
-
-
-def _exact(network: Network, seed: int | None, time_limit_s: float) -> SolveResult:
-    from topo_opt.solve.single_path import solve_single_path_min_delay
-
-    return solve_single_path_min_delay(network, time_limit_s=time_limit_s)
-
-
-def _ga(network: Network, seed: int | None, time_limit_s: float) -> SolveResult:
-    from topo_opt.solve.cards import validate_card
-    from topo_opt.solve.ga import solve_ga
-
-    card = validate_card({"problem": "ga", "solver": {"time_limit_s": time_limit_s}}, "bench ga")
-    return solve_ga(network, card, seed=seed)
-
-
-def _splittable(network: Network, seed: int | None, time_limit_s: float) -> SolveResult:
-    from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
-
-    return solve_min_delay_gp(network, gap=1e-6, time_limit_s=time_limit_s)
-
-
-def _power(method: str) -> Runner:
-    """Runner of the ``earp-min-power`` card with ``solver.method`` = ``method`` (milp, earp)."""
-    def run(network: Network, seed: int | None, time_limit_s: float) -> SolveResult:
-        from topo_opt.solve.cards import validate_card
-        from topo_opt.solve.min_power import solve_min_power_card
-
-        card = validate_card({"problem": "earp-min-power",
-                              "solver": {"method": method, "time_limit_s": time_limit_s}}, f"bench {method}")
-        return solve_min_power_card(network, card)
-
-    return run
-
-
-def _ga_power(network: Network, seed: int | None, time_limit_s: float) -> SolveResult:
-    from topo_opt.solve.cards import validate_card
-    from topo_opt.solve.ga import solve_ga
-
-    card = validate_card({"problem": "ga", "objective": {"name": "power"},
-                          "solver": {"time_limit_s": time_limit_s}}, "bench ga-power")
-    return solve_ga(network, card, seed=seed)
-
-
-def _min_hop(network: Network, seed: int | None, time_limit_s: float) -> SolveResult:
-    from topo_opt.solve.cards import validate_card
-    from topo_opt.solve.dispatch import solve
-
-    return solve(network, validate_card({"problem": "routing-baseline"}, "bench min-hop"))
-
-
-#: Method name -> runner.  ``exact``: single-path MILP; ``ga``: genetic algorithm (delay);
-#: ``splittable``: min-delay splittable routing (gradient projection); ``min-hop``: baseline.
-#: Power (W): ``milp-power``: min-power MILP (proven bound); ``earp``: EARP heuristic, both at
-#: the card's T_max; ``ga-power``: GA on power with idle elements off and NO delay bound.
-METHODS: dict[str, Runner] = {"exact": _exact, "ga": _ga, "splittable": _splittable,
-                              "min-hop": _min_hop, "milp-power": _power("milp"), "earp": _power("earp"),
-                              "ga-power": _ga_power}
+#: Method name -> (problem, card settings): each method is a card of the problem registry
+#: (:data:`~topo_opt.solve.problems.PROBLEMS`), solved by :func:`topo_opt.solve.dispatch.solve`
+#: with the card's defaults otherwise.  ``exact``: single-path MILP; ``ga``: genetic algorithm
+#: (delay); ``splittable``: min-delay splittable routing (gradient projection); ``min-hop``:
+#: baseline.  Power (W): ``milp-power``: min-power MILP (proven bound); ``earp``: EARP heuristic,
+#: both at the card's T_max; ``ga-power``: GA on power with idle elements off and NO delay bound.
+METHODS: dict[str, tuple[str, dict]] = {
+    "exact": ("single-path-min-delay", {}),
+    "ga": ("ga", {}),
+    "splittable": ("min-delay", {"solver": {"method": "gradient_projection"}}),
+    "min-hop": ("routing-baseline", {}),
+    "milp-power": ("earp-min-power", {"solver": {"method": "milp"}}),
+    "earp": ("earp-min-power", {"solver": {"method": "earp"}}),
+    "ga-power": ("ga", {"objective": {"name": "power"}}),
+}
 SEEDED = frozenset({"ga", "ga-power"})
 #: Methods solving a relaxation (splittable routing): their bound counts for the best bound,
 #: their objective is not a single-path design, so their gap is to their own bound.
@@ -142,7 +100,7 @@ def _run_instance(name: str, network: Network, methods: Sequence[str], seeds: in
     """Append the run of every method (and seed) on one instance to ``group``, as each ends."""
     for method in methods:
         for seed in (range(seeds) if method in SEEDED else (None,)):
-            result = METHODS[method](network, seed, time_limit_s)
+            result = run_method(method, network, seed, time_limit_s)
             record = {"instance": name, "method": method, "seed": seed,
                       "status": result.status.value, "objective": result.objective,
                       "objective_unit": result.objective_unit,
@@ -156,6 +114,20 @@ def _run_instance(name: str, network: Network, methods: Sequence[str], seeds: in
             group.append(BenchRun(record, result))
             if progress is not None:
                 progress(record)
+
+
+def run_method(method: str, network: Network, seed: int | None, time_limit_s: float) -> SolveResult:
+    """Solve ``network`` with the card of ``method`` (:data:`METHODS`), its time limit and seed set."""
+    from topo_opt.solve.dispatch import solve
+
+    problem, settings = METHODS[method]
+    raw: dict = {"problem": problem, **{section: dict(keys) for section, keys in settings.items()}}
+    schema = PROBLEMS[problem].schema
+    if "time_limit_s" in schema.get("solver", {}):
+        raw.setdefault("solver", {})["time_limit_s"] = time_limit_s
+    if seed is not None:
+        raw.setdefault("ga", {})["seed"] = seed
+    return solve(network, validate_card(raw, f"bench {method}"))
 
 
 def _with_best_bound(group: list[BenchRun]) -> list[BenchRun]:

@@ -39,7 +39,7 @@ from topo_opt.algorithms import baselines
 from topo_opt.algorithms.capacity_assignment import (
     CapacityAssignment, link_queue_loads, min_cost_for_packets, min_delay_for_budget,
 )
-from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph, demand_distances, raise_unreachable, shortest_path_forest,
 )
@@ -47,11 +47,11 @@ from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.model.costs import linear_capacity_cost, unit_capacity_cost
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
-from topo_opt.solve.result import SolveResult, Status
+from topo_opt.model.result import SolveResult, Status
+from topo_opt.solve.problems import CAPACITY_ROUTING_RULES as ROUTING_RULES
 from topo_opt.solve.support_routing import min_delay_on_support
 
 Callback = Callable[[dict], None]
-ROUTING_RULES = ("min-delay", "min-hop", "shortest-length", "ecmp", "joint")
 CFA_MAX_ROUNDS = 50
 CFA_RTOL = 1e-9
 

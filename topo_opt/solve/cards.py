@@ -19,6 +19,7 @@ Example (``models/min-delay.toml``)::
 """
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,105 +28,11 @@ from typing import Any, Mapping
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.bundled import resolve
 from topo_opt.io.toml_file import apply_overrides, read_toml
-from topo_opt.solve.capacity_assignment import ROUTING_RULES as CA_ROUTING_RULES
+from topo_opt.solve.problems import PROBLEMS, RENAMED_KEYS
 
-# Schema: problem -> section -> key -> (type, default, allowed values or None)
-_SOLVER_COMMON = {
-    "gap": (float, 1e-6, None),
-    "time_limit_s": (float, 600.0, None),
-    "max_iterations": (int, 1_000_000, None),
-}
-SCHEMAS: dict[str, dict[str, dict[str, tuple[type, Any, tuple | None]]]] = {
-    "min-delay": {
-        "objective": {"include_fixed_delay": (bool, True, None)},
-        "solver": {"method": (str, "auto", ("auto", "gradient_projection", "outer_approximation",
-                                            "flow_deviation")), **_SOLVER_COMMON},
-    },
-    "min-max-utilization": {"solver": {"time_limit_s": (float, 600.0, None)}},
-    "min-hop": {"solver": {"time_limit_s": (float, 600.0, None)}},
-    "fortz-thorup": {"solver": {"time_limit_s": (float, 600.0, None)}},
-    "capacity-min-delay-budget": {  # topo_opt.solve.capacity_assignment
-        "routing": {"rule": (str, "min-delay", CA_ROUTING_RULES)},
-        "capacity": {"budget": ((float, str), "installed", ("installed",))},
-        "objective": {"include_fixed_delay": (bool, True, None)},
-        "cfa": {"starts": (int, 4, None), "seed": (int, 0, None)},
-        "solver": {"gap": (float, 1e-6, None), "time_limit_s": (float, 600.0, None)},
-    },
-    "capacity-min-cost-delay-bound": {  # topo_opt.solve.capacity_assignment
-        "routing": {"rule": (str, "min-delay", CA_ROUTING_RULES)},
-        "capacity": {"max_delay_s": ((float, str), "installed", ("installed",))},
-        "objective": {"include_fixed_delay": (bool, True, None)},
-        "cfa": {"starts": (int, 4, None), "seed": (int, 0, None)},
-        "solver": {"gap": (float, 1e-6, None), "time_limit_s": (float, 600.0, None)},
-    },
-    "capacity-worst-case-deadline": {  # topo_opt.solve.worst_case_capacity
-        "routing": {"rule": (str, "min-hop", ("min-delay", "min-hop", "shortest-length", "ecmp"))},
-        "deadline": {"max_delay_s": ((float, str), "installed", ("installed",)),
-                     "class_max_delay_s": (dict, {}, None)},
-        "traffic": {"burst": ((float, str), "auto", ("auto",)), "max_packet": ((float, str), "auto", ("auto",)),
-                    "class_burst": (dict, {}, None)},
-        "capacity": {"max_utilization": (float, 0.95, None), "modular": (bool, False, None),
-                     "keep_installed": (bool, True, None),
-                     "max_added_capacity": ((float, str), "auto", ("auto",))},
-        "solver": {"gap": (float, 1e-6, None), "max_iterations": (int, 10_000, None),
-                   "mip_gap": (float, 1e-4, None), "time_limit_s": (float, 600.0, None)},
-    },
-    "modular-capacity": {  # topo_opt.solve.modular_capacity
-        "objective": {"sense": (str, "min-cost", ("min-cost", "min-delay")),
-                      "include_fixed_delay": (bool, True, None)},
-        "constraints": {"max_delay_s": ((float, str), "installed", ("installed",)),
-                        "budget": ((float, str), "installed", ("installed",)),
-                        "max_utilization": (float, 1.0, None), "survivable": (bool, False, None)},
-        "capacity": {"keep_installed": (bool, False, None),
-                     "max_added_capacity": ((float, str), "auto", ("auto",))},
-        "solver": {"mip_gap": (float, 0.01, None), "time_limit_s": (float, 600.0, None)},
-    },
-    "routing-baseline": {
-        "routing": {"rule": (str, "min-hop", ("min-hop", "shortest-length", "ecmp"))},
-    },
-    "ga": {  # topo_opt.solve.ga, topo_opt.algorithms.genetic.GAOptions
-        "objective": {"name": (str, "delay", ("delay", "power", "rejection", "composite")),
-                      "include_fixed_delay": (bool, True, None),
-                      "lower_bound": (str, "splittable", ("splittable", "none")),
-                      "overload_penalty": (float, 100.0, None),
-                      "power_profiles": (str, "", None),
-                      "default_power_profile": (str, "core-router", None)},
-        "composite": {"rejection": (float, 1.0, None), "delay": (float, 1.0, None),
-                      "energy": (float, 1.0, None)},
-        "ga": {"population": (int, 40, None), "generations": (int, 1000, None),
-               "stagnation": (int, 200, None), "elite": (int, 2, None), "tournament": (int, 3, None),
-               "crossover_rate": (float, 0.9, None), "path_crossover_rate": (float, 0.1, None),
-               "mutation_rate": (float, 0.01, None), "guided_rate": (float, 0.02, None),
-               "k_shortest": (int, 3, None), "random_paths": (int, 4, None), "seed": (int, 0, None)},
-        "solver": {"time_limit_s": (float, 30.0, None), "method": (str, "ga", ("ga", "exact")),
-                   "gap": (float, 1e-4, None)},
-    },
-    "earp-min-power": {  # topo_opt.solve.min_power (milp), topo_opt.algorithms.earp (earp)
-        "power": {"profiles": (str, "", None), "default_profile": (str, "core-router", None)},
-        "delay": {"max_delay_s": (float, 0.0, None), "max_delay_factor": (float, 1.5, None),
-                  "max_demand_delay_s": (float, 0.0, None), "include_fixed_delay": (bool, True, None)},
-        "network": {"max_utilization": (float, 1.0, None)},
-        "solver": {"method": (str, "milp", ("milp", "earp")), "gap": (float, 1e-4, None),
-                   "time_limit_s": (float, 600.0, None), "max_iterations": (int, 100, None),
-                   "n_candidates": (int, 8, None), "max_simple_paths": (int, 50, None)},
-    },
-    "secure-min-delay": {  # topo_opt.solve.secure_routing
-        "security": {"max_rejection": (float, 0.0, None), "form": (str, "max", ("max", "sum")),
-                     "tolerance": (dict, {}, None), "node_insecurity": (dict, {}, None)},
-        "routing": {"paths": (str, "split", ("split", "single-path"))},
-        "objective": {"include_fixed_delay": (bool, True, None)},
-        "solver": {"gap": (float, 1e-4, None), "time_limit_s": (float, 600.0, None),
-                   "max_iterations": (int, 100, None)},
-    },
-    "single-path-min-delay": {  # topo_opt.solve.single_path
-        "objective": {"include_fixed_delay": (bool, True, None)},
-        "candidates": {"k_shortest": (int, 8, None), "max_simple_paths": (int, 50, None)},
-        "solver": {"gap": (float, 1e-4, None), "mip_gap": (float, 1e-6, None),
-                   "time_limit_s": (float, 600.0, None), "max_iterations": (int, 100, None)},
-    },
-}
-SCHEMAS["topology-design"] = SCHEMAS["modular-capacity"]  # plus the candidate links
 TOP_LEVEL_KEYS = ("problem", "description")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -172,13 +79,34 @@ def _coerce(source: str, dotted: str, value: Any, kind: type | tuple, allowed: t
     return value
 
 
+def _renamed(raw: Mapping[str, Any], problem: str, source: str) -> dict[str, Any]:
+    """``raw`` with the problem's renamed keys (:data:`~topo_opt.solve.problems.RENAMED_KEYS`)
+    moved to their new names, each with a warning naming the new key."""
+    raw = {name: dict(value) if isinstance(value, Mapping) else value for name, value in raw.items()}
+    for old, new in RENAMED_KEYS.get(problem, {}).items():
+        (old_section, old_key), (new_section, new_key) = old.split(".", 1), new.split(".", 1)
+        section = raw.get(old_section)
+        if not isinstance(section, dict) or old_key not in section:
+            continue
+        if isinstance(raw.get(new_section), dict) and new_key in raw[new_section]:
+            raise InvalidInputError(f"{source}: '{old}' and '{new}' name one setting: keep '{new}'")
+        logger.warning("%s: '%s' is deprecated, use '%s' (accepted until topo-opt 0.2)", source, old, new)
+        raw.setdefault(new_section, {})[new_key] = section.pop(old_key)
+        if not section and old_section not in PROBLEMS[problem].schema:
+            del raw[old_section]
+    return raw
+
+
 def validate_card(raw: Mapping[str, Any], source: str) -> ModelCard:
-    """Check ``raw`` (parsed TOML) against the schema of its problem and fill defaults."""
+    """Check ``raw`` (parsed TOML) against the schema of its problem and fill defaults.
+
+    Keys renamed for one key per concept are accepted under their old name with a warning."""
     problem = raw.get("problem")
-    if problem not in SCHEMAS:
+    if problem not in PROBLEMS:
         raise InvalidInputError(
-            f"{source}: problem must be one of {', '.join(SCHEMAS)}, got {problem!r}")
-    schema = SCHEMAS[problem]
+            f"{source}: problem must be one of {', '.join(PROBLEMS)}, got {problem!r}")
+    raw = _renamed(raw, problem, source)
+    schema = PROBLEMS[problem].schema
     sections: dict[str, dict[str, Any]] = {
         name: {key: default for key, (_, default, _) in keys.items()}
         for name, keys in schema.items()}
@@ -232,11 +160,18 @@ def load_card(path: str | Path, overrides: tuple[str, ...] = (),
     given = {key: (flag, value) for key, (flag, value) in (options or {}).items() if value is not None}
     for key, (flag, _) in given.items():
         section, leaf = key.split(".", 1)
-        if leaf not in SCHEMAS[card.problem].get(section, {}):
+        if leaf not in PROBLEMS[card.problem].schema.get(section, {}):
             raise InvalidInputError(f"{flag} does not apply to the {card.problem!r} card "
                                     f"({path.name} has no {key} setting)")
     if not overrides and not given:
         return card
+    renamed = RENAMED_KEYS.get(card.problem, {})
+    for i, text in enumerate(overrides):  # an old key given with --set overrides the card's new key
+        key, sep, value = text.partition("=")
+        if key.strip() in renamed:
+            logger.warning("--set %s: '%s' is deprecated, use '%s' (accepted until topo-opt 0.2)",
+                           text, key.strip(), renamed[key.strip()])
+            overrides = (*overrides[:i], f"{renamed[key.strip()]}{sep}{value}", *overrides[i + 1:])
     apply_overrides(raw, overrides)
     for key, (_, value) in given.items():
         section, leaf = key.split(".", 1)

@@ -4,6 +4,10 @@ Every method's output goes through :func:`check_result` in the tests (and ``topo
 --check`` for users): routing conservation per demand, capacities, on/off consistency, and the
 reported objective and bound recomputed from the routing.  It returns the list of violations;
 an empty list means the design is valid and the numbers are honest.
+
+:func:`check_card` adds the constraints of the model card (utilisation cap, average and
+per-demand delay bounds, power states and power, security bounds); ``topo_opt.solve.dispatch.solve``
+runs it on every result before it is reported, and a design it rejects is never a success.
 """
 from __future__ import annotations
 
@@ -12,21 +16,31 @@ from typing import Mapping
 
 import numpy as np
 
-from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.evaluators.delay import DelayObjective
+from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.evaluators.power import Profiles, network_power
 from topo_opt.evaluators.security import path_rejection
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
-from topo_opt.solve.result import SolveResult, Status
+from topo_opt.model.result import SolveResult, Status
+from topo_opt.solve.cards import ModelCard
+from topo_opt.solve.document import card_power_profiles
+
+#: Problems without a capacity constraint: min max-utilisation (U* ≥ 1 is its answer that no
+#: routing fits) and fixed routing rules; an overload is flagged (``details["overloaded"]``).
+CAPACITY_FREE_PROBLEMS = ("min-max-utilization", "routing-baseline")
+#: Relative tolerance on the card's bounds (delay, utilisation): the solvers meet them up to rounding.
+BOUND_RTOL = 1e-6
 
 
 def check_design(network: Network, design: Design, *, strict_capacity: bool = True,
-                 tol: float = 1e-9) -> list[str]:
+                 capacity: bool = True, tol: float = 1e-9) -> list[str]:
     """Violations of routing conservation, capacity and on/off constraints.
 
     Conservation per demand: each path is a walk of arcs from the demand's source to its target,
     fractions are ≥ 0 and sum to 1.  Capacity: every queue load ≤ capacity (< with
-    ``strict_capacity``, as M/M/1 delay requires).  Flow only on links and nodes that are on.
+    ``strict_capacity``, as M/M/1 delay requires; not checked with ``capacity=False``).  Flow
+    only on links and nodes that are on.
     """
     problems: list[str] = []
     routing = design.routing
@@ -55,12 +69,12 @@ def check_design(network: Network, design: Design, *, strict_capacity: bool = Tr
 
     flow = design.arc_flow(network)
     load = network.queue_load(flow)
-    capacity = network.queue_capacity(design.link_capacity)
-    over = (load >= capacity) & (load > 0) if strict_capacity else load > capacity * (1 + tol)
-    if np.any(over):
+    queue_capacity = network.queue_capacity(design.link_capacity)
+    over = (load >= queue_capacity) & (load > 0) if strict_capacity else load > queue_capacity * (1 + tol)
+    if capacity and np.any(over):
         q = int(np.flatnonzero(over)[0])
         problems.append(f"link {network.links[network.queue_link[q]].id!r}: load {load[q]:.6g} exceeds "
-                        f"capacity {capacity[q]:.6g} {network.rate_unit}")
+                        f"capacity {queue_capacity[q]:.6g} {network.rate_unit}")
     off_links = ~design.link_on[network.arc_link]
     if np.any(flow[off_links] > tol * max(1.0, network.total_demand)):
         problems.append("flow on a link that is off")
@@ -73,21 +87,22 @@ def check_design(network: Network, design: Design, *, strict_capacity: bool = Tr
 
 
 def check_result(network: Network, result: SolveResult, *, rtol: float = 1e-7,
-                 power: Profiles | None = None,
-                 security: Mapping[str, float] | None = None) -> list[str]:
+                 power: Profiles | None = None, security: Mapping[str, float] | None = None,
+                 capacity: bool = True) -> list[str]:
     """Violations in a solve result: its design (:func:`check_design`) and its reported numbers.
 
     For delay objectives the objective is recomputed from the routing; the lower bound must not
     exceed the objective.  With ``power`` (device profiles) a ``total_power_w`` objective is
     recomputed; a reported ``details["average_delay_s"]`` is recomputed; with ``security``
     (tolerance per class) every used path's rejection in ``details["rejection_form"]`` must be
-    ≤ ``details["max_rejection"]``.
+    ≤ ``details["max_rejection"]``.  ``capacity=False`` skips the capacity check (problems
+    whose answer may overload a link: :data:`CAPACITY_FREE_PROBLEMS`).
     """
     if result.status is Status.INFEASIBLE:
         return [] if result.design is None else ["an infeasible result carries a design"]
     if result.design is None:
         return ["no design"]
-    problems = check_design(network, result.design,
+    problems = check_design(network, result.design, capacity=capacity,
                             strict_capacity=result.objective_name == "average_delay_s")
     if result.objective_name == "average_delay_s" and math.isfinite(result.objective):
         include = result.details.get("include_fixed_delay", True)
@@ -114,6 +129,54 @@ def check_result(network: Network, result: SolveResult, *, rtol: float = 1e-7,
                             f"bound {result.details['max_rejection']:.6g}")
     if math.isfinite(result.lower_bound) and result.lower_bound > result.objective * (1 + rtol):
         problems.append(f"lower bound {result.lower_bound:.12g} exceeds objective {result.objective:.12g}")
+    return problems
+
+
+def check_card(network: Network, card: ModelCard, result: SolveResult) -> list[str]:
+    """Violations of every constraint of ``card`` by ``result`` (empty: the design meets its card).
+
+    :func:`check_result` (conservation, capacities, on/off states, objective, bound), with the
+    card's power profiles (power recomputed) and security tolerances (path rejection ≤ R), and:
+
+    * utilisation cap u of the card (``constraints.max_utilization``): F_q ≤ u C_q on every queue;
+    * average delay bound: T(F) ≤ ``details["max_delay_s"]`` when the result has one;
+    * per-demand delay bound: every used path's delay ≤ ``details["max_demand_delay_bound_s"]``.
+
+    Bounds are met up to :data:`BOUND_RTOL` (relative).
+    """
+    security = None
+    if card.problem == "secure-min-delay":
+        from topo_opt.solve.secure_routing import card_network
+
+        network, security = card_network(network, card), card.get("security.tolerance")
+    problems = check_result(network, result, power=card_power_profiles(network, card), security=security,
+                            capacity=card.problem not in CAPACITY_FREE_PROBLEMS)
+    if result.design is None or problems:
+        return problems
+    design, details = result.design, result.details
+    flow = design.arc_flow(network)
+    cap = card.sections.get("constraints", {}).get("max_utilization")
+    if cap is not None:
+        load, capacity = network.queue_load(flow), network.queue_capacity(design.link_capacity)
+        over = np.flatnonzero(load > cap * capacity * (1 + BOUND_RTOL) + 1e-12 * max(1.0, network.total_demand))
+        if over.size:
+            q = int(over[0])
+            problems.append(f"link {network.links[network.queue_link[q]].id!r}: load {load[q]:.6g} above "
+                            f"{cap:g} × capacity {capacity[q]:.6g} {network.rate_unit} (utilisation cap)")
+    include = details.get("include_fixed_delay", True)
+    bound = details.get("max_delay_s")
+    if isinstance(bound, (int, float)) and math.isfinite(bound):
+        delay = DelayObjective.for_network(network, design.link_capacity, include).value(flow)
+        if not delay <= bound * (1 + BOUND_RTOL):
+            problems.append(f"average delay {delay:.9g} s above the bound {bound:.9g} s")
+    bound = details.get("max_demand_delay_bound_s")
+    if isinstance(bound, (int, float)) and math.isfinite(bound):
+        worst = evaluate_design(network, design, include_fixed_delay=include).demand_worst_delay_s
+        bad = np.flatnonzero(~(worst <= bound * (1 + BOUND_RTOL)))
+        if bad.size:
+            k = int(bad[0])
+            problems.append(f"demand {network.demands[k].id!r}: delay {worst[k]:.9g} s above the per-demand "
+                            f"bound {bound:.9g} s ({bad.size} demands)")
     return problems
 
 

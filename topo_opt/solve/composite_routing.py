@@ -31,7 +31,6 @@ optimised.  Normalisers R₀, Q₀, E₀ come from min-hop routing with everythi
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import replace
 from typing import Callable, Mapping
@@ -43,11 +42,11 @@ from scipy.optimize import minimize_scalar
 from topo_opt.algorithms.baselines import min_hop_routing
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
-from topo_opt.algorithms.objective import DelayObjective
-from topo_opt.errors import InvalidInputError
+from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.composite import CompositeWeights, composite_goal
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.power import NodePowerModel, Profiles
-from topo_opt.evaluators.security import demand_tolerance, link_insecurity, node_insecurity
+from topo_opt.evaluators.security import arc_rejection
 from topo_opt.formulations.delay_cuts import add_initial_tangent_cuts, add_tangent_cuts, define_delay_epigraph
 from topo_opt.formulations.multicommodity import (
     define_arc_flows, define_flow_conservation, define_index_sets, define_queue_loads,
@@ -56,10 +55,12 @@ from topo_opt.formulations.multicommodity import (
 from topo_opt.formulations.switching import arc_load_power_w
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult, Status, relative_gap
+from topo_opt.model.validation import replace_network
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
+from topo_opt.solve.kelley import run_kelley
 from topo_opt.solve.lp_methods import check_feasibility
 from topo_opt.solve.outer_approximation import new_cut_points
-from topo_opt.solve.result import SolveResult, Status, relative_gap
 
 Callback = Callable[[dict], None]
 
@@ -82,10 +83,7 @@ def demand_arc_costs(network: Network, weights: CompositeWeights, power: NodePow
         if weights.rejection_form != "sum":
             raise InvalidInputError("composite rejection_form 'max' is not additive over arcs: the "
                                     "exact method needs 'sum' (or weight rejection = 0; the GA takes both)")
-        tol = demand_tolerance(network, tolerance_by_class)[:, None]
-        node_s, link_s = node_insecurity(network), link_insecurity(network)
-        rho = np.maximum(node_s[network.arc_tail] - tol, 0.0) + np.maximum(link_s[network.arc_link] - tol, 0.0)
-        target = np.maximum(node_s[network.demand_target] - tol[:, 0], 0.0)
+        rho, target = arc_rejection(network, tolerance_by_class)
         cost += weights.rejection / weights.rejection_ref * rho / total
         constant = weights.rejection / weights.rejection_ref * float(rate @ target) / total
     if weights.energy > 0:
@@ -111,7 +109,7 @@ def _decompose(network: Network, flow: np.ndarray) -> Routing:
     triples = []
     for g in range(int(rank.max()) + 1):
         ks = np.sort(order[rank == g])
-        sub = network.replace(demands=tuple(network.demands[k] for k in ks.tolist()))
+        sub = replace_network(network, demands=tuple(network.demands[k] for k in ks.tolist()))
         part = decompose_source_flows(sub, network.demand_source[ks], flow[ks])
         triples += [(int(ks[part.demand[i]]), part.path_arcs(i), float(part.fraction[i]))
                     for i in range(part.n_paths)]
@@ -165,7 +163,6 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
     if not weights.delay > 0:
         raise InvalidInputError("composite weight 'delay' must be > 0 for the exact method (use the GA "
                                 "with delay = 0)")
-    deadline = math.inf if time_limit_s is None else start + time_limit_s
     power = NodePowerModel.for_network(network, profiles)
     reference = Design.for_network(network, min_hop_routing(network))
     weights = weights.resolve(network, reference, power, tolerance_by_class)
@@ -201,21 +198,15 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
     n_cuts = len(add_initial_tangent_cuts(model))
     solver = HighsSolver(model, HighsOptions())
 
-    incumbent = _demand_flows(network, feasible.design.routing)
-    best = value(incumbent)
+    start_flow = _demand_flows(network, feasible.design.routing)
+    state = {"incumbent": start_flow, "best": value(start_flow)}
     progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback, start_s=start)
-    bound, iteration = -math.inf, 0
     queues = layout.queues
-    while True:
-        remaining = None if math.isinf(deadline) else max(deadline - time.perf_counter(), 0.0)
-        outcome = solver.solve(time_limit_s=remaining, algorithm="ipm" if iteration == 0 else "simplex")
-        if outcome.status is not Status.OPTIMAL:
-            status, message = outcome.status, f"LP stopped: {outcome.message}"
-            break
-        iteration += 1
-        bound = max(bound, per_packet * outcome.bound + constant)
-        lp_flow = layout.source_flows(solver.values(model.source_flow), network.n_arcs)
-        # best point of the segment incumbent -> LP flows (φ convex, +inf beyond saturation)
+
+    def improve() -> float:
+        """Best point of the segment incumbent -> LP flows (φ convex, +inf beyond saturation)."""
+        incumbent = state["incumbent"]
+        state["lp"] = lp_flow = layout.source_flows(solver.values(model.source_flow), network.n_arcs)
         direction = lp_flow - incumbent
         load_step = network.queue_load(direction.sum(axis=0))
         slack = objective.queue_capacity - network.queue_load(incumbent.sum(axis=0))
@@ -226,21 +217,24 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
         for beta in (step.x, hi):
             trial = incumbent + beta * direction
             trial_value = value(trial)
-            if trial_value < best:
-                incumbent, best = trial, trial_value
-        stop = progress.update(iteration, best, bound)
-        if stop is not None:
-            status, message = stop, f"additive part: {progress.message(stop)}"
-            break
+            if trial_value < state["best"]:
+                state["incumbent"], state["best"] = trial, trial_value
+        return state["best"]
+
+    def cut() -> int:
         cut_queues, cut_loads = new_cut_points(
-            objective, queues, network.queue_load(lp_flow.sum(axis=0))[queues],
-            solver.values(model.queue_packets), network.queue_load(incumbent.sum(axis=0))[queues])
-        if not cut_queues.size:
-            status = Status.ITERATION_LIMIT
-            message = f"stalled at gap {progress.history[-1]['gap']:.3g}: no cut violated beyond the tolerance"
-            break
+            objective, queues, network.queue_load(state["lp"].sum(axis=0))[queues],
+            solver.values(model.queue_packets), network.queue_load(state["incumbent"].sum(axis=0))[queues])
         solver.add_constraints(add_tangent_cuts(model, cut_queues, cut_loads))
-        n_cuts += len(cut_queues)
+        return len(cut_queues)
+
+    run = run_kelley(solver, progress, bound=lambda outcome: per_packet * outcome.bound + constant,
+                     incumbent=improve, cut=cut, time_limit_s=time_limit_s)
+    status, message, bound, iteration, incumbent = run.status, run.message, run.bound, run.iterations, \
+        state["incumbent"]
+    if status in (Status.OPTIMAL, Status.TIME_LIMIT, Status.ITERATION_LIMIT):
+        message = f"additive part: {message}"
+    n_cuts += run.cuts
 
     design = Design.for_network(network, _decompose(network, incumbent))
     goal = composite_goal(network, design, weights, power, tolerance_by_class)
@@ -255,7 +249,7 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
         status = Status.FEASIBLE
         message = (f"{message}; the fixed (chassis and idle-port) power term {fixed_term:.6g} is not "
                    f"additive and not optimised (bound {fixed_bound:.6g})")
-    return SolveResult(
+    result = SolveResult(
         status, "composite_oa", "composite_goal", "1", objective=goal.total, lower_bound=lower,
         design=design, solve_time_s=time.perf_counter() - start, iterations=iteration,
         message=message, history=progress.history,
@@ -267,3 +261,6 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
                              "delay_ref_s": weights.delay_ref_s, "energy_ref_w": weights.energy_ref_w},
                  "unattributed_power_w": goal.unattributed_power_w, "cuts": n_cuts, **model_size(model),
                  "lower_bound_source": "outer-approximation LP of the additive part + fixed-power bound"})
+    if status is Status.INTERRUPTED:
+        raise SolveInterrupted(result)
+    return result

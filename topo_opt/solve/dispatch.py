@@ -12,19 +12,22 @@ import time
 from typing import Callable
 
 from topo_opt.algorithms import baselines
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.errors import InvalidInputError, SolveInterrupted
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult, Status
 from topo_opt.solve.cards import ModelCard
-from topo_opt.solve.checker import flag_overload
-from topo_opt.solve.result import SolveResult, Status
+from topo_opt.solve.checker import check_card, flag_overload
+from topo_opt.solve.problems import PROBLEMS
 
 Callback = Callable[[dict], None]
 
-# Path-based gradient projection reaches 1e-6 certified gaps faster than the HiGHS cutting-plane
-# method on every instance measured (BENCHMARKS.md), from 25 to 2,500 nodes.
-AUTO_MIN_DELAY_METHOD = "gradient_projection"
+# Per-demand path equilibration reaches 1e-6 certified gaps 1.3-5x faster than gradient projection
+# on 900-2,500 nodes (BENCHMARKS.md), but loading its compiled kernels costs ~0.2 s CPU once per
+# process, more than gradient projection's whole solve on small networks (16-124 ms on 12-30
+# nodes): ``auto`` takes it from AUTO_EQUILIBRATION_MIN_NODES nodes up.
+AUTO_EQUILIBRATION_MIN_NODES = 100
 
 _BASELINE_RULES = {
     "min-hop": baselines.min_hop_routing,
@@ -35,11 +38,13 @@ _BASELINE_RULES = {
 logger = logging.getLogger(__name__)
 
 
-def _min_delay(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
+def run_min_delay(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
     method = card.get("solver.method")
     if method == "auto":
-        method = AUTO_MIN_DELAY_METHOD
-    if method == "gradient_projection":
+        method = "path_equilibration" if network.n_nodes >= AUTO_EQUILIBRATION_MIN_NODES else "gradient_projection"
+    if method == "path_equilibration":
+        from topo_opt.algorithms.path_equilibration import solve_min_delay_pe as run
+    elif method == "gradient_projection":
         from topo_opt.algorithms.gradient_projection import solve_min_delay_gp as run
     elif method == "flow_deviation":
         from topo_opt.algorithms.flow_deviation import solve_min_delay_fd as run
@@ -53,7 +58,7 @@ def _min_delay(network: Network, card: ModelCard, callback: Callback | None) -> 
     return result
 
 
-def _routing_baseline(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
+def run_routing_baseline(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
     rule = card.get("routing.rule")
     start = time.perf_counter()
     design = Design.for_network(network, _BASELINE_RULES[rule](network))
@@ -66,7 +71,7 @@ def _routing_baseline(network: Network, card: ModelCard, callback: Callback | No
                        details={"lower_bound_source": "none (fixed routing rule)"})
 
 
-def _modular(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
+def run_modular(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
     from topo_opt.model.costs import linear_capacity_cost
     from topo_opt.solve.modular_capacity import solve_modular_capacity
 
@@ -87,19 +92,19 @@ def _modular(network: Network, card: ModelCard, callback: Callback | None) -> So
         max_added_capacity=None if added == "auto" else added, callback=callback)
 
 
-def _capacity_assignment(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
+def run_capacity_assignment(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
     from topo_opt.solve.capacity_assignment import solve_capacity_assignment
 
     budget_form = card.problem == "capacity-min-delay-budget"
     return solve_capacity_assignment(
         network, form="budget" if budget_form else "delay-bound", routing_rule=card.get("routing.rule"),
-        target=card.get("capacity.budget" if budget_form else "capacity.max_delay_s"),
+        target=card.get("constraints.budget" if budget_form else "constraints.max_delay_s"),
         include_fixed_delay=card.get("objective.include_fixed_delay"), gap=card.get("solver.gap"),
         time_limit_s=card.get("solver.time_limit_s"), starts=card.get("cfa.starts"),
         seed=card.get("cfa.seed"), callback=callback)
 
 
-def _worst_case_capacity(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
+def run_worst_case_capacity(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
     from topo_opt.model.traffic import traffic_descriptors
     from topo_opt.solve.worst_case_capacity import solve_worst_case_capacity, solve_worst_case_modular
 
@@ -109,7 +114,7 @@ def _worst_case_capacity(network: Network, card: ModelCard, callback: Callback |
                                   max_packet=None if packet == "auto" else packet)
     common = dict(routing_rule=card.get("routing.rule"), deadline=card.get("deadline.max_delay_s"),
                   class_deadline=card.get("deadline.class_max_delay_s"),
-                  max_utilization=card.get("capacity.max_utilization"), time_limit_s=card.get("solver.time_limit_s"))
+                  max_utilization=card.get("constraints.max_utilization"), time_limit_s=card.get("solver.time_limit_s"))
     if card.get("capacity.modular"):
         added = card.get("capacity.max_added_capacity")
         return solve_worst_case_modular(network, traffic, keep_installed=card.get("capacity.keep_installed"),
@@ -119,25 +124,7 @@ def _worst_case_capacity(network: Network, card: ModelCard, callback: Callback |
                                      max_iterations=card.get("solver.max_iterations"), **common)
 
 
-def _min_power(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
-    from topo_opt.solve.min_power import solve_min_power_card
-
-    return solve_min_power_card(network, card, callback)
-
-
-def _secure(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
-    from topo_opt.solve.secure_routing import solve_secure_card
-
-    return solve_secure_card(network, card)
-
-
-def _ga(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
-    from topo_opt.solve.ga import solve_ga
-
-    return solve_ga(network, card, callback)
-
-
-def _single_path(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
+def run_single_path(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
     from topo_opt.solve.single_path import solve_single_path_min_delay
 
     return solve_single_path_min_delay(
@@ -147,32 +134,13 @@ def _single_path(network: Network, card: ModelCard, callback: Callback | None) -
         include_fixed_delay=card.get("objective.include_fixed_delay"), callback=callback)
 
 
-def _lp(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
+def run_lp(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
     from topo_opt.solve import lp_methods
 
     run = {"min-max-utilization": lp_methods.solve_max_utilization,
            "min-hop": lp_methods.solve_min_hop,
            "fortz-thorup": lp_methods.solve_fortz_thorup}[card.problem]
     return run(network, time_limit_s=card.get("solver.time_limit_s"))
-
-
-#: problem name (``cards.SCHEMAS``) -> runner(network, card, callback)
-RUNNERS: dict[str, Callable[[Network, ModelCard, Callback | None], SolveResult]] = {
-    "min-delay": _min_delay,
-    "min-max-utilization": _lp,
-    "min-hop": _lp,
-    "fortz-thorup": _lp,
-    "routing-baseline": _routing_baseline,
-    "capacity-min-delay-budget": _capacity_assignment,
-    "capacity-min-cost-delay-bound": _capacity_assignment,
-    "capacity-worst-case-deadline": _worst_case_capacity,
-    "modular-capacity": _modular,
-    "topology-design": _modular,
-    "earp-min-power": _min_power,
-    "secure-min-delay": _secure,
-    "ga": _ga,
-    "single-path-min-delay": _single_path,
-}
 
 
 def check_routable(network: Network) -> None:
@@ -193,19 +161,14 @@ def check_routable(network: Network) -> None:
                                 f"{network.n_demands} demands on")
 
 
-#: problem -> methods whose Ctrl-C answer (``SolveInterrupted.partial``) is the problem's own best
-#: design; an interrupted inner solve of another method (e.g. the min-delay routing inside a
-#: MILP's cut loop, or T* of a min-power card) is no answer to the card's problem.
-INTERRUPTIBLE_METHODS = {
-    "min-delay": {"gradient_projection", "flow_deviation", "outer_approximation"},
-    "earp-min-power": {"min_power_milp"},
-    "modular-capacity": {"milp-tangent-cuts"},
-    "topology-design": {"milp-tangent-cuts"},
-}
-
-
 def solve(network: Network, card: ModelCard, callback: Callback | None = None) -> SolveResult:
-    """Solve the problem named by ``card`` on ``network`` (the runner of :data:`RUNNERS`).
+    """Solve the problem named by ``card`` on ``network`` (its runner in the registry,
+    :data:`~topo_opt.solve.problems.PROBLEMS`).
+
+    The design is re-checked against every constraint of the card
+    (:func:`~topo_opt.solve.checker.check_card`) before the result is returned: a violation is
+    recorded in ``result.violations`` and the message, and the result is then no success
+    (``solution`` ``none``).
 
     Raises
     ------
@@ -215,16 +178,22 @@ def solve(network: Network, card: ModelCard, callback: Callback | None = None) -
         When the problem has no feasible design (the reason names the saturated cut).
     SolveInterrupted
         On Ctrl-C; ``partial`` is the best design so far with its bound (status
-        ``interrupted``) when the method keeps one (:data:`INTERRUPTIBLE_METHODS`), else None.
+        ``interrupted``) when the method keeps one (``Problem.interruptible``), else None.
     """
     check_routable(network)
     try:
-        result = RUNNERS[card.problem](network, card, callback)
+        problem = PROBLEMS[card.problem]
+        result = problem.run_function()(network, card, callback)
         flag_overload(network, result)
+        if result.design is not None:
+            result.violations = check_card(network, card, result)
+        if result.violations:
+            text = "design fails the card check: " + "; ".join(result.violations)
+            result.message = f"{text}; {result.message}" if result.message else text
         return result
     except SolveInterrupted as stop:
         partial = stop.partial
         if isinstance(partial, SolveResult) and partial.design is not None \
-                and partial.method in INTERRUPTIBLE_METHODS.get(card.problem, ()):
+                and partial.method in problem.interruptible:
             raise
         raise SolveInterrupted(None) from None

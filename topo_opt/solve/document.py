@@ -14,8 +14,8 @@ from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.evaluators.power import PowerProfile
 from topo_opt.io.solution_json import solution_to_dict
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult
 from topo_opt.solve.cards import ModelCard
-from topo_opt.solve.result import SolveResult
 
 
 def card_power_profiles(network: Network, card: ModelCard) -> dict[str, PowerProfile] | None:

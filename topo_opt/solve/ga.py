@@ -25,8 +25,8 @@ from topo_opt.evaluators.composite import CompositeWeights
 from topo_opt.evaluators.power import PowerProfile
 from topo_opt.io.power_profile import load_node_profiles
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult
 from topo_opt.solve.cards import ModelCard
-from topo_opt.solve.result import SolveResult
 
 FITNESSES = ("delay", "power", "rejection", "composite")
 
@@ -41,12 +41,12 @@ def ga_options(card: ModelCard, **changes) -> GAOptions:
 
 def card_profiles(network: Network, card: ModelCard) -> dict[str, PowerProfile] | None:
     """Each node's power profile for a ``power`` or ``composite`` fitness (None for the others):
-    the card its ``power_profile`` names, else ``objective.default_power_profile``, from
-    ``objective.power_profiles`` (a folder, searched before the bundled profiles; empty: bundled only)."""
+    the card its ``power_profile`` names, else ``power.default_profile``, from
+    ``power.profiles`` (a folder, searched before the bundled profiles; empty: bundled only)."""
     if card.get("objective.name") not in ("power", "composite"):
         return None
-    directory = card.get("objective.power_profiles") or None
-    return load_node_profiles(network, directory, default=card.get("objective.default_power_profile"))
+    directory = card.get("power.profiles") or None
+    return load_node_profiles(network, directory, default=card.get("power.default_profile"))
 
 
 def build_fitness(network: Network, card: ModelCard) -> PopulationFitness:

@@ -46,7 +46,7 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from topo_opt.errors import SolveInterrupted, SolverUnavailableError, TopoOptError
-from topo_opt.solve.result import Status
+from topo_opt.model.result import Status
 
 logger = logging.getLogger(__name__)
 

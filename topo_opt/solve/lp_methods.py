@@ -26,8 +26,8 @@ from topo_opt.formulations.max_utilization import build_max_utilization_model
 from topo_opt.formulations.multicommodity import build_multicommodity_model
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult, Status
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
-from topo_opt.solve.result import SolveResult, Status
 
 _LISTED = 5  # ids shown in a one-line message before "(+N more)"
 

@@ -8,7 +8,7 @@ bound is a proven lower bound on the minimum power**.  The MILP's flows may stil
 true delay bound (the cuts underestimate g(F) = F/(C − F)); the loop then adds cuts at those
 flows (Kelley 1960, as :mod:`topo_opt.solve.outer_approximation` does for min-delay) and solves
 again, until the TRUE delay of the returned design, evaluated by
-:class:`~topo_opt.algorithms.objective.DelayObjective`, meets T_max.
+:class:`~topo_opt.evaluators.delay.DelayObjective`, meets T_max.
 
 Reported: the design's power (W, recomputed by :func:`~topo_opt.evaluators.power.network_power`),
 its delay, the best MILP dual bound (W) and the gap.  An infeasible instance raises
@@ -26,11 +26,11 @@ from typing import Callable
 import numpy as np
 
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows
-from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.evaluators.delay import DelayObjective, arc_delay_s
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph, PathSet, demand_shortest_paths, gather_rows, shortest_path_forest,
 )
-from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
+from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.evaluators.power import NodePowerModel, PowerProfile, Profiles, network_power
 from topo_opt.formulations.switching import (
@@ -39,12 +39,12 @@ from topo_opt.formulations.switching import (
 from topo_opt.io.power_profile import load_node_profiles
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.cards import ModelCard
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.lp_methods import check_feasibility
 from topo_opt.solve.outer_approximation import CUT_VIOLATION_RTOL
 from topo_opt.solve.power_start import greedy_routing, switch_off_start
-from topo_opt.solve.result import SolveResult, Status, relative_gap
 
 logger = logging.getLogger(__name__)
 
@@ -108,13 +108,15 @@ def _infeasible(network: Network, max_delay_s: float | None, max_demand_delay_s:
 
 @dataclass
 class _Rounds:
-    """How a cut loop ended: status, message, best MILP bound (W), rounds, cuts added."""
+    """How a cut loop ended: status, message, best MILP bound (W), rounds, cuts added, and
+    whether the MILP holds a design."""
 
     status: Status
     message: str
     bound: float
     iterations: int
     cuts: int
+    has_design: bool = True
 
 
 def _model_arc_flow(network: Network, model, solver: HighsSolver, paths: PathSet | None) -> np.ndarray:
@@ -158,7 +160,7 @@ def _top_up_targets(network: Network, layout, source_flow: np.ndarray, link_on: 
     top_up = np.flatnonzero(pair & (missing > TOP_UP_RTOL * rate))
     if not top_up.size:
         return source_flow
-    from topo_opt.algorithms.earp import zero_load_delay_s
+    from topo_opt.evaluators.delay import zero_load_delay_s
 
     weight = zero_load_delay_s(network)
     weight = np.where(link_on[network.arc_link], weight, weight.sum() + 1.0)
@@ -175,10 +177,7 @@ def _top_up_targets(network: Network, layout, source_flow: np.ndarray, link_on: 
 def _path_delays_s(network: Network, paths: PathSet, arc_flow: np.ndarray) -> np.ndarray:
     """End-to-end delay (s) of every candidate path at ``arc_flow``: Σ_a 1/(κ(C_q − F_q)) + τ_a
     (inf through a saturated queue)."""
-    slack = network.queue_capacity() - network.queue_load(arc_flow)
-    with np.errstate(divide="ignore"):
-        sojourn = np.where(slack > 0, 1.0 / (network.packets_per_rate_unit * slack), np.inf)
-    return paths.incidence() @ (sojourn[network.arc_queue] + network.arc_fixed_delay_s)
+    return paths.incidence() @ arc_delay_s(network, arc_flow)
 
 
 def _cut_rounds(network: Network, model, solver: HighsSolver, objective: DelayObjective, *,
@@ -209,8 +208,9 @@ def _cut_rounds(network: Network, model, solver: HighsSolver, objective: DelayOb
             outcome = stop.partial
         if outcome.status is Status.INFEASIBLE:
             return _Rounds(Status.INFEASIBLE, outcome.message, bound, iteration, cuts)
-        if math.isnan(outcome.objective):
-            raise TopoOptError(f"{network.name}: HiGHS found no design before stopping: {outcome.message}")
+        if math.isnan(outcome.objective):  # no design: the caller reports the status and bound
+            return _Rounds(outcome.status, f"MILP stopped without a design: {outcome.message}",
+                           max(bound, outcome.bound), iteration, cuts, has_design=False)
         iteration += 1
         bound = max(bound, outcome.bound)
         arc_flow = _model_arc_flow(network, model, solver, paths)
@@ -276,7 +276,7 @@ def demand_bound_paths(network: Network, max_demand_delay_s: float, *, k_shortes
         A demand without a candidate within D_max at zero load (named; a proof when the
         candidates are complete).
     """
-    from topo_opt.algorithms.earp import zero_load_delay_s
+    from topo_opt.evaluators.delay import zero_load_delay_s
     from topo_opt.solve.single_path import candidate_paths
 
     paths, complete = candidate_paths(network, k_shortest=k_shortest, max_simple_paths=max_simple_paths)
@@ -405,10 +405,17 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
         if paths is not None and not complete:
             raise InfeasibleError(
                 f"{network.name}: no assignment of the {k_shortest} shortest candidate paths meets "
-                f"the bounds (D_max = {max_demand_delay_s:.6g} s): raise solver.n_candidates",
+                f"the bounds (D_max = {max_demand_delay_s:.6g} s): raise candidates.k_shortest",
                 {"reason": "candidates"})
         raise _infeasible(network, max_delay_s, max_demand_delay_s, max_utilization, include_fixed_delay)
     status, message, bound, n_cuts = rounds.status, rounds.message, rounds.bound, n_cuts + rounds.cuts
+    if not rounds.has_design:
+        result = SolveResult(status, "min_power_milp", "total_power_w", "W", lower_bound=bound,
+                             solve_time_s=time.perf_counter() - start, iterations=rounds.iterations,
+                             message=message, history=history)
+        if status is Status.INTERRUPTED:
+            raise SolveInterrupted(result)
+        return result
     link_on = solver.values(model.link_on) > 0.5
     node_on = solver.values(model.node_on) > 0.5
     if paths is not None:
@@ -473,14 +480,14 @@ def card_profiles(network: Network, card: ModelCard) -> dict[str, PowerProfile]:
 
 
 def card_delay_bound_s(network: Network, card: ModelCard) -> float | None:
-    """T_max of the card: ``delay.max_delay_s``, or when it is 0, ``delay.max_delay_factor`` × T*
+    """T_max of the card: ``constraints.max_delay_s``, or when it is 0, ``constraints.max_delay_factor`` × T*
     with T* the minimum delay of the network with every link on (runs on any instance); None
     when both are 0 (no network bound, e.g. with a per-demand bound alone)."""
-    given = card.get("delay.max_delay_s")
+    given = card.get("constraints.max_delay_s")
     if given > 0:
         return given
-    factor = card.get("delay.max_delay_factor")
-    return factor * min_delay_all_on(network, card.get("delay.include_fixed_delay")) if factor > 0 else None
+    factor = card.get("constraints.max_delay_factor")
+    return factor * min_delay_all_on(network, card.get("objective.include_fixed_delay")) if factor > 0 else None
 
 
 def solve_min_power_card(network: Network, card: ModelCard, callback: Callback | None = None
@@ -488,17 +495,17 @@ def solve_min_power_card(network: Network, card: ModelCard, callback: Callback |
     """Run the ``earp-min-power`` card: ``solver.method`` ``milp`` or ``earp`` (the heuristic)."""
     profiles = card_profiles(network, card)
     t_max = card_delay_bound_s(network, card)
-    d_max = card.get("delay.max_demand_delay_s") or None
-    common = dict(max_delay_s=t_max, max_utilization=card.get("network.max_utilization"),
-                  include_fixed_delay=card.get("delay.include_fixed_delay"))
+    d_max = card.get("constraints.max_demand_delay_s") or None
+    common = dict(max_delay_s=t_max, max_utilization=card.get("constraints.max_utilization"),
+                  include_fixed_delay=card.get("objective.include_fixed_delay"))
     if card.get("solver.method") == "earp":
         from topo_opt.algorithms.earp import solve_earp
 
         return solve_earp(network, profiles, max_demand_delay_s=d_max,
-                          n_candidates=card.get("solver.n_candidates"), **common)
+                          n_candidates=card.get("candidates.k_shortest"), **common)
     return solve_min_power(network, profiles, max_demand_delay_s=d_max, gap=card.get("solver.gap"),
-                           k_shortest=card.get("solver.n_candidates"),
-                           max_simple_paths=card.get("solver.max_simple_paths"),
+                           k_shortest=card.get("candidates.k_shortest"),
+                           max_simple_paths=card.get("candidates.max_simple_paths"),
                            time_limit_s=card.get("solver.time_limit_s"),
                            max_iterations=card.get("solver.max_iterations"), callback=callback,
                            **common)
@@ -527,7 +534,8 @@ def power_delay_tradeoff(network: Network, profiles: Profiles, max_delays_s: lis
         On Ctrl-C; ``partial`` is the list of finished records, the last one with the
         interrupted MILP's best design and bound (``milp_status`` ``interrupted``) when it had one.
     """
-    from topo_opt.algorithms.earp import solve_earp, zero_load_delay_s
+    from topo_opt.algorithms.earp import solve_earp
+    from topo_opt.evaluators.delay import zero_load_delay_s
     from topo_opt.algorithms.path_operators import k_shortest_paths
 
     model = NodePowerModel.for_network(network, profiles)
@@ -565,7 +573,7 @@ def _tradeoff_entry(record: dict, name: str, result: SolveResult | None, best: d
     """Fill ``record``'s ``name`` columns from ``result`` (None: ``failure`` says why), or from
     the lower-power design ``best[name]`` kept from a tighter T_max; keep the better in ``best``."""
     nan = math.nan
-    power, delay = (nan, nan) if result is None else (result.objective, result.details["average_delay_s"])
+    power, delay = (nan, nan) if result is None else (result.objective, result.details.get("average_delay_s", nan))
     status = failure if result is None else result.status.value
     found_at = t_max
     if name in best and not best[name][0] >= power:  # also when this run found no design

@@ -42,8 +42,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from topo_opt.algorithms.modular_descent import greedy_level_descent
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.cut_sets import add_cut_set_inequalities
 from topo_opt.formulations.modular_capacity import (
     add_capacity_cover_cut, add_level_cuts, build_modular_capacity_model,
@@ -51,9 +51,9 @@ from topo_opt.formulations.modular_capacity import (
 from topo_opt.model.costs import CapacityLevels, capacity_levels, covering_levels
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.capacity_assignment import CFA_MAX_ROUNDS, min_fixed_delay_s, solve_capacity_assignment
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
-from topo_opt.solve.result import SolveResult, Status, relative_gap
 from topo_opt.solve.support_routing import min_delay_on_support
 
 logger = logging.getLogger(__name__)

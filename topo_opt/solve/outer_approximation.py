@@ -33,17 +33,18 @@ import numpy as np
 
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows, routing_source_flows
 from topo_opt.algorithms.flow_deviation import CertifiedProgress, delay_line_search
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.errors import InvalidInputError, SolveInterrupted
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.delay_cuts import (
     add_initial_tangent_cuts, add_tangent_cuts, define_delay_epigraph, tangent_coefficients,
 )
 from topo_opt.formulations.multicommodity import build_multicommodity_model
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult, Status
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
+from topo_opt.solve.kelley import run_kelley
 from topo_opt.solve.lp_methods import check_feasibility
-from topo_opt.solve.result import SolveResult, Status
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,6 @@ def solve_min_delay_cuts(network: Network, *, link_capacity: np.ndarray | None =
         raise InvalidInputError(f"{network.name}: no demands: the average delay is undefined")
     if not gap >= 0:
         raise InvalidInputError(f"gap must be >= 0, got {gap!r}")
-    deadline = math.inf if time_limit_s is None else start + time_limit_s
     objective = DelayObjective.for_network(network, link_capacity, include_fixed_delay)
     objective.require_positive_capacity()
     feasible = check_feasibility(network, link_capacity)
@@ -147,40 +147,24 @@ def solve_min_delay_cuts(network: Network, *, link_capacity: np.ndarray | None =
     start_x = routing_source_flows(network, feasible.design.routing, layout.sources)
     incumbent = _Incumbent(start_x, start_x.sum(axis=0), objective.value(start_x.sum(axis=0)))
     progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback, start_s=start)
-    bound = -math.inf
-    iteration = simplex = 0
-    try:  # Ctrl-C: the incumbent (always a strictly feasible routing) and the bound so far
-        while True:
-            # cold start by interior point + crossover, then dual simplex warm from its basis
-            outcome = solver.solve(time_limit_s=None if math.isinf(deadline)
-                                   else deadline - time.perf_counter(),
-                                   algorithm="ipm" if iteration == 0 else "simplex")
-            simplex += outcome.simplex_iterations
-            if outcome.status is not Status.OPTIMAL:
-                status, message = outcome.status, f"LP stopped: {outcome.message}"
-                break
-            iteration += 1
-            bound = max(bound, objective.scale * outcome.bound)
-            lp_x = layout.source_flows(solver.values(model.source_flow), network.n_arcs)
-            incumbent.improve(objective, lp_x)
+    lp = {}
 
-            stop = progress.update(iteration, incumbent.value, bound)
-            logger.debug("OA iteration %d: UB %.12g LB %.12g (%d cuts)", iteration, incumbent.value, bound, n_cuts)
-            if stop is not None:
-                status, message = stop, progress.message(stop)
-                break
+    def improve() -> float:
+        lp["x"] = layout.source_flows(solver.values(model.source_flow), network.n_arcs)
+        incumbent.improve(objective, lp["x"])
+        return incumbent.value
 
-            cut_queues, cut_loads = new_cut_points(
-                objective, queues, network.queue_load(lp_x.sum(axis=0))[queues],
-                solver.values(model.queue_packets), network.queue_load(incumbent.arc_flow)[queues])
-            if not cut_queues.size:  # the LP is exact at its point up to CUT_VIOLATION_RTOL
-                status = Status.ITERATION_LIMIT
-                message = f"stalled at gap {progress.history[-1]['gap']:.3g}: no cut violated beyond the tolerance"
-                break
-            solver.add_constraints(add_tangent_cuts(model, cut_queues, cut_loads))
-            n_cuts += len(cut_queues)
-    except KeyboardInterrupt:
-        status, message = Status.INTERRUPTED, "interrupted (Ctrl-C): the best routing so far"
+    def cut() -> int:
+        cut_queues, cut_loads = new_cut_points(
+            objective, queues, network.queue_load(lp["x"].sum(axis=0))[queues],
+            solver.values(model.queue_packets), network.queue_load(incumbent.arc_flow)[queues])
+        solver.add_constraints(add_tangent_cuts(model, cut_queues, cut_loads))
+        return len(cut_queues)
+
+    # Ctrl-C: the incumbent (always a strictly feasible routing) and the bound so far
+    run = run_kelley(solver, progress, bound=lambda outcome: objective.scale * outcome.bound,
+                     incumbent=improve, cut=cut, time_limit_s=time_limit_s)
+    status, message, bound = run.status, run.message, run.bound
     routing = decompose_source_flows(network, layout.sources, incumbent.source_flow)
     design = Design.for_network(network, routing, link_capacity=link_capacity)
     value = objective.value(design.arc_flow(network))
@@ -191,9 +175,9 @@ def solve_min_delay_cuts(network: Network, *, link_capacity: np.ndarray | None =
     result = SolveResult(
         status, "outer_approximation", "average_delay_s", "s", objective=value,
         lower_bound=bound, design=design, solve_time_s=time.perf_counter() - start,
-        iterations=iteration, message=message, history=progress.history,
-        details={"include_fixed_delay": include_fixed_delay, "cuts": n_cuts,
-                 "simplex_iterations": simplex, **model_size(model),
+        iterations=run.iterations, message=message, history=progress.history,
+        details={"include_fixed_delay": include_fixed_delay, "cuts": n_cuts + run.cuts,
+                 "simplex_iterations": run.simplex_iterations, **model_size(model),
                  "lower_bound_source": "outer-approximation LP (tangent cuts)"})
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)

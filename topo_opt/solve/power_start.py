@@ -18,8 +18,8 @@ import time
 import numpy as np
 
 from topo_opt.algorithms.modular_descent import greedy_level_descent
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.errors import TopoOptError
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.power import NodePowerModel
 from topo_opt.model.design import Routing
 from topo_opt.model.network import Network

@@ -24,34 +24,32 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 import pyomo.environ as pyo
 from scipy.sparse.csgraph import breadth_first_order
 
-from topo_opt.algorithms.objective import DelayObjective
+from topo_opt.algorithms.flow_deviation import CertifiedProgress
 from topo_opt.algorithms.path_operators import remove_loops
 from topo_opt.algorithms.shortest_paths import ArcGraph, unreachable_demands
-from topo_opt.errors import InfeasibleError, InvalidInputError
-from topo_opt.evaluators.security import demand_tolerance, link_insecurity, node_insecurity
-from topo_opt.formulations.delay_cuts import INITIAL_TANGENT_UTILIZATIONS, tangent_coefficients
+from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
+from topo_opt.evaluators.delay import DelayObjective
+from topo_opt.evaluators.security import arc_rejection, element_rejection
+from topo_opt.formulations.delay_cuts import INITIAL_TANGENT_UTILIZATIONS, add_tangent_rows
 from topo_opt.formulations.multicommodity import linear_expression
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult, Status
+from topo_opt.model.validation import replace_network, sub_network
 from topo_opt.solve.cards import ModelCard
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
-from topo_opt.solve.result import SolveResult, Status, relative_gap
+from topo_opt.solve.kelley import run_kelley
+from topo_opt.solve.outer_approximation import new_cut_points
+
+Callback = Callable[[dict], None]
 
 REJECTION_FORMS = ("max", "sum")
-
-
-def element_rejection(network: Network, tolerance_by_class: Mapping[str, float] | None
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """r(k, n) per (demand, node) and r(k, l) per (demand, link), shape (n_demands, ·)."""
-    t = demand_tolerance(network, tolerance_by_class)[:, None]
-    return (np.maximum(node_insecurity(network)[None, :] - t, 0.0),
-            np.maximum(link_insecurity(network)[None, :] - t, 0.0))
 
 
 def _names(records, indices) -> str:
@@ -102,25 +100,10 @@ def _raise_cut_off(network: Network, allowed: np.ndarray, blocked: np.ndarray,
          "demands": [network.demands[i].id for i in blocked.tolist()]})
 
 
-def pruned_network(network: Network, keep_node: np.ndarray, keep_link: np.ndarray) -> tuple[Network, np.ndarray]:
-    """The network without excluded nodes and links, and the original arc of each kept arc."""
-    links = [link for link, keep in zip(network.links, keep_link) if keep]
-    pruned = network.replace(nodes=tuple(n for n, keep in zip(network.nodes, keep_node) if keep),
-                             links=tuple(links))
-    orig_link = np.flatnonzero(keep_link)[pruned.arc_link]
-    orig_tail = np.array([network.node_index[pruned.nodes[i].id] for i in range(pruned.n_nodes)],
-                         dtype=np.int64)[pruned.arc_tail]
-    # an original arc is identified by (link, tail node)
-    key = network.arc_link * network.n_nodes + network.arc_tail
-    order = np.argsort(key)
-    arc_map = order[np.searchsorted(key[order], orig_link * network.n_nodes + orig_tail)]
-    return pruned, arc_map
-
-
 def solve_secure_max(network: Network, tolerance_by_class: Mapping[str, float] | None = None, *,
                      max_rejection: float = 0.0, gap: float = 1e-6,
-                     time_limit_s: float | None = None, include_fixed_delay: bool = True
-                     ) -> SolveResult:
+                     time_limit_s: float | None = None, include_fixed_delay: bool = True,
+                     callback: Callback | None = None) -> SolveResult:
     """Min-delay splittable routing with r_max(k, P) ≤ R on every path (hard exclusion, exact).
 
     All demands must exclude the same elements (one tolerance, or classes whose tolerances give
@@ -158,9 +141,9 @@ def solve_secure_max(network: Network, tolerance_by_class: Mapping[str, float] |
     keep_node = np.all(node_r <= max_rejection, axis=0)
     keep_link = np.all(link_r <= max_rejection, axis=0) & keep_node[network.link_source] \
         & keep_node[network.link_target]
-    pruned, arc_map = pruned_network(network, keep_node, keep_link)
+    pruned, arc_map = sub_network(network, keep_node, keep_link)
     result = solve_min_delay_gp(pruned, gap=gap, time_limit_s=time_limit_s,
-                                include_fixed_delay=include_fixed_delay)
+                                include_fixed_delay=include_fixed_delay, callback=callback)
     r = result.design.routing
     routing = Routing(r.demand, r.fraction, r.indptr, arc_map[r.arcs])
     result.design = Design.for_network(network, routing)
@@ -218,22 +201,19 @@ def _single_path_model(network: Network, objective: DelayObjective, allowed: np.
 
 def _add_cuts(m: pyo.ConcreteModel, objective: DelayObjective, queues: np.ndarray,
               loads: np.ndarray) -> list:
-    capacity = objective.queue_capacity[queues] / m.flow_scale
-    slope, intercept = tangent_coefficients(np.asarray(loads, float) / m.flow_scale, capacity)
-    out = []
-    for q, s, b in zip(queues.tolist(), slope.tolist(), intercept.tolist()):
-        terms = m.queue_terms.get(q)
-        if terms:
-            out.append(m.cuts.add(linear_expression([1.0] + [-s * c for c, _ in terms],
-                                                    [m.queue_packets[q]] + [v for _, v in terms]) >= b))
-    return out
+    return add_tangent_rows(m.cuts, m.queue_packets, m.queue_terms, objective.queue_capacity, m.flow_scale,
+                            queues, loads)
 
 
 def solve_secure_sum(network: Network, tolerance_by_class: Mapping[str, float] | None = None, *,
                      max_rejection: float = 0.0, form: str = "sum", gap: float = 1e-4,
                      time_limit_s: float | None = None, max_iterations: int = 100,
-                     include_fixed_delay: bool = True) -> SolveResult:
+                     include_fixed_delay: bool = True, callback: Callback | None = None) -> SolveResult:
     """Min-delay single-path routing with r_sum(k, P) ≤ R (or r_max with ``form="max"``), MILP.
+
+    Tangent cuts refined by the Kelley driver (:func:`~topo_opt.solve.kelley.run_kelley`), which
+    stops at the gap, the time or iteration limit, a stall, or Ctrl-C (status ``interrupted``,
+    raised as :class:`~topo_opt.errors.SolveInterrupted` with the best design).
 
     Returns
     -------
@@ -262,68 +242,61 @@ def solve_secure_sum(network: Network, tolerance_by_class: Mapping[str, float] |
         unreachable_demands(network, mask) for mask in masks)]))
     if blocked.size:
         _raise_cut_off(network, allowed, blocked, node_r, max_rejection)
-    arc_r = node_r[:, network.arc_tail] + link_r[:, network.arc_link]
-    target_r = node_r[np.arange(network.n_demands), network.demand_target]
+    arc_r, target_r = arc_rejection(network, tolerance_by_class)
     if form == "max":  # exclusion is already exact: no sum row
         arc_r = np.zeros_like(arc_r)
         target_r = np.zeros_like(target_r)
     m = _single_path_model(network, objective, allowed, arc_r, target_r, max_rejection)
     queues = np.arange(network.n_queues)
-    capacity = objective.queue_capacity
     u = np.asarray(INITIAL_TANGENT_UTILIZATIONS)
-    _add_cuts(m, objective, np.tile(queues, len(u)), np.outer(u, capacity).ravel())
+    _add_cuts(m, objective, np.tile(queues, len(u)), np.outer(u, objective.queue_capacity).ravel())
     solver = HighsSolver(m, HighsOptions(mip_rel_gap=gap / 2))
-    deadline = math.inf if time_limit_s is None else start + time_limit_s
-    bound, best, best_paths, iteration, history = -math.inf, math.inf, None, 0, []
     pairs = np.array(list(m.PAIRS), dtype=np.int64).reshape(-1, 2)
-    status, message = Status.ITERATION_LIMIT, f"iteration limit {max_iterations}"
-    while iteration < max_iterations:
-        remaining = None if math.isinf(deadline) else max(deadline - time.perf_counter(), 0.0)
-        outcome = solver.solve(time_limit_s=remaining)
-        if outcome.status is Status.INFEASIBLE:
-            raise InfeasibleError(
-                f"{network.name}: infeasible: no single-path routing keeps every demand's "
-                f"{form} rejection <= {max_rejection:g}", {"reason": "security"})
-        if math.isnan(outcome.objective):
-            status, message = outcome.status, f"MILP stopped without a design: {outcome.message}"
-            break
-        iteration += 1
-        bound = max(bound, objective.scale * outcome.bound)
+    state = {"best": math.inf, "paths": None}
+
+    def improve() -> float:
         used = pairs[solver.values(m.use) > 0.5]
-        flow = np.bincount(used[:, 1], weights=network.demand_rate[used[:, 0]], minlength=network.n_arcs)
-        value = objective.value(flow)
-        if value < best:
-            best, best_paths = value, used
-        history.append({"iteration": iteration, "time_s": time.perf_counter() - start,
-                        "objective": best, "lower_bound": bound, "gap": relative_gap(best, bound)})
-        if outcome.status is not Status.OPTIMAL:
-            status, message = outcome.status, f"MILP stopped: {outcome.message}"
-            break
-        if relative_gap(best, bound) <= gap:
-            status, message = Status.OPTIMAL, f"gap {relative_gap(best, bound):.3g} <= {gap:g}"
-            break
-        if time.perf_counter() >= deadline:
-            status, message = Status.TIME_LIMIT, f"time limit {time_limit_s:g} s"
-            break
-        load = network.queue_load(flow)
-        at = np.minimum(load, 0.999 * capacity)
-        packets = solver.values(m.queue_packets)
-        with np.errstate(divide="ignore"):
-            cut = load / np.maximum(capacity - load, 0.0) > packets * (1 + 1e-9) + 1e-12
-        solver.add_constraints(_add_cuts(m, objective, queues[cut], at[cut]))
+        state["flow"] = np.bincount(used[:, 1], weights=network.demand_rate[used[:, 0]], minlength=network.n_arcs)
+        value = objective.value(state["flow"])
+        if value < state["best"]:
+            state["best"], state["paths"], state["best_flow"] = value, used, state["flow"]
+        return state["best"]
+
+    def cut() -> int:
+        cut_queues, cut_loads = new_cut_points(
+            objective, queues, network.queue_load(state["flow"]), solver.values(m.queue_packets),
+            network.queue_load(state.get("best_flow", np.zeros(network.n_arcs))))
+        solver.add_constraints(_add_cuts(m, objective, cut_queues, cut_loads))
+        return len(cut_queues)
+
+    progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback, start_s=start)
+    run = run_kelley(solver, progress, bound=lambda outcome: objective.scale * outcome.bound,
+                     incumbent=improve, cut=cut, time_limit_s=time_limit_s, milp=True)
+    if run.status is Status.INFEASIBLE:
+        raise InfeasibleError(
+            f"{network.name}: infeasible: no single-path routing keeps every demand's "
+            f"{form} rejection <= {max_rejection:g}", {"reason": "security"})
+    status, message, bound, iteration, history, best_paths = run.status, run.message, run.bound, \
+        run.iterations, progress.history, state["paths"]
     if best_paths is None:
-        return SolveResult(status, "secure_single_path_milp", "average_delay_s", "s",
-                           solve_time_s=time.perf_counter() - start, message=message)
+        result = SolveResult(status, "secure_single_path_milp", "average_delay_s", "s",
+                             solve_time_s=time.perf_counter() - start, message=message)
+        if status is Status.INTERRUPTED:
+            raise SolveInterrupted(result)
+        return result
     routing = _paths_from_arcs(network, best_paths)
     design = Design.for_network(network, routing)
     value = objective.value(design.arc_flow(network))
-    return SolveResult(
+    result = SolveResult(
         status, "secure_single_path_milp", "average_delay_s", "s", objective=value,
         lower_bound=min(bound, value), design=design, solve_time_s=time.perf_counter() - start,
         iterations=iteration, message=message, history=history,
         details={"include_fixed_delay": include_fixed_delay, "rejection_form": form,
                  "max_rejection": max_rejection, **model_size(m),
                  "lower_bound_source": "MILP dual bound (tangent-cut relaxation)"})
+    if status is Status.INTERRUPTED:
+        raise SolveInterrupted(result)
+    return result
 
 
 def _paths_from_arcs(network: Network, used: np.ndarray) -> Routing:
@@ -360,16 +333,17 @@ def card_network(network: Network, card: ModelCard) -> Network:
                 or value < 0:
             raise InvalidInputError(f"{card.source}: security.node_insecurity.{node_id} must be a "
                                     f"finite number >= 0, got {value!r}")
-    return network.replace(nodes=tuple(replace(n, insecurity=float(given[n.id])) if n.id in given else n
+    return replace_network(network, nodes=tuple(replace(n, insecurity=float(given[n.id])) if n.id in given else n
                                        for n in network.nodes))
 
 
-def solve_secure_card(network: Network, card: ModelCard) -> SolveResult:
+def solve_secure_card(network: Network, card: ModelCard, callback: Callback | None = None) -> SolveResult:
     """Run the ``secure-min-delay`` card: form ``max`` (exclusion + gradient projection, or the
     single-path MILP with ``routing = "single-path"``) or ``sum`` (single-path MILP)."""
     network = card_network(network, card)
     kwargs = dict(max_rejection=card.get("security.max_rejection"), time_limit_s=card.get("solver.time_limit_s"),
-                  include_fixed_delay=card.get("objective.include_fixed_delay"), gap=card.get("solver.gap"))
+                  include_fixed_delay=card.get("objective.include_fixed_delay"), gap=card.get("solver.gap"),
+                  callback=callback)
     tolerance = card.get("security.tolerance")
     if card.get("security.form") == "max" and card.get("routing.paths") == "split":
         return solve_secure_max(network, tolerance, **kwargs)

@@ -29,18 +29,20 @@ from typing import Callable
 
 import numpy as np
 
+from topo_opt.algorithms.flow_deviation import CertifiedProgress
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
-from topo_opt.algorithms.objective import DelayObjective
 from topo_opt.algorithms.path_operators import all_simple_paths, k_shortest_paths
 from topo_opt.algorithms.shortest_paths import PathSet
-from topo_opt.errors import InvalidInputError
+from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
+from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.delay_cuts import add_tangent_cuts
 from topo_opt.formulations.single_path import build_single_path_model
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
+from topo_opt.solve.kelley import run_kelley
 from topo_opt.solve.outer_approximation import new_cut_points
-from topo_opt.solve.result import SolveResult, Status, relative_gap
 
 Callback = Callable[[dict], None]
 
@@ -99,8 +101,8 @@ def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap:
     include_fixed_delay : bool
         Add propagation and processing delays to T.
     callback : callable, optional
-        Called with each history record {iteration, time_s, objective, lower_bound, gap,
-        candidate_bound}.
+        Called with each history record {iteration, time_s, objective, lower_bound, gap}; the
+        lower bound of the records is the MILP bound over the candidate paths.
 
     Returns
     -------
@@ -111,14 +113,15 @@ def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap:
     Raises
     ------
     InfeasibleError
-        No splittable routing keeps every queue below capacity (then no single-path one does).
+        No splittable routing keeps every queue below capacity (then no single-path one does),
+        or no assignment of the candidate paths does (a proof when they are all the loop-free
+        paths; ``details["candidates_complete"]``).
     InvalidInputError
         ``gap`` < 0 or a link of zero capacity.
     """
     start = time.perf_counter()
     if not gap >= 0:
         raise InvalidInputError(f"gap must be >= 0, got {gap!r}")
-    deadline = math.inf if time_limit_s is None else start + time_limit_s
     objective = DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay)
     objective.require_positive_capacity()
     splittable = solve_min_delay_gp(network, gap=SPLITTABLE_GAP, time_limit_s=time_limit_s,
@@ -131,58 +134,42 @@ def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap:
     # HiGHS's default threads: a per-solve thread count that differs from the one HiGHS's global
     # scheduler started with (by any earlier solve in the process) makes HiGHS refuse to run
     solver = HighsSolver(model, HighsOptions(mip_rel_gap=mip_gap))
-    best_value, best_routing = math.inf, None
-    reference_load = network.queue_load(splittable.design.arc_flow(network))[queues]
-    candidate_bound = -math.inf
-    history: list[dict[str, float]] = []
-    iteration = 0
-    status, message = Status.ITERATION_LIMIT, f"iteration limit {max_iterations}"
-    while iteration < max_iterations:
-        remaining = deadline - time.perf_counter()
-        outcome = solver.solve(time_limit_s=None if math.isinf(deadline) else max(remaining, 0.0))
-        iteration += 1
-        if outcome.status is Status.INFEASIBLE:  # a proof only when the candidates are complete
-            status = Status.INFEASIBLE if complete else Status.ITERATION_LIMIT
-            message = ("no single-path routing keeps every link within capacity" if complete else
-                       "no assignment of the k-shortest candidate paths keeps every link within "
-                       "capacity: raise solver.k_shortest")
-            break
-        candidate_bound = max(candidate_bound, objective.scale * outcome.bound)
-        if math.isfinite(outcome.objective):
-            chosen = np.flatnonzero(solver.values(model.path_chosen) > 0.5)
-            routing = paths.to_routing(np.isin(np.arange(paths.n_paths), chosen).astype(float),
-                                       network.demand_rate)
-            flow = routing.arc_flow(network.demand_rate, network.n_arcs)
-            value = objective.value(flow)
-            if value < best_value:
-                best_value, best_routing = value, routing
-                reference_load = network.queue_load(flow)[queues]
-        else:
-            flow = None
-        record = {"iteration": iteration, "time_s": time.perf_counter() - start,
-                  "objective": best_value, "candidate_bound": candidate_bound,
-                  "lower_bound": max(candidate_bound if complete else -math.inf,
-                                     splittable.lower_bound),
-                  "gap": relative_gap(best_value, candidate_bound)}
-        history.append(record)
-        if callback is not None:
-            callback(record)
-        if record["gap"] <= gap:
-            status, message = Status.OPTIMAL, f"gap {record['gap']:.3g} <= {gap:g} over the candidates"
-            break
-        if outcome.status is Status.TIME_LIMIT or time.perf_counter() >= deadline:
-            status, message = Status.TIME_LIMIT, f"time limit {time_limit_s:g} s"
-            break
-        if flow is None:
-            status, message = Status.ITERATION_LIMIT, f"MILP stopped without a solution: {outcome.message}"
-            break
+    state = {"best": math.inf, "routing": None,
+             "reference_load": network.queue_load(splittable.design.arc_flow(network))[queues]}
+
+    def improve() -> float:
+        chosen = np.flatnonzero(solver.values(model.path_chosen) > 0.5)
+        routing = paths.to_routing(np.isin(np.arange(paths.n_paths), chosen).astype(float), network.demand_rate)
+        state["flow"] = flow = routing.arc_flow(network.demand_rate, network.n_arcs)
+        value = objective.value(flow)
+        if value < state["best"]:
+            state["best"], state["routing"] = value, routing
+            state["reference_load"] = network.queue_load(flow)[queues]
+        return state["best"]
+
+    def cut() -> int:
         cut_queues, cut_loads = new_cut_points(
-            objective, queues, network.queue_load(flow)[queues], solver.values(model.queue_packets),
-            reference_load)
-        if not cut_queues.size:
-            status, message = Status.ITERATION_LIMIT, f"stalled at gap {record['gap']:.3g}: no cut violated"
-            break
+            objective, queues, network.queue_load(state["flow"])[queues], solver.values(model.queue_packets),
+            state["reference_load"])
         solver.add_constraints(add_tangent_cuts(model, cut_queues, cut_loads))
+        return len(cut_queues)
+
+    # the stop rule's bound is the one over the candidates ("lower_bound" of the history)
+    progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback, start_s=start)
+    run = run_kelley(solver, progress, bound=lambda outcome: objective.scale * outcome.bound,
+                     incumbent=improve, cut=cut, time_limit_s=time_limit_s, milp=True)
+    status, message, iteration, history = run.status, run.message, run.iterations, progress.history
+    candidate_bound, best_value, best_routing = run.bound, state["best"], state["routing"]
+    if status is Status.INFEASIBLE:  # a proof only when the candidates are complete
+        raise InfeasibleError(
+            f"{network.name}: infeasible: " + (
+                "no single-path routing keeps every link within capacity" if complete else
+                "no assignment of the k-shortest candidate paths keeps every link within capacity "
+                "(infeasible over the candidates only): raise candidates.k_shortest"),
+            {"reason": "single_path", "candidates_complete": complete,
+             "splittable_objective_s": splittable.objective})
+    if status is Status.OPTIMAL:
+        message = f"{message} over the candidates"
 
     if complete and candidate_bound >= splittable.lower_bound:
         bound, source = candidate_bound, "MILP over all loop-free paths (tangent cuts)"
@@ -195,14 +182,18 @@ def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap:
                "lower_bound_source": source, **model_size(model)}
     elapsed = time.perf_counter() - start
     if best_routing is None:
-        return SolveResult(status, "single_path_milp",
-                           "average_delay_s", "s", lower_bound=bound, solve_time_s=elapsed,
-                           iterations=iteration, message=message, details=details, history=history)
-    if status is Status.OPTIMAL and relative_gap(best_value, bound) > gap:
-        status = Status.FEASIBLE
-        message = (f"optimal over {paths.n_paths} candidate paths (gap {history[-1]['gap']:.3g}); "
-                   f"gap to the splittable bound {relative_gap(best_value, bound):.3g}")
-    return SolveResult(status, "single_path_milp", "average_delay_s", "s", objective=best_value,
-                       lower_bound=min(bound, best_value), design=Design.for_network(network, best_routing),
-                       solve_time_s=elapsed, iterations=iteration, message=message,
-                       details=details, history=history)
+        result = SolveResult(status, "single_path_milp",
+                             "average_delay_s", "s", lower_bound=bound, solve_time_s=elapsed,
+                             iterations=iteration, message=message, details=details, history=history)
+    else:
+        if status is Status.OPTIMAL and relative_gap(best_value, bound) > gap:
+            status = Status.FEASIBLE
+            message = (f"optimal over {paths.n_paths} candidate paths (gap {history[-1]['gap']:.3g}); "
+                       f"gap to the splittable bound {relative_gap(best_value, bound):.3g}")
+        result = SolveResult(status, "single_path_milp", "average_delay_s", "s", objective=best_value,
+                             lower_bound=min(bound, best_value), design=Design.for_network(network, best_routing),
+                             solve_time_s=elapsed, iterations=iteration, message=message,
+                             details=details, history=history)
+    if status is Status.INTERRUPTED:
+        raise SolveInterrupted(result)
+    return result

@@ -12,7 +12,8 @@ from topo_opt.algorithms.shortest_paths import raise_unreachable
 from topo_opt.errors import InfeasibleError
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
-from topo_opt.solve.result import SolveResult
+from topo_opt.model.result import SolveResult
+from topo_opt.model.validation import sub_network
 
 
 def min_delay_on_support(network: Network, link_capacity: np.ndarray, *, gap: float = 1e-6,
@@ -38,9 +39,7 @@ def min_delay_on_support(network: Network, link_capacity: np.ndarray, *, gap: fl
         return solve_min_delay_gp(network, link_capacity=link_capacity, gap=gap,
                                   time_limit_s=time_limit_s, start=start,
                                   include_fixed_delay=include_fixed_delay)
-    sub = network.replace(links=tuple(network.links[i] for i in support))
-    to_network = support if network.link_model == "directed" else \
-        np.concatenate([support, support + network.n_links])
+    sub, to_network = sub_network(network, keep_link=link_capacity > 0)
     sub_start = None
     if start is not None:
         to_sub = np.full(network.n_arcs, -1)

@@ -42,9 +42,9 @@ from topo_opt.evaluators.worst_case import describe, worst_case_delays
 from topo_opt.model.costs import capacity_levels, unit_capacity_cost
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
+from topo_opt.model.result import SolveResult, Status
 from topo_opt.model.traffic import TrafficDescriptors
 from topo_opt.solve.capacity_assignment import fixed_routing
-from topo_opt.solve.result import SolveResult, Status
 
 
 def deadlines_for(network: Network, deadline: float | str, class_deadline: Mapping[str, float],
@@ -134,7 +134,7 @@ def _checked(network: Network, traffic: TrafficDescriptors, program: DeadlinePro
 
 def _check_utilization(max_utilization: float) -> None:
     if not 0 < max_utilization <= 1:
-        raise InvalidInputError(f"capacity.max_utilization must be in (0, 1], got {max_utilization!r}")
+        raise InvalidInputError(f"constraints.max_utilization must be in (0, 1], got {max_utilization!r}")
 
 
 def solve_worst_case_capacity(network: Network, traffic: TrafficDescriptors, *, routing_rule: str,

@@ -82,3 +82,24 @@ class DelayObjective:
         """∂²T/∂F_q² = (1/γ) 2C_q/(C_q − F_q)³ per queue."""
         load = self.network.queue_load(arc_flow)
         return self.scale * 2.0 * self.queue_capacity / (self.queue_capacity - load) ** 3
+
+
+def arc_delay_s(network: Network, arc_flow: np.ndarray | None = None,
+                queue_capacity: np.ndarray | None = None) -> np.ndarray:
+    """Per arc: the M/M/1 sojourn of its queue plus its fixed delay (s),
+
+        h_a(F) = 1/(ρ (C_q − F_q)) + d_a        (q the arc's queue, ρ packets per rate unit),
+
+    inf through a saturated queue (F_q ≥ C_q).  A path's end-to-end delay is the sum over its
+    arcs (Kleinrock 1964).  ``arc_flow`` None: zero load; ``queue_capacity`` None: installed.
+    """
+    capacity = network.queue_capacity() if queue_capacity is None else queue_capacity
+    slack = capacity if arc_flow is None else capacity - network.queue_load(arc_flow)
+    with np.errstate(divide="ignore"):
+        sojourn = np.where(slack > 0, 1.0 / (network.packets_per_rate_unit * slack), np.inf)
+    return sojourn[network.arc_queue] + network.arc_fixed_delay_s
+
+
+def zero_load_delay_s(network: Network) -> np.ndarray:
+    """Per arc: transmission time L̄/C (the M/M/1 sojourn at zero load) + fixed delay (s)."""
+    return arc_delay_s(network)

@@ -1,0 +1,138 @@
+"""Path equilibration: closed forms, the Taylor continuation, agreement with the other methods on
+real instances (within the certified gaps), the shared checker, hand-over and errors."""
+import math
+
+import numpy as np
+import pytest
+
+from topo_opt.algorithms.equilibration_kernel import continued_queue_cost
+from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
+from topo_opt.algorithms.path_equilibration import solve_min_delay_pe
+from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
+from topo_opt.io.detect import read_instance
+from topo_opt.model import Demand, Link, Node, build_network
+from topo_opt.solve.checker import check_result
+from topo_opt.solve.outer_approximation import solve_min_delay_cuts
+from topo_opt.model.result import Status
+from conftest import INSTANCES, benchmark_path, real_file
+
+
+def _parallel(c1, c2, rate):
+    """Two directed links a -> b of capacities c1, c2 (packet/s); one demand a -> b."""
+    links = [Link("l1", "a", "b", c1), Link("l2", "a", "b", c2)]
+    return build_network(name="par", nodes=[Node("a"), Node("b")], links=links,
+                         demands=[Demand("ab", "a", "b", rate)], link_model="directed",
+                         rate_unit="packet/s")
+
+
+def _certified(net, result, gap):
+    assert result.status is Status.OPTIMAL, result.message
+    assert result.method == "path_equilibration"
+    assert result.lower_bound <= result.objective and result.gap <= gap
+    assert check_result(net, result) == []
+
+
+def test_single_link_is_an_mm1_queue():
+    links = [Link("l", "a", "b", 10.0)]
+    net = build_network(name="one", nodes=[Node("a"), Node("b")], links=links,
+                        demands=[Demand("ab", "a", "b", 7.0)], link_model="directed", rate_unit="packet/s")
+    result = solve_min_delay_pe(net, gap=1e-12)
+    _certified(net, result, 1e-12)
+    assert result.objective == pytest.approx(1.0 / (10.0 - 7.0), rel=1e-12)  # T = 1/(μC − λ)
+
+
+def test_two_equal_parallel_links_split_evenly_from_an_overloaded_start():
+    # all-or-nothing puts 12 packet/s on one link of capacity 10: the start is beyond capacity
+    net = _parallel(10.0, 10.0, 12.0)
+    result = solve_min_delay_pe(net, gap=1e-12)
+    _certified(net, result, 1e-12)
+    np.testing.assert_allclose(result.design.arc_flow(net), [6.0, 6.0], rtol=1e-8)
+    assert result.objective == pytest.approx(2 * 6.0 / 4.0 / 12.0, rel=1e-12)  # N = 3, γ = 12
+    assert "handed_over_to" not in result.details and result.details["max_utilization"] < 0.99
+
+
+def test_asymmetric_links_follow_the_square_root_rule():
+    c1, c2, rate = 10.0, 5.0, 8.0
+    result = solve_min_delay_pe(_parallel(c1, c2, rate), gap=1e-13)
+    s = math.sqrt(c1 / c2)  # (C1 − x)/(C2 − (r − x)) = √(C1/C2)
+    x = (c1 - s * (c2 - rate)) / (1.0 + s)
+    assert result.objective == pytest.approx((x / (c1 - x) + (rate - x) / (c2 - rate + x)) / rate, rel=1e-12)
+
+
+def test_continuation_is_the_taylor_polynomial_and_underestimates():
+    capacity, knee = np.full(5, 10.0), np.full(5, 9.0)
+    load = np.array([0.0, 5.0, 9.0, 9.5, 30.0])
+    value, first, second = continued_queue_cost(load, capacity, knee)
+    exact = load[:3] / (capacity[:3] - load[:3])
+    np.testing.assert_allclose(value[:3], exact, rtol=1e-15)
+    np.testing.assert_allclose(first[:3], capacity[:3] / (capacity[:3] - load[:3]) ** 2, rtol=1e-15)
+    d = load[3:] - 9.0  # f(9) = 9, f'(9) = 10, f''(9) = 20
+    np.testing.assert_allclose(value[3:], 9.0 + 10.0 * d + 10.0 * d ** 2, rtol=1e-15)
+    np.testing.assert_allclose(first[3:], 10.0 + 20.0 * d, rtol=1e-15)
+    assert value[3] < 9.5 / 0.5 and np.all(second[3:] == 20.0)
+
+
+@pytest.mark.parametrize("path", [real_file("commalab", "planar", "planar30"), INSTANCES / "nobel-us.json"],
+                         ids=lambda p: p.name)
+def test_lower_bounds_under_continuation_stay_below_the_optimum(path):
+    """ρ̄ = 0.3 makes the continuation active on the optimum: every bound recorded (of the
+    continued T̃, then of gradient projection after the hand-over) is below T* ≤ the objective of
+    the HiGHS cutting-plane method, and the answers agree within the two certified gaps."""
+    network = read_instance(path)
+    bounds = []
+    result = solve_min_delay_pe(network, gap=1e-7, continuation_utilization=0.3,
+                                callback=lambda record: bounds.append(record["lower_bound"]))
+    exact = solve_min_delay_cuts(network, gap=1e-6)
+    assert result.details["handed_over_to"] == "gradient_projection"
+    assert len(bounds) >= 2 and max(bounds) <= exact.objective * (1 + 1e-12)
+    assert exact.lower_bound <= result.objective and result.lower_bound <= exact.objective
+    assert check_result(network, result) == []
+
+
+@pytest.mark.parametrize("parts", [("commalab", "planar", "planar50"), ("commalab", "grid", "grid2"),
+                                   ("commalab", "grid", "grid3")], ids=lambda p: p[-1])
+def test_agrees_with_gradient_projection_and_cutting_planes(parts):
+    network = read_instance(benchmark_path(*parts))
+    results = {"pe": solve_min_delay_pe(network, gap=1e-7), "gp": solve_min_delay_gp(network, gap=1e-7),
+               "cuts": solve_min_delay_cuts(network, gap=1e-7)}
+    _certified(network, results["pe"], 1e-7)
+    for name, result in results.items():
+        assert check_result(network, result) == [], name
+        for other in results.values():  # each one's bound below every other one's objective
+            assert result.lower_bound <= other.objective * (1 + 1e-12), name
+
+
+def test_near_capacity_hands_over_to_the_exact_machinery():
+    # optimum splits 19.9 as 9.95 + 9.95: utilisation 0.995 ≥ ρ̄ = 0.99
+    net = _parallel(10.0, 10.0, 19.9)
+    result = solve_min_delay_pe(net, gap=1e-10)
+    assert result.details["handed_over_to"] == "gradient_projection"
+    assert result.status is Status.OPTIMAL and check_result(net, result) == []
+    assert result.objective == pytest.approx(2 * 9.95 / 0.05 / 19.9, rel=1e-9)
+
+
+def test_infeasible_and_bad_input_raise():
+    with pytest.raises(InfeasibleError, match="cannot carry"):
+        solve_min_delay_pe(_parallel(10.0, 10.0, 20.5))
+    with pytest.raises(InvalidInputError, match="continuation_utilization"):
+        solve_min_delay_pe(_parallel(10.0, 10.0, 5.0), continuation_utilization=1.0)
+    with pytest.raises(InvalidInputError, match="capacity must be > 0"):
+        solve_min_delay_pe(_parallel(10.0, 0.0, 5.0))
+
+
+def test_ctrl_c_keeps_a_certified_iterate_and_the_best_bound():
+    network = read_instance(real_file("commalab", "planar", "planar30"))
+    records = []
+
+    def stop_at_second(record):
+        records.append(record)
+        if len(records) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(SolveInterrupted) as stop:
+        solve_min_delay_pe(network, gap=1e-12, callback=stop_at_second)
+    partial = stop.value.partial
+    assert partial.status is Status.INTERRUPTED and partial.method == "path_equilibration"
+    assert partial.lower_bound == pytest.approx(records[-1]["lower_bound"], rel=1e-12)
+    assert partial.lower_bound <= partial.objective  # the objective of the kept routing, recomputed:
+    assert check_result(network, partial) == []
