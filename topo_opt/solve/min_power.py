@@ -30,7 +30,7 @@ from topo_opt.evaluators.delay import DelayObjective, arc_delay_s
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph, PathSet, demand_shortest_paths, gather_rows, shortest_path_forest,
 )
-from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
+from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.evaluators.power import NodePowerModel, PowerProfile, Profiles, network_power
 from topo_opt.formulations.switching import (
@@ -426,11 +426,21 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
         routing = decompose_source_flows(network, model.layout.sources, source_flow)
     design, breakdown, delay, worst, met = _evaluate(network, power, objective, routing, link_on, node_on,
                                                      max_delay_s, max_demand_delay_s)
-    if not met and mip_start is not None:  # the MILP's last design misses T_max; the start meets it
-        design, breakdown, delay, worst, met = _evaluate(
-            network, power, objective, greedy_routing(network, greedy[0], max_utilization, include_fixed_delay),
-            *greedy, max_delay_s, max_demand_delay_s)
-        message = f"{message}; the MILP's last design missed T_max: the greedy start design is reported"
+    if not met and mip_start is not None:  # the MILP's routing misses T_max: min-delay routing on
+        # its links, else the start's links (which meet it), whichever meets T_max with less power
+        options = []
+        for name, states in (("its links with min-delay routing", (design.link_on, design.node_on)),
+                             ("the greedy start design", greedy)):
+            try:
+                routing = greedy_routing(network, states[0], max_utilization, include_fixed_delay)
+            except TopoOptError:
+                continue
+            option = _evaluate(network, power, objective, routing, *states, max_delay_s, max_demand_delay_s)
+            if option[4]:
+                options.append((option[1].total_w, name, option))
+        if options:
+            _, name, (design, breakdown, delay, worst, met) = min(options, key=lambda o: o[0])
+            message = f"{message}; the MILP's last design missed T_max: {name} reported"
     link_on, node_on = design.link_on, design.node_on
     value = breakdown.total_w
     candidate_bound = bound
