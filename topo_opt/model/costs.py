@@ -67,6 +67,8 @@ class CapacityLevels:
 
 
 MAX_LEVELS_PER_LINK = 16
+#: Of a focused list (see :func:`kept_levels`): Pareto levels kept below the one covering the target.
+FOCUS_LEVELS_BELOW = 5
 
 
 def _pareto_combinations(modules: tuple[Module, ...], cap: float) -> list[tuple[float, float, tuple[int, ...]]]:
@@ -97,14 +99,35 @@ def _pareto_combinations(modules: tuple[Module, ...], cap: float) -> list[tuple[
     return levels[::-1]
 
 
+def kept_levels(added: np.ndarray, target: float | None) -> np.ndarray:
+    """Indices of the ``MAX_LEVELS_PER_LINK`` levels kept of a link's increasing Pareto list
+    (added capacities ``added``, more than that many).
+
+    Without a ``target`` (added capacity, rate unit) they are evenly spread.  With one, the list
+    is *focused*: the first and the last level, and a window of consecutive levels from
+    ``FOCUS_LEVELS_BELOW`` below the first level covering the target upwards, so the
+    steps near a good continuous design keep the modules' own granularity.
+    """
+    n = len(added)
+    if target is None:
+        return np.unique(np.round(np.linspace(0, n - 1, MAX_LEVELS_PER_LINK)).astype(int))
+    cover = min(int(np.searchsorted(added, target * (1 - 1e-12))), n - 1)
+    width = MAX_LEVELS_PER_LINK - 2
+    first = min(max(cover - FOCUS_LEVELS_BELOW, 1), n - 1 - width)
+    return np.concatenate([[0], np.arange(first, first + width), [n - 1]])
+
+
 def capacity_levels(network: Network, max_capacity: float, keep_installed: bool,
-                    links: np.ndarray | None = None) -> CapacityLevels:
+                    links: np.ndarray | None = None,
+                    target_capacity: np.ndarray | None = None) -> CapacityLevels:
     """Levels of the ``links`` (default all): installed capacity (if kept) plus module sums.
 
     Module sums run up to the first reaching ``max_capacity`` added capacity; a link with more
-    than ``MAX_LEVELS_PER_LINK`` Pareto levels keeps that many, evenly spread in capacity (listed
-    in ``truncated``).  Without ``keep_installed`` the installed capacity is ignored (a design
-    from scratch), and a link without capacity may stay unbuilt (capacity 0, cost 0).
+    than ``MAX_LEVELS_PER_LINK`` Pareto levels keeps that many (listed in ``truncated``):
+    evenly spread in capacity, or focused around ``target_capacity`` (per network link, rate
+    unit, e.g. a continuous design; :func:`kept_levels`).  Without ``keep_installed`` the
+    installed capacity is ignored (a design from scratch), and a link without capacity may stay
+    unbuilt (capacity 0, cost 0).
     """
     unit = unit_capacity_cost(network)
     chosen = np.arange(network.n_links) if links is None else np.asarray(links)
@@ -115,8 +138,9 @@ def capacity_levels(network: Network, max_capacity: float, keep_installed: bool,
         base = link.capacity if keep_installed else 0.0
         options = _pareto_combinations(mods, max_capacity) if mods else [(0.0, 0.0, ())]
         if len(options) > MAX_LEVELS_PER_LINK:
-            keep = np.unique(np.round(np.linspace(0, len(options) - 1, MAX_LEVELS_PER_LINK)).astype(int))
-            options = [options[i] for i in keep]
+            target = None if target_capacity is None else max(target_capacity[l] - base, 0.0)
+            keep = kept_levels(np.asarray([option[0] for option in options]), target)
+            options = [options[i] for i in keep.tolist()]
             truncated.append(l)
         for added, price, n in options:
             setup = link.fixed_cost if base == 0 and added > 0 else 0.0  # built from nothing

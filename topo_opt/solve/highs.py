@@ -184,6 +184,16 @@ class HighsSolver:
         if constraints:
             self._solver.add_constraints(constraints)
 
+    def set_start(self, values: dict) -> None:
+        """Offer HiGHS a MIP start: for each indexed variable in ``values``, the values of its
+        entries (in the order of its index set); the other columns are left for HiGHS to
+        complete (it solves the LP with these fixed).  A start that is not feasible is ignored
+        by HiGHS, so it can only help the incumbent."""
+        columns = self._solver._pyomo_var_to_solver_var_map  # Pyomo exposes no MIP start here
+        index = np.fromiter((columns[id(v)] for var in values for v in var.values()), dtype=np.int32)
+        value = np.concatenate([np.asarray(x, dtype=np.float64) for x in values.values()])
+        self._solver._solver_model.setSolution(len(index), index, value)
+
     def solve(self, time_limit_s: float | None = None,
               algorithm: str | None = None) -> HighsOutcome:
         """Run HiGHS (warm from the last basis) and translate its answer.

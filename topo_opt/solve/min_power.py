@@ -30,7 +30,7 @@ from topo_opt.evaluators.delay import DelayObjective, arc_delay_s
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph, PathSet, demand_shortest_paths, gather_rows, shortest_path_forest,
 )
-from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
+from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.evaluators.power import NodePowerModel, PowerProfile, Profiles, network_power
 from topo_opt.formulations.switching import (
@@ -44,6 +44,7 @@ from topo_opt.solve.cards import ModelCard
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.lp_methods import check_feasibility
 from topo_opt.solve.outer_approximation import CUT_VIOLATION_RTOL
+from topo_opt.solve.power_start import greedy_routing, switch_off_start
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ Callback = Callable[[dict], None]
 
 #: The returned design's true delay may exceed T_max by this relative amount (rounding).
 DELAY_RTOL = 1e-6
+START_SHARE = 0.25  # of the time limit, at most, for the greedy switch-off start (T_max only)
 #: Utilisation at which a cut is placed on a queue the MILP loads to capacity.
 OVERLOAD_CUT_UTILIZATION = 0.999
 #: A source–target pair whose arriving flow falls short by more than this × its rate is topped up.
@@ -180,8 +182,12 @@ def _path_delays_s(network: Network, paths: PathSet, arc_flow: np.ndarray) -> np
 
 def _cut_rounds(network: Network, model, solver: HighsSolver, objective: DelayObjective, *,
                 max_delay_s: float | None, paths: PathSet | None, start: float, deadline: float,
-                max_iterations: int, gap: float, history: list, callback: Callback | None) -> _Rounds:
+                max_iterations: int, gap: float, history: list, callback: Callback | None,
+                mip_start: dict | None = None) -> _Rounds:
     """Solve, check the TRUE delays of the solution, add violated cuts, repeat (Kelley 1960).
+
+    ``mip_start`` (variable -> values, a design meeting the true bounds) is offered to HiGHS
+    before every solve.
 
     Ends ``OPTIMAL`` when HiGHS closed ``gap`` and every delay bound holds at the solution;
     ``INFEASIBLE`` when HiGHS proves the (relaxed) model infeasible.
@@ -192,6 +198,8 @@ def _cut_rounds(network: Network, model, solver: HighsSolver, objective: DelayOb
     bound, iteration, cuts = -math.inf, 0, 0
     while True:
         remaining = None if math.isinf(deadline) else max(deadline - time.perf_counter(), 0.0)
+        if mip_start:
+            solver.set_start(mip_start)
         try:
             outcome = solver.solve(time_limit_s=remaining)
         except SolveInterrupted as stop:  # Ctrl-C: end with HiGHS's incumbent, if it has one
@@ -289,6 +297,19 @@ def demand_bound_paths(network: Network, max_demand_delay_s: float, *, k_shortes
     return PathSet.from_flows(network, paths.demand[rows], indptr, arcs, np.zeros(len(rows)))[0], complete
 
 
+def _evaluate(network: Network, power: NodePowerModel, objective: DelayObjective, routing, link_on: np.ndarray,
+              node_on: np.ndarray, max_delay_s: float | None, max_demand_delay_s: float | None) -> tuple:
+    """(design, power breakdown, T, worst demand delay, bounds met) of a routing and on/off states."""
+    flow = routing.arc_flow(network.demand_rate, network.n_arcs)
+    link_on, node_on = _switch_states(network, link_on, node_on, flow)
+    design = Design.for_network(network, routing, link_on=link_on, node_on=node_on)
+    delay = objective.value(flow)
+    worst = float(evaluate_design(network, design).demand_worst_delay_s.max())
+    met = (max_delay_s is None or delay <= max_delay_s * (1 + DELAY_RTOL)) \
+        and (max_demand_delay_s is None or worst <= max_demand_delay_s * (1 + DELAY_RTOL))
+    return design, network_power(network, design, power), delay, worst, met
+
+
 def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float | None = None,
                     max_demand_delay_s: float | None = None,
                     max_utilization: float = 1.0, include_fixed_delay: bool = True,
@@ -370,9 +391,16 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     solver = HighsSolver(model, HighsOptions(mip_rel_gap=gap))
     logger.info("min-power MILP on %s: %s", network.name, model_size(model))
     history: list[dict] = []
+    mip_start = greedy = None
+    if max_delay_s is not None and paths is None:
+        greedy = switch_off_start(network, power, max_delay_s, max_utilization=max_utilization,
+                                  include_fixed_delay=include_fixed_delay,
+                                  deadline=start + START_SHARE * (time_limit_s or math.inf))
+        if greedy is not None:
+            mip_start = {model.link_on: greedy[0].astype(float), model.node_on: greedy[1].astype(float)}
     rounds = _cut_rounds(network, model, solver, objective, max_delay_s=max_delay_s, paths=paths,
                          start=start, deadline=deadline, max_iterations=max_iterations, gap=gap,
-                         history=history, callback=callback)
+                         history=history, callback=callback, mip_start=mip_start)
     if rounds.status is Status.INFEASIBLE:
         if paths is not None and not complete:
             raise InfeasibleError(
@@ -396,14 +424,24 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     else:
         source_flow = _top_up_targets(network, model.layout, _source_flow(network, model, solver), link_on)
         routing = decompose_source_flows(network, model.layout.sources, source_flow)
-    flow = routing.arc_flow(network.demand_rate, network.n_arcs)
-    link_on, node_on = _switch_states(network, link_on, node_on, flow)
-    design = Design.for_network(network, routing, link_on=link_on, node_on=node_on)
-    breakdown = network_power(network, design, power)
-    delay = objective.value(flow)
-    worst = float(evaluate_design(network, design).demand_worst_delay_s.max())
-    met = (max_delay_s is None or delay <= max_delay_s * (1 + DELAY_RTOL)) \
-        and (max_demand_delay_s is None or worst <= max_demand_delay_s * (1 + DELAY_RTOL))
+    design, breakdown, delay, worst, met = _evaluate(network, power, objective, routing, link_on, node_on,
+                                                     max_delay_s, max_demand_delay_s)
+    if not met and mip_start is not None:  # the MILP's routing misses T_max: min-delay routing on
+        # its links, else the start's links (which meet it), whichever meets T_max with less power
+        options = []
+        for name, states in (("its links with min-delay routing", (design.link_on, design.node_on)),
+                             ("the greedy start design", greedy)):
+            try:
+                routing = greedy_routing(network, states[0], max_utilization, include_fixed_delay)
+            except TopoOptError:
+                continue
+            option = _evaluate(network, power, objective, routing, *states, max_delay_s, max_demand_delay_s)
+            if option[4]:
+                options.append((option[1].total_w, name, option))
+        if options:
+            _, name, (design, breakdown, delay, worst, met) = min(options, key=lambda o: o[0])
+            message = f"{message}; the MILP's last design missed T_max: {name} reported"
+    link_on, node_on = design.link_on, design.node_on
     value = breakdown.total_w
     candidate_bound = bound
     if not complete:
@@ -435,6 +473,7 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
                  "candidates_complete": complete,
                  "n_candidate_paths": None if paths is None else paths.n_paths,
                  "cuts": n_cuts, "mip_gap_requested": gap, **model_size(model),
+                 "mip_start_links_off": None if mip_start is None else int((mip_start[model.link_on] < 0.5).sum()),
                  "lower_bound_source": "MILP dual bound (perspective tangent-cut relaxation)"
                  + ("" if paths is None else ", one path per demand over all loop-free paths"
                     if complete else "; none over all paths (incomplete candidates)")})

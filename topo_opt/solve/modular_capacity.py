@@ -22,6 +22,12 @@ keeps the installed capacities and buys modules on top (upgrades); without it th
 starts from nothing and ``details["installed_cost"]`` prices the installed capacities with the
 same modules, so the saving of a redesign can be read off.  Topology design adds the candidate
 links (``installed = false``) with their fixed cost.
+
+At planning scale: long level lists are focused on the continuous CFA design for the same bound
+(:func:`~topo_opt.model.costs.kept_levels`), rounded cut-set inequalities strengthen the bound
+(:mod:`topo_opt.formulations.cut_sets`), and the cheapest rounded starting design, improved by
+greedy module removal (:mod:`topo_opt.algorithms.modular_descent`), is the first incumbent and
+HiGHS's MIP start in every round.
 """
 from __future__ import annotations
 
@@ -35,8 +41,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
+from topo_opt.algorithms.modular_descent import greedy_level_descent
+from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
 from topo_opt.evaluators.delay import DelayObjective
+from topo_opt.formulations.cut_sets import add_cut_set_inequalities
 from topo_opt.formulations.modular_capacity import (
     add_capacity_cover_cut, add_level_cuts, build_modular_capacity_model,
 )
@@ -44,7 +52,7 @@ from topo_opt.model.costs import CapacityLevels, capacity_levels, covering_level
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
-from topo_opt.solve.capacity_assignment import min_fixed_delay_s
+from topo_opt.solve.capacity_assignment import CFA_MAX_ROUNDS, min_fixed_delay_s, solve_capacity_assignment
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.support_routing import min_delay_on_support
 
@@ -52,6 +60,10 @@ logger = logging.getLogger(__name__)
 Callback = Callable[[dict], None]
 ROUTING_GAP = 1e-7  # certified gap of the routing that checks each design
 MAX_ROUNDS = 200
+CFA_SHARE = 0.1  # of the time limit, at most, for the continuous design the levels focus on
+DESCENT_SHARE = 0.25  # of the time limit, at most, for the greedy descent of the starting design
+CHECK_GAP = 1e-4  # routing gap of the descent's checks (a design meets T_max if its routing's delay does)
+CHECK_TIME_S = 2.0  # time limit of one such check
 
 
 def installed_delay_s(network: Network, include_fixed_delay: bool = True) -> float:
@@ -88,7 +100,7 @@ class _Routed:
 
 
 def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utilization: float,
-           include_fixed_delay: bool, time_limit_s: float) -> _Routed:
+           include_fixed_delay: bool, time_limit_s: float, gap: float = ROUTING_GAP) -> _Routed:
     """Certified min-delay routing of ``capacity`` without link ``failed``.
 
     With a utilisation cap u < 1 the routing runs on u·C, so every load stays below u·C, and the
@@ -98,10 +110,12 @@ def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utili
     if failed is not None:
         capacity[failed] = 0.0
     try:
-        routed = min_delay_on_support(network, capacity * max_utilization, gap=ROUTING_GAP,
+        routed = min_delay_on_support(network, capacity * max_utilization, gap=gap,
                                       time_limit_s=time_limit_s, include_fixed_delay=include_fixed_delay)
     except InfeasibleError as exc:
         return _Routed(None, math.inf, math.inf, str(exc))
+    except TopoOptError as exc:  # feasibility undecided within the time limit: nothing proven
+        return _Routed(None, math.inf, None, str(exc))
     design = Design.for_network(network, routed.design.routing, link_capacity=capacity,
                                 link_on=capacity > 0)
     if max_utilization == 1:
@@ -123,6 +137,54 @@ def _level_cuts(network: Network, block, solver: HighsSolver, picked: np.ndarray
         fits = routed_load < block.levels.capacity[level[chosen]]
         cuts += add_level_cuts(block, chosen[fits], routed_load[fits])
     return cuts
+
+
+def _continuous_design(network: Network, sense: str, max_delay_s: float | None, budget: float | None,
+                       include_fixed_delay: bool, time_limit_s: float) -> np.ndarray | None:
+    """Capacities (rate unit, per link) of the continuous joint capacity and flow assignment
+    (CFA, one start: the min-delay routing of the installed network) for the same bound
+    (min-cost) or budget (min-delay) with linear costs; None when it does not apply (e.g.
+    nothing installed to route on).  Only a guide for the levels and the starting design: each
+    of its at most ``CFA_MAX_ROUNDS`` routing steps gets ``time_limit_s / CFA_MAX_ROUNDS``."""
+    form, target = ("delay-bound", max_delay_s) if sense == "min-cost" else ("budget", budget)
+    try:
+        result = solve_capacity_assignment(network, form=form, routing_rule="joint", target=target,
+                                           include_fixed_delay=include_fixed_delay, gap=CHECK_GAP,
+                                           time_limit_s=time_limit_s / CFA_MAX_ROUNDS, starts=1)
+    except TopoOptError as exc:
+        logger.info("no continuous design to focus the levels on: %s", exc)
+        return None
+    return None if result.design is None else np.asarray(result.design.link_capacity, float)
+
+
+def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links: tuple, max_delay_s: float,
+             max_utilization: float, include_fixed_delay: bool, deadline: float) -> tuple[float, tuple]:
+    """Greedy module removal (:func:`~topo_opt.algorithms.modular_descent.greedy_level_descent`)
+    from the starting design ``best``; returns its cost and design record."""
+    lists = [np.flatnonzero(levels.link == l) for l in np.unique(levels.link).tolist()]
+    position = np.asarray([int(np.flatnonzero(mine == i)[0]) for mine, i in zip(lists, best[1].tolist())])
+    checks: dict[tuple, list] = {}
+
+    def route(positions: np.ndarray) -> list:
+        key = tuple(positions.tolist())
+        if key not in checks:
+            picked = np.asarray([mine[p] for mine, p in zip(lists, positions.tolist())])
+            capacity = np.zeros(network.n_links)
+            capacity[levels.link[picked]] = levels.capacity[picked]
+            limit = min(max(deadline - time.perf_counter(), 0.1), CHECK_TIME_S)
+            checks[key] = [_route(network, capacity, failed, max_utilization, include_fixed_delay, limit, CHECK_GAP)
+                           for failed in failed_links]
+        return checks[key]
+
+    position = greedy_level_descent(lists, levels.cost, position,
+                                    lambda p: max(c.delay_s for c in route(p)) <= max_delay_s, deadline)
+    final = route(position)
+    picked = np.asarray([mine[p] for mine, p in zip(lists, position.tolist())])
+    cost = float(levels.cost[picked].sum())
+    if cost >= best[2]:
+        return best[2], best
+    worst = max(check.delay_s for check in final)
+    return cost, (final[0].design, picked, cost, final[0].delay_s, worst)
 
 
 def _largest_levels(levels: CapacityLevels) -> np.ndarray:
@@ -184,7 +246,6 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         raise InvalidInputError(f"the min-delay form needs a budget >= 0, got {budget!r}")
     links = np.array([i for i, link in enumerate(network.links) if link.installed or topology], dtype=np.int64)
     cap = 2.0 * network.total_demand if max_added_capacity is None else max_added_capacity
-    levels = capacity_levels(network, cap, keep_installed, links)
     gamma = network.total_packet_rate
     if survivable:
         _require_no_bridge(network, links)
@@ -197,18 +258,26 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         if max_delay_s <= floor:
             raise InfeasibleError(f"T_max = {max_delay_s:.6g} s does not exceed {floor:.6g} s, the "
                                   "propagation and processing delay of the shortest routes")
+    continuous = _continuous_design(network, sense, max_delay_s, budget, include_fixed_delay,
+                                    CFA_SHARE * time_limit_s)
+    levels = capacity_levels(network, cap, keep_installed, links, target_capacity=continuous)
     model = build_modular_capacity_model(
         network, levels, sense=sense, max_packets=None if max_delay_s is None else gamma * max_delay_s,
         budget=budget, max_utilization=max_utilization, include_fixed_delay=include_fixed_delay,
         failures=tuple(links.tolist()) if survivable else ())
+    add_cut_set_inequalities(model, network, max_utilization=max_utilization, max_queue_packets=math.inf
+                             if sense == "min-delay" else gamma * (max_delay_s - floor))
     solver = HighsSolver(model, HighsOptions(mip_rel_gap=mip_gap))
     best_value, best = math.inf, None
+    start = {}
     if sense == "min-cost":
-        # starting designs: the installed capacities rounded up to levels (uncovered links at
-        # their largest level), then every link at its largest level
+        # starting designs: the continuous design and the installed capacities rounded up to
+        # levels (uncovered links at their largest level), then every link at its largest level;
+        # the cheapest that meets T_max is improved by greedy module removal
         largest = _largest_levels(levels)
-        rounded = covering_levels(levels, network.link_capacity)
-        for picked in (np.where(rounded >= 0, rounded, largest), largest):
+        rounded = [covering_levels(levels, capacity) for capacity in
+                   ([] if continuous is None else [continuous]) + [network.link_capacity]]
+        for picked in [np.where(r >= 0, r, largest) for r in rounded] + [largest]:
             capacity = np.zeros(network.n_links)
             capacity[levels.link[picked]] = levels.capacity[picked]
             checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay, time_limit_s)
@@ -217,6 +286,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
             cost = float(levels.cost[picked].sum())
             if worst <= max_delay_s and cost < best_value:
                 best_value, best = cost, (checks[0].design, picked, cost, checks[0].delay_s, worst)
+                start = {"rounded_cost": cost}
         proven = [check for check in checks if check.delay_bound_s is not None]  # of ``largest``
         if best is None and proven and max(check.delay_bound_s for check in proven) > max_delay_s:
             reasons = [check.reason for check in proven if check.reason]
@@ -225,6 +295,12 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                 f"link){' with a link failed' if survivable else ''} "
                 + (f"cannot carry the demands: {reasons[0]}" if reasons else
                    f"give T >= {max(check.delay_bound_s for check in proven):.6g} s > T_max = {max_delay_s:.6g} s"))
+        if best is not None:
+            best_value, best = _descend(network, levels, best, model.failed_links, max_delay_s,
+                                        max_utilization, include_fixed_delay,
+                                        began + DESCENT_SHARE * time_limit_s)
+            start["descent_cost"] = best_value
+            start["time_s"] = time.perf_counter() - began
     lower = -math.inf
     history: list[dict] = []
     status = Status.TIME_LIMIT
@@ -233,6 +309,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         remaining = time_limit_s - (time.perf_counter() - began)
         if remaining <= 0:
             break
+        if best is not None:  # the incumbent meets the true bound: feasible for every round's MILP
+            solver.set_start({model.level_on: np.isin(np.arange(len(levels.link)), best[1]).astype(float)})
         try:
             outcome = solver.solve(time_limit_s=remaining)
         except SolveInterrupted as stop:  # Ctrl-C: the best design of the finished rounds
@@ -301,11 +379,14 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                         if levels.capacity[i] > 0 and not network.links[int(levels.link[i])].installed],
         "levels": len(levels.link), "levels_truncated_links": [network.links[l].id for l in levels.truncated],
         "max_added_capacity": cap, "mip_gap": mip_gap, "rounds": rounds, **model_size(model),
+        "starting_design": start, "cut_sets": len(model.cut_sets),
         "lower_bound_source": "MILP dual bound with tangent cuts (over the listed capacity levels)",
     }
-    if not keep_installed:  # the installed capacities priced with the same modules
-        covering = covering_levels(levels, network.link_capacity)
-        details["installed_cost"] = float(levels.cost[covering].sum()) if np.all(covering >= 0) else math.nan
+    if not keep_installed:  # the installed capacities priced with the same modules (levels focused
+        # on them, so the cheapest covering combination is listed whatever the thinning)
+        priced = capacity_levels(network, cap, False, links, target_capacity=network.link_capacity)
+        covering = covering_levels(priced, network.link_capacity)
+        details["installed_cost"] = float(priced.cost[covering].sum()) if np.all(covering >= 0) else math.nan
     result = SolveResult(status, "milp-tangent-cuts", name, unit, objective=best_value,
                          lower_bound=min(lower, best_value), design=design,
                          solve_time_s=time.perf_counter() - began, iterations=rounds,

@@ -1,0 +1,168 @@
+"""Levers of modular design at planning scale: focused levels, cut-set inequalities, greedy
+module removal and MIP starts, each checked against enumeration or by construction."""
+import numpy as np
+import pyomo.environ as pyo
+import pytest
+from test_modular_capacity import enumerate_min_cost, small_tcfa
+
+from topo_opt.algorithms.modular_descent import greedy_level_descent
+from topo_opt.formulations.cut_sets import add_cut_set_inequalities
+from topo_opt.formulations.modular_capacity import build_modular_capacity_model
+from topo_opt.io.detect import read_instance
+from topo_opt.model.costs import MAX_LEVELS_PER_LINK, capacity_levels, kept_levels
+from topo_opt.solve.checker import check_result
+from topo_opt.solve.highs import HighsOptions, HighsSolver
+from topo_opt.solve.modular_capacity import solve_modular_capacity
+from topo_opt.solve.support_routing import min_delay_on_support
+
+
+def optimum_levels(levels, capacity):
+    """y of the design with these link capacities (each link's level of exactly that capacity)."""
+    y = np.zeros(len(levels.link))
+    for l in np.unique(levels.link).tolist():
+        mine = np.flatnonzero((levels.link == l) & np.isclose(levels.capacity, capacity[l]))
+        y[mine[0]] = 1.0
+    return y
+
+
+@pytest.mark.parametrize("t_max", [0.45, 0.3, 0.2])
+def test_cut_sets_keep_the_enumerated_optimum(t_max):
+    network = small_tcfa()
+    cost, capacity = enumerate_min_cost(network, t_max, max_modules=2)
+    levels = capacity_levels(network, 20.0, keep_installed=True)
+    model = build_modular_capacity_model(network, levels, sense="min-cost", max_packets=t_max * network.total_packet_rate,
+                                         include_fixed_delay=False)
+    rows = add_cut_set_inequalities(model, network, max_queue_packets=t_max * network.total_packet_rate)
+    assert rows
+    for i, v in enumerate(optimum_levels(levels, capacity)):
+        model.level_on[i].value = v
+    for row in rows:  # every cut holds at the optimum
+        assert pyo.value(row.body) >= pyo.value(row.lower) - 1e-9
+    # and the rounding bites: node D needs 6 packet/s in, and one 10-unit module is then forced
+    # even though the relaxation could take 0.6 of a level
+    assert any(pyo.value(row.lower) >= 1 for row in rows)
+
+
+def test_focused_levels_keep_ends_and_the_covering_window():
+    added = np.arange(40) * 10.0
+    assert len(kept_levels(added, None)) == MAX_LEVELS_PER_LINK
+    for target in (0.0, 3.0, 127.0, 385.0, 1e9):
+        kept = kept_levels(added, target)
+        assert len(kept) == MAX_LEVELS_PER_LINK and kept[0] == 0 and kept[-1] == 39
+        assert np.all(np.diff(kept) > 0)
+        cover = min(int(np.ceil(target / 10.0)), 39)
+        assert cover in kept.tolist() and (cover < 6 or cover - 5 in kept.tolist())
+
+
+def test_focused_levels_cover_a_target_design():
+    network = read_instance("instances/nobel-us.json")
+    target = network.link_capacity * 0.7
+    levels = capacity_levels(network, 2 * network.total_demand, False, target_capacity=target)
+    for l in np.unique(levels.link).tolist():
+        mine = np.flatnonzero(levels.link == l)
+        assert len(mine) == MAX_LEVELS_PER_LINK and levels.capacity[mine[0]] == 0
+        assert np.any(levels.capacity[mine] >= target[l])  # the rounded-up continuous design is listed
+
+
+def test_greedy_descent_reaches_a_one_step_local_optimum():
+    rng = np.random.default_rng(3)
+    lists = [np.arange(5 * l, 5 * l + 5) for l in range(6)]
+    cost = np.concatenate([np.sort(rng.uniform(0, 10, 5)) for _ in lists])
+    capacity = np.tile(np.arange(5.0), 6)
+
+    def meets(position):  # monotone: enough total capacity and every link at level >= 1
+        return min(position) >= 1 and capacity[[m[p] for m, p in zip(lists, position)]].sum() >= 12
+
+    start = np.full(6, 4)
+    result = greedy_level_descent(lists, cost, start, meets)
+    assert meets(result)
+    assert cost[[m[p] for m, p in zip(lists, result)]].sum() <= cost[[m[p] for m, p in zip(lists, start)]].sum()
+    for l in range(6):  # no single step down stays feasible
+        if result[l] > 0:
+            trial = result.copy()
+            trial[l] -= 1
+            assert not meets(trial)
+
+
+def test_mip_start_is_kept_when_the_solver_stops_at_once():
+    model = pyo.ConcreteModel()
+    model.x = pyo.Var(range(12), within=pyo.Binary)
+    weight = np.arange(1.0, 13.0)
+    model.cover = pyo.Constraint(expr=sum(float(w) * model.x[i] for i, w in enumerate(weight)) >= 30)
+    model.objective = pyo.Objective(expr=sum(float(w * w) * model.x[i] for i, w in enumerate(weight)))
+    solver = HighsSolver(model, HighsOptions(mip_rel_gap=0.0))
+    start = np.zeros(12)
+    start[[9, 10, 11]] = 1.0  # 10 + 11 + 12 >= 30, cost 365
+    solver.set_start({model.x: start})
+    outcome = solver.solve(time_limit_s=0.0)
+    assert outcome.objective <= 365 + 1e-9
+    optimum = HighsSolver(model, HighsOptions(mip_rel_gap=0.0)).solve()
+    solver.set_start({model.x: np.zeros(12)})  # infeasible start: ignored, never harmful
+    assert solver.solve().objective == pytest.approx(optimum.objective)
+
+
+@pytest.mark.parametrize("t_max", [0.45, 0.3])
+def test_design_with_all_levers_matches_enumeration_and_is_certified(t_max):
+    network = small_tcfa()
+    cost, _ = enumerate_min_cost(network, t_max, max_modules=2)
+    result = solve_modular_capacity(network, max_delay_s=t_max, include_fixed_delay=False, mip_gap=1e-9,
+                                    keep_installed=True, topology=True, max_added_capacity=20.0)
+    assert result.objective == pytest.approx(cost, abs=1e-9)
+    assert result.details["cut_sets"] > 0
+    start = result.details["starting_design"]
+    assert not start or start["descent_cost"] <= start["rounded_cost"]
+    assert not start or result.objective <= start["descent_cost"]  # the start never makes it worse
+    assert check_result(network, result) == []
+    certified = min_delay_on_support(network, result.design.link_capacity, gap=1e-9, include_fixed_delay=False)
+    assert certified.objective <= t_max * (1 + 1e-7)
+
+
+def test_power_start_meets_the_bound_and_the_milp_is_never_worse():
+    from test_min_power import IDLE, _enumerate, _square
+
+    from topo_opt.evaluators.power import NodePowerModel
+    from topo_opt.solve.min_power import min_delay_all_on, solve_min_power
+    from topo_opt.solve.power_start import switch_off_start
+
+    net = _square()
+    for factor in (3.0, 1.05):
+        t_max = factor * min_delay_all_on(net)
+        link_on, node_on = switch_off_start(net, NodePowerModel.for_network(net, IDLE), t_max)
+        routed = min_delay_on_support(net, np.where(link_on, net.link_capacity, 0.0), gap=1e-9)
+        assert routed.objective <= t_max * (1 + 1e-7)  # the start meets T_max, certified
+        start_power = IDLE.chassis_w * node_on.sum() + 2 * IDLE.port_w * link_on.sum()
+        result = solve_min_power(net, IDLE, max_delay_s=t_max, gap=1e-9)
+        assert result.details["mip_start_links_off"] == int((~link_on).sum())
+        assert result.objective <= start_power + 1e-9
+        assert result.objective == pytest.approx(_enumerate(net, t_max)[0])
+        assert check_result(net, result, power=IDLE) == []
+
+
+def test_min_power_stopped_early_reports_the_start_that_meets_the_bound():
+    from test_min_power import IDLE, _enumerate, _square
+
+    from topo_opt.solve.min_power import min_delay_all_on, solve_min_power
+
+    net = _square()
+    t_max = 1.1 * min_delay_all_on(net)
+    result = solve_min_power(net, IDLE, max_delay_s=t_max, gap=1e-9, max_iterations=1)
+    assert result.status.value == "iteration_limit"  # one round: the MILP's design misses T_max
+    assert "the MILP's last design missed T_max" in result.message
+    assert result.details["delay_bound_met"] and result.details["average_delay_s"] <= t_max * (1 + 1e-6)
+    assert result.objective >= _enumerate(net, t_max)[0] - 1e-9 >= result.lower_bound - 1e-9
+    assert check_result(net, result, power=IDLE) == []
+
+
+def test_installed_cost_is_exact_when_the_level_list_is_thinned():
+    from topo_opt.model import Demand, Link, Module, Node, build_network
+
+    network = build_network(
+        name="pair", nodes=[Node("A"), Node("B")],
+        links=[Link("AB", "A", "B", 33.0, modules=(Module(capacity=1.0, cost=2.0),))],
+        demands=[Demand("A-B", "A", "B", 10.0)], rate_unit="packet/s")
+    result = solve_modular_capacity(network, max_delay_s=1.0, include_fixed_delay=False, keep_installed=False,
+                                    max_added_capacity=100.0, mip_gap=1e-9)
+    assert result.details["levels_truncated_links"] == ["AB"]  # 101 levels, 16 kept
+    assert result.details["installed_cost"] == pytest.approx(66.0)  # 33 modules, not a thinned level above
+    # T = 1/(C − 10) ≤ 1 s needs C ≥ 11: 11 modules, on the focused list
+    assert result.objective == pytest.approx(22.0) and check_result(network, result) == []
