@@ -33,7 +33,7 @@ def _cases():
             yield pytest.param(card, instance, stored, id=f"{card}-{instance}", marks=marks)
 
 
-@pytest.mark.parametrize("card, instance, stored", _cases())
+@pytest.mark.parametrize("card, instance, stored", list(_cases()))
 def test_card_gives_the_stored_answer_within_its_certified_gap(card, instance, stored):
     now = make_expected_cards.run_card(card, instance)
     if "error" in stored:

@@ -64,11 +64,11 @@ def _one_line_error(result, match):
     (["convert", SIX, "--out", "c.xml"], "--out c.xml: the file name must end in .json"),
     (["report", "nothing.json", "--out", "rep.pdf"], "--out rep.pdf: the file name must end in .html"),
 ])
-def test_bad_output_names_fail_in_one_line_before_the_work(args, match, tmp_path):
-    with CliRunner().isolated_filesystem(temp_dir=tmp_path):
-        result = CliRunner().invoke(cli, args)
-        _one_line_error(result, match)
-        assert os.listdir(".") == []  # nothing written, not even the probe
+def test_bad_output_names_fail_in_one_line_before_the_work(args, match, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, args)
+    _one_line_error(result, match)
+    assert os.listdir(".") == []  # nothing written, not even the probe
 
 
 def test_out_under_a_file_is_refused_before_solving(tmp_path):
