@@ -166,3 +166,54 @@ def test_installed_cost_is_exact_when_the_level_list_is_thinned():
     assert result.details["installed_cost"] == pytest.approx(66.0)  # 33 modules, not a thinned level above
     # T = 1/(C − 10) ≤ 1 s needs C ≥ 11: 11 modules, on the focused list
     assert result.objective == pytest.approx(22.0) and check_result(network, result) == []
+
+
+def test_bound_prices_each_listed_level_at_the_cheapest_combination_it_dominates(monkeypatch):
+    from topo_opt.model import costs
+
+    monkeypatch.setattr(costs, "MAX_LEVELS_PER_LINK", 3)
+    network = small_tcfa()  # module 10 for 4: added 0, 10, 20, 30, 40 → listed 0, 20, 40
+    levels = capacity_levels(network, 40.0, keep_installed=True)
+    ab = levels.link == 0
+    assert levels.capacity[ab].tolist() == [10.0, 30.0, 50.0]
+    assert levels.cost[ab].tolist() == [0.0, 8.0, 16.0]
+    assert levels.bound_cost[ab].tolist() == [0.0, 4.0, 12.0]  # 1 and 3 modules, dropped
+    bd = levels.link == 1  # a candidate link: its fixed cost 3 is in both prices
+    assert levels.cost[bd].tolist() == [0.0, 11.0, 19.0] and levels.bound_cost[bd].tolist() == [0.0, 7.0, 15.0]
+
+
+@pytest.mark.parametrize("t_max", [0.45, 0.3])
+def test_bound_holds_over_every_combination_when_lists_are_thinned(monkeypatch, t_max):
+    """Lists thinned to 0, 2 and 4 modules (evenly: no continuous design to focus on) lose the
+    1-module steps the optimum uses; the reported bound is still below the enumerated optimum
+    over all combinations, while the bound over the listed levels alone is not."""
+    from topo_opt.model import costs
+    from topo_opt.solve import modular_capacity
+
+    monkeypatch.setattr(costs, "MAX_LEVELS_PER_LINK", 3)
+    monkeypatch.setattr(modular_capacity, "_continuous_design", lambda *args, **kwargs: None)
+    network = small_tcfa()
+    cost, _ = enumerate_min_cost(network, t_max, max_modules=2)
+    result = solve_modular_capacity(network, max_delay_s=t_max, include_fixed_delay=False, mip_gap=1e-9,
+                                    keep_installed=True, topology=True, max_added_capacity=40.0)
+    assert len(result.details["levels_truncated_links"]) == network.n_links
+    assert result.lower_bound <= cost + 1e-9 < result.details["listed_levels_bound"]
+    assert result.objective >= cost - 1e-9 and result.gap > 0
+    assert result.status.value == "iteration_limit"  # optimal over the listed levels only
+    assert check_result(network, result) == []
+
+
+def test_bound_never_exceeds_the_installed_design_without_a_focus(monkeypatch):
+    """Main before issue 18 thinned six-node's lists evenly, dropping the 1-module level, and
+    reported 12e9 'optimal' with bound 12e9 though the installed network (1 module per link,
+    8e9) meets T_max = its own delay: the bound was over the listed levels only."""
+    from topo_opt.solve import modular_capacity
+
+    network = read_instance("instances/six-node.json")
+    levels = capacity_levels(network, 2 * network.total_demand, keep_installed=False)
+    assert not np.any(np.isclose(levels.capacity, 1e9))  # evenly thinned: 1 module is not listed
+    monkeypatch.setattr(modular_capacity, "_continuous_design", lambda *args, **kwargs: None)
+    result = solve_modular_capacity(network, keep_installed=False, time_limit_s=60.0)
+    installed = result.details["installed_cost"]  # T_max is the installed delay: feasible
+    assert installed == pytest.approx(8e9)
+    assert result.lower_bound <= installed <= result.objective

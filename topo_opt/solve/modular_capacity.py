@@ -16,8 +16,13 @@ T(C) of the design up to the routing gap:
   and Grossmann 1986).
 
 The levels (module combinations per link, :func:`~topo_opt.model.costs.capacity_levels`) go up
-to ``max_added_capacity`` (default twice the total demand): the optimum and the bound are over
-those levels, and links whose list was thinned are named in ``details``.  ``keep_installed``
+to ``max_added_capacity`` (default twice the total demand).  A link with many combinations keeps
+a thinned list (named in ``details``): the designs are over the listed levels, but the reported
+lower bound is over *every* combination — after the cutting loop, one more solve of the MILP
+with its cuts and each listed level priced at the cheapest combination it dominates
+(``CapacityLevels.bound_cost``), a relaxation of the full problem.  The loop's bound over the
+listed levels alone is ``details["listed_levels_bound"]``; a design optimal over the listed
+levels whose gap to the full bound exceeds ``mip_gap`` ends ``iteration_limit``.  ``keep_installed``
 keeps the installed capacities and buys modules on top (upgrades); without it the design
 starts from nothing and ``details["installed_cost"]`` prices the installed capacities with the
 same modules, so the saving of a redesign can be read off.  Topology design adds the candidate
@@ -64,6 +69,7 @@ CFA_SHARE = 0.1  # of the time limit, at most, for the continuous design the lev
 DESCENT_SHARE = 0.25  # of the time limit, at most, for the greedy descent of the starting design
 CHECK_GAP = 1e-4  # routing gap of the descent's checks (a design meets T_max if its routing's delay does)
 CHECK_TIME_S = 2.0  # time limit of one such check
+FULL_BOUND_SHARE = 0.1  # of the time limit kept for the bound over every module combination
 
 
 def installed_delay_s(network: Network, include_fixed_delay: bool = True) -> float:
@@ -187,6 +193,25 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
     return cost, (final[0].design, picked, cost, final[0].delay_s, worst)
 
 
+def _full_problem_bound(solver: HighsSolver, model, levels: CapacityLevels, sense: str, gamma: float,
+                        start: np.ndarray | None, time_limit_s: float) -> tuple[float, bool]:
+    """Bound over *every* module combination when level lists were thinned: the MILP with its
+    cuts, each listed level priced at ``levels.bound_cost`` (in the objective, or in the budget
+    row for ``min-delay``), a relaxation of the full problem (see
+    :class:`~topo_opt.model.costs.CapacityLevels`).  The cuts stay valid: they bound the delay
+    of capacities, whatever the prices.  Returns the bound (cost, or delay in s) and whether
+    Ctrl-C stopped it.  Changes the prices in HiGHS: the last solve of ``solver``."""
+    solver.change_coefficients(model.level_on, levels.bound_cost, None if sense == "min-cost" else model.budget)
+    if start is not None:  # feasible here too: same capacities, no higher prices
+        solver.set_start({model.level_on: np.isin(np.arange(len(levels.link)), start).astype(float)})
+    try:
+        outcome, stopped = solver.solve(time_limit_s=max(time_limit_s, 1.0)), False
+    except SolveInterrupted as stop:
+        outcome, stopped = stop.partial, True
+    bound = outcome.bound if outcome.status is not Status.INFEASIBLE else math.inf
+    return (bound / gamma if sense == "min-delay" else bound), stopped
+
+
 def _largest_levels(levels: CapacityLevels) -> np.ndarray:
     """Per link with levels (in link order): its level of largest capacity."""
     return np.asarray([mine[np.argmax(levels.capacity[mine])] for mine in
@@ -301,12 +326,14 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                                         began + DESCENT_SHARE * time_limit_s)
             start["descent_cost"] = best_value
             start["time_s"] = time.perf_counter() - began
-    lower = -math.inf
+    lower = -math.inf  # over the listed levels (the full problem's when no list was thinned)
+    thinned = bool(levels.truncated)
+    loop_limit_s = time_limit_s * (1 - FULL_BOUND_SHARE) if thinned else time_limit_s
     history: list[dict] = []
     status = Status.TIME_LIMIT
     rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):
-        remaining = time_limit_s - (time.perf_counter() - began)
+        remaining = loop_limit_s - (time.perf_counter() - began)
         if remaining <= 0:
             break
         if best is not None:  # the incumbent meets the true bound: feasible for every round's MILP
@@ -343,8 +370,9 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         meets = sense == "min-delay" or worst <= max_delay_s
         if meets and value < best_value:
             best_value, best = value, (checks[0].design, picked, cost, delay, worst)
-        record = {"iteration": rounds, "time_s": time.perf_counter() - began,
-                  "objective": best_value, "lower_bound": lower, "gap": relative_gap(best_value, lower),
+        record = {"iteration": rounds, "time_s": time.perf_counter() - began, "objective": best_value,
+                  **({"listed_levels_bound": lower} if thinned else
+                     {"lower_bound": lower, "gap": relative_gap(best_value, lower)}),
                   "design_delay_s": delay, "design_cost": cost}
         history.append(record)
         if callback:
@@ -360,6 +388,22 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                                        for check in checks):
             new += add_capacity_cover_cut(model, capacity)
         solver.add_constraints(new)
+    listed_bound = lower
+    if thinned and status is not Status.INTERRUPTED:
+        lower, stopped = _full_problem_bound(solver, model, levels, sense, gamma,
+                                             None if best is None else best[1],
+                                             time_limit_s - (time.perf_counter() - began))
+        if stopped:
+            status = Status.INTERRUPTED if best is not None else status
+        elif status is Status.OPTIMAL and relative_gap(best_value, lower) > mip_gap:
+            status = Status.ITERATION_LIMIT  # optimal over the listed levels only
+        record = {"iteration": rounds, "time_s": time.perf_counter() - began, "objective": best_value,
+                  "lower_bound": lower, "gap": relative_gap(best_value, lower)}
+        history.append(record)
+        if callback:
+            callback(record)
+    elif thinned:  # Ctrl-C before the full bound: nothing proven beyond the listed levels
+        lower = -math.inf
     name, unit = ("capacity_cost", "cost") if sense == "min-cost" else ("average_delay_s", "s")
     if best is None:
         return SolveResult(status, "milp-tangent-cuts", name, unit, lower_bound=lower,
@@ -380,7 +424,9 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         "levels": len(levels.link), "levels_truncated_links": [network.links[l].id for l in levels.truncated],
         "max_added_capacity": cap, "mip_gap": mip_gap, "rounds": rounds, **model_size(model),
         "starting_design": start, "cut_sets": len(model.cut_sets),
-        "lower_bound_source": "MILP dual bound with tangent cuts (over the listed capacity levels)",
+        "lower_bound_source": "MILP dual bound with tangent cuts, over every module combination"
+        + (" (listed levels priced at the cheapest combination they dominate)" if thinned else ""),
+        "listed_levels_bound": listed_bound,
     }
     if not keep_installed:  # the installed capacities priced with the same modules (levels focused
         # on them, so the cheapest covering combination is listed whatever the thinning)
@@ -391,7 +437,9 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                          lower_bound=min(lower, best_value), design=design,
                          solve_time_s=time.perf_counter() - began, iterations=rounds,
                          message="interrupted (Ctrl-C): the best design of the finished rounds"
-                         if status is Status.INTERRUPTED else "", details=details, history=history)
+                         if status is Status.INTERRUPTED else
+                         "optimal over the listed levels; the bound over every module combination is lower"
+                         if status is Status.ITERATION_LIMIT else "", details=details, history=history)
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)
     return result
