@@ -217,3 +217,28 @@ def test_bound_never_exceeds_the_installed_design_without_a_focus(monkeypatch):
     installed = result.details["installed_cost"]  # T_max is the installed delay: feasible
     assert installed == pytest.approx(8e9)
     assert result.lower_bound <= installed <= result.objective
+
+
+def test_the_design_does_not_depend_on_machine_load(monkeypatch):
+    """The continuous design that focuses the levels, the starting design, its descent and the
+    checks of every round run to gap and count budgets, not time limits: a machine so loaded
+    that every timed routing step would run out at once gives the same design."""
+    import time
+    from types import SimpleNamespace
+
+    from topo_opt.algorithms import flow_deviation
+
+    network = read_instance("instances/six-node.json")
+    calm = solve_modular_capacity(network, keep_installed=False)
+    monkeypatch.setattr(flow_deviation, "time", SimpleNamespace(perf_counter=lambda: time.perf_counter() + 1e6))
+    loaded = solve_modular_capacity(network, keep_installed=False)
+    assert np.array_equal(loaded.design.link_capacity, calm.design.link_capacity)
+    assert loaded.objective == calm.objective and loaded.lower_bound == calm.lower_bound
+
+
+def test_greedy_descent_stops_after_its_check_budget():
+    lists = [np.arange(3 * l, 3 * l + 3) for l in range(4)]
+    calls = []
+    result = greedy_level_descent(lists, np.tile([0.0, 1.0, 2.0], 4), np.full(4, 2),
+                                  lambda p: calls.append(1) is None, max_checks=3)
+    assert len(calls) == 3 and result.sum() == 8 - 3
