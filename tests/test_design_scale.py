@@ -242,3 +242,21 @@ def test_greedy_descent_stops_after_its_check_budget():
     result = greedy_level_descent(lists, np.tile([0.0, 1.0, 2.0], 4), np.full(4, 2),
                                   lambda p: calls.append(1) is None, max_checks=3)
     assert len(calls) == 3 and result.sum() == 8 - 3
+
+
+def test_budget_form_bound_holds_over_every_combination_when_lists_are_thinned(monkeypatch):
+    """min-delay: the budget row prices the listed levels at ``bound_cost``; the bound stays
+    below the least delay with every combination listed, which the listed-level bound exceeds."""
+    from topo_opt.model import costs
+    from topo_opt.solve import modular_capacity
+
+    network = small_tcfa()
+    options = dict(sense="min-delay", budget=20.0, include_fixed_delay=False, mip_gap=1e-9,
+                   keep_installed=True, topology=True, max_added_capacity=40.0)
+    full = solve_modular_capacity(network, **options)  # 5 levels per link: nothing thinned
+    assert not full.details["levels_truncated_links"] and full.status.value == "optimal"
+    monkeypatch.setattr(costs, "MAX_LEVELS_PER_LINK", 3)
+    monkeypatch.setattr(modular_capacity, "_continuous_design", lambda *args, **kwargs: None)
+    thinned = solve_modular_capacity(network, **options)
+    assert thinned.lower_bound <= full.objective < thinned.details["listed_levels_bound"]
+    assert thinned.objective >= full.objective and check_result(network, thinned) == []
