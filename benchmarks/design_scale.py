@@ -146,7 +146,8 @@ def worker(path: str, problem: str, time_limit_s: float) -> dict:
                           for r in result.history]}
     details = result.details or {}
     record.update({k: details.get(k) for k in ("levels", "lp_columns", "lp_rows", "cut_sets", "starting_design",
-                                               "installed_cost", "max_delay_s", "average_delay_s")})
+                                               "installed_cost", "max_delay_s", "average_delay_s",
+                                               "listed_levels_bound")})
     if problem == "min-power":
         from topo_opt.solve.min_power import card_delay_bound_s, card_profiles
         record["check"] = check_result(network, result, power=card_profiles(network, card), rtol=1e-6)

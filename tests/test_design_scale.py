@@ -166,3 +166,97 @@ def test_installed_cost_is_exact_when_the_level_list_is_thinned():
     assert result.details["installed_cost"] == pytest.approx(66.0)  # 33 modules, not a thinned level above
     # T = 1/(C − 10) ≤ 1 s needs C ≥ 11: 11 modules, on the focused list
     assert result.objective == pytest.approx(22.0) and check_result(network, result) == []
+
+
+def test_bound_prices_each_listed_level_at_the_cheapest_combination_it_dominates(monkeypatch):
+    from topo_opt.model import costs
+
+    monkeypatch.setattr(costs, "MAX_LEVELS_PER_LINK", 3)
+    network = small_tcfa()  # module 10 for 4: added 0, 10, 20, 30, 40 → listed 0, 20, 40
+    levels = capacity_levels(network, 40.0, keep_installed=True)
+    ab = levels.link == 0
+    assert levels.capacity[ab].tolist() == [10.0, 30.0, 50.0]
+    assert levels.cost[ab].tolist() == [0.0, 8.0, 16.0]
+    assert levels.bound_cost[ab].tolist() == [0.0, 4.0, 12.0]  # 1 and 3 modules, dropped
+    bd = levels.link == 1  # a candidate link: its fixed cost 3 is in both prices
+    assert levels.cost[bd].tolist() == [0.0, 11.0, 19.0] and levels.bound_cost[bd].tolist() == [0.0, 7.0, 15.0]
+
+
+@pytest.mark.parametrize("t_max", [0.45, 0.3])
+def test_bound_holds_over_every_combination_when_lists_are_thinned(monkeypatch, t_max):
+    """Lists thinned to 0, 2 and 4 modules (evenly: no continuous design to focus on) lose the
+    1-module steps the optimum uses; the reported bound is still below the enumerated optimum
+    over all combinations, while the bound over the listed levels alone is not."""
+    from topo_opt.model import costs
+    from topo_opt.solve import modular_capacity
+
+    monkeypatch.setattr(costs, "MAX_LEVELS_PER_LINK", 3)
+    monkeypatch.setattr(modular_capacity, "_continuous_design", lambda *args, **kwargs: None)
+    network = small_tcfa()
+    cost, _ = enumerate_min_cost(network, t_max, max_modules=2)
+    result = solve_modular_capacity(network, max_delay_s=t_max, include_fixed_delay=False, mip_gap=1e-9,
+                                    keep_installed=True, topology=True, max_added_capacity=40.0)
+    assert len(result.details["levels_truncated_links"]) == network.n_links
+    assert result.lower_bound <= cost + 1e-9 < result.details["listed_levels_bound"]
+    assert result.objective >= cost - 1e-9 and result.gap > 0
+    assert result.status.value == "iteration_limit"  # optimal over the listed levels only
+    assert check_result(network, result) == []
+
+
+def test_bound_never_exceeds_the_installed_design_without_a_focus(monkeypatch):
+    """Main before issue 18 thinned six-node's lists evenly, dropping the 1-module level, and
+    reported 12e9 'optimal' with bound 12e9 though the installed network (1 module per link,
+    8e9) meets T_max = its own delay: the bound was over the listed levels only."""
+    from topo_opt.solve import modular_capacity
+
+    network = read_instance("instances/six-node.json")
+    levels = capacity_levels(network, 2 * network.total_demand, keep_installed=False)
+    assert not np.any(np.isclose(levels.capacity, 1e9))  # evenly thinned: 1 module is not listed
+    monkeypatch.setattr(modular_capacity, "_continuous_design", lambda *args, **kwargs: None)
+    result = solve_modular_capacity(network, keep_installed=False, time_limit_s=60.0)
+    installed = result.details["installed_cost"]  # T_max is the installed delay: feasible
+    assert installed == pytest.approx(8e9)
+    assert result.lower_bound <= installed <= result.objective
+
+
+def test_the_design_does_not_depend_on_machine_load(monkeypatch):
+    """The continuous design that focuses the levels, the starting design, its descent and the
+    checks of every round run to gap and count budgets, not time limits: a machine so loaded
+    that every timed routing step would run out at once gives the same design."""
+    import time
+    from types import SimpleNamespace
+
+    from topo_opt.algorithms import flow_deviation
+
+    network = read_instance("instances/six-node.json")
+    calm = solve_modular_capacity(network, keep_installed=False)
+    monkeypatch.setattr(flow_deviation, "time", SimpleNamespace(perf_counter=lambda: time.perf_counter() + 1e6))
+    loaded = solve_modular_capacity(network, keep_installed=False)
+    assert np.array_equal(loaded.design.link_capacity, calm.design.link_capacity)
+    assert loaded.objective == calm.objective and loaded.lower_bound == calm.lower_bound
+
+
+def test_greedy_descent_stops_after_its_check_budget():
+    lists = [np.arange(3 * l, 3 * l + 3) for l in range(4)]
+    calls = []
+    result = greedy_level_descent(lists, np.tile([0.0, 1.0, 2.0], 4), np.full(4, 2),
+                                  lambda p: calls.append(1) is None, max_checks=3)
+    assert len(calls) == 3 and result.sum() == 8 - 3
+
+
+def test_budget_form_bound_holds_over_every_combination_when_lists_are_thinned(monkeypatch):
+    """min-delay: the budget row prices the listed levels at ``bound_cost``; the bound stays
+    below the least delay with every combination listed, which the listed-level bound exceeds."""
+    from topo_opt.model import costs
+    from topo_opt.solve import modular_capacity
+
+    network = small_tcfa()
+    options = dict(sense="min-delay", budget=20.0, include_fixed_delay=False, mip_gap=1e-9,
+                   keep_installed=True, topology=True, max_added_capacity=40.0)
+    full = solve_modular_capacity(network, **options)  # 5 levels per link: nothing thinned
+    assert not full.details["levels_truncated_links"] and full.status.value == "optimal"
+    monkeypatch.setattr(costs, "MAX_LEVELS_PER_LINK", 3)
+    monkeypatch.setattr(modular_capacity, "_continuous_design", lambda *args, **kwargs: None)
+    thinned = solve_modular_capacity(network, **options)
+    assert thinned.lower_bound <= full.objective < thinned.details["listed_levels_bound"]
+    assert thinned.objective >= full.objective and check_result(network, thinned) == []

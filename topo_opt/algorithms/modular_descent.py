@@ -8,7 +8,8 @@ Kleinrock delay of the capacities, min-delay routing, is ≤ T_max).  A link who
 never tried again: the least delay over all routings only grows when capacities shrink, so the
 same step from any later (smaller) design fails too.  Hence at most (links + steps taken)
 checks; it stops when no single step down keeps the design feasible (a local optimum for
-one-level moves), or at the deadline.
+one-level moves), after ``max_checks`` checks (a count: the result does not depend on machine
+load), or at the deadline (it does).
 
 This is the classic drop heuristic of network design (e.g. Gavish and Altinkemer 1990, *Backbone
 network design tools with economic tradeoffs*, ORSA J. Comput. 2); its result is only an
@@ -23,7 +24,8 @@ import numpy as np
 
 
 def greedy_level_descent(level_lists: list[np.ndarray], cost: np.ndarray, start: np.ndarray,
-                         meets: Callable[[np.ndarray], bool], deadline: float = np.inf) -> np.ndarray:
+                         meets: Callable[[np.ndarray], bool], deadline: float = np.inf,
+                         max_checks: int | None = None) -> np.ndarray:
     """Positions in ``level_lists`` (one per link) after greedy one-level steps down.
 
     Parameters
@@ -38,6 +40,8 @@ def greedy_level_descent(level_lists: list[np.ndarray], cost: np.ndarray, start:
         ``meets(positions) -> bool``: the design of these positions meets the delay bound.
     deadline : float
         ``time.perf_counter()`` value after which no further step is tried.
+    max_checks : int, optional
+        Calls of ``meets`` after which no further step is tried (default: no limit).
 
     Returns
     -------
@@ -46,7 +50,8 @@ def greedy_level_descent(level_lists: list[np.ndarray], cost: np.ndarray, start:
     """
     position = np.asarray(start, dtype=np.int64).copy()
     blocked = np.zeros(len(level_lists), dtype=bool)
-    while time.perf_counter() < deadline:
+    checks = 0
+    while time.perf_counter() < deadline and (max_checks is None or checks < max_checks):
         saving = np.full(len(level_lists), -np.inf)
         for l, levels in enumerate(level_lists):
             if position[l] > 0 and not blocked[l]:
@@ -56,6 +61,7 @@ def greedy_level_descent(level_lists: list[np.ndarray], cost: np.ndarray, start:
             break
         trial = position.copy()
         trial[l] -= 1
+        checks += 1
         if meets(trial):
             position = trial
         else:

@@ -55,6 +55,14 @@ class CapacityLevels:
     types.  Every link has exactly one level
     chosen; level capacities of a link are increasing and so are their costs (Pareto-efficient
     module combinations only).
+
+    ``bound_cost[i]`` ≤ ``cost[i]`` is the cost of the cheapest combination of the *full*
+    Pareto list with capacity in (capacity of the listed level below i, ``capacity[i]``]: the
+    list thinned to ``MAX_LEVELS_PER_LINK`` drops combinations, and every dropped one is
+    dominated by the next listed level priced at ``bound_cost`` (no less capacity, no more
+    cost).  Since more capacity never raises the least delay, the design problem over the listed
+    levels priced at ``bound_cost`` relaxes the problem over all combinations: its bound is a
+    bound of the full problem.  Equal to ``cost`` on links that were not thinned.
     """
 
     link: np.ndarray
@@ -62,6 +70,7 @@ class CapacityLevels:
     cost: np.ndarray
     fixed_cost: np.ndarray
     counts: tuple[tuple[int, ...], ...]
+    bound_cost: np.ndarray
     modules: tuple[tuple[Module, ...], ...]  # per link
     truncated: tuple[int, ...]  # links whose level list was thinned to MAX_LEVELS_PER_LINK
 
@@ -131,28 +140,30 @@ def capacity_levels(network: Network, max_capacity: float, keep_installed: bool,
     """
     unit = unit_capacity_cost(network)
     chosen = np.arange(network.n_links) if links is None else np.asarray(links)
-    link_of, capacity, cost, fixed, counts, modules, truncated = [], [], [], [], [], [], []
+    link_of, capacity, cost, bound_cost, fixed, counts, modules, truncated = [], [], [], [], [], [], [], []
     for l in chosen.tolist():
         link = network.links[l]
         mods = default_modules(link, unit[l])
         base = link.capacity if keep_installed else 0.0
         options = _pareto_combinations(mods, max_capacity) if mods else [(0.0, 0.0, ())]
+        keep = np.arange(len(options))
         if len(options) > MAX_LEVELS_PER_LINK:
             target = None if target_capacity is None else max(target_capacity[l] - base, 0.0)
             keep = kept_levels(np.asarray([option[0] for option in options]), target)
-            options = [options[i] for i in keep.tolist()]
             truncated.append(l)
-        for added, price, n in options:
-            setup = link.fixed_cost if base == 0 and added > 0 else 0.0  # built from nothing
+        setup = [link.fixed_cost if base == 0 and added > 0 else 0.0 for added, _, _ in options]  # built from nothing
+        price = [option[1] + s for option, s in zip(options, setup)]
+        for position, i in enumerate(keep.tolist()):
             link_of.append(l)
-            capacity.append(base + added)
-            cost.append(price + setup)
-            fixed.append(setup)
-            counts.append(n)
+            capacity.append(base + options[i][0])
+            cost.append(price[i])
+            bound_cost.append(price[keep[position - 1] + 1] if position else price[i])
+            fixed.append(setup[i])
+            counts.append(options[i][2])
         modules.append(mods)
     return CapacityLevels(np.asarray(link_of, dtype=np.int64), np.asarray(capacity, float),
                           np.asarray(cost, float), np.asarray(fixed, float), tuple(counts),
-                          tuple(modules), tuple(truncated))
+                          np.asarray(bound_cost, float), tuple(modules), tuple(truncated))
 
 
 def covering_levels(levels: CapacityLevels, link_capacity: np.ndarray) -> np.ndarray:

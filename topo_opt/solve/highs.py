@@ -194,6 +194,22 @@ class HighsSolver:
         value = np.concatenate([np.asarray(x, dtype=np.float64) for x in values.values()])
         self._solver._solver_model.setSolution(len(index), index, value)
 
+    def change_coefficients(self, var: pyo.Var, values: np.ndarray, row: Any = None) -> None:
+        """Give the entries of the indexed variable ``var`` (in the order of its index set) the
+        coefficients ``values`` in the objective, or in the constraint ``row`` (a constraint
+        data object already in HiGHS), in HiGHS only: the Pyomo model keeps its own (a second
+        problem on the same rows, e.g. a relaxation with other prices)."""
+        columns = self._solver._pyomo_var_to_solver_var_map
+        index = np.fromiter((columns[id(v)] for v in var.values()), dtype=np.int32)
+        values = np.asarray(values, dtype=np.float64)
+        highs = self._solver._solver_model
+        if row is None:
+            highs.changeColsCost(len(index), index, values)
+            return
+        position = self._solver._pyomo_con_to_solver_con_map[row]
+        for column, value in zip(index.tolist(), values.tolist()):
+            highs.changeCoeff(position, column, value)
+
     def solve(self, time_limit_s: float | None = None,
               algorithm: str | None = None) -> HighsOutcome:
         """Run HiGHS (warm from the last basis) and translate its answer.
