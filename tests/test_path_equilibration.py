@@ -4,7 +4,7 @@ real instances (within the certified gaps), the shared checker, hand-over and er
 import numpy as np
 import pytest
 
-from topo_opt.algorithms.equilibration_kernel import continued_queue_cost
+from topo_opt.algorithms.equilibration_kernel import continued_queue_cost, equilibrate
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 from topo_opt.algorithms.path_equilibration import solve_min_delay_pe
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
@@ -43,6 +43,36 @@ def test_continuation_is_the_taylor_polynomial_and_underestimates():
     np.testing.assert_allclose(value[3:], 9.0 + 10.0 * d + 10.0 * d ** 2, rtol=1e-15)
     np.testing.assert_allclose(first[3:], 10.0 + 20.0 * d, rtol=1e-15)
     assert value[3] < 9.5 / 0.5 and np.all(second[3:] == 20.0)
+
+
+def test_sweeps_stop_only_when_the_restricted_gap_holds_on_the_final_loads():
+    # 30 demands, each on 3 random paths over 12 shared queues, all flow on its first path:
+    # the active sweeps skip balanced demands on stale excesses, so the stop must be checked
+    # afresh on the flows and loads they return
+    rng = np.random.default_rng(0)
+    n_queues, n_demands = 12, 30
+    arcs = [rng.choice(n_queues, size=rng.integers(1, 5), replace=False) for _ in range(3 * n_demands)]
+    path_ptr = np.cumsum([0] + [len(a) for a in arcs])
+    path_arcs = np.concatenate(arcs).astype(np.int64)
+    demand_ptr = np.arange(0, 3 * n_demands + 1, 3)
+    rate = rng.uniform(0.5, 1.5, n_demands)
+    flow = np.zeros(3 * n_demands)
+    flow[demand_ptr[:-1]] = rate
+    capacity, linear = np.full(n_queues, 40.0), np.zeros(n_queues)
+    knee, queue = 0.99 * capacity, np.arange(n_queues)
+    incidence = np.zeros((3 * n_demands, n_queues))
+    for p, a in enumerate(arcs):
+        incidence[p, a] = 1.0
+    load = flow @ incidence
+    sweeps, _ = equilibrate(demand_ptr, path_ptr, path_arcs, flow, rate, queue, linear, capacity,
+                            knee, load, 1000, 1e-5)
+    assert 1 < sweeps < 1000
+    np.testing.assert_allclose(load, flow @ incidence, rtol=1e-12)
+    np.testing.assert_allclose(flow.reshape(n_demands, 3).sum(axis=1), rate, rtol=1e-12)
+    assert np.all(flow >= 0.0)
+    length = (incidence @ continued_queue_cost(load, capacity, knee)[1]).reshape(n_demands, 3)
+    restricted = np.sum((flow.reshape(n_demands, 3) * length).sum(axis=1) - rate * length.min(axis=1))
+    assert restricted <= 1e-5
 
 
 @pytest.mark.parametrize("path", [real_file("commalab", "planar", "planar30"), INSTANCES / "nobel-us.json"],

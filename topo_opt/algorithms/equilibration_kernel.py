@@ -118,18 +118,24 @@ def equilibrate(demand_ptr: np.ndarray, path_ptr: np.ndarray, path_arcs: np.ndar
                 path_flow: np.ndarray, demand_rate: np.ndarray, arc_queue: np.ndarray,
                 linear: np.ndarray, capacity: np.ndarray, knee: np.ndarray, load: np.ndarray,
                 max_sweeps: int, target_gap: float) -> tuple[int, float]:
-    """Gauss–Seidel sweeps over all demands on a fixed path set (module docstring).
+    """Gauss–Seidel sweeps over the demands on a fixed path set (module docstring).
 
-    ``path_flow`` and the queue loads ``load`` are updated in place.  Stops after the first
-    sweep whose restricted gap ``Σ_k (Σ_{p∈P_k} x_p d_p − r_k min_p d_p)`` (each demand's
-    term taken when it is visited, in packets) is at most ``target_gap``, or after
-    ``max_sweeps``.  Returns the number of sweeps and the last restricted gap.
+    ``path_flow`` and the queue loads ``load`` are updated in place.  Each demand's excess
+    ``Σ_{p∈P_k} x_p d_p − r_k min_p d_p`` (packets) is taken when it is visited; a demand whose
+    excess is below its share ``target_gap / n`` is left alone.  The first sweep visits every
+    demand; the next ones (active sweeps) visit only the demands whose last excess was above that
+    share, the others keeping their last excess in the restricted gap (the sum of the excesses).
+    When that sum meets ``target_gap`` a full sweep checks it on the current loads; the sweeps
+    stop after a full sweep that meets ``target_gap``, or after ``max_sweeps``.
+    Returns the number of sweeps and the last restricted gap.
     """
     n_demands = demand_ptr.shape[0] - 1
     count = np.zeros(capacity.shape[0], dtype=np.int64)
     _, first, second = continued_queue_cost(load, capacity, knee)
     negligible = SKIP_FRACTION * target_gap / n_demands
+    excess = np.zeros(n_demands)
     restricted = np.inf
+    full = True
     sweeps = 0
     while sweeps < max_sweeps:
         sweeps += 1
@@ -138,15 +144,18 @@ def equilibrate(demand_ptr: np.ndarray, path_ptr: np.ndarray, path_arcs: np.ndar
             first_path, end_path = demand_ptr[k], demand_ptr[k + 1]
             if end_path - first_path < 2:
                 continue
+            if not full and excess[k] <= negligible:
+                restricted += excess[k]
+                continue
             best, best_length, spent = first_path, np.inf, 0.0
             for p in range(first_path, end_path):
                 length = _length(path_ptr[p], path_ptr[p + 1], path_arcs, arc_queue, linear, first)
                 spent += path_flow[p] * length
                 if length < best_length:
                     best, best_length = p, length
-            excess = spent - demand_rate[k] * best_length
-            restricted += excess
-            if excess <= negligible:
+            excess[k] = spent - demand_rate[k] * best_length
+            restricted += excess[k]
+            if excess[k] <= negligible:
                 continue
             for p in range(first_path, end_path):
                 if p != best and path_flow[p] > 0.0:
@@ -155,8 +164,9 @@ def equilibrate(demand_ptr: np.ndarray, path_ptr: np.ndarray, path_arcs: np.ndar
                                    knee, load, first, second, count)
                     path_flow[p] -= shift
                     path_flow[best] += shift
-        if restricted <= target_gap:
+        if restricted <= target_gap and full:
             break
+        full = restricted <= target_gap
     return sweeps, restricted
 
 

@@ -22,7 +22,8 @@ routings, each demand ``k`` spread over a small path set ``P_k`` with flows ``x_
   all-or-nothing start (each demand on its shortest path at the loads of the demands before it).
 * **Sweeps** (compiled, :func:`~topo_opt.algorithms.equilibration_kernel.equilibrate`): after
   each pass, the same per-demand step on the fixed path sets until the restricted gap is below
-  ``INNER_GAP_FRACTION`` × the pass's disequilibrium ``Σ_k (Σ_p x_p d_p − r_k dist_k)``.
+  ``INNER_GAP_FRACTION`` × the pass's disequilibrium ``Σ_k (Σ_p x_p d_p − r_k dist_k)``; after
+  the first sweep only the demands still out of balance are visited, until a full sweep confirms.
 * **Certificate**: when that disequilibrium says the requested gap may be met (or after
   ``CERTIFY_EVERY`` passes, or at the time limit), a pass with frozen flows gives exact
   distances at one arc flow ``F`` and the Frank–Wolfe bound
