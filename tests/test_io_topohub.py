@@ -18,7 +18,7 @@ pytest.importorskip("topohub", reason="topohub is not installed (pip install -e 
 
 # key -> (nodes, distinct links), counted from topohub 1.5's node-link files
 KEYS = {"topozoo/Abilene": (11, 14), "gabriel/25/0": (25, 40), "sndlib/polska": (12, 18),
-        "topozoo/Uninett2011": (66, 93)}
+        "topozoo/Uninett2011": (66, 93), "sndlib/pioro40": (40, 89)}
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -33,8 +33,9 @@ def test_reader_builds_the_graph_with_gravity_demands(key):
     ratio = network.demand_rate / (degree[network.demand_source] * degree[network.demand_target])
     assert np.allclose(ratio, ratio[0], rtol=1e-12)
     assert network.metadata["capacity_rule"]["capacity_bps"] == 1e9
-    if key.startswith("gabriel/"):  # planar points: no great-circle lengths
+    if key.startswith("gabriel/") or key == "sndlib/pioro40":  # planar points: no great-circle lengths
         assert np.all(np.isnan(network.link_length_m))
+        assert all(n.longitude is None for n in network.nodes) and len(network.metadata["node_xy"]) == n
     else:  # topohub's own edge attribute "dist" (km), computed from coordinates before topohub
         # rounded them to 0.01° (≈ 1.1 km): hence the absolute tolerance
         import topohub

@@ -6,10 +6,12 @@ nodes), ``sndlib/polska``, ``backbone/europe``.  The graphs carry no traffic and
 so an instance is made by one fixed rule (the benchmarks' and the unseen-instance tests'):
 
 * nodes: the topohub node ids; ``pos`` = (longitude, latitude) in degrees, except for Gabriel
-  graphs, whose points lie in a plane and get no coordinates;
+  graphs and graphs with a ``pos`` outside ±180/±90 (SNDlib drawing coordinates, e.g.
+  pioro40), whose points lie in a plane: they get no coordinates and ``metadata["node_xy"]``
+  keeps the points, as the SNDlib reader does;
 * links: one ``duplex`` link ``"s-t"`` per distinct edge (parallel edges merged, self-loops
   dropped), length = great circle between the end nodes
-  (:func:`topo_opt.model.synthesis.with_lengths_from_coordinates`; none for Gabriel graphs);
+  (:func:`topo_opt.model.synthesis.with_lengths_from_coordinates`; none for planar graphs);
 * demands: gravity, r_st = V m_s m_t / Σ_{u≠v} m_u m_v with masses m = node degree and V =
   :data:`GRAVITY_TOTAL_BPS` (:func:`topo_opt.model.synthesis.gravity_demands`; the SNDlib
   group's own demands are not used, so every group is treated alike);
@@ -88,14 +90,18 @@ def read_topohub(spec: str, *, missing_capacity_bps: float | None = None) -> Net
         doc = topohub.get(key)
     except (KeyError, FileNotFoundError, OSError):
         raise _unknown(key, topohub) from None
-    geographic = not key.startswith("gabriel/")  # Gabriel graphs lie in a plane, not on the globe
-    nodes = [Node(str(n["id"]), *(map(float, n["pos"]) if geographic else ())) for n in doc["nodes"]]
+    xy = {str(n["id"]): tuple(map(float, n["pos"])) for n in doc["nodes"]}
+    # Gabriel graphs lie in a plane, and some SNDlib graphs (pioro40) carry drawing coordinates
+    # outside ±180/±90: as the SNDlib reader does, those are kept in metadata, not as lon/lat
+    geographic = not key.startswith("gabriel/") and all(abs(x) <= 180 and abs(y) <= 90 for x, y in xy.values())
+    nodes = [Node(node_id, *(pos if geographic else ())) for node_id, pos in xy.items()]
     pairs = sorted({tuple(sorted((str(e["source"]), str(e["target"]))))
                     for e in doc["edges"] if e["source"] != e["target"]})
     ids = [f"{s}-{t}" for s, t in pairs]
     capacity, rule = fill_missing_capacity([None] * len(pairs), ids, [f"{PREFIX}{key}"] * len(pairs),
                                            missing_capacity_bps)
-    metadata = {"source": f"topohub {key}", **({"capacity_rule": rule} if rule else {})}
+    metadata = {"source": f"topohub {key}", **({"capacity_rule": rule} if rule else {}),
+                **({} if geographic else {"node_xy": {node_id: list(pos) for node_id, pos in xy.items()}})}
     network = build_network(name=key.replace("/", "-"), nodes=nodes,
                             links=[Link(i, s, t, c) for i, (s, t), c in zip(ids, pairs, capacity)],
                             demands=(), link_model="duplex", metadata=metadata, source=f"{PREFIX}{key}")
