@@ -16,7 +16,7 @@ The rule (also written into each file's ``metadata["bundled_rule"]`` and in READ
    utilisation under min-hop routing; otherwise (geant, nobel-us: capacity-design instances
    with zero installed capacity) each link gets the smallest standard line rate that keeps its
    busier direction at or below 50 % under min-hop routing
-   (:func:`topo_opt.model.synthesis.size_capacities`);
+   (:func:`topo_opt.algorithms.baselines.min_hop_sized`);
 4. every link is checked to be below utilisation 1 (M/M/1 stable) under min-hop routing.
 """
 from __future__ import annotations
@@ -27,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from topo_opt.algorithms.baselines import min_hop_routing
+from topo_opt.algorithms.baselines import min_hop_routing, min_hop_sized
 from topo_opt.io.detect import write_instance
 from topo_opt.io.sndlib import read_sndlib
 from topo_opt.model.network import Network
-from topo_opt.model.synthesis import scale_demands, size_capacities, with_lengths_from_coordinates
+from topo_opt.model.synthesis import scale_demands, with_lengths_from_coordinates
 from topo_opt.model.validation import replace_network
 
 NAMES = ("abilene", "geant", "nobel-us")
@@ -62,8 +62,7 @@ def convert(path: Path) -> Network:
         rule = (f"installed SNDlib capacities kept; demands scaled by {factor:g} (largest "
                 f"{{1,2,5}}x10^k keeping min-hop utilisation <= {TARGET_UTILIZATION})")
     else:
-        load = min_hop_routing(network).arc_flow(network.demand_rate, network.n_arcs)
-        network = size_capacities(network, load, target_utilization=TARGET_UTILIZATION)
+        network = min_hop_sized(network, TARGET_UTILIZATION)
         rule = (f"capacities sized from min-hop loads to standard line rates at "
                 f"{TARGET_UTILIZATION} target utilisation")
     metadata = dict(network.metadata)

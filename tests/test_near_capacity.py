@@ -10,12 +10,12 @@ of the instance is ``fraction``.
 import numpy as np
 import pytest
 
-from topo_opt.algorithms.baselines import min_hop_routing
+from topo_opt.algorithms.baselines import min_hop_sized
 from topo_opt.algorithms.max_concurrent_flow import find_feasible_flow
 from topo_opt.errors import InfeasibleError
 from topo_opt.io.sndlib import read_sndlib
 from topo_opt.model import Design
-from topo_opt.model.synthesis import scale_demands, size_capacities
+from topo_opt.model.synthesis import scale_demands
 from topo_opt.solve.cards import load_card
 from topo_opt.solve.checker import check_design, check_result
 from topo_opt.solve.dispatch import solve
@@ -28,8 +28,7 @@ NAMES = ("abilene", "polska", "nobel-us", "geant")
 def at_fraction_of_max_flow(name: str, fraction: float):
     network = read_sndlib(real_file("sndlib", f"{name}.txt"))
     if not np.all(network.link_capacity > 0):
-        load = min_hop_routing(network).arc_flow(network.demand_rate, network.n_arcs)
-        network = size_capacities(network, load, target_utilization=0.5)
+        network = min_hop_sized(network)
     u_star = solve_max_utilization(network).lower_bound
     return scale_demands(network, fraction / u_star)
 

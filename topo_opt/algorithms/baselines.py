@@ -15,6 +15,7 @@ from topo_opt.algorithms.shortest_paths import (
 from topo_opt.errors import TopoOptError
 from topo_opt.model.design import Routing
 from topo_opt.model.network import Network
+from topo_opt.model.synthesis import size_capacities
 
 HOP_TIE_BREAK_M = 1e-3
 """Length charged per hop by :func:`shortest_length_routing` (1 mm): among paths of equal
@@ -40,6 +41,14 @@ def min_hop_routing(network: Network) -> Routing:
         A demand's target cannot be reached.
     """
     return single_path_routing(network, np.ones(network.n_arcs))
+
+
+def min_hop_sized(network: Network, target_utilization: float = 0.5) -> Network:
+    """``network`` with every link at the smallest standard line rate keeping its min-hop load
+    at or below ``target_utilization`` (the bundled-instance rule; see
+    :func:`topo_opt.model.synthesis.size_capacities`)."""
+    load = min_hop_routing(network).arc_flow(network.demand_rate, network.n_arcs)
+    return size_capacities(network, load, target_utilization=target_utilization)
 
 
 def shortest_length_routing(network: Network) -> Routing:

@@ -123,7 +123,7 @@ def convert(instance: str, fmt: str, target: str, out: str, gravity: float | Non
             size_capacities: float | None) -> None:
     """Convert INSTANCE to the native JSON or SNDlib native format, optionally adding demands,
     lengths or capacities (each rule is recorded in the instance's metadata)."""
-    from topo_opt.algorithms.baselines import min_hop_routing
+    from topo_opt.algorithms.baselines import min_hop_sized
     from topo_opt.io.detect import write_instance
     from topo_opt.model import synthesis
 
@@ -142,8 +142,7 @@ def convert(instance: str, fmt: str, target: str, out: str, gravity: float | Non
     if lengths_from_coordinates:
         network = synthesis.with_lengths_from_coordinates(network)
     if size_capacities is not None:
-        load = min_hop_routing(network).arc_flow(network.demand_rate, network.n_arcs)
-        network = synthesis.size_capacities(network, load, target_utilization=size_capacities)
+        network = min_hop_sized(network, size_capacities)
     write_instance(network, out, format=target)
     stdout.print(f"wrote {out} ({target}): {network.n_nodes} nodes, {network.n_links} links, "
                  f"{network.n_demands} demands")
@@ -209,6 +208,7 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
     """Solve the problem of the model card on INSTANCE and print the certified result."""
     from topo_opt.io.bundled import resolve
     from topo_opt.io.solution_json import write_solution
+    from topo_opt.io.topohub import is_topohub
     from topo_opt.solve.cards import load_card
     from topo_opt.errors import SolveInterrupted
     from topo_opt.solve.dispatch import solve as run
@@ -228,7 +228,8 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
         if stop.partial is None:
             raise
         result, interrupted = stop.partial, True
-    doc = solution_document(network, result, card, instance_file=str(resolve(instance, "instance")))
+    doc = solution_document(network, result, card, instance_file=instance if is_topohub(instance)
+                              else str(resolve(instance, "instance")))
     line = "simulation skipped: no design" if result.design is None else "simulation skipped: interrupted"
     if simulate_packets and result.design is not None and not interrupted:
         from topo_opt.cli.simulate import solve_simulation

@@ -222,7 +222,8 @@ def read_instance(path: str | os.PathLike, format: str = "auto", *,
     ----------
     path : path-like
         The instance file (for REPETITA the ``.graph`` file; its ``.demands`` sibling is read
-        when present).
+        when present), or a topohub graph ``"topohub:GROUP/NAME"`` (:mod:`topo_opt.io.topohub`;
+        its links have no capacity, so it needs ``missing_capacity_bps``).
     format : str
         One of :data:`FORMATS`; ``"auto"`` detects it from the content (:func:`sniff_format`).
     missing_capacity_bps : float, optional
@@ -242,6 +243,9 @@ def read_instance(path: str | os.PathLike, format: str = "auto", *,
     """
     if format not in FORMATS:
         raise InvalidInputError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
+    if isinstance(path, str) and path.startswith("topohub:"):
+        return _function({"topohub": ("topo_opt.io.topohub", "read_topohub")}, "topohub")(
+            path, missing_capacity_bps=missing_capacity_bps)
     fmt = sniff_format(path) if format == "auto" else format
     reader = _function(_READERS, fmt)
     if fmt in _CAPACITY_FREE:

@@ -28,6 +28,7 @@ from topo_opt import __version__
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.atomic import atomic_write_text
 from topo_opt.io.detect import regular_file
+from topo_opt.io.topohub import is_topohub
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult
@@ -61,7 +62,9 @@ def solution_to_dict(network: Network, result: SolveResult, evaluation: dict[str
     doc: dict[str, Any] = {
         "format": FORMAT, "version": 1, "topo_opt_version": __version__,
         "instance": {"name": network.name, "file": instance_file,
-                     "sha256": file_sha256(instance_file) if instance_file else None},
+                     # a topohub graph (``topohub:KEY``) is no file: its key is the provenance
+                     "sha256": file_sha256(instance_file) if instance_file and not is_topohub(instance_file)
+                     else None},
         "model": card,
         "units": {"rate": network.rate_unit, "delay": "s", "power": "W", "length": "m"},
         "status": result.status.value, "termination": result.termination.value,
