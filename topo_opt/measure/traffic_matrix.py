@@ -15,7 +15,8 @@ With fewer interfaces than demands, x is not determined by y; the methods:
   relative (chi-square-like) sense.  Rates are divided by ``s = max(y)`` first, so λ is
   dimensionless: small λ (default 0.01) fits the counts almost exactly.
 
-All bounded least-squares problems are solved by :func:`scipy.optimize.lsq_linear`.  The fit
+All bounded least-squares problems are solved by :func:`scipy.optimize.lsq_linear` (tomogravity
+sparse, trust-region reflective with LSMR; least squares by bounded-variable least squares).  The fit
 report gives the residual of every interface and the demands the routing cannot identify:
 demand k is identifiable iff the unit vector e_k is orthogonal to the null space of A.
 
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse
 from scipy.optimize import lsq_linear
 
 from topo_opt.errors import InvalidInputError
@@ -43,8 +45,9 @@ from topo_opt.model.validation import replace_network
 
 METHODS = ("tomogravity", "gravity", "least-squares")
 DEFAULT_LAMBDA = 0.01
-NULL_TOLERANCE = 1e-8
-"""A demand whose row of the null-space basis has norm above this is unidentifiable."""
+NULL_TOLERANCE = 1e-5
+"""A demand whose unit vector has a null-space part of norm above this is unidentifiable (the
+part is computed as √(1 − ‖V_rᵀ e_k‖²), whose rounding noise is about √(rank·ε) ≈ 1e-7)."""
 PRIOR_FLOOR = 1e-9
 """Prior entries are floored at this fraction of the largest, so that 1/√g stays finite."""
 
@@ -104,12 +107,18 @@ def gravity_prior(network: Network, keys: list[Key], y: np.ndarray, matrix: np.n
 
 
 def unidentifiable_demands(matrix: np.ndarray) -> tuple[np.ndarray, int]:
-    """(indices of demands not determined by ``y = A x``, rank of A)."""
-    null = scipy.linalg.null_space(matrix)
-    rank = matrix.shape[1] - null.shape[1]
-    if null.size == 0:
-        return np.zeros(0, dtype=np.int64), rank
-    return np.flatnonzero(np.linalg.norm(null, axis=1) > NULL_TOLERANCE), rank
+    """(indices of demands not determined by ``y = A x``, rank of A).
+
+    The part of e_k in the null space has norm √(1 − ‖V_rᵀ e_k‖²), V_r the right singular vectors
+    of the row space (an economy SVD, O(interfaces² × demands); the full null space would cost
+    O(demands³)).  Rank by :func:`scipy.linalg.null_space`'s rule: singular values above
+    max(m, n)·ε·σ_max."""
+    if matrix.size == 0:
+        return np.arange(matrix.shape[1]), 0
+    _, singular, vt = scipy.linalg.svd(matrix, full_matrices=False)
+    rank = int(np.sum(singular > max(matrix.shape) * np.finfo(float).eps * singular.max()))
+    in_row_space = np.sum(vt[:rank] ** 2, axis=0)
+    return np.flatnonzero(np.sqrt(np.maximum(1.0 - in_row_space, 0.0)) > NULL_TOLERANCE), rank
 
 
 def estimate(network: Network, keys: list[Key], y: np.ndarray, matrix: np.ndarray,
@@ -145,9 +154,13 @@ def estimate(network: Network, keys: list[Key], y: np.ndarray, matrix: np.ndarra
     else:
         floor = max(PRIOR_FLOOR * float(g.max()), np.finfo(float).tiny) if g.size else 1.0
         root = np.sqrt(np.maximum(g, floor))
-        stacked = np.vstack([a, np.diag(lam / root)])
-        x = lsq_linear(stacked, np.concatenate([b, lam * g / root]), bounds=(0.0, np.inf),
-                       method="bvls", tol=1e-12).x
+        # x = √g·u turns the prior term into λ²‖u − g/√g‖²: a sparse system with an identity
+        # block, solved by a trust-region reflective method with LSMR steps (bounded-variable
+        # least squares on the dense stacked matrix costs O(demands³): 84 s at 68 nodes)
+        stacked = scipy.sparse.vstack([scipy.sparse.csr_matrix(a) @ scipy.sparse.diags(root),
+                                       lam * scipy.sparse.identity(len(root))]).tocsr()
+        x = root * lsq_linear(stacked, np.concatenate([b, lam * g / root]), bounds=(0.0, np.inf),
+                              method="trf", lsq_solver="lsmr", tol=1e-12).x
         options.update({"lambda": lam, "objective": "||y - A x||^2 + lambda^2 ||(x - g)/sqrt(g)||^2, x >= 0",
                         "scale": scale})
     x = np.maximum(x, 0.0) * scale
