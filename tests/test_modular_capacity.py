@@ -57,6 +57,8 @@ def enumerate_min_cost(network, t_max, max_modules, survivable=False):
 
 @pytest.mark.parametrize("t_max", [0.45, 0.3])
 def test_topology_design_matches_enumeration(t_max):
+    """With every lever on (cut sets, descent start, MIP start): the enumerated optimum, a start
+    that never makes it worse, and a delay re-certified by min-delay routing on the design."""
     network = small_tcfa()
     cost, capacity = enumerate_min_cost(network, t_max, max_modules=2)
     result = solve_modular_capacity(network, max_delay_s=t_max, include_fixed_delay=False, mip_gap=1e-9,
@@ -65,6 +67,12 @@ def test_topology_design_matches_enumeration(t_max):
     assert result.lower_bound == pytest.approx(cost, rel=1e-6)
     assert result.details["average_delay_s"] <= t_max
     assert check_result(network, result) == []
+    assert result.details["cut_sets"] > 0
+    start = result.details["starting_design"]
+    assert not start or start["descent_cost"] <= start["rounded_cost"]
+    assert not start or result.objective <= start["descent_cost"]
+    certified = min_delay_on_support(network, result.design.link_capacity, gap=1e-9, include_fixed_delay=False)
+    assert certified.objective <= t_max * (1 + 1e-7)
     built = set(result.details["links_built"])
     design = result.design.link_capacity
     assert built == {link.id for link, c in zip(network.links, design) if c > 0 and not link.installed}
