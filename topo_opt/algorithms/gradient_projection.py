@@ -20,7 +20,9 @@ are emptied, the others solve
 
 by preconditioned conjugate gradients (inexact Newton), where ``λ`` (Levenberg–Marquardt)
 keeps the system definite although different path combinations can give the same arc flows;
-``λ`` shrinks after full steps and grows after short ones.  Free paths the solution would turn
+``λ`` grows after short steps and shrinks after two full steps in a row (shrinking after every
+full one let near-capacity solves alternate full and ~5e-3 steps: polska at 99.9 % of its
+maximum concurrent flow took 184 iterations, now 24; nobel-germany 144, now 25).  Free paths the solution would turn
 negative are emptied too and the system is solved again, until the solution keeps every free
 path non-negative (each round empties at least one more path, so the rounds end), starting from
 the previous solution on the paths still free: the systems differ only by those paths
@@ -92,6 +94,7 @@ class _NewtonSolver:
         self.objective = objective
         self.regularisation = INITIAL_REGULARISATION
         self.cg_iterations = 0
+        self._last_beta = 1.0
         self._paths: PathSet | None = None
 
     def _prepare(self, paths: PathSet, flow: np.ndarray) -> None:
@@ -165,10 +168,11 @@ class _NewtonSolver:
         if direction is None:
             return flow, arc_flow, restricted_gap
         beta = delay_line_search(objective, arc_flow, arc_direction)
-        if beta >= 0.9:
+        if beta >= 0.9 and self._last_beta >= 0.9:
             self.regularisation = max(self.regularisation / 4.0, 1e-10)
         elif beta < 0.3:
             self.regularisation = min(self.regularisation * 4.0, 1e10)
+        self._last_beta = beta
         flow = np.maximum(flow + beta * direction, 0.0)
         return flow, arc_flow + beta * arc_direction, restricted_gap
 
