@@ -20,25 +20,23 @@ are emptied, the others solve
 
 by preconditioned conjugate gradients (inexact Newton), where ``λ`` (Levenberg–Marquardt)
 keeps the system definite although different path combinations can give the same arc flows;
-``λ`` grows after short steps and shrinks after two full steps in a row (shrinking after every
-full one let near-capacity solves alternate full and ~5e-3 steps: polska at 99.9 % of its
-maximum concurrent flow took 184 iterations, now 24; nobel-germany 144, now 25).  Free paths the solution would turn
-negative are emptied too and the system is solved again, until the solution keeps every free
-path non-negative (each round empties at least one more path, so the rounds end), starting from
-the previous solution on the paths still free: the systems differ only by those paths
+``λ`` grows after short steps and shrinks after two full steps in a row.  Free paths the solution would turn
+negative are emptied too and the system is solved again (``ACTIVE_SET_ROUNDS``), starting from
+the previous solution on the paths still free: the two systems differ only by those paths
 (conjugate-gradient iterations per solve, against starting from zero: 3,022 → 1,727 on
 planar80, 4,384 → 1,989 on planar150; the iterates change, and on a few small networks the
-count rises, e.g. geant 811 → 1,831).  Solving until no free path turns negative matters near
-capacity: clipping a negative path at 0 afterwards changes the arc direction away from the
-Newton one, and where a cut link has a slack of 0.1 % of its capacity that distortion lands on
-it and the line search cuts the step to ~1e-5 (nobel-germany at 99.9 % of its maximum
-concurrent flow, capped at two rounds: full and ~1e-5 steps alternate and the gap stays at
-5.3e-3 after 20 s; until no path turns negative: gap 2e-7 in 4 s).  The step is
-projected (``y ≥ 0``) and its length comes from an exact line search on ``T``.  A demand whose
-basic path the solution would turn negative empties that path too: the fullest of its other
-paths becomes basic and the system is solved again (scaling that demand's step back instead
-bends the direction the same way: germany50 at 99.9 % ended at gap 1.3e-2 after 60 s, now
-3.5e-8 in 0.6 s).  If the projected Newton direction does not descend,
+count rises, e.g. geant 811 → 1,831).  The step is
+projected (``y ≥ 0``; a demand whose ``b_k`` would go negative is scaled back, and the next step
+takes the fullest paths as basic again) and its length comes from an exact line search on ``T``.
+
+**Near capacity** (demands at 99.9 % of the maximum concurrent flow: the cut links keep a slack
+of 0.1 % of their capacity whatever the routing) the quadratic model is trusted only over short
+steps.  Shrinking ``λ`` after every full step made the solver cycle: full step, ``λ/4``, a
+direction bent onto a cut link that the line search cuts to ~1e-3..1e-5, ``λ·4``, full step
+again (nobel-germany: gap 3e-3 after 120 s; polska 184 iterations).  A demand whose basic path
+runs dry keeps being scaled back, bending the direction too, while that path stays basic
+(germany50: gap 1.3e-2 after 60 s).  With both rules above, nobel-germany certifies 1e-6 in
+18 iterations (1.5 s), germany50 in 1.7 s.  If the projected Newton direction does not descend,
 the diagonal step is used.  Jacobi sweeps of the plain diagonal step all along were measured
 first: with all demands moving at once the line search cuts them to 10–20 % and the gap
 stalls near 1e-2 on planar30, where the Newton steps reach 1e-6 in about ten iterations.
@@ -77,6 +75,7 @@ from topo_opt.model.result import SolveResult, Status
 INNER_GAP_FRACTION = 0.5   # Newton steps stop when the restricted gap is below this × global gap
 MAX_INNER_STEPS = 20       # Newton steps per column generation
 MAX_CG_ITERATIONS = 100
+ACTIVE_SET_ROUNDS = 2      # Newton solves per step when free paths would turn negative
 INITIAL_REGULARISATION = 1e-2
 # Cost of one conjugate-gradient product B diag(T'') Bᵀ s, in entries of a dense B: ~0.34 ns per
 # entry dense, ~3.9 ns per stored entry plus ~8 µs sparse (numpy 2.4 / scipy 1.17, one thread).
@@ -94,22 +93,19 @@ class _NewtonSolver:
         self.objective = objective
         self.regularisation = INITIAL_REGULARISATION
         self.cg_iterations = 0
-        self._last_beta = 1.0
+        self._last_beta = 1.0  # line-search step of the last Newton step
         self._paths: PathSet | None = None
 
     def _prepare(self, paths: PathSet, flow: np.ndarray) -> None:
-        """For a new path set: basic paths b_k (most flow) and their B (:meth:`_set_basic`)."""
-        if self._paths is not paths:
-            self._set_basic(paths, paths.segment_min(-flow)[1])
-
-    def _set_basic(self, paths: PathSet, basic: np.ndarray) -> None:
-        """Basic path ``basic[k]`` of each demand and B = M − M[b_k(p)].
+        """For a new path set: basic paths b_k (most flow) and B = M − M[b_k(p)].
 
         Rows of basic paths are empty; ``|B|`` shares B's index arrays.
         """
-        self.basic = basic
+        if self._paths is paths:
+            return
+        _, self.basic = paths.segment_min(-flow)
         m = paths.incidence()
-        b = (m - m[basic[paths.demand]]).tocsr()
+        b = (m - m[self.basic[paths.demand]]).tocsr()
         del m
         b.eliminate_zeros()
         self.nonbasic = np.ones(paths.n_paths, dtype=bool)
@@ -133,7 +129,7 @@ class _NewtonSolver:
         diagonal = np.maximum(self._abs_b @ curvature, np.finfo(float).tiny)
         emptied = self.nonbasic & (reduced > 0) & (flow * diagonal <= reduced)
         move = np.zeros(paths.n_paths)
-        while True:  # ends: every round empties at least one more path (a free or a basic one)
+        for _ in range(ACTIVE_SET_ROUNDS):
             free = np.flatnonzero(self.nonbasic & ~emptied)
             guess = move[free]  # the last round's solution on the paths still free
             move = np.where(emptied, -flow, 0.0)
@@ -144,21 +140,9 @@ class _NewtonSolver:
             move[free] = self._conjugate_gradients(b_free, curvature, diagonal[free], rhs, forcing, guess)
             hits = np.zeros(paths.n_paths, dtype=bool)
             hits[free] = flow[free] + move[free] < 0
-            dry = flow[self.basic] < np.bincount(paths.demand, weights=move, minlength=paths.n_demands)
-            if not hits.any() and not dry.any():
+            if not hits.any():
                 break
             emptied |= hits  # these paths empty: solve again for the others
-            if dry.any():  # a basic path would turn negative: it empties, the fullest other is basic
-                kept = np.where(self.nonbasic & ~emptied, flow + move, -np.inf)
-                _, fullest = paths.segment_min(-kept)
-                dry &= np.isfinite(kept[fullest])
-                emptied[self.basic[dry]] = True
-                basic = self.basic.copy()
-                basic[dry] = fullest[dry]
-                self._set_basic(paths, basic)
-                emptied &= self.nonbasic
-                reduced = self._b @ gradient
-                diagonal = np.maximum(self._abs_b @ curvature, np.finfo(float).tiny)
         direction, arc_direction = self._projected(paths, flow, move, gradient)
         if direction is None:  # not a descent direction: the diagonally scaled step
             free = self.nonbasic & ~emptied
@@ -228,6 +212,8 @@ class _NewtonSolver:
         shrink = np.ones(paths.n_demands)
         over = total > available
         shrink[over] = available[over] / total[over]
+        if over.any():  # those basic paths run dry: the next step picks the fullest paths again
+            self._paths = None
         step *= shrink[paths.demand]
         step[self.basic] = -shrink * total
         arc_step = self._b.T @ step
