@@ -33,10 +33,10 @@ takes the fullest paths as basic again) and its length comes from an exact line 
 of 0.1 % of their capacity whatever the routing) the quadratic model is trusted only over short
 steps.  Shrinking ``λ`` after every full step made the solver cycle: full step, ``λ/4``, a
 direction bent onto a cut link that the line search cuts to ~1e-3..1e-5, ``λ·4``, full step
-again (nobel-germany: gap 3e-3 after 120 s; polska 184 iterations).  A demand whose basic path
-runs dry keeps being scaled back, bending the direction too, while that path stays basic
-(germany50: gap 1.3e-2 after 60 s).  With both rules above, nobel-germany certifies 1e-6 in
-18 iterations (1.5 s), germany50 in 1.7 s.  If the projected Newton direction does not descend,
+again (nobel-germany and germany50 at 99.9 %: gap 3e-3 after 120 s; abilene at 99.99 %: 1.5e-3
+after 300 iterations).  A demand whose basic path runs dry keeps being scaled back, bending the
+direction too, while that path stays basic.  With both rules above, nobel-germany certifies
+1e-6 in 18 iterations (0.36 s), germany50 in 0.44 s (benchmarks/BENCHMARKS.md, near capacity).  If the projected Newton direction does not descend,
 the diagonal step is used.  Jacobi sweeps of the plain diagonal step all along were measured
 first: with all demands moving at once the line search cuts them to 10–20 % and the gap
 stalls near 1e-2 on planar30, where the Newton steps reach 1e-6 in about ten iterations.
