@@ -20,14 +20,23 @@ are emptied, the others solve
 
 by preconditioned conjugate gradients (inexact Newton), where ``λ`` (Levenberg–Marquardt)
 keeps the system definite although different path combinations can give the same arc flows;
-``λ`` shrinks after full steps and grows after short ones.  Free paths the solution would turn
+``λ`` grows after short steps and shrinks after two full steps in a row.  Free paths the solution would turn
 negative are emptied too and the system is solved again (``ACTIVE_SET_ROUNDS``), starting from
 the previous solution on the paths still free: the two systems differ only by those paths
 (conjugate-gradient iterations per solve, against starting from zero: 3,022 → 1,727 on
 planar80, 4,384 → 1,989 on planar150; the iterates change, and on a few small networks the
 count rises, e.g. geant 811 → 1,831).  The step is
-projected (``y ≥ 0``; a demand whose ``b_k`` would go negative is scaled back) and its length
-comes from an exact line search on ``T``.  If the projected Newton direction does not descend,
+projected (``y ≥ 0``; a demand whose ``b_k`` would go negative is scaled back, and the next step
+takes the fullest paths as basic again) and its length comes from an exact line search on ``T``.
+
+**Near capacity** (demands at 99.9 % of the maximum concurrent flow: the cut links keep a slack
+of 0.1 % of their capacity whatever the routing) the quadratic model is trusted only over short
+steps.  Shrinking ``λ`` after every full step made the solver cycle: full step, ``λ/4``, a
+direction bent onto a cut link that the line search cuts to ~1e-3..1e-5, ``λ·4``, full step
+again (nobel-germany and germany50 at 99.9 %: gap 3e-3 after 120 s; abilene at 99.99 %: 1.5e-3
+after 300 iterations).  A demand whose basic path runs dry keeps being scaled back, bending the
+direction too, while that path stays basic.  With both rules above, nobel-germany certifies
+1e-6 in 18 iterations (0.36 s), germany50 in 0.44 s (benchmarks/BENCHMARKS.md, near capacity).  If the projected Newton direction does not descend,
 the diagonal step is used.  Jacobi sweeps of the plain diagonal step all along were measured
 first: with all demands moving at once the line search cuts them to 10–20 % and the gap
 stalls near 1e-2 on planar30, where the Newton steps reach 1e-6 in about ten iterations.
@@ -84,6 +93,7 @@ class _NewtonSolver:
         self.objective = objective
         self.regularisation = INITIAL_REGULARISATION
         self.cg_iterations = 0
+        self._last_beta = 1.0  # line-search step of the last Newton step
         self._paths: PathSet | None = None
 
     def _prepare(self, paths: PathSet, flow: np.ndarray) -> None:
@@ -142,10 +152,11 @@ class _NewtonSolver:
         if direction is None:
             return flow, arc_flow, restricted_gap
         beta = delay_line_search(objective, arc_flow, arc_direction)
-        if beta >= 0.9:
+        if beta >= 0.9 and self._last_beta >= 0.9:
             self.regularisation = max(self.regularisation / 4.0, 1e-10)
         elif beta < 0.3:
             self.regularisation = min(self.regularisation * 4.0, 1e10)
+        self._last_beta = beta
         flow = np.maximum(flow + beta * direction, 0.0)
         return flow, arc_flow + beta * arc_direction, restricted_gap
 
@@ -201,6 +212,8 @@ class _NewtonSolver:
         shrink = np.ones(paths.n_demands)
         over = total > available
         shrink[over] = available[over] / total[over]
+        if over.any():  # those basic paths run dry: the next step picks the fullest paths again
+            self._paths = None
         step *= shrink[paths.demand]
         step[self.basic] = -shrink * total
         arc_step = self._b.T @ step
