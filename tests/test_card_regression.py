@@ -22,6 +22,10 @@ _SPEC.loader.exec_module(make_expected_cards)
 EXPECTED = json.loads((FIXTURES / "expected_cards.json").read_text())
 SMALL = ("six-node", "abilene")
 RTOL = 1e-6
+#: Cards that assign capacities to the flows of a min-delay routing solved to gap 1e-6: their
+#: "gap 0" is exact for those flows, but the flows themselves are fixed only to about √gap
+#: (the delay is flat to first order at its optimum), and so is the cost.
+ROUTED_CARDS = {"capacity-min-cost-delay-bound": 1e-3, "capacity-min-delay-budget": 1e-3}
 
 
 def _cases():
@@ -45,9 +49,9 @@ def test_card_gives_the_stored_answer_within_its_certified_gap(card, instance, s
     old_ub, new_ub = stored["objective"], now["objective"]
     old_lb = stored["lower_bound"] if stored["lower_bound"] is not None else -math.inf
     new_lb = now["lower_bound"] if now["lower_bound"] is not None else -math.inf
-    scale = max(abs(old_ub), 1e-300)
+    tolerance = ROUTED_CARDS.get(card, RTOL) * max(abs(old_ub), 1e-300)
     if math.isinf(old_lb) and math.isinf(new_lb):  # no bound: a deterministic rule, same answer
         assert new_ub == pytest.approx(old_ub, rel=RTOL)
         return
-    assert new_ub >= old_lb - RTOL * scale, f"objective {new_ub} below the stored bound {old_lb}"
-    assert old_ub >= new_lb - RTOL * scale, f"bound {new_lb} above the stored objective {old_ub}"
+    assert new_ub >= old_lb - tolerance, f"objective {new_ub} below the stored bound {old_lb}"
+    assert old_ub >= new_lb - tolerance, f"bound {new_lb} above the stored objective {old_ub}"

@@ -145,7 +145,10 @@ def test_simulated_delay_of_the_min_delay_design_agrees_with_kleinrock(key, fold
     invoke("simulate", path, solution, "--packets", "2e4", "--replications", "3", "--out", simulation)
     net = json.loads(simulation.read_text())["network"]
     assert net["kleinrock_delay_s"] == pytest.approx(json.loads(solution.read_text())["objective"], rel=1e-9)
-    assert net["model_within_ci"], (net["mean_delay_s"], net["ci_half_width_s"], net["model_delay_s"])
+    # 3 replications: a t(2) 95 % interval; over 8 networks one would fall outside it by chance a
+    # third of the time, so the check is two half-widths (a 1 % model error is ~1 half-width here)
+    assert abs(net["model_delay_s"] - net["mean_delay_s"]) <= 2 * net["ci_half_width_s"], \
+        (net["mean_delay_s"], net["ci_half_width_s"], net["model_delay_s"])
 
 
 #: tomogravity's relative error on the synthetic quarter day was 0.006–0.025 on all eight graphs
