@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from topo_opt.algorithms.max_concurrent_flow import feasible_start, find_feasible_flow
-from topo_opt.errors import InfeasibleError, InvalidInputError
+from topo_opt.errors import InfeasibleError, InvalidInputError, TopoOptError
 from topo_opt.io.commalab import read_commalab
 from topo_opt.model import Demand, Design, Link, Node, Routing, build_network
 from topo_opt.model.validation import replace_network
@@ -80,6 +80,14 @@ def test_column_generation_decides_when_the_budget_does_not():
     assert start.max_utilization_lower_bound <= u_star * (1 + 1e-7)
     assert u_star <= start.max_utilization_upper_bound * (1 + 1e-7) and start.max_utilization_upper_bound < 1.0
     assert check_design(net, Design.for_network(net, start.routing)) == []
+
+
+def test_column_generation_respects_the_time_limit():
+    """Spent time limit: no master LP is started; the answer says undecided with the bracket
+    (gabriel/100/0 at 0.999 of its max concurrent flow ran 67 s past a 30 s limit here)."""
+    net = read_commalab(real_file("commalab", "grid", "grid2"))
+    with pytest.raises(TopoOptError, match=r"undecided within the time limit: the least max utilisation is in \["):
+        find_feasible_flow(net, max_iterations=1, time_limit_s=0.0)
 
 
 def test_feasible_start_prefers_min_hop_and_checks_a_given_start():

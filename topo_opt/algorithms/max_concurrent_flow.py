@@ -233,12 +233,15 @@ def find_feasible_flow(network: Network, link_capacity: np.ndarray | None = None
     keep = flow >= _MASTER_SHARE * rate[paths.demand]
     keep[largest] = True
     paths, _ = paths.with_paths(np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64), keep)
-    return _column_generation(network, graph, capacity_q, paths, iteration)
+    deadline = None if time_limit_s is None else start + time_limit_s
+    return _column_generation(network, graph, capacity_q, paths, iteration, deadline, lower, upper)
 
 
 def _column_generation(network: Network, graph: ArcGraph, capacity_q: np.ndarray, paths: PathSet,
-                       iterations: int) -> FeasibleStart:
-    """Decide ``U* < 1`` exactly by column generation from ``paths`` (module docstring)."""
+                       iterations: int, deadline: float | None, lower: float, upper: float) -> FeasibleStart:
+    """Decide ``U* < 1`` exactly by column generation from ``paths`` (module docstring), by
+    ``deadline`` (a ``time.perf_counter()`` value) when one is given; ``lower``/``upper``: the
+    bracket on ``U*`` so far."""
     import scipy.sparse as sp
     from scipy.optimize import linprog  # HiGHS; imported only when Frank–Wolfe could not decide
 
@@ -248,8 +251,11 @@ def _column_generation(network: Network, graph: ArcGraph, capacity_q: np.ndarray
     usable_q = np.flatnonzero(capacity_q > 0)
     scale = float(capacity_q.max())  # LP numbers O(1) whatever the rate unit
     rate = network.demand_rate
-    lower = 0.0
     while True:
+        remaining = math.inf if deadline is None else deadline - time.perf_counter()
+        if remaining <= 0:
+            raise TopoOptError(f"{network.name}: feasibility undecided within the time limit: the least max "
+                               f"utilisation is in [{lower:.9g}, {upper:.9g}]")
         queue_of_path = sp.csr_matrix((np.ones(len(paths.arcs)), network.arc_queue[paths.arcs], paths.indptr),
                                       shape=(paths.n_paths, network.n_queues)).T.tocsr()[usable_q]
         capacity_rows = sp.hstack([queue_of_path, sp.csr_matrix(-capacity_q[usable_q, None] / scale)])
@@ -259,7 +265,10 @@ def _column_generation(network: Network, graph: ArcGraph, capacity_q: np.ndarray
         cost = np.zeros(paths.n_paths + 1)
         cost[-1] = 1.0
         lp = linprog(cost, A_ub=capacity_rows.tocsc(), b_ub=np.zeros(len(usable_q)), A_eq=demand_rows.tocsc(),
-                     b_eq=rate / scale, bounds=(0, None), method="highs-ipm")
+                     b_eq=rate / scale, bounds=(0, None), method="highs-ipm",
+                     options={} if deadline is None else {"time_limit": remaining})
+        if lp.status == 1 and deadline is not None and time.perf_counter() >= deadline:
+            continue  # the time limit stopped the master: reported at the top of the loop
         if lp.status != 0:
             raise TopoOptError(f"{network.name}: the feasibility LP did not solve: {lp.message}")
         flow = np.maximum(lp.x[:-1], 0.0) * scale
