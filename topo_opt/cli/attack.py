@@ -8,7 +8,6 @@ import click
 from rich.table import Table
 
 from topo_opt.cli.console import fmt_value, stdout
-from topo_opt.errors import InvalidInputError
 
 SHOWN_DEMANDS = 15
 DEMAND_COLUMNS = ("demand", "source", "target", "rate", "loss_baseline", "loss", "delay_baseline_s", "delay_s")

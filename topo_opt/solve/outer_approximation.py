@@ -24,7 +24,6 @@ Fratta, Gerla and Kleinrock 1973.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 from typing import Callable
