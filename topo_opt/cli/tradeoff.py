@@ -54,8 +54,8 @@ def tradeoff(instance: str, model: str, overrides: tuple[str, ...], tmax_range: 
     from topo_opt.io.atomic import atomic_write_text
     from topo_opt.io.solution_json import json_clean
     from topo_opt.model.scenarios import parse_range
-    from topo_opt.solve.cards import load_card
-    from topo_opt.solve.min_power import card_profiles, min_delay_all_on, power_delay_tradeoff
+    from topo_opt.solve.cards import load_card, node_power_profiles
+    from topo_opt.solve.min_power import min_delay_all_on, power_delay_tradeoff
 
     checked_output(out, TABLE_SUFFIXES)
     checked_plot(plot)
@@ -69,7 +69,7 @@ def tradeoff(instance: str, model: str, overrides: tuple[str, ...], tmax_range: 
     t_max = [v * t_star for v in values] if relative else values
     try:
         records, interrupted = power_delay_tradeoff(
-            network, card_profiles(network, card), t_max, max_utilization=card.get("constraints.max_utilization"),
+            network, node_power_profiles(network, card), t_max, max_utilization=card.get("constraints.max_utilization"),
             include_fixed_delay=include, gap=card.get("solver.gap"), time_limit_s=card.get("solver.time_limit_s"),
             n_candidates=card.get("candidates.k_shortest")), False
     except SolveInterrupted as stop:

@@ -15,15 +15,13 @@ from topo_opt.evaluators.power import PowerProfile
 from topo_opt.io.solution_json import solution_to_dict
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult
-from topo_opt.solve.cards import ModelCard
+from topo_opt.solve.cards import ModelCard, node_power_profiles
 
 
 def card_power_profiles(network: Network, card: ModelCard) -> dict[str, PowerProfile] | None:
     """Each node's power profile when the card's problem has a power model, else None."""
     if card.problem == "earp-min-power":
-        from topo_opt.solve.min_power import card_profiles
-
-        return card_profiles(network, card)
+        return node_power_profiles(network, card)
     if card.problem in ("ga", "composite-goal"):
         from topo_opt.solve.ga import card_profiles
 

@@ -23,10 +23,9 @@ from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.composite import CompositeWeights
 from topo_opt.evaluators.power import PowerProfile
-from topo_opt.io.power_profile import load_node_profiles
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult
-from topo_opt.solve.cards import ModelCard
+from topo_opt.solve.cards import ModelCard, node_power_profiles
 
 FITNESSES = ("delay", "power", "rejection", "composite")
 
@@ -46,8 +45,7 @@ def card_profiles(network: Network, card: ModelCard) -> dict[str, PowerProfile] 
     bundled profiles; empty: bundled only)."""
     if card.problem == "ga" and card.get("objective.name") not in ("power", "composite"):
         return None
-    directory = card.get("power.profiles") or None
-    return load_node_profiles(network, directory, default=card.get("power.default_profile"))
+    return node_power_profiles(network, card)
 
 
 def build_fitness(network: Network, card: ModelCard) -> PopulationFitness:

@@ -32,15 +32,14 @@ from topo_opt.algorithms.shortest_paths import (
 )
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
 from topo_opt.evaluators.metrics import evaluate_design
-from topo_opt.evaluators.power import NodePowerModel, PowerProfile, Profiles, network_power
+from topo_opt.evaluators.power import NodePowerModel, Profiles, network_power
 from topo_opt.formulations.switching import (
     add_perspective_cuts, add_sojourn_cuts, build_min_power_model, sojourn_cut_cap, sojourn_tangents,
 )
-from topo_opt.io.power_profile import load_node_profiles
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
-from topo_opt.solve.cards import ModelCard
+from topo_opt.solve.cards import ModelCard, node_power_profiles
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.lp_methods import check_feasibility
 from topo_opt.solve.outer_approximation import CUT_VIOLATION_RTOL
@@ -482,13 +481,6 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     return result
 
 
-def card_profiles(network: Network, card: ModelCard) -> dict[str, PowerProfile]:
-    """Each node's profile: the card its ``power_profile`` names, else ``power.default_profile``,
-    from ``power.profiles`` (a folder, searched before the bundled profiles; empty: bundled only)."""
-    directory = card.get("power.profiles") or None
-    return load_node_profiles(network, directory, default=card.get("power.default_profile"))
-
-
 def card_delay_bound_s(network: Network, card: ModelCard) -> float | None:
     """T_max of the card: ``constraints.max_delay_s``, or when it is 0, ``constraints.max_delay_factor`` × T*
     with T* the minimum delay of the network with every link on (runs on any instance); None
@@ -503,7 +495,7 @@ def card_delay_bound_s(network: Network, card: ModelCard) -> float | None:
 def solve_min_power_card(network: Network, card: ModelCard, callback: Callback | None = None
                          ) -> SolveResult:
     """Run the ``earp-min-power`` card: ``solver.method`` ``milp`` or ``earp`` (the heuristic)."""
-    profiles = card_profiles(network, card)
+    profiles = node_power_profiles(network, card)
     t_max = card_delay_bound_s(network, card)
     d_max = card.get("constraints.max_demand_delay_s") or None
     common = dict(max_delay_s=t_max, max_utilization=card.get("constraints.max_utilization"),
