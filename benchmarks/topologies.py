@@ -17,7 +17,7 @@ import numpy as np
 
 from external import benchmarks_root
 from topo_opt.algorithms.baselines import min_hop_sized
-from topo_opt.cli.console import read_network
+from topo_opt.solve.instance_loader import read_network
 from topo_opt.io.sndlib import read_sndlib
 from topo_opt.model import Network
 from topo_opt.model.synthesis import with_lengths_from_coordinates

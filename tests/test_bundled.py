@@ -75,6 +75,15 @@ def test_batch_file_keeps_bundled_names_and_relative_paths(tmp_path):
     assert files_ == ["min-delay", str(tmp_path / "mine.toml"), "ga"]
 
 
+def test_batch_instances_name_files_next_to_the_batch_file_then_bundled_ones_and_topohub_keys(tmp_path):
+    (tmp_path / "mine.json").write_text("{}")
+    (tmp_path / "six-node").write_text("{}")  # a file next to the batch file wins over the bundled name
+    batch = tmp_path / "b.toml"
+    batch.write_text('instances = ["abilene", "mine.json", "six-node", "topohub:topozoo/Abilene"]\n')
+    assert load_batch_file(batch).instances == (
+        "abilene", str(tmp_path / "mine.json"), str(tmp_path / "six-node"), "topohub:topozoo/Abilene")
+
+
 def test_power_profiles_from_a_folder_then_the_bundled_ones(tmp_path):
     own = tmp_path / "core-router.toml"
     own.write_text('source = "test"\nchassis_w = 1.0\nport_w = 2.0\n'

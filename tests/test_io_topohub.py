@@ -2,16 +2,17 @@
 import importlib.util
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from topo_opt.algorithms.baselines import min_hop_routing
-from topo_opt.cli.console import read_network
 from topo_opt.errors import InvalidInputError, SolverUnavailableError
 from topo_opt.io.detect import read_instance
 from topo_opt.io.topohub import GRAVITY_TOTAL_BPS, read_topohub
 from topo_opt.model.synthesis import STANDARD_LINE_RATES
+from topo_opt.solve.instance_loader import read_network
 from conftest import REPO
 
 pytest.importorskip("topohub", reason="topohub is not installed (pip install -e '.[test]')")
@@ -99,3 +100,27 @@ def test_command_line_solves_a_topohub_graph_and_rejects_an_unknown_key(tmp_path
     proc = run("solve", "topohub:topozoo/Nope", "--model", "min-delay")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1 and "no such topohub graph" in proc.stderr
+    # the report reads the graph back by its key, sized by the same rule: no --instance needed
+    html = tmp_path / "report.html"
+    proc = run("report", str(out), "--out", str(html), "--no-png")
+    assert proc.returncode == 0, proc.stderr
+    assert "topozoo-Abilene" in html.read_text()
+
+
+def test_batch_takes_topohub_keys_and_refuses_an_unknown_one_before_any_job(tmp_path):
+    out = tmp_path / "runs"
+    proc = run("batch", "topohub:topozoo/Abilene", "abilene", "--model", "min-delay", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    import csv
+    rows = {Path(row["instance"]).stem: row for row in csv.DictReader((out / "results.csv").open())}
+    assert set(rows) == {"Abilene", "abilene"}  # the key's last part, and the bundled file's stem
+    assert all(row["status"] == "optimal" for row in rows.values())
+    # the topohub job solved the sized graph the solve command solves: the same delay
+    single = tmp_path / "single.json"
+    assert run("solve", "topohub:topozoo/Abilene", "--model", "min-delay", "--out", str(single)).returncode == 0
+    import json
+    expected = json.loads(single.read_text())["objective"]
+    assert float(rows["Abilene"]["objective"]) == pytest.approx(expected, rel=1e-6)
+    proc = run("batch", "topohub:topozoo/Nope", "--model", "min-delay", "--out", str(tmp_path / "bad"))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "no such topohub graph" in proc.stderr
+    assert not (tmp_path / "bad").exists()

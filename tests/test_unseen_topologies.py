@@ -30,7 +30,7 @@ import pytest
 from click.testing import CliRunner
 
 from topo_opt.algorithms.max_concurrent_flow import find_feasible_flow
-from topo_opt.cli.console import read_network
+from topo_opt.solve.instance_loader import read_network
 from topo_opt.cli.main import cli
 from topo_opt.errors import InfeasibleError
 from topo_opt.io.detect import read_instance, write_instance

@@ -9,15 +9,19 @@ its links.
 from __future__ import annotations
 
 import glob
+import hashlib
 from pathlib import Path
 
 from topo_opt.batch.job import Job, job_id
 from topo_opt.batch.spec import BatchSpec, ModelEntry
 from topo_opt.errors import InvalidInputError
-from topo_opt.io.detect import read_instance, regular_file, sniff_format
+from topo_opt.io.bundled import bare_name, bundled_names, resolve
+from topo_opt.io.detect import regular_file, sniff_format
 from topo_opt.io.solution_json import file_sha256
+from topo_opt.io.topohub import is_topohub
 from topo_opt.model.scenarios import Scenario, scenario_grid
 from topo_opt.solve.cards import ModelCard, load_card, resolve_card
+from topo_opt.solve.instance_loader import read_network
 
 
 def _is_instance(path: Path) -> bool:
@@ -31,7 +35,8 @@ def _is_instance(path: Path) -> bool:
 
 
 def expand_instances(patterns: tuple[str, ...]) -> list[str]:
-    """Instance files from files, glob patterns (``**`` recursive) and folders, in order.
+    """Instance files from files, glob patterns (``**`` recursive), folders, bundled instances'
+    names (``abilene``) and topohub keys (``topohub:GROUP/NAME``, see :mod:`topo_opt.solve.instance_loader`), in order.
 
     A folder contributes its files (not recursively) whose format is recognised; duplicates
     are dropped.
@@ -40,7 +45,7 @@ def expand_instances(patterns: tuple[str, ...]) -> list[str]:
     ------
     InvalidInputError
         No pattern given, a file or folder that does not exist, a path that is neither a regular
-        file nor a folder (a FIFO, a device), a glob that matches nothing.
+        file nor a folder (a FIFO, a device), a glob that matches nothing, an unknown topohub key.
     """
     if not patterns:
         raise InvalidInputError("no instances: give INSTANCE arguments or 'instances' in the batch file")
@@ -58,8 +63,14 @@ def expand_instances(patterns: tuple[str, ...]) -> list[str]:
         elif Path(pattern).exists():
             regular_file(pattern)  # a FIFO or device is an error, not "no such file"
             files = [pattern]
+        elif is_topohub(pattern):
+            read_network(pattern)  # an unknown key is refused now, not in every job
+            files = [pattern]
+        elif bare_name(pattern, ".json") in bundled_names("instance"):
+            files = [str(resolve(pattern, "instance"))]  # a bundled instance's name (abilene)
         else:
-            raise InvalidInputError(f"instances: {pattern!r}: no such file or folder")
+            raise InvalidInputError(f"instances: {pattern!r}: no such file or folder, nor a bundled instance "
+                                    f"({', '.join(bundled_names('instance'))})")
         found.extend(f for f in files if f not in found)
     return found
 
@@ -72,7 +83,7 @@ def seed_key(card: ModelCard) -> str | None:
 def instance_scenarios(spec: BatchSpec, instance: str) -> list[Scenario]:
     """The scenario grid of ``spec`` on ``instance`` (:func:`~topo_opt.model.scenarios.scenario_grid`);
     the instance is read only when failures need its links."""
-    network = read_instance(instance, spec.format) if spec.failures is not None else None
+    network = read_network(instance, spec.format) if spec.failures is not None else None
     return scenario_grid(network, spec.demand_scales, spec.failures)
 
 
@@ -91,8 +102,11 @@ def expand_jobs(spec: BatchSpec) -> list[Job]:
     cards = [(entry, _load_entry(spec, entry)) for entry in spec.models]
     jobs: list[Job] = []
     for instance in expand_instances(spec.instances):
-        path = Path(instance).resolve()
-        sha = file_sha256(path)
+        if is_topohub(instance):  # no file: the key is its identity (its data is topohub's)
+            path, sha = Path(instance), hashlib.sha256(instance.encode()).hexdigest()
+        else:
+            path = Path(instance).resolve()
+            sha = file_sha256(path)
         scenarios = instance_scenarios(spec, instance)
         for entry, card in cards:
             key = seed_key(card)

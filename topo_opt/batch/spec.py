@@ -109,6 +109,14 @@ def _relative(path: str, base: Path) -> str:
     return path if Path(path).is_absolute() else os.path.normpath(base / path)
 
 
+def _instance(spec: str, base: Path) -> str:
+    """An instance path relative to the batch file; a topohub key or a bundled instance's name
+    (when no such file is next to the batch file) kept as it is."""
+    relative = _relative(spec, base)
+    keep = spec.startswith("topohub:") or (bare_name(spec, ".json") and not Path(relative).exists())
+    return spec if keep else relative
+
+
 def _card(spec: str, base: Path) -> str:
     """A card path relative to the batch file, or a bundled card's name kept as it is."""
     relative = _relative(spec, base)
@@ -202,7 +210,7 @@ def load_batch_file(path: str | Path) -> BatchSpec:
             raise InvalidInputError(f"{where}: unknown key 'scenarios.{key}' (expected {', '.join(_SCENARIO_KEYS)})")
     spec: dict[str, Any] = {"source": where}
     if "instances" in raw:
-        spec["instances"] = tuple(_relative(p, base) for p in _strings(raw["instances"], f"{where}: instances"))
+        spec["instances"] = tuple(_instance(p, base) for p in _strings(raw["instances"], f"{where}: instances"))
     if "models" in raw:
         spec["models"] = parse_models(raw["models"], where, base)
     if "set" in raw:

@@ -27,7 +27,8 @@ def attack_options(command):
 def run_attack(instance: str, spec: str, card_path: str, overrides: tuple[str, ...], fmt: str,
                out: str | None) -> None:
     """Read, run, print and (optionally) write the attack what-if."""
-    from topo_opt.cli.console import TABLE_SUFFIXES, checked_output, read_network
+    from topo_opt.cli.console import TABLE_SUFFIXES, checked_output
+    from topo_opt.solve.instance_loader import read_network
     from topo_opt.io.atomic import atomic_write_text
     from topo_opt.io.attack_card import load_attack_card
     from topo_opt.io.csv_table import csv_text

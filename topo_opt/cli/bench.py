@@ -9,10 +9,10 @@ import click
 from rich.table import Table
 
 from topo_opt.cli.console import (
-    FORMAT_CHOICES, TABLE_SUFFIXES, checked_output, checked_plot, exit_interrupted, fmt_value, read_network,
-    stdout,
+    FORMAT_CHOICES, TABLE_SUFFIXES, checked_output, checked_plot, exit_interrupted, fmt_value, stdout,
 )
 from topo_opt.io.csv_table import csv_text
+from topo_opt.solve.instance_loader import read_network
 
 
 def _json_text(records: list[dict], summary: list[dict], settings: dict) -> str:

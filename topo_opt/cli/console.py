@@ -60,24 +60,6 @@ def exit_interrupted(kept: str) -> None:
     sys.exit(EXIT_INTERRUPTED)
 
 
-def read_network(path: str, fmt: str):
-    """The instance at ``path`` (``fmt`` or ``auto``), validated; a bundled instance's name
-    (``abilene``, ``six-node``) when no such file exists; a topohub graph ``topohub:GROUP/NAME``
-    with gravity demands and links sized for 50 % under min-hop routing (:mod:`topo_opt.io.topohub`)."""
-    from topo_opt.io.topohub import is_topohub
-
-    if is_topohub(path):
-        from topo_opt.algorithms.baselines import min_hop_sized
-        from topo_opt.io.topohub import read_topohub
-        from topo_opt.model.synthesis import STANDARD_LINE_RATES
-
-        return min_hop_sized(read_topohub(path, missing_capacity_bps=STANDARD_LINE_RATES[0]))
-    from topo_opt.io.bundled import resolve
-    from topo_opt.io.detect import read_instance
-
-    return read_instance(resolve(path, "instance"), format=fmt)
-
-
 def card_options(default: str, help_text: str, set_example: str):
     """The ``--model CARD`` and repeatable ``--set KEY=VALUE`` options of a one-card command.
 

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from topo_opt.cli.console import (
     EXIT_INPUT, EXIT_INTERRUPTED, FORMAT_CHOICES, card_options, checked_output, exit_interrupted,
-    fmt_value as _fmt, read_network as _read, stdout,
+    fmt_value as _fmt, stdout,
 )
 from topo_opt.cli.worst_case import add_worst_case, traffic_classes, worst_case_options
 from topo_opt.errors import InfeasibleError, TopoOptError
@@ -327,6 +327,7 @@ from topo_opt.cli.report import report  # noqa: E402
 from topo_opt.cli.simulate import simulate  # noqa: E402
 from topo_opt.cli.tradeoff import tradeoff  # noqa: E402
 from topo_opt.cli.whatif import whatif  # noqa: E402
+from topo_opt.solve.instance_loader import read_network as _read
 
 for _command in (batch, report, bench, tradeoff, whatif, models, simulate, measure):
     cli.add_command(_command)

@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, read_network, stdout
+from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, stdout
 from topo_opt.errors import InvalidInputError
 from topo_opt.measure import STATISTICS as STATISTIC_CHOICES
+from topo_opt.solve.instance_loader import read_network
 
 COMPARISON_ROWS = 12  # the rest is in the --out file
 

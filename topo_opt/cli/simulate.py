@@ -11,8 +11,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, read_network, stdout
+from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, stdout
 from topo_opt.errors import InvalidInputError, SolverUnavailableError
+from topo_opt.solve.instance_loader import read_network
 
 EXIT_INTERRUPTED = 130
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")

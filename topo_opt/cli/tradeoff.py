@@ -8,10 +8,11 @@ from rich.table import Table
 
 from topo_opt.cli.console import (
     FORMAT_CHOICES, TABLE_SUFFIXES, card_options, checked_output, checked_plot, exit_interrupted, fmt_value,
-    read_network, stdout,
+    stdout,
 )
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.csv_table import csv_text
+from topo_opt.solve.instance_loader import read_network
 
 COLUMNS = ("max_delay_s", "milp_power_w", "milp_bound_w", "milp_gap", "milp_delay_s", "milp_time_s",
            "earp_power_w", "earp_delay_s", "earp_time_s", "earp_excess", "milp_status", "earp_status",

@@ -12,9 +12,10 @@ from rich.table import Table
 from topo_opt.cli.attack import attack_options, run_attack
 from topo_opt.cli.console import (
     FORMAT_CHOICES, TABLE_SUFFIXES, card_options, checked_output, checked_plot, exit_interrupted, fmt_value,
-    read_network, stdout,
+    stdout,
 )
 from topo_opt.errors import InvalidInputError
+from topo_opt.solve.instance_loader import read_network
 
 COST_UNIT = "cost unit"  # the instance's module costs (SNDlib: unitless money)
 

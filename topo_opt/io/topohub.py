@@ -17,7 +17,7 @@ so an instance is made by one fixed rule (the benchmarks' and the unseen-instanc
   group's own demands are not used, so every group is treated alike);
 * capacities: none in the data, so, as for the Zoo's GraphML files, a link capacity is an error
   unless the caller passes ``missing_capacity_bps`` (:func:`topo_opt.io.detect.fill_missing_capacity`).
-  The command line sizes them at once (``topo_opt.cli.console.read_network``): the smallest
+  The command line sizes them at once (``topo_opt.solve.instance_loader.read_network``): the smallest
   standard line rate keeping every link at or below 50 % under min-hop routing
   (:func:`topo_opt.algorithms.baselines.min_hop_sized`, the bundled-instance rule).
 

@@ -15,10 +15,11 @@ import networkx as nx
 import numpy as np
 
 from topo_opt.errors import InvalidInputError
-from topo_opt.io.detect import read_instance
 from topo_opt.io.solution_json import file_sha256, read_solution
+from topo_opt.io.topohub import is_topohub
 from topo_opt.model.network import Network
 from topo_opt.model.scenarios import Scenario, apply_scenario
+from topo_opt.solve.instance_loader import read_network
 
 
 @dataclass(frozen=True)
@@ -115,12 +116,14 @@ def node_positions(network: Network) -> tuple[dict[str, tuple[float, float]], bo
     return {node: (float(x), float(y)) for node, (x, y) in layout.items()}, False
 
 
-def _instance_path(path: Path, doc: dict[str, Any], instance: str | Path | None) -> Path:
+def _instance_path(path: Path, doc: dict[str, Any], instance: str | Path | None) -> Path | str:
     if instance is not None:
-        return Path(instance)
+        return instance if is_topohub(instance) else Path(instance)
     recorded = doc.get("instance", {}).get("file")
     if not recorded:
         raise InvalidInputError(f"{path}: the solution does not record its instance file; pass --instance")
+    if is_topohub(recorded):  # no file: the key names the graph, read by the same rule as solve's
+        return recorded
     for candidate in (Path(recorded), path.parent / recorded):
         if candidate.is_file():
             return candidate
@@ -151,11 +154,11 @@ def load_solution_report(path: str | Path, instance: str | Path | None = None,
     doc = read_solution(path)
     file = _instance_path(path, doc, instance)
     expected = doc.get("instance", {}).get("sha256")
-    actual = file_sha256(file)
-    if expected and actual != expected:
+    actual = None if is_topohub(file) else file_sha256(file)
+    if expected and actual and actual != expected:
         raise InvalidInputError(f"{path}: instance {str(file)!r} has SHA-256 {actual[:12]}..., but the "
                                 f"solution was made on {expected[:12]}... (a different or edited file)")
-    network = read_instance(file, format=format)
+    network = read_network(file, format)
     if doc.get("scenario"):
         network = apply_scenario(network, Scenario.from_dict(doc["scenario"]))
     positions, geographic = node_positions(network)
