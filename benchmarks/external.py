@@ -1,6 +1,6 @@
 """Where the benchmark scripts find the external collections (SNDlib native files, CommaLab).
 
-The rule is the tests' (``tests/conftest.py``): ``$TOPO_OPT_BENCHMARKS`` (a folder holding
+The one rule, used by the tests too (``tests/conftest.py`` loads this file): ``$TOPO_OPT_BENCHMARKS`` (a folder holding
 ``sndlib/`` and ``commalab/``), else ``../shared/benchmarks`` beside the repository root, so a
 script run from any folder finds the same files as the suite.  A script that needs a collection
 which is absent stops with one line naming the path and the variable; a name the collection does

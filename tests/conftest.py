@@ -13,6 +13,7 @@ several test files (:func:`parallel_links`) are here too.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -44,10 +45,16 @@ def real_file(*parts: str) -> Path:
     return kept if kept.is_file() else benchmark_path(*parts)
 
 
-def benchmarks_root() -> Path:
-    """The external benchmark folder: ``$TOPO_OPT_BENCHMARKS``, else ``../shared/benchmarks``."""
-    configured = os.environ.get("TOPO_OPT_BENCHMARKS")
-    return Path(configured).resolve() if configured else REPO.parent / "shared" / "benchmarks"
+def _external():
+    """``benchmarks/external.py``, loaded by path (``benchmarks/`` is no package): the one place
+    the location rule of the collections is written, for the scripts and the suite alike."""
+    spec = importlib.util.spec_from_file_location("topo_opt_benchmarks_external", REPO / "benchmarks" / "external.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+benchmarks_root = _external().benchmarks_root  # $TOPO_OPT_BENCHMARKS, else ../shared/benchmarks
 
 
 def benchmarks_required() -> bool:

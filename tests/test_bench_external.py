@@ -1,32 +1,24 @@
 """The benchmark scripts find the external collections by the tests' rule (benchmarks/external.py)."""
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 
 import pytest
 
-from conftest import REPO, benchmarks_root
-
-
-def _external():
-    spec = importlib.util.spec_from_file_location("external", REPO / "benchmarks" / "external.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import REPO, _external
 
 
 def test_default_is_shared_beside_the_repository(monkeypatch):
     monkeypatch.delenv("TOPO_OPT_BENCHMARKS", raising=False)
-    assert _external().benchmarks_root() == REPO.parent / "shared" / "benchmarks" == benchmarks_root()
+    assert _external().benchmarks_root() == REPO.parent / "shared" / "benchmarks"
 
 
 def test_environment_variable_wins(monkeypatch, tmp_path):
     monkeypatch.setenv("TOPO_OPT_BENCHMARKS", str(tmp_path))
     (tmp_path / "sndlib").mkdir()
     external = _external()
-    assert external.benchmarks_root() == tmp_path.resolve() == benchmarks_root()
+    assert external.benchmarks_root() == tmp_path.resolve()
     assert external.collection("sndlib") == tmp_path.resolve() / "sndlib"
 
 
