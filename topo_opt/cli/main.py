@@ -80,9 +80,6 @@ def cli(verbose: int) -> None:
 
     Rates are in bit/s (packet/s for CommaLab files), delays in seconds, power in watts.
     """
-    import numpy as np  # here, not at the top: `topo-opt --help` needs no numpy
-
-    np.seterr(all="ignore")
     logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
                         format="%(levelname)s %(name)s: %(message)s")
 
