@@ -143,7 +143,7 @@ class PathPool:
         old = self._matrix.shape[0]
         if len(self.paths) > old:
             new = self.routing(np.arange(old, len(self.paths)))
-            self._matrix = sp.vstack([self._matrix, new.path_arc_matrix(self.network.n_arcs)],
+            self._matrix = sp.vstack([self._matrix, new.incidence(self.network.n_arcs)],
                                      format="csr")
             cost = self.fitness.path_cost(new)
             self._cost = np.concatenate([self._cost, np.zeros(new.n_paths) if cost is None else cost])

@@ -218,7 +218,7 @@ def reference_normalisers(network: Network, reference: Design, profiles: Profile
     routing = reference.routing
     zero_load = 1.0 / (network.packets_per_rate_unit * network.queue_capacity()[network.arc_queue]) \
         + network.arc_fixed_delay_s
-    path_zero_load = routing.path_arc_matrix(network.n_arcs) @ zero_load
+    path_zero_load = routing.incidence(network.n_arcs) @ zero_load
     demand_zero_load = np.bincount(routing.demand, weights=routing.fraction * path_zero_load,
                                    minlength=network.n_demands)
     q0 = _rate_weighted_mean(network, demand_zero_load)

@@ -340,7 +340,7 @@ def evaluate_design(network: Network, design: Design, queue: str = "mm1", cs2: f
     queue_delay = q.sojourn_s[arc_q]
 
     # paths: sums over their arcs as one sparse product (NaN propagates only along used arcs)
-    incidence = routing.path_arc_matrix(network.n_arcs)
+    incidence = routing.incidence(network.n_arcs)
     path_delay = incidence @ (queue_delay + fixed)
     with np.errstate(divide="ignore"):
         path_loss = 0.0 - np.expm1(incidence @ np.log1p(-q.blocking[arc_q]))  # 0.0 - : no -0.0

@@ -127,7 +127,7 @@ def check_feasibility(network: Network, link_capacity: np.ndarray | None = None)
     cut = np.isin(network.arc_queue, queues)
     separated = unreachable_demands(network, _usable_arcs(network, link_capacity) & ~cut)
     if separated.size == 0:  # not a cut of the graph: the demands the LP sends through it
-        flow_on_cut = result.design.routing.path_arc_matrix(network.n_arcs) @ cut.astype(float)
+        flow_on_cut = result.design.routing.incidence(network.n_arcs) @ cut.astype(float)
         separated = np.unique(result.design.routing.demand[flow_on_cut > 0])
     demands = [network.demands[k].id for k in separated.tolist()]
     cut_capacity = float(network.queue_capacity(link_capacity)[queues].sum())

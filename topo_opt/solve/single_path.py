@@ -32,7 +32,7 @@ import numpy as np
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 from topo_opt.algorithms.path_enumeration import all_simple_paths, k_shortest_paths
-from topo_opt.algorithms.shortest_paths import PathSet
+from topo_opt.algorithms.shortest_paths import merged_paths
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.delay_cuts import add_tangent_cuts
@@ -55,8 +55,9 @@ SPLITTABLE_GAP = 1e-7
 
 
 def candidate_paths(network: Network, *, k_shortest: int, max_simple_paths: int,
-                    extra: Routing | None = None) -> tuple[PathSet, bool]:
-    """Candidate paths of every demand and whether they are all its loop-free paths.
+                    extra: Routing | None = None) -> tuple[Routing, bool]:
+    """Candidate paths of every demand (grouped, distinct) and whether they are all its
+    loop-free paths.
 
     All loop-free paths when the network has at most :data:`MAX_ENUMERATION_NODES` nodes and
     every demand has at most ``max_simple_paths``; else the
@@ -68,14 +69,10 @@ def candidate_paths(network: Network, *, k_shortest: int, max_simple_paths: int,
     if not complete:
         weight = DelayObjective.for_network(network).arc_gradient(np.zeros(network.n_arcs))
         per_demand = k_shortest_paths(network, weight, max(k_shortest, 1))
-    triples = [(k, p) for k, paths in enumerate(per_demand) for p in paths]
     if extra is not None and not complete:
-        triples += [(int(k), extra.path_arcs(i)) for i, k in enumerate(extra.demand)]
-    demand = np.array([k for k, _ in triples], dtype=np.int64)
-    indptr = np.zeros(len(triples) + 1, dtype=np.int64)
-    np.cumsum([len(p) for _, p in triples], out=indptr[1:])
-    arcs = np.concatenate([p for _, p in triples]).astype(np.int64)
-    paths, _ = PathSet.from_flows(network, demand, indptr, arcs, np.zeros(len(triples)))
+        per_demand = [[*mine, *theirs] for mine, theirs in zip(per_demand, extra.to_lists(network.n_demands))]
+    paths = Routing.from_lists(per_demand)
+    paths, _ = merged_paths(network, paths.demand, paths.indptr, paths.arcs, np.zeros(paths.n_paths))
     return paths, complete
 
 
@@ -139,7 +136,7 @@ def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap:
 
     def improve() -> float:
         chosen = np.flatnonzero(solver.values(model.path_chosen) > 0.5)
-        routing = paths.to_routing(np.isin(np.arange(paths.n_paths), chosen).astype(float), network.demand_rate)
+        routing = paths.carrying(np.isin(np.arange(paths.n_paths), chosen).astype(float), network.n_demands)
         state["flow"] = flow = routing.arc_flow(network.demand_rate, network.n_arcs)
         value = objective.value(flow)
         if value < state["best"]:
