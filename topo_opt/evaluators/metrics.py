@@ -346,13 +346,9 @@ def evaluate_design(network: Network, design: Design, queue: str = "mm1", cs2: f
         path_loss = 0.0 - np.expm1(incidence @ np.log1p(-q.blocking[arc_q]))  # 0.0 - : no -0.0
 
     # demands: flow-weighted over used paths (a zero-fraction path does not count)
+    demand_delay = routing.demand_average(path_delay, network.n_demands)
+    demand_loss = routing.demand_average(path_loss, network.n_demands)
     used = routing.fraction > 0
-    weight = np.bincount(routing.demand, weights=routing.fraction, minlength=network.n_demands)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        demand_delay = np.bincount(routing.demand, minlength=network.n_demands,
-                                   weights=np.where(used, routing.fraction * path_delay, 0.0)) / weight
-        demand_loss = np.bincount(routing.demand, minlength=network.n_demands,
-                                  weights=np.where(used, routing.fraction * path_loss, 0.0)) / weight
     worst = np.full(network.n_demands, -np.inf)
     with np.errstate(invalid="ignore"):  # NaN (saturated) path delays propagate on purpose
         np.maximum.at(worst, routing.demand[used], path_delay[used])
