@@ -176,7 +176,7 @@ def solve_min_delay_fd(network: Network, *, link_capacity: np.ndarray | None = N
     Returns
     -------
     SolveResult
-        ``method = "flow_deviation"``, ``objective_name = "average_delay_s"``; the design's
+        ``method = "flow-deviation"``, ``objective_name = "average_delay_s"``; the design's
         routing keeps every path with positive flow.
 
     Raises
@@ -230,7 +230,7 @@ def solve_min_delay_fd(network: Network, *, link_capacity: np.ndarray | None = N
         status = Status.INTERRUPTED
     paths, flow, value = kept
     routing = paths.carrying(flow, network.n_demands)
-    result = progress.result(status, "flow_deviation", network, link_capacity, routing, value,
+    result = progress.result(status, "flow-deviation", network, link_capacity, routing, value,
                              {"n_paths": routing.n_paths, "n_shortest_path_calls": iteration})
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)

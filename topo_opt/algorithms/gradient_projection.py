@@ -251,7 +251,7 @@ def solve_min_delay_gp(network: Network, *, link_capacity: np.ndarray | None = N
     Returns
     -------
     SolveResult
-        ``method = "gradient_projection"``, ``objective_name = "average_delay_s"``;
+        ``method = "gradient-projection"``, ``objective_name = "average_delay_s"``;
         ``details`` has ``n_paths``, ``n_shortest_path_calls``, ``n_newton_steps``,
         ``n_cg_iterations`` and ``lower_bound_source``.
 
@@ -300,7 +300,7 @@ def solve_min_delay_gp(network: Network, *, link_capacity: np.ndarray | None = N
         status = Status.INTERRUPTED
     paths, flow, value = kept
     routing = paths.carrying(flow, network.n_demands)
-    result = progress.result(status, "gradient_projection", network, link_capacity, routing, value,
+    result = progress.result(status, "gradient-projection", network, link_capacity, routing, value,
                              {"n_paths": routing.n_paths, "n_shortest_path_calls": iteration,
                               "n_newton_steps": newton_steps,
                               "n_cg_iterations": solver.cg_iterations})

@@ -86,7 +86,7 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
     Returns
     -------
     SolveResult
-        ``method = "path_equilibration"``; ``details`` has ``n_paths``,
+        ``method = "path-equilibration"``; ``details`` has ``n_paths``,
         ``n_shortest_path_calls``, ``n_sweeps``, ``continuation_utilization``,
         ``max_utilization`` and, when the exact method took over, ``handed_over_to``.
 
@@ -192,7 +192,7 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
                           callback, details)
     paths, flow, value, utilization = kept
     routing = paths.carrying(flow, network.n_demands)
-    result = progress.result(status, "path_equilibration", network, link_capacity, routing, value,
+    result = progress.result(status, "path-equilibration", network, link_capacity, routing, value,
                              {"n_paths": routing.n_paths, "max_utilization": utilization, **details})
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)
@@ -213,7 +213,7 @@ def _hand_over(network: Network, link_capacity: np.ndarray | None, gap: float,
     spent = progress.elapsed_s
     result = solve_min_delay_gp(network, link_capacity=link_capacity, gap=gap, time_limit_s=remaining,
                                 include_fixed_delay=include_fixed_delay, start=start, callback=callback)
-    result.method = "path_equilibration"
+    result.method = "path-equilibration"
     result.solve_time_s += spent
-    result.details.update(details, handed_over_to="gradient_projection")
+    result.details.update(details, handed_over_to="gradient-projection")
     return result

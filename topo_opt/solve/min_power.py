@@ -407,7 +407,7 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
         raise _infeasible(network, max_delay_s, max_demand_delay_s, max_utilization, include_fixed_delay)
     status, message, bound, n_cuts = rounds.status, rounds.message, rounds.bound, n_cuts + rounds.cuts
     if not rounds.has_design:
-        result = SolveResult(status, "min_power_milp", "total_power_w", "W", lower_bound=bound,
+        result = SolveResult(status, "min-power-milp", "total_power_w", "W", lower_bound=bound,
                              solve_time_s=time.perf_counter() - start, iterations=rounds.iterations,
                              message=message, history=history)
         if status is Status.INTERRUPTED:
@@ -454,7 +454,7 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     if status is Status.OPTIMAL and not met:
         status, message = Status.FEASIBLE, f"{message}; delay bounds violated beyond {DELAY_RTOL:g}"
     result = SolveResult(
-        status, "min_power_milp", "total_power_w", "W", objective=value,
+        status, "min-power-milp", "total_power_w", "W", objective=value,
         lower_bound=min(bound, value), design=design, solve_time_s=time.perf_counter() - start,
         iterations=rounds.iterations, message=message, history=history,
         details={"average_delay_s": delay, "max_delay_s": max_delay_s,
@@ -559,7 +559,7 @@ def power_delay_tradeoff(network: Network, profiles: Profiles, max_delays_s: lis
                 continue
             except KeyboardInterrupt as stop:
                 partial = getattr(stop, "partial", None)
-                if name == "milp" and isinstance(partial, SolveResult) and partial.method == "min_power_milp":
+                if name == "milp" and isinstance(partial, SolveResult) and partial.method == "min-power-milp":
                     _tradeoff_entry(record, name, partial, best, t_max)
                     records.append(record)
                 raise SolveInterrupted(records) from None

@@ -104,7 +104,7 @@ def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap:
     Returns
     -------
     SolveResult
-        ``method = "single_path_milp"``, ``objective_name = "average_delay_s"``; ``OPTIMAL``
+        ``method = "single-path-milp"``, ``objective_name = "average_delay_s"``; ``OPTIMAL``
         only when the gap to a bound valid over all single-path routings is ≤ ``gap``.
 
     Raises
@@ -179,7 +179,7 @@ def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap:
                "lower_bound_source": source, **model_size(model)}
     elapsed = time.perf_counter() - start
     if best_routing is None:
-        result = SolveResult(status, "single_path_milp",
+        result = SolveResult(status, "single-path-milp",
                              "average_delay_s", "s", lower_bound=bound, solve_time_s=elapsed,
                              iterations=iteration, message=message, details=details, history=history)
     else:
@@ -187,7 +187,7 @@ def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap:
             status = Status.FEASIBLE
             message = (f"optimal over {paths.n_paths} candidate paths (gap {history[-1]['gap']:.3g}); "
                        f"gap to the splittable bound {relative_gap(best_value, bound):.3g}")
-        result = SolveResult(status, "single_path_milp", "average_delay_s", "s", objective=best_value,
+        result = SolveResult(status, "single-path-milp", "average_delay_s", "s", objective=best_value,
                              lower_bound=min(bound, best_value), design=Design.for_network(network, best_routing),
                              solve_time_s=elapsed, iterations=iteration, message=message,
                              details=details, history=history)
