@@ -73,6 +73,16 @@ class Routing:
     def path_arcs(self, p: int) -> np.ndarray:
         return self.arcs[self.indptr[p]:self.indptr[p + 1]]
 
+    def path_nodes(self, arc_tail: np.ndarray, arc_head: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(node_indptr, nodes)``: path p visits ``nodes[node_indptr[p]:node_indptr[p + 1]]``,
+        the tails of its arcs and then the head of its last arc (every path has an arc)."""
+        node_indptr = self.indptr + np.arange(self.n_paths + 1)
+        nodes = np.empty(node_indptr[-1], dtype=np.int64)
+        nodes[np.arange(len(self.arcs)) + np.repeat(np.arange(self.n_paths), np.diff(self.indptr))] = \
+            arc_tail[self.arcs]
+        nodes[node_indptr[1:] - 1] = arc_head[self.arcs[self.indptr[1:] - 1]]
+        return node_indptr, nodes
+
     def select(self, rows: np.ndarray) -> "Routing":
         """Paths ``rows`` (indices, in that order) with their fractions."""
         indptr, arcs = gather_rows(self.indptr, self.arcs, rows)
