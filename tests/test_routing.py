@@ -30,6 +30,7 @@ def test_sums_flows_and_nodes_match_the_dense_path_arc_matrix():
     rate = np.array([4.0, 2.0])
     np.testing.assert_allclose(routing.path_rates(rate), [1.0, 3.0, 2.0])
     np.testing.assert_allclose(routing.arc_flow(rate, 4), dense.T @ [1.0, 3.0, 2.0])
+    np.testing.assert_allclose(routing.demand_arc_fraction(2, 4), [[0.25, 0.25, 0.75, 0.0], [1.0, 0.0, 0.0, 1.0]])
     node_ptr, nodes = routing.path_nodes(TAIL, HEAD)
     assert [nodes[a:b].tolist() for a, b in zip(node_ptr[:-1], node_ptr[1:])] == [[0, 1, 2], [0, 2], [2, 0, 1]]
 

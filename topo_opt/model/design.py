@@ -125,6 +125,13 @@ class Routing:
         """Arc flows F_a = Σ_p rate_p [a ∈ p] of the routing (rate unit)."""
         return self.carried_flow(self.path_rates(demand_rate), n_arcs)
 
+    def demand_arc_fraction(self, n_demands: int, n_arcs: int) -> np.ndarray:
+        """Dense (demands × arcs): the fraction of each demand's rate that crosses each arc."""
+        lengths = np.diff(self.indptr)
+        out = np.zeros((n_demands, n_arcs))
+        np.add.at(out, (np.repeat(self.demand, lengths), self.arcs), np.repeat(self.fraction, lengths))
+        return out
+
     def demand_average(self, path_value: np.ndarray, n_demands: int) -> np.ndarray:
         """Σ_p f_p v_p / Σ_p f_p per demand over its paths with fraction f_p > 0.
 

@@ -95,11 +95,7 @@ def demand_arc_costs(network: Network, weights: CompositeWeights, power: NodePow
 
 def _demand_flows(network: Network, routing: Routing) -> np.ndarray:
     """f[k, a] (rate units) of a routing."""
-    lengths = np.diff(routing.indptr)
-    out = np.zeros((network.n_demands, network.n_arcs))
-    np.add.at(out, (np.repeat(routing.demand, lengths), routing.arcs),
-              np.repeat(routing.path_rates(network.demand_rate), lengths))
-    return out
+    return routing.demand_arc_fraction(network.n_demands, network.n_arcs) * network.demand_rate[:, None]
 
 
 def _decompose(network: Network, flow: np.ndarray) -> Routing:
