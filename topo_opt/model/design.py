@@ -83,6 +83,10 @@ class Routing:
         nodes[node_indptr[1:] - 1] = arc_head[self.arcs[self.indptr[1:] - 1]]
         return node_indptr, nodes
 
+    def on_arcs(self, arc_map: np.ndarray) -> "Routing":
+        """The same paths with arc ``a`` renamed ``arc_map[a]`` (to or from a sub-network)."""
+        return Routing(self.demand, self.fraction, self.indptr, np.asarray(arc_map)[self.arcs])
+
     def select(self, rows: np.ndarray) -> "Routing":
         """Paths ``rows`` (indices, in that order) with their fractions."""
         indptr, arcs = gather_rows(self.indptr, self.arcs, rows)

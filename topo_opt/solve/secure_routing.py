@@ -144,9 +144,7 @@ def solve_secure_max(network: Network, tolerance_by_class: Mapping[str, float] |
     pruned, arc_map = sub_network(network, keep_node, keep_link)
     result = solve_min_delay_gp(pruned, gap=gap, time_limit_s=time_limit_s,
                                 include_fixed_delay=include_fixed_delay, callback=callback)
-    r = result.design.routing
-    routing = Routing(r.demand, r.fraction, r.indptr, arc_map[r.arcs])
-    result.design = Design.for_network(network, routing)
+    result.design = Design.for_network(network, result.design.routing.on_arcs(arc_map))
     result.method = "secure-max-gradient-projection"
     result.solve_time_s = time.perf_counter() - start
     result.details.update(
