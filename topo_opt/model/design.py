@@ -54,10 +54,10 @@ class Routing:
                    indptr, np.asarray(arcs, dtype=np.int64))
 
     @classmethod
-    def from_lists(cls, per_demand: Sequence[Sequence[Sequence[int]]]) -> "Routing":
+    def from_lists(cls, per_demand: Sequence[Sequence[Sequence[int]]], fraction: float = 0.0) -> "Routing":
         """Candidate paths from nested lists (``per_demand[k]`` = the arc lists of demand k),
-        grouped by demand, every fraction 0."""
-        return cls.from_paths((k, arcs, 0.0) for k, paths in enumerate(per_demand) for arcs in paths)
+        grouped by demand, every fraction ``fraction`` (0: no flow yet; 1: each path alone)."""
+        return cls.from_paths((k, arcs, fraction) for k, paths in enumerate(per_demand) for arcs in paths)
 
     def to_lists(self, n_demands: int) -> list[list[np.ndarray]]:
         """The arc arrays of each demand's paths, in path order (the inverse of :meth:`from_lists`)."""
