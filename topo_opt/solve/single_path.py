@@ -135,8 +135,8 @@ def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap:
              "reference_load": network.queue_load(splittable.design.arc_flow(network))[queues]}
 
     def improve() -> float:
-        chosen = np.flatnonzero(solver.values(model.path_chosen) > 0.5)
-        routing = paths.carrying(np.isin(np.arange(paths.n_paths), chosen).astype(float), network.n_demands)
+        chosen = (solver.values(model.path_chosen) > 0.5).astype(float)
+        routing = paths.carrying(chosen, network.n_demands)
         state["flow"] = flow = routing.arc_flow(network.demand_rate, network.n_arcs)
         value = objective.value(flow)
         if value < state["best"]:
