@@ -65,7 +65,7 @@ def run(name: str, factor: float, time_limit_s: float, profile_name: str,
     if demand_delay_factor:
         zero_load = zero_load_delay_s(network)
         routing = single_path_routing(network, zero_load)
-        d_max = demand_delay_factor * float((routing.path_arc_matrix(network.n_arcs) @ zero_load).max())
+        d_max = demand_delay_factor * float((routing.incidence(network.n_arcs) @ zero_load).max())
     record.update(min_delay_s=all_on.objective, max_delay_s=t_max, max_demand_delay_s=d_max,
                   all_on_power_w=network_power(network, all_on.design, profile).total_w)
     tick = time.perf_counter()

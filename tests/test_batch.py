@@ -24,7 +24,7 @@ INSTANCES = ROOT / "instances"
 MIN_DELAY = str(ROOT / "models" / "min-delay.toml")
 MAX_UTIL = str(ROOT / "models" / "min-max-utilization.toml")
 # Flow deviation asked for a 1e-12 gap on GEANT runs for minutes: a job that must be killed
-SLOW = ModelEntry(MIN_DELAY, ('solver.method="flow_deviation"', "solver.gap=1e-12"), "slow")
+SLOW = ModelEntry(MIN_DELAY, ('solver.method="flow-deviation"', "solver.gap=1e-12"), "slow")
 
 
 def _small_spec(out: Path, **kw) -> BatchSpec:

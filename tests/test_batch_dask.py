@@ -81,7 +81,7 @@ def test_bundled_instances_x_2_cards_x_3_scenarios_identical_locally_and_on_dask
 
 
 def test_time_limit_on_dask_kills_the_job_and_the_cli_resumes(scheduler, tmp_path):
-    slow = ModelEntry(str(ROOT / "models/min-delay.toml"), ('solver.method="flow_deviation"', "solver.gap=1e-12"), "slow")
+    slow = ModelEntry(str(ROOT / "models/min-delay.toml"), ('solver.method="flow-deviation"', "solver.gap=1e-12"), "slow")
     fast = ModelEntry(str(ROOT / "models/min-delay.toml"))
     jobs = expand_jobs(BatchSpec(instances=(str(ROOT / "instances/geant.json"),), models=(slow, fast)))
     summary = run_batch(jobs, tmp_path / "out", scheduler=scheduler, time_limit_s=6.0)  # min-delay: < 0.5 s

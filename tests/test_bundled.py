@@ -140,7 +140,7 @@ def test_an_option_the_card_lacks_is_one_clear_line(args, message, tmp_path):
 
 
 def test_options_the_card_has_are_applied_and_checked(tmp_path):
-    card = load_card("min-delay", options={"solver.method": ("--method", "flow_deviation"), "solver.gap": ("--gap", None)})
-    assert card.get("solver.method") == "flow_deviation" and card.get("solver.gap") == 1e-6
+    card = load_card("min-delay", options={"solver.method": ("--method", "flow-deviation"), "solver.gap": ("--gap", None)})
+    assert card.get("solver.method") == "flow-deviation" and card.get("solver.gap") == 1e-6
     with pytest.raises(InvalidInputError, match=r"min-delay.toml with --gap: solver.gap must be a number >= 0"):
         load_card("min-delay", options={"solver.gap": ("--gap", -1.0)})

@@ -45,6 +45,7 @@ def test_card_gives_the_stored_answer_within_its_certified_gap(card, instance, s
         return
     assert "error" not in now, now
     assert now["objective_name"] == stored["objective_name"]
+    assert now["method"] == stored["method"]  # method names are kebab-case (issue 14)
     assert now["violations"] == [], now["violations"]
     old_ub, new_ub = stored["objective"], now["objective"]
     old_lb = stored["lower_bound"] if stored["lower_bound"] is not None else -math.inf

@@ -39,6 +39,26 @@ def test_an_old_key_given_with_set_overrides_the_new_key_of_the_card(caplog):
     assert "'capacity.budget' is deprecated, use 'constraints.budget'" in caplog.text
 
 
+@pytest.mark.parametrize("old, new", [("gradient_projection", "gradient-projection"),
+                                      ("path_equilibration", "path-equilibration"),
+                                      ("outer_approximation", "outer-approximation"),
+                                      ("flow_deviation", "flow-deviation")])
+def test_old_method_spellings_are_read_as_kebab_case_with_a_warning(caplog, old, new):
+    card = load_card(MODELS / "min-delay.toml", (f'solver.method="{old}"',))
+    assert card.get("solver.method") == new
+    assert f"solver.method = '{old}' is deprecated, use '{new}'" in caplog.text
+    caplog.clear()
+    assert load_card("min-delay", options={"solver.method": ("--method", old)}).get("solver.method") == new
+    assert f"is deprecated, use '{new}'" in caplog.text
+
+
+def test_method_names_are_kebab_case():
+    for problem in PROBLEMS.values():
+        allowed = problem.schema.get("solver", {}).get("method", (None, None, ()))[2]
+        for name in (*allowed, *problem.interruptible):
+            assert name == name.lower() and not set(name) & set("_:+ "), (problem.name, name)
+
+
 @pytest.mark.parametrize("problem", sorted(RENAMED_KEYS))
 def test_renamed_keys_exist_under_their_new_names_only(problem):
     schema = PROBLEMS[problem].schema
@@ -62,10 +82,10 @@ def test_one_key_per_concept_across_problems():
 
 
 def test_overrides_use_dotted_keys_and_toml_values():
-    card = load_card(MODELS / "min-delay.toml", ("solver.gap=1e-5", "solver.method=flow_deviation",
+    card = load_card(MODELS / "min-delay.toml", ("solver.gap=1e-5", "solver.method=flow-deviation",
                                                  "objective.include_fixed_delay=false"))
     assert card.get("solver.gap") == 1e-5
-    assert card.get("solver.method") == "flow_deviation"
+    assert card.get("solver.method") == "flow-deviation"
     assert card.get("objective.include_fixed_delay") is False
 
 

@@ -92,7 +92,7 @@ def test_ga_composite_value_is_above_the_exact_lower_bound():
                      ('objective.name="composite"', "ga.generations=30", "solver.time_limit_s=20"))
     exact = solve(net, load_card(ROOT / "models" / "composite-goal.toml"))
     ga = solve(net, card)
-    assert exact.method == "composite_oa" and ga.method != "composite_oa"
+    assert exact.method == "composite-oa" and ga.method != "composite-oa"
     assert ga.objective >= exact.lower_bound
 
 

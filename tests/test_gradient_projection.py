@@ -28,7 +28,7 @@ def _certified(net, result, gap=1e-6):
     assert result.gap <= gap
     assert result.lower_bound <= result.objective
     assert check_result(net, result) == []
-    assert result.method == "gradient_projection"
+    assert result.method == "gradient-projection"
     assert (result.objective_name, result.objective_unit) == ("average_delay_s", "s")
 
 

@@ -50,7 +50,7 @@ def assert_interrupted(code, err):
     assert err.strip().splitlines()[-1].startswith("topo-opt: interrupted"), err
 
 
-@pytest.mark.parametrize("method", ["gradient_projection", "flow_deviation"])
+@pytest.mark.parametrize("method", ["gradient-projection", "flow-deviation"])
 def test_first_order_methods_keep_their_last_iterate_and_bound(tmp_path, method):
     instance = benchmark_path("commalab", "grid", "grid8")  # gradient projection: ~8 s to a 1e-8 gap
     out = tmp_path / "s.json"
@@ -74,7 +74,7 @@ def test_min_power_milp_keeps_highs_incumbent_and_bound(tmp_path):
                                           "min-power MILP", after_s=3.0)
     assert_interrupted(code, err)
     doc = json.loads(out.read_text())
-    assert doc["status"] == "interrupted" and doc["method"] == "min_power_milp"
+    assert doc["status"] == "interrupted" and doc["method"] == "min-power-milp"
     assert 0 < doc["lower_bound"] <= doc["objective"]
     assert doc["metrics"]["total_power_w"] == pytest.approx(doc["objective"], rel=1e-9)
 

@@ -96,7 +96,7 @@ def test_feasible_start_prefers_min_hop_and_checks_a_given_start():
     assert paths.n_paths == 1 and flow[0] == 4.0          # min-hop is strictly feasible
     paths, flow = feasible_start(net, np.full(4, 3.0), None, None)
     assert _max_utilisation(replace_network(net, links=[Link(k.id, k.source, k.target, 3.0) for k in net.links]),
-                            paths.to_routing(flow, net.demand_rate)) < 1.0
+                            paths.carrying(flow, net.n_demands)) < 1.0
     one_path = Routing(np.array([0]), np.array([1.0]), np.array([0, 2]), np.array([0, 1]))
     with pytest.raises(InvalidInputError, match=r"start routing: link 'sa' carries 4 packet/s, not below "
                                                 r"its capacity 4 packet/s"):

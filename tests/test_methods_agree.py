@@ -16,7 +16,7 @@ from conftest import INSTANCES, MODELS, benchmark_path, parallel_links, real_fil
 
 CASES = [real_file("commalab", "grid", "grid1"), real_file("commalab", "planar", "planar30"),
          INSTANCES / "abilene.json", INSTANCES / "nobel-us.json"]
-METHODS = ("path_equilibration", "gradient_projection", "outer_approximation", "flow_deviation")
+METHODS = ("path-equilibration", "gradient-projection", "outer-approximation", "flow-deviation")
 
 
 @pytest.mark.parametrize("path", [p for p in CASES], ids=lambda p: p.name)
@@ -25,7 +25,7 @@ def test_methods_pass_the_checker_and_agree_within_their_gaps(path):
     results = {}
     for method in METHODS:
         # flow deviation converges sublinearly: it is asked for a looser gap
-        gap = 1e-4 if method == "flow_deviation" else 1e-6
+        gap = 1e-4 if method == "flow-deviation" else 1e-6
         card = load_card(MODELS / "min-delay.toml",
                          (f'solver.method="{method}"', f"solver.gap={gap}", "solver.time_limit_s=120"))
         result = solve(network, card)
@@ -37,31 +37,31 @@ def test_methods_pass_the_checker_and_agree_within_their_gaps(path):
     best_bound = max(r.lower_bound for r in results.values())
     for method, result in results.items():
         assert best_bound <= result.objective * (1 + 1e-9), method
-    exact = results["outer_approximation"].objective
-    assert results["gradient_projection"].objective == pytest.approx(exact, rel=2e-6)
-    assert results["path_equilibration"].objective == pytest.approx(exact, rel=2e-6)
+    exact = results["outer-approximation"].objective
+    assert results["gradient-projection"].objective == pytest.approx(exact, rel=2e-6)
+    assert results["path-equilibration"].objective == pytest.approx(exact, rel=2e-6)
 
 
 def test_auto_names_the_method_that_ran():
     network = read_instance(INSTANCES / "six-node.json")
     result = solve(network, load_card(MODELS / "min-delay.toml"))
-    assert result.method == "gradient_projection"  # small: no compiled kernels to load
+    assert result.method == "gradient-projection"  # small: no compiled kernels to load
     assert result.details["include_fixed_delay"] is True
 
 
 def test_auto_takes_path_equilibration_from_100_nodes():
     network = read_instance(real_file("commalab", "planar", "planar30"))
-    assert solve(network, load_card(MODELS / "min-delay.toml")).method == "gradient_projection"
+    assert solve(network, load_card(MODELS / "min-delay.toml")).method == "gradient-projection"
     network = read_instance(benchmark_path("commalab", "planar", "planar100"))
     result = solve(network, load_card(MODELS / "min-delay.toml"))
-    assert result.method == "path_equilibration" and result.status is Status.OPTIMAL
+    assert result.method == "path-equilibration" and result.status is Status.OPTIMAL
     assert check_result(network, result) == []
 
 
-CLOSED_FORM_GAP = {"path_equilibration": 1e-12, "gradient_projection": 1e-12, "outer_approximation": 1e-6, "flow_deviation": 1e-10}
+CLOSED_FORM_GAP = {"path-equilibration": 1e-12, "gradient-projection": 1e-12, "outer-approximation": 1e-6, "flow-deviation": 1e-10}
 #: how close each method's link flows come to the closed form at that gap (the delay is flat
 #: near its minimum, so the flows converge like the square root of the gap)
-FLOW_RTOL = {"path_equilibration": 1e-8, "gradient_projection": 1e-8, "outer_approximation": 1e-3, "flow_deviation": 1e-6}
+FLOW_RTOL = {"path-equilibration": 1e-8, "gradient-projection": 1e-8, "outer-approximation": 1e-3, "flow-deviation": 1e-6}
 
 
 @pytest.mark.parametrize("method", METHODS)

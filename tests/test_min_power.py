@@ -199,7 +199,7 @@ def test_card_runs_the_milp_with_a_demand_bound():
     card = load_card(ROOT / "models" / "earp-min-power.toml",
                      ("constraints.max_demand_delay_s=5e-3", "constraints.max_delay_factor=0"))
     result = solve(net, card)
-    assert result.method == "min_power_milp" and result.details["max_delay_s"] is None
+    assert result.method == "min-power-milp" and result.details["max_delay_s"] is None
     assert result.details["max_demand_delay_s"] <= 5e-3
 
 

@@ -61,7 +61,7 @@ def test_infeasible_at_1001_of_the_max_concurrent_flow_with_the_cut(name):
     assert details["saturated_links"] and details["demands"]
 
 
-@pytest.mark.parametrize("name, method", [("abilene", "outer_approximation"), ("polska", "auto"),
+@pytest.mark.parametrize("name, method", [("abilene", "outer-approximation"), ("polska", "auto"),
                                           ("nobel-us", "auto"), ("geant", "auto")])
 def test_min_delay_at_0999_reaches_the_certified_gap(name, method):
     network = at_fraction_of_max_flow(name, 0.999)

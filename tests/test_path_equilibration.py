@@ -17,7 +17,7 @@ from conftest import INSTANCES, benchmark_path, parallel_links, real_file
 
 def _certified(net, result, gap):
     assert result.status is Status.OPTIMAL, result.message
-    assert result.method == "path_equilibration"
+    assert result.method == "path-equilibration"
     assert result.lower_bound <= result.objective and result.gap <= gap
     assert check_result(net, result) == []
 
@@ -86,7 +86,7 @@ def test_lower_bounds_under_continuation_stay_below_the_optimum(path):
     result = solve_min_delay_pe(network, gap=1e-7, continuation_utilization=0.3,
                                 callback=lambda record: bounds.append(record["lower_bound"]))
     exact = solve_min_delay_cuts(network, gap=1e-6)
-    assert result.details["handed_over_to"] == "gradient_projection"
+    assert result.details["handed_over_to"] == "gradient-projection"
     assert len(bounds) >= 2 and max(bounds) <= exact.objective * (1 + 1e-12)
     assert exact.lower_bound <= result.objective and result.lower_bound <= exact.objective
     assert check_result(network, result) == []
@@ -109,7 +109,7 @@ def test_near_capacity_hands_over_to_the_exact_machinery():
     # optimum splits 19.9 as 9.95 + 9.95: utilisation 0.995 ≥ ρ̄ = 0.99
     net = parallel_links(10.0, 10.0, 19.9)
     result = solve_min_delay_pe(net, gap=1e-10)
-    assert result.details["handed_over_to"] == "gradient_projection"
+    assert result.details["handed_over_to"] == "gradient-projection"
     assert result.status is Status.OPTIMAL and check_result(net, result) == []
     assert result.objective == pytest.approx(2 * 9.95 / 0.05 / 19.9, rel=1e-9)
 
@@ -135,7 +135,7 @@ def test_ctrl_c_keeps_a_certified_iterate_and_the_best_bound():
     with pytest.raises(SolveInterrupted) as stop:
         solve_min_delay_pe(network, gap=1e-12, callback=stop_at_second)
     partial = stop.value.partial
-    assert partial.status is Status.INTERRUPTED and partial.method == "path_equilibration"
+    assert partial.status is Status.INTERRUPTED and partial.method == "path-equilibration"
     assert partial.lower_bound == pytest.approx(records[-1]["lower_bound"], rel=1e-12)
     assert partial.lower_bound <= partial.objective  # the objective of the kept routing, recomputed:
     assert check_result(network, partial) == []

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from topo_opt.algorithms.shortest_paths import (
-    ArcGraph, PathSet, all_or_nothing, demand_distances, demand_shortest_paths,
-    extend_with_shortest_paths, hop_distances, shortest_path_forest,
+    ArcGraph, all_or_nothing, demand_distances, demand_shortest_paths,
+    extend_with_shortest_paths, grouped_paths, hop_distances, shortest_path_forest,
 )
 from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.io.commalab import read_commalab
@@ -99,12 +99,12 @@ def test_hop_distances_both_directions():
 def test_path_set_grouping_extension_and_routing():
     net = _parallel_network()
     start = Routing(np.array([1, 0]), np.array([1.0, 1.0]), np.array([0, 1, 3]), np.array([2, 0, 2]))
-    paths, fraction = PathSet.from_routing(start, net)
+    paths = grouped_paths(start, net)
     np.testing.assert_array_equal(paths.demand, [0, 1])
     np.testing.assert_array_equal(paths.arcs, [0, 2, 2])
-    np.testing.assert_array_equal(paths.demand_ptr, [0, 1, 2])
-    np.testing.assert_allclose(paths.lengths(np.array([1.0, 2.0, 4.0])), [5.0, 4.0])
-    np.testing.assert_allclose(paths.arc_flow(np.array([1.0, 2.0])), [1.0, 0.0, 3.0])
+    np.testing.assert_array_equal(paths.demand_ptr(net.n_demands), [0, 1, 2])
+    np.testing.assert_allclose(paths.path_sums(np.array([1.0, 2.0, 4.0])), [5.0, 4.0])
+    np.testing.assert_allclose(paths.carried_flow(np.array([1.0, 2.0]), net.n_arcs), [1.0, 0.0, 3.0])
 
     weight = np.array([3.0, 1.0, 1.0])  # a->c is shorter through ab2 now
     flow = np.array([1.0, 2.0])
@@ -125,7 +125,7 @@ def test_path_set_grouping_extension_and_routing():
     np.testing.assert_array_equal(dropped.arcs, [1, 2, 2])
     np.testing.assert_allclose(kept_flow, [1.0, 2.0])
 
-    routing = extended.to_routing(np.array([0.25, 0.75, 2.0]), net.demand_rate)
+    routing = extended.carrying(np.array([0.25, 0.75, 2.0]), net.n_demands)
     np.testing.assert_allclose(routing.fraction, [0.25, 0.75, 1.0])
     np.testing.assert_allclose(routing.arc_flow(net.demand_rate, net.n_arcs), [0.25, 0.75, 3.0])
 
@@ -134,4 +134,4 @@ def test_routing_without_a_path_for_a_demand_is_rejected():
     net = _parallel_network()
     only_one = Routing(np.array([1]), np.array([1.0]), np.array([0, 1]), np.array([2]))
     with pytest.raises(InvalidInputError, match=r"routing: demand 'ac' has no path"):
-        PathSet.from_routing(only_one, net)
+        grouped_paths(only_one, net)

@@ -54,7 +54,7 @@ def test_parse_range():
 def _fake(power: float, delay: float, bound: float):
     from topo_opt.model.result import SolveResult, Status
 
-    return SolveResult(Status.OPTIMAL, "min_power_milp", "total_power_w", "W", objective=power,
+    return SolveResult(Status.OPTIMAL, "min-power-milp", "total_power_w", "W", objective=power,
                        lower_bound=bound, details={"average_delay_s": delay})
 
 

@@ -48,7 +48,7 @@ KEYS = ("topozoo/Internode", "topozoo/Arnes", "topozoo/Bellcanada", "topozoo/Sur
         "topozoo/Latnet", "gabriel/25/3", "gabriel/50/7", "sndlib/pioro40")
 LOADS = ("sized", "0.95-max-flow")
 NEAR_CAPACITY = 0.95
-METHODS = ("path_equilibration", "gradient_projection")
+METHODS = ("path-equilibration", "gradient-projection")
 
 
 def max_utilization_bracket(network, rounds: int = 6, rtol: float = 0.01) -> tuple[float, float]:

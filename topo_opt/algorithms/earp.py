@@ -72,10 +72,6 @@ class _State:
         self.node_on[self.network.arc_head[path]] = True
 
 
-def _routing(candidates: list[list[np.ndarray]], chosen: np.ndarray) -> Routing:
-    return Routing.from_paths((k, candidates[k][c], 1.0) for k, c in enumerate(chosen.tolist()))
-
-
 def _violation(network: Network, design: Design, objective: DelayObjective,
                max_delay_s: float | None, max_demand_delay_s: float | None) -> tuple[float, float, float]:
     """(worst relative violation, network T in s, worst demand delay in s); ≤ 1 means met."""
@@ -178,8 +174,11 @@ def solve_earp(network: Network, profiles: Profiles, *, max_demand_delay_s: floa
         state.add(candidates[k][best], rate[k])
         routed_rate += rate[k]
 
+    pool = Routing.from_lists(candidates, fraction=1.0)
+    first = pool.demand_ptr(network.n_demands)[:-1]
+
     def design_of(chosen: np.ndarray) -> Design:
-        routing = _routing(candidates, chosen)
+        routing = pool.select(first + chosen)  # candidate chosen[k] of every demand k
         flow = routing.arc_flow(rate, network.n_arcs)
         link_on = np.bincount(network.arc_link, weights=flow, minlength=network.n_links) > 0
         node_on = np.zeros(network.n_nodes, dtype=bool)

@@ -176,7 +176,7 @@ def solve_min_delay_fd(network: Network, *, link_capacity: np.ndarray | None = N
     Returns
     -------
     SolveResult
-        ``method = "flow_deviation"``, ``objective_name = "average_delay_s"``; the design's
+        ``method = "flow-deviation"``, ``objective_name = "average_delay_s"``; the design's
         routing keeps every path with positive flow.
 
     Raises
@@ -202,7 +202,7 @@ def solve_min_delay_fd(network: Network, *, link_capacity: np.ndarray | None = N
     try:
         while True:
             iteration += 1
-            arc_flow = paths.arc_flow(flow)
+            arc_flow = paths.carried_flow(flow, network.n_arcs)
             value = objective.value(arc_flow)
             gradient = objective.arc_gradient(arc_flow)
             forest = shortest_path_forest(graph, gradient, network.demand_source)
@@ -215,7 +215,7 @@ def solve_min_delay_fd(network: Network, *, link_capacity: np.ndarray | None = N
                 break
             vertex = np.zeros(paths.n_paths)
             vertex[chosen] = rate
-            alpha = delay_line_search(objective, arc_flow, paths.arc_flow(vertex) - arc_flow)
+            alpha = delay_line_search(objective, arc_flow, paths.carried_flow(vertex, network.n_arcs) - arc_flow)
             flow *= 1.0 - alpha
             flow[chosen] += alpha * rate
             small = flow < _PRUNE_FRACTION * rate[paths.demand]
@@ -229,8 +229,8 @@ def solve_min_delay_fd(network: Network, *, link_capacity: np.ndarray | None = N
             raise
         status = Status.INTERRUPTED
     paths, flow, value = kept
-    routing = paths.to_routing(flow, rate)
-    result = progress.result(status, "flow_deviation", network, link_capacity, routing, value,
+    routing = paths.carrying(flow, network.n_demands)
+    result = progress.result(status, "flow-deviation", network, link_capacity, routing, value,
                              {"n_paths": routing.n_paths, "n_shortest_path_calls": iteration})
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)

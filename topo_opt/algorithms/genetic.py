@@ -102,7 +102,9 @@ class GAOptions:
 class PathPool:
     """Distinct loop-free paths of every demand, with their 0/1 path–arc matrix M.
 
-    Paths are appended, never removed, so an index stays valid for the whole run.
+    Paths are appended, never removed, so an index stays valid for the whole run; the arc
+    arrays serve the path operators, and :meth:`refresh` adds the new ones to the pool's
+    :class:`~topo_opt.model.design.Routing` (every fraction 1), from which individuals are cut.
     """
 
     def __init__(self, network: Network, fitness: PopulationFitness):
@@ -112,7 +114,8 @@ class PathPool:
         self.paths: list[np.ndarray] = []
         self.by_demand: list[list[int]] = [[] for _ in range(network.n_demands)]
         self._index: list[dict[bytes, int]] = [{} for _ in range(network.n_demands)]
-        self._matrix = sp.csr_matrix((0, network.n_arcs))
+        self._all = Routing(np.zeros(0, np.int64), np.zeros(0), np.zeros(1, np.int64), np.zeros(0, np.int64))
+        self._matrix = self._all.incidence(network.n_arcs)
         self._cost = np.zeros(0)
 
     def __len__(self) -> int:
@@ -136,15 +139,19 @@ class PathPool:
 
     def routing(self, indices: np.ndarray) -> Routing:
         """The single-path routing of pool paths ``indices`` (fraction 1 each)."""
-        return Routing.from_paths((self.demand[i], self.paths[i], 1.0) for i in np.asarray(indices).tolist())
+        self.refresh()
+        return self._all.select(np.asarray(indices, dtype=np.int64))
 
     def refresh(self) -> tuple[sp.csr_matrix, np.ndarray]:
         """M (pool paths × arcs) and each path's additive fitness cost, extended to new paths."""
-        old = self._matrix.shape[0]
+        old = self._all.n_paths
         if len(self.paths) > old:
-            new = self.routing(np.arange(old, len(self.paths)))
-            self._matrix = sp.vstack([self._matrix, new.path_arc_matrix(self.network.n_arcs)],
-                                     format="csr")
+            new = Routing.from_paths((self.demand[i], self.paths[i], 1.0) for i in range(old, len(self.paths)))
+            every = self._all
+            self._all = Routing(np.concatenate([every.demand, new.demand]), np.ones(len(self.paths)),
+                                np.concatenate([every.indptr, every.indptr[-1] + new.indptr[1:]]),
+                                np.concatenate([every.arcs, new.arcs]))
+            self._matrix = self._all.incidence(self.network.n_arcs)
             cost = self.fitness.path_cost(new)
             self._cost = np.concatenate([self._cost, np.zeros(new.n_paths) if cost is None else cost])
         return self._matrix, self._cost

@@ -65,10 +65,10 @@ from topo_opt.algorithms.flow_deviation import (
 from topo_opt.algorithms.max_concurrent_flow import feasible_start
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.algorithms.shortest_paths import (
-    ArcGraph, PathSet, extend_with_shortest_paths, gather_rows, shortest_path_forest,
+    ArcGraph, extend_with_shortest_paths, segment_min, shortest_path_forest,
 )
 from topo_opt.errors import InvalidInputError, SolveInterrupted
-from topo_opt.model.design import Routing
+from topo_opt.model.design import Routing, gather_rows
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
 
@@ -94,17 +94,19 @@ class _NewtonSolver:
         self.regularisation = INITIAL_REGULARISATION
         self.cg_iterations = 0
         self._last_beta = 1.0  # line-search step of the last Newton step
-        self._paths: PathSet | None = None
+        self._paths: Routing | None = None
 
-    def _prepare(self, paths: PathSet, flow: np.ndarray) -> None:
+    def _prepare(self, paths: Routing, flow: np.ndarray) -> None:
         """For a new path set: basic paths b_k (most flow) and B = M − M[b_k(p)].
 
         Rows of basic paths are empty; ``|B|`` shares B's index arrays.
         """
         if self._paths is paths:
             return
-        _, self.basic = paths.segment_min(-flow)
-        m = paths.incidence()
+        n_demands = self.objective.network.n_demands
+        self.demand_ptr = paths.demand_ptr(n_demands)
+        _, self.basic = segment_min(paths, -flow, self.demand_ptr)
+        m = paths.incidence(self.objective.network.n_arcs)
         b = (m - m[self.basic[paths.demand]]).tocsr()
         del m
         b.eliminate_zeros()
@@ -114,7 +116,7 @@ class _NewtonSolver:
         self._paths, self._b = paths, b
         self._abs_b = sp.csr_matrix((np.ones_like(b.data), b.indices, b.indptr), shape=b.shape)
 
-    def step(self, paths: PathSet, flow: np.ndarray, arc_flow: np.ndarray,
+    def step(self, paths: Routing, flow: np.ndarray, arc_flow: np.ndarray,
              forcing: float) -> tuple[np.ndarray, np.ndarray, float]:
         """One projected Newton step; returns new path flows, arc flows, restricted gap."""
         self._prepare(paths, flow)
@@ -124,7 +126,7 @@ class _NewtonSolver:
         curvature = objective.queue_second_derivative(arc_flow)[network.arc_queue]
         reduced = self._b @ gradient  # d_p − d_{b_k}
         basic_length = np.add.reduceat(gradient[self.basic_arcs], self.basic_indptr[:-1])
-        least = basic_length + np.minimum(np.minimum.reduceat(reduced, paths.demand_ptr[:-1]), 0.0)
+        least = basic_length + np.minimum(np.minimum.reduceat(reduced, self.demand_ptr[:-1]), 0.0)
         restricted_gap = float(gradient @ arc_flow) - float(network.demand_rate @ least)
         diagonal = np.maximum(self._abs_b @ curvature, np.finfo(float).tiny)
         emptied = self.nonbasic & (reduced > 0) & (flow * diagonal <= reduced)
@@ -199,7 +201,7 @@ class _NewtonSolver:
             rz = rz_new
         return solution
 
-    def _projected(self, paths: PathSet, flow: np.ndarray, move: np.ndarray,
+    def _projected(self, paths: Routing, flow: np.ndarray, move: np.ndarray,
                    gradient: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Feasible direction towards the projection of ``flow + move`` (None if not descent).
 
@@ -207,9 +209,9 @@ class _NewtonSolver:
         change, and a demand whose basic flow would go negative has its step scaled down.
         """
         step = np.where(self.nonbasic, np.maximum(flow + move, 0.0) - flow, 0.0)
-        total = np.bincount(paths.demand, weights=step, minlength=paths.n_demands)
+        total = np.bincount(paths.demand, weights=step, minlength=len(self.basic))
         available = flow[self.basic]
-        shrink = np.ones(paths.n_demands)
+        shrink = np.ones(len(self.basic))
         over = total > available
         shrink[over] = available[over] / total[over]
         if over.any():  # those basic paths run dry: the next step picks the fullest paths again
@@ -249,7 +251,7 @@ def solve_min_delay_gp(network: Network, *, link_capacity: np.ndarray | None = N
     Returns
     -------
     SolveResult
-        ``method = "gradient_projection"``, ``objective_name = "average_delay_s"``;
+        ``method = "gradient-projection"``, ``objective_name = "average_delay_s"``;
         ``details`` has ``n_paths``, ``n_shortest_path_calls``, ``n_newton_steps``,
         ``n_cg_iterations`` and ``lower_bound_source``.
 
@@ -274,7 +276,7 @@ def solve_min_delay_gp(network: Network, *, link_capacity: np.ndarray | None = N
     try:
         while True:
             iteration += 1
-            arc_flow = paths.arc_flow(flow)  # exact, without the drift of incremental updates
+            arc_flow = paths.carried_flow(flow, network.n_arcs)  # exact, without the drift of incremental updates
             value = objective.value(arc_flow)
             gradient = objective.arc_gradient(arc_flow)
             forest = shortest_path_forest(graph, gradient, network.demand_source)
@@ -297,8 +299,8 @@ def solve_min_delay_gp(network: Network, *, link_capacity: np.ndarray | None = N
             raise
         status = Status.INTERRUPTED
     paths, flow, value = kept
-    routing = paths.to_routing(flow, rate)
-    result = progress.result(status, "gradient_projection", network, link_capacity, routing, value,
+    routing = paths.carrying(flow, network.n_demands)
+    result = progress.result(status, "gradient-projection", network, link_capacity, routing, value,
                              {"n_paths": routing.n_paths, "n_shortest_path_calls": iteration,
                               "n_newton_steps": newton_steps,
                               "n_cg_iterations": solver.cg_iterations})

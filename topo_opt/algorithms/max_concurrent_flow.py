@@ -52,8 +52,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from topo_opt.algorithms.shortest_paths import (
-    ArcGraph, PathSet, demand_distances, demand_shortest_paths, extend_with_shortest_paths,
-    shortest_path_forest,
+    ArcGraph, demand_distances, demand_shortest_paths, extend_with_shortest_paths, grouped_paths,
+    merged_paths, segment_min, shortest_path_forest,
 )
 from topo_opt.errors import InfeasibleError, InvalidInputError, TopoOptError
 from topo_opt.model.design import Routing
@@ -229,15 +229,15 @@ def find_feasible_flow(network: Network, link_capacity: np.ndarray | None = None
         if time_limit_s is not None and time.perf_counter() - start > time_limit_s:
             break
     paths, flow = _iterate_paths(network, vertices, steps)
-    _, largest = paths.segment_min(-flow)
+    _, largest = segment_min(paths, -flow, paths.demand_ptr(network.n_demands))
     keep = flow >= _MASTER_SHARE * rate[paths.demand]
     keep[largest] = True
-    paths, _ = paths.with_paths(np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64), keep)
+    paths = paths.select(np.flatnonzero(keep))
     deadline = None if time_limit_s is None else start + time_limit_s
     return _column_generation(network, graph, capacity_q, paths, iteration, deadline, lower, upper)
 
 
-def _column_generation(network: Network, graph: ArcGraph, capacity_q: np.ndarray, paths: PathSet,
+def _column_generation(network: Network, graph: ArcGraph, capacity_q: np.ndarray, paths: Routing,
                        iterations: int, deadline: float | None, lower: float, upper: float) -> FeasibleStart:
     """Decide ``U* < 1`` exactly by column generation from ``paths`` (module docstring), by
     ``deadline`` (a ``time.perf_counter()`` value) when one is given; ``lower``/``upper``: the
@@ -272,10 +272,10 @@ def _column_generation(network: Network, graph: ArcGraph, capacity_q: np.ndarray
         if lp.status != 0:
             raise TopoOptError(f"{network.name}: the feasibility LP did not solve: {lp.message}")
         flow = np.maximum(lp.x[:-1], 0.0) * scale
-        load = network.queue_load(paths.arc_flow(flow))
+        load = network.queue_load(paths.carried_flow(flow, network.n_arcs))
         upper = float(np.max(load[usable_q] / capacity_q[usable_q]))
         if upper < 1.0:
-            return FeasibleStart(paths.to_routing(flow, rate), upper, lower, iterations)
+            return FeasibleStart(paths.carrying(flow, network.n_demands), upper, lower, iterations)
         weight_q = np.zeros(network.n_queues)
         weight_q[usable_q] = np.maximum(-lp.ineqlin.marginals, 0.0)
         arc_weight = np.where((capacity_q > 0)[network.arc_queue], weight_q[network.arc_queue], np.inf)
@@ -299,7 +299,7 @@ def _vertex_arc_flow(vertex: tuple[np.ndarray, np.ndarray], rate: np.ndarray,
 
 
 def _iterate_paths(network: Network, vertices: list[tuple[np.ndarray, np.ndarray]],
-                   steps: list[float]) -> tuple[PathSet, np.ndarray]:
+                   steps: list[float]) -> tuple[Routing, np.ndarray]:
     """The distinct paths of the Frank–Wolfe iterate and their flows (rate unit).
 
     Vertex ``i`` carries the share ``ω_i = α_i Π_{j>i} (1 − α_j)`` of every demand.
@@ -309,7 +309,7 @@ def _iterate_paths(network: Network, vertices: list[tuple[np.ndarray, np.ndarray
     indptr = np.concatenate([[0], np.cumsum(np.concatenate([np.diff(v[0]) for v in vertices]))])
     arcs = np.concatenate([v[1] for v in vertices])
     flow = np.repeat(shares, network.n_demands) * network.demand_rate[demand]
-    return PathSet.from_flows(network, demand, indptr, arcs, flow)
+    return merged_paths(network, demand, indptr, arcs, flow)
 
 
 def _routing(network: Network, vertices: list[tuple[np.ndarray, np.ndarray]], steps: list[float],
@@ -323,20 +323,21 @@ def _routing(network: Network, vertices: list[tuple[np.ndarray, np.ndarray]], st
     """
     rate = network.demand_rate
     paths, flow = _iterate_paths(network, vertices, steps)
-    _, largest = paths.segment_min(-flow)
+    _, largest = segment_min(paths, -flow, paths.demand_ptr(network.n_demands))
     for threshold in _PRUNE_FRACTIONS:
         kept = np.where(flow >= threshold * rate[paths.demand], flow, 0.0)
         kept[largest] = flow[largest]
-        kept *= (rate / np.bincount(paths.demand, weights=kept, minlength=paths.n_demands))[paths.demand]
-        load = network.queue_load(paths.arc_flow(kept))
+        kept *= (rate / np.bincount(paths.demand, weights=kept, minlength=network.n_demands))[paths.demand]
+        load = network.queue_load(paths.carried_flow(kept, network.n_arcs))
         if not np.any((load > 0) & (load >= capacity_q)):
-            return paths.to_routing(kept, rate)
+            return paths.carrying(kept, network.n_demands)
     return None
 
 
 def feasible_start(network: Network, link_capacity: np.ndarray | None, start: Routing | None,
-                   time_limit_s: float | None) -> tuple[PathSet, np.ndarray]:
-    """Paths and path flows (rate unit) of a strictly feasible routing to start a descent from.
+                   time_limit_s: float | None) -> tuple[Routing, np.ndarray]:
+    """Paths (grouped by demand) and path flows (rate unit) of a strictly feasible routing to
+    start a descent from.
 
     ``start`` when given; else min-hop over the links of positive capacity when it keeps every
     queue below capacity; else the routing of :func:`find_feasible_flow`.
@@ -350,9 +351,9 @@ def feasible_start(network: Network, link_capacity: np.ndarray | None, start: Ro
     """
     capacity_q = network.queue_capacity(link_capacity)
     if start is not None:
-        paths, fraction = PathSet.from_routing(start, network)
-        flow = fraction * network.demand_rate[paths.demand]
-        load = network.queue_load(paths.arc_flow(flow))
+        paths = grouped_paths(start, network)
+        flow = paths.path_rates(network.demand_rate)
+        load = network.queue_load(paths.carried_flow(flow, network.n_arcs))
         over = np.flatnonzero((load > 0) & (load >= capacity_q))
         if over.size:
             q = int(over[0])
@@ -365,11 +366,11 @@ def feasible_start(network: Network, link_capacity: np.ndarray | None, start: Ro
     forest = shortest_path_forest(ArcGraph.from_network(network), np.where(usable, 1.0, np.inf),
                                   network.demand_source)
     indptr, arcs = demand_shortest_paths(forest, network)
-    paths = PathSet(network.n_demands, network.n_arcs, np.arange(network.n_demands), indptr, arcs)
+    paths = Routing(np.arange(network.n_demands), np.ones(network.n_demands), indptr, arcs)
     flow = network.demand_rate.copy()
-    load = network.queue_load(paths.arc_flow(flow))
+    load = network.queue_load(paths.carried_flow(flow, network.n_arcs))
     if not np.any((load > 0) & (load >= capacity_q)):
         return paths, flow
     found = find_feasible_flow(network, link_capacity, time_limit_s)
-    paths, fraction = PathSet.from_routing(found.routing, network)
-    return paths, fraction * network.demand_rate[paths.demand]
+    paths = grouped_paths(found.routing, network)
+    return paths, paths.path_rates(network.demand_rate)

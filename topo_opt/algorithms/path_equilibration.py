@@ -43,7 +43,7 @@ import numpy as np
 from topo_opt.algorithms.equilibration_kernel import continued_queue_cost, equilibrate, origin_pass
 from topo_opt.algorithms.flow_deviation import Callback, CertifiedProgress, frank_wolfe_bound
 from topo_opt.evaluators.delay import DelayObjective
-from topo_opt.algorithms.shortest_paths import PathSet, raise_unreachable
+from topo_opt.algorithms.shortest_paths import grouped_paths, raise_unreachable, with_paths
 from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.model.design import Routing
 from topo_opt.model.network import Network
@@ -86,7 +86,7 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
     Returns
     -------
     SolveResult
-        ``method = "path_equilibration"``; ``details`` has ``n_paths``,
+        ``method = "path-equilibration"``; ``details`` has ``n_paths``,
         ``n_shortest_path_calls``, ``n_sweeps``, ``continuation_utilization``,
         ``max_utilization`` and, when the exact method took over, ``handed_over_to``.
 
@@ -125,43 +125,44 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
     out_ptr = np.zeros(network.n_nodes + 1, dtype=np.int64)
     np.cumsum(np.bincount(network.arc_tail, minlength=network.n_nodes), out=out_ptr[1:])
 
-    def shortest_path_pass(paths: PathSet, flow: np.ndarray, load: np.ndarray,
-                           frozen: bool) -> tuple[PathSet, np.ndarray, np.ndarray, float]:
-        """:func:`origin_pass`; the new paths join the set and paths without flow leave it."""
+    def shortest_path_pass(paths: Routing, ptr: np.ndarray, flow: np.ndarray, load: np.ndarray, frozen: bool
+                           ) -> tuple[Routing, np.ndarray, np.ndarray, np.ndarray, float]:
+        """:func:`origin_pass` on grouped ``paths`` (demand offsets ``ptr``); the new paths join
+        the set and paths without flow leave it.  Returns the set with its offsets and flows."""
         distance, demand, indptr, arcs, new_flow, disequilibrium = origin_pass(
             origins, origin_ptr, order, network.demand_target, rate, out_ptr, out_arc,
-            network.arc_tail, network.arc_head, paths.demand_ptr, paths.indptr, paths.arcs, flow,
+            network.arc_tail, network.arc_head, ptr, paths.indptr, paths.arcs, flow,
             arc_queue, linear, capacity, knee, load, frozen)
         unreachable = np.flatnonzero(~np.isfinite(distance))
         if unreachable.size:
             raise_unreachable(network, unreachable, link_capacity)
-        merged, position = paths.with_paths(demand, indptr, arcs, flow > 0)
+        merged, position = with_paths(paths, demand, indptr, arcs, flow > 0)
         merged_flow = np.zeros(merged.n_paths)
         old = position[:paths.n_paths]
         merged_flow[old[old >= 0]] = flow[old >= 0]
         merged_flow[position[paths.n_paths:]] = new_flow
-        return merged, merged_flow, distance, disequilibrium
+        return merged, merged.demand_ptr(network.n_demands), merged_flow, distance, disequilibrium
 
     if start is None:  # no paths: the first pass routes each demand on its shortest path
-        paths = PathSet(network.n_demands, network.n_arcs, np.zeros(0, np.int64),
-                        np.zeros(1, np.int64), np.zeros(0, np.int64))
+        paths = Routing(np.zeros(0, np.int64), np.zeros(0), np.zeros(1, np.int64), np.zeros(0, np.int64))
         flow = np.zeros(0)
     else:
-        paths, fraction = PathSet.from_routing(start, network)
-        flow = fraction * rate[paths.demand]
+        paths = grouped_paths(start, network)
+        flow = paths.path_rates(rate)
+    ptr = paths.demand_ptr(network.n_demands)
     passes = sweeps = iteration = 0
     since_certificate, disequilibrium = 0, math.inf
     kept = None  # (paths, flow, T, max utilisation) of the last strictly feasible certified iterate
     try:
         while True:
-            arc_flow = paths.arc_flow(flow)  # exact, without the drift of in-place updates
+            arc_flow = paths.carried_flow(flow, network.n_arcs)  # exact, without the drift of in-place updates
             load, value, gradient = continued(arc_flow)
             passes += 1
             if paths.n_paths and (since_certificate >= CERTIFY_EVERY or progress.out_of_time()
                                   or scale * disequilibrium <= gap * value):
                 iteration += 1
                 since_certificate = 0
-                paths, flow, distance, _ = shortest_path_pass(paths, flow, load, frozen=True)
+                paths, ptr, flow, distance, _ = shortest_path_pass(paths, ptr, flow, load, frozen=True)
                 status = progress.update(iteration, value, frank_wolfe_bound(
                     value, gradient, arc_flow, scale * distance, rate))
                 true_value = objective.value(arc_flow)
@@ -172,8 +173,8 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
                 disequilibrium = (value - progress.lower_bound) / scale
             else:
                 since_certificate += 1
-                paths, flow, _, disequilibrium = shortest_path_pass(paths, flow, load, frozen=False)
-            done, _ = equilibrate(paths.demand_ptr, paths.indptr, paths.arcs, flow, rate, arc_queue,
+                paths, ptr, flow, _, disequilibrium = shortest_path_pass(paths, ptr, flow, load, frozen=False)
+            done, _ = equilibrate(ptr, paths.indptr, paths.arcs, flow, rate, arc_queue,
                                   linear, capacity, knee, load, MAX_SWEEPS,
                                   INNER_GAP_FRACTION * disequilibrium)
             sweeps += done
@@ -187,10 +188,11 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
                                              and kept[3] >= continuation_utilization):
         utilization = float(np.max(load / capacity))
         return _hand_over(network, link_capacity, gap, time_limit_s, progress, include_fixed_delay,
-                          paths.to_routing(flow, rate) if utilization < 1.0 else None, callback, details)
+                          paths.carrying(flow, network.n_demands) if utilization < 1.0 else None,
+                          callback, details)
     paths, flow, value, utilization = kept
-    routing = paths.to_routing(flow, rate)
-    result = progress.result(status, "path_equilibration", network, link_capacity, routing, value,
+    routing = paths.carrying(flow, network.n_demands)
+    result = progress.result(status, "path-equilibration", network, link_capacity, routing, value,
                              {"n_paths": routing.n_paths, "max_utilization": utilization, **details})
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)
@@ -211,7 +213,7 @@ def _hand_over(network: Network, link_capacity: np.ndarray | None, gap: float,
     spent = progress.elapsed_s
     result = solve_min_delay_gp(network, link_capacity=link_capacity, gap=gap, time_limit_s=remaining,
                                 include_fixed_delay=include_fixed_delay, start=start, callback=callback)
-    result.method = "path_equilibration"
+    result.method = "path-equilibration"
     result.solve_time_s += spent
-    result.details.update(details, handed_over_to="gradient_projection")
+    result.details.update(details, handed_over_to="gradient-projection")
     return result

@@ -12,10 +12,10 @@ Every routing method needs the same three operations, vectorised over thousands 
   ``bincount`` over the extracted arcs.  That costs ``O(Σ_k hops_k)``, less than a sweep of
   the predecessor trees (``O(sources × nodes)``: 1.2 M against 6.3 M entries on planar2500),
   and the methods need the paths themselves anyway.
-* **Path sets** -- :class:`PathSet` holds candidate paths grouped by demand in CSR layout;
-  with the 0/1 path–arc matrix ``M`` (paths × arcs) path lengths are ``M w``, arc flows
-  ``Mᵀ x``, and per-demand minima are segment reductions.  Gradient projection and flow
-  deviation grow such sets by column generation (:func:`extend_with_shortest_paths`).
+* **Path sets** -- candidate paths are a :class:`~topo_opt.model.design.Routing` grouped by
+  demand (path lengths ``M w``, arc flows ``Mᵀ x``), with the solver's path flows in their own
+  array; per-demand minima are segment reductions (:func:`segment_min`).  Gradient projection
+  and flow deviation grow such sets by column generation (:func:`extend_with_shortest_paths`).
 
 An unreachable target raises :class:`~topo_opt.errors.InfeasibleError` naming the demands.
 """
@@ -30,7 +30,7 @@ from scipy.sparse import csgraph
 from scipy.sparse.csgraph import dijkstra, shortest_path
 
 from topo_opt.errors import InfeasibleError, InvalidInputError
-from topo_opt.model.design import Routing
+from topo_opt.model.design import Routing, gather_rows
 from topo_opt.model.network import Network
 
 _NO_PREDECESSOR = -9999  # scipy.sparse.csgraph's marker for roots and unreachable nodes
@@ -291,136 +291,76 @@ def hop_distances(graph: ArcGraph, nodes: np.ndarray, *, towards: bool = False) 
     return hops.reshape(len(nodes), -1)
 
 
-def gather_rows(indptr: np.ndarray, values: np.ndarray,
-                rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows ``rows`` of a CSR-like ``(indptr, values)`` pair, as a new ``(indptr, values)``."""
-    lengths = indptr[rows + 1] - indptr[rows]
-    new_indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=new_indptr[1:])
-    offset = np.repeat(indptr[rows] - new_indptr[:-1], lengths)
-    return new_indptr, values[np.arange(new_indptr[-1]) + offset]
+def grouped_paths(routing: Routing, network: Network) -> Routing:
+    """``routing`` grouped by demand, checked to give every demand of ``network`` a path."""
+    paths = routing.grouped()
+    missing = np.flatnonzero(np.diff(paths.demand_ptr(network.n_demands)) == 0)
+    if missing.size:
+        raise InvalidInputError(f"routing: demand {network.demands[missing[0]].id!r} has no path")
+    return paths
 
 
-@dataclass(frozen=True)
-class PathSet:
-    """Candidate paths grouped by demand, in CSR layout.
+def merged_paths(network: Network, demand: np.ndarray, indptr: np.ndarray,
+                 arcs: np.ndarray, path_flow: np.ndarray) -> tuple[Routing, np.ndarray]:
+    """Group paths by demand and merge identical ones, adding their flows.
 
-    Path ``p`` belongs to demand ``demand[p]`` (non-decreasing) and uses arcs
-    ``arcs[indptr[p]:indptr[p + 1]]`` in order.  The paths of demand ``k`` are
-    ``demand_ptr[k]:demand_ptr[k + 1]``; every demand has at least one path.
+    Identical paths (same demand and arc sequence) are found by sorting on two random
+    64-bit arc-set hashes and then compared arc by arc, so the merge is exact.  Returns the
+    grouped paths (fractions 0) and their flows.
     """
-
-    n_demands: int
-    n_arcs: int
-    demand: np.ndarray
-    indptr: np.ndarray
-    arcs: np.ndarray
-
-    @classmethod
-    def from_routing(cls, routing: Routing, network: Network) -> tuple["PathSet", np.ndarray]:
-        """The paths of ``routing`` grouped by demand, and each path's fraction in that order."""
-        order = np.argsort(routing.demand, kind="stable")
-        indptr, arcs = gather_rows(routing.indptr, routing.arcs, order)
-        paths = cls(network.n_demands, network.n_arcs, routing.demand[order], indptr, arcs)
-        missing = np.flatnonzero(np.diff(paths.demand_ptr) == 0)
-        if missing.size:
-            raise InvalidInputError(f"routing: demand {network.demands[missing[0]].id!r} has no path")
-        return paths, routing.fraction[order]
-
-    @classmethod
-    def from_flows(cls, network: Network, demand: np.ndarray, indptr: np.ndarray,
-                   arcs: np.ndarray, path_flow: np.ndarray) -> tuple["PathSet", np.ndarray]:
-        """Group paths by demand and merge identical ones, adding their flows.
-
-        Identical paths (same demand and arc sequence) are found by sorting on two random
-        64-bit arc-set hashes and then compared arc by arc, so the merge is exact.
-        """
-        lengths = np.diff(indptr)
-        keys = [lengths]
-        for seed in (1, 2):
-            code = np.random.default_rng(seed).integers(1, 2 ** 63, network.n_arcs, dtype=np.uint64)
-            keys.append(np.add.reduceat(code[arcs], indptr[:-1]))
-        order = np.lexsort((*keys, demand))
-        same_key = np.zeros(len(order), dtype=bool)
-        same_key[1:] = (demand[order][1:] == demand[order][:-1]) & np.all(
-            [key[order][1:] == key[order][:-1] for key in keys], axis=0)
-        candidates = np.flatnonzero(same_key)  # positions in ``order`` equal in key to the previous
-        _, this_arcs = gather_rows(indptr, arcs, order[candidates])
-        _, prev_arcs = gather_rows(indptr, arcs, order[candidates - 1])
-        starts = np.concatenate(([0], np.cumsum(lengths[order[candidates]])[:-1]))
-        equal = np.logical_and.reduceat(this_arcs == prev_arcs, starts) if len(candidates) else same_key[:0]
-        duplicate = np.zeros(len(order), dtype=bool)
-        duplicate[candidates[equal]] = True
-        group = np.cumsum(~duplicate) - 1  # runs of identical paths share a group
-        first = order[~duplicate]
-        flow = np.bincount(group, weights=path_flow[order])
-        grouped_indptr, grouped_arcs = gather_rows(indptr, arcs, first)
-        return cls(network.n_demands, network.n_arcs, demand[first], grouped_indptr, grouped_arcs), flow
-
-    @property
-    def n_paths(self) -> int:
-        return len(self.demand)
-
-    @cached_property
-    def demand_ptr(self) -> np.ndarray:
-        ptr = np.zeros(self.n_demands + 1, dtype=np.int64)
-        np.cumsum(np.bincount(self.demand, minlength=self.n_demands), out=ptr[1:])
-        return ptr
-
-    def incidence(self) -> sp.csr_matrix:
-        """M (paths × arcs): 1 where the path uses the arc, column indices sorted per row."""
-        m = sp.csr_matrix((np.ones(len(self.arcs)), self.arcs.copy(), self.indptr.copy()),
-                          shape=(self.n_paths, self.n_arcs))
-        m.sort_indices()
-        return m
-
-    def arc_flow(self, path_flow: np.ndarray) -> np.ndarray:
-        """F = Mᵀ x: arc flows (rate unit) of path flows ``x``."""
-        return np.bincount(self.arcs, weights=np.repeat(path_flow, np.diff(self.indptr)),
-                           minlength=self.n_arcs)
-
-    def lengths(self, arc_weight: np.ndarray) -> np.ndarray:
-        """Path lengths ``M @ w``."""
-        return np.add.reduceat(arc_weight[self.arcs], self.indptr[:-1])
-
-    def segment_min(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per demand: least value over its paths and the first path reaching it."""
-        starts = self.demand_ptr[:-1]
-        least = np.minimum.reduceat(values, starts)
-        position = np.where(values == least[self.demand], np.arange(self.n_paths), self.n_paths)
-        return least, np.minimum.reduceat(position, starts)
-
-    def with_paths(self, demand: np.ndarray, indptr: np.ndarray, arcs: np.ndarray,
-                   keep: np.ndarray | None = None) -> tuple["PathSet", np.ndarray]:
-        """The paths where ``keep`` is true (default all) plus new ones, grouped by demand.
-
-        Returns the new set and ``position``: the new index of each kept old path (−1 for a
-        dropped one) followed by those of the added paths.
-        """
-        kept = np.arange(self.n_paths) if keep is None else np.flatnonzero(keep)
-        all_demand = np.concatenate([self.demand[kept], demand])
-        order = np.argsort(all_demand, kind="stable")
-        rows = np.concatenate([kept, self.n_paths + np.arange(len(demand))])[order]
-        all_indptr = np.concatenate([self.indptr, self.indptr[-1] + indptr[1:]])
-        new_indptr, new_arcs = gather_rows(all_indptr, np.concatenate([self.arcs, arcs]), rows)
-        position = np.full(self.n_paths + len(demand), -1, dtype=np.int64)
-        position[rows] = np.arange(len(rows))
-        return PathSet(self.n_demands, self.n_arcs, all_demand[order], new_indptr, new_arcs), position
-
-    def to_routing(self, path_flow: np.ndarray, demand_rate: np.ndarray) -> Routing:
-        """Routing of the paths that carry flow, with fractions ``x_p / r_k`` summing to 1."""
-        keep = path_flow > 0
-        rows = np.flatnonzero(keep)
-        indptr, arcs = gather_rows(self.indptr, self.arcs, rows)
-        flow = path_flow[rows]
-        demand = self.demand[rows]
-        total = np.bincount(demand, weights=flow, minlength=self.n_demands)
-        return Routing(demand, flow / total[demand], indptr, arcs)
+    lengths = np.diff(indptr)
+    keys = [lengths]
+    for seed in (1, 2):
+        code = np.random.default_rng(seed).integers(1, 2 ** 63, network.n_arcs, dtype=np.uint64)
+        keys.append(np.add.reduceat(code[arcs], indptr[:-1]))
+    order = np.lexsort((*keys, demand))
+    same_key = np.zeros(len(order), dtype=bool)
+    same_key[1:] = (demand[order][1:] == demand[order][:-1]) & np.all(
+        [key[order][1:] == key[order][:-1] for key in keys], axis=0)
+    candidates = np.flatnonzero(same_key)  # positions in ``order`` equal in key to the previous
+    _, this_arcs = gather_rows(indptr, arcs, order[candidates])
+    _, prev_arcs = gather_rows(indptr, arcs, order[candidates - 1])
+    starts = np.concatenate(([0], np.cumsum(lengths[order[candidates]])[:-1]))
+    equal = np.logical_and.reduceat(this_arcs == prev_arcs, starts) if len(candidates) else same_key[:0]
+    duplicate = np.zeros(len(order), dtype=bool)
+    duplicate[candidates[equal]] = True
+    group = np.cumsum(~duplicate) - 1  # runs of identical paths share a group
+    first = order[~duplicate]
+    flow = np.bincount(group, weights=path_flow[order])
+    grouped_indptr, grouped_arcs = gather_rows(indptr, arcs, first)
+    return Routing(demand[first], np.zeros(len(first)), grouped_indptr, grouped_arcs), flow
 
 
-def extend_with_shortest_paths(paths: PathSet, path_flow: np.ndarray, forest: ShortestPathForest,
+def segment_min(paths: Routing, values: np.ndarray, demand_ptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per demand of grouped ``paths``: least value over its paths and the first path reaching it."""
+    starts = demand_ptr[:-1]
+    least = np.minimum.reduceat(values, starts)
+    position = np.where(values == least[paths.demand], np.arange(paths.n_paths), paths.n_paths)
+    return least, np.minimum.reduceat(position, starts)
+
+
+def with_paths(paths: Routing, demand: np.ndarray, indptr: np.ndarray, arcs: np.ndarray,
+               keep: np.ndarray | None = None) -> tuple[Routing, np.ndarray]:
+    """The grouped ``paths`` where ``keep`` is true (default all) plus new ones (fraction 0).
+
+    Returns the new grouped set and ``position``: the new index of each kept old path (−1 for a
+    dropped one) followed by those of the added paths.
+    """
+    kept = np.arange(paths.n_paths) if keep is None else np.flatnonzero(keep)
+    all_demand = np.concatenate([paths.demand[kept], demand])
+    order = np.argsort(all_demand, kind="stable")
+    rows = np.concatenate([kept, paths.n_paths + np.arange(len(demand))])[order]
+    all_indptr = np.concatenate([paths.indptr, paths.indptr[-1] + indptr[1:]])
+    new_indptr, new_arcs = gather_rows(all_indptr, np.concatenate([paths.arcs, arcs]), rows)
+    fraction = np.concatenate([paths.fraction, np.zeros(len(demand))])[rows]
+    position = np.full(paths.n_paths + len(demand), -1, dtype=np.int64)
+    position[rows] = np.arange(len(rows))
+    return Routing(all_demand[order], fraction, new_indptr, new_arcs), position
+
+
+def extend_with_shortest_paths(paths: Routing, path_flow: np.ndarray, forest: ShortestPathForest,
                                network: Network, arc_weight: np.ndarray, drop_empty: bool = False
-                               ) -> tuple[PathSet, np.ndarray, np.ndarray, np.ndarray]:
+                               ) -> tuple[Routing, np.ndarray, np.ndarray, np.ndarray]:
     """Column generation: give every demand its shortest path under ``arc_weight``.
 
     A demand whose shortest distance is below the length of all its paths (by a relative
@@ -430,8 +370,8 @@ def extend_with_shortest_paths(paths: PathSet, path_flow: np.ndarray, forest: Sh
 
     Returns
     -------
-    paths : PathSet
-        The new set.
+    paths : Routing
+        The new set, grouped by demand.
     path_flow : ndarray
         ``path_flow`` carried over to the new path order (0 on added paths).
     chosen : ndarray of int
@@ -440,7 +380,7 @@ def extend_with_shortest_paths(paths: PathSet, path_flow: np.ndarray, forest: Sh
         Shortest distance of each demand (from ``forest``, exact).
     """
     distance = demand_distances(forest, network)
-    least, argmin = paths.segment_min(paths.lengths(arc_weight))
+    least, argmin = segment_min(paths, paths.path_sums(arc_weight), paths.demand_ptr(network.n_demands))
     new = np.flatnonzero(distance < least * (1.0 - 1e-12))
     keep = None
     if drop_empty:
@@ -449,7 +389,7 @@ def extend_with_shortest_paths(paths: PathSet, path_flow: np.ndarray, forest: Sh
     if not new.size and (keep is None or keep.all()):
         return paths, path_flow, argmin, distance
     indptr, arcs = demand_shortest_paths(forest, network, new)
-    extended, position = paths.with_paths(new, indptr, arcs, keep)
+    extended, position = with_paths(paths, new, indptr, arcs, keep)
     flow = np.zeros(extended.n_paths)
     old = position[:paths.n_paths]
     flow[old[old >= 0]] = path_flow[old >= 0]

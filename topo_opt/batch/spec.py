@@ -6,7 +6,7 @@ Batch file (every key optional; paths relative to the file's folder)::
     format = "auto"                         # instance format
     models = [                              # model cards: a path, a bundled name, or a table
         "../models/min-delay.toml",
-        {file = "../models/min-delay.toml", set = ["solver.method=\\"flow_deviation\\""], name = "fd"},
+        {file = "../models/min-delay.toml", set = ["solver.method=\\"flow-deviation\\""], name = "fd"},
     ]
     set = ["solver.gap=1e-5"]               # --set overrides applied to every card
     seeds = [0, 1, 2]                       # one job per seed for cards with a seed parameter

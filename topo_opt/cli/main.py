@@ -80,9 +80,6 @@ def cli(verbose: int) -> None:
 
     Rates are in bit/s (packet/s for CommaLab files), delays in seconds, power in watts.
     """
-    import numpy as np  # here, not at the top: `topo-opt --help` needs no numpy
-
-    np.seterr(all="ignore")
     logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
                         format="%(levelname)s %(name)s: %(message)s")
 
@@ -195,7 +192,7 @@ def _print_result(doc: dict) -> None:
 @card_options("min-delay", "Model card naming the problem and solver settings.", "solver.gap=1e-5")
 @click.option("--gap", type=float, default=None, help="Certified relative gap (solver.gap).")
 @click.option("--time-limit", type=float, default=None, help="Time limit in seconds (solver.time_limit_s).")
-@click.option("--method", default=None, help="Solver method (solver.method), e.g. gradient_projection.")
+@click.option("--method", default=None, help="Solver method (solver.method), e.g. gradient-projection.")
 @click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the solution JSON here.")
 @click.option("--progress/--quiet", default=None,

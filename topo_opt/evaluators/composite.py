@@ -48,7 +48,7 @@ from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.evaluators.power import NodePowerModel, Profiles
 from topo_opt.evaluators.security import path_rejection
-from topo_opt.model.design import Design, Routing
+from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 
 REJECTION_FORMS = ("sum", "max")
@@ -143,16 +143,6 @@ class CompositeGoal:
     weights: CompositeWeights
 
 
-def _path_visits(network: Network, routing: Routing) -> tuple[np.ndarray, np.ndarray]:
-    """(path index, node index) of every node visit: the tail of each arc, then the target."""
-    lengths = np.diff(routing.indptr)
-    path_of_arc = np.repeat(np.arange(routing.n_paths), lengths)
-    with_arcs = np.flatnonzero(lengths > 0)
-    last = routing.arcs[routing.indptr[1:][with_arcs] - 1]
-    return (np.concatenate([path_of_arc, with_arcs]),
-            np.concatenate([network.arc_tail[routing.arcs], network.arc_head[last]]))
-
-
 def attributed_power_w(network: Network, design: Design, profiles: Profiles
                        ) -> tuple[np.ndarray, float]:
     """Power attributed to each demand by average-cost sharing (module docstring), in W.
@@ -167,11 +157,10 @@ def attributed_power_w(network: Network, design: Design, profiles: Profiles
     model = NodePowerModel.for_network(network, profiles)
     routing = design.routing
     path_rate = routing.path_rates(network.demand_rate)
-    lengths = np.diff(routing.indptr)
-    arc_rate = np.repeat(path_rate, lengths)
-    arc_flow = np.bincount(routing.arcs, weights=arc_rate, minlength=network.n_arcs)
+    arc_flow = routing.carried_flow(path_rate, network.n_arcs)
     link_flow = np.bincount(network.arc_link, weights=arc_flow, minlength=network.n_links)
-    visit_path, visit_node = _path_visits(network, routing)
+    node_ptr, visit_node = routing.path_nodes(network.arc_tail, network.arc_head)
+    visit_path = np.repeat(np.arange(routing.n_paths), np.diff(node_ptr))
     node_flow = np.bincount(visit_node, weights=path_rate[visit_path], minlength=network.n_nodes)
 
     node_on = np.asarray(design.node_on, dtype=bool)
@@ -185,8 +174,7 @@ def attributed_power_w(network: Network, design: Design, profiles: Profiles
         per_arc = np.where(arc_flow > 0, load / arc_flow, 0.0) + per_link[network.arc_link]
     # W per rate unit along each path, times the path's rate
     path_price = np.bincount(visit_path, weights=per_node[visit_node], minlength=routing.n_paths) \
-        + np.bincount(np.repeat(np.arange(routing.n_paths), lengths), weights=per_arc[routing.arcs],
-                      minlength=routing.n_paths)
+        + routing.path_sums(per_arc)
     demand_power = np.bincount(routing.demand, weights=path_rate * path_price,
                                minlength=network.n_demands)
     idle = chassis[node_flow <= 0].sum() + ports[link_flow <= 0].sum() + load[arc_flow <= 0].sum()
@@ -218,9 +206,8 @@ def reference_normalisers(network: Network, reference: Design, profiles: Profile
     routing = reference.routing
     zero_load = 1.0 / (network.packets_per_rate_unit * network.queue_capacity()[network.arc_queue]) \
         + network.arc_fixed_delay_s
-    path_zero_load = routing.path_arc_matrix(network.n_arcs) @ zero_load
-    demand_zero_load = np.bincount(routing.demand, weights=routing.fraction * path_zero_load,
-                                   minlength=network.n_demands)
+    path_zero_load = routing.incidence(network.n_arcs) @ zero_load
+    demand_zero_load = routing.demand_average(path_zero_load, network.n_demands)
     q0 = _rate_weighted_mean(network, demand_zero_load)
     e0 = _rate_weighted_mean(network, attributed_power_w(network, reference, profiles)[0])
     rejection = path_rejection(network, routing, tolerance_by_class)

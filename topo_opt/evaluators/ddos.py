@@ -147,7 +147,7 @@ def ddos_fixed_point(network: Network, link_capacity: np.ndarray, classes: list[
     delays, demand_delivered, demand_delay = [], [], []
     for c, fraction_through in zip(classes, delivered):
         r = c.routing
-        path_delay = r.path_arc_matrix(network.n_arcs) @ sojourn
+        path_delay = r.incidence(network.n_arcs) @ sojourn
         used = r.fraction > 0
         weight = np.bincount(r.demand, weights=r.fraction, minlength=len(c.demand_rate))
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -167,21 +167,14 @@ class DesignMetrics:
     def _demand_dicts(self) -> list[dict[str, Any]]:
         net, routing = self.network, self.design.routing
         node_ids, link_ids = _ids(net.nodes), _ids(net.links)
-        starts, ends = routing.indptr[:-1], routing.indptr[1:]
-        lengths = ends - starts
-        # path p's nodes: the tails of its arcs, then the head of its last arc
-        node_flat = np.empty(len(routing.arcs) + routing.n_paths, dtype=np.int64)
-        shift = np.repeat(np.arange(routing.n_paths), lengths)
-        node_flat[np.arange(len(routing.arcs)) + shift] = net.arc_tail[routing.arcs]
-        node_flat[ends + np.arange(routing.n_paths)] = \
-            net.arc_head[routing.arcs[np.maximum(ends - 1, 0)]] if len(routing.arcs) else 0
-        node_names = node_ids[node_flat].tolist()
+        node_ptr, nodes = routing.path_nodes(net.arc_tail, net.arc_head)
+        node_names = node_ids[nodes].tolist()
         link_names = link_ids[net.arc_link[routing.arcs]].tolist()
         order = np.argsort(routing.demand, kind="stable")  # paths grouped by demand
-        s, e, p_list = starts[order].tolist(), ends[order].tolist(), order.tolist()
         path_columns = {
-            "nodes": [node_names[a + p:b + p + 1] for p, a, b in zip(p_list, s, e)],
-            "links": [link_names[a:b] for a, b in zip(s, e)],
+            "nodes": [node_names[a:b] for a, b in zip(node_ptr[order].tolist(), node_ptr[order + 1].tolist())],
+            "links": [link_names[a:b] for a, b in zip(routing.indptr[order].tolist(),
+                                                      routing.indptr[order + 1].tolist())],
             "fraction": _floats(routing.fraction[order]),
             "delay_s": _floats(self.path_delay_s[order]),
             "loss": _floats(self.path_loss[order]),
@@ -340,19 +333,15 @@ def evaluate_design(network: Network, design: Design, queue: str = "mm1", cs2: f
     queue_delay = q.sojourn_s[arc_q]
 
     # paths: sums over their arcs as one sparse product (NaN propagates only along used arcs)
-    incidence = routing.path_arc_matrix(network.n_arcs)
+    incidence = routing.incidence(network.n_arcs)
     path_delay = incidence @ (queue_delay + fixed)
     with np.errstate(divide="ignore"):
         path_loss = 0.0 - np.expm1(incidence @ np.log1p(-q.blocking[arc_q]))  # 0.0 - : no -0.0
 
     # demands: flow-weighted over used paths (a zero-fraction path does not count)
+    demand_delay = routing.demand_average(path_delay, network.n_demands)
+    demand_loss = routing.demand_average(path_loss, network.n_demands)
     used = routing.fraction > 0
-    weight = np.bincount(routing.demand, weights=routing.fraction, minlength=network.n_demands)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        demand_delay = np.bincount(routing.demand, minlength=network.n_demands,
-                                   weights=np.where(used, routing.fraction * path_delay, 0.0)) / weight
-        demand_loss = np.bincount(routing.demand, minlength=network.n_demands,
-                                  weights=np.where(used, routing.fraction * path_loss, 0.0)) / weight
     worst = np.full(network.n_demands, -np.inf)
     with np.errstate(invalid="ignore"):  # NaN (saturated) path delays propagate on purpose
         np.maximum.at(worst, routing.demand[used], path_delay[used])

@@ -144,10 +144,5 @@ def path_rejection(network: Network, routing: Routing,
     path_sum = np.bincount(path_of_entry, weights=r_tail + r_link, minlength=routing.n_paths) + r_target
     path_max = np.maximum(_segment_max(np.maximum(r_tail, r_link), routing.indptr), r_target)
 
-    weight = np.bincount(routing.demand, weights=routing.fraction, minlength=network.n_demands)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        demand_sum = np.bincount(routing.demand, weights=routing.fraction * path_sum,
-                                 minlength=network.n_demands) / weight
-        demand_max = np.bincount(routing.demand, weights=routing.fraction * path_max,
-                                 minlength=network.n_demands) / weight
-    return Rejection(path_sum, path_max, demand_sum, demand_max)
+    return Rejection(path_sum, path_max, routing.demand_average(path_sum, network.n_demands),
+                     routing.demand_average(path_max, network.n_demands))

@@ -18,31 +18,32 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from topo_opt.algorithms.shortest_paths import PathSet
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.delay_cuts import add_initial_tangent_cuts, define_delay_epigraph
 from topo_opt.formulations.linear_objectives import define_capacity_limits
 from topo_opt.formulations.multicommodity import (
     define_index_sets, define_queue_loads, flow_layout, linear_expression,
 )
+from topo_opt.model.design import Routing
 from topo_opt.model.network import Network
 
 
-def define_path_choice(model: pyo.ConcreteModel, paths: PathSet) -> None:
-    """Binaries ``path_chosen[p]`` and rows ``one_path[k]``: Σ_{p ∈ P_k} x_p = 1."""
+def define_path_choice(model: pyo.ConcreteModel, network: Network, paths: Routing) -> None:
+    """Binaries ``path_chosen[p]`` and rows ``one_path[k]``: Σ_{p ∈ P_k} x_p = 1 (``paths``
+    grouped by demand)."""
     model.PATHS = pyo.Set(initialize=range(paths.n_paths), ordered=True)
-    model.DEMANDS = pyo.Set(initialize=range(paths.n_demands), ordered=True)
+    model.DEMANDS = pyo.Set(initialize=range(network.n_demands), ordered=True)
     model.path_chosen = pyo.Var(model.PATHS, within=pyo.Binary)
-    ptr = paths.demand_ptr
+    ptr = paths.demand_ptr(network.n_demands)
     chosen = list(model.path_chosen.values())
     model.one_path = pyo.Constraint(model.DEMANDS, rule=lambda m, k: linear_expression(
         [1.0] * int(ptr[k + 1] - ptr[k]), chosen[ptr[k]:ptr[k + 1]]) == 1.0)
 
 
-def define_path_arc_flows(model: pyo.ConcreteModel, network: Network, paths: PathSet) -> None:
+def define_path_arc_flows(model: pyo.ConcreteModel, network: Network, paths: Routing) -> None:
     """F_a ≥ 0 with F_a − Σ_p (r_{k(p)}/scale)[a ∈ p] x_p = 0 (flow units)."""
     model.arc_flow = pyo.Var(model.ARCS, within=pyo.NonNegativeReals)
-    by_arc = paths.incidence().T.tocsr()  # arcs × paths
+    by_arc = paths.incidence(network.n_arcs).T.tocsr()  # arcs × paths
     rate = network.demand_rate[paths.demand] / model.layout.flow_scale
     chosen = list(model.path_chosen.values())
 
@@ -54,15 +55,15 @@ def define_path_arc_flows(model: pyo.ConcreteModel, network: Network, paths: Pat
     model.arc_flow_definition = pyo.Constraint(model.ARCS, rule=rule)
 
 
-def build_single_path_model(network: Network, paths: PathSet,
+def build_single_path_model(network: Network, paths: Routing,
                             objective: DelayObjective) -> pyo.ConcreteModel:
     """The MILP of the module docstring with the initial tangents of every queue.
 
     Parameters
     ----------
     network : Network
-    paths : PathSet
-        Candidate paths, every demand with at least one.
+    paths : Routing
+        Candidate paths grouped by demand, every demand with at least one.
     objective : DelayObjective
         Capacities and fixed delays (its ``queue_capacity`` is the capacity row's right side).
 
@@ -74,7 +75,7 @@ def build_single_path_model(network: Network, paths: PathSet,
     """
     model = pyo.ConcreteModel(name="single_path_min_delay")
     define_index_sets(model, network, flow_layout(network, link_capacity=None))
-    define_path_choice(model, paths)
+    define_path_choice(model, network, paths)
     define_path_arc_flows(model, network, paths)
     define_queue_loads(model, network)
     define_capacity_limits(model, objective.queue_capacity)

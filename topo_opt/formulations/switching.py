@@ -43,7 +43,6 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from topo_opt.algorithms.shortest_paths import PathSet
 from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.power import LOAD_SHAPES, NodePowerModel
@@ -52,6 +51,7 @@ from topo_opt.formulations.multicommodity import (
     build_multicommodity_model, define_index_sets, define_queue_loads, flow_layout, linear_expression,
 )
 from topo_opt.formulations.single_path import define_path_arc_flows, define_path_choice
+from topo_opt.model.design import Routing
 from topo_opt.model.network import Network
 
 #: Load shapes whose power is linear in the flow (exact in the MILP objective).
@@ -170,7 +170,7 @@ def sojourn_cut_cap(network: Network, queue_capacity: np.ndarray, max_demand_del
     return queue_capacity - 1.0 / (network.packets_per_rate_unit * max_demand_delay_s)
 
 
-def define_demand_delay_bound(model: pyo.ConcreteModel, network: Network, paths: PathSet,
+def define_demand_delay_bound(model: pyo.ConcreteModel, network: Network, paths: Routing,
                               max_demand_delay_s: float) -> None:
     """ω_q ∈ [0, 2], the cut list ``sojourn_cuts`` and ``demand_delay_bound[p]`` (docstring).
 
@@ -179,7 +179,7 @@ def define_demand_delay_bound(model: pyo.ConcreteModel, network: Network, paths:
     model.max_demand_delay_s = max_demand_delay_s
     model.queue_sojourn = pyo.Var(model.QUEUES, bounds=(0.0, 2.0))
     model.sojourn_cuts = pyo.ConstraintList()
-    fixed = paths.incidence() @ network.arc_fixed_delay_s / max_demand_delay_s
+    fixed = paths.incidence(network.n_arcs) @ network.arc_fixed_delay_s / max_demand_delay_s
     sojourn, chosen, queue_of = model.queue_sojourn, list(model.path_chosen.values()), network.arc_queue
 
     def rule(m, p):
@@ -212,7 +212,7 @@ def build_min_power_model(network: Network, power: NodePowerModel, *,
                           max_utilization: float = 1.0,
                           delay_objective: DelayObjective | None = None,
                           max_delay_s: float | None = None,
-                          paths: PathSet | None = None,
+                          paths: Routing | None = None,
                           max_demand_delay_s: float | None = None) -> pyo.ConcreteModel:
     """The min-power switching MILP (module docstring), without delay cuts beyond the initial ones.
 
@@ -227,7 +227,7 @@ def build_min_power_model(network: Network, power: NodePowerModel, *,
         The network delay T(F); needed with ``max_delay_s``.
     max_delay_s : float, optional
         T_max (s); None: no delay bound.
-    paths : PathSet, optional
+    paths : Routing, optional
         Candidate paths: flows from one chosen path per demand instead of splittable
         source flows (needed with ``max_demand_delay_s``).
     max_demand_delay_s : float, optional
@@ -260,7 +260,7 @@ def build_min_power_model(network: Network, power: NodePowerModel, *,
     else:
         model = pyo.ConcreteModel(name="min_power_paths")
         define_index_sets(model, network, flow_layout(network, arc_mask))
-        define_path_choice(model, paths)
+        define_path_choice(model, network, paths)
         define_path_arc_flows(model, network, paths)
         define_queue_loads(model, network)
     define_switches(model, network)

@@ -59,11 +59,7 @@ def routing_for(network: Network, rule: str) -> Routing:
 
 def demand_arc_matrix(network: Network, routing: Routing) -> np.ndarray:
     """Dense ``n_arcs × n_demands`` matrix of the fraction of each demand on each arc."""
-    lengths = np.diff(routing.indptr)
-    matrix = np.zeros((network.n_arcs, network.n_demands))
-    np.add.at(matrix, (routing.arcs, np.repeat(routing.demand, lengths)),
-              np.repeat(routing.fraction, lengths))
-    return matrix
+    return routing.demand_arc_fraction(network.n_demands, network.n_arcs).T
 
 
 def interface_rows(network: Network, keys: list[Key], source: str = "rates") -> list[tuple[str, int]]:

@@ -32,7 +32,7 @@ from topo_opt.solve.problems import PROBLEMS
 METHODS: dict[str, tuple[str, dict]] = {
     "exact": ("single-path-min-delay", {}),
     "ga": ("ga", {}),
-    "splittable": ("min-delay", {"solver": {"method": "gradient_projection"}}),
+    "splittable": ("min-delay", {"solver": {"method": "gradient-projection"}}),
     "min-hop": ("routing-baseline", {}),
     "milp-power": ("earp-min-power", {"solver": {"method": "milp"}}),
     "earp": ("earp-min-power", {"solver": {"method": "earp"}}),

@@ -29,7 +29,7 @@ from topo_opt.errors import InvalidInputError
 from topo_opt.io.bundled import resolve
 from topo_opt.io.power_profile import load_node_profiles
 from topo_opt.io.toml_file import apply_overrides, read_toml
-from topo_opt.solve.problems import PROBLEMS, RENAMED_KEYS, RENAMED_PROBLEMS
+from topo_opt.solve.problems import PROBLEMS, RENAMED_KEYS, RENAMED_PROBLEMS, RENAMED_VALUES
 
 TOP_LEVEL_KEYS = ("problem", "description")
 
@@ -82,7 +82,8 @@ def _coerce(source: str, dotted: str, value: Any, kind: type | tuple, allowed: t
 
 def _renamed(raw: Mapping[str, Any], problem: str, source: str) -> dict[str, Any]:
     """``raw`` with the problem's renamed keys (:data:`~topo_opt.solve.problems.RENAMED_KEYS`)
-    moved to their new names, each with a warning naming the new key."""
+    moved to their new names and renamed values (:data:`~topo_opt.solve.problems.RENAMED_VALUES`)
+    spelled the new way, each with a warning naming the new key or value."""
     raw = {name: dict(value) if isinstance(value, Mapping) else value for name, value in raw.items()}
     for old, new in RENAMED_KEYS.get(problem, {}).items():
         (old_section, old_key), (new_section, new_key) = old.split(".", 1), new.split(".", 1)
@@ -95,6 +96,13 @@ def _renamed(raw: Mapping[str, Any], problem: str, source: str) -> dict[str, Any
         raw.setdefault(new_section, {})[new_key] = section.pop(old_key)
         if not section and old_section not in PROBLEMS[problem].schema:
             del raw[old_section]
+    for dotted, values in RENAMED_VALUES.get(problem, {}).items():
+        section, key = dotted.split(".", 1)
+        old = raw[section].get(key) if isinstance(raw.get(section), dict) else None
+        if isinstance(old, str) and old in values:
+            logger.warning("%s: %s = %r is deprecated, use %r (accepted until topo-opt 0.2)",
+                           source, dotted, old, values[old])
+            raw[section][key] = values[old]
     return raw
 
 

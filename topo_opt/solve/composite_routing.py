@@ -95,11 +95,7 @@ def demand_arc_costs(network: Network, weights: CompositeWeights, power: NodePow
 
 def _demand_flows(network: Network, routing: Routing) -> np.ndarray:
     """f[k, a] (rate units) of a routing."""
-    lengths = np.diff(routing.indptr)
-    out = np.zeros((network.n_demands, network.n_arcs))
-    np.add.at(out, (np.repeat(routing.demand, lengths), routing.arcs),
-              np.repeat(routing.path_rates(network.demand_rate), lengths))
-    return out
+    return routing.demand_arc_fraction(network.n_demands, network.n_arcs) * network.demand_rate[:, None]
 
 
 def _decompose(network: Network, flow: np.ndarray) -> Routing:
@@ -146,7 +142,7 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
     Returns
     -------
     SolveResult
-        ``method = "composite_oa"``, ``objective_name = "composite_goal"``: G of the returned
+        ``method = "composite-oa"``, ``objective_name = "composite_goal"``: G of the returned
         design (everything on) by :func:`~topo_opt.evaluators.composite.composite_goal`;
         ``lower_bound`` the additive LP bound + the Φ_fixed bound; ``details`` with
         ``additive_objective``, ``additive_lower_bound``, ``additive_gap``, ``fixed_term`` and
@@ -247,7 +243,7 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
         message = (f"{message}; the fixed (chassis and idle-port) power term {fixed_term:.6g} is not "
                    f"additive and not optimised (bound {fixed_bound:.6g})")
     result = SolveResult(
-        status, "composite_oa", "composite_goal", "1", objective=goal.total, lower_bound=lower,
+        status, "composite-oa", "composite_goal", "1", objective=goal.total, lower_bound=lower,
         design=design, solve_time_s=time.perf_counter() - start, iterations=iteration,
         message=message, history=progress.history,
         details={"additive_objective": additive, "additive_lower_bound": bound,

@@ -41,12 +41,12 @@ logger = logging.getLogger(__name__)
 def run_min_delay(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
     method = card.get("solver.method")
     if method == "auto":
-        method = "path_equilibration" if network.n_nodes >= AUTO_EQUILIBRATION_MIN_NODES else "gradient_projection"
-    if method == "path_equilibration":
+        method = "path-equilibration" if network.n_nodes >= AUTO_EQUILIBRATION_MIN_NODES else "gradient-projection"
+    if method == "path-equilibration":
         from topo_opt.algorithms.path_equilibration import solve_min_delay_pe as run
-    elif method == "gradient_projection":
+    elif method == "gradient-projection":
         from topo_opt.algorithms.gradient_projection import solve_min_delay_gp as run
-    elif method == "flow_deviation":
+    elif method == "flow-deviation":
         from topo_opt.algorithms.flow_deviation import solve_min_delay_fd as run
     else:
         from topo_opt.solve.outer_approximation import solve_min_delay_cuts as run
@@ -65,7 +65,7 @@ def run_routing_baseline(network: Network, card: ModelCard, callback: Callback |
     delay = DelayObjective.for_network(network).value(design.arc_flow(network))
     message = "" if math.isfinite(delay) else \
         "the routing saturates at least one link: its M/M/1 delay is unbounded"
-    return SolveResult(Status.FEASIBLE, f"baseline:{rule}", "average_delay_s", "s",
+    return SolveResult(Status.FEASIBLE, f"baseline-{rule}", "average_delay_s", "s",
                        objective=delay if math.isfinite(delay) else math.nan, design=design,
                        solve_time_s=time.perf_counter() - start, message=message,
                        details={"lower_bound_source": "none (fixed routing rule)"})

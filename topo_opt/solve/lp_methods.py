@@ -90,7 +90,7 @@ def solve_max_utilization(network: Network, link_capacity: np.ndarray | None = N
     capacity = network.queue_capacity(link_capacity)
     model = build_max_utilization_model(network, link_capacity)
     result, solver = _solve_lp(
-        network, model, method="max_utilization_lp", objective_name="max_utilization",
+        network, model, method="max-utilization-lp", objective_name="max_utilization",
         objective_unit="", bound_scale=1.0, link_capacity=link_capacity, time_limit_s=time_limit_s,
         algorithm="ipm",  # cold dual simplex is 4x slower on grid4 (18 s vs 4 s)
         evaluate=lambda flow: np.max(network.queue_load(flow)[model.layout.queues]
@@ -127,7 +127,7 @@ def check_feasibility(network: Network, link_capacity: np.ndarray | None = None)
     cut = np.isin(network.arc_queue, queues)
     separated = unreachable_demands(network, _usable_arcs(network, link_capacity) & ~cut)
     if separated.size == 0:  # not a cut of the graph: the demands the LP sends through it
-        flow_on_cut = result.design.routing.path_arc_matrix(network.n_arcs) @ cut.astype(float)
+        flow_on_cut = result.design.routing.incidence(network.n_arcs) @ cut.astype(float)
         separated = np.unique(result.design.routing.demand[flow_on_cut > 0])
     demands = [network.demands[k].id for k in separated.tolist()]
     cut_capacity = float(network.queue_capacity(link_capacity)[queues].sum())
@@ -168,7 +168,7 @@ def solve_min_hop(network: Network, link_capacity: np.ndarray | None = None,
                                        link_capacity=link_capacity, name="min_hop")
     define_capacity_limits(model, capacity)
     define_total_arc_flow_objective(model)
-    result, _ = _solve_lp(network, model, method="min_hop_lp", objective_name="total_arc_flow",
+    result, _ = _solve_lp(network, model, method="min-hop-lp", objective_name="total_arc_flow",
                           objective_unit=network.rate_unit, bound_scale=model.layout.flow_scale,
                           evaluate=np.sum, link_capacity=link_capacity, time_limit_s=time_limit_s)
     if result.status is Status.INFEASIBLE:
@@ -178,7 +178,7 @@ def solve_min_hop(network: Network, link_capacity: np.ndarray | None = None,
     if result.status is Status.OPTIMAL:
         tie_break = build_max_utilization_model(network, link_capacity)
         define_total_arc_flow_limit(tie_break, result.objective * (1 + HOP_TIE_BREAK_SLACK))
-        balanced, _ = _solve_lp(network, tie_break, method="min_hop_lp", objective_name="total_arc_flow",
+        balanced, _ = _solve_lp(network, tie_break, method="min-hop-lp", objective_name="total_arc_flow",
                                 objective_unit=network.rate_unit, bound_scale=1.0, evaluate=np.sum,
                                 link_capacity=link_capacity, time_limit_s=time_limit_s, algorithm="ipm")
         if balanced.status is Status.OPTIMAL:
@@ -205,7 +205,7 @@ def solve_fortz_thorup(network: Network, link_capacity: np.ndarray | None = None
     define_fortz_thorup_objective(model, capacity)
     queues = model.layout.queues
     result, _ = _solve_lp(
-        network, model, method="fortz_thorup_lp", objective_name="fortz_thorup_cost",
+        network, model, method="fortz-thorup-lp", objective_name="fortz_thorup_cost",
         objective_unit=network.rate_unit, bound_scale=model.layout.flow_scale,
         evaluate=lambda flow: fortz_thorup_cost(network.queue_load(flow)[queues],
                                                 capacity[queues]).sum(),

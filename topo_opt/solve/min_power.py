@@ -28,7 +28,7 @@ import numpy as np
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows
 from topo_opt.evaluators.delay import DelayObjective, arc_delay_s
 from topo_opt.algorithms.shortest_paths import (
-    ArcGraph, PathSet, demand_shortest_paths, gather_rows, shortest_path_forest,
+    ArcGraph, demand_shortest_paths, shortest_path_forest,
 )
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
 from topo_opt.evaluators.metrics import evaluate_design
@@ -36,7 +36,7 @@ from topo_opt.evaluators.power import NodePowerModel, Profiles, network_power
 from topo_opt.formulations.switching import (
     add_perspective_cuts, add_sojourn_cuts, build_min_power_model, sojourn_cut_cap, sojourn_tangents,
 )
-from topo_opt.model.design import Design
+from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.cards import ModelCard, node_power_profiles
@@ -118,12 +118,12 @@ class _Rounds:
     has_design: bool = True
 
 
-def _model_arc_flow(network: Network, model, solver: HighsSolver, paths: PathSet | None) -> np.ndarray:
+def _model_arc_flow(network: Network, model, solver: HighsSolver, paths: Routing | None) -> np.ndarray:
     """F (rate units) of the MILP's solution: the chosen paths, or the source flows with the
     flows inside HiGHS's integrality tolerance on links that are off (y ≈ 0) dropped."""
     if paths is not None:
         chosen = (solver.values(model.path_chosen) > 0.5).astype(float)
-        return paths.arc_flow(chosen * network.demand_rate[paths.demand])
+        return paths.carried_flow(chosen * network.demand_rate[paths.demand], network.n_arcs)
     return _source_flow(network, model, solver).sum(axis=0)
 
 
@@ -173,14 +173,14 @@ def _top_up_targets(network: Network, layout, source_flow: np.ndarray, link_on: 
     return out
 
 
-def _path_delays_s(network: Network, paths: PathSet, arc_flow: np.ndarray) -> np.ndarray:
+def _path_delays_s(network: Network, paths: Routing, arc_flow: np.ndarray) -> np.ndarray:
     """End-to-end delay (s) of every candidate path at ``arc_flow``: Σ_a 1/(κ(C_q − F_q)) + τ_a
     (inf through a saturated queue)."""
-    return paths.incidence() @ arc_delay_s(network, arc_flow)
+    return paths.incidence(network.n_arcs) @ arc_delay_s(network, arc_flow)
 
 
 def _cut_rounds(network: Network, model, solver: HighsSolver, objective: DelayObjective, *,
-                max_delay_s: float | None, paths: PathSet | None, start: float, deadline: float,
+                max_delay_s: float | None, paths: Routing | None, start: float, deadline: float,
                 max_iterations: int, gap: float, history: list, callback: Callback | None,
                 mip_start: dict | None = None) -> _Rounds:
     """Solve, check the TRUE delays of the solution, add violated cuts, repeat (Kelley 1960).
@@ -262,7 +262,7 @@ def _cut_rounds(network: Network, model, solver: HighsSolver, objective: DelayOb
 
 
 def demand_bound_paths(network: Network, max_demand_delay_s: float, *, k_shortest: int = 8,
-                       max_simple_paths: int = 50) -> tuple[PathSet, bool]:
+                       max_simple_paths: int = 50) -> tuple[Routing, bool]:
     """Candidate paths of the per-demand bound and whether they are all the feasible ones.
 
     The candidates of :func:`~topo_opt.solve.single_path.candidate_paths` (every loop-free path
@@ -279,7 +279,7 @@ def demand_bound_paths(network: Network, max_demand_delay_s: float, *, k_shortes
     from topo_opt.solve.single_path import candidate_paths
 
     paths, complete = candidate_paths(network, k_shortest=k_shortest, max_simple_paths=max_simple_paths)
-    zero_load = paths.lengths(zero_load_delay_s(network))
+    zero_load = paths.path_sums(zero_load_delay_s(network))
     keep = zero_load <= max_demand_delay_s * (1 + DELAY_RTOL)
     kept = np.bincount(paths.demand[keep], minlength=network.n_demands)
     if np.any(kept == 0):
@@ -291,9 +291,7 @@ def demand_bound_paths(network: Network, max_demand_delay_s: float, *, k_shortes
             f"{network.name}: demand {d.id!r} ({d.source!r} -> {d.target!r}): none {scope} meets "
             f"D_max = {max_demand_delay_s:.6g} s even at zero load (shortest {shortest:.6g} s)",
             {"reason": "demand_delay_bound", "demand": d.id, "min_path_delay_s": float(shortest)})
-    rows = np.flatnonzero(keep)
-    indptr, arcs = gather_rows(paths.indptr, paths.arcs, rows)
-    return PathSet.from_flows(network, paths.demand[rows], indptr, arcs, np.zeros(len(rows)))[0], complete
+    return paths.select(np.flatnonzero(keep)), complete
 
 
 def _evaluate(network: Network, power: NodePowerModel, objective: DelayObjective, routing, link_on: np.ndarray,
@@ -409,7 +407,7 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
         raise _infeasible(network, max_delay_s, max_demand_delay_s, max_utilization, include_fixed_delay)
     status, message, bound, n_cuts = rounds.status, rounds.message, rounds.bound, n_cuts + rounds.cuts
     if not rounds.has_design:
-        result = SolveResult(status, "min_power_milp", "total_power_w", "W", lower_bound=bound,
+        result = SolveResult(status, "min-power-milp", "total_power_w", "W", lower_bound=bound,
                              solve_time_s=time.perf_counter() - start, iterations=rounds.iterations,
                              message=message, history=history)
         if status is Status.INTERRUPTED:
@@ -419,7 +417,7 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     node_on = solver.values(model.node_on) > 0.5
     if paths is not None:
         chosen = (solver.values(model.path_chosen) > 0.5).astype(float)
-        routing = paths.to_routing(chosen * network.demand_rate[paths.demand], network.demand_rate)
+        routing = paths.carrying(chosen, network.n_demands)
     else:
         source_flow = _top_up_targets(network, model.layout, _source_flow(network, model, solver), link_on)
         routing = decompose_source_flows(network, model.layout.sources, source_flow)
@@ -456,7 +454,7 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     if status is Status.OPTIMAL and not met:
         status, message = Status.FEASIBLE, f"{message}; delay bounds violated beyond {DELAY_RTOL:g}"
     result = SolveResult(
-        status, "min_power_milp", "total_power_w", "W", objective=value,
+        status, "min-power-milp", "total_power_w", "W", objective=value,
         lower_bound=min(bound, value), design=design, solve_time_s=time.perf_counter() - start,
         iterations=rounds.iterations, message=message, history=history,
         details={"average_delay_s": delay, "max_delay_s": max_delay_s,
@@ -561,7 +559,7 @@ def power_delay_tradeoff(network: Network, profiles: Profiles, max_delays_s: lis
                 continue
             except KeyboardInterrupt as stop:
                 partial = getattr(stop, "partial", None)
-                if name == "milp" and isinstance(partial, SolveResult) and partial.method == "min_power_milp":
+                if name == "milp" and isinstance(partial, SolveResult) and partial.method == "min-power-milp":
                     _tradeoff_entry(record, name, partial, best, t_max)
                     records.append(record)
                 raise SolveInterrupted(records) from None

@@ -172,7 +172,7 @@ def solve_min_delay_cuts(network: Network, *, link_capacity: np.ndarray | None =
                        bound, value)
     bound = min(bound, value)  # at the optimum, LP rounding can leave it a few ulps above
     result = SolveResult(
-        status, "outer_approximation", "average_delay_s", "s", objective=value,
+        status, "outer-approximation", "average_delay_s", "s", objective=value,
         lower_bound=bound, design=design, solve_time_s=time.perf_counter() - start,
         iterations=run.iterations, message=message, history=progress.history,
         details={"include_fixed_delay": include_fixed_delay, "cuts": n_cuts + run.cuts,

@@ -80,10 +80,10 @@ _DISPATCH = "topo_opt.solve.dispatch"
 PROBLEMS: dict[str, Problem] = {p.name: p for p in (
     Problem("min-delay", {
         "objective": {"include_fixed_delay": (bool, True, None)},
-        "solver": {"method": (str, "auto", ("auto", "path_equilibration", "gradient_projection",
-                                            "outer_approximation", "flow_deviation")), **_SOLVER_COMMON},
+        "solver": {"method": (str, "auto", ("auto", "path-equilibration", "gradient-projection",
+                                            "outer-approximation", "flow-deviation")), **_SOLVER_COMMON},
     }, f"{_DISPATCH}:run_min_delay",
-        frozenset({"path_equilibration", "gradient_projection", "flow_deviation", "outer_approximation"})),
+        frozenset({"path-equilibration", "gradient-projection", "flow-deviation", "outer-approximation"})),
     Problem("min-max-utilization", _LP, f"{_DISPATCH}:run_lp"),
     Problem("min-hop", _LP, f"{_DISPATCH}:run_lp"),
     Problem("fortz-thorup", _LP, f"{_DISPATCH}:run_lp"),
@@ -132,7 +132,7 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
         "composite": {"rejection": (float, 1.0, None), "delay": (float, 1.0, None),
                       "energy": (float, 1.0, None)},
         "solver": {"gap": (float, 1e-4, None), "time_limit_s": (float, 30.0, None)},
-    }, "topo_opt.solve.composite_routing:solve_composite_card", frozenset({"composite_oa"})),
+    }, "topo_opt.solve.composite_routing:solve_composite_card", frozenset({"composite-oa"})),
     Problem("earp-min-power", {  # topo_opt.solve.min_power (milp), topo_opt.algorithms.earp (earp)
         "power": _POWER,
         "objective": {"include_fixed_delay": (bool, True, None)},
@@ -141,7 +141,7 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
         "candidates": {"k_shortest": (int, 8, None), "max_simple_paths": (int, 50, None)},
         "solver": {"method": (str, "milp", ("milp", "earp")), "gap": (float, 1e-4, None),
                    "time_limit_s": (float, 600.0, None), "max_iterations": (int, 100, None)},
-    }, "topo_opt.solve.min_power:solve_min_power_card", frozenset({"min_power_milp"})),
+    }, "topo_opt.solve.min_power:solve_min_power_card", frozenset({"min-power-milp"})),
     Problem("secure-min-delay", {  # topo_opt.solve.secure_routing
         "security": {"max_rejection": (float, 0.0, None), "form": (str, "max", ("max", "sum")),
                      "tolerance": (dict, {}, None), "node_insecurity": (dict, {}, None)},
@@ -149,13 +149,13 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
         "objective": {"include_fixed_delay": (bool, True, None)},
         "solver": {"gap": (float, 1e-4, None), "time_limit_s": (float, 600.0, None),
                    "max_iterations": (int, 100, None)},
-    }, "topo_opt.solve.secure_routing:solve_secure_card", frozenset({"secure_single_path_milp"})),
+    }, "topo_opt.solve.secure_routing:solve_secure_card", frozenset({"secure-single-path-milp"})),
     Problem("single-path-min-delay", {  # topo_opt.solve.single_path
         "objective": {"include_fixed_delay": (bool, True, None)},
         "candidates": {"k_shortest": (int, 8, None), "max_simple_paths": (int, 50, None)},
         "solver": {"gap": (float, 1e-4, None), "mip_gap": (float, 1e-6, None),
                    "time_limit_s": (float, 600.0, None), "max_iterations": (int, 100, None)},
-    }, f"{_DISPATCH}:run_single_path", frozenset({"single_path_milp"})),
+    }, f"{_DISPATCH}:run_single_path", frozenset({"single-path-milp"})),
 )}
 
 #: problem -> {old dotted key: new dotted key}: one key per concept across problems.  The old
@@ -173,6 +173,13 @@ RENAMED_KEYS: dict[str, dict[str, str]] = {
     "capacity-worst-case-deadline": {"capacity.max_utilization": "constraints.max_utilization"},
     "capacity-min-delay-budget": {"capacity.budget": "constraints.budget"},
     "capacity-min-cost-delay-bound": {"capacity.max_delay_s": "constraints.max_delay_s"},
+}
+
+#: problem -> {dotted key: {old value: new value}}: method names are kebab-case; the old spellings
+#: are read as the new ones until topo-opt 0.2, with a warning naming the new value.
+RENAMED_VALUES: dict[str, dict[str, dict[str, str]]] = {
+    "min-delay": {"solver.method": {old: old.replace("_", "-") for old in (
+        "path_equilibration", "gradient_projection", "outer_approximation", "flow_deviation")}},
 }
 
 #: old problem -> ({dotted key: value}, new problem): a card of the old problem with all those

@@ -113,7 +113,7 @@ def solve_secure_max(network: Network, tolerance_by_class: Mapping[str, float] |
     -------
     SolveResult
         From gradient projection on the pruned network, mapped back (``method =
-        "secure_max+gradient_projection"``); ``details["excluded_nodes"/"excluded_links"]``.
+        "secure-max-gradient-projection"``); ``details["excluded_nodes"/"excluded_links"]``.
 
     Raises
     ------
@@ -144,10 +144,8 @@ def solve_secure_max(network: Network, tolerance_by_class: Mapping[str, float] |
     pruned, arc_map = sub_network(network, keep_node, keep_link)
     result = solve_min_delay_gp(pruned, gap=gap, time_limit_s=time_limit_s,
                                 include_fixed_delay=include_fixed_delay, callback=callback)
-    r = result.design.routing
-    routing = Routing(r.demand, r.fraction, r.indptr, arc_map[r.arcs])
-    result.design = Design.for_network(network, routing)
-    result.method = "secure_max+gradient_projection"
+    result.design = Design.for_network(network, result.design.routing.on_arcs(arc_map))
+    result.method = "secure-max-gradient-projection"
     result.solve_time_s = time.perf_counter() - start
     result.details.update(
         include_fixed_delay=include_fixed_delay, rejection_form="max", max_rejection=max_rejection,
@@ -218,7 +216,7 @@ def solve_secure_sum(network: Network, tolerance_by_class: Mapping[str, float] |
     Returns
     -------
     SolveResult
-        ``method = "secure_single_path_milp"``; objective the true T (s) of the returned paths,
+        ``method = "secure-single-path-milp"``; objective the true T (s) of the returned paths,
         ``lower_bound`` the best MILP dual bound (s).
 
     Raises
@@ -279,7 +277,7 @@ def solve_secure_sum(network: Network, tolerance_by_class: Mapping[str, float] |
     status, message, bound, iteration, history, best_paths = run.status, run.message, run.bound, \
         run.iterations, progress.history, state["paths"]
     if best_paths is None:
-        result = SolveResult(status, "secure_single_path_milp", "average_delay_s", "s",
+        result = SolveResult(status, "secure-single-path-milp", "average_delay_s", "s",
                              solve_time_s=time.perf_counter() - start, message=message)
         if status is Status.INTERRUPTED:
             raise SolveInterrupted(result)
@@ -288,7 +286,7 @@ def solve_secure_sum(network: Network, tolerance_by_class: Mapping[str, float] |
     design = Design.for_network(network, routing)
     value = objective.value(design.arc_flow(network))
     result = SolveResult(
-        status, "secure_single_path_milp", "average_delay_s", "s", objective=value,
+        status, "secure-single-path-milp", "average_delay_s", "s", objective=value,
         lower_bound=min(bound, value), design=design, solve_time_s=time.perf_counter() - start,
         iterations=iteration, message=message, history=history,
         details={"include_fixed_delay": include_fixed_delay, "rejection_form": form,

@@ -32,7 +32,7 @@ import numpy as np
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 from topo_opt.algorithms.path_enumeration import all_simple_paths, k_shortest_paths
-from topo_opt.algorithms.shortest_paths import PathSet
+from topo_opt.algorithms.shortest_paths import merged_paths
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.delay_cuts import add_tangent_cuts
@@ -55,8 +55,9 @@ SPLITTABLE_GAP = 1e-7
 
 
 def candidate_paths(network: Network, *, k_shortest: int, max_simple_paths: int,
-                    extra: Routing | None = None) -> tuple[PathSet, bool]:
-    """Candidate paths of every demand and whether they are all its loop-free paths.
+                    extra: Routing | None = None) -> tuple[Routing, bool]:
+    """Candidate paths of every demand (grouped, distinct) and whether they are all its
+    loop-free paths.
 
     All loop-free paths when the network has at most :data:`MAX_ENUMERATION_NODES` nodes and
     every demand has at most ``max_simple_paths``; else the
@@ -68,14 +69,10 @@ def candidate_paths(network: Network, *, k_shortest: int, max_simple_paths: int,
     if not complete:
         weight = DelayObjective.for_network(network).arc_gradient(np.zeros(network.n_arcs))
         per_demand = k_shortest_paths(network, weight, max(k_shortest, 1))
-    triples = [(k, p) for k, paths in enumerate(per_demand) for p in paths]
     if extra is not None and not complete:
-        triples += [(int(k), extra.path_arcs(i)) for i, k in enumerate(extra.demand)]
-    demand = np.array([k for k, _ in triples], dtype=np.int64)
-    indptr = np.zeros(len(triples) + 1, dtype=np.int64)
-    np.cumsum([len(p) for _, p in triples], out=indptr[1:])
-    arcs = np.concatenate([p for _, p in triples]).astype(np.int64)
-    paths, _ = PathSet.from_flows(network, demand, indptr, arcs, np.zeros(len(triples)))
+        per_demand = [[*mine, *theirs] for mine, theirs in zip(per_demand, extra.to_lists(network.n_demands))]
+    paths = Routing.from_lists(per_demand)
+    paths, _ = merged_paths(network, paths.demand, paths.indptr, paths.arcs, np.zeros(paths.n_paths))
     return paths, complete
 
 
@@ -107,7 +104,7 @@ def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap:
     Returns
     -------
     SolveResult
-        ``method = "single_path_milp"``, ``objective_name = "average_delay_s"``; ``OPTIMAL``
+        ``method = "single-path-milp"``, ``objective_name = "average_delay_s"``; ``OPTIMAL``
         only when the gap to a bound valid over all single-path routings is ≤ ``gap``.
 
     Raises
@@ -138,8 +135,8 @@ def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap:
              "reference_load": network.queue_load(splittable.design.arc_flow(network))[queues]}
 
     def improve() -> float:
-        chosen = np.flatnonzero(solver.values(model.path_chosen) > 0.5)
-        routing = paths.to_routing(np.isin(np.arange(paths.n_paths), chosen).astype(float), network.demand_rate)
+        chosen = (solver.values(model.path_chosen) > 0.5).astype(float)
+        routing = paths.carrying(chosen, network.n_demands)
         state["flow"] = flow = routing.arc_flow(network.demand_rate, network.n_arcs)
         value = objective.value(flow)
         if value < state["best"]:
@@ -182,7 +179,7 @@ def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap:
                "lower_bound_source": source, **model_size(model)}
     elapsed = time.perf_counter() - start
     if best_routing is None:
-        result = SolveResult(status, "single_path_milp",
+        result = SolveResult(status, "single-path-milp",
                              "average_delay_s", "s", lower_bound=bound, solve_time_s=elapsed,
                              iterations=iteration, message=message, details=details, history=history)
     else:
@@ -190,7 +187,7 @@ def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap:
             status = Status.FEASIBLE
             message = (f"optimal over {paths.n_paths} candidate paths (gap {history[-1]['gap']:.3g}); "
                        f"gap to the splittable bound {relative_gap(best_value, bound):.3g}")
-        result = SolveResult(status, "single_path_milp", "average_delay_s", "s", objective=best_value,
+        result = SolveResult(status, "single-path-milp", "average_delay_s", "s", objective=best_value,
                              lower_bound=min(bound, best_value), design=Design.for_network(network, best_routing),
                              solve_time_s=elapsed, iterations=iteration, message=message,
                              details=details, history=history)

@@ -44,7 +44,7 @@ def min_delay_on_support(network: Network, link_capacity: np.ndarray, *, gap: fl
     if start is not None:
         to_sub = np.full(network.n_arcs, -1)
         to_sub[to_network] = np.arange(len(to_network))
-        sub_start = Routing(start.demand, start.fraction, start.indptr, to_sub[start.arcs])
+        sub_start = start.on_arcs(to_sub)
     try:
         result = solve_min_delay_gp(sub, link_capacity=link_capacity[support], gap=gap,
                                     time_limit_s=time_limit_s, start=sub_start,
@@ -55,8 +55,6 @@ def min_delay_on_support(network: Network, link_capacity: np.ndarray, *, gap: fl
         # said again on the full network: the links left out may join the ends without capacity
         raise_unreachable(network, [network.demand_index[d] for d in exc.details["demands"]], link_capacity)
         raise
-    routing = result.design.routing
-    result.design = Design.for_network(
-        network, Routing(routing.demand, routing.fraction, routing.indptr, to_network[routing.arcs]),
-        link_capacity=link_capacity, link_on=link_capacity > 0)
+    result.design = Design.for_network(network, result.design.routing.on_arcs(to_network),
+                                       link_capacity=link_capacity, link_on=link_capacity > 0)
     return result
