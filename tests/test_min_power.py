@@ -88,8 +88,10 @@ def test_delay_bound_below_minimum_is_infeasible_with_reason():
 
 def test_utilisation_cap_below_min_max_utilisation_is_infeasible():
     net = _square()  # the 0.5 Gbit/s demand split over 3 routes: U* = 1/6
-    with pytest.raises(InfeasibleError, match=r"below utilisation 0.1 \(min max-utilisation 0.16666"):
+    with pytest.raises(InfeasibleError, match=r"below utilisation 0.1 \(min max-utilisation >= 0\.1\d*; "
+                                              r"saturated links ") as info:
         solve_min_power(net, IDLE, max_utilization=0.1)
+    assert 0.1 <= info.value.details["max_utilization_lower_bound"] <= (1 + 1e-9) / 6
 
 
 def test_bad_input():

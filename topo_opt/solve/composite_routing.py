@@ -42,6 +42,7 @@ import pyomo.environ as pyo
 from topo_opt.algorithms.baselines import min_hop_routing
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows
 from topo_opt.algorithms.flow_deviation import CertifiedProgress, delay_line_search
+from topo_opt.algorithms.max_concurrent_flow import find_feasible_flow
 from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.composite import CompositeWeights, composite_goal
 from topo_opt.evaluators.delay import DelayObjective
@@ -61,7 +62,6 @@ from topo_opt.solve.cards import ModelCard
 from topo_opt.solve.ga import card_profiles
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.kelley import run_kelley
-from topo_opt.solve.lp_methods import check_feasibility
 from topo_opt.solve.outer_approximation import new_cut_points
 
 Callback = Callable[[dict], None]
@@ -170,7 +170,7 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
     weights = weights.resolve(network, reference, power, tolerance_by_class)
     objective = DelayObjective.for_network(network, include_fixed_delay=True)
     objective.require_positive_capacity()
-    feasible = check_feasibility(network)
+    feasible = find_feasible_flow(network)
     cost, constant = demand_arc_costs(network, weights, power, tolerance_by_class)
     delay_weight = weights.delay / weights.delay_ref_s  # G per second of T
 
@@ -200,7 +200,7 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
     n_cuts = len(add_initial_tangent_cuts(model))
     solver = HighsSolver(model, HighsOptions())
 
-    start_flow = _demand_flows(network, feasible.design.routing)
+    start_flow = _demand_flows(network, feasible.routing)
     state = {"incumbent": start_flow, "best": value(start_flow)}
     progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback, start_s=start)
     queues = layout.queues

@@ -26,11 +26,12 @@ from typing import Callable
 import numpy as np
 
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows
+from topo_opt.algorithms.max_concurrent_flow import find_feasible_flow
 from topo_opt.evaluators.delay import DelayObjective, arc_delay_s
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph, PathSet, demand_shortest_paths, gather_rows, shortest_path_forest,
 )
-from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
+from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError, id_list
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.evaluators.power import NodePowerModel, Profiles, network_power
 from topo_opt.formulations.switching import (
@@ -41,7 +42,6 @@ from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.cards import ModelCard, node_power_profiles
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
-from topo_opt.solve.lp_methods import check_feasibility
 from topo_opt.solve.outer_approximation import CUT_VIOLATION_RTOL
 from topo_opt.solve.power_start import greedy_routing, switch_off_start
 
@@ -82,15 +82,16 @@ def _switch_states(network: Network, link_on: np.ndarray, node_on: np.ndarray, a
 def _infeasible(network: Network, max_delay_s: float | None, max_demand_delay_s: float | None,
                 max_utilization: float, include_fixed_delay: bool) -> InfeasibleError:
     """Why the MILP has no solution (its relaxation is infeasible, so the problem is)."""
-    feasible = check_feasibility(network)  # raises with the saturated cut when U* >= 1
-    u_star = feasible.lower_bound
-    if u_star > max_utilization:
-        links = feasible.details["saturated_links"]
+    try:  # the cut that no routing below the utilisation cap α crosses (capacities α·C)
+        find_feasible_flow(network, max_utilization * network.link_capacity)
+    except InfeasibleError as exc:
+        if max_utilization >= 1 or exc.details.get("reason") != "capacity":
+            raise
+        u_star = exc.details["max_utilization_lower_bound"] * max_utilization
         return InfeasibleError(
             f"{network.name}: infeasible: no routing keeps every link below utilisation "
-            f"{max_utilization:g} (min max-utilisation {u_star:.6g} on links "
-            f"{', '.join(repr(x) for x in links[:5])})",
-            {"reason": "max_utilization", "max_utilization": u_star, "saturated_links": links})
+            f"{max_utilization:g} (min max-utilisation >= {u_star:.6g}; saturated links "
+            f"{id_list(exc.details['saturated_links'])})", {**exc.details, "max_utilization_lower_bound": u_star})
     t_star = math.inf if max_delay_s is None else min_delay_all_on(network, include_fixed_delay)
     if max_demand_delay_s is not None and (max_delay_s is None or max_delay_s >= t_star):
         return InfeasibleError(
