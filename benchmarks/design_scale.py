@@ -130,7 +130,7 @@ def worker(path: str, problem: str, time_limit_s: float) -> dict:
     from topo_opt.solve.cards import load_card
     from topo_opt.solve.checker import check_result
     from topo_opt.solve.dispatch import solve
-    from topo_opt.solve.support_routing import min_delay_on_support
+    from topo_opt.algorithms.support_routing import min_delay_on_support
 
     network = read_instance(path)
     card_name, overrides = PROBLEMS[problem]

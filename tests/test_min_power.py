@@ -218,7 +218,7 @@ def test_geant_design_power_equals_the_milp_incumbent():
 
 
 def test_bench_compares_power_methods_against_the_milp_bound():
-    from topo_opt.solve.benchmark import run_benchmark
+    from topo_opt.batch.benchmark import run_benchmark
 
     net = read_instance(ROOT / "instances" / "six-node.json")
     runs = {r.record["method"]: r.record for r in

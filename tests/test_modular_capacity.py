@@ -14,7 +14,7 @@ from topo_opt.solve.cards import load_card
 from topo_opt.solve.checker import check_result
 from topo_opt.solve.dispatch import solve
 from topo_opt.solve.modular_capacity import installed_delay_s, solve_modular_capacity
-from topo_opt.solve.support_routing import min_delay_on_support
+from topo_opt.algorithms.support_routing import min_delay_on_support
 
 MODULE = (Module(capacity=10.0, cost=4.0),)
 

@@ -26,10 +26,11 @@ from typing import Callable
 import numpy as np
 
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows
+from topo_opt.algorithms.path_enumeration import demand_bound_paths
 from topo_opt.algorithms.max_concurrent_flow import find_feasible_flow
 from topo_opt.evaluators.delay import DelayObjective, arc_delay_s
 from topo_opt.algorithms.shortest_paths import (
-    ArcGraph, PathSet, demand_shortest_paths, gather_rows, shortest_path_forest,
+    ArcGraph, PathSet, demand_shortest_paths, shortest_path_forest,
 )
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError, id_list
 from topo_opt.evaluators.metrics import evaluate_design
@@ -43,7 +44,7 @@ from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.cards import ModelCard, node_power_profiles
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.outer_approximation import CUT_VIOLATION_RTOL
-from topo_opt.solve.power_start import greedy_routing, switch_off_start
+from topo_opt.algorithms.power_start import greedy_routing, switch_off_start
 
 logger = logging.getLogger(__name__)
 
@@ -262,41 +263,6 @@ def _cut_rounds(network: Network, model, solver: HighsSolver, objective: DelayOb
         cuts += len(new)
 
 
-def demand_bound_paths(network: Network, max_demand_delay_s: float, *, k_shortest: int = 8,
-                       max_simple_paths: int = 50) -> tuple[PathSet, bool]:
-    """Candidate paths of the per-demand bound and whether they are all the feasible ones.
-
-    The candidates of :func:`~topo_opt.solve.single_path.candidate_paths` (every loop-free path
-    on small networks, else the ``k_shortest``) whose zero-load delay Σ_a (L̄/C_a + τ_a) is at
-    most D_max (the others exceed D_max at any load).
-
-    Raises
-    ------
-    InfeasibleError
-        A demand without a candidate within D_max at zero load (named; a proof when the
-        candidates are complete).
-    """
-    from topo_opt.evaluators.delay import zero_load_delay_s
-    from topo_opt.solve.single_path import candidate_paths
-
-    paths, complete = candidate_paths(network, k_shortest=k_shortest, max_simple_paths=max_simple_paths)
-    zero_load = paths.lengths(zero_load_delay_s(network))
-    keep = zero_load <= max_demand_delay_s * (1 + DELAY_RTOL)
-    kept = np.bincount(paths.demand[keep], minlength=network.n_demands)
-    if np.any(kept == 0):
-        k = int(np.flatnonzero(kept == 0)[0])
-        d = network.demands[k]
-        shortest = zero_load[paths.demand == k].min()
-        scope = "of its loop-free paths" if complete else f"of its {k_shortest} shortest candidate paths"
-        raise InfeasibleError(
-            f"{network.name}: demand {d.id!r} ({d.source!r} -> {d.target!r}): none {scope} meets "
-            f"D_max = {max_demand_delay_s:.6g} s even at zero load (shortest {shortest:.6g} s)",
-            {"reason": "demand_delay_bound", "demand": d.id, "min_path_delay_s": float(shortest)})
-    rows = np.flatnonzero(keep)
-    indptr, arcs = gather_rows(paths.indptr, paths.arcs, rows)
-    return PathSet.from_flows(network, paths.demand[rows], indptr, arcs, np.zeros(len(rows)))[0], complete
-
-
 def _evaluate(network: Network, power: NodePowerModel, objective: DelayObjective, routing, link_on: np.ndarray,
               node_on: np.ndarray, max_delay_s: float | None, max_demand_delay_s: float | None) -> tuple:
     """(design, power breakdown, T, worst demand delay, bounds met) of a routing and on/off states."""
@@ -321,7 +287,7 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     Without D_max the routing is splittable: the flow decomposition of the MILP's source flows
     on the links it keeps on, topped up by :func:`_top_up_targets` where HiGHS's tolerances
     lost part of a small demand.  With
-    D_max every demand takes one candidate path (:func:`demand_bound_paths`) and the end-to-end
+    D_max every demand takes one candidate path (:func:`~topo_opt.algorithms.path_enumeration.demand_bound_paths`) and the end-to-end
     delay Σ_a (1/(μ_a − λ_a) + τ_a) of that path is ≤ D_max; the bound is over all single-path
     routings only when the candidates are complete (``details["candidates_complete"]``), else
     ``lower_bound`` is −inf and ``details["candidate_bound_w"]`` holds the bound over the
@@ -349,7 +315,7 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     max_iterations : int
         Maximum number of MILP solves (cut rounds).
     k_shortest, max_simple_paths : int
-        Candidate paths with D_max (:func:`demand_bound_paths`).
+        Candidate paths with D_max (:func:`~topo_opt.algorithms.path_enumeration.demand_bound_paths`).
     callback : callable, optional
         Called with each history record (iteration, time_s, objective, lower_bound, gap,
         average_delay_s, max_demand_delay_s).
@@ -382,7 +348,7 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     if max_demand_delay_s is not None:
         if not max_demand_delay_s > 0:
             raise InvalidInputError(f"max_demand_delay_s must be > 0 s, got {max_demand_delay_s!r}")
-        paths, complete = demand_bound_paths(network, max_demand_delay_s, k_shortest=k_shortest,
+        paths, complete = demand_bound_paths(network, max_demand_delay_s, rtol=DELAY_RTOL, k_shortest=k_shortest,
                                              max_simple_paths=max_simple_paths)
     bounds = dict(max_utilization=max_utilization, delay_objective=objective, max_delay_s=max_delay_s)
     model = build_min_power_model(network, power, paths=paths, max_demand_delay_s=max_demand_delay_s,

@@ -10,7 +10,7 @@ Loop (Kelley's cutting planes on the MILP of :mod:`topo_opt.formulations.single_
    (UB − bound)/UB ≤ ``gap``, the time limit or ``max_iterations``.
 
 **Which bound is reported.**  The candidate paths are every loop-free path of every demand when
-the network has at most :data:`MAX_ENUMERATION_NODES` nodes and no demand has more than
+the network has at most :data:`~topo_opt.algorithms.path_enumeration.MAX_ENUMERATION_NODES` nodes and no demand has more than
 ``max_simple_paths`` of them (enumerated by networkx): then the MILP
 bound is a bound over all single-path routings.  Otherwise the candidates are the ``k_shortest``
 shortest paths under the zero-load marginal delay plus the paths of the splittable optimum,
@@ -31,13 +31,12 @@ import numpy as np
 
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
-from topo_opt.algorithms.path_enumeration import all_simple_paths, k_shortest_paths
-from topo_opt.algorithms.shortest_paths import PathSet
+from topo_opt.algorithms.path_enumeration import candidate_paths
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.delay_cuts import add_tangent_cuts
 from topo_opt.formulations.single_path import build_single_path_model
-from topo_opt.model.design import Design, Routing
+from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
@@ -46,37 +45,8 @@ from topo_opt.solve.outer_approximation import new_cut_points
 
 Callback = Callable[[dict], None]
 
-#: Loop-free paths are enumerated only up to this many nodes: the depth-first search behind
-#: networkx's enumeration can take exponential time between two paths on larger graphs
-#: (germany50: over a minute for one demand before the per-demand limit is reached).
-MAX_ENUMERATION_NODES = 20
 #: The splittable optimum is computed to this certified gap (its bound is what matters).
 SPLITTABLE_GAP = 1e-7
-
-
-def candidate_paths(network: Network, *, k_shortest: int, max_simple_paths: int,
-                    extra: Routing | None = None) -> tuple[PathSet, bool]:
-    """Candidate paths of every demand and whether they are all its loop-free paths.
-
-    All loop-free paths when the network has at most :data:`MAX_ENUMERATION_NODES` nodes and
-    every demand has at most ``max_simple_paths``; else the
-    ``k_shortest`` shortest under the zero-load marginal delay plus the paths of ``extra``.
-    """
-    enumerate_all = max_simple_paths > 0 and network.n_nodes <= MAX_ENUMERATION_NODES
-    per_demand = all_simple_paths(network, max_simple_paths) if enumerate_all else None
-    complete = per_demand is not None
-    if not complete:
-        weight = DelayObjective.for_network(network).arc_gradient(np.zeros(network.n_arcs))
-        per_demand = k_shortest_paths(network, weight, max(k_shortest, 1))
-    triples = [(k, p) for k, paths in enumerate(per_demand) for p in paths]
-    if extra is not None and not complete:
-        triples += [(int(k), extra.path_arcs(i)) for i, k in enumerate(extra.demand)]
-    demand = np.array([k for k, _ in triples], dtype=np.int64)
-    indptr = np.zeros(len(triples) + 1, dtype=np.int64)
-    np.cumsum([len(p) for _, p in triples], out=indptr[1:])
-    arcs = np.concatenate([p for _, p in triples]).astype(np.int64)
-    paths, _ = PathSet.from_flows(network, demand, indptr, arcs, np.zeros(len(triples)))
-    return paths, complete
 
 
 def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap: float = 1e-6,
@@ -97,7 +67,7 @@ def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap:
     max_iterations : int
         Maximum number of MILP solves.
     k_shortest, max_simple_paths : int
-        Candidate paths (see :func:`candidate_paths`).
+        Candidate paths (see :func:`~topo_opt.algorithms.path_enumeration.candidate_paths`).
     include_fixed_delay : bool
         Add propagation and processing delays to T.
     callback : callable, optional

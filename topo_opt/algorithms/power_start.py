@@ -23,7 +23,7 @@ from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.power import NodePowerModel
 from topo_opt.model.design import Routing
 from topo_opt.model.network import Network
-from topo_opt.solve.support_routing import min_delay_on_support
+from topo_opt.algorithms.support_routing import min_delay_on_support
 
 CHECK_GAP = 1e-4  # routing gap of each check (a design meets T_max when its routing's delay does)
 CHECK_TIME_S = 2.0
