@@ -150,7 +150,7 @@ def worker(path: str, problem: str, time_limit_s: float) -> dict:
                                                "listed_levels_bound")})
     if problem == "min-power":
         from topo_opt.solve.cards import node_power_profiles
-        from topo_opt.solve.min_power import card_delay_bound_s
+        from topo_opt.solve.dispatch import card_delay_bound_s
         record["check"] = check_result(network, result, power=node_power_profiles(network, card), rtol=1e-6)
         t_max = card_delay_bound_s(network, card)
     else:

@@ -141,7 +141,7 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
         "candidates": {"k_shortest": (int, 8, None), "max_simple_paths": (int, 50, None)},
         "solver": {"method": (str, "milp", ("milp", "earp")), "gap": (float, 1e-4, None),
                    "time_limit_s": (float, 600.0, None), "max_iterations": (int, 100, None)},
-    }, "topo_opt.solve.min_power:solve_min_power_card", frozenset({"min_power_milp"})),
+    }, "topo_opt.solve.dispatch:run_min_power", frozenset({"min_power_milp"})),
     Problem("secure-min-delay", {  # topo_opt.solve.secure_routing
         "security": {"max_rejection": (float, 0.0, None), "form": (str, "max", ("max", "sum")),
                      "tolerance": (dict, {}, None), "node_insecurity": (dict, {}, None)},
