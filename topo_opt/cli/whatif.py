@@ -119,7 +119,7 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
     from topo_opt.errors import SolveInterrupted
     from topo_opt.model.scenarios import parse_range, scenario_grid
     from topo_opt.solve.cards import load_card
-    from topo_opt.solve.whatif import COLUMNS, WhatIfOptions, WhatIfResult, run_whatif
+    from topo_opt.batch.whatif import COLUMNS, WhatIfOptions, WhatIfResult, run_whatif
 
     checked_output(out, TABLE_SUFFIXES)
     checked_plot(plot)
