@@ -32,7 +32,7 @@ from topo_opt.algorithms.power_start import greedy_routing, switch_off_start
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError, id_list
 from topo_opt.evaluators.delay import DelayObjective, arc_delay_s
 from topo_opt.evaluators.metrics import evaluate_design
-from topo_opt.evaluators.power import NodePowerModel, Profiles, network_power
+from topo_opt.evaluators.power import NodePowerModel, Profiles, network_power, powered_elements
 from topo_opt.formulations.switching import (
     add_perspective_cuts, add_sojourn_cuts, build_min_power_model, sojourn_cut_cap, sojourn_tangents,
 )
@@ -62,17 +62,6 @@ def min_delay_all_on(network: Network, include_fixed_delay: bool = True) -> floa
     from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 
     return solve_min_delay_gp(network, gap=1e-6, include_fixed_delay=include_fixed_delay).objective
-
-
-def _switch_states(network: Network, link_on: np.ndarray, node_on: np.ndarray, arc_flow: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """On/off states of the design: the MILP's binaries, plus any element that carries flow."""
-    carries = np.bincount(network.arc_link, weights=arc_flow, minlength=network.n_links) > 0
-    link_on = link_on | carries
-    node_on = node_on.copy()
-    node_on[network.link_source[link_on]] = True
-    node_on[network.link_target[link_on]] = True
-    return link_on, node_on
 
 
 def _infeasible(network: Network, max_delay_s: float | None, max_demand_delay_s: float | None,
@@ -127,7 +116,7 @@ def _evaluate(network: Network, power: NodePowerModel, objective: DelayObjective
               node_on: np.ndarray, max_delay_s: float | None, max_demand_delay_s: float | None) -> tuple:
     """(design, power breakdown, T, worst demand delay, bounds met) of a routing and on/off states."""
     flow = routing.arc_flow(network.demand_rate, network.n_arcs)
-    link_on, node_on = _switch_states(network, link_on, node_on, flow)
+    link_on, node_on = powered_elements(network, flow, link_on, node_on)
     design = Design.for_network(network, routing, link_on=link_on, node_on=node_on)
     delay = objective.value(flow)
     worst = float(evaluate_design(network, design).demand_worst_delay_s.max())
