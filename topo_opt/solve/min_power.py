@@ -92,24 +92,18 @@ def _infeasible(network: Network, max_delay_s: float | None, max_demand_delay_s:
 
 
 def _milp_point(network: Network, model, solver: HighsSolver, paths) -> dict:
-    """The MILP's design: on/off states, arc flows F (rate units) and either the chosen
-    candidate paths or the source flows, as :func:`_source_flow` cleans them."""
+    """The MILP's design: on/off states, arc flows F (rate units) and either the chosen candidate
+    paths or the source flows x[s, a] ≥ 0, with negative values (inside HiGHS's tolerance) and
+    flows on links that are off (y ≈ 0, inside its integrality tolerance) set to 0."""
     point = {"link_on": solver.values(model.link_on) > 0.5, "node_on": solver.values(model.node_on) > 0.5}
     if paths is not None:
         point["chosen"] = solver.values(model.path_chosen) > 0.5
         point["arc_flow"] = paths.arc_flow(point["chosen"] * network.demand_rate[paths.demand])
-    else:
-        point["source_flow"] = _source_flow(network, model, solver)
-        point["arc_flow"] = point["source_flow"].sum(axis=0)
-    return point
-
-
-def _source_flow(network: Network, model, solver: HighsSolver) -> np.ndarray:
-    """x[s, a] ≥ 0 (rate units) of the MILP, with negative values (inside HiGHS's tolerance) and
-    flows on links that are off (y ≈ 0, inside its integrality tolerance) set to 0."""
+        return point
     source_flow = np.maximum(model.layout.source_flows(solver.values(model.source_flow), network.n_arcs), 0.0)
-    source_flow[:, solver.values(model.link_on)[network.arc_link] < 0.5] = 0.0
-    return source_flow
+    source_flow[:, ~point["link_on"][network.arc_link]] = 0.0
+    point["source_flow"], point["arc_flow"] = source_flow, source_flow.sum(axis=0)
+    return point
 
 
 def _evaluate(network: Network, power: NodePowerModel, objective: DelayObjective, routing, link_on: np.ndarray,
@@ -134,9 +128,10 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     """Minimum-power design under network and per-demand delay bounds, with a proven lower bound.
 
     Without D_max the routing is splittable: the flow decomposition of the MILP's source flows
-    on the links it keeps on, topped up by :func:`~topo_opt.algorithms.flow_decomposition.top_up_shortfalls` where HiGHS's tolerances
-    lost part of a small demand.  With
-    D_max every demand takes one candidate path (:func:`~topo_opt.algorithms.path_enumeration.demand_bound_paths`) and the end-to-end
+    on the links it keeps on, topped up where HiGHS's tolerances lost part of a small demand
+    (:func:`~topo_opt.algorithms.flow_decomposition.top_up_shortfalls`).  With D_max every
+    demand takes one candidate path
+    (:func:`~topo_opt.algorithms.path_enumeration.demand_bound_paths`) and the end-to-end
     delay Σ_a (1/(μ_a − λ_a) + τ_a) of that path is ≤ D_max; the bound is over all single-path
     routings only when the candidates are complete (``details["candidates_complete"]``), else
     ``lower_bound`` is −inf and ``details["candidate_bound_w"]`` holds the bound over the
