@@ -128,7 +128,7 @@ def worker(path: str, problem: str, time_limit_s: float) -> dict:
 
     from topo_opt.io.detect import read_instance
     from topo_opt.solve.cards import load_card
-    from topo_opt.solve.checker import check_result
+    from topo_opt.evaluators.design_check import check_result
     from topo_opt.solve.dispatch import solve
     from topo_opt.algorithms.support_routing import min_delay_on_support
 

@@ -30,7 +30,7 @@ from topo_opt.report.bench import plot_convergence  # noqa: E402
 from topo_opt.io.atomic import atomic_write_text  # noqa: E402
 from topo_opt.io.solution_json import json_clean  # noqa: E402
 from topo_opt.batch.benchmark import run_benchmark, summarize  # noqa: E402
-from topo_opt.solve.checker import check_result  # noqa: E402
+from topo_opt.evaluators.design_check import check_result  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DEFAULT = ("polska", "nobel-germany", "nobel-eu", "cost266", "germany50")

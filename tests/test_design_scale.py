@@ -10,7 +10,7 @@ from topo_opt.formulations.cut_sets import add_cut_set_inequalities
 from topo_opt.formulations.modular_capacity import build_modular_capacity_model
 from topo_opt.io.detect import read_instance
 from topo_opt.model.costs import MAX_LEVELS_PER_LINK, capacity_levels, kept_levels
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.highs import HighsOptions, HighsSolver
 from topo_opt.solve.modular_capacity import solve_modular_capacity
 from topo_opt.algorithms.support_routing import min_delay_on_support

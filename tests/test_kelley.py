@@ -49,7 +49,8 @@ def test_no_violated_cut_is_a_stall():
 
 def test_a_failing_master_ends_with_its_status_and_text():
     run, _ = _run(ScriptedMaster([(Status.OPTIMAL, 5.0), (Status.TIME_LIMIT, -math.inf)]))
-    assert (run.status, run.message, run.iterations, run.bound) == (Status.TIME_LIMIT, "LP stopped: scripted", 1, 5.0)
+    assert (run.status, run.message, run.iterations, run.bound) == \
+        (Status.TIME_LIMIT, "LP stopped without a solution: scripted", 1, 5.0)
 
 
 def test_ctrl_c_ends_the_loop_with_the_bound_so_far():

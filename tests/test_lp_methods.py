@@ -8,7 +8,7 @@ from pyomo.contrib.solver.common.base import Availability
 from topo_opt.errors import InfeasibleError, SolverUnavailableError, TopoOptError
 from topo_opt.formulations.max_utilization import build_max_utilization_model
 from topo_opt.model import Demand, Link, Node, build_network
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.lp_methods import solve_fortz_thorup, solve_max_utilization, solve_min_hop
 from topo_opt.model.result import Status
 from topo_opt.solve.highs import HighsSolver

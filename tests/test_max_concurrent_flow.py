@@ -8,7 +8,7 @@ from topo_opt.errors import InfeasibleError, InvalidInputError, TopoOptError
 from topo_opt.io.commalab import read_commalab
 from topo_opt.model import Demand, Design, Link, Node, Routing, build_network
 from topo_opt.model.validation import replace_network
-from topo_opt.solve.checker import check_design
+from topo_opt.evaluators.design_check import check_design
 from topo_opt.solve.lp_methods import solve_max_utilization
 from conftest import real_file
 

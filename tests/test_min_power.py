@@ -13,7 +13,7 @@ from topo_opt.io.detect import read_instance
 from topo_opt.io.power_profile import load_power_profile
 from topo_opt.model import Demand, Link, Node, build_network
 from topo_opt.model.validation import replace_network
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.min_power import min_delay_all_on, solve_min_power
 
 ROOT = Path(__file__).resolve().parents[1]

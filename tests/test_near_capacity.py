@@ -18,7 +18,7 @@ from topo_opt.io.sndlib import read_sndlib
 from topo_opt.model import Design
 from topo_opt.model.synthesis import scale_demands
 from topo_opt.solve.cards import load_card
-from topo_opt.solve.checker import check_design, check_result
+from topo_opt.evaluators.design_check import check_design, check_result
 from topo_opt.solve.dispatch import solve
 from topo_opt.solve.lp_methods import solve_max_utilization
 from conftest import MODELS, real_file

@@ -76,7 +76,8 @@ def run_kelley(solver: HighsSolver, progress: CertifiedProgress, *,
                 status, message = Status.INFEASIBLE, f"master infeasible: {outcome.message}"
                 break
             if not (outcome.status is Status.OPTIMAL or milp and math.isfinite(outcome.objective)):
-                status, message = outcome.status, f"{'MILP' if milp else 'LP'} stopped: {outcome.message}"
+                kind = "MILP" if milp else "LP"
+                status, message = outcome.status, f"{kind} stopped without a solution: {outcome.message}"
                 break
             iteration += 1
             best_bound = max(best_bound, bound(outcome))
