@@ -17,7 +17,7 @@ from topo_opt.evaluators.design_check import check_result
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult
-from topo_opt.solve.cards import ModelCard
+from topo_opt.solve.cards import ModelCard, card_network
 from topo_opt.solve.document import card_power_profiles
 
 #: Problems without a capacity constraint: min max-utilisation (U* ≥ 1 is its answer that no
@@ -41,8 +41,6 @@ def check_card(network: Network, card: ModelCard, result: SolveResult) -> list[s
     """
     security = None
     if card.problem == "secure-min-delay":
-        from topo_opt.solve.secure_routing import card_network
-
         network, security = card_network(network, card), card.get("security.tolerance")
     problems = check_result(network, result, power=card_power_profiles(network, card), security=security,
                             capacity=card.problem not in CAPACITY_FREE_PROBLEMS)

@@ -17,7 +17,7 @@ from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
-from topo_opt.solve.cards import ModelCard, node_power_profiles
+from topo_opt.solve.cards import ModelCard, card_network, node_power_profiles
 from topo_opt.solve.checker import check_card, flag_overload
 from topo_opt.solve.problems import PROBLEMS
 
@@ -177,6 +177,22 @@ def run_min_power(network: Network, card: ModelCard, callback: Callback | None =
                            time_limit_s=card.get("solver.time_limit_s"),
                            max_iterations=card.get("solver.max_iterations"), callback=callback,
                            **common)
+
+
+def run_secure(network: Network, card: ModelCard, callback: Callback | None = None) -> SolveResult:
+    """Run the ``secure-min-delay`` card: form ``max`` (exclusion + gradient projection, or the
+    single-path MILP with ``routing = "single-path"``) or ``sum`` (single-path MILP)."""
+    from topo_opt.solve.secure_routing import solve_secure_max, solve_secure_sum
+
+    network = card_network(network, card)
+    kwargs = dict(max_rejection=card.get("security.max_rejection"), time_limit_s=card.get("solver.time_limit_s"),
+                  include_fixed_delay=card.get("objective.include_fixed_delay"), gap=card.get("solver.gap"),
+                  callback=callback)
+    tolerance = card.get("security.tolerance")
+    if card.get("security.form") == "max" and card.get("routing.paths") == "split":
+        return solve_secure_max(network, tolerance, **kwargs)
+    return solve_secure_sum(network, tolerance, form=card.get("security.form"),
+                            max_iterations=card.get("solver.max_iterations"), **kwargs)
 
 
 def check_routable(network: Network) -> None:

@@ -149,7 +149,7 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
         "objective": {"include_fixed_delay": (bool, True, None)},
         "solver": {"gap": (float, 1e-4, None), "time_limit_s": (float, 600.0, None),
                    "max_iterations": (int, 100, None)},
-    }, "topo_opt.solve.secure_routing:solve_secure_card", frozenset({"secure_single_path_milp"})),
+    }, "topo_opt.solve.dispatch:run_secure", frozenset({"secure_single_path_milp"})),
     Problem("single-path-min-delay", {  # topo_opt.solve.single_path
         "objective": {"include_fixed_delay": (bool, True, None)},
         "candidates": {"k_shortest": (int, 8, None), "max_simple_paths": (int, 50, None)},

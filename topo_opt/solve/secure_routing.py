@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import replace
 from typing import Callable, Mapping
 
 import numpy as np
@@ -39,8 +38,7 @@ from topo_opt.formulations.secure_single_path import add_secure_tangent_cuts, bu
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
-from topo_opt.model.validation import replace_network, sub_network
-from topo_opt.solve.cards import ModelCard
+from topo_opt.model.validation import sub_network
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.kelley import run_kelley
 from topo_opt.solve.outer_approximation import new_cut_points
@@ -246,39 +244,3 @@ def solve_secure_sum(network: Network, tolerance_by_class: Mapping[str, float] |
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)
     return result
-
-
-def card_network(network: Network, card: ModelCard) -> Network:
-    """``network`` with the card's ``security.node_insecurity`` (node id -> S) applied.
-
-    Raises
-    ------
-    InvalidInputError
-        An unknown node id or an insecurity that is not a finite number >= 0.
-    """
-    given = card.get("security.node_insecurity")
-    if not given:
-        return network
-    for node_id, value in given.items():
-        if node_id not in network.node_index:
-            raise InvalidInputError(f"{card.source}: security.node_insecurity: unknown node {node_id!r}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or value < 0:
-            raise InvalidInputError(f"{card.source}: security.node_insecurity.{node_id} must be a "
-                                    f"finite number >= 0, got {value!r}")
-    return replace_network(network, nodes=tuple(replace(n, insecurity=float(given[n.id])) if n.id in given else n
-                                       for n in network.nodes))
-
-
-def solve_secure_card(network: Network, card: ModelCard, callback: Callback | None = None) -> SolveResult:
-    """Run the ``secure-min-delay`` card: form ``max`` (exclusion + gradient projection, or the
-    single-path MILP with ``routing = "single-path"``) or ``sum`` (single-path MILP)."""
-    network = card_network(network, card)
-    kwargs = dict(max_rejection=card.get("security.max_rejection"), time_limit_s=card.get("solver.time_limit_s"),
-                  include_fixed_delay=card.get("objective.include_fixed_delay"), gap=card.get("solver.gap"),
-                  callback=callback)
-    tolerance = card.get("security.tolerance")
-    if card.get("security.form") == "max" and card.get("routing.paths") == "split":
-        return solve_secure_max(network, tolerance, **kwargs)
-    return solve_secure_sum(network, tolerance, form=card.get("security.form"),
-                            max_iterations=card.get("solver.max_iterations"), **kwargs)
