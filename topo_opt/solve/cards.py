@@ -211,6 +211,15 @@ def node_power_profiles(network, card: ModelCard) -> dict:
     return load_node_profiles(network, card.get("power.profiles") or None, default=card.get("power.default_profile"))
 
 
+def card_power_profiles(network, card: ModelCard) -> dict | None:
+    """:func:`node_power_profiles` when the card's problem has a power model (``earp-min-power``,
+    ``composite-goal``, ``ga`` with a ``power`` or ``composite`` fitness), else None."""
+    if card.problem in ("earp-min-power", "composite-goal") or \
+            card.problem == "ga" and card.get("objective.name") in ("power", "composite"):
+        return node_power_profiles(network, card)
+    return None
+
+
 def card_network(network, card: ModelCard):
     """``network`` with the card's ``security.node_insecurity`` (node id -> S) applied.
 

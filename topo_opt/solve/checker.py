@@ -17,8 +17,7 @@ from topo_opt.evaluators.design_check import check_result
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult
-from topo_opt.solve.cards import ModelCard, card_network
-from topo_opt.solve.document import card_power_profiles
+from topo_opt.solve.cards import ModelCard, card_network, card_power_profiles
 
 #: Problems without a capacity constraint: min max-utilisation (U* ≥ 1 is its answer that no
 #: routing fits) and fixed routing rules; an overload is flagged (``details["overloaded"]``).

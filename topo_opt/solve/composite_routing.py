@@ -58,8 +58,6 @@ from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.model.validation import replace_network
-from topo_opt.solve.cards import ModelCard
-from topo_opt.solve.ga import card_profiles
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.kelley import run_kelley
 from topo_opt.solve.outer_approximation import new_cut_points
@@ -261,12 +259,3 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)
     return result
-
-
-def solve_composite_card(network: Network, card: ModelCard, callback: Callback | None = None) -> SolveResult:
-    """Run the ``composite-goal`` card: :func:`solve_composite_routing` with its weights, power
-    profiles (:func:`~topo_opt.solve.ga.card_profiles`), gap and time limit."""
-    weights = CompositeWeights(rejection=card.get("composite.rejection"), delay=card.get("composite.delay"),
-                               energy=card.get("composite.energy"))
-    return solve_composite_routing(network, card_profiles(network, card), weights, gap=card.get("solver.gap"),
-                                   time_limit_s=card.get("solver.time_limit_s"), callback=callback)

@@ -195,6 +195,18 @@ def run_secure(network: Network, card: ModelCard, callback: Callback | None = No
                             max_iterations=card.get("solver.max_iterations"), **kwargs)
 
 
+def run_composite(network: Network, card: ModelCard, callback: Callback | None = None) -> SolveResult:
+    """Run the ``composite-goal`` card: :func:`solve_composite_routing` with its weights, power
+    profiles (:func:`~topo_opt.solve.cards.node_power_profiles`), gap and time limit."""
+    from topo_opt.evaluators.composite import CompositeWeights
+    from topo_opt.solve.composite_routing import solve_composite_routing
+
+    weights = CompositeWeights(rejection=card.get("composite.rejection"), delay=card.get("composite.delay"),
+                               energy=card.get("composite.energy"))
+    return solve_composite_routing(network, node_power_profiles(network, card), weights, gap=card.get("solver.gap"),
+                                   time_limit_s=card.get("solver.time_limit_s"), callback=callback)
+
+
 def check_routable(network: Network) -> None:
     """Raise InvalidInputError when there is nothing to route (no demands) or nothing to route on.
 

@@ -132,7 +132,7 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
         "composite": {"rejection": (float, 1.0, None), "delay": (float, 1.0, None),
                       "energy": (float, 1.0, None)},
         "solver": {"gap": (float, 1e-4, None), "time_limit_s": (float, 30.0, None)},
-    }, "topo_opt.solve.composite_routing:solve_composite_card", frozenset({"composite_oa"})),
+    }, "topo_opt.solve.dispatch:run_composite", frozenset({"composite_oa"})),
     Problem("earp-min-power", {  # topo_opt.solve.min_power (milp), topo_opt.algorithms.earp (earp)
         "power": _POWER,
         "objective": {"include_fixed_delay": (bool, True, None)},
