@@ -33,11 +33,9 @@ optimised.  Normalisers R₀, Q₀, E₀ come from min-hop routing with everythi
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Callable, Mapping
 
 import numpy as np
-import pyomo.environ as pyo
 
 from topo_opt.algorithms.baselines import min_hop_routing
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows
@@ -49,10 +47,7 @@ from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.power import NodePowerModel, Profiles
 from topo_opt.evaluators.security import arc_rejection
 from topo_opt.formulations.delay_cuts import add_initial_tangent_cuts, add_tangent_cuts, define_delay_epigraph
-from topo_opt.formulations.multicommodity import (
-    define_arc_flows, define_flow_conservation, define_index_sets, define_queue_loads,
-    define_source_flows, flow_layout, linear_expression,
-)
+from topo_opt.formulations.multicommodity import build_multicommodity_model, linear_expression
 from topo_opt.formulations.switching import arc_load_power_w
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
@@ -175,19 +170,8 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
     def value(flow: np.ndarray) -> float:
         return delay_weight * objective.value(flow.sum(axis=0)) + float(np.sum(cost * flow)) + constant
 
-    # one commodity per demand: rows of the layout are demands, b_k = r_k (e_s − e_t)
-    layout = flow_layout(network)
-    supply = np.zeros((network.n_demands, network.n_nodes))
-    k = np.arange(network.n_demands)
-    supply[k, network.demand_source] = network.demand_rate
-    supply[k, network.demand_target] -= network.demand_rate
-    layout = replace(layout, sources=network.demand_source.copy(), supply=supply)
-    model = pyo.ConcreteModel(name="composite_routing")
-    define_index_sets(model, network, layout)
-    define_source_flows(model)
-    define_flow_conservation(model, network)
-    define_arc_flows(model)
-    define_queue_loads(model, network)
+    model = build_multicommodity_model(network, name="composite_routing", per_demand=True)  # rows: demands
+    layout = model.layout
     define_delay_epigraph(model, objective)  # Σ n_q + ρ Σ d_a F_a in packets
     per_packet = delay_weight * objective.scale  # G per packet of the LP objective
     lp_cost = cost[:, layout.arcs] * layout.flow_scale / per_packet

@@ -9,10 +9,11 @@ Loop (Kelley's cutting planes on the MILP of :mod:`topo_opt.formulations.single_
 3. add tangent cuts where the MILP underestimates g at its loads, and repeat until
    (UB − bound)/UB ≤ ``gap``, the time limit or ``max_iterations``.
 
-**Which bound is reported.**  The candidate paths are every loop-free path of every demand when
-the network has at most :data:`~topo_opt.algorithms.path_enumeration.MAX_ENUMERATION_NODES` nodes and no demand has more than
-``max_simple_paths`` of them (enumerated by networkx): then the MILP
-bound is a bound over all single-path routings.  Otherwise the candidates are the ``k_shortest``
+**Which bound is reported.**  The candidate paths
+(:func:`~topo_opt.algorithms.path_enumeration.candidate_paths`) are every loop-free path of
+every demand when the network has at most ``MAX_ENUMERATION_NODES`` nodes and no demand has
+more than ``max_simple_paths`` of them (enumerated by networkx): then the MILP bound is a bound
+over all single-path routings.  Otherwise the candidates are the ``k_shortest``
 shortest paths under the zero-load marginal delay plus the paths of the splittable optimum,
 and the MILP bound only covers those candidates.  Every single-path routing is also a
 splittable one, so the splittable lower bound of gradient projection
