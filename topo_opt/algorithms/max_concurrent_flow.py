@@ -131,9 +131,11 @@ def _infeasible(network: Network, graph: ArcGraph, weight_q: np.ndarray, capacit
     The queues carrying the dual weight, heaviest first, are cut down to a minimal set that
     separates some demands (the shortest heaviest-first prefix that separates any, then
     reverse deletion keeping the same demands separated): those demands must cross it, so its
-    capacity is what they share.  When no prefix separates a demand (the weight is spread over
-    no cut of the graph), the set is all of them and its demands are those whose shortest path
-    under the dual lengths crosses it.
+    capacity is what they share, and it is reported with that capacity and their rate when the
+    rate exceeds it (a cut that proves infeasibility by itself).  Otherwise (the weight is spread
+    over no such cut of the graph: a multicommodity bottleneck) the set is all of them, its
+    demands are those whose shortest path under the dual lengths crosses it, and the message
+    has no capacity and rate (the proof is the dual bound).
     """
     share = weight_q * capacity_q
     heavy = np.flatnonzero(share >= _CUT_SHARE * share.max())
@@ -158,7 +160,10 @@ def _infeasible(network: Network, graph: ArcGraph, weight_q: np.ndarray, capacit
             if rest.size and np.array_equal(separated(rest), crosses):
                 cut.remove(q)
         cut_queues = np.array(cut)
-    else:
+        if network.demand_rate[crosses].sum() <= capacity_q[cut_queues].sum():  # no proof by itself
+            crosses = np.zeros(0, np.int64)
+    proof = bool(crosses.size)
+    if not proof:
         cut_queues = heavy
         in_cut = np.zeros(network.n_queues, dtype=bool)
         in_cut[heavy] = True
@@ -168,14 +173,17 @@ def _infeasible(network: Network, graph: ArcGraph, weight_q: np.ndarray, capacit
             if len(arcs) else np.zeros(0, np.int64)
     cut_links = list(dict.fromkeys(network.links[network.queue_link[q]].id for q in cut_queues.tolist()))
     demands = [network.demands[k].id for k in crosses.tolist()]
-    cut_capacity = float(capacity_q[cut_queues].sum())
-    cut_demand = float(network.demand_rate[crosses].sum())
-    unit = network.rate_unit
+    details = {"reason": "capacity", "max_utilization_lower_bound": lower, "saturated_links": cut_links,
+               "demands": demands, "cut_separates": proof}
+    capacity_text = rate_text = ""
+    if proof:  # the cut's capacity and the rate that must cross it
+        details.update(cut_capacity=float(capacity_q[cut_queues].sum()),
+                       cut_demand=float(network.demand_rate[crosses].sum()))
+        capacity_text = f" (capacity {details['cut_capacity']:.6g} {network.rate_unit})"
+        rate_text = f" ({details['cut_demand']:.6g} {network.rate_unit})"
     return InfeasibleError(
-        f"{network.name}: infeasible: max utilisation >= {lower:.6g}; saturated links {id_list(cut_links)} "
-        f"(capacity {cut_capacity:.6g} {unit}) cannot carry demands {id_list(demands)} ({cut_demand:.6g} {unit})",
-        {"reason": "capacity", "max_utilization_lower_bound": lower, "saturated_links": cut_links,
-         "demands": demands, "cut_capacity": cut_capacity, "cut_demand": cut_demand})
+        f"{network.name}: infeasible: max utilisation >= {lower:.6g}; saturated links {id_list(cut_links)}"
+        f"{capacity_text} cannot carry demands {id_list(demands)}{rate_text}", details)
 
 
 def find_feasible_flow(network: Network, link_capacity: np.ndarray | None = None,
@@ -205,8 +213,9 @@ def find_feasible_flow(network: Network, link_capacity: np.ndarray | None = None
         cannot carry demands ... (rate)", and ``details = {"reason": "capacity",
         "max_utilization_lower_bound", "saturated_links"`` (a minimal cut among the links
         carrying the dual weight), ``"demands"`` (those the cut separates, else those whose
-        shortest path under the dual lengths crosses it), ``"cut_capacity", "cut_demand"}``
-        (rate unit).  Also
+        shortest path under the dual lengths crosses it), ``"cut_separates"}``, and when the cut
+        separates demands of more rate than its capacity ``"cut_capacity", "cut_demand"``
+        (rate unit, also in the message).  Also
         raised, naming the demand, for a demand with no usable path (``"reason": "unreachable"``).
     TopoOptError
         The master LP did not solve, or ``U*`` equals 1 within the LP's tolerances.
