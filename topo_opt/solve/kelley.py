@@ -19,9 +19,11 @@ where the master's point is cut off.  The driver owns everything around those th
 
 The problem supplies ``bound(outcome)`` (the master's bound in objective units), ``incumbent()``
 (the true objective of the best design after this master solve) and ``cut()`` (adds the cuts at
-the master's point and returns how many).  Cut points are picked by
-:func:`topo_opt.solve.outer_approximation.new_cut_points` and added by
-:func:`topo_opt.formulations.delay_cuts.add_tangent_cuts`.
+the master's point and returns how many).  The min-delay masters (outer approximation,
+composite goal, single-path, secure single-path) pick cut points by
+:func:`topo_opt.solve.outer_approximation.new_cut_points` and add them by
+:func:`topo_opt.formulations.delay_cuts.add_tangent_cuts`; the min-power MILP adds the
+perspective and sojourn tangents of :mod:`topo_opt.formulations.switching`.
 
 Reference: J. E. Kelley, "The cutting-plane method for solving convex programs", SIAM J. 8 (1960).
 """
