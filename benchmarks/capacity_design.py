@@ -45,7 +45,7 @@ from topo_opt.model.costs import unit_capacity_cost  # noqa: E402
 from topo_opt.model.validation import replace_network
 from topo_opt.solve.capacity_assignment import solve_capacity_assignment  # noqa: E402
 from topo_opt.solve.cards import load_card  # noqa: E402
-from topo_opt.solve.checker import check_result  # noqa: E402
+from topo_opt.evaluators.design_check import check_result  # noqa: E402
 from topo_opt.solve.dispatch import solve  # noqa: E402
 
 HERE = Path(__file__).resolve().parent

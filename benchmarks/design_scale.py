@@ -128,9 +128,9 @@ def worker(path: str, problem: str, time_limit_s: float) -> dict:
 
     from topo_opt.io.detect import read_instance
     from topo_opt.solve.cards import load_card
-    from topo_opt.solve.checker import check_result
+    from topo_opt.evaluators.design_check import check_result
     from topo_opt.solve.dispatch import solve
-    from topo_opt.solve.support_routing import min_delay_on_support
+    from topo_opt.algorithms.support_routing import min_delay_on_support
 
     network = read_instance(path)
     card_name, overrides = PROBLEMS[problem]
@@ -150,7 +150,7 @@ def worker(path: str, problem: str, time_limit_s: float) -> dict:
                                                "listed_levels_bound")})
     if problem == "min-power":
         from topo_opt.solve.cards import node_power_profiles
-        from topo_opt.solve.min_power import card_delay_bound_s
+        from topo_opt.solve.dispatch import card_delay_bound_s
         record["check"] = check_result(network, result, power=node_power_profiles(network, card), rtol=1e-6)
         t_max = card_delay_bound_s(network, card)
     else:

@@ -8,7 +8,7 @@ Usage (from the repository root)::
 SNDlib native files come from the ``sndlib`` collection (``benchmarks/external.py``) and are made solvable by the rule
 of the bundled instances (``instances/convert_sndlib.py``: installed capacities with demands
 scaled to ≤ 50 % min-hop utilisation, or capacities sized to standard line rates).  Every method
-runs single-threaded in this process through :func:`topo_opt.solve.benchmark.run_benchmark`;
+runs single-threaded in this process through :func:`topo_opt.batch.benchmark.run_benchmark`;
 every result goes through the shared solution checker.  Targets (issue 6): the GA within 2 % of
 the exact single-path optimum, or within 5 % of the splittable lower bound where the MILP is
 out of reach, within 30 s, on networks up to 50 nodes.  Results:
@@ -29,8 +29,8 @@ from external import collection, sndlib_converter  # noqa: E402
 from topo_opt.report.bench import plot_convergence  # noqa: E402
 from topo_opt.io.atomic import atomic_write_text  # noqa: E402
 from topo_opt.io.solution_json import json_clean  # noqa: E402
-from topo_opt.solve.benchmark import run_benchmark, summarize  # noqa: E402
-from topo_opt.solve.checker import check_result  # noqa: E402
+from topo_opt.batch.benchmark import run_benchmark, summarize  # noqa: E402
+from topo_opt.evaluators.design_check import check_result  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DEFAULT = ("polska", "nobel-germany", "nobel-eu", "cost266", "germany50")

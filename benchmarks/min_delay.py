@@ -55,7 +55,7 @@ from topo_opt.io.atomic import atomic_write_text
 from topo_opt.io.detect import read_instance
 from topo_opt.model import Demand, Link, Network, Node, build_network
 from topo_opt.model.result import SolveResult, Status, relative_gap
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 
 HERE = Path(__file__).resolve().parent
 INSTANCES = HERE.parent / "instances"

@@ -45,7 +45,7 @@ from topo_opt.evaluators.power import network_power  # noqa: E402
 from topo_opt.io.atomic import atomic_write_text  # noqa: E402
 from topo_opt.io.power_profile import load_power_profile  # noqa: E402
 from topo_opt.io.solution_json import json_clean  # noqa: E402
-from topo_opt.solve.checker import check_result  # noqa: E402
+from topo_opt.evaluators.design_check import check_result  # noqa: E402
 from topo_opt.solve.min_power import solve_min_power  # noqa: E402
 
 HERE = Path(__file__).resolve().parent

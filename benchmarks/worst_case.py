@@ -126,7 +126,7 @@ def design() -> None:
 def ddos() -> None:
     from topo_opt.io.attack_card import load_attack_card
     from topo_opt.model.attack import parse_attack
-    from topo_opt.solve.attack_whatif import run_attack_whatif
+    from topo_opt.batch.attack_whatif import run_attack_whatif
     print("| instance | attack | iterations | bracket | legit loss before → after | time (s) |\n|---|---|---|---|---|---|")
     for name, spec in (("abilene", "ATLAng,CHINng,HSTNng>STTLng@9e9"), ("nobel-us", "Houston,Atlanta>Seattle@2e9")):
         network = read_instance(ROOT / "instances" / f"{name}.json")

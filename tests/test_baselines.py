@@ -9,7 +9,7 @@ from topo_opt.errors import InfeasibleError, TopoOptError
 from topo_opt.io.commalab import read_commalab
 from topo_opt.io.sndlib import read_sndlib
 from topo_opt.model import Demand, Design, Link, Node, build_network
-from topo_opt.solve.checker import check_design
+from topo_opt.evaluators.design_check import check_design
 from conftest import real_file
 
 

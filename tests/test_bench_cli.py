@@ -8,8 +8,8 @@ from click.testing import CliRunner
 
 from topo_opt.cli.main import cli
 from topo_opt.io.detect import read_instance
-from topo_opt.solve.benchmark import METHODS, run_benchmark, summarize
-from topo_opt.solve.checker import check_result
+from topo_opt.batch.benchmark import METHODS, run_benchmark, summarize
+from topo_opt.evaluators.design_check import check_result
 
 INSTANCES = ("instances/six-node.json", "instances/nobel-us.json")
 

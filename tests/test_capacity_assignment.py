@@ -21,7 +21,7 @@ from topo_opt.model.costs import unit_capacity_cost
 from topo_opt.model.validation import replace_network
 from topo_opt.solve.capacity_assignment import solve_capacity_assignment
 from topo_opt.solve.cards import load_card
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.dispatch import solve
 from conftest import benchmark_files
 

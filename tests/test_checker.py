@@ -7,7 +7,8 @@ from topo_opt.model import Demand, Design, Link, Node, Routing, build_network
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.model.result import Solution, SolveResult, Status, Termination
 from topo_opt.solve.cards import load_card
-from topo_opt.solve.checker import check_card, check_design, check_result
+from topo_opt.evaluators.design_check import check_design, check_result
+from topo_opt.solve.checker import check_card
 
 
 @pytest.fixture
@@ -114,4 +115,4 @@ def test_a_milp_stopped_before_any_design_is_a_status_not_an_error():
     assert (result.status, result.termination, result.solution) == \
         (Status.TIME_LIMIT, Termination.TIME_LIMIT, Solution.NONE)
     assert result.design is None and not result.success
-    assert result.message.startswith("MILP stopped without a design")
+    assert result.message.startswith("MILP stopped without a solution: Time limit reached")

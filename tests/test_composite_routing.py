@@ -13,7 +13,7 @@ from topo_opt.evaluators.composite import CompositeWeights, composite_goal
 from topo_opt.evaluators.power import PowerProfile
 from topo_opt.model import Demand, Design, Link, Node, Routing, build_network
 from topo_opt.solve.cards import load_card, validate_card
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.composite_routing import solve_composite_routing
 from topo_opt.solve.dispatch import solve
 

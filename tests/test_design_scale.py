@@ -10,10 +10,10 @@ from topo_opt.formulations.cut_sets import add_cut_set_inequalities
 from topo_opt.formulations.modular_capacity import build_modular_capacity_model
 from topo_opt.io.detect import read_instance
 from topo_opt.model.costs import MAX_LEVELS_PER_LINK, capacity_levels, kept_levels
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.highs import HighsOptions, HighsSolver
 from topo_opt.solve.modular_capacity import solve_modular_capacity
-from topo_opt.solve.support_routing import min_delay_on_support
+from topo_opt.algorithms.support_routing import min_delay_on_support
 
 
 def optimum_levels(levels, capacity):
@@ -106,7 +106,7 @@ def test_power_start_meets_the_bound_and_the_milp_is_never_worse():
 
     from topo_opt.evaluators.power import NodePowerModel
     from topo_opt.solve.min_power import min_delay_all_on, solve_min_power
-    from topo_opt.solve.power_start import switch_off_start
+    from topo_opt.algorithms.power_start import switch_off_start
 
     net = _square()
     for factor in (3.0, 1.05):

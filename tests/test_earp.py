@@ -14,7 +14,7 @@ from topo_opt.evaluators.power import PowerProfile
 from topo_opt.io.detect import read_instance
 from topo_opt.io.power_profile import load_power_profile
 from topo_opt.model import Demand, Link, Node, build_network
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.min_power import solve_min_power
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -129,7 +129,7 @@ def _buy_network():
 
 def test_whatif_buys_modules_on_links_without_installed_capacity():
     from topo_opt.model.scenarios import Scenario
-    from topo_opt.solve.whatif import WhatIfOptions, run_whatif
+    from topo_opt.batch.whatif import WhatIfOptions, run_whatif
 
     record, = run_whatif(_buy_network(), [Scenario("base")], WhatIfOptions(max_delay_s=0.01)).records
     assert record["status"] == "infeasible"
@@ -145,7 +145,7 @@ def test_whatif_buys_modules_on_links_without_installed_capacity():
 
 def test_truly_disconnected_demand_is_still_not_upgradable():
     from topo_opt.model.scenarios import Scenario
-    from topo_opt.solve.whatif import WhatIfOptions, run_whatif
+    from topo_opt.batch.whatif import WhatIfOptions, run_whatif
 
     record, = run_whatif(_buy_network(), [Scenario("cut", failed_links=("BC", "AC"))],
                          WhatIfOptions(max_delay_s=0.01)).records

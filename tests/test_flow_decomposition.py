@@ -9,7 +9,7 @@ from topo_opt.algorithms.flow_decomposition import decompose_source_flows, routi
 from topo_opt.errors import InvalidInputError
 from topo_opt.formulations.multicommodity import source_supply
 from topo_opt.model import Demand, Link, Node, Routing, build_network
-from topo_opt.solve.checker import check_design
+from topo_opt.evaluators.design_check import check_design
 from topo_opt.model.design import Design
 from conftest import real_file
 

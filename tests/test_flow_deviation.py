@@ -14,7 +14,7 @@ from topo_opt.errors import InfeasibleError
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.io.commalab import read_commalab
 from topo_opt.model.result import Status
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 from conftest import parallel_links, real_file
 
 GRID1 = real_file("commalab", "grid", "grid1")

@@ -20,7 +20,7 @@ from topo_opt.model.design import Design
 from topo_opt.model.result import Status
 from topo_opt.model.validation import replace_network
 from topo_opt.solve.cards import load_card
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.dispatch import solve
 
 from single_path_cases import SIX, enumerate_optimum, small_loaded

@@ -14,7 +14,7 @@ from topo_opt.io.sndlib import read_sndlib
 from topo_opt.model import Demand, Link, Node, Routing, build_network
 from topo_opt.model.result import Status
 from topo_opt.model.validation import replace_network
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 from conftest import parallel_links, real_file
 
 

@@ -16,7 +16,7 @@ from conftest import INSTANCES, MODELS, REPO, benchmark_path
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.io.detect import read_instance
 from topo_opt.io.solution_json import read_design
-from topo_opt.solve.checker import check_design
+from topo_opt.evaluators.design_check import check_design
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a subprocess")
 

@@ -49,7 +49,8 @@ def test_no_violated_cut_is_a_stall():
 
 def test_a_failing_master_ends_with_its_status_and_text():
     run, _ = _run(ScriptedMaster([(Status.OPTIMAL, 5.0), (Status.TIME_LIMIT, -math.inf)]))
-    assert (run.status, run.message, run.iterations, run.bound) == (Status.TIME_LIMIT, "LP stopped: scripted", 1, 5.0)
+    assert (run.status, run.message, run.iterations, run.bound) == \
+        (Status.TIME_LIMIT, "LP stopped without a solution: scripted", 1, 5.0)
 
 
 def test_ctrl_c_ends_the_loop_with_the_bound_so_far():
@@ -76,3 +77,28 @@ def test_a_milp_stopped_early_with_a_point_keeps_it_then_ends_with_its_status():
 def test_an_infeasible_master_is_reported_for_the_caller_to_explain():
     run, _ = _run(ScriptedMaster([(Status.INFEASIBLE, -math.inf)]))
     assert run.status is Status.INFEASIBLE and run.iterations == 0
+
+
+def test_ctrl_c_inside_a_milp_keeps_highs_incumbent_as_the_last_round():
+    from topo_opt.errors import SolveInterrupted
+
+    class InterruptedMilp(ScriptedMaster):
+        def solve(self, time_limit_s=None, algorithm=None):
+            if len(self.calls) == 1:
+                self.calls.append(algorithm)
+                raise SolveInterrupted(HighsOutcome(Status.INTERRUPTED, "interrupted", 9.5, 8.0, 0, 0.0))
+            return super().solve(time_limit_s, algorithm)
+
+    seen = []
+    progress = CertifiedProgress(1e-3, None, None, None)
+    run = run_kelley(InterruptedMilp([(Status.OPTIMAL, 5.0)]), progress, bound=lambda o: o.bound,
+                     incumbent=lambda: seen.append(1) or 10.0, cut=lambda: 1, milp=True)
+    assert (run.status, run.iterations, run.bound, len(seen)) == (Status.INTERRUPTED, 2, 8.0, 2)
+
+    class Empty(ScriptedMaster):  # interrupted before HiGHS had a point: no round is counted
+        def solve(self, time_limit_s=None, algorithm=None):
+            raise SolveInterrupted(HighsOutcome(Status.INTERRUPTED, "interrupted", math.nan, -math.inf, 0, 0.0))
+
+    run = run_kelley(Empty([]), CertifiedProgress(1e-3, None, None, None), bound=lambda o: o.bound,
+                     incumbent=lambda: 1.0, cut=lambda: 1, milp=True)
+    assert (run.status, run.iterations, run.bound) == (Status.INTERRUPTED, 0, -math.inf)

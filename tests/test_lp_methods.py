@@ -1,4 +1,4 @@
-"""LP methods: feasibility with the saturated cut, min max-utilisation, min-hop, Fortz–Thorup."""
+"""LP methods: min max-utilisation, min-hop (infeasible: the saturated cut), Fortz–Thorup."""
 
 import numpy as np
 import pyomo.environ as pyo
@@ -8,10 +8,8 @@ from pyomo.contrib.solver.common.base import Availability
 from topo_opt.errors import InfeasibleError, SolverUnavailableError, TopoOptError
 from topo_opt.formulations.max_utilization import build_max_utilization_model
 from topo_opt.model import Demand, Link, Node, build_network
-from topo_opt.solve.checker import check_result
-from topo_opt.solve.lp_methods import (
-    check_feasibility, solve_fortz_thorup, solve_max_utilization, solve_min_hop,
-)
+from topo_opt.evaluators.design_check import check_result
+from topo_opt.solve.lp_methods import solve_fortz_thorup, solve_max_utilization, solve_min_hop
 from topo_opt.model.result import Status
 from topo_opt.solve.highs import HighsSolver
 from conftest import parallel_links
@@ -39,40 +37,12 @@ def test_max_utilization_matches_hand_computation():
     assert flow[net.arc_link == net.link_index["ac"]].max() == pytest.approx(4.0, rel=1e-9)
 
 
-def test_feasible_instance_returns_the_max_utilization_routing():
-    result = check_feasibility(_triangle(12.0))
-    assert result.lower_bound < 1
-
-
-def test_demand_above_the_min_cut_names_the_cut_and_the_demand():
-    # cut {ab, ac} has capacity 15 < 20; b -> c (rate 1) is not separated by it
-    net = _triangle(20.0, extra=[Demand("small", "b", "c", 1.0)])
-    with pytest.raises(InfeasibleError, match=r"max utilisation 1\.33333 >= 1; "
-                                              r"saturated links 'a[bc]', "
-                                              r"'a[bc]' \(capacity 15 packet/s\) cannot carry demands "
-                                              r"'d' \(20 packet/s\)") as info:
-        check_feasibility(net)
-    details = info.value.details
-    assert details["max_utilization"] == pytest.approx(20 / 15)
-    assert set(details["saturated_links"]) == {"ab", "ac"}
-    assert details["demands"] == ["d"]
-    assert details["cut_capacity"] == pytest.approx(15.0)
-
-
 def test_disconnected_demand_is_named_before_any_lp():
     net = _triangle(1.0, extra=[Demand("lost", "a", "e", 1.0)])
     with pytest.raises(InfeasibleError, match=r"demand 'lost' cannot be routed: no usable path "
                                               r"from 'a' to 'e'") as info:
         solve_max_utilization(net)
     assert info.value.details == {"reason": "unreachable", "demands": ["lost"]}
-
-
-def test_directed_links_are_one_way_and_zero_capacity_links_carry_nothing():
-    net = _triangle(1.0, extra=[Demand("back", "c", "a", 1.0)], link_model="directed")
-    with pytest.raises(InfeasibleError, match="demand 'back' cannot be routed"):
-        check_feasibility(net)
-    with pytest.raises(InfeasibleError, match="demand 'd' cannot be routed"):
-        check_feasibility(_triangle(1.0), link_capacity=np.array([10.0, 20.0, 0.0]) * [0, 1, 0])
 
 
 def test_min_hop_uses_the_direct_link_up_to_its_capacity():
@@ -86,7 +56,8 @@ def test_min_hop_uses_the_direct_link_up_to_its_capacity():
 
 
 def test_min_hop_over_capacity_reports_the_cut():
-    with pytest.raises(InfeasibleError, match="saturated links"):
+    with pytest.raises(InfeasibleError, match=r"max utilisation >= 1\.\d+; saturated links 'a[bc]', 'a[bc]' "
+                                              r"\(capacity 15 packet/s\) cannot carry demands 'd' \(20 packet/s\)"):
         solve_min_hop(_triangle(20.0))
 
 

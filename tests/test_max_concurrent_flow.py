@@ -8,7 +8,7 @@ from topo_opt.errors import InfeasibleError, InvalidInputError, TopoOptError
 from topo_opt.io.commalab import read_commalab
 from topo_opt.model import Demand, Design, Link, Node, Routing, build_network
 from topo_opt.model.validation import replace_network
-from topo_opt.solve.checker import check_design
+from topo_opt.evaluators.design_check import check_design
 from topo_opt.solve.lp_methods import solve_max_utilization
 from conftest import real_file
 
@@ -49,14 +49,44 @@ def test_demand_above_the_min_cut_is_infeasible_with_the_cut_and_the_demand():
     with pytest.raises(InfeasibleError, match="demand 'ab' cannot be routed"):
         find_feasible_flow(net)
     net = _two_routes(12.0)  # U* = 12/10
-    with pytest.raises(InfeasibleError, match=r"infeasible: links .* cannot carry demands 'st' below capacity "
-                                              r"\(max utilisation >= 1\.") as err:
+    with pytest.raises(InfeasibleError, match=r"^two: infeasible: max utilisation >= 1\.\d+; saturated links .* "
+                                              r"\(capacity 10 packet/s\) cannot carry demands 'st' \(12 packet/s\)$") as err:
         find_feasible_flow(net)
     details = err.value.details
     assert 1.0 <= details["max_utilization_lower_bound"] <= 1.2 + 1e-9
-    assert details["demands"] == ["st"]
+    assert details["demands"] == ["st"] and details["cut_capacity"] == 10.0 and details["cut_demand"] == 12.0
     cut = set(details["saturated_links"])
     assert cut in ({"sa", "sb"}, {"at", "bt"}, {"sa", "bt"}, {"at", "sb"}) or cut == {"sa", "sb", "at", "bt"}
+
+
+def _triangle(rate_ac, extra=(), link_model="duplex"):
+    """a-c directly (capacity 5) or through b (ab 10, bc 20); node e isolated."""
+    links = [Link("ab", "a", "b", 10.0), Link("bc", "b", "c", 20.0), Link("ac", "a", "c", 5.0)]
+    return build_network(name="tri", nodes=[Node(n) for n in "abce"], links=links,
+                         demands=[Demand("d", "a", "c", rate_ac), *extra], rate_unit="packet/s",
+                         link_model=link_model)
+
+
+def test_demand_above_the_min_cut_names_the_cut_and_the_demand():
+    # cut {ab, ac} has capacity 15 < 20 (U* = 4/3); b -> c (rate 1) is not separated by it
+    net = _triangle(20.0, extra=[Demand("small", "b", "c", 1.0)])
+    with pytest.raises(InfeasibleError, match=r"^tri: infeasible: max utilisation >= 1\.\d+; saturated links "
+                                              r"'a[bc]', 'a[bc]' \(capacity 15 packet/s\) cannot carry demands "
+                                              r"'d' \(20 packet/s\)$") as info:
+        find_feasible_flow(net)
+    details = info.value.details
+    assert 1.0 <= details["max_utilization_lower_bound"] <= 4 / 3 * (1 + 1e-9)
+    assert set(details["saturated_links"]) == {"ab", "ac"} and details["demands"] == ["d"]
+    assert details["cut_capacity"] == pytest.approx(15.0) and details["cut_demand"] == pytest.approx(20.0)
+
+
+def test_directed_links_are_one_way_and_zero_capacity_links_carry_nothing():
+    net = _triangle(1.0, extra=[Demand("back", "c", "a", 1.0)], link_model="directed")
+    with pytest.raises(InfeasibleError, match="demand 'back' cannot be routed: no usable path"):
+        find_feasible_flow(net)
+    with pytest.raises(InfeasibleError, match="demand 'd' cannot be routed: no capacity on any path") as info:
+        find_feasible_flow(_triangle(1.0), link_capacity=np.array([0.0, 20.0, 0.0]))
+    assert info.value.details == {"reason": "no_capacity", "demands": ["d"]}
 
 
 def test_the_lower_bound_certifies_the_cut_value():

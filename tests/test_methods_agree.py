@@ -10,7 +10,7 @@ from topo_opt.io.detect import read_instance
 from topo_opt.model import Demand, Link, Node, build_network
 from topo_opt.model.result import Status
 from topo_opt.solve.cards import load_card
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.dispatch import solve
 from conftest import INSTANCES, MODELS, benchmark_path, parallel_links, real_file
 

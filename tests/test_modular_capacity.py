@@ -11,10 +11,10 @@ from topo_opt.model import Demand, Link, Module, Node, build_network
 from topo_opt.model.costs import capacity_levels
 from topo_opt.model.scenarios import Scenario, apply_scenario
 from topo_opt.solve.cards import load_card
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.dispatch import solve
 from topo_opt.solve.modular_capacity import installed_delay_s, solve_modular_capacity
-from topo_opt.solve.support_routing import min_delay_on_support
+from topo_opt.algorithms.support_routing import min_delay_on_support
 
 MODULE = (Module(capacity=10.0, cost=4.0),)
 

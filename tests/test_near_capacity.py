@@ -18,7 +18,7 @@ from topo_opt.io.sndlib import read_sndlib
 from topo_opt.model import Design
 from topo_opt.model.synthesis import scale_demands
 from topo_opt.solve.cards import load_card
-from topo_opt.solve.checker import check_design, check_result
+from topo_opt.evaluators.design_check import check_design, check_result
 from topo_opt.solve.dispatch import solve
 from topo_opt.solve.lp_methods import solve_max_utilization
 from conftest import MODELS, real_file
@@ -52,13 +52,21 @@ def test_feasible_at_0999_of_the_max_concurrent_flow(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_infeasible_at_1001_of_the_max_concurrent_flow_with_the_cut(name):
     network = at_fraction_of_max_flow(name, 1.001)
-    with pytest.raises(InfeasibleError, match=r"infeasible: links .* cannot carry demands .* below capacity "
-                                              r"\(max utilisation >= 1\.") as err:
+    with pytest.raises(InfeasibleError, match=r"infeasible: max utilisation >= 1\.\d+; saturated links .* "
+                                              r"cannot carry demands '") as err:
         find_feasible_flow(network)
     details = err.value.details
     # the dual bound proves U* >= 1; weak duality against the arc LP's U* = 1.001
     assert 1.0 <= details["max_utilization_lower_bound"] <= 1.001 * (1 + 1e-7)
     assert details["saturated_links"] and details["demands"]
+    # a cut named with its numbers proves it (its demands exceed it); polska's bottleneck is no
+    # such cut (multicommodity): the dual-weighted links and their demands, without numbers
+    assert details["cut_separates"] is (name != "polska")
+    if details["cut_separates"]:
+        assert details["cut_demand"] > details["cut_capacity"]
+        assert str(err.value).endswith(f"({details['cut_demand']:.6g} {network.rate_unit})")
+    else:
+        assert "cut_capacity" not in details and "(capacity" not in str(err.value)
 
 
 @pytest.mark.parametrize("name, method", [("abilene", "outer-approximation"), ("polska", "auto"),

@@ -11,7 +11,7 @@ from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.multicommodity import source_supply
 from topo_opt.model import Demand, Link, Node, build_network, replace_network
 from topo_opt.model.result import Status
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.outer_approximation import solve_min_delay_cuts
 from conftest import parallel_links, real_file
 

@@ -9,7 +9,7 @@ from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 from topo_opt.algorithms.path_equilibration import solve_min_delay_pe
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
 from topo_opt.io.detect import read_instance
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.outer_approximation import solve_min_delay_cuts
 from topo_opt.model.result import Status
 from conftest import INSTANCES, benchmark_path, parallel_links, real_file

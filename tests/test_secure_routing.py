@@ -11,7 +11,7 @@ from topo_opt.io.detect import read_instance
 from topo_opt.model import Demand, Link, Node, build_network
 from topo_opt.model.validation import replace_network
 from topo_opt.solve.cards import load_card
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.dispatch import solve
 from topo_opt.solve.secure_routing import solve_secure_max, solve_secure_sum
 

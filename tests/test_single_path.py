@@ -12,9 +12,10 @@ from topo_opt.io.detect import read_instance
 from topo_opt.model import Demand, Link, Node, build_network
 from topo_opt.model.result import Status
 from topo_opt.solve.cards import load_card
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.dispatch import solve
-from topo_opt.solve.single_path import candidate_paths, solve_single_path_min_delay
+from topo_opt.algorithms.path_enumeration import candidate_paths
+from topo_opt.solve.single_path import solve_single_path_min_delay
 from single_path_cases import enumerate_optimum, small_loaded
 from conftest import INSTANCES, real_file
 

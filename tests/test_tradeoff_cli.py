@@ -62,17 +62,17 @@ def test_a_looser_bound_never_reports_a_worse_design(monkeypatch):
     """Issue 12, defect 10: 7186.21 W at T_max 0.0232 s, then 7187.93 W at 0.0264 s (within the MIP
     gap).  The tighter bound's design meets the looser bound, so it is the one reported."""
     import topo_opt.algorithms.earp as earp
-    import topo_opt.solve.min_power as min_power
+    import topo_opt.batch.tradeoff as tradeoff
     from topo_opt.io.detect import read_instance
     from topo_opt.io.power_profile import BUNDLED_POWER_PROFILES, load_node_profiles
 
     milp = {0.0232: (7186.21, 0.0161, 7185.9), 0.0264: (7187.93, 0.0170, 7185.5)}
     heuristic = {0.0232: (7600.0, 0.0150, None), 0.0264: (7700.0, 0.0180, None)}
-    monkeypatch.setattr(min_power, "solve_min_power", lambda network, model, max_delay_s, **_: _fake(*milp[max_delay_s]))
+    monkeypatch.setattr(tradeoff, "solve_min_power", lambda network, model, max_delay_s, **_: _fake(*milp[max_delay_s]))
     monkeypatch.setattr(earp, "solve_earp", lambda network, model, max_delay_s, **_: _fake(*heuristic[max_delay_s][:2], float("-inf")))
     network = read_instance(SIX)
     profiles = load_node_profiles(network, BUNDLED_POWER_PROFILES, default="core-router")
-    first, second = min_power.power_delay_tradeoff(network, profiles, [0.0264, 0.0232])
+    first, second = tradeoff.power_delay_tradeoff(network, profiles, [0.0264, 0.0232])
     assert first["max_delay_s"] == 0.0232 and first["milp_power_w"] == 7186.21
     assert second["max_delay_s"] == 0.0264
     assert (second["milp_power_w"], second["milp_delay_s"], second["milp_design_max_delay_s"]) == (7186.21, 0.0161, 0.0232)

@@ -39,7 +39,7 @@ from topo_opt.measure.traffic_matrix import relative_error
 from topo_opt.model.result import Status
 from topo_opt.model.synthesis import scale_demands
 from topo_opt.solve.cards import load_card
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.dispatch import solve
 
 pytest.importorskip("topohub", reason="topohub is not installed (pip install -e '.[test]')")

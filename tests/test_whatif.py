@@ -17,7 +17,7 @@ from topo_opt.io.detect import read_instance
 from topo_opt.model.scenarios import Scenario, apply_scenario
 from topo_opt.model.scenarios import scenario_grid
 from topo_opt.model.validation import replace_network
-from topo_opt.solve.whatif import COLUMNS, WhatIfOptions, run_whatif
+from topo_opt.batch.whatif import COLUMNS, WhatIfOptions, run_whatif
 
 ROOT = Path(__file__).resolve().parents[1]
 ABILENE = ROOT / "instances" / "abilene.json"

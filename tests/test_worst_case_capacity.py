@@ -13,7 +13,7 @@ from topo_opt.model.network import Demand, Link, Node
 from topo_opt.model.traffic import traffic_descriptors
 from topo_opt.model.validation import build_network, replace_network
 from topo_opt.solve.cards import load_card
-from topo_opt.solve.checker import check_result
+from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.dispatch import solve
 from topo_opt.solve.worst_case_capacity import solve_worst_case_capacity
 

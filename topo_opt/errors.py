@@ -13,6 +13,11 @@ The CLI maps every :class:`TopoOptError` to exit code 2 and one line on stderr.
 from __future__ import annotations
 
 
+def id_list(ids: list[str], shown: int = 5) -> str:
+    """The first ``shown`` ids of a one-line message, quoted, then "(+N more)"."""
+    return ", ".join(repr(i) for i in ids[:shown]) + (f" (+{len(ids) - shown} more)" if len(ids) > shown else "")
+
+
 class TopoOptError(Exception):
     """Base class of every error topo-opt raises on purpose."""
 

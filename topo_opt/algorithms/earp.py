@@ -30,7 +30,7 @@ from topo_opt.algorithms.path_enumeration import k_shortest_paths
 from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.evaluators.delay import DelayObjective, arc_delay_s, zero_load_delay_s
 from topo_opt.evaluators.metrics import evaluate_design
-from topo_opt.evaluators.power import NodePowerModel, Profiles, incremental_power_w, network_power
+from topo_opt.evaluators.power import NodePowerModel, Profiles, incremental_power_w, network_power, powered_elements
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
@@ -180,11 +180,7 @@ def solve_earp(network: Network, profiles: Profiles, *, max_demand_delay_s: floa
     def design_of(chosen: np.ndarray) -> Design:
         routing = pool.select(first + chosen)  # candidate chosen[k] of every demand k
         flow = routing.arc_flow(rate, network.n_arcs)
-        link_on = np.bincount(network.arc_link, weights=flow, minlength=network.n_links) > 0
-        node_on = np.zeros(network.n_nodes, dtype=bool)
-        node_on[network.arc_tail[flow > 0]] = True
-        node_on[network.arc_head[flow > 0]] = True
-        node_on[network.demand_source] = node_on[network.demand_target] = True
+        link_on, node_on = powered_elements(network, flow)
         return Design.for_network(network, routing, link_on=link_on, node_on=node_on)
 
     chosen = state.chosen.copy()

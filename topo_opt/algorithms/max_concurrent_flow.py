@@ -1,4 +1,9 @@
-"""Feasibility phase of min-delay routing: is there a routing with every queue below capacity?
+"""The one feasibility decision of topo-opt: is there a routing with every queue below capacity?
+
+Every solve that needs a strictly feasible routing, or the reason there is none, calls
+:func:`find_feasible_flow` (min-delay descents, outer approximation, composite routing, the
+min-power diagnosis, min-hop with capacities); an infeasible instance gets one message, with
+the saturated cut, whatever the method.
 
 M/M/1 delay needs ``F_q < C_q`` on every queue, i.e. the min max-utilisation
 
@@ -53,9 +58,9 @@ import numpy as np
 
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph, demand_distances, demand_shortest_paths, extend_with_shortest_paths, grouped_paths,
-    merged_paths, segment_min, shortest_path_forest,
+    merged_paths, raise_unreachable, segment_min, shortest_path_forest, unreachable_demands,
 )
-from topo_opt.errors import InfeasibleError, InvalidInputError, TopoOptError
+from topo_opt.errors import InfeasibleError, InvalidInputError, TopoOptError, id_list
 from topo_opt.model.design import Routing
 from topo_opt.model.network import Network
 
@@ -121,25 +126,64 @@ def _line_search(u: np.ndarray, du: np.ndarray, mu: float) -> float:
 
 def _infeasible(network: Network, graph: ArcGraph, weight_q: np.ndarray, capacity_q: np.ndarray,
                 arc_weight: np.ndarray, lower: float) -> InfeasibleError:
-    """The error for ``U* ≥ lower ≥ 1``: the heaviest dual links and the demands crossing them."""
+    """The error for ``U* ≥ lower ≥ 1``: the saturated cut and the demands it cannot carry.
+
+    The queues carrying the dual weight, heaviest first, are cut down to a minimal set that
+    separates some demands (the shortest heaviest-first prefix that separates any, then
+    reverse deletion keeping the same demands separated): those demands must cross it, so its
+    capacity is what they share, and it is reported with that capacity and their rate when the
+    rate exceeds it (a cut that proves infeasibility by itself).  Otherwise (the weight is spread
+    over no such cut of the graph: a multicommodity bottleneck) the set is all of them, its
+    demands are those whose shortest path under the dual lengths crosses it, and the message
+    has no capacity and rate (the proof is the dual bound).
+    """
     share = weight_q * capacity_q
-    cut_queues = np.flatnonzero(share >= _CUT_SHARE * share.max())
-    cut_queues = cut_queues[np.argsort(-share[cut_queues])]
-    cut_links = list(dict.fromkeys(network.links[network.queue_link[q]].id for q in cut_queues))
-    forest = shortest_path_forest(graph, arc_weight, network.demand_source)
-    indptr, arcs = demand_shortest_paths(forest, network)
-    in_cut = np.zeros(network.n_queues, dtype=bool)
-    in_cut[cut_queues] = True
-    crosses = np.logical_or.reduceat(in_cut[network.arc_queue[arcs]], indptr[:-1]) \
-        if len(arcs) else np.zeros(network.n_demands, bool)
-    demands = [network.demands[k].id for k in np.flatnonzero(crosses)]
-    shown = ", ".join(repr(name) for name in cut_links[:5]) + (" ..." if len(cut_links) > 5 else "")
-    names = ", ".join(repr(name) for name in demands[:3]) + (" ..." if len(demands) > 3 else "")
+    heavy = np.flatnonzero(share >= _CUT_SHARE * share.max())
+    heavy = heavy[np.argsort(-share[heavy], kind="stable")]
+    usable_arc = (capacity_q > 0)[network.arc_queue]
+
+    def separated(queues: np.ndarray) -> np.ndarray:
+        removed = np.zeros(network.n_queues, dtype=bool)
+        removed[queues] = True
+        return unreachable_demands(network, usable_arc & ~removed[network.arc_queue])
+
+    crosses = separated(heavy)
+    if crosses.size:
+        lo, hi = 1, len(heavy)  # separated() grows with the prefix: the shortest one that separates
+        while lo < hi:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if separated(heavy[:mid]).size else (mid + 1, hi)
+        cut = list(heavy[:lo])
+        crosses = separated(np.array(cut))
+        for q in cut[::-1]:
+            rest = np.array([x for x in cut if x != q])
+            if rest.size and np.array_equal(separated(rest), crosses):
+                cut.remove(q)
+        cut_queues = np.array(cut)
+        if network.demand_rate[crosses].sum() <= capacity_q[cut_queues].sum():  # no proof by itself
+            crosses = np.zeros(0, np.int64)
+    proof = bool(crosses.size)
+    if not proof:
+        cut_queues = heavy
+        in_cut = np.zeros(network.n_queues, dtype=bool)
+        in_cut[heavy] = True
+        forest = shortest_path_forest(graph, arc_weight, network.demand_source)
+        indptr, arcs = demand_shortest_paths(forest, network)
+        crosses = np.flatnonzero(np.logical_or.reduceat(in_cut[network.arc_queue[arcs]], indptr[:-1])) \
+            if len(arcs) else np.zeros(0, np.int64)
+    cut_links = list(dict.fromkeys(network.links[network.queue_link[q]].id for q in cut_queues.tolist()))
+    demands = [network.demands[k].id for k in crosses.tolist()]
+    details = {"reason": "capacity", "max_utilization_lower_bound": lower, "saturated_links": cut_links,
+               "demands": demands, "cut_separates": proof}
+    capacity_text = rate_text = ""
+    if proof:  # the cut's capacity and the rate that must cross it
+        details.update(cut_capacity=float(capacity_q[cut_queues].sum()),
+                       cut_demand=float(network.demand_rate[crosses].sum()))
+        capacity_text = f" (capacity {details['cut_capacity']:.6g} {network.rate_unit})"
+        rate_text = f" ({details['cut_demand']:.6g} {network.rate_unit})"
     return InfeasibleError(
-        f"infeasible: links {shown} cannot carry demands {names} below capacity "
-        f"(max utilisation >= {lower:.6g})",
-        {"reason": "capacity", "max_utilization_lower_bound": lower,
-         "saturated_links": cut_links, "demands": demands})
+        f"{network.name}: infeasible: max utilisation >= {lower:.6g}; saturated links {id_list(cut_links)}"
+        f"{capacity_text} cannot carry demands {id_list(demands)}{rate_text}", details)
 
 
 def find_feasible_flow(network: Network, link_capacity: np.ndarray | None = None,
@@ -165,10 +209,14 @@ def find_feasible_flow(network: Network, link_capacity: np.ndarray | None = None
     Raises
     ------
     InfeasibleError
-        ``U_low ≥ 1``: ``details`` holds ``max_utilization_lower_bound``, ``saturated_links``
-        (the links carrying the dual weight, heaviest first) and ``demands`` (those whose
-        shortest path under the dual lengths crosses them).  Also raised for a demand with no
-        usable path.
+        ``U_low ≥ 1``: one line "max utilisation >= U_low; saturated links ... (capacity)
+        cannot carry demands ... (rate)", and ``details = {"reason": "capacity",
+        "max_utilization_lower_bound", "saturated_links"`` (a minimal cut among the links
+        carrying the dual weight), ``"demands"`` (those the cut separates, else those whose
+        shortest path under the dual lengths crosses it), ``"cut_separates"}``, and when the cut
+        separates demands of more rate than its capacity ``"cut_capacity", "cut_demand"``
+        (rate unit, also in the message).  Also
+        raised, naming the demand, for a demand with no usable path (``"reason": "unreachable"``).
     TopoOptError
         The master LP did not solve, or ``U*`` equals 1 within the LP's tolerances.
 
@@ -182,6 +230,9 @@ def find_feasible_flow(network: Network, link_capacity: np.ndarray | None = None
     capacity_q = network.queue_capacity(link_capacity)
     usable_q = capacity_q > 0
     usable_arc = usable_q[network.arc_queue]
+    blocked = unreachable_demands(network, usable_arc)
+    if blocked.size:
+        raise_unreachable(network, blocked, link_capacity)
     graph = ArcGraph.from_network(network)
     sources = network.demand_source
     inv_capacity = np.divide(1.0, capacity_q, out=np.full_like(capacity_q, np.inf), where=usable_q)

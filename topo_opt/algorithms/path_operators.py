@@ -11,7 +11,8 @@ route discovery", IEEE Trans. SMC-B 36(6), 2006; models.md §6):
 * **mutation** -- the sub-path between two random positions i < j is replaced by a random
   loop-free sub-path that avoids the other nodes of the path;
 * **candidates** -- randomised shortest paths for all demands at once (k shortest and all simple
-  paths are in :mod:`topo_opt.algorithms.path_enumeration`).
+  paths are in :mod:`topo_opt.algorithms.path_enumeration`);
+* **arc sets to paths** -- one path per demand from the arcs a single-path MILP chose for it.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
 from topo_opt.algorithms.shortest_paths import ArcGraph, demand_shortest_paths, shortest_path_forest
+from topo_opt.model.design import Routing
 from topo_opt.model.network import Network
 
 
@@ -125,3 +127,19 @@ def randomised_shortest_paths(network: Network, graph: ArcGraph, base_weight: np
     """
     forest = shortest_path_forest(graph, random_weights(base_weight, rng), network.demand_source)
     return demand_shortest_paths(forest, network)
+
+
+def paths_from_arc_sets(network: Network, used: np.ndarray) -> Routing:
+    """One path per demand from its chosen arcs (rows (k, a) of ``used``): a walk from the source that uses each chosen
+    arc at most once (conservation guarantees it reaches the target), with its loops removed."""
+    paths = []
+    for k in range(network.n_demands):
+        out: dict[int, list[int]] = {}
+        for a in used[used[:, 0] == k, 1].tolist():
+            out.setdefault(int(network.arc_tail[a]), []).append(a)
+        node, walk = int(network.demand_source[k]), []
+        while node != network.demand_target[k]:
+            walk.append(out[node].pop())
+            node = int(network.arc_head[walk[-1]])
+        paths.append((k, remove_loops(np.asarray(walk, np.int64), network.arc_tail, network.arc_head), 1.0))
+    return Routing.from_paths(paths)

@@ -34,7 +34,7 @@ def run_attack(instance: str, spec: str, card_path: str, overrides: tuple[str, .
     from topo_opt.io.csv_table import csv_text
     from topo_opt.io.solution_json import json_clean
     from topo_opt.model.attack import parse_attack
-    from topo_opt.solve.attack_whatif import run_attack_whatif
+    from topo_opt.batch.attack_whatif import run_attack_whatif
 
     checked_output(out, TABLE_SUFFIXES)
     network = read_network(instance, fmt)

@@ -53,7 +53,7 @@ def bench(instances: tuple[str, ...], methods: str, seeds: int, time_limit: floa
           plot: str | None, fmt: str, progress: bool | None) -> None:
     """Run every method on every INSTANCE and tabulate objective, bound, gap, time, evaluations."""
     from topo_opt.errors import SolveInterrupted
-    from topo_opt.solve.benchmark import COLUMNS, parse_methods, run_benchmark, summarize
+    from topo_opt.batch.benchmark import COLUMNS, parse_methods, run_benchmark, summarize
 
     names = parse_methods(methods)
     checked_output(out, TABLE_SUFFIXES)

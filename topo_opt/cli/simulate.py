@@ -166,7 +166,7 @@ def simulate(instance: str, solution: str, packets: float | None, duration: floa
     from topo_opt.io.atomic import atomic_write_text
     from topo_opt.io.solution_json import json_clean, read_design
     from topo_opt.simulation import Buffers, PacketLengths, SimulationOptions, simulate as run
-    from topo_opt.solve.checker import check_design
+    from topo_opt.evaluators.design_check import check_design
 
     _check_output(out, "--out", (".json",))
     _check_output(plot, "--plot", PLOT_SUFFIXES)

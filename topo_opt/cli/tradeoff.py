@@ -56,7 +56,8 @@ def tradeoff(instance: str, model: str, overrides: tuple[str, ...], tmax_range: 
     from topo_opt.io.solution_json import json_clean
     from topo_opt.model.scenarios import parse_range
     from topo_opt.solve.cards import load_card, node_power_profiles
-    from topo_opt.solve.min_power import min_delay_all_on, power_delay_tradeoff
+    from topo_opt.batch.tradeoff import power_delay_tradeoff
+    from topo_opt.solve.min_power import min_delay_all_on
 
     checked_output(out, TABLE_SUFFIXES)
     checked_plot(plot)

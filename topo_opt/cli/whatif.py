@@ -70,7 +70,9 @@ def _print_table(result, rate_unit: str) -> None:
         failed = ", ".join(r["failed_links"] + r["failed_nodes"])
         where = f"fail {failed}" if failed else "intact"
         if r["reason"]:
-            text = r["reason"] if r["reason"].startswith(r["status"]) else f"{r['status']}: {r['reason']}"
+            name = f"{result.network_name}: "  # the scenario networks keep the instance's name
+            text = r["reason"][len(name):] if r["reason"].startswith(name) else r["reason"]
+            text = text if text.startswith(r["status"]) else f"{r['status']}: {text}"
             notes.setdefault((where, text), []).append(f"x{r['demand_scale']:g}")
         if r["upgrade_status"] in ("infeasible", "time_limit") and r["upgrade_reason"]:
             notes.setdefault((where, f"upgrade {r['upgrade_status']}: {r['upgrade_reason']}"), []).append(
@@ -120,7 +122,7 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
     from topo_opt.errors import SolveInterrupted
     from topo_opt.model.scenarios import parse_range, scenario_grid
     from topo_opt.solve.cards import load_card
-    from topo_opt.solve.whatif import COLUMNS, WhatIfOptions, WhatIfResult, run_whatif
+    from topo_opt.batch.whatif import COLUMNS, WhatIfOptions, WhatIfResult, run_whatif
 
     checked_output(out, TABLE_SUFFIXES)
     checked_plot(plot)

@@ -173,6 +173,18 @@ class PowerBreakdown:
         return float(self.node_w.sum())
 
 
+def powered_elements(network: Network, arc_flow: np.ndarray, link_on: np.ndarray | None = None,
+                     node_on: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The links and nodes a design keeps on (booleans): those given, every link that carries
+    flow in ``arc_flow``, both end nodes of every link on, and every demand's end points."""
+    carries = np.bincount(network.arc_link, weights=arc_flow, minlength=network.n_links) > 0
+    link_on = carries if link_on is None else carries | link_on
+    node_on = np.zeros(network.n_nodes, dtype=bool) if node_on is None else node_on.copy()
+    node_on[network.demand_source] = node_on[network.demand_target] = True
+    node_on[network.link_source[link_on]] = node_on[network.link_target[link_on]] = True
+    return link_on, node_on
+
+
 def network_power(network: Network, design: Design, profiles: Profiles) -> PowerBreakdown:
     """Power of every node of ``design`` (see the module docstring for the model).
 

@@ -58,9 +58,11 @@ class FlowLayout:
         return out * self.flow_scale
 
 
-def source_supply(network: Network) -> tuple[np.ndarray, np.ndarray]:
-    """Source nodes and their supply vectors b_s (rate units), shape (n_sources, n_nodes)."""
-    sources, position = np.unique(network.demand_source, return_inverse=True)
+def source_supply(network: Network, per_demand: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Source nodes and their supply vectors b_s (rate units), shape (n_sources, n_nodes); with
+    ``per_demand`` one commodity per demand k, b_k = r_k (e_s − e_t), rows in demand order."""
+    sources, position = (network.demand_source.copy(), np.arange(network.n_demands)) if per_demand \
+        else np.unique(network.demand_source, return_inverse=True)
     supply = np.zeros((len(sources), network.n_nodes))
     rate = network.demand_rate
     np.add.at(supply, (position, network.demand_source), rate)
@@ -69,15 +71,16 @@ def source_supply(network: Network) -> tuple[np.ndarray, np.ndarray]:
 
 
 def flow_layout(network: Network, arc_mask: np.ndarray | None = None,
-                link_capacity: np.ndarray | None = None) -> FlowLayout:
-    """The layout of a flow model on ``network``, optionally restricted to ``arc_mask`` arcs."""
+                link_capacity: np.ndarray | None = None, per_demand: bool = False) -> FlowLayout:
+    """The layout of a flow model on ``network``, optionally restricted to ``arc_mask`` arcs, with
+    one commodity per source (or per demand, :func:`source_supply`)."""
     arcs = np.arange(network.n_arcs) if arc_mask is None else np.flatnonzero(arc_mask)
     queues = np.unique(network.arc_queue[arcs])
     capacity = network.queue_capacity(link_capacity)[queues]
     scale = float(capacity.max()) if capacity.size else 0.0
     if scale <= 0:  # capacity-design instances install nothing yet: size flows by the demand
         scale = network.total_demand or 1.0
-    sources, supply = source_supply(network)
+    sources, supply = source_supply(network, per_demand)
     return FlowLayout(sources, supply, arcs, queues, scale)
 
 
@@ -156,7 +159,7 @@ def define_queue_loads(model: pyo.ConcreteModel, network: Network) -> None:
 
 def build_multicommodity_model(network: Network, *, arc_mask: np.ndarray | None = None,
                                link_capacity: np.ndarray | None = None,
-                               name: str = "multicommodity_flow") -> pyo.ConcreteModel:
+                               name: str = "multicommodity_flow", per_demand: bool = False) -> pyo.ConcreteModel:
     """A Pyomo model with the flow variables and conservation, without objective.
 
     Parameters
@@ -166,6 +169,8 @@ def build_multicommodity_model(network: Network, *, arc_mask: np.ndarray | None 
         Arcs that may carry flow (e.g. those of links that are on, or of positive capacity).
     link_capacity : ndarray, optional
         Per-link capacities (rate unit) that set the flow unit; default: installed capacities.
+    per_demand : bool
+        One commodity per demand instead of one per source node (per-demand arc costs).
 
     Returns
     -------
@@ -174,7 +179,7 @@ def build_multicommodity_model(network: Network, *, arc_mask: np.ndarray | None 
         arc_flow_definition, queue_load`` and the :class:`FlowLayout` as ``model.layout``.
     """
     model = pyo.ConcreteModel(name=name)
-    define_index_sets(model, network, flow_layout(network, arc_mask, link_capacity))
+    define_index_sets(model, network, flow_layout(network, arc_mask, link_capacity, per_demand))
     define_source_flows(model)
     define_flow_conservation(model, network)
     define_arc_flows(model)

@@ -1,4 +1,4 @@
-"""Plot of a what-if sweep (:mod:`topo_opt.solve.whatif`): growth curve and failure impact.
+"""Plot of a what-if sweep (:mod:`topo_opt.batch.whatif`): growth curve and failure impact.
 
 * Demand growth (intact network; drawn when the sweep has more than one demand scale or no
   failures): average delay of the installed and of the upgraded network against the demand
@@ -116,7 +116,7 @@ def plot_whatif(records: list[dict], max_delay_s: float, path: str | Path, *, ti
     Parameters
     ----------
     records : list of dict
-        Records of :func:`topo_opt.solve.whatif.run_whatif`.
+        Records of :func:`topo_opt.batch.whatif.run_whatif`.
     max_delay_s : float
         T_max (s), drawn as a horizontal line.
     path : str or Path

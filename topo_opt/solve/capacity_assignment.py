@@ -49,7 +49,7 @@ from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
 from topo_opt.solve.problems import CAPACITY_ROUTING_RULES as ROUTING_RULES
-from topo_opt.solve.support_routing import min_delay_on_support
+from topo_opt.algorithms.support_routing import min_delay_on_support
 
 Callback = Callable[[dict], None]
 CFA_MAX_ROUNDS = 50

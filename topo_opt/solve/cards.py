@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -29,6 +29,7 @@ from topo_opt.errors import InvalidInputError
 from topo_opt.io.bundled import resolve
 from topo_opt.io.power_profile import load_node_profiles
 from topo_opt.io.toml_file import apply_overrides, read_toml
+from topo_opt.model.validation import replace_network
 from topo_opt.solve.problems import PROBLEMS, RENAMED_KEYS, RENAMED_PROBLEMS, RENAMED_VALUES
 
 TOP_LEVEL_KEYS = ("problem", "description")
@@ -216,3 +217,34 @@ def node_power_profiles(network, card: ModelCard) -> dict:
     ``power_profile`` names, else ``power.default_profile``, from ``power.profiles`` (a folder,
     searched before the bundled profiles; empty: bundled only)."""
     return load_node_profiles(network, card.get("power.profiles") or None, default=card.get("power.default_profile"))
+
+
+def card_power_profiles(network, card: ModelCard) -> dict | None:
+    """:func:`node_power_profiles` when the card's problem has a power model (``earp-min-power``,
+    ``composite-goal``, ``ga`` with a ``power`` or ``composite`` fitness), else None."""
+    if card.problem in ("earp-min-power", "composite-goal") or \
+            card.problem == "ga" and card.get("objective.name") in ("power", "composite"):
+        return node_power_profiles(network, card)
+    return None
+
+
+def card_network(network, card: ModelCard):
+    """``network`` with the card's ``security.node_insecurity`` (node id -> S) applied.
+
+    Raises
+    ------
+    InvalidInputError
+        An unknown node id or an insecurity that is not a finite number >= 0.
+    """
+    given = card.get("security.node_insecurity")
+    if not given:
+        return network
+    for node_id, value in given.items():
+        if node_id not in network.node_index:
+            raise InvalidInputError(f"{card.source}: security.node_insecurity: unknown node {node_id!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or value < 0:
+            raise InvalidInputError(f"{card.source}: security.node_insecurity.{node_id} must be a "
+                                    f"finite number >= 0, got {value!r}")
+    return replace_network(network, nodes=tuple(replace(n, insecurity=float(given[n.id])) if n.id in given else n
+                                       for n in network.nodes))

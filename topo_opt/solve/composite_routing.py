@@ -33,35 +33,28 @@ optimised.  Normalisers R₀, Q₀, E₀ come from min-hop routing with everythi
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Callable, Mapping
 
 import numpy as np
-import pyomo.environ as pyo
 
 from topo_opt.algorithms.baselines import min_hop_routing
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows
 from topo_opt.algorithms.flow_deviation import CertifiedProgress, delay_line_search
+from topo_opt.algorithms.max_concurrent_flow import find_feasible_flow
 from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.composite import CompositeWeights, composite_goal
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.power import NodePowerModel, Profiles
 from topo_opt.evaluators.security import arc_rejection
 from topo_opt.formulations.delay_cuts import add_initial_tangent_cuts, add_tangent_cuts, define_delay_epigraph
-from topo_opt.formulations.multicommodity import (
-    define_arc_flows, define_flow_conservation, define_index_sets, define_queue_loads,
-    define_source_flows, flow_layout, linear_expression,
-)
+from topo_opt.formulations.multicommodity import build_multicommodity_model, linear_expression
 from topo_opt.formulations.switching import arc_load_power_w
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.model.validation import replace_network
-from topo_opt.solve.cards import ModelCard
-from topo_opt.solve.ga import card_profiles
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.kelley import run_kelley
-from topo_opt.solve.lp_methods import check_feasibility
 from topo_opt.solve.outer_approximation import new_cut_points
 
 Callback = Callable[[dict], None]
@@ -166,26 +159,15 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
     weights = weights.resolve(network, reference, power, tolerance_by_class)
     objective = DelayObjective.for_network(network, include_fixed_delay=True)
     objective.require_positive_capacity()
-    feasible = check_feasibility(network)
+    feasible = find_feasible_flow(network)
     cost, constant = demand_arc_costs(network, weights, power, tolerance_by_class)
     delay_weight = weights.delay / weights.delay_ref_s  # G per second of T
 
     def value(flow: np.ndarray) -> float:
         return delay_weight * objective.value(flow.sum(axis=0)) + float(np.sum(cost * flow)) + constant
 
-    # one commodity per demand: rows of the layout are demands, b_k = r_k (e_s − e_t)
-    layout = flow_layout(network)
-    supply = np.zeros((network.n_demands, network.n_nodes))
-    k = np.arange(network.n_demands)
-    supply[k, network.demand_source] = network.demand_rate
-    supply[k, network.demand_target] -= network.demand_rate
-    layout = replace(layout, sources=network.demand_source.copy(), supply=supply)
-    model = pyo.ConcreteModel(name="composite_routing")
-    define_index_sets(model, network, layout)
-    define_source_flows(model)
-    define_flow_conservation(model, network)
-    define_arc_flows(model)
-    define_queue_loads(model, network)
+    model = build_multicommodity_model(network, name="composite_routing", per_demand=True)  # rows: demands
+    layout = model.layout
     define_delay_epigraph(model, objective)  # Σ n_q + ρ Σ d_a F_a in packets
     per_packet = delay_weight * objective.scale  # G per packet of the LP objective
     lp_cost = cost[:, layout.arcs] * layout.flow_scale / per_packet
@@ -196,7 +178,7 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
     n_cuts = len(add_initial_tangent_cuts(model))
     solver = HighsSolver(model, HighsOptions())
 
-    start_flow = _demand_flows(network, feasible.design.routing)
+    start_flow = _demand_flows(network, feasible.routing)
     state = {"incumbent": start_flow, "best": value(start_flow)}
     progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback, start_s=start)
     queues = layout.queues
@@ -257,12 +239,3 @@ def solve_composite_routing(network: Network, profiles: Profiles, weights: Compo
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)
     return result
-
-
-def solve_composite_card(network: Network, card: ModelCard, callback: Callback | None = None) -> SolveResult:
-    """Run the ``composite-goal`` card: :func:`solve_composite_routing` with its weights, power
-    profiles (:func:`~topo_opt.solve.ga.card_profiles`), gap and time limit."""
-    weights = CompositeWeights(rejection=card.get("composite.rejection"), delay=card.get("composite.delay"),
-                               energy=card.get("composite.energy"))
-    return solve_composite_routing(network, card_profiles(network, card), weights, gap=card.get("solver.gap"),
-                                   time_limit_s=card.get("solver.time_limit_s"), callback=callback)

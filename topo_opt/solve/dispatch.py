@@ -17,7 +17,7 @@ from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
-from topo_opt.solve.cards import ModelCard
+from topo_opt.solve.cards import ModelCard, card_network, node_power_profiles
 from topo_opt.solve.checker import check_card, flag_overload
 from topo_opt.solve.problems import PROBLEMS
 
@@ -141,6 +141,70 @@ def run_lp(network: Network, card: ModelCard, callback: Callback | None) -> Solv
            "min-hop": lp_methods.solve_min_hop,
            "fortz-thorup": lp_methods.solve_fortz_thorup}[card.problem]
     return run(network, time_limit_s=card.get("solver.time_limit_s"))
+
+
+def card_delay_bound_s(network: Network, card: ModelCard) -> float | None:
+    """T_max of the card: ``constraints.max_delay_s``, or when it is 0, ``constraints.max_delay_factor`` × T*
+    with T* the minimum delay of the network with every link on (runs on any instance); None
+    when both are 0 (no network bound, e.g. with a per-demand bound alone)."""
+    given = card.get("constraints.max_delay_s")
+    if given > 0:
+        return given
+    factor = card.get("constraints.max_delay_factor")
+    from topo_opt.solve.min_power import min_delay_all_on
+
+    return factor * min_delay_all_on(network, card.get("objective.include_fixed_delay")) if factor > 0 else None
+
+
+def run_min_power(network: Network, card: ModelCard, callback: Callback | None = None
+                         ) -> SolveResult:
+    """Run the ``earp-min-power`` card: ``solver.method`` ``milp`` or ``earp`` (the heuristic)."""
+    from topo_opt.solve.min_power import solve_min_power
+
+    profiles = node_power_profiles(network, card)
+    t_max = card_delay_bound_s(network, card)
+    d_max = card.get("constraints.max_demand_delay_s") or None
+    common = dict(max_delay_s=t_max, max_utilization=card.get("constraints.max_utilization"),
+                  include_fixed_delay=card.get("objective.include_fixed_delay"))
+    if card.get("solver.method") == "earp":
+        from topo_opt.algorithms.earp import solve_earp
+
+        return solve_earp(network, profiles, max_demand_delay_s=d_max,
+                          n_candidates=card.get("candidates.k_shortest"), **common)
+    return solve_min_power(network, profiles, max_demand_delay_s=d_max, gap=card.get("solver.gap"),
+                           k_shortest=card.get("candidates.k_shortest"),
+                           max_simple_paths=card.get("candidates.max_simple_paths"),
+                           time_limit_s=card.get("solver.time_limit_s"),
+                           max_iterations=card.get("solver.max_iterations"), callback=callback,
+                           **common)
+
+
+def run_secure(network: Network, card: ModelCard, callback: Callback | None = None) -> SolveResult:
+    """Run the ``secure-min-delay`` card: form ``max`` (exclusion + gradient projection, or the
+    single-path MILP with ``routing = "single-path"``) or ``sum`` (single-path MILP)."""
+    from topo_opt.solve.secure_routing import solve_secure_max, solve_secure_sum
+
+    network = card_network(network, card)
+    kwargs = dict(max_rejection=card.get("security.max_rejection"), time_limit_s=card.get("solver.time_limit_s"),
+                  include_fixed_delay=card.get("objective.include_fixed_delay"), gap=card.get("solver.gap"),
+                  callback=callback)
+    tolerance = card.get("security.tolerance")
+    if card.get("security.form") == "max" and card.get("routing.paths") == "split":
+        return solve_secure_max(network, tolerance, **kwargs)
+    return solve_secure_sum(network, tolerance, form=card.get("security.form"),
+                            max_iterations=card.get("solver.max_iterations"), **kwargs)
+
+
+def run_composite(network: Network, card: ModelCard, callback: Callback | None = None) -> SolveResult:
+    """Run the ``composite-goal`` card: :func:`solve_composite_routing` with its weights, power
+    profiles (:func:`~topo_opt.solve.cards.node_power_profiles`), gap and time limit."""
+    from topo_opt.evaluators.composite import CompositeWeights
+    from topo_opt.solve.composite_routing import solve_composite_routing
+
+    weights = CompositeWeights(rejection=card.get("composite.rejection"), delay=card.get("composite.delay"),
+                               energy=card.get("composite.energy"))
+    return solve_composite_routing(network, node_power_profiles(network, card), weights, gap=card.get("solver.gap"),
+                                   time_limit_s=card.get("solver.time_limit_s"), callback=callback)
 
 
 def check_routable(network: Network) -> None:

@@ -11,22 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from topo_opt.evaluators.metrics import evaluate_design
-from topo_opt.evaluators.power import PowerProfile
 from topo_opt.io.solution_json import solution_to_dict
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult
-from topo_opt.solve.cards import ModelCard, node_power_profiles
-
-
-def card_power_profiles(network: Network, card: ModelCard) -> dict[str, PowerProfile] | None:
-    """Each node's power profile when the card's problem has a power model, else None."""
-    if card.problem == "earp-min-power":
-        return node_power_profiles(network, card)
-    if card.problem in ("ga", "composite-goal"):
-        from topo_opt.solve.ga import card_profiles
-
-        return card_profiles(network, card)
-    return None
+from topo_opt.solve.cards import ModelCard, card_power_profiles
 
 
 def solution_document(network: Network, result: SolveResult, card: ModelCard,

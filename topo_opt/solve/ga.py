@@ -22,10 +22,9 @@ from topo_opt.algorithms.genetic import GAOptions, run_ga
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.composite import CompositeWeights
-from topo_opt.evaluators.power import PowerProfile
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult
-from topo_opt.solve.cards import ModelCard, node_power_profiles
+from topo_opt.solve.cards import ModelCard, card_power_profiles
 
 FITNESSES = ("delay", "power", "rejection", "composite")
 
@@ -38,16 +37,6 @@ def ga_options(card: ModelCard, **changes) -> GAOptions:
     return GAOptions(**values)
 
 
-def card_profiles(network: Network, card: ModelCard) -> dict[str, PowerProfile] | None:
-    """Each node's power profile for a GA ``power`` or ``composite`` fitness or a
-    ``composite-goal`` card (None for the GA's other fitnesses): the card its ``power_profile``
-    names, else ``power.default_profile``, from ``power.profiles`` (a folder, searched before the
-    bundled profiles; empty: bundled only)."""
-    if card.problem == "ga" and card.get("objective.name") not in ("power", "composite"):
-        return None
-    return node_power_profiles(network, card)
-
-
 def build_fitness(network: Network, card: ModelCard) -> PopulationFitness:
     """The fitness of ``objective.name`` with its penalty scaled to the min-hop routing's value.
 
@@ -58,7 +47,7 @@ def build_fitness(network: Network, card: ModelCard) -> PopulationFitness:
     capacity = network.queue_capacity()
     if name == "delay":
         return DelayFitness(network, capacity, include_fixed_delay=card.get("objective.include_fixed_delay"))
-    profiles = card_profiles(network, card)
+    profiles = card_power_profiles(network, card)
     if name == "power":
         fitness = PowerFitness(network, capacity, profiles=profiles)
     elif name == "rejection":

@@ -14,13 +14,16 @@ where the master's point is cut off.  The driver owns everything around those th
 * the master failing: infeasible (status ``infeasible``: the caller reports why), or stopped
   without a point (its status and HiGHS's text); a MILP stopped early with a point still
   gives its incumbent and bound, then the loop ends with its status;
-* Ctrl-C: the loop ends with status ``interrupted``, the incumbent and the bound kept.
+* Ctrl-C: the loop ends with status ``interrupted``, the incumbent and the bound kept; in a
+  MILP with an incumbent, HiGHS's point and bound count as a last round.
 
 The problem supplies ``bound(outcome)`` (the master's bound in objective units), ``incumbent()``
 (the true objective of the best design after this master solve) and ``cut()`` (adds the cuts at
-the master's point and returns how many).  Cut points are picked by
-:func:`topo_opt.solve.outer_approximation.new_cut_points` and added by
-:func:`topo_opt.formulations.delay_cuts.add_tangent_cuts`.
+the master's point and returns how many).  The min-delay masters (outer approximation,
+composite goal, single-path, secure single-path) pick cut points by
+:func:`topo_opt.solve.outer_approximation.new_cut_points` and add them by
+:func:`topo_opt.formulations.delay_cuts.add_tangent_cuts`; the min-power MILP adds the
+perspective and sojourn tangents of :mod:`topo_opt.formulations.switching`.
 
 Reference: J. E. Kelley, "The cutting-plane method for solving convex programs", SIAM J. 8 (1960).
 """
@@ -32,6 +35,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
+from topo_opt.errors import SolveInterrupted
 from topo_opt.model.result import Status
 from topo_opt.solve.highs import HighsOutcome, HighsSolver
 
@@ -62,14 +66,20 @@ def run_kelley(solver: HighsSolver, progress: CertifiedProgress, *,
     try:
         while True:
             remaining = None if math.isinf(deadline) else max(deadline - time.perf_counter(), 0.0)
-            outcome = solver.solve(time_limit_s=remaining,
-                                   algorithm=None if milp else "ipm" if iteration == 0 else "simplex")
+            try:
+                outcome = solver.solve(time_limit_s=remaining,
+                                       algorithm=None if milp else "ipm" if iteration == 0 else "simplex")
+            except SolveInterrupted as stop:  # Ctrl-C in a MILP: this round with HiGHS's incumbent
+                if not (milp and math.isfinite(stop.partial.objective)):
+                    raise
+                outcome = stop.partial
             simplex += outcome.simplex_iterations
             if outcome.status is Status.INFEASIBLE:
                 status, message = Status.INFEASIBLE, f"master infeasible: {outcome.message}"
                 break
             if not (outcome.status is Status.OPTIMAL or milp and math.isfinite(outcome.objective)):
-                status, message = outcome.status, f"{'MILP' if milp else 'LP'} stopped: {outcome.message}"
+                kind = "MILP" if milp else "LP"
+                status, message = outcome.status, f"{kind} stopped without a solution: {outcome.message}"
                 break
             iteration += 1
             best_bound = max(best_bound, bound(outcome))

@@ -1,12 +1,11 @@
-"""LP routing methods solved with HiGHS: feasibility check, min max-utilisation, min-hop with
-capacities, Fortz–Thorup cost.  Each returns a :class:`SolveResult` whose design routes every
-demand on the paths of the flow decomposition of the LP's source flows.
+"""LP routing methods solved with HiGHS: min max-utilisation, min-hop with capacities,
+Fortz–Thorup cost.  Each returns a :class:`SolveResult` whose design routes every demand on the
+paths of the flow decomposition of the LP's source flows.  Whether the capacities can carry the
+demands at all is decided by :func:`~topo_opt.algorithms.max_concurrent_flow.find_feasible_flow`
+(the reason names the saturated cut).
 
-Feasibility.  Finite M/M/1 delay needs a routing with every queue strictly below capacity, i.e.
-U* < 1 for the min max-utilisation LP.  When U* ≥ 1, the queues whose utilisation rows have a
-nonzero dual form the bottleneck (LP duality: U* = Σ_k r_k dist_π(s_k, t_k) / Σ_q π_q C_q); the
-demands that cannot fit are those whose target is unreachable from their source once those links
-are removed, or else the demands the LP routes through them.
+The min max-utilisation LP's queues whose utilisation rows have a nonzero dual form the
+bottleneck (LP duality: U* = Σ_k r_k dist_π(s_k, t_k) / Σ_q π_q C_q).
 """
 from __future__ import annotations
 
@@ -16,8 +15,9 @@ import numpy as np
 import pyomo.environ as pyo
 
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows
+from topo_opt.algorithms.max_concurrent_flow import find_feasible_flow
 from topo_opt.algorithms.shortest_paths import raise_unreachable, unreachable_demands
-from topo_opt.errors import InfeasibleError, TopoOptError
+from topo_opt.errors import InfeasibleError
 from topo_opt.formulations.linear_objectives import (
     define_capacity_limits, define_fortz_thorup_objective, define_total_arc_flow_limit,
     define_total_arc_flow_objective, fortz_thorup_cost,
@@ -28,14 +28,6 @@ from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
-
-_LISTED = 5  # ids shown in a one-line message before "(+N more)"
-
-
-def _listing(ids: list[str]) -> str:
-    shown = ", ".join(repr(i) for i in ids[:_LISTED])
-    return shown + (f" (+{len(ids) - _LISTED} more)" if len(ids) > _LISTED else "")
-
 
 def _usable_arcs(network: Network, link_capacity: np.ndarray | None) -> np.ndarray:
     return network.queue_capacity(link_capacity)[network.arc_queue] > 0
@@ -105,41 +97,6 @@ def solve_max_utilization(network: Network, link_capacity: np.ndarray | None = N
     return result
 
 
-def check_feasibility(network: Network, link_capacity: np.ndarray | None = None) -> SolveResult:
-    """The min max-utilisation result when U* < 1 (a strictly feasible routing exists).
-
-    Raises
-    ------
-    InfeasibleError
-        With a one-line reason naming the saturated cut and the demands that cannot fit, and
-        ``details = {"reason": "capacity", "max_utilization", "saturated_links", "demands",
-        "cut_capacity", "cut_demand"}`` (capacities and rates in the rate unit); or naming the
-        demands without any path of positive capacity (``"reason": "unreachable"``).
-    """
-    result = solve_max_utilization(network, link_capacity)
-    if result.status is not Status.OPTIMAL:
-        raise TopoOptError(f"{network.name}: the feasibility LP did not solve: {result.message}")
-    u_star = result.lower_bound
-    if u_star < 1.0:
-        return result
-    links = result.details["saturated_links"]
-    queues = np.asarray(result.details["saturated_queues"], dtype=np.int64)
-    cut = np.isin(network.arc_queue, queues)
-    separated = unreachable_demands(network, _usable_arcs(network, link_capacity) & ~cut)
-    if separated.size == 0:  # not a cut of the graph: the demands the LP sends through it
-        flow_on_cut = result.design.routing.incidence(network.n_arcs) @ cut.astype(float)
-        separated = np.unique(result.design.routing.demand[flow_on_cut > 0])
-    demands = [network.demands[k].id for k in separated.tolist()]
-    cut_capacity = float(network.queue_capacity(link_capacity)[queues].sum())
-    cut_demand = float(network.demand_rate[separated].sum())
-    raise InfeasibleError(
-        f"{network.name}: infeasible: max utilisation {u_star:.6g} >= 1; saturated links "
-        f"{_listing(links)} (capacity {cut_capacity:.6g} {network.rate_unit}) cannot carry demands "
-        f"{_listing(demands)} ({cut_demand:.6g} {network.rate_unit})",
-        {"reason": "capacity", "max_utilization": u_star, "saturated_links": links,
-         "demands": demands, "cut_capacity": cut_capacity, "cut_demand": cut_demand})
-
-
 #: Relative slack on the min-hop optimum H* in the tie-break LP (Σ_a F_a ≤ H*(1 + slack)), so
 #: that rounding in H* cannot make the second LP infeasible; the reported objective moves by at
 #: most this much (when the second LP fails anyway, the first LP's routing is kept).
@@ -172,7 +129,7 @@ def solve_min_hop(network: Network, link_capacity: np.ndarray | None = None,
                           objective_unit=network.rate_unit, bound_scale=model.layout.flow_scale,
                           evaluate=np.sum, link_capacity=link_capacity, time_limit_s=time_limit_s)
     if result.status is Status.INFEASIBLE:
-        check_feasibility(network, link_capacity)  # raises with the saturated cut when U* >= 1
+        find_feasible_flow(network, link_capacity)  # raises with the saturated cut when U* >= 1
         raise InfeasibleError(f"{network.name}: infeasible: the capacities cannot carry the "
                               f"demands ({result.message})")
     if result.status is Status.OPTIMAL:

@@ -2,7 +2,7 @@
 
 Each round solves the MILP of :mod:`topo_opt.formulations.modular_capacity` with HiGHS, then
 checks the capacities it chose with certified min-delay routing
-(:func:`~topo_opt.solve.support_routing.min_delay_on_support`), which gives the true delay
+(:func:`~topo_opt.algorithms.support_routing.min_delay_on_support`), which gives the true delay
 T(C) of the design up to the routing gap:
 
 * ``min-cost`` (T ≤ T_max): a design whose routed delay meets T_max is feasible and its cost an
@@ -59,7 +59,7 @@ from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.capacity_assignment import min_fixed_delay_s, solve_capacity_assignment
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
-from topo_opt.solve.support_routing import min_delay_on_support
+from topo_opt.algorithms.support_routing import min_delay_on_support
 
 logger = logging.getLogger(__name__)
 Callback = Callable[[dict], None]

@@ -15,8 +15,8 @@ from the previous basis, rows added in HiGHS):
   load and the capacity.
 
 It stops when (UB − LB)/UB ≤ ``gap`` (:attr:`Status.OPTIMAL`), or at the time or iteration limit
-with the incumbent and the bound.  The incumbent starts from the min max-utilisation routing
-(strictly feasible, :func:`~topo_opt.solve.lp_methods.check_feasibility`); its source flows are
+with the incumbent and the bound.  The incumbent starts from a strictly feasible routing
+(:func:`~topo_opt.algorithms.max_concurrent_flow.find_feasible_flow`); its source flows are
 kept, so the returned routing is the flow decomposition of the incumbent.  References: Kelley,
 *The cutting-plane method for solving convex programs*, SIAM J. 8 (1960); Kleinrock 1964;
 Fratta, Gerla and Kleinrock 1973.
@@ -31,6 +31,7 @@ from typing import Callable
 import numpy as np
 
 from topo_opt.algorithms.flow_decomposition import decompose_source_flows, routing_source_flows
+from topo_opt.algorithms.max_concurrent_flow import find_feasible_flow
 from topo_opt.algorithms.flow_deviation import CertifiedProgress, delay_line_search
 from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.delay import DelayObjective
@@ -43,7 +44,6 @@ from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.kelley import run_kelley
-from topo_opt.solve.lp_methods import check_feasibility
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def solve_min_delay_cuts(network: Network, *, link_capacity: np.ndarray | None =
         raise InvalidInputError(f"gap must be >= 0, got {gap!r}")
     objective = DelayObjective.for_network(network, link_capacity, include_fixed_delay)
     objective.require_positive_capacity()
-    feasible = check_feasibility(network, link_capacity)
+    feasible = find_feasible_flow(network, link_capacity)
     model = build_multicommodity_model(network, link_capacity=link_capacity, name="min_delay_cuts")
     layout = model.layout
     queues = layout.queues
@@ -143,7 +143,7 @@ def solve_min_delay_cuts(network: Network, *, link_capacity: np.ndarray | None =
     n_cuts = len(add_initial_tangent_cuts(model))
     solver = HighsSolver(model, HighsOptions())
 
-    start_x = routing_source_flows(network, feasible.design.routing, layout.sources)
+    start_x = routing_source_flows(network, feasible.routing, layout.sources)
     incumbent = _Incumbent(start_x, start_x.sum(axis=0), objective.value(start_x.sum(axis=0)))
     progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback, start_s=start)
     lp = {}

@@ -132,7 +132,7 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
         "composite": {"rejection": (float, 1.0, None), "delay": (float, 1.0, None),
                       "energy": (float, 1.0, None)},
         "solver": {"gap": (float, 1e-4, None), "time_limit_s": (float, 30.0, None)},
-    }, "topo_opt.solve.composite_routing:solve_composite_card", frozenset({"composite-oa"})),
+    }, "topo_opt.solve.dispatch:run_composite", frozenset({"composite-oa"})),
     Problem("earp-min-power", {  # topo_opt.solve.min_power (milp), topo_opt.algorithms.earp (earp)
         "power": _POWER,
         "objective": {"include_fixed_delay": (bool, True, None)},
@@ -141,7 +141,7 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
         "candidates": {"k_shortest": (int, 8, None), "max_simple_paths": (int, 50, None)},
         "solver": {"method": (str, "milp", ("milp", "earp")), "gap": (float, 1e-4, None),
                    "time_limit_s": (float, 600.0, None), "max_iterations": (int, 100, None)},
-    }, "topo_opt.solve.min_power:solve_min_power_card", frozenset({"min-power-milp"})),
+    }, "topo_opt.solve.dispatch:run_min_power", frozenset({"min-power-milp"})),
     Problem("secure-min-delay", {  # topo_opt.solve.secure_routing
         "security": {"max_rejection": (float, 0.0, None), "form": (str, "max", ("max", "sum")),
                      "tolerance": (dict, {}, None), "node_insecurity": (dict, {}, None)},
@@ -149,7 +149,7 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
         "objective": {"include_fixed_delay": (bool, True, None)},
         "solver": {"gap": (float, 1e-4, None), "time_limit_s": (float, 600.0, None),
                    "max_iterations": (int, 100, None)},
-    }, "topo_opt.solve.secure_routing:solve_secure_card", frozenset({"secure-single-path-milp"})),
+    }, "topo_opt.solve.dispatch:run_secure", frozenset({"secure-single-path-milp"})),
     Problem("single-path-min-delay", {  # topo_opt.solve.single_path
         "objective": {"include_fixed_delay": (bool, True, None)},
         "candidates": {"k_shortest": (int, 8, None), "max_simple_paths": (int, 50, None)},

@@ -7,11 +7,10 @@ Rejection of element e (node or link) by demand k: r(k, e) = max(0, S(e) − T(k
   r(k, e) > R.  Those nodes and links are removed and min-delay routing
   (:func:`~topo_opt.algorithms.gradient_projection.solve_min_delay_gp`, certified gap) runs on
   the rest; the routing is mapped back to the original arcs.  Splittable.
-* **sum form on single-path routing** (exact MILP): one path per demand, binary arc variables
-  u[k, a] with per-demand flow conservation, Σ_a r(k, a) u[k, a] + r(k, t_k) ≤ R (each arc
-  charged with its tail node and its link; the target added per demand), arc flows
-  F_a = Σ_k r_k u[k, a], and min T by tangent cuts n_q ≥ g(F̂) + g'(F̂)(F_q − F̂), refined at
-  the MILP's flows until (T − LB)/T ≤ gap, LB the MILP dual bound (Kelley 1960).
+* **sum form on single-path routing** (exact MILP of
+  :mod:`topo_opt.formulations.secure_single_path`): one path per demand, the rejection row
+  Σ_a r(k, a) u[k, a] + r(k, t_k) ≤ R, and min T by tangent cuts refined at the MILP's flows
+  until (T − LB)/T ≤ gap, LB the MILP dual bound (Kelley 1960).
 
 Infeasibility is reported with the demand and the element that cause it: a source or target
 whose own rejection exceeds R, or the excluded nodes that cut the demand off.
@@ -23,26 +22,23 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import replace
 from typing import Callable, Mapping
 
 import numpy as np
-import pyomo.environ as pyo
 from scipy.sparse.csgraph import breadth_first_order
 
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
-from topo_opt.algorithms.path_operators import remove_loops
+from topo_opt.algorithms.path_operators import paths_from_arc_sets
 from topo_opt.algorithms.shortest_paths import ArcGraph, unreachable_demands
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.security import arc_rejection, element_rejection
-from topo_opt.formulations.delay_cuts import INITIAL_TANGENT_UTILIZATIONS, add_tangent_rows
-from topo_opt.formulations.multicommodity import linear_expression
-from topo_opt.model.design import Design, Routing
+from topo_opt.formulations.delay_cuts import INITIAL_TANGENT_UTILIZATIONS
+from topo_opt.formulations.secure_single_path import add_secure_tangent_cuts, build_secure_single_path_model
+from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
-from topo_opt.model.validation import replace_network, sub_network
-from topo_opt.solve.cards import ModelCard
+from topo_opt.model.validation import sub_network
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.kelley import run_kelley
 from topo_opt.solve.outer_approximation import new_cut_points
@@ -154,55 +150,6 @@ def solve_secure_max(network: Network, tolerance_by_class: Mapping[str, float] |
     return result
 
 
-def _single_path_model(network: Network, objective: DelayObjective, allowed: np.ndarray,
-                       arc_r: np.ndarray, target_r: np.ndarray, bound: float) -> pyo.ConcreteModel:
-    """The single-path MILP of the module docstring (flows in units of the largest capacity)."""
-    scale = float(objective.queue_capacity.max())
-    rate = network.demand_rate / scale
-    m = pyo.ConcreteModel(name="secure_single_path")
-    pairs = [(k, a) for k, a in zip(*np.nonzero(allowed))]
-    m.PAIRS = pyo.Set(initialize=[(int(k), int(a)) for k, a in pairs], dimen=2, ordered=True)
-    m.use = pyo.Var(m.PAIRS, within=pyo.Binary)
-    m.QUEUES = pyo.Set(initialize=range(network.n_queues), ordered=True)
-    m.queue_packets = pyo.Var(m.QUEUES, within=pyo.NonNegativeReals)
-    out_of = {}
-    for k, a in m.PAIRS:
-        out_of.setdefault((k, int(network.arc_tail[a])), []).append((1.0, m.use[k, a]))
-        out_of.setdefault((k, int(network.arc_head[a])), []).append((-1.0, m.use[k, a]))
-    supply = {(k, int(network.demand_source[k])): 1.0 for k in range(network.n_demands)}
-    supply.update({(k, int(network.demand_target[k])): -1.0 for k in range(network.n_demands)})
-    m.conservation = pyo.Constraint(list(out_of), rule=lambda m, k, n: linear_expression(
-        *zip(*out_of[(k, n)])) == supply.get((k, n), 0.0))
-    missing = [key for key in supply if key not in out_of]
-    if missing:
-        raise InfeasibleError(f"demand {network.demands[missing[0][0]].id!r} has no allowed arc at "
-                              f"node {network.nodes[missing[0][1]].id!r}")
-    by_demand: dict[int, list] = {}
-    for k, a in m.PAIRS:
-        by_demand.setdefault(k, []).append((float(arc_r[k, a]), m.use[k, a]))
-    m.rejection_bound = pyo.Constraint(
-        [k for k in by_demand if any(c for c, _ in by_demand[k])],
-        rule=lambda m, k: linear_expression(*zip(*[(c, v) for c, v in by_demand[k] if c]))
-        <= bound - float(target_r[k]))
-    by_queue: dict[int, list] = {}
-    for k, a in m.PAIRS:
-        by_queue.setdefault(int(network.arc_queue[a]), []).append((float(rate[k]), m.use[k, a]))
-    m.queue_terms = by_queue
-    m.flow_scale = scale
-    linear = objective.arc_linear_cost * scale
-    m.cuts = pyo.ConstraintList()
-    m.objective = pyo.Objective(expr=linear_expression(
-        [1.0] * network.n_queues + [float(rate[k] * linear[a]) for k, a in m.PAIRS],
-        [m.queue_packets[q] for q in m.QUEUES] + [m.use[k, a] for k, a in m.PAIRS]))
-    return m
-
-
-def _add_cuts(m: pyo.ConcreteModel, objective: DelayObjective, queues: np.ndarray,
-              loads: np.ndarray) -> list:
-    return add_tangent_rows(m.cuts, m.queue_packets, m.queue_terms, objective.queue_capacity, m.flow_scale,
-                            queues, loads)
-
-
 def solve_secure_sum(network: Network, tolerance_by_class: Mapping[str, float] | None = None, *,
                      max_rejection: float = 0.0, form: str = "sum", gap: float = 1e-4,
                      time_limit_s: float | None = None, max_iterations: int = 100,
@@ -244,10 +191,10 @@ def solve_secure_sum(network: Network, tolerance_by_class: Mapping[str, float] |
     if form == "max":  # exclusion is already exact: no sum row
         arc_r = np.zeros_like(arc_r)
         target_r = np.zeros_like(target_r)
-    m = _single_path_model(network, objective, allowed, arc_r, target_r, max_rejection)
+    m = build_secure_single_path_model(network, objective, allowed, arc_r, target_r, max_rejection)
     queues = np.arange(network.n_queues)
     u = np.asarray(INITIAL_TANGENT_UTILIZATIONS)
-    _add_cuts(m, objective, np.tile(queues, len(u)), np.outer(u, objective.queue_capacity).ravel())
+    add_secure_tangent_cuts(m, objective, np.tile(queues, len(u)), np.outer(u, objective.queue_capacity).ravel())
     solver = HighsSolver(m, HighsOptions(mip_rel_gap=gap / 2))
     pairs = np.array(list(m.PAIRS), dtype=np.int64).reshape(-1, 2)
     state = {"best": math.inf, "paths": None}
@@ -264,7 +211,7 @@ def solve_secure_sum(network: Network, tolerance_by_class: Mapping[str, float] |
         cut_queues, cut_loads = new_cut_points(
             objective, queues, network.queue_load(state["flow"]), solver.values(m.queue_packets),
             network.queue_load(state.get("best_flow", np.zeros(network.n_arcs))))
-        solver.add_constraints(_add_cuts(m, objective, cut_queues, cut_loads))
+        solver.add_constraints(add_secure_tangent_cuts(m, objective, cut_queues, cut_loads))
         return len(cut_queues)
 
     progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback, start_s=start)
@@ -282,7 +229,7 @@ def solve_secure_sum(network: Network, tolerance_by_class: Mapping[str, float] |
         if status is Status.INTERRUPTED:
             raise SolveInterrupted(result)
         return result
-    routing = _paths_from_arcs(network, best_paths)
+    routing = paths_from_arc_sets(network, best_paths)
     design = Design.for_network(network, routing)
     value = objective.value(design.arc_flow(network))
     result = SolveResult(
@@ -295,55 +242,3 @@ def solve_secure_sum(network: Network, tolerance_by_class: Mapping[str, float] |
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)
     return result
-
-
-def _paths_from_arcs(network: Network, used: np.ndarray) -> Routing:
-    """One path per demand from its chosen arcs: a walk from the source that uses each chosen
-    arc at most once (conservation guarantees it reaches the target), with its loops removed."""
-    paths = []
-    for k in range(network.n_demands):
-        out: dict[int, list[int]] = {}
-        for a in used[used[:, 0] == k, 1].tolist():
-            out.setdefault(int(network.arc_tail[a]), []).append(a)
-        node, walk = int(network.demand_source[k]), []
-        while node != network.demand_target[k]:
-            walk.append(out[node].pop())
-            node = int(network.arc_head[walk[-1]])
-        paths.append((k, remove_loops(np.asarray(walk, np.int64), network.arc_tail, network.arc_head), 1.0))
-    return Routing.from_paths(paths)
-
-
-def card_network(network: Network, card: ModelCard) -> Network:
-    """``network`` with the card's ``security.node_insecurity`` (node id -> S) applied.
-
-    Raises
-    ------
-    InvalidInputError
-        An unknown node id or an insecurity that is not a finite number >= 0.
-    """
-    given = card.get("security.node_insecurity")
-    if not given:
-        return network
-    for node_id, value in given.items():
-        if node_id not in network.node_index:
-            raise InvalidInputError(f"{card.source}: security.node_insecurity: unknown node {node_id!r}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or value < 0:
-            raise InvalidInputError(f"{card.source}: security.node_insecurity.{node_id} must be a "
-                                    f"finite number >= 0, got {value!r}")
-    return replace_network(network, nodes=tuple(replace(n, insecurity=float(given[n.id])) if n.id in given else n
-                                       for n in network.nodes))
-
-
-def solve_secure_card(network: Network, card: ModelCard, callback: Callback | None = None) -> SolveResult:
-    """Run the ``secure-min-delay`` card: form ``max`` (exclusion + gradient projection, or the
-    single-path MILP with ``routing = "single-path"``) or ``sum`` (single-path MILP)."""
-    network = card_network(network, card)
-    kwargs = dict(max_rejection=card.get("security.max_rejection"), time_limit_s=card.get("solver.time_limit_s"),
-                  include_fixed_delay=card.get("objective.include_fixed_delay"), gap=card.get("solver.gap"),
-                  callback=callback)
-    tolerance = card.get("security.tolerance")
-    if card.get("security.form") == "max" and card.get("routing.paths") == "split":
-        return solve_secure_max(network, tolerance, **kwargs)
-    return solve_secure_sum(network, tolerance, form=card.get("security.form"),
-                            max_iterations=card.get("solver.max_iterations"), **kwargs)

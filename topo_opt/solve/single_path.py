@@ -9,10 +9,11 @@ Loop (Kelley's cutting planes on the MILP of :mod:`topo_opt.formulations.single_
 3. add tangent cuts where the MILP underestimates g at its loads, and repeat until
    (UB − bound)/UB ≤ ``gap``, the time limit or ``max_iterations``.
 
-**Which bound is reported.**  The candidate paths are every loop-free path of every demand when
-the network has at most :data:`MAX_ENUMERATION_NODES` nodes and no demand has more than
-``max_simple_paths`` of them (enumerated by networkx): then the MILP
-bound is a bound over all single-path routings.  Otherwise the candidates are the ``k_shortest``
+**Which bound is reported.**  The candidate paths
+(:func:`~topo_opt.algorithms.path_enumeration.candidate_paths`) are every loop-free path of
+every demand when the network has at most ``MAX_ENUMERATION_NODES`` nodes and no demand has
+more than ``max_simple_paths`` of them (enumerated by networkx): then the MILP bound is a bound
+over all single-path routings.  Otherwise the candidates are the ``k_shortest``
 shortest paths under the zero-load marginal delay plus the paths of the splittable optimum,
 and the MILP bound only covers those candidates.  Every single-path routing is also a
 splittable one, so the splittable lower bound of gradient projection
@@ -27,17 +28,15 @@ import math
 import time
 from typing import Callable
 
-import numpy as np
 
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
-from topo_opt.algorithms.path_enumeration import all_simple_paths, k_shortest_paths
-from topo_opt.algorithms.shortest_paths import merged_paths
+from topo_opt.algorithms.path_enumeration import candidate_paths
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.delay_cuts import add_tangent_cuts
 from topo_opt.formulations.single_path import build_single_path_model
-from topo_opt.model.design import Design, Routing
+from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
@@ -46,34 +45,8 @@ from topo_opt.solve.outer_approximation import new_cut_points
 
 Callback = Callable[[dict], None]
 
-#: Loop-free paths are enumerated only up to this many nodes: the depth-first search behind
-#: networkx's enumeration can take exponential time between two paths on larger graphs
-#: (germany50: over a minute for one demand before the per-demand limit is reached).
-MAX_ENUMERATION_NODES = 20
 #: The splittable optimum is computed to this certified gap (its bound is what matters).
 SPLITTABLE_GAP = 1e-7
-
-
-def candidate_paths(network: Network, *, k_shortest: int, max_simple_paths: int,
-                    extra: Routing | None = None) -> tuple[Routing, bool]:
-    """Candidate paths of every demand (grouped, distinct) and whether they are all its
-    loop-free paths.
-
-    All loop-free paths when the network has at most :data:`MAX_ENUMERATION_NODES` nodes and
-    every demand has at most ``max_simple_paths``; else the
-    ``k_shortest`` shortest under the zero-load marginal delay plus the paths of ``extra``.
-    """
-    enumerate_all = max_simple_paths > 0 and network.n_nodes <= MAX_ENUMERATION_NODES
-    per_demand = all_simple_paths(network, max_simple_paths) if enumerate_all else None
-    complete = per_demand is not None
-    if not complete:
-        weight = DelayObjective.for_network(network).arc_gradient(np.zeros(network.n_arcs))
-        per_demand = k_shortest_paths(network, weight, max(k_shortest, 1))
-    if extra is not None and not complete:
-        per_demand = [[*mine, *theirs] for mine, theirs in zip(per_demand, extra.to_lists(network.n_demands))]
-    paths = Routing.from_lists(per_demand)
-    paths, _ = merged_paths(network, paths.demand, paths.indptr, paths.arcs, np.zeros(paths.n_paths))
-    return paths, complete
 
 
 def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap: float = 1e-6,
@@ -94,7 +67,7 @@ def solve_single_path_min_delay(network: Network, *, gap: float = 1e-4, mip_gap:
     max_iterations : int
         Maximum number of MILP solves.
     k_shortest, max_simple_paths : int
-        Candidate paths (see :func:`candidate_paths`).
+        Candidate paths (see :func:`~topo_opt.algorithms.path_enumeration.candidate_paths`).
     include_fixed_delay : bool
         Add propagation and processing delays to T.
     callback : callable, optional

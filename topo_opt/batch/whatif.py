@@ -3,7 +3,7 @@
 For each :class:`~topo_opt.model.scenarios.Scenario` the sweep reports
 
 * the installed network under certified min-delay routing (gradient projection,
-  :func:`~topo_opt.solve.support_routing.min_delay_on_support`): average delay
+  :func:`~topo_opt.algorithms.support_routing.min_delay_on_support`): average delay
   T (Kleinrock), the worst demand delay and the largest link utilisation, or ``infeasible``
   with the reason (the disconnected demand, or the saturated cut);
 * the cheapest capacity upgrade — modules added on top of the installed capacities
@@ -34,7 +34,7 @@ from topo_opt.model.network import Network
 from topo_opt.model.scenarios import Scenario, apply_scenario
 from topo_opt.solve.cards import ModelCard
 from topo_opt.solve.dispatch import check_routable
-from topo_opt.solve.support_routing import min_delay_on_support
+from topo_opt.algorithms.support_routing import min_delay_on_support
 
 CARD_PROBLEM = "modular-capacity"
 # Tight enough that the reported delays agree with any independent certified solve to 1e-6

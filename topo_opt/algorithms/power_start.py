@@ -20,10 +20,10 @@ import numpy as np
 from topo_opt.algorithms.modular_descent import greedy_level_descent
 from topo_opt.errors import TopoOptError
 from topo_opt.evaluators.delay import DelayObjective
-from topo_opt.evaluators.power import NodePowerModel
+from topo_opt.evaluators.power import NodePowerModel, powered_elements
 from topo_opt.model.design import Routing
 from topo_opt.model.network import Network
-from topo_opt.solve.support_routing import min_delay_on_support
+from topo_opt.algorithms.support_routing import min_delay_on_support
 
 CHECK_GAP = 1e-4  # routing gap of each check (a design meets T_max when its routing's delay does)
 CHECK_TIME_S = 2.0
@@ -57,10 +57,7 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
     cost = np.stack([np.zeros(network.n_links), port], axis=1).ravel()  # level 2l off, 2l+1 on
     lists = [np.array([2 * l, 2 * l + 1]) for l in range(network.n_links)]
     link_on = greedy_level_descent(lists, cost, everything, meets, deadline).astype(bool)
-    node_on = np.zeros(network.n_nodes, dtype=bool)
-    node_on[network.demand_source] = node_on[network.demand_target] = True
-    node_on[network.link_source[link_on]] = node_on[network.link_target[link_on]] = True
-    return link_on, node_on
+    return powered_elements(network, np.zeros(network.n_arcs), link_on)
 
 
 def greedy_routing(network: Network, link_on: np.ndarray, max_utilization: float = 1.0,
