@@ -90,6 +90,14 @@ def agent():
         ready.set()
         loop.run_forever()
         snmp.close_dispatcher()
+        # finish what is pending (the transport's opening, when the test was quick) and close the
+        # loop here: left to the garbage collector, it surfaced as an unraisable "Event loop is
+        # closed" warning in a later test
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
