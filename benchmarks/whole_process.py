@@ -15,8 +15,10 @@ JSON first so that every process reads the same file.  One thread per process
 (``OMP_NUM_THREADS`` etc. = 1).  Reported per instance: median wall time over ``--repeat`` runs,
 median CPU time (user + system of the child), the peer / topo-opt ratio of the wall times, and
 the delay each side found (relative difference to topo-opt's certified objective).  A process
-still running at ``--timeout`` is killed: its time is the limit, so its ratio is a lower bound
+still running at ``--timeout`` is killed: its time is at least the limit, so its ratio is a lower bound
 (``>``), and a median over such floors is a lower bound on the median (the median is monotone).
+``--cpu-limit`` kills at that much CPU time instead (RLIMIT_CPU), the fair limit when other jobs
+share the cores: the CPU ratio of a killed peer is then a floor, and its wall ratio too.
 One untimed topo-opt run on the first instance comes first, so numba's compiled kernels are in
 their on-disk cache, as on any user's second run.
 
@@ -29,9 +31,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -65,20 +69,28 @@ def peer(method: str, path: str) -> None:
     print(json.dumps({"status": result.status, "converged": result.converged, "objective": delay}))
 
 
-def timed(command: list[str], env: dict[str, str], timeout_s: float) -> tuple[float, float, str, int | None]:
+def timed(command: list[str], env: dict[str, str], timeout_s: float,
+          cpu_limit_s: float | None = None) -> tuple[float, float, str, int | None]:
     """Wall and CPU (user + system) seconds of one process, its stdout and exit code (None when
-    it was killed at ``timeout_s``: the wall time is then the limit)."""
+    it was killed at ``timeout_s`` of wall time or at ``cpu_limit_s`` of CPU time, RLIMIT_CPU)."""
+    def limit_cpu() -> None:
+        if cpu_limit_s is not None:
+            resource.setrlimit(resource.RLIMIT_CPU, (math.ceil(cpu_limit_s), math.ceil(cpu_limit_s) + 5))
+
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     try:
-        proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout_s)
+        proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout_s,
+                              preexec_fn=limit_cpu)
         stdout, code = proc.stdout, proc.returncode
+        if code in (-signal.SIGXCPU, -signal.SIGKILL) and cpu_limit_s is not None:
+            code = None
     except subprocess.TimeoutExpired:
         stdout, code = "", None
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    return (timeout_s if code is None else wall), cpu, stdout, code
+    return wall, cpu, stdout, code
 
 
 def main() -> None:
@@ -89,7 +101,9 @@ def main() -> None:
     parser.add_argument("--instances", nargs="+")
     parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--timeout", type=float, default=600.0, help="wall seconds per process")
+    parser.add_argument("--cpu-limit", type=float, default=None,
+                        help="CPU seconds per process (RLIMIT_CPU): a fair limit on a loaded machine")
     parser.add_argument("--output", type=Path, default=HERE / "results")
     args = parser.parse_args()
     if args.peer:
@@ -120,11 +134,12 @@ def main() -> None:
                        [sys.executable, str(Path(__file__).resolve()), "--peer", method, str(path)])
             walls, cpus, objective, status = [], [], None, ""
             for _ in range(args.repeat):
-                wall, cpu, stdout, code = timed(command, env, args.timeout)
+                wall, cpu, stdout, code = timed(command, env, args.timeout, args.cpu_limit)
                 walls.append(wall)
                 cpus.append(cpu)
                 if code is None:
-                    objective, status = None, f"killed at {args.timeout:g} s"
+                    objective, status = None, "killed at the " + (
+                        f"{args.timeout:g} s wall limit" if wall >= args.timeout else f"{args.cpu_limit:g} s CPU limit")
                     break
                 if method == "topo-opt":
                     doc = json.loads(solution.read_text()) if code == 0 else {}
