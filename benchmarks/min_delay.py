@@ -5,6 +5,7 @@ Usage (from the repository root, see ``benchmarks/README.md``)::
     python benchmarks/min_delay.py --set accuracy
     python benchmarks/min_delay.py --set speed --repeat 3
     python benchmarks/min_delay.py --set scale --timeout 1800
+    python benchmarks/min_delay.py --set scale --methods pe --instances gabriel10000 --gap 1e-5
     python benchmarks/min_delay.py --set speed --instances planar30 grid1 --methods gp clarabel
 
 Every (instance, method) run is a subprocess of this script (``--worker``) with a timeout, so a
@@ -200,13 +201,29 @@ def worker(method_name: str, path: Path, gap: float, time_limit_s: float, memory
 
 
 # --------------------------------------------------------------------------- parent side
+GENERATED = {  # name -> topo-opt convert arguments (README, *topo-opt convert*)
+    "gabriel10000": ("gabriel:10000", "--gravity", "1e11", "--gravity-endpoints", "200", "--size-capacities", "0.5"),
+    "gabriel10000k500": ("gabriel:10000", "--gravity", "1e11", "--gravity-endpoints", "500",
+                         "--size-capacities", "0.5"),
+}
+
+
 def resolve_instance(name: str) -> Path | None:
-    """A path as given, else a CommaLab file, else ``instances/<name>.json``; None if absent."""
+    """A path as given, else a CommaLab file, else ``instances/<name>.json``, else a generated
+    instance of ``GENERATED`` (written once by ``topo-opt convert`` to the temporary folder);
+    None if absent."""
     commalab = benchmarks_root() / "commalab"
     for candidate in (Path(name), commalab / "planar" / name, commalab / "grid" / name,
                       INSTANCES / f"{name}.json"):
         if candidate.is_file():
             return candidate
+    if name in GENERATED:
+        path = Path(tempfile.gettempdir()) / "topo_opt_benchmarks" / f"{name}.json"
+        if not path.is_file():
+            path.parent.mkdir(exist_ok=True)
+            subprocess.run([sys.executable, "-m", "topo_opt", "convert", *GENERATED[name], "--out", str(path)],
+                           check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(HERE.parent)})
+        return path
     return None
 
 

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +65,28 @@ def test_info_and_convert_round_trip(tmp_path):
     assert run("convert", snd, "--to", "json", "--out", back).returncode == 0
     a, b = json.loads(SIX.read_text()), json.loads(back.read_text())
     assert [d["rate"] for d in a["demands"]] == pytest.approx([d["rate"] for d in b["demands"]])
+
+
+def test_convert_generates_a_gabriel_graph_with_gravity_among_endpoints(tmp_path):
+    out = tmp_path / "g.json"
+    proc = run("convert", "gabriel:40", "--seed", "2", "--gravity", "1e9", "--gravity-endpoints", "6",
+               "--size-capacities", "0.5", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    from topo_opt.algorithms.baselines import min_hop_routing
+    from topo_opt.io.detect import read_instance
+    from topo_opt.model.synthesis import gabriel_network, gravity_demands
+
+    network = read_instance(out)
+    expected = gravity_demands(gabriel_network(40, seed=2), 1e9, seed=2, endpoints=6)
+    assert network.n_nodes == 40 and [link.id for link in network.links] == [link.id for link in expected.links]
+    assert network.n_demands == 30 and network.total_demand == pytest.approx(1e9)
+    assert [d.id for d in network.demands] == [d.id for d in expected.demands]
+    load = network.queue_load(min_hop_routing(network).arc_flow(network.demand_rate, network.n_arcs))
+    assert np.all(load <= 0.5 * network.queue_capacity() + 1e-6)  # sized by the bundled rule
+    for args, match in ((("gabriel:2",), "gabriel:N with N >= 3"), (("gabriel:x",), "gabriel:N with N >= 3"),
+                        (("gabriel:9", "--gravity-endpoints", "3"), "--gravity-endpoints needs --gravity")):
+        proc = run("convert", *args, "--out", tmp_path / "bad.json")
+        assert proc.returncode == 2 and match in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_bad_instance_gives_one_line_exit_2_and_no_output(tmp_path):

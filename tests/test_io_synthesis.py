@@ -7,8 +7,8 @@ import pytest
 from topo_opt.errors import InvalidInputError
 from topo_opt.model import Demand, Link, Node, build_network
 from topo_opt.model.synthesis import (
-    EARTH_RADIUS_M, STANDARD_LINE_RATES, great_circle_m, gravity_demands, scale_demands,
-    size_capacities, uniform_demands, with_lengths_from_coordinates,
+    EARTH_RADIUS_M, STANDARD_LINE_RATES, gabriel_network, great_circle_m, gravity_demands,
+    scale_demands, size_capacities, uniform_demands, with_lengths_from_coordinates,
 )
 
 
@@ -95,6 +95,55 @@ def test_gravity_perturbation_is_seeded_and_keeps_the_total():
     rates = a.demand_rate
     assert rates.min() >= 1e9 / 12 * 0.5 / 1.5 and rates.max() <= 1e9 / 12 * 1.5 / 0.5
     assert a.metadata["demand_generator"]["seed"] == 42
+
+
+def test_gravity_among_endpoints_is_the_formula_over_them():
+    net = _star()  # degrees h 4, a 2, b 1, c 1
+    out = gravity_demands(net, 1e9, masses="degree", endpoints=3, seed=5)
+    chosen = out.metadata["demand_generator"]["endpoint_nodes"]
+    assert len(chosen) == 3 and out.n_demands == 6 and out.total_demand == pytest.approx(1e9, rel=1e-12)
+    m = {k: v for k, v in {"h": 4.0, "a": 2.0, "b": 1.0, "c": 1.0}.items() if k in chosen}
+    norm = sum(m[u] * m[v] for u in m for v in m if u != v)
+    for d in out.demands:
+        assert d.source in m and d.target in m
+        assert d.rate == pytest.approx(1e9 * m[d.source] * m[d.target] / norm, rel=1e-12)
+    again = gravity_demands(net, 1e9, masses="degree", endpoints=3, seed=5)
+    assert again.demands == out.demands  # seeded
+    seen = {tuple(gravity_demands(net, 1.0, endpoints=2, seed=s).metadata["demand_generator"]["endpoint_nodes"])
+            for s in range(40)}
+    assert len(seen) == 6  # every pair of the 4 nodes is drawn for some seed
+    # all nodes as endpoints: the all-pairs matrix
+    every = gravity_demands(net, 1e9, masses="degree", endpoints=4)
+    assert every.demands == gravity_demands(net, 1e9, masses="degree").demands  # endpoints sorted
+    # only nodes of positive mass are drawn
+    massive = gravity_demands(net, 1.0, masses=[1.0, 0.0, 1.0, 1.0], endpoints=3)
+    assert "a" not in massive.metadata["demand_generator"]["endpoint_nodes"]
+    for bad in (1, 5, 2.0):
+        with pytest.raises(InvalidInputError, match=r"endpoints must be an integer in \[2, 4\]"):
+            gravity_demands(net, 1.0, endpoints=bad)
+
+
+def test_gabriel_network_matches_the_definition():
+    net = gabriel_network(60, seed=3)
+    xy = np.array([net.metadata["node_xy"][n.id] for n in net.nodes])
+    expected = set()
+    for u in range(60):
+        for v in range(u + 1, 60):
+            dots = np.einsum("ij,ij->i", xy[u] - xy, xy[v] - xy)
+            dots[[u, v]] = 1.0
+            if np.all(dots > 0):  # no other point in the disc with diameter uv
+                expected.add((str(u), str(v)))
+    assert {tuple(sorted((link.source, link.target), key=int)) for link in net.links} == expected
+    assert net.n_demands == 0 and net.link_model == "duplex"
+    assert all(link.capacity == STANDARD_LINE_RATES[0] and link.length_m is None for link in net.links)
+    # connected: one component
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+    graph = sp.coo_matrix((np.ones(net.n_links), (net.link_source, net.link_target)), shape=(60, 60))
+    assert connected_components(graph, directed=False)[0] == 1
+    assert gabriel_network(60, seed=3).links == net.links and gabriel_network(60, seed=4).links != net.links
+    with pytest.raises(InvalidInputError, match="n_nodes must be an integer >= 3, got 2"):
+        gabriel_network(2)
 
 
 def test_uniform_and_scaled_demands():

@@ -101,6 +101,18 @@ def info(instance: str, fmt: str) -> None:
 
 
 # ------------------------------------------------------------------------------------ convert
+GABRIEL = "gabriel:"
+
+
+def _gabriel_size(instance: str) -> int:
+    """N of ``gabriel:N`` (a generated Gabriel graph of N nodes); a one-line error otherwise."""
+    size = instance[len(GABRIEL):]
+    if not (size.isdigit() and int(size) >= 3):
+        from topo_opt.errors import InvalidInputError
+        raise InvalidInputError(f"{instance}: a generated graph is gabriel:N with N >= 3 nodes")
+    return int(size)
+
+
 @cli.command()
 @click.argument("instance", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True)
@@ -108,6 +120,9 @@ def info(instance: str, fmt: str) -> None:
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output file.")
 @click.option("--gravity", type=float, default=None,
               help="Replace demands by a gravity model with this total rate (rate unit).")
+@click.option("--gravity-endpoints", "endpoints", type=click.IntRange(min=2), default=None, metavar="K",
+              help="With --gravity: traffic only among K nodes drawn at random (seeded), the rest "
+                   "forward it; K(K-1) demands instead of all pairs (for large graphs).")
 @click.option("--uniform", type=float, default=None,
               help="Replace demands by this rate between every ordered node pair.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the demand generator.")
@@ -116,16 +131,22 @@ def info(instance: str, fmt: str) -> None:
 @click.option("--size-capacities", type=float, default=None, metavar="UTILIZATION",
               help="Size every link to standard line rates so min-hop loads stay below UTILIZATION.")
 def convert(instance: str, fmt: str, target: str, out: str, gravity: float | None,
-            uniform: float | None, seed: int, lengths_from_coordinates: bool,
+            endpoints: int | None, uniform: float | None, seed: int, lengths_from_coordinates: bool,
             size_capacities: float | None) -> None:
     """Convert INSTANCE to the native JSON or SNDlib native format, optionally adding demands,
-    lengths or capacities (each rule is recorded in the instance's metadata)."""
+    lengths or capacities (each rule is recorded in the instance's metadata).  INSTANCE
+    gabriel:N generates a planar Gabriel graph of N random points (--seed)."""
     from topo_opt.algorithms.baselines import min_hop_sized
     from topo_opt.io.detect import write_instance
     from topo_opt.model import synthesis
 
     checked_output(out, (".json",) if target == "json" else None)
-    if size_capacities is None:
+    if endpoints is not None and gravity is None:
+        from topo_opt.errors import InvalidInputError
+        raise InvalidInputError("--gravity-endpoints needs --gravity (the total rate)")
+    if instance.startswith(GABRIEL):
+        network = synthesis.gabriel_network(_gabriel_size(instance), seed=seed)
+    elif size_capacities is None:
         network = _read(instance, fmt)
     else:  # every capacity is replaced: links without one (Zoo, REPETITA) get a placeholder while
         # reading, so the command the missing-capacity error recommends works
@@ -133,7 +154,7 @@ def convert(instance: str, fmt: str, target: str, out: str, gravity: float | Non
 
         network = read_instance(instance, format=fmt, missing_capacity_bps=synthesis.STANDARD_LINE_RATES[0])
     if gravity is not None:
-        network = synthesis.gravity_demands(network, gravity, seed=seed)
+        network = synthesis.gravity_demands(network, gravity, seed=seed, endpoints=endpoints)
     if uniform is not None:
         network = synthesis.uniform_demands(network, uniform)
     if lengths_from_coordinates:

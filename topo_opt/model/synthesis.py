@@ -5,7 +5,8 @@ parameters, seed) in ``metadata`` so a result can be traced back to its inputs:
 
 * :func:`gravity_demands`, :func:`uniform_demands`, :func:`scale_demands` -- traffic matrices;
 * :func:`size_capacities` -- capacities from routed loads, rounded up to standard line rates;
-* :func:`great_circle_m`, :func:`with_lengths_from_coordinates` -- lengths from coordinates.
+* :func:`great_circle_m`, :func:`with_lengths_from_coordinates` -- lengths from coordinates;
+* :func:`gabriel_network` -- a whole planar topology (random points, their Gabriel graph).
 """
 from __future__ import annotations
 
@@ -81,22 +82,30 @@ def _node_masses(network: Network, masses) -> np.ndarray:
     return m
 
 
-def _pair_demands(network: Network, rate: np.ndarray) -> tuple[Demand, ...]:
-    """One demand ``"s->t"`` per ordered pair with a positive entry of the n×n matrix ``rate``."""
+def _pair_demands(network: Network, rate: np.ndarray, nodes: np.ndarray | None = None) -> tuple[Demand, ...]:
+    """One demand ``"s->t"`` per ordered pair with a positive entry of the k×k matrix ``rate``
+    among the node indices ``nodes`` (all n nodes when None)."""
     ids = [n.id for n in network.nodes]
+    ids = ids if nodes is None else [ids[i] for i in nodes.tolist()]
     s_idx, t_idx = np.nonzero(rate > 0)
     return tuple(Demand(id=f"{ids[s]}->{ids[t]}", source=ids[s], target=ids[t], rate=r)
                  for s, t, r in zip(s_idx.tolist(), t_idx.tolist(), rate[s_idx, t_idx].tolist()))
 
 
 def gravity_demands(network: Network, total_rate: float, masses=None, seed: int = 0,
-                    perturbation: float = 0.0) -> Network:
+                    perturbation: float = 0.0, endpoints: int | None = None) -> Network:
     """Replace the demands by a gravity traffic matrix of total ``total_rate``.
 
     r_st = V · m_s m_t / Σ_{u≠v} m_u m_v for every ordered pair s ≠ t, V the total rate (rate
     unit of the network) and m the node masses.  With ``perturbation`` p > 0 every entry is
     multiplied by an independent U(1 − p, 1 + p) factor (seeded) and the matrix is rescaled so
     the total stays V.
+
+    With ``endpoints`` k, traffic originates and ends only at k nodes drawn uniformly without
+    replacement (seeded; the points of presence of a backbone), the other nodes only forward it:
+    their mass is set to 0, so the formula above runs over the k endpoints, gives k(k − 1)
+    demands and keeps the total V.  This is the rule for large graphs, where all pairs would be
+    n(n − 1) demands (10⁸ on 10,000 nodes); only the endpoints' k × k matrix is ever formed.
 
     Parameters
     ----------
@@ -109,6 +118,8 @@ def gravity_demands(network: Network, total_rate: float, masses=None, seed: int 
     seed : int
         Seed of the perturbation (recorded even when unused).
     perturbation : float in [0, 1)
+    endpoints : int, optional
+        k ≥ 2 traffic endpoints among the nodes of positive mass (all nodes when omitted).
 
     Returns
     -------
@@ -124,10 +135,18 @@ def gravity_demands(network: Network, total_rate: float, masses=None, seed: int 
     if not 0.0 <= perturbation < 1.0:
         raise InvalidInputError(f"perturbation must be in [0, 1), got {perturbation!r}")
     m = _node_masses(network, masses)
-    weight = np.outer(m, m)
+    rng = np.random.default_rng(seed)
+    if endpoints is None:
+        nodes = np.arange(network.n_nodes)
+    else:
+        massive = np.flatnonzero(m > 0)
+        if not (isinstance(endpoints, (int, np.integer)) and 2 <= endpoints <= massive.size):
+            raise InvalidInputError(f"endpoints must be an integer in [2, {massive.size}] (the nodes of "
+                                    f"positive mass), got {endpoints!r}")
+        nodes = np.sort(rng.choice(massive, size=endpoints, replace=False))
+    weight = np.outer(m[nodes], m[nodes])
     np.fill_diagonal(weight, 0.0)
     if perturbation > 0:
-        rng = np.random.default_rng(seed)
         weight *= rng.uniform(1.0 - perturbation, 1.0 + perturbation, size=weight.shape)
     norm = weight.sum()
     if norm <= 0:
@@ -138,8 +157,11 @@ def gravity_demands(network: Network, total_rate: float, masses=None, seed: int 
         "generator": "gravity", "formula": "r_st = V m_s m_t / sum_{u!=v} m_u m_v",
         "total_rate": float(total_rate), "rate_unit": network.rate_unit,
         "masses": masses if masses is None or isinstance(masses, str) else m.tolist(),
-        "perturbation": perturbation, "seed": seed}
-    return replace_network(network, demands=_pair_demands(network, rate), metadata=metadata)
+        "perturbation": perturbation, "seed": seed,
+        **({} if endpoints is None else {
+            "endpoints": int(endpoints), "endpoint_rule": "uniform without replacement, seeded",
+            "endpoint_nodes": [network.nodes[i].id for i in nodes.tolist()]})}
+    return replace_network(network, demands=_pair_demands(network, rate, nodes), metadata=metadata)
 
 
 def uniform_demands(network: Network, rate_per_pair: float) -> Network:
@@ -225,3 +247,60 @@ def size_capacities(network: Network, arc_load: np.ndarray, target_utilization: 
                 "(k x largest rate above it)",
         "target_utilization": float(target_utilization), "line_rates_bps": rates_bps.tolist()}
     return replace_network(network, links=links, metadata=metadata)
+
+
+# --------------------------------------------------------------------------- topologies
+def gabriel_network(n_nodes: int, seed: int = 0, capacity_bps: float = STANDARD_LINE_RATES[0]) -> Network:
+    """A planar topology: ``n_nodes`` points uniform in the unit square (seeded) and their
+    Gabriel graph, one duplex link per edge, no demands.
+
+    Points p_u, p_v are linked when no other point lies in the disc with diameter p_u p_v, i.e.
+    (p_u − p_w)·(p_v − p_w) > 0 for every other w.  Every Gabriel edge is a Delaunay edge, and a
+    Delaunay edge is Gabriel exactly when the vertices opposite it in its one or two Delaunay
+    triangles see it under an acute angle (Matula and Sokal 1980), so the graph comes from one
+    scipy Delaunay triangulation in O(n log n).  It is connected (it contains the Euclidean
+    minimum spanning tree) and has about 2n edges.  As for topohub's Gabriel graphs, the points
+    are kept in ``metadata["node_xy"]`` and links have no length.
+
+    Parameters
+    ----------
+    n_nodes : int
+        At least 3.
+    seed : int
+        Seed of the points.
+    capacity_bps : float
+        Capacity of every link: a placeholder, to be sized once demands are added (e.g.
+        :func:`topo_opt.algorithms.baselines.min_hop_sized`, the bundled-instance rule).
+
+    References
+    ----------
+    Gabriel and Sokal, *A new statistical approach to geographic variation analysis*, Systematic
+    Zoology 18(3), 1969; Matula and Sokal, *Properties of Gabriel graphs relevant to geographic
+    variation research*, Geographical Analysis 12(3), 1980.
+    """
+    from scipy.spatial import Delaunay
+
+    from topo_opt.model.network import Link, Node
+    from topo_opt.model.validation import build_network
+
+    if not (isinstance(n_nodes, (int, np.integer)) and n_nodes >= 3):
+        raise InvalidInputError(f"n_nodes must be an integer >= 3, got {n_nodes!r}")
+    xy = np.random.default_rng(seed).random((n_nodes, 2))
+    a, b, c = Delaunay(xy).simplices.T
+    ends = np.concatenate([np.stack([b, c], 1), np.stack([c, a], 1), np.stack([a, b], 1)])
+    opposite = np.concatenate([a, b, c])
+    acute = np.einsum("ij,ij->i", xy[ends[:, 0]] - xy[opposite], xy[ends[:, 1]] - xy[opposite]) > 0
+    ends.sort(axis=1)
+    edges, index = np.unique(ends, axis=0, return_inverse=True)
+    gabriel = np.ones(len(edges), dtype=bool)
+    np.logical_and.at(gabriel, index.ravel(), acute)
+    ids = [str(i) for i in range(n_nodes)]
+    links = [Link(f"{ids[u]}-{ids[v]}", ids[u], ids[v], capacity_bps) for u, v in edges[gabriel].tolist()]
+    metadata = {"source": f"gabriel_network(n_nodes={n_nodes}, seed={seed})",
+                "node_xy": {i: p for i, p in zip(ids, xy.tolist())},
+                "topology_generator": {"generator": "gabriel", "points": "uniform in the unit square",
+                                       "n_nodes": int(n_nodes), "seed": seed,
+                                       "placeholder_capacity_bps": capacity_bps}}
+    return build_network(name=f"gabriel-{n_nodes}-{seed}", nodes=[Node(i) for i in ids], links=links,
+                         demands=(), link_model="duplex", metadata=metadata,
+                         source=f"gabriel_network({n_nodes}, {seed})")
