@@ -46,6 +46,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from topo_opt.algorithms.flow_deviation import CertifiedProgress
 from topo_opt.algorithms.modular_descent import greedy_level_descent
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
 from topo_opt.evaluators.delay import DelayObjective
@@ -59,6 +60,7 @@ from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.capacity_assignment import min_fixed_delay_s, solve_capacity_assignment
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
+from topo_opt.solve.kelley import run_kelley
 from topo_opt.solve.support_routing import min_delay_on_support
 
 logger = logging.getLogger(__name__)
@@ -216,6 +218,14 @@ def _full_problem_bound(solver: HighsSolver, model, levels: CapacityLevels, sens
     return (bound / gamma if sense == "min-delay" else bound), stopped
 
 
+def _listed(record: dict) -> dict:
+    """A loop record with thinned level lists: its bound is over the listed levels only."""
+    record = dict(record)
+    record["listed_levels_bound"] = record.pop("lower_bound")
+    del record["gap"]
+    return record
+
+
 def _largest_levels(levels: CapacityLevels) -> np.ndarray:
     """Per link with levels (in link order): its level of largest capacity."""
     return np.asarray([mine[np.argmax(levels.capacity[mine])] for mine in
@@ -328,68 +338,72 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                                         max_utilization, include_fixed_delay)
             start["descent_cost"] = best_value
             start["time_s"] = time.perf_counter() - began
-    lower = -math.inf  # over the listed levels (the full problem's when no list was thinned)
     thinned = bool(levels.truncated)
     loop_limit_s = time_limit_s * (1 - FULL_BOUND_SHARE) if thinned else time_limit_s
-    history: list[dict] = []
-    status = Status.TIME_LIMIT
-    rounds = 0
-    for rounds in range(1, MAX_ROUNDS + 1):
-        remaining = loop_limit_s - (time.perf_counter() - began)
-        if remaining <= 0:
-            break
-        if best is not None:  # the incumbent meets the true bound: feasible for every round's MILP
-            solver.set_start({model.level_on: np.isin(np.arange(len(levels.link)), best[1]).astype(float)})
-        try:
-            outcome = solver.solve(time_limit_s=remaining)
-        except SolveInterrupted as stop:  # Ctrl-C: the best design of the finished rounds
-            if best is None:
-                raise
-            lower = max(lower, stop.partial.bound / gamma if sense == "min-delay" else stop.partial.bound)
-            status = Status.INTERRUPTED
-            break
-        if outcome.status is Status.INFEASIBLE:
-            if best is not None:  # only by rounding: cuts never remove a feasible design
-                break
-            what = f"T <= {max_delay_s:.6g} s" if sense == "min-cost" else f"a budget of {budget:.6g}"
-            raise InfeasibleError(
-                f"no choice of capacity levels (modules up to {cap:.6g} {network.rate_unit} added per "
-                f"link{', utilisation <= %g' % max_utilization if max_utilization < 1 else ''}"
-                f"{', surviving every single link failure' if survivable else ''}) meets {what}")
-        if not math.isfinite(outcome.objective):
-            break
-        bound = outcome.bound / gamma if sense == "min-delay" else outcome.bound
-        lower = max(lower, bound)
+    state = {"best_value": best_value, "best": best, "outcome": None}
+
+    def start_from_best() -> None:  # the incumbent meets the true bound: feasible for every round's MILP
+        if state["best"] is not None:
+            solver.set_start({model.level_on: np.isin(np.arange(len(levels.link)), state["best"][1]).astype(float)})
+
+    def master_bound(outcome) -> float:
+        state["outcome"] = outcome
+        return outcome.bound / gamma if sense == "min-delay" else outcome.bound
+
+    def incumbent() -> float:
+        """Route the master's design (every scenario); keep it when it meets T_max and is better."""
         picked = np.flatnonzero(solver.values(model.level_on) > 0.5)
         capacity = np.zeros(network.n_links)
         capacity[levels.link[picked]] = levels.capacity[picked]
         cost = float(levels.cost[picked].sum())
         checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay)
                   for failed in model.failed_links]
-        delay = checks[0].delay_s
-        worst = max(check.delay_s for check in checks)
+        delay, worst = checks[0].delay_s, max(check.delay_s for check in checks)
         value = cost if sense == "min-cost" else delay
-        meets = sense == "min-delay" or worst <= max_delay_s
-        if meets and value < best_value:
-            best_value, best = value, (checks[0].design, picked, cost, delay, worst)
-        record = {"iteration": rounds, "time_s": time.perf_counter() - began, "objective": best_value,
-                  **({"listed_levels_bound": lower} if thinned else
-                     {"lower_bound": lower, "gap": relative_gap(best_value, lower)}),
-                  "design_delay_s": delay, "design_cost": cost}
-        history.append(record)
-        if callback:
-            callback(record)
-        logger.info("round %d: cost %.6g, delay %.6g s (worst %.6g s), bound %.6g",
-                    rounds, cost, delay, worst, lower)
-        if relative_gap(best_value, lower) <= mip_gap:
-            status = Status.OPTIMAL
-            break
-        new = [cut for j, check in enumerate(checks)
-               for cut in _level_cuts(network, model.scenario[j], solver, picked, check)]
+        if (sense == "min-delay" or worst <= max_delay_s) and value < state["best_value"]:
+            state["best_value"], state["best"] = value, (checks[0].design, picked, cost, delay, worst)
+        state.update(picked=picked, capacity=capacity, checks=checks)
+        logger.info("round: cost %.6g, delay %.6g s (worst %.6g s), master bound %.6g",
+                    cost, delay, worst, state["outcome"].bound)
+        return state["best_value"]
+
+    def cut() -> int:
+        """Tangents at the master's and the routings' loads; a cover cut for proven-too-small capacities."""
+        checks = state["checks"]
+        new = [row for j, check in enumerate(checks)
+               for row in _level_cuts(network, model.scenario[j], solver, state["picked"], check)]
         if sense == "min-cost" and any(check.delay_bound_s is not None and check.delay_bound_s > max_delay_s
                                        for check in checks):
-            new += add_capacity_cover_cut(model, capacity)
+            new += add_capacity_cover_cut(model, state["capacity"])
         solver.add_constraints(new)
+        start_from_best()
+        return len(new)
+
+    def report(record: dict) -> None:
+        if callback:
+            callback(_listed(record) if thinned else record)
+
+    start_from_best()
+    progress = CertifiedProgress(mip_gap, loop_limit_s, MAX_ROUNDS, report, start_s=began)
+    run = run_kelley(solver, progress, bound=master_bound, incumbent=incumbent, cut=cut,
+                     time_limit_s=loop_limit_s, milp=True)
+    best_value, best, status, rounds = state["best_value"], state["best"], run.status, run.iterations
+    history = [_listed(record) for record in progress.history] if thinned else progress.history
+    lower = run.bound  # over the listed levels (the full problem's when no list was thinned)
+    if status is Status.INFEASIBLE and best is None:
+        what = f"T <= {max_delay_s:.6g} s" if sense == "min-cost" else f"a budget of {budget:.6g}"
+        raise InfeasibleError(
+            f"no choice of capacity levels (modules up to {cap:.6g} {network.rate_unit} added per "
+            f"link{', utilisation <= %g' % max_utilization if max_utilization < 1 else ''}"
+            f"{', surviving every single link failure' if survivable else ''}) meets {what}")
+    if status is Status.INTERRUPTED and best is None:
+        raise SolveInterrupted(SolveResult(status, "milp-tangent-cuts", "capacity_cost" if sense == "min-cost"
+                                           else "average_delay_s", "cost" if sense == "min-cost" else "s",
+                                           lower_bound=-math.inf, solve_time_s=time.perf_counter() - began,
+                                           message=run.message, history=history))
+    if status is Status.INFEASIBLE:  # only by rounding: cuts never remove a feasible design
+        status = Status.ITERATION_LIMIT
+    message = "" if status is Status.OPTIMAL else run.message
     listed_bound = lower
     if thinned and status is not Status.INTERRUPTED:
         lower, stopped = _full_problem_bound(solver, model, levels, sense, gamma,
@@ -398,7 +412,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         if stopped:
             status = Status.INTERRUPTED if best is not None else status
         elif status is Status.OPTIMAL and relative_gap(best_value, lower) > mip_gap:
-            status = Status.ITERATION_LIMIT  # optimal over the listed levels only
+            status = Status.ITERATION_LIMIT
+            message = "optimal over the listed levels; the bound over every module combination is lower"
         record = {"iteration": rounds, "time_s": time.perf_counter() - began, "objective": best_value,
                   "lower_bound": lower, "gap": relative_gap(best_value, lower)}
         history.append(record)
@@ -439,9 +454,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                          lower_bound=min(lower, best_value), design=design,
                          solve_time_s=time.perf_counter() - began, iterations=rounds,
                          message="interrupted (Ctrl-C): the best design of the finished rounds"
-                         if status is Status.INTERRUPTED else
-                         "optimal over the listed levels; the bound over every module combination is lower"
-                         if status is Status.ITERATION_LIMIT else "", details=details, history=history)
+                         if status is Status.INTERRUPTED else message, details=details, history=history)
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)
     return result
