@@ -47,7 +47,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
-from topo_opt.algorithms.modular_descent import greedy_level_descent
+from topo_opt.algorithms.modular_descent import check_budget, greedy_level_descent
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.cut_sets import add_cut_set_inequalities
@@ -67,7 +67,6 @@ logger = logging.getLogger(__name__)
 Callback = Callable[[dict], None]
 ROUTING_GAP = 1e-7  # certified gap of the routing that checks each design
 MAX_ROUNDS = 200
-DESCENT_CHECKS_PER_LINK = 8  # routing checks of the greedy descent, at most, per link with levels
 CHECK_GAP = 1e-4  # routing gap of the descent's checks (a design meets T_max if its routing's delay does)
 FULL_BOUND_SHARE = 0.1  # of the time limit kept for the bound over every module combination
 
@@ -168,9 +167,9 @@ def _continuous_design(network: Network, sense: str, max_delay_s: float | None, 
 
 
 def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links: tuple, max_delay_s: float,
-             max_utilization: float, include_fixed_delay: bool) -> tuple[float, tuple]:
+             max_utilization: float, include_fixed_delay: bool, time_limit_s: float) -> tuple[float, tuple]:
     """Greedy module removal (:func:`~topo_opt.algorithms.modular_descent.greedy_level_descent`)
-    from the starting design ``best``, at most ``DESCENT_CHECKS_PER_LINK`` checks per link (a
+    from the starting design ``best``, at most ``check_budget`` checks for ``time_limit_s`` (a
     count, not a time, so the design does not depend on machine load); returns its cost and
     design record."""
     lists = [np.flatnonzero(levels.link == l) for l in np.unique(levels.link).tolist()]
@@ -189,7 +188,7 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
 
     position = greedy_level_descent(lists, levels.cost, position,
                                     lambda p: max(c.delay_s for c in route(p)) <= max_delay_s,
-                                    max_checks=DESCENT_CHECKS_PER_LINK * len(lists))
+                                    max_checks=check_budget(len(lists), time_limit_s))
     final = route(position)
     picked = np.asarray([mine[p] for mine, p in zip(lists, position.tolist())])
     cost = float(levels.cost[picked].sum())
@@ -335,7 +334,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                    f"give T >= {max(check.delay_bound_s for check in proven):.6g} s > T_max = {max_delay_s:.6g} s"))
         if best is not None:
             best_value, best = _descend(network, levels, best, model.failed_links, max_delay_s,
-                                        max_utilization, include_fixed_delay)
+                                        max_utilization, include_fixed_delay, time_limit_s)
             start["descent_cost"] = best_value
             start["time_s"] = time.perf_counter() - began
     thinned = bool(levels.truncated)
