@@ -291,3 +291,47 @@ def test_power_start_does_not_depend_on_machine_load(monkeypatch):
     monkeypatch.setattr(flow_deviation, "time", SimpleNamespace(perf_counter=lambda: time.perf_counter() + 1e6))
     loaded = switch_off_start(net, NodePowerModel.for_network(net, IDLE), t_max, time_limit_s=10.0)
     assert (~calm[0]).sum() > 0 and np.array_equal(calm[0], loaded[0]) and np.array_equal(calm[1], loaded[1])
+
+
+def _triangle_from_scratch():
+    from topo_opt.model import Demand, Link, Module, Node, build_network
+
+    modules = (Module(capacity=10.0, cost=4.0), Module(capacity=25.0, cost=8.0))
+    links = [Link(i, a, b, 0.0, modules=modules) for i, a, b in (("AB", "A", "B"), ("BC", "B", "C"), ("AC", "A", "C"))]
+    demands = [Demand("A-C", "A", "C", 9.0), Demand("A-B", "A", "B", 4.0), Demand("C-B", "C", "B", 3.0)]
+    return build_network(name="tri", nodes=[Node(n) for n in "ABC"], links=links, demands=demands,
+                         rate_unit="packet/s")
+
+
+@pytest.mark.parametrize("t_max", [1.0, 0.3, 0.12])
+def test_flow_cost_bound_never_cuts_off_the_enumerated_optimum(t_max):
+    """Every combination of every link's Pareto module list (0–50 packet/s) is tried; the
+    flow-cost bound stays below the cheapest that meets T_max, and so does the solve's bound."""
+    import itertools
+
+    from topo_opt.solve.modular_capacity import flow_cost_bound
+
+    network = _triangle_from_scratch()
+    levels = capacity_levels(network, 50.0, keep_installed=False)
+    per_link = [np.flatnonzero(levels.link == l) for l in range(network.n_links)]
+    best = np.inf
+    for picked in itertools.product(*per_link):
+        picked = np.asarray(picked)
+        cost = levels.cost[picked].sum()
+        if cost >= best:
+            continue
+        try:
+            delay = min_delay_on_support(network, levels.capacity[picked], gap=1e-9,
+                                         include_fixed_delay=False).objective
+        except Exception:
+            continue
+        if delay <= t_max:
+            best = cost
+    bound = flow_cost_bound(network, levels, t_max * network.total_packet_rate)
+    assert 0 < bound <= best + 1e-9
+    result = solve_modular_capacity(network, max_delay_s=t_max, include_fixed_delay=False, keep_installed=False,
+                                    max_added_capacity=50.0, mip_gap=1e-9)
+    assert result.lower_bound <= best + 1e-9 <= result.objective + 2e-9
+    # by hand: every demand on its direct link, κ = 8/25 per unit, half per duplex direction,
+    # N_max = γ T_max packets with γ = 16 packet/s
+    assert bound == pytest.approx(16.0 * 0.32 / 2 * (1 + 1 / (16.0 * t_max)))

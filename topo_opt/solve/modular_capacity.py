@@ -48,6 +48,7 @@ from scipy.sparse.csgraph import connected_components
 
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
 from topo_opt.algorithms.modular_descent import check_budget, greedy_level_descent
+from topo_opt.algorithms.shortest_paths import ArcGraph, demand_distances, shortest_path_forest
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.cut_sets import add_cut_set_inequalities
@@ -217,11 +218,40 @@ def _full_problem_bound(solver: HighsSolver, model, levels: CapacityLevels, sens
     return (bound / gamma if sense == "min-delay" else bound), stopped
 
 
-def _listed(record: dict) -> dict:
-    """A loop record with thinned level lists: its bound is over the listed levels only."""
+def flow_cost_bound(network: Network, levels: CapacityLevels, max_queue_packets: float,
+                    max_utilization: float = 1.0) -> float:
+    """A lower bound on the cost of every design from scratch (every module combination) that
+    meets the delay bound: the cost of the cheapest routing at the cheapest price per unit.
+
+    With κ_l = min over the modules of link l of cost/capacity, any combination of capacity C_l
+    costs ≥ κ_l C_l (fixed costs are ≥ 0).  A design meeting T ≤ T_max routes F with
+    Σ_q F_q/(C_q − F_q) ≤ N_max (``max_queue_packets``: γ T_max less the least fixed-delay
+    packets), so every queue has C ≥ F_q (1 + 1/N_max), and C ≥ F_q/u under a utilisation cap u;
+    averaging over the n_l queues of link l (both directions of a duplex link),
+
+        cost ≥ max(1 + 1/N_max, 1/u) · Σ_a κ_l(a)/n_l(a) · F_a ≥ max(…) · Σ_k d_k dist_w(s_k, t_k),
+
+    the last by shortest paths under w_a = κ_l(a)/n_l(a) over the links that have levels (the
+    min-cost multicommodity flow without capacities).  Cheap (one Dijkstra per origin) and valid
+    whatever the levels listed; weak where capacity is far above the flow.
+    """
+    unit = np.full(network.n_links, np.inf)
+    for position, l in enumerate(np.unique(levels.link).tolist()):
+        prices = [module.cost / module.capacity for module in levels.modules[position] if module.capacity > 0]
+        unit[l] = min(prices, default=np.inf)
+    queues = np.bincount(network.queue_link, minlength=network.n_links)
+    weight = (unit / np.maximum(queues, 1))[network.arc_link]
+    forest = shortest_path_forest(ArcGraph.from_network(network), weight, network.demand_source)
+    cost = float(network.demand_rate @ demand_distances(forest, network))
+    return max(1.0 + 1.0 / max_queue_packets, 1.0 / max_utilization) * cost
+
+
+def _listed(record: dict, valid_bound: float) -> dict:
+    """A loop record with thinned level lists: its bound is over the listed levels only; the
+    record's ``lower_bound`` and ``gap`` are those of ``valid_bound`` (over every combination)."""
     record = dict(record)
-    record["listed_levels_bound"] = record.pop("lower_bound")
-    del record["gap"]
+    record["listed_levels_bound"] = record["lower_bound"]
+    record.update(lower_bound=valid_bound, gap=relative_gap(record["objective"], valid_bound))
     return record
 
 
@@ -338,6 +368,10 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
             start["descent_cost"] = best_value
             start["time_s"] = time.perf_counter() - began
     thinned = bool(levels.truncated)
+    flow_bound = -math.inf  # valid over every combination, for designs from scratch with a delay bound
+    if sense == "min-cost" and not keep_installed:
+        flow_bound = flow_cost_bound(network, levels, gamma * (max_delay_s - floor), max_utilization)
+        flow_bound = flow_bound if math.isfinite(flow_bound) else -math.inf
     loop_limit_s = time_limit_s * (1 - FULL_BOUND_SHARE) if thinned else time_limit_s
     state = {"best_value": best_value, "best": best, "outcome": None}
 
@@ -380,14 +414,14 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
 
     def report(record: dict) -> None:
         if callback:
-            callback(_listed(record) if thinned else record)
+            callback(_listed(record, flow_bound) if thinned else record)
 
     start_from_best()
     progress = CertifiedProgress(mip_gap, loop_limit_s, MAX_ROUNDS, report, start_s=began)
     run = run_kelley(solver, progress, bound=master_bound, incumbent=incumbent, cut=cut,
                      time_limit_s=loop_limit_s, milp=True)
     best_value, best, status, rounds = state["best_value"], state["best"], run.status, run.iterations
-    history = [_listed(record) for record in progress.history] if thinned else progress.history
+    history = [_listed(record, flow_bound) for record in progress.history] if thinned else progress.history
     lower = run.bound  # over the listed levels (the full problem's when no list was thinned)
     if status is Status.INFEASIBLE and best is None:
         what = f"T <= {max_delay_s:.6g} s" if sense == "min-cost" else f"a budget of {budget:.6g}"
@@ -408,6 +442,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         lower, stopped = _full_problem_bound(solver, model, levels, sense, gamma,
                                              None if best is None else best[1],
                                              time_limit_s - (time.perf_counter() - began))
+        lower = max(lower, flow_bound)
         if stopped:
             status = Status.INTERRUPTED if best is not None else status
         elif status is Status.OPTIMAL and relative_gap(best_value, lower) > mip_gap:
@@ -419,7 +454,9 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         if callback:
             callback(record)
     elif thinned:  # Ctrl-C before the full bound: nothing proven beyond the listed levels
-        lower = -math.inf
+        lower = flow_bound
+    else:
+        lower = max(lower, flow_bound)
     name, unit = ("capacity_cost", "cost") if sense == "min-cost" else ("average_delay_s", "s")
     if best is None:
         return SolveResult(status, "milp-tangent-cuts", name, unit, lower_bound=lower,
@@ -440,9 +477,11 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         "levels": len(levels.link), "levels_truncated_links": [network.links[l].id for l in levels.truncated],
         "max_added_capacity": cap, "mip_gap": mip_gap, "rounds": rounds, **model_size(model),
         "starting_design": start, "cut_sets": len(model.cut_sets),
-        "lower_bound_source": "MILP dual bound with tangent cuts, over every module combination"
-        + (" (listed levels priced at the cheapest combination they dominate)" if thinned else ""),
-        "listed_levels_bound": listed_bound,
+        "lower_bound_source": "the larger of the MILP dual bound with tangent cuts, over every module "
+        "combination" + (" (listed levels priced at the cheapest combination they dominate)" if thinned else "")
+        + (", or the flow-cost bound (cheapest routing at the cheapest price per unit)"
+           if math.isfinite(flow_bound) else ""),
+        "listed_levels_bound": listed_bound, "flow_cost_bound": flow_bound,
     }
     if not keep_installed:  # the installed capacities priced with the same modules (levels focused
         # on them, so the cheapest covering combination is listed whatever the thinning)
