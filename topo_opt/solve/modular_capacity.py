@@ -106,9 +106,12 @@ class _Routed:
 
 
 def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utilization: float,
-           include_fixed_delay: bool, gap: float = ROUTING_GAP) -> _Routed:
+           include_fixed_delay: bool, gap: float = ROUTING_GAP, start: Design | None = None) -> _Routed:
     """Certified min-delay routing of ``capacity`` without link ``failed``, to the gap ``gap``
     and without a time limit: whether a design meets T_max must not depend on machine load.
+    ``start`` (a design of an earlier check) warm-starts the routing when its flows fit strictly
+    within these capacities (it skips the search for a feasible start, most of a check's time
+    near capacity); the start is chosen by the caller's deterministic rule, not by time.
 
     With a utilisation cap u < 1 the routing runs on u·C, so every load stays below u·C, and the
     delay is then evaluated with the true capacities C (it is at most the routed value).
@@ -116,9 +119,15 @@ def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utili
     capacity = capacity.copy()
     if failed is not None:
         capacity[failed] = 0.0
+    routing = None
+    if start is not None:
+        usable = capacity * max_utilization
+        load = network.queue_load(start.arc_flow(network))
+        if np.all(load < usable[network.queue_link] * (1 - 1e-9) + (load == 0)):
+            routing = start.routing
     try:
         routed = min_delay_on_support(network, capacity * max_utilization, gap=gap,
-                                      include_fixed_delay=include_fixed_delay)
+                                      include_fixed_delay=include_fixed_delay, start=routing)
     except InfeasibleError as exc:
         return _Routed(None, math.inf, math.inf, str(exc))
     except TopoOptError as exc:  # feasibility undecided: nothing proven
@@ -176,6 +185,7 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
     lists = [np.flatnonzero(levels.link == l) for l in np.unique(levels.link).tolist()]
     position = np.asarray([int(np.flatnonzero(mine == i)[0]) for mine, i in zip(lists, best[1].tolist())])
     checks: dict[tuple, list] = {}
+    accepted = [best[0]]  # the design of the last step kept: the warm start of the next check
 
     def route(positions: np.ndarray) -> list:
         key = tuple(positions.tolist())
@@ -183,12 +193,19 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
             picked = np.asarray([mine[p] for mine, p in zip(lists, positions.tolist())])
             capacity = np.zeros(network.n_links)
             capacity[levels.link[picked]] = levels.capacity[picked]
-            checks[key] = [_route(network, capacity, failed, max_utilization, include_fixed_delay, CHECK_GAP)
+            checks[key] = [_route(network, capacity, failed, max_utilization, include_fixed_delay, CHECK_GAP,
+                                  start=accepted[0] if failed is None else None)
                            for failed in failed_links]
         return checks[key]
 
-    position = greedy_level_descent(lists, levels.cost, position,
-                                    lambda p: max(c.delay_s for c in route(p)) <= max_delay_s,
+    def meets(positions: np.ndarray) -> bool:
+        routed = route(positions)
+        if max(c.delay_s for c in routed) > max_delay_s:
+            return False
+        accepted[0] = routed[0].design
+        return True
+
+    position = greedy_level_descent(lists, levels.cost, position, meets,
                                     max_checks=check_budget(len(lists), time_limit_s))
     final = route(position)
     picked = np.asarray([mine[p] for mine, p in zip(lists, position.tolist())])
