@@ -415,7 +415,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         value = cost if sense == "min-cost" else delay
         if (sense == "min-delay" or worst <= max_delay_s) and value < state["best_value"]:
             state["best_value"], state["best"] = value, (checks[0].design, picked, cost, delay, worst)
-        state.update(picked=picked, capacity=capacity, checks=checks)
+        state.update(picked=picked, capacity=capacity, checks=checks,
+                     round={"design_delay_s": delay, "design_cost": cost})
         logger.info("round: cost %.6g, delay %.6g s (worst %.6g s), master bound %.6g",
                     cost, delay, worst, state["outcome"].bound)
         return state["best_value"]
@@ -432,7 +433,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         start_from_best()
         return len(new)
 
-    def report(record: dict) -> None:
+    def report(record: dict) -> None:  # the driver's record of this round, kept in its history
+        record.update(state["round"])
         if callback:
             callback(_listed(record, flow_bound) if thinned else record)
 
