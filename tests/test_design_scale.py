@@ -9,7 +9,9 @@ from topo_opt.algorithms.modular_descent import greedy_level_descent
 from topo_opt.formulations.cut_sets import add_cut_set_inequalities
 from topo_opt.formulations.modular_capacity import build_modular_capacity_model
 from topo_opt.io.detect import read_instance
-from topo_opt.model.costs import MAX_LEVELS_PER_LINK, capacity_levels, kept_levels
+from topo_opt.model.costs import (
+    FOCUS_LEVELS_BELOW, FOCUS_WINDOW, MAX_LEVELS_PER_LINK, capacity_levels, kept_levels,
+)
 from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.highs import HighsOptions, HighsSolver
 from topo_opt.solve.modular_capacity import solve_modular_capacity
@@ -51,7 +53,21 @@ def test_focused_levels_keep_ends_and_the_covering_window():
         assert len(kept) == MAX_LEVELS_PER_LINK and kept[0] == 0 and kept[-1] == 39
         assert np.all(np.diff(kept) > 0)
         cover = min(int(np.ceil(target / 10.0)), 39)
-        assert cover in kept.tolist() and (cover < 6 or cover - 5 in kept.tolist())
+        below = cover - FOCUS_LEVELS_BELOW
+        assert cover in kept.tolist() and (below < 1 or below in kept.tolist())
+
+
+def test_focused_levels_are_geometric_outside_the_window():
+    """Above the window neighbouring listed capacities grow by a bounded ratio (what the bound
+    over every combination can lose by rounding a combination up to the next listed level),
+    instead of one jump from the window's top to the last level."""
+    added = np.arange(151) * 40.0
+    kept = kept_levels(added, 800.0)
+    capacity = added[kept]
+    top = int(np.searchsorted(kept, 20)) + FOCUS_WINDOW - FOCUS_LEVELS_BELOW - 1  # the window's last
+    ratios = capacity[top + 1:] / capacity[top:-1]
+    assert len(kept) == MAX_LEVELS_PER_LINK and np.all(ratios <= 1.35)
+    assert np.all(np.diff(kept[top - FOCUS_WINDOW + 1:top + 1]) == 1)  # the window is consecutive
 
 
 def test_focused_levels_cover_a_target_design():
@@ -191,8 +207,10 @@ def test_bound_never_exceeds_the_installed_design_without_a_focus(monkeypatch):
     """Main before issue 18 thinned six-node's lists evenly, dropping the 1-module level, and
     reported 12e9 'optimal' with bound 12e9 though the installed network (1 module per link,
     8e9) meets T_max = its own delay: the bound was over the listed levels only."""
+    from topo_opt.model import costs
     from topo_opt.solve import modular_capacity
 
+    monkeypatch.setattr(costs, "MAX_LEVELS_PER_LINK", 16)  # main's list length
     network = read_instance("instances/six-node.json")
     levels = capacity_levels(network, 2 * network.total_demand, keep_installed=False)
     assert not np.any(np.isclose(levels.capacity, 1e9))  # evenly thinned: 1 module is not listed
@@ -244,3 +262,76 @@ def test_budget_form_bound_holds_over_every_combination_when_lists_are_thinned(m
     thinned = solve_modular_capacity(network, **options)
     assert thinned.lower_bound <= full.objective < thinned.details["listed_levels_bound"]
     assert thinned.objective >= full.objective and check_result(network, thinned) == []
+
+
+def test_check_budget_is_a_count_from_the_time_limit():
+    from topo_opt.algorithms.modular_descent import check_budget
+
+    assert check_budget(36, None) == 8 * 36  # no limit: the per-link cap
+    assert check_budget(36, 30.0) == 60 < check_budget(36, 120.0) == 240  # shrinks with the limit
+    assert check_budget(36, 1.0) == 36  # at least one check per link
+
+
+def test_power_start_does_not_depend_on_machine_load(monkeypatch):
+    """The switch-off start's checks run to a count, not a clock: a clock on which every timed
+    routing step runs out at once gives the same start."""
+    import time
+    from types import SimpleNamespace
+
+    from test_min_power import IDLE
+
+    from topo_opt.algorithms import flow_deviation
+    from topo_opt.evaluators.power import NodePowerModel
+    from topo_opt.solve.min_power import min_delay_all_on
+    from topo_opt.algorithms.power_start import switch_off_start
+
+    net = read_instance("instances/abilene.json")
+    t_max = 1.5 * min_delay_all_on(net)
+    calm = switch_off_start(net, NodePowerModel.for_network(net, IDLE), t_max, time_limit_s=10.0)
+    monkeypatch.setattr(flow_deviation, "time", SimpleNamespace(perf_counter=lambda: time.perf_counter() + 1e6))
+    loaded = switch_off_start(net, NodePowerModel.for_network(net, IDLE), t_max, time_limit_s=10.0)
+    assert (~calm[0]).sum() > 0 and np.array_equal(calm[0], loaded[0]) and np.array_equal(calm[1], loaded[1])
+
+
+def _triangle_from_scratch():
+    from topo_opt.model import Demand, Link, Module, Node, build_network
+
+    modules = (Module(capacity=10.0, cost=4.0), Module(capacity=25.0, cost=8.0))
+    links = [Link(i, a, b, 0.0, modules=modules) for i, a, b in (("AB", "A", "B"), ("BC", "B", "C"), ("AC", "A", "C"))]
+    demands = [Demand("A-C", "A", "C", 9.0), Demand("A-B", "A", "B", 4.0), Demand("C-B", "C", "B", 3.0)]
+    return build_network(name="tri", nodes=[Node(n) for n in "ABC"], links=links, demands=demands,
+                         rate_unit="packet/s")
+
+
+@pytest.mark.parametrize("t_max", [1.0, 0.3, 0.12])
+def test_flow_cost_bound_never_cuts_off_the_enumerated_optimum(t_max):
+    """Every combination of every link's Pareto module list (0–50 packet/s) is tried; the
+    flow-cost bound stays below the cheapest that meets T_max, and so does the solve's bound."""
+    import itertools
+
+    from topo_opt.solve.modular_capacity import flow_cost_bound
+
+    network = _triangle_from_scratch()
+    levels = capacity_levels(network, 50.0, keep_installed=False)
+    per_link = [np.flatnonzero(levels.link == l) for l in range(network.n_links)]
+    best = np.inf
+    for picked in itertools.product(*per_link):
+        picked = np.asarray(picked)
+        cost = levels.cost[picked].sum()
+        if cost >= best:
+            continue
+        try:
+            delay = min_delay_on_support(network, levels.capacity[picked], gap=1e-9,
+                                         include_fixed_delay=False).objective
+        except Exception:
+            continue
+        if delay <= t_max:
+            best = cost
+    bound = flow_cost_bound(network, levels, t_max * network.total_packet_rate)
+    assert 0 < bound <= best + 1e-9
+    result = solve_modular_capacity(network, max_delay_s=t_max, include_fixed_delay=False, keep_installed=False,
+                                    max_added_capacity=50.0, mip_gap=1e-9)
+    assert result.lower_bound <= best + 1e-9 <= result.objective + 2e-9
+    # by hand: every demand on its direct link, κ = 8/25 per unit, half per duplex direction,
+    # N_max = γ T_max packets with γ = 16 packet/s
+    assert bound == pytest.approx(16.0 * 0.32 / 2 * (1 + 1 / (16.0 * t_max)))

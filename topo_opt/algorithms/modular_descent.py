@@ -8,8 +8,12 @@ Kleinrock delay of the capacities, min-delay routing, is ≤ T_max).  A link who
 never tried again: the least delay over all routings only grows when capacities shrink, so the
 same step from any later (smaller) design fails too.  Hence at most (links + steps taken)
 checks; it stops when no single step down keeps the design feasible (a local optimum for
-one-level moves), after ``max_checks`` checks (a count: the result does not depend on machine
-load), or at the deadline (it does).
+one-level moves), or after ``max_checks`` checks.
+
+The check budget (:func:`check_budget`) is a *count* derived from the solve's time limit, never a
+clock: the same input and time limit give the same design whatever the machine's load, and the
+descent still shrinks with the limit (a 30 s what-if scenario runs a quarter of the checks of a
+120 s design).
 
 This is the classic drop heuristic of network design (e.g. Gavish and Altinkemer 1990, *Backbone
 network design tools with economic tradeoffs*, ORSA J. Comput. 2); its result is only an
@@ -17,15 +21,29 @@ incumbent, never a bound.
 """
 from __future__ import annotations
 
-import time
+import math
 from typing import Callable
 
 import numpy as np
 
+#: At most this many checks per link ...
+CHECKS_PER_LIST = 8
+#: ... and this many per second of the solve's time limit (a routing check to gap 1e-4 costs
+#: 0.01–0.07 s CPU on the 12–50-node SNDlib networks, so the descent takes ≲ 15 % of the limit's
+#: CPU time; on a loaded machine the wall time stretches, the design does not change).
+CHECKS_PER_SECOND = 2.0
+
+
+def check_budget(lists: int, time_limit_s: float | None) -> int:
+    """Checks a descent over ``lists`` links may run within a solve limited to ``time_limit_s``
+    (None: no limit): ``CHECKS_PER_LIST`` per link, and ``CHECKS_PER_SECOND`` per second of the
+    limit, but at least one per link."""
+    per_second = math.inf if time_limit_s is None else CHECKS_PER_SECOND * time_limit_s
+    return int(max(min(CHECKS_PER_LIST * lists, per_second), lists))
+
 
 def greedy_level_descent(level_lists: list[np.ndarray], cost: np.ndarray, start: np.ndarray,
-                         meets: Callable[[np.ndarray], bool], deadline: float = np.inf,
-                         max_checks: int | None = None) -> np.ndarray:
+                         meets: Callable[[np.ndarray], bool], max_checks: int | None = None) -> np.ndarray:
     """Positions in ``level_lists`` (one per link) after greedy one-level steps down.
 
     Parameters
@@ -38,8 +56,6 @@ def greedy_level_descent(level_lists: list[np.ndarray], cost: np.ndarray, start:
         Position of the chosen level in each link's list; ``meets(start)`` must hold.
     meets : callable
         ``meets(positions) -> bool``: the design of these positions meets the delay bound.
-    deadline : float
-        ``time.perf_counter()`` value after which no further step is tried.
     max_checks : int, optional
         Calls of ``meets`` after which no further step is tried (default: no limit).
 
@@ -51,7 +67,7 @@ def greedy_level_descent(level_lists: list[np.ndarray], cost: np.ndarray, start:
     position = np.asarray(start, dtype=np.int64).copy()
     blocked = np.zeros(len(level_lists), dtype=bool)
     checks = 0
-    while time.perf_counter() < deadline and (max_checks is None or checks < max_checks):
+    while max_checks is None or checks < max_checks:
         saving = np.full(len(level_lists), -np.inf)
         for l, levels in enumerate(level_lists):
             if position[l] > 0 and not blocked[l]:

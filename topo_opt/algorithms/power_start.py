@@ -13,11 +13,9 @@ network energy cost*, IEEE/ACM ToN 2012), here with Kleinrock's average delay as
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from topo_opt.algorithms.modular_descent import greedy_level_descent
+from topo_opt.algorithms.modular_descent import check_budget, greedy_level_descent
 from topo_opt.errors import TopoOptError
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.power import NodePowerModel, powered_elements
@@ -26,23 +24,23 @@ from topo_opt.model.network import Network
 from topo_opt.algorithms.support_routing import min_delay_on_support
 
 CHECK_GAP = 1e-4  # routing gap of each check (a design meets T_max when its routing's delay does)
-CHECK_TIME_S = 2.0
 
 
 def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float, *,
                      max_utilization: float = 1.0, include_fixed_delay: bool = True,
-                     deadline: float = np.inf) -> tuple[np.ndarray, np.ndarray] | None:
+                     time_limit_s: float | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """(link_on, node_on) booleans of the greedy design, or None when even every link on
-    misses T_max within the check's time limit."""
+    misses T_max.  The checks run without time limits, at most
+    :func:`~topo_opt.algorithms.modular_descent.check_budget` of them for the solve's
+    ``time_limit_s``: the start depends on the limit, never on the machine's load."""
     capacity = np.asarray(network.link_capacity, float) * max_utilization
 
     def meets(position: np.ndarray) -> bool:
         on = position.astype(bool)
-        limit = min(max(deadline - time.perf_counter(), 0.1), CHECK_TIME_S)
         try:
             routed = min_delay_on_support(network, np.where(on, capacity, 0.0), gap=CHECK_GAP,
-                                          time_limit_s=limit, include_fixed_delay=include_fixed_delay)
-        except TopoOptError:  # disconnected, saturated, or undecided within the limit
+                                          include_fixed_delay=include_fixed_delay)
+        except TopoOptError:  # disconnected, saturated, or feasibility undecided
             return False
         if max_utilization == 1:
             return routed.objective <= max_delay_s
@@ -56,7 +54,8 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
     port = power.idle_port_w[network.link_source] + power.idle_port_w[network.link_target]
     cost = np.stack([np.zeros(network.n_links), port], axis=1).ravel()  # level 2l off, 2l+1 on
     lists = [np.array([2 * l, 2 * l + 1]) for l in range(network.n_links)]
-    link_on = greedy_level_descent(lists, cost, everything, meets, deadline).astype(bool)
+    link_on = greedy_level_descent(lists, cost, everything, meets,
+                                   check_budget(network.n_links, time_limit_s)).astype(bool)
     return powered_elements(network, np.zeros(network.n_arcs), link_on)
 
 

@@ -75,9 +75,11 @@ class CapacityLevels:
     truncated: tuple[int, ...]  # links whose level list was thinned to MAX_LEVELS_PER_LINK
 
 
-MAX_LEVELS_PER_LINK = 16
-#: Of a focused list (see :func:`kept_levels`): Pareto levels kept below the one covering the target.
-FOCUS_LEVELS_BELOW = 5
+MAX_LEVELS_PER_LINK = 20
+#: Of a focused list (see :func:`kept_levels`): consecutive Pareto levels in the window around
+#: the target, how many of them lie below the first level covering it, and how many levels are
+#: spread geometrically in capacity above and below the window.
+FOCUS_WINDOW, FOCUS_LEVELS_BELOW, FOCUS_ABOVE, FOCUS_BELOW = 8, 3, 7, 3
 
 
 def _pareto_combinations(modules: tuple[Module, ...], cap: float) -> list[tuple[float, float, tuple[int, ...]]]:
@@ -113,17 +115,33 @@ def kept_levels(added: np.ndarray, target: float | None) -> np.ndarray:
     (added capacities ``added``, more than that many).
 
     Without a ``target`` (added capacity, rate unit) they are evenly spread.  With one, the list
-    is *focused*: the first and the last level, and a window of consecutive levels from
-    ``FOCUS_LEVELS_BELOW`` below the first level covering the target upwards, so the
-    steps near a good continuous design keep the modules' own granularity.
+    is *focused*: the first and the last level, a window of ``FOCUS_WINDOW`` consecutive levels
+    from ``FOCUS_LEVELS_BELOW`` below the first level covering the target upwards (the steps
+    near a good continuous design keep the modules' own granularity), and ``FOCUS_ABOVE`` /
+    ``FOCUS_BELOW`` levels spaced geometrically in capacity between the window and either end.
+    The geometric spacing keeps the bound over every combination useful: a listed level is
+    priced there at the cheapest combination above the listed level below it
+    (:class:`CapacityLevels`), so the ratio of neighbouring listed capacities is what the bound
+    can gain by rounding up (a list of ends and window only priced the last level, twice the total
+    demand, at one module more than the window's top).  Where these picks coincide, the window
+    grows until the list has ``MAX_LEVELS_PER_LINK`` levels.
     """
     n = len(added)
     if target is None:
         return np.unique(np.round(np.linspace(0, n - 1, MAX_LEVELS_PER_LINK)).astype(int))
     cover = min(int(np.searchsorted(added, target * (1 - 1e-12))), n - 1)
-    width = MAX_LEVELS_PER_LINK - 2
-    first = min(max(cover - FOCUS_LEVELS_BELOW, 1), n - 1 - width)
-    return np.concatenate([[0], np.arange(first, first + width), [n - 1]])
+    first = min(max(cover - FOCUS_LEVELS_BELOW, 1), n - 1 - FOCUS_WINDOW)
+    last = first + FOCUS_WINDOW - 1
+    keep = {0, n - 1, *range(first, last + 1)}
+    for low, high, count in ((last, n - 1, FOCUS_ABOVE), (1, first, FOCUS_BELOW)):
+        if high > low:
+            wanted = np.geomspace(max(added[low], added[1]), added[high], count + 2)[1:-1]
+            keep.update(np.clip(np.searchsorted(added, wanted), low, high).tolist())
+    step = 1
+    while len(keep) < MAX_LEVELS_PER_LINK:
+        keep.update(i for i in (last + step, first - step) if 0 < i < n - 1)
+        step += 1
+    return np.asarray(sorted(keep))  # at most 2 + window + above + below = MAX_LEVELS_PER_LINK
 
 
 def capacity_levels(network: Network, max_capacity: float, keep_installed: bool,

@@ -49,7 +49,6 @@ Callback = Callable[[dict], None]
 
 #: The returned design's true delay may exceed T_max by this relative amount (rounding).
 DELAY_RTOL = 1e-6
-START_SHARE = 0.25  # of the time limit, at most, for the greedy switch-off start (T_max only)
 #: Utilisation at which a cut is placed on a queue the MILP loads to capacity.
 OVERLOAD_CUT_UTILIZATION = 0.999
 
@@ -203,7 +202,7 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     if max_delay_s is not None and paths is None:
         greedy = switch_off_start(network, power, max_delay_s, max_utilization=max_utilization,
                                   include_fixed_delay=include_fixed_delay,
-                                  deadline=start + START_SHARE * (time_limit_s or math.inf))
+                                  time_limit_s=time_limit_s)
         if greedy is not None:
             mip_start = {model.link_on: greedy[0].astype(float), model.node_on: greedy[1].astype(float)}
             solver.set_start(mip_start)

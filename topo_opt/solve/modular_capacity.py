@@ -46,7 +46,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from topo_opt.algorithms.modular_descent import greedy_level_descent
+from topo_opt.algorithms.flow_deviation import CertifiedProgress
+from topo_opt.algorithms.modular_descent import check_budget, greedy_level_descent
+from topo_opt.algorithms.shortest_paths import ArcGraph, demand_distances, shortest_path_forest
+from topo_opt.algorithms.support_routing import min_delay_on_support
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.cut_sets import add_cut_set_inequalities
@@ -59,15 +62,17 @@ from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.capacity_assignment import min_fixed_delay_s, solve_capacity_assignment
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
-from topo_opt.algorithms.support_routing import min_delay_on_support
+from topo_opt.solve.kelley import run_kelley
 
 logger = logging.getLogger(__name__)
 Callback = Callable[[dict], None]
 ROUTING_GAP = 1e-7  # certified gap of the routing that checks each design
 MAX_ROUNDS = 200
-DESCENT_CHECKS_PER_LINK = 8  # routing checks of the greedy descent, at most, per link with levels
 CHECK_GAP = 1e-4  # routing gap of the descent's checks (a design meets T_max if its routing's delay does)
-FULL_BOUND_SHARE = 0.1  # of the time limit kept for the bound over every module combination
+#: Of the time limit, kept for the bound over every module combination when a list was thinned:
+#: on 22–50-node networks the design comes from the starting design and its descent, and one
+#: loop round over the listed levels improves the bound, not the design (benchmarks/BENCHMARKS.md)
+FULL_BOUND_SHARE = 0.5
 
 
 def installed_delay_s(network: Network, include_fixed_delay: bool = True) -> float:
@@ -104,9 +109,12 @@ class _Routed:
 
 
 def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utilization: float,
-           include_fixed_delay: bool, gap: float = ROUTING_GAP) -> _Routed:
+           include_fixed_delay: bool, gap: float = ROUTING_GAP, start: Design | None = None) -> _Routed:
     """Certified min-delay routing of ``capacity`` without link ``failed``, to the gap ``gap``
     and without a time limit: whether a design meets T_max must not depend on machine load.
+    ``start`` (a design of an earlier check) warm-starts the routing when its flows fit strictly
+    within these capacities (it skips the search for a feasible start, most of a check's time
+    near capacity); the start is chosen by the caller's deterministic rule, not by time.
 
     With a utilisation cap u < 1 the routing runs on u·C, so every load stays below u·C, and the
     delay is then evaluated with the true capacities C (it is at most the routed value).
@@ -114,9 +122,15 @@ def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utili
     capacity = capacity.copy()
     if failed is not None:
         capacity[failed] = 0.0
+    routing = None
+    if start is not None:
+        usable = capacity * max_utilization
+        load = network.queue_load(start.arc_flow(network))
+        if np.all(load < usable[network.queue_link] * (1 - 1e-9) + (load == 0)):
+            routing = start.routing
     try:
         routed = min_delay_on_support(network, capacity * max_utilization, gap=gap,
-                                      include_fixed_delay=include_fixed_delay)
+                                      include_fixed_delay=include_fixed_delay, start=routing)
     except InfeasibleError as exc:
         return _Routed(None, math.inf, math.inf, str(exc))
     except TopoOptError as exc:  # feasibility undecided: nothing proven
@@ -166,14 +180,15 @@ def _continuous_design(network: Network, sense: str, max_delay_s: float | None, 
 
 
 def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links: tuple, max_delay_s: float,
-             max_utilization: float, include_fixed_delay: bool) -> tuple[float, tuple]:
+             max_utilization: float, include_fixed_delay: bool, time_limit_s: float) -> tuple[float, tuple]:
     """Greedy module removal (:func:`~topo_opt.algorithms.modular_descent.greedy_level_descent`)
-    from the starting design ``best``, at most ``DESCENT_CHECKS_PER_LINK`` checks per link (a
+    from the starting design ``best``, at most ``check_budget`` checks for ``time_limit_s`` (a
     count, not a time, so the design does not depend on machine load); returns its cost and
     design record."""
     lists = [np.flatnonzero(levels.link == l) for l in np.unique(levels.link).tolist()]
     position = np.asarray([int(np.flatnonzero(mine == i)[0]) for mine, i in zip(lists, best[1].tolist())])
     checks: dict[tuple, list] = {}
+    accepted = [best[0]]  # the design of the last step kept: the warm start of the next check
 
     def route(positions: np.ndarray) -> list:
         key = tuple(positions.tolist())
@@ -181,13 +196,20 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
             picked = np.asarray([mine[p] for mine, p in zip(lists, positions.tolist())])
             capacity = np.zeros(network.n_links)
             capacity[levels.link[picked]] = levels.capacity[picked]
-            checks[key] = [_route(network, capacity, failed, max_utilization, include_fixed_delay, CHECK_GAP)
+            checks[key] = [_route(network, capacity, failed, max_utilization, include_fixed_delay, CHECK_GAP,
+                                  start=accepted[0] if failed is None else None)
                            for failed in failed_links]
         return checks[key]
 
-    position = greedy_level_descent(lists, levels.cost, position,
-                                    lambda p: max(c.delay_s for c in route(p)) <= max_delay_s,
-                                    max_checks=DESCENT_CHECKS_PER_LINK * len(lists))
+    def meets(positions: np.ndarray) -> bool:
+        routed = route(positions)
+        if max(c.delay_s for c in routed) > max_delay_s:
+            return False
+        accepted[0] = routed[0].design
+        return True
+
+    position = greedy_level_descent(lists, levels.cost, position, meets,
+                                    max_checks=check_budget(len(lists), time_limit_s))
     final = route(position)
     picked = np.asarray([mine[p] for mine, p in zip(lists, position.tolist())])
     cost = float(levels.cost[picked].sum())
@@ -214,6 +236,43 @@ def _full_problem_bound(solver: HighsSolver, model, levels: CapacityLevels, sens
         outcome, stopped = stop.partial, True
     bound = outcome.bound if outcome.status is not Status.INFEASIBLE else math.inf
     return (bound / gamma if sense == "min-delay" else bound), stopped
+
+
+def flow_cost_bound(network: Network, levels: CapacityLevels, max_queue_packets: float,
+                    max_utilization: float = 1.0) -> float:
+    """A lower bound on the cost of every design from scratch (every module combination) that
+    meets the delay bound: the cost of the cheapest routing at the cheapest price per unit.
+
+    With κ_l = min over the modules of link l of cost/capacity, any combination of capacity C_l
+    costs ≥ κ_l C_l (fixed costs are ≥ 0).  A design meeting T ≤ T_max routes F with
+    Σ_q F_q/(C_q − F_q) ≤ N_max (``max_queue_packets``: γ T_max less the least fixed-delay
+    packets), so every queue has C ≥ F_q (1 + 1/N_max), and C ≥ F_q/u under a utilisation cap u;
+    averaging over the n_l queues of link l (both directions of a duplex link),
+
+        cost ≥ max(1 + 1/N_max, 1/u) · Σ_a κ_l(a)/n_l(a) · F_a ≥ max(…) · Σ_k d_k dist_w(s_k, t_k),
+
+    the last by shortest paths under w_a = κ_l(a)/n_l(a) over the links that have levels (the
+    min-cost multicommodity flow without capacities).  Cheap (one Dijkstra per origin) and valid
+    whatever the levels listed; weak where capacity is far above the flow.
+    """
+    unit = np.full(network.n_links, np.inf)
+    for position, l in enumerate(np.unique(levels.link).tolist()):
+        prices = [module.cost / module.capacity for module in levels.modules[position] if module.capacity > 0]
+        unit[l] = min(prices, default=np.inf)
+    queues = np.bincount(network.queue_link, minlength=network.n_links)
+    weight = (unit / np.maximum(queues, 1))[network.arc_link]
+    forest = shortest_path_forest(ArcGraph.from_network(network), weight, network.demand_source)
+    cost = float(network.demand_rate @ demand_distances(forest, network))
+    return max(1.0 + 1.0 / max_queue_packets, 1.0 / max_utilization) * cost
+
+
+def _listed(record: dict, valid_bound: float) -> dict:
+    """A loop record with thinned level lists: its bound is over the listed levels only; the
+    record's ``lower_bound`` and ``gap`` are those of ``valid_bound`` (over every combination)."""
+    record = dict(record)
+    record["listed_levels_bound"] = record["lower_bound"]
+    record.update(lower_bound=valid_bound, gap=relative_gap(record["objective"], valid_bound))
+    return record
 
 
 def _largest_levels(levels: CapacityLevels) -> np.ndarray:
@@ -325,87 +384,101 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                    f"give T >= {max(check.delay_bound_s for check in proven):.6g} s > T_max = {max_delay_s:.6g} s"))
         if best is not None:
             best_value, best = _descend(network, levels, best, model.failed_links, max_delay_s,
-                                        max_utilization, include_fixed_delay)
+                                        max_utilization, include_fixed_delay, time_limit_s)
             start["descent_cost"] = best_value
             start["time_s"] = time.perf_counter() - began
-    lower = -math.inf  # over the listed levels (the full problem's when no list was thinned)
     thinned = bool(levels.truncated)
+    flow_bound = -math.inf  # valid over every combination, for designs from scratch with a delay bound
+    if sense == "min-cost" and not keep_installed:
+        flow_bound = flow_cost_bound(network, levels, gamma * (max_delay_s - floor), max_utilization)
+        flow_bound = flow_bound if math.isfinite(flow_bound) else -math.inf
     loop_limit_s = time_limit_s * (1 - FULL_BOUND_SHARE) if thinned else time_limit_s
-    history: list[dict] = []
-    status = Status.TIME_LIMIT
-    rounds = 0
-    for rounds in range(1, MAX_ROUNDS + 1):
-        remaining = loop_limit_s - (time.perf_counter() - began)
-        if remaining <= 0:
-            break
-        if best is not None:  # the incumbent meets the true bound: feasible for every round's MILP
-            solver.set_start({model.level_on: np.isin(np.arange(len(levels.link)), best[1]).astype(float)})
-        try:
-            outcome = solver.solve(time_limit_s=remaining)
-        except SolveInterrupted as stop:  # Ctrl-C: the best design of the finished rounds
-            if best is None:
-                raise
-            lower = max(lower, stop.partial.bound / gamma if sense == "min-delay" else stop.partial.bound)
-            status = Status.INTERRUPTED
-            break
-        if outcome.status is Status.INFEASIBLE:
-            if best is not None:  # only by rounding: cuts never remove a feasible design
-                break
-            what = f"T <= {max_delay_s:.6g} s" if sense == "min-cost" else f"a budget of {budget:.6g}"
-            raise InfeasibleError(
-                f"no choice of capacity levels (modules up to {cap:.6g} {network.rate_unit} added per "
-                f"link{', utilisation <= %g' % max_utilization if max_utilization < 1 else ''}"
-                f"{', surviving every single link failure' if survivable else ''}) meets {what}")
-        if not math.isfinite(outcome.objective):
-            break
-        bound = outcome.bound / gamma if sense == "min-delay" else outcome.bound
-        lower = max(lower, bound)
+    state = {"best_value": best_value, "best": best, "outcome": None}
+
+    def start_from_best() -> None:  # the incumbent meets the true bound: feasible for every round's MILP
+        if state["best"] is not None:
+            solver.set_start({model.level_on: np.isin(np.arange(len(levels.link)), state["best"][1]).astype(float)})
+
+    def master_bound(outcome) -> float:
+        state["outcome"] = outcome
+        return outcome.bound / gamma if sense == "min-delay" else outcome.bound
+
+    def incumbent() -> float:
+        """Route the master's design (every scenario); keep it when it meets T_max and is better."""
         picked = np.flatnonzero(solver.values(model.level_on) > 0.5)
         capacity = np.zeros(network.n_links)
         capacity[levels.link[picked]] = levels.capacity[picked]
         cost = float(levels.cost[picked].sum())
         checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay)
                   for failed in model.failed_links]
-        delay = checks[0].delay_s
-        worst = max(check.delay_s for check in checks)
+        delay, worst = checks[0].delay_s, max(check.delay_s for check in checks)
         value = cost if sense == "min-cost" else delay
-        meets = sense == "min-delay" or worst <= max_delay_s
-        if meets and value < best_value:
-            best_value, best = value, (checks[0].design, picked, cost, delay, worst)
-        record = {"iteration": rounds, "time_s": time.perf_counter() - began, "objective": best_value,
-                  **({"listed_levels_bound": lower} if thinned else
-                     {"lower_bound": lower, "gap": relative_gap(best_value, lower)}),
-                  "design_delay_s": delay, "design_cost": cost}
-        history.append(record)
-        if callback:
-            callback(record)
-        logger.info("round %d: cost %.6g, delay %.6g s (worst %.6g s), bound %.6g",
-                    rounds, cost, delay, worst, lower)
-        if relative_gap(best_value, lower) <= mip_gap:
-            status = Status.OPTIMAL
-            break
-        new = [cut for j, check in enumerate(checks)
-               for cut in _level_cuts(network, model.scenario[j], solver, picked, check)]
+        if (sense == "min-delay" or worst <= max_delay_s) and value < state["best_value"]:
+            state["best_value"], state["best"] = value, (checks[0].design, picked, cost, delay, worst)
+        state.update(picked=picked, capacity=capacity, checks=checks,
+                     round={"design_delay_s": delay, "design_cost": cost})
+        logger.info("round: cost %.6g, delay %.6g s (worst %.6g s), master bound %.6g",
+                    cost, delay, worst, state["outcome"].bound)
+        return state["best_value"]
+
+    def cut() -> int:
+        """Tangents at the master's and the routings' loads; a cover cut for proven-too-small capacities."""
+        checks = state["checks"]
+        new = [row for j, check in enumerate(checks)
+               for row in _level_cuts(network, model.scenario[j], solver, state["picked"], check)]
         if sense == "min-cost" and any(check.delay_bound_s is not None and check.delay_bound_s > max_delay_s
                                        for check in checks):
-            new += add_capacity_cover_cut(model, capacity)
+            new += add_capacity_cover_cut(model, state["capacity"])
         solver.add_constraints(new)
+        start_from_best()
+        return len(new)
+
+    def report(record: dict) -> None:  # the driver's record of this round, kept in its history
+        record.update(state["round"])
+        if callback:
+            callback(_listed(record, flow_bound) if thinned else record)
+
+    start_from_best()
+    progress = CertifiedProgress(mip_gap, loop_limit_s, MAX_ROUNDS, report, start_s=began)
+    run = run_kelley(solver, progress, bound=master_bound, incumbent=incumbent, cut=cut,
+                     time_limit_s=loop_limit_s, milp=True)
+    best_value, best, status, rounds = state["best_value"], state["best"], run.status, run.iterations
+    history = [_listed(record, flow_bound) for record in progress.history] if thinned else progress.history
+    lower = run.bound  # over the listed levels (the full problem's when no list was thinned)
+    if status is Status.INFEASIBLE and best is None:
+        what = f"T <= {max_delay_s:.6g} s" if sense == "min-cost" else f"a budget of {budget:.6g}"
+        raise InfeasibleError(
+            f"no choice of capacity levels (modules up to {cap:.6g} {network.rate_unit} added per "
+            f"link{', utilisation <= %g' % max_utilization if max_utilization < 1 else ''}"
+            f"{', surviving every single link failure' if survivable else ''}) meets {what}")
+    if status is Status.INTERRUPTED and best is None:
+        raise SolveInterrupted(SolveResult(status, "milp-tangent-cuts", "capacity_cost" if sense == "min-cost"
+                                           else "average_delay_s", "cost" if sense == "min-cost" else "s",
+                                           lower_bound=-math.inf, solve_time_s=time.perf_counter() - began,
+                                           message=run.message, history=history))
+    if status is Status.INFEASIBLE:  # only by rounding: cuts never remove a feasible design
+        status = Status.ITERATION_LIMIT
+    message = "" if status is Status.OPTIMAL else run.message
     listed_bound = lower
     if thinned and status is not Status.INTERRUPTED:
         lower, stopped = _full_problem_bound(solver, model, levels, sense, gamma,
                                              None if best is None else best[1],
                                              time_limit_s - (time.perf_counter() - began))
+        lower = max(lower, flow_bound)
         if stopped:
             status = Status.INTERRUPTED if best is not None else status
         elif status is Status.OPTIMAL and relative_gap(best_value, lower) > mip_gap:
-            status = Status.ITERATION_LIMIT  # optimal over the listed levels only
+            status = Status.ITERATION_LIMIT
+            message = "optimal over the listed levels; the bound over every module combination is lower"
         record = {"iteration": rounds, "time_s": time.perf_counter() - began, "objective": best_value,
                   "lower_bound": lower, "gap": relative_gap(best_value, lower)}
         history.append(record)
         if callback:
             callback(record)
     elif thinned:  # Ctrl-C before the full bound: nothing proven beyond the listed levels
-        lower = -math.inf
+        lower = flow_bound
+    else:
+        lower = max(lower, flow_bound)
     name, unit = ("capacity_cost", "cost") if sense == "min-cost" else ("average_delay_s", "s")
     if best is None:
         return SolveResult(status, "milp-tangent-cuts", name, unit, lower_bound=lower,
@@ -426,9 +499,11 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         "levels": len(levels.link), "levels_truncated_links": [network.links[l].id for l in levels.truncated],
         "max_added_capacity": cap, "mip_gap": mip_gap, "rounds": rounds, **model_size(model),
         "starting_design": start, "cut_sets": len(model.cut_sets),
-        "lower_bound_source": "MILP dual bound with tangent cuts, over every module combination"
-        + (" (listed levels priced at the cheapest combination they dominate)" if thinned else ""),
-        "listed_levels_bound": listed_bound,
+        "lower_bound_source": "the larger of the MILP dual bound with tangent cuts, over every module "
+        "combination" + (" (listed levels priced at the cheapest combination they dominate)" if thinned else "")
+        + (", or the flow-cost bound (cheapest routing at the cheapest price per unit)"
+           if math.isfinite(flow_bound) else ""),
+        "listed_levels_bound": listed_bound, "flow_cost_bound": flow_bound,
     }
     if not keep_installed:  # the installed capacities priced with the same modules (levels focused
         # on them, so the cheapest covering combination is listed whatever the thinning)
@@ -439,9 +514,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                          lower_bound=min(lower, best_value), design=design,
                          solve_time_s=time.perf_counter() - began, iterations=rounds,
                          message="interrupted (Ctrl-C): the best design of the finished rounds"
-                         if status is Status.INTERRUPTED else
-                         "optimal over the listed levels; the bound over every module combination is lower"
-                         if status is Status.ITERATION_LIMIT else "", details=details, history=history)
+                         if status is Status.INTERRUPTED else message, details=details, history=history)
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)
     return result
