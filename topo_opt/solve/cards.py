@@ -126,16 +126,22 @@ def _renamed_problem(raw: dict[str, Any], source: str) -> dict[str, Any]:
     return {"problem": new, "description": raw.get("description", ""), **kept}
 
 
+def _upgraded(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """``raw`` with its old spellings (keys, values, problem) written the new way, one warning
+    each; a card already written the new way comes back unchanged and without a warning."""
+    problem = raw.get("problem")
+    if problem not in PROBLEMS:
+        raise InvalidInputError(
+            f"{source}: problem must be one of {', '.join(PROBLEMS)}, got {problem!r}")
+    return _renamed_problem(_renamed(raw, problem, source), source)
+
+
 def validate_card(raw: Mapping[str, Any], source: str) -> ModelCard:
     """Check ``raw`` (parsed TOML) against the schema of its problem and fill defaults.
 
     Keys renamed for one key per concept, and problems that had no entry of their own, are
     accepted under their old spelling with a warning."""
-    problem = raw.get("problem")
-    if problem not in PROBLEMS:
-        raise InvalidInputError(
-            f"{source}: problem must be one of {', '.join(PROBLEMS)}, got {problem!r}")
-    raw = _renamed_problem(_renamed(raw, problem, source), source)
+    raw = _upgraded(raw, source)
     problem = raw["problem"]
     schema = PROBLEMS[problem].schema
     sections: dict[str, dict[str, Any]] = {
@@ -186,7 +192,9 @@ def load_card(path: str | Path, overrides: tuple[str, ...] = (),
         ...``), named as the user typed it.
     """
     path = resolve_card(path)
-    raw = read_toml(path, "model card")
+    # the card's old spellings are made new (and warned about) once, before the overrides,
+    # which then replace the card's setting whichever way either spelled it
+    raw = _upgraded(read_toml(path, "model card"), str(path))
     card = validate_card(raw, str(path))
     given = {key: (flag, value) for key, (flag, value) in (options or {}).items() if value is not None}
     for key, (flag, _) in given.items():
