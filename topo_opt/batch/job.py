@@ -30,7 +30,7 @@ from topo_opt.io.solution_json import write_solution
 from topo_opt.model.scenarios import Scenario, apply_scenario
 from topo_opt.solve.cards import load_card
 from topo_opt.solve.dispatch import solve
-from topo_opt.solve.instance_loader import read_network
+from topo_opt.solve.instance_loader import instance_label, read_network
 from topo_opt.solve.document import solution_document
 
 READY = "topo-opt-batch-job-ready"
@@ -88,12 +88,12 @@ class Job:
     @property
     def solution_name(self) -> str:
         """File name of the job's solution: instance stem, model label and job id."""
-        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in f"{Path(self.instance).stem}__{self.model}")
+        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in f"{instance_label(self.instance)}__{self.model}")
         return f"{safe}__{self.job_id}.json"
 
     def identity_row(self) -> dict[str, Any]:
         """The row columns known before the job runs."""
-        return {"job_id": self.job_id, "instance": Path(self.instance).stem,
+        return {"job_id": self.job_id, "instance": instance_label(self.instance),
                 "instance_file": self.instance, "instance_sha256": self.instance_sha256,
                 "model": self.model, "model_file": self.card_file, "overrides": ";".join(self.overrides),
                 "scenario": self.scenario.name, "demand_scale": self.scenario.demand_scale,
