@@ -28,7 +28,7 @@ from topo_opt import __version__
 from topo_opt.errors import InfeasibleError, TopoOptError
 from topo_opt.io.solution_json import write_solution
 from topo_opt.model.scenarios import Scenario, apply_scenario
-from topo_opt.solve.cards import load_card
+from topo_opt.solve.cards import deprecations_already_said, load_card
 from topo_opt.solve.dispatch import solve
 from topo_opt.solve.instance_loader import instance_label, read_network
 from topo_opt.solve.document import solution_document
@@ -141,7 +141,8 @@ def execute(job: Job, out_dir: str) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         network = apply_scenario(read_network(job.instance_path, job.format), job.scenario)
-        card = load_card(job.card_file, job.overrides)
+        with deprecations_already_said():  # by the batch when it made the jobs
+            card = load_card(job.card_file, job.overrides)
         result = solve(network, card)
         doc = solution_document(network, result, card, instance_file=job.instance_path)
     except InfeasibleError as exc:

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import logging
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.bundled import resolve
@@ -78,6 +79,18 @@ def _coerce(source: str, dotted: str, value: Any, kind: type | tuple, allowed: t
         raise InvalidInputError(
             f"{source}: {dotted} must be one of {', '.join(map(str, allowed))}, got {value!r}")
     return value
+
+
+@contextmanager
+def deprecations_already_said() -> Iterator[None]:
+    """Cards read inside do not warn about old spellings (this module's only warnings): for a
+    batch, whose card and overrides were read, and warned about, once when its jobs were made."""
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _renamed(raw: Mapping[str, Any], problem: str, source: str) -> dict[str, Any]:
