@@ -318,3 +318,18 @@ def test_results_table_rejects_a_bad_overloaded_cell(tmp_path):
     (tmp_path / "results.csv").write_text(",".join(columns) + "\n" + ",".join(cells) + "\n")
     with pytest.raises(InvalidInputError, match=r"results.csv:2: overloaded: expected true or false, got 'maybe'"):
         read_results(tmp_path / "results.csv")
+
+
+def test_an_old_spelling_is_warned_about_once_per_batch_not_per_seed_or_job(tmp_path, caplog):
+    from topo_opt.batch.job import execute
+
+    ga = ModelEntry("ga", ('objective.default_power_profile="core-router"',))  # old key of power.default_profile
+    jobs = expand_jobs(BatchSpec(instances=(str(INSTANCES / "six-node.json"),), models=(ga,), seeds=(0, 1, 2)))
+    assert len(jobs) == 3 and caplog.text.count("'objective.default_power_profile' is deprecated") == 1
+    caplog.clear()
+    old = ModelEntry(MIN_DELAY, ('solver.method="gradient_projection"',))
+    jobs = expand_jobs(BatchSpec(instances=(str(INSTANCES / "six-node.json"),), models=(old,),
+                                 demand_scales=(1.0, 1.1)))
+    rows = [execute(job, str(tmp_path)) for job in jobs]  # what each worker does
+    assert [row["method"] for row in rows] == ["gradient-projection"] * 2
+    assert caplog.text.count("'gradient_projection' is deprecated") == 1

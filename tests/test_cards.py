@@ -39,6 +39,20 @@ def test_an_old_key_given_with_set_overrides_the_new_key_of_the_card(caplog):
     assert "'capacity.budget' is deprecated, use 'constraints.budget'" in caplog.text
 
 
+def test_an_old_spelling_in_the_card_warns_once_and_yields_to_set_and_options(tmp_path, caplog):
+    old_key = tmp_path / "old-key.toml"
+    old_key.write_text('problem = "capacity-min-delay-budget"\n[capacity]\nbudget = 5.0\n')
+    assert load_card(old_key, ("constraints.budget=7",)).get("constraints.budget") == 7.0
+    assert caplog.text.count("'capacity.budget' is deprecated") == 1
+    caplog.clear()
+    old_value = tmp_path / "old-value.toml"
+    old_value.write_text('problem = "min-delay"\n[solver]\nmethod = "flow_deviation"\n')
+    card = load_card(old_value, ("solver.gap=1e-5",), {"solver.time_limit_s": ("--time-limit", 9.0)})
+    assert (card.get("solver.method"), card.get("solver.gap"), card.get("solver.time_limit_s")) == \
+        ("flow-deviation", 1e-5, 9.0)
+    assert caplog.text.count("is deprecated") == 1
+
+
 @pytest.mark.parametrize("old, new", [("gradient_projection", "gradient-projection"),
                                       ("path_equilibration", "path-equilibration"),
                                       ("outer_approximation", "outer-approximation"),

@@ -2,7 +2,6 @@
 import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -112,15 +111,27 @@ def test_batch_takes_topohub_keys_and_refuses_an_unknown_one_before_any_job(tmp_
     proc = run("batch", "topohub:topozoo/Abilene", "abilene", "--model", "min-delay", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     import csv
-    rows = {Path(row["instance"]).stem: row for row in csv.DictReader((out / "results.csv").open())}
-    assert set(rows) == {"Abilene", "abilene"}  # the key's last part, and the bundled file's stem
+    rows = {row["instance"]: row for row in csv.DictReader((out / "results.csv").open())}
+    assert set(rows) == {"topozoo-Abilene", "abilene"}  # the graph's network name, the bundled file's stem
     assert all(row["status"] == "optimal" for row in rows.values())
     # the topohub job solved the sized graph the solve command solves: the same delay
     single = tmp_path / "single.json"
     assert run("solve", "topohub:topozoo/Abilene", "--model", "min-delay", "--out", str(single)).returncode == 0
     import json
     expected = json.loads(single.read_text())["objective"]
-    assert float(rows["Abilene"]["objective"]) == pytest.approx(expected, rel=1e-6)
+    assert float(rows["topozoo-Abilene"]["objective"]) == pytest.approx(expected, rel=1e-6)
     proc = run("batch", "topohub:topozoo/Nope", "--model", "min-delay", "--out", str(tmp_path / "bad"))
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "no such topohub graph" in proc.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def test_batch_rows_and_solution_files_name_a_topohub_graph_by_its_network_name():
+    from topo_opt.batch.grid import expand_jobs
+    from topo_opt.batch.spec import BatchSpec, ModelEntry
+
+    jobs = expand_jobs(BatchSpec(instances=("topohub:gabriel/25/0", "topohub:gabriel/50/0"),
+                                 models=(ModelEntry("min-delay"),)))
+    # as solve names the network; the key's last part would call both "0"
+    assert [j.identity_row()["instance"] for j in jobs] == ["gabriel-25-0", "gabriel-50-0"]
+    assert [j.solution_name.split("__")[0] for j in jobs] == ["gabriel-25-0", "gabriel-50-0"]
+    assert [read_network(j.instance).name for j in jobs] == ["gabriel-25-0", "gabriel-50-0"]

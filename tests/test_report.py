@@ -85,6 +85,11 @@ def test_changed_or_missing_instance_is_a_clear_error(solved, tmp_path):
                                       str(tmp_path / "y.html"), "--no-png"])
     assert result.exit_code == 0, result.output
     assert list(tmp_path.glob("y*")) == [tmp_path / "y.html"]
+    # or names the bundled instance, as for solve (same file, so the SHA-256 check passes)
+    assert load_solution_report(moved, instance="abilene").network.name == "abilene"
+    result = CliRunner().invoke(cli, ["report", str(moved), "--instance", "no-such-instance", "--out",
+                                      str(tmp_path / "z.html"), "--no-png"])
+    assert result.exit_code == 2 and "bundled instances: abilene" in result.output
 
 
 def test_layout_without_coordinates_and_power_panel(tmp_path):

@@ -20,7 +20,7 @@ from topo_opt.io.detect import regular_file, sniff_format
 from topo_opt.io.solution_json import file_sha256
 from topo_opt.io.topohub import is_topohub
 from topo_opt.model.scenarios import Scenario, scenario_grid
-from topo_opt.solve.cards import ModelCard, load_card, resolve_card
+from topo_opt.solve.cards import ModelCard, deprecations_already_said, load_card, resolve_card
 from topo_opt.solve.instance_loader import read_network
 
 
@@ -114,7 +114,8 @@ def expand_jobs(spec: BatchSpec) -> list[Job]:
             for scenario in scenarios:
                 for seed in seeds:
                     overrides = spec.overrides + entry.overrides + ((f"{key}={seed}",) if key else ())
-                    seeded = load_card(entry.file, overrides).to_dict() if key else card.to_dict()
+                    with deprecations_already_said():  # by _load_entry
+                        seeded = load_card(entry.file, overrides).to_dict() if key else card.to_dict()
                     jobs.append(Job(instance, str(path), sha, spec.format, entry.label,
                                     str(resolve_card(entry.file).resolve()), overrides,
                                     scenario, seed, job_id(sha, path.name, seeded, scenario, seed)))

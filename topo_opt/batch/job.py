@@ -28,9 +28,9 @@ from topo_opt import __version__
 from topo_opt.errors import InfeasibleError, TopoOptError
 from topo_opt.io.solution_json import write_solution
 from topo_opt.model.scenarios import Scenario, apply_scenario
-from topo_opt.solve.cards import load_card
+from topo_opt.solve.cards import deprecations_already_said, load_card
 from topo_opt.solve.dispatch import solve
-from topo_opt.solve.instance_loader import read_network
+from topo_opt.solve.instance_loader import instance_label, read_network
 from topo_opt.solve.document import solution_document
 
 READY = "topo-opt-batch-job-ready"
@@ -88,12 +88,12 @@ class Job:
     @property
     def solution_name(self) -> str:
         """File name of the job's solution: instance stem, model label and job id."""
-        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in f"{Path(self.instance).stem}__{self.model}")
+        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in f"{instance_label(self.instance)}__{self.model}")
         return f"{safe}__{self.job_id}.json"
 
     def identity_row(self) -> dict[str, Any]:
         """The row columns known before the job runs."""
-        return {"job_id": self.job_id, "instance": Path(self.instance).stem,
+        return {"job_id": self.job_id, "instance": instance_label(self.instance),
                 "instance_file": self.instance, "instance_sha256": self.instance_sha256,
                 "model": self.model, "model_file": self.card_file, "overrides": ";".join(self.overrides),
                 "scenario": self.scenario.name, "demand_scale": self.scenario.demand_scale,
@@ -141,7 +141,8 @@ def execute(job: Job, out_dir: str) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         network = apply_scenario(read_network(job.instance_path, job.format), job.scenario)
-        card = load_card(job.card_file, job.overrides)
+        with deprecations_already_said():  # by the batch when it made the jobs
+            card = load_card(job.card_file, job.overrides)
         result = solve(network, card)
         doc = solution_document(network, result, card, instance_file=job.instance_path)
     except InfeasibleError as exc:

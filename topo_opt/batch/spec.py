@@ -30,6 +30,7 @@ from topo_opt.errors import InvalidInputError
 from topo_opt.io.bundled import bare_name
 from topo_opt.io.detect import regular_file
 from topo_opt.io.toml_file import read_toml
+from topo_opt.io.topohub import is_topohub
 from topo_opt.model.scenarios import FAILURE_KEYWORDS, parse_range
 
 _TOP_KEYS = ("instances", "format", "models", "set", "seeds", "time_limit_s", "out", "scenarios")
@@ -113,7 +114,7 @@ def _instance(spec: str, base: Path) -> str:
     """An instance path relative to the batch file; a topohub key or a bundled instance's name
     (when no such file is next to the batch file) kept as it is."""
     relative = _relative(spec, base)
-    keep = spec.startswith("topohub:") or (bare_name(spec, ".json") and not Path(relative).exists())
+    keep = is_topohub(spec) or (bare_name(spec, ".json") and not Path(relative).exists())
     return spec if keep else relative
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 from rich.table import Table
@@ -12,7 +11,7 @@ from topo_opt.cli.console import (
     FORMAT_CHOICES, TABLE_SUFFIXES, checked_output, checked_plot, exit_interrupted, fmt_value, stdout,
 )
 from topo_opt.io.csv_table import csv_text
-from topo_opt.solve.instance_loader import read_network
+from topo_opt.solve.instance_loader import instance_label, read_network
 
 
 def _json_text(records: list[dict], summary: list[dict], settings: dict) -> str:
@@ -58,7 +57,7 @@ def bench(instances: tuple[str, ...], methods: str, seeds: int, time_limit: floa
     names = parse_methods(methods)
     checked_output(out, TABLE_SUFFIXES)
     checked_plot(plot)
-    networks = [(Path(path).stem, read_network(path, fmt)) for path in instances]
+    networks = [(instance_label(path), read_network(path, fmt)) for path in instances]
 
     def show(record: dict) -> None:
         click.echo(f"{record['instance']}: {record['method']}"

@@ -19,6 +19,7 @@ from topo_opt.cli.console import (
 )
 from topo_opt.cli.worst_case import add_worst_case, traffic_classes, worst_case_options
 from topo_opt.errors import InfeasibleError, TopoOptError
+from topo_opt.solve.instance_loader import read_network as _read
 
 
 def _usage_error(exc: click.UsageError) -> None:
@@ -345,7 +346,6 @@ from topo_opt.cli.report import report  # noqa: E402
 from topo_opt.cli.simulate import simulate  # noqa: E402
 from topo_opt.cli.tradeoff import tradeoff  # noqa: E402
 from topo_opt.cli.whatif import whatif  # noqa: E402
-from topo_opt.solve.instance_loader import read_network as _read
 
 for _command in (batch, report, bench, tradeoff, whatif, models, simulate, measure):
     cli.add_command(_command)

@@ -12,7 +12,8 @@ from topo_opt.cli.console import FORMAT_CHOICES, checked_output, stdout
               help="The HTML file; PNGs are written next to it as <stem>-<panel>.png.")
 @click.option("--png/--no-png", default=True, show_default=True, help="Also write matplotlib PNGs.")
 @click.option("--instance", default=None, type=click.Path(dir_okay=False),
-              help="Instance file of a solution, instead of the one it records (SHA-256 checked).")
+              help="Instance of a solution (a file, a bundled instance's name or a topohub key), "
+                   "instead of the one it records (a file's SHA-256 checked).")
 @click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto", show_default=True,
               help="Format of the instance file.")
 def report(source: str, out: str, png: bool, instance: str | None, fmt: str) -> None:

@@ -148,13 +148,8 @@ def ddos_fixed_point(network: Network, link_capacity: np.ndarray, classes: list[
     for c, fraction_through in zip(classes, delivered):
         r = c.routing
         path_delay = r.incidence(network.n_arcs) @ sojourn
-        used = r.fraction > 0
-        weight = np.bincount(r.demand, weights=r.fraction, minlength=len(c.demand_rate))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            demand_delivered.append(np.bincount(r.demand, weights=np.where(used, r.fraction * fraction_through, 0.0),
-                                                minlength=len(c.demand_rate)) / weight)
-            demand_delay.append(np.bincount(r.demand, weights=np.where(used, r.fraction * path_delay, 0.0),
-                                            minlength=len(c.demand_rate)) / weight)
+        demand_delivered.append(r.demand_average(fraction_through, len(c.demand_rate)))
+        demand_delay.append(r.demand_average(path_delay, len(c.demand_rate)))
         delays.append(path_delay)
     return DdosResult(blocking, loads, queues, delivered, delays, demand_delivered, demand_delay,
                       iterations, bracket, residual, bracket <= tolerance)

@@ -47,6 +47,12 @@ def is_topohub(spec) -> bool:
     return isinstance(spec, str) and spec.startswith(PREFIX)
 
 
+def topohub_name(spec: str) -> str:
+    """The network name of the topohub graph ``spec``: its key with ``-`` for ``/``
+    (``topozoo-Abilene``, ``gabriel-25-0``)."""
+    return (spec[len(PREFIX):] if is_topohub(spec) else spec).replace("/", "-")
+
+
 def _topohub():
     if importlib.util.find_spec("topohub") is None:
         raise SolverUnavailableError("topohub: instances need the topohub package: "
@@ -102,7 +108,7 @@ def read_topohub(spec: str, *, missing_capacity_bps: float | None = None) -> Net
                                            missing_capacity_bps)
     metadata = {"source": f"topohub {key}", **({"capacity_rule": rule} if rule else {}),
                 **({} if geographic else {"node_xy": {node_id: list(pos) for node_id, pos in xy.items()}})}
-    network = build_network(name=key.replace("/", "-"), nodes=nodes,
+    network = build_network(name=topohub_name(key), nodes=nodes,
                             links=[Link(i, s, t, c) for i, (s, t), c in zip(ids, pairs, capacity)],
                             demands=(), link_model="duplex", metadata=metadata, source=f"{PREFIX}{key}")
     network = with_lengths_from_coordinates(network) if geographic else network

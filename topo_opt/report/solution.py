@@ -15,6 +15,7 @@ import networkx as nx
 import numpy as np
 
 from topo_opt.errors import InvalidInputError
+from topo_opt.io.bundled import resolve
 from topo_opt.io.solution_json import file_sha256, read_solution
 from topo_opt.io.topohub import is_topohub
 from topo_opt.model.network import Network
@@ -118,7 +119,7 @@ def node_positions(network: Network) -> tuple[dict[str, tuple[float, float]], bo
 
 def _instance_path(path: Path, doc: dict[str, Any], instance: str | Path | None) -> Path | str:
     if instance is not None:
-        return instance if is_topohub(instance) else Path(instance)
+        return instance if is_topohub(instance) else resolve(instance, "instance")  # a file or bundled name
     recorded = doc.get("instance", {}).get("file")
     if not recorded:
         raise InvalidInputError(f"{path}: the solution does not record its instance file; pass --instance")
@@ -140,7 +141,8 @@ def load_solution_report(path: str | Path, instance: str | Path | None = None,
     path : path-like
         Solution JSON (``topo-opt solve --out`` or a batch's ``solutions/``).
     instance : path-like, optional
-        The instance file, instead of the one the solution records.
+        The instance, instead of the one the solution records: a file, a bundled instance's
+        name or a topohub key (:func:`~topo_opt.solve.instance_loader.read_network`).
     format : str
         Instance format.
 

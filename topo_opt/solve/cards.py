@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import logging
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.bundled import resolve
@@ -81,6 +82,18 @@ def _coerce(source: str, dotted: str, value: Any, kind: type | tuple, allowed: t
     return value
 
 
+@contextmanager
+def deprecations_already_said() -> Iterator[None]:
+    """Cards read inside do not warn about old spellings (this module's only warnings): for a
+    batch, whose card and overrides were read, and warned about, once when its jobs were made."""
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _renamed(raw: Mapping[str, Any], problem: str, source: str) -> dict[str, Any]:
     """``raw`` with the problem's renamed keys (:data:`~topo_opt.solve.problems.RENAMED_KEYS`)
     moved to their new names and renamed values (:data:`~topo_opt.solve.problems.RENAMED_VALUES`)
@@ -127,16 +140,22 @@ def _renamed_problem(raw: dict[str, Any], source: str) -> dict[str, Any]:
     return {"problem": new, "description": raw.get("description", ""), **kept}
 
 
+def _upgraded(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """``raw`` with its old spellings (keys, values, problem) written the new way, one warning
+    each; a card already written the new way comes back unchanged and without a warning."""
+    problem = raw.get("problem")
+    if problem not in PROBLEMS:
+        raise InvalidInputError(
+            f"{source}: problem must be one of {', '.join(PROBLEMS)}, got {problem!r}")
+    return _renamed_problem(_renamed(raw, problem, source), source)
+
+
 def validate_card(raw: Mapping[str, Any], source: str) -> ModelCard:
     """Check ``raw`` (parsed TOML) against the schema of its problem and fill defaults.
 
     Keys renamed for one key per concept, and problems that had no entry of their own, are
     accepted under their old spelling with a warning."""
-    problem = raw.get("problem")
-    if problem not in PROBLEMS:
-        raise InvalidInputError(
-            f"{source}: problem must be one of {', '.join(PROBLEMS)}, got {problem!r}")
-    raw = _renamed_problem(_renamed(raw, problem, source), source)
+    raw = _upgraded(raw, source)
     problem = raw["problem"]
     schema = PROBLEMS[problem].schema
     sections: dict[str, dict[str, Any]] = {
@@ -187,7 +206,9 @@ def load_card(path: str | Path, overrides: tuple[str, ...] = (),
         ...``), named as the user typed it.
     """
     path = resolve_card(path)
-    raw = read_toml(path, "model card")
+    # the card's old spellings are made new (and warned about) once, before the overrides,
+    # which then replace the card's setting whichever way either spelled it
+    raw = _upgraded(read_toml(path, "model card"), str(path))
     card = validate_card(raw, str(path))
     given = {key: (flag, value) for key, (flag, value) in (options or {}).items() if value is not None}
     for key, (flag, _) in given.items():

@@ -40,3 +40,12 @@ def read_network(spec: str | Path, fmt: str = "auto") -> "Network":
     from topo_opt.io.detect import read_instance
 
     return read_instance(resolve(spec, "instance"), format=fmt)
+
+
+def instance_label(spec: str | Path) -> str:
+    """The instance's short name in tables and file names: a file's stem, a bundled instance's
+    name, a topohub graph's network name (``topozoo-Abilene``, ``gabriel-25-0``: the key's last
+    part alone would call every ``gabriel/N/0`` ``0``)."""
+    from topo_opt.io.topohub import is_topohub, topohub_name
+
+    return topohub_name(spec) if is_topohub(spec) else Path(spec).stem
