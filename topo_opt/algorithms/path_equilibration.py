@@ -10,7 +10,16 @@ routings, each demand ``k`` spread over a small path set ``P_k`` with flows ``x_
   everywhere, so the method starts from shortest paths whether or not they overload links
   (no feasibility phase), and its Frank–Wolfe bound is a lower bound on ``min T``.  When the final
   routing keeps every queue below ``ρ̄ C``, ``T = T̃`` there and the certified gap holds for
-  ``T``; otherwise the exact machinery takes over: the gradient projection method
+  ``T``.  A certified iterate at a utilisation ``u`` in ``[ρ̄, 1)`` moves the knee to
+  ``1 − (1 − u)/KNEE_RAISE``, past it (at or beyond capacity, ``1 − (1 − ρ̄)/KNEE_RAISE`` once
+  :func:`~topo_opt.algorithms.max_concurrent_flow.find_feasible_flow` (column generation from
+  the current paths) had half the time left to say whether the demands fit; near capacity: demands at 99.9 % of the maximum
+  concurrent flow load the cut to ≥ 0.999, where ``T̃`` at ρ̄ = 0.99 was 3.6× below ``T`` on
+  gabriel/100); the bounds found so far stay valid, each ``T̃`` being below ``T``.  When the
+  final routing loads a queue beyond ``MAX_CONTINUATION_UTILIZATION`` (at capacity or beyond when
+  the demands do not fit), or when, with a raised knee, the gap did not halve in
+  ``STALL_CERTIFICATES`` certificates (one demand at a time jams on a nearly full cut: abilene at
+  99.9 % kept a gap of 4e-4 over 2,000), the exact machinery takes over: the gradient projection method
   (:func:`~topo_opt.algorithms.gradient_projection.solve_min_delay_gp`), started from this
   routing when it is strictly feasible, else after its own feasibility decision.
 * **Gauss–Seidel passes** (compiled, :func:`~topo_opt.algorithms.equilibration_kernel.origin_pass`):
@@ -42,9 +51,10 @@ import numpy as np
 
 from topo_opt.algorithms.equilibration_kernel import continued_queue_cost, equilibrate, origin_pass
 from topo_opt.algorithms.flow_deviation import Callback, CertifiedProgress, frank_wolfe_bound
+from topo_opt.algorithms.max_concurrent_flow import find_feasible_flow
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.algorithms.shortest_paths import PathSet, raise_unreachable
-from topo_opt.errors import InvalidInputError, SolveInterrupted
+from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
 from topo_opt.model.design import Routing
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
@@ -53,6 +63,10 @@ CONTINUATION_UTILIZATION = 0.99  # ρ̄: F/(C − F) is exact below ρ̄ C
 INNER_GAP_FRACTION = 0.3         # sweeps stop when the restricted gap is below this × disequilibrium
 MAX_SWEEPS = 100                 # Gauss–Seidel sweeps per shortest-path pass
 CERTIFY_EVERY = 20               # shortest-path passes between two certificates at most
+KNEE_RAISE = 10.0                # a raised knee is this many times closer to capacity than the iterate
+KNEE_RAISE_GAP = 1e-2            # ... once the continued problem is solved to this gap
+MAX_CONTINUATION_UTILIZATION = 1.0 - 1e-6  # no knee raised beyond: the exact machinery finishes
+STALL_CERTIFICATES = 10          # with a raised knee, a gap not halved in this many certificates hands over
 
 
 def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = None,
@@ -81,7 +95,8 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
         Called with each history record (iteration, time_s, objective, lower_bound, gap);
         the objective there is the continued ``T̃`` (equal to T below ``ρ̄ C``).
     continuation_utilization : float
-        ``ρ̄`` in (0, 1): utilisation beyond which ``F/(C − F)`` is continued quadratically.
+        ``ρ̄`` in (0, 1): utilisation beyond which ``F/(C − F)`` is continued quadratically, at
+        the start (raised past a certified iterate above it; ``details`` has the last one).
 
     Returns
     -------
@@ -152,6 +167,10 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
     passes = sweeps = iteration = 0
     since_certificate, disequilibrium = 0, math.inf
     kept = None  # (paths, flow, T, max utilisation) of the last strictly feasible certified iterate
+    exact = False  # the last certified iterate keeps every queue below the knee
+    stalled = False
+    knee_utilization = continuation_utilization
+    decided = False  # the feasibility decision was tried
     try:
         while True:
             arc_flow = paths.arc_flow(flow)  # exact, without the drift of in-place updates
@@ -165,9 +184,35 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
                 status = progress.update(iteration, value, frank_wolfe_bound(
                     value, gradient, arc_flow, scale * distance, rate))
                 true_value = objective.value(arc_flow)
+                utilization = float(np.max(load / capacity))
                 if np.isfinite(true_value):
-                    kept = (paths, flow.copy(), true_value, float(np.max(load / capacity)))
-                if status is not None:
+                    kept = (paths, flow.copy(), true_value, utilization)
+                exact = np.isfinite(true_value) and utilization < knee_utilization  # T̃ = T here
+                if utilization >= knee_utilization and knee_utilization < MAX_CONTINUATION_UTILIZATION \
+                        and status in (None, Status.OPTIMAL) and progress.history[-1]["gap"] <= KNEE_RAISE_GAP:
+                    # T̃'s optimum is near, where T̃ < T: move the knee towards capacity, past the
+                    # iterate (the bounds so far stay valid, each T̃ being below T); beyond
+                    # capacity, once the feasibility decision had half the time left
+                    # (InfeasibleError when the demands do not fit)
+                    if utilization >= 1.0 and not decided:
+                        decided = True
+                        try:
+                            find_feasible_flow(network, link_capacity, None if time_limit_s is None
+                                               else 0.5 * max(time_limit_s - progress.elapsed_s, 0.0),
+                                               paths=paths)
+                        except InfeasibleError:
+                            raise
+                        except TopoOptError:
+                            pass  # undecided in that time: go on with the continuation
+                    knee_utilization = min(1.0 - (1.0 - max(knee_utilization, min(utilization, 1.0))) / KNEE_RAISE,
+                                           MAX_CONTINUATION_UTILIZATION)
+                    knee = knee_utilization * capacity
+                    status = None
+                history = progress.history
+                stalled = status is None and exact and knee_utilization > continuation_utilization \
+                    and len(history) > STALL_CERTIFICATES \
+                    and history[-1]["gap"] > 0.5 * history[-1 - STALL_CERTIFICATES]["gap"]
+                if status is not None or stalled:
                     break
                 disequilibrium = (value - progress.lower_bound) / scale
             else:
@@ -182,9 +227,8 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
             raise
         status = Status.INTERRUPTED
     details = {"n_shortest_path_calls": passes, "n_sweeps": sweeps,
-               "continuation_utilization": continuation_utilization}
-    if status is not Status.INTERRUPTED and (kept is None or status is Status.OPTIMAL
-                                             and kept[3] >= continuation_utilization):
+               "continuation_utilization": knee_utilization}
+    if status is not Status.INTERRUPTED and (kept is None or stalled or status is Status.OPTIMAL and not exact):
         utilization = float(np.max(load / capacity))
         return _hand_over(network, link_capacity, gap, time_limit_s, progress, include_fixed_delay,
                           paths.to_routing(flow, rate) if utilization < 1.0 else None, callback, details)
