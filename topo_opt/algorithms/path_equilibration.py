@@ -66,7 +66,7 @@ INNER_GAP_FRACTION = 0.3         # sweeps stop when the restricted gap is below 
 MAX_SWEEPS = 100                 # Gauss–Seidel sweeps per shortest-path pass
 CERTIFY_EVERY = 20               # shortest-path passes between two certificates at most
 KNEE_RAISE = 10.0                # a raised knee is this many times closer to capacity than the iterate
-KNEE_RAISE_GAP = 1e-2            # ... once the continued problem is solved to this gap
+KNEE_RAISE_GAP = 1e-2            # ... once the continued problem is solved to this gap (or stalls)
 MAX_CONTINUATION_UTILIZATION = 1.0 - 1e-6  # no knee raised beyond: the exact machinery finishes
 STALL_CERTIFICATES = 10          # a gap not halved in this many certificates hands over
 
@@ -190,9 +190,12 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
                 if np.isfinite(true_value):
                     kept = (paths, flow.copy(), true_value, utilization)
                 exact = np.isfinite(true_value) and utilization < knee_utilization  # T̃ = T here
+                history = progress.history
+                stalled = status is None and len(history) > STALL_CERTIFICATES \
+                    and history[-1]["gap"] > 0.5 * history[-1 - STALL_CERTIFICATES]["gap"]
                 if utilization >= knee_utilization and knee_utilization < MAX_CONTINUATION_UTILIZATION \
-                        and status in (None, Status.OPTIMAL) and progress.history[-1]["gap"] <= KNEE_RAISE_GAP:
-                    # T̃'s optimum is near, where T̃ < T: move the knee towards capacity, past the
+                        and status in (None, Status.OPTIMAL) and (history[-1]["gap"] <= KNEE_RAISE_GAP or stalled):
+                    # T̃'s optimum is near (or T̃ stalls), where T̃ < T: move the knee towards capacity, past the
                     # iterate (the bounds so far stay valid, each T̃ being below T); beyond
                     # capacity, once the feasibility decision had half the time left
                     # (InfeasibleError when the demands do not fit)
@@ -209,11 +212,8 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
                     knee_utilization = min(1.0 - (1.0 - max(knee_utilization, min(utilization, 1.0))) / KNEE_RAISE,
                                            MAX_CONTINUATION_UTILIZATION)
                     knee = knee_utilization * capacity
-                    status = None
-                history = progress.history
-                stalled = status is None and exact \
-                    and len(history) > STALL_CERTIFICATES \
-                    and history[-1]["gap"] > 0.5 * history[-1 - STALL_CERTIFICATES]["gap"]
+                    status, stalled = None, False
+                stalled = stalled and exact
                 if status is not None or stalled:
                     break
                 disequilibrium = (value - progress.lower_bound) / scale
