@@ -12,9 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("numpy", "scipy", "scipy.optimize", "pyomo", "matplotlib", "plotly", "dask", "pandas", "networkx")
 
 
-def loaded_after(code: str) -> list[str]:
-    """The HEAVY modules in ``sys.modules`` after running ``code`` in a fresh interpreter."""
-    probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+def loaded_after(code: str, watched: tuple[str, ...] = HEAVY) -> list[str]:
+    """The ``watched`` modules in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {watched!r} if m in sys.modules]))"
     proc = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
                           timeout=300, env={"PYTHONPATH": str(ROOT), "PATH": ""})
     assert proc.returncode == 0, proc.stderr
@@ -36,6 +36,17 @@ def test_min_delay_solve_loads_neither_pyomo_nor_the_reporting_stack():
     loaded = loaded_after(code)
     assert "numpy" in loaded and "scipy" in loaded  # the probe sees what the solve imports
     assert not {"pyomo", "matplotlib", "plotly", "dask", "pandas", "scipy.optimize"} & set(loaded), loaded
+
+
+def test_min_delay_solve_loads_no_other_command_nor_power_profiles():
+    """The commands in their own modules load when named; the card reader loads power profiles
+    only for power cards."""
+    commands = tuple(f"topo_opt.cli.{name}" for name in
+                     ("batch", "report", "bench", "tradeoff", "whatif", "models", "simulate", "measure"))
+    code = "from topo_opt.cli.main import cli\ncli(['solve', 'six-node', '--quiet'], standalone_mode=False)"
+    assert loaded_after(code, (*commands, "topo_opt.io.power_profile")) == []
+    code = "from topo_opt.cli.main import cli\ncli(['models'], standalone_mode=False)"
+    assert loaded_after(code, commands) == ["topo_opt.cli.models"]  # the probe sees a lazy command
 
 
 def test_version_option_prints_the_package_version():

@@ -13,14 +13,17 @@ import pytest
 from topo_opt.algorithms.baselines import min_hop_sized
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 from topo_opt.algorithms.max_concurrent_flow import find_feasible_flow
+from topo_opt.algorithms.path_equilibration import solve_min_delay_pe
 from topo_opt.errors import InfeasibleError
 from topo_opt.io.sndlib import read_sndlib
 from topo_opt.model import Design
 from topo_opt.model.synthesis import scale_demands
 from topo_opt.solve.cards import load_card
 from topo_opt.evaluators.design_check import check_design, check_result
+from topo_opt.solve import dispatch
 from topo_opt.solve.dispatch import solve
 from topo_opt.solve.lp_methods import solve_max_utilization
+from topo_opt.solve.outer_approximation import solve_min_delay_cuts
 from conftest import MODELS, real_file
 
 NAMES = ("abilene", "polska", "nobel-us", "geant")
@@ -89,4 +92,45 @@ def test_gradient_projection_does_not_stall_at_the_cut():
     result = solve_min_delay_gp(network, gap=1e-6, max_iterations=100)
     assert result.status.value == "optimal" and result.gap <= 1e-6
     assert max_utilization(network, result.design.routing) >= 0.9999 - 1e-6
+    assert check_result(network, result) == []
+
+
+@pytest.mark.parametrize("method", ["auto", "path-equilibration", "gradient-projection"])
+@pytest.mark.parametrize("name", ["abilene", "polska"])
+def test_every_min_delay_method_decides_both_sides_of_capacity(name, method):
+    """Through the front door: at 99.9 % optimal within the gap and clean by the shared checker,
+    at 100.1 % infeasible with the cut."""
+    card = load_card(str(MODELS / "min-delay.toml"), (f'solver.method="{method}"', "solver.gap=1e-6"))
+    network = at_fraction_of_max_flow(name, 0.999)
+    result = solve(network, card)
+    assert result.status.value == "optimal" and result.gap <= 1e-6
+    assert check_result(network, result) == [] and result.violations == []
+    with pytest.raises(InfeasibleError, match=r"cannot carry demands .* below capacity") as err:
+        solve(at_fraction_of_max_flow(name, 1.001), card)
+    assert err.value.details["saturated_links"] and err.value.details["demands"]
+
+
+def test_path_equilibration_raises_its_knee_past_the_cut():
+    """At 99.9 % the cut is loaded beyond ρ̄ = 0.99, where the continued T̃ is below T: the knee
+    moves past the iterate, and the answer is certified for T itself (by gradient projection
+    from the strictly feasible iterate when one demand at a time jams on the cut)."""
+    network = at_fraction_of_max_flow("polska", 0.999)
+    result = solve_min_delay_pe(network, gap=1e-6)
+    assert result.status.value == "optimal" and result.gap <= 1e-6
+    assert result.details["continuation_utilization"] > max_utilization(network, result.design.routing) >= 0.999 - 1e-6
+    exact = solve_min_delay_cuts(network, gap=1e-7)
+    assert result.lower_bound <= exact.objective * (1 + 1e-12) and exact.lower_bound <= result.objective
+    assert check_result(network, result) == []
+
+
+def test_auto_hands_a_stalled_gradient_projection_to_cutting_planes(monkeypatch):
+    """A stall (here forced: the gap must halve at every iteration) gives the time left to the
+    exact cutting-plane method, whose certified answer is returned."""
+    monkeypatch.setattr(dispatch, "AUTO_STALL_ITERATIONS", 1)
+    network = at_fraction_of_max_flow("abilene", 0.999)
+    card = load_card(str(MODELS / "min-delay.toml"), ('solver.method="auto"', "solver.gap=1e-6"))
+    result = solve(network, card)
+    assert result.method == "outer-approximation" and result.details["stalled"] == "gradient-projection"
+    assert result.details["stalled_gap"] > 1e-6
+    assert result.status.value == "optimal" and result.gap <= 1e-6
     assert check_result(network, result) == []

@@ -78,15 +78,15 @@ def test_sweeps_stop_only_when_the_restricted_gap_holds_on_the_final_loads():
 @pytest.mark.parametrize("path", [real_file("commalab", "planar", "planar30"), INSTANCES / "nobel-us.json"],
                          ids=lambda p: p.name)
 def test_lower_bounds_under_continuation_stay_below_the_optimum(path):
-    """ρ̄ = 0.3 makes the continuation active on the optimum: every bound recorded (of the
-    continued T̃, then of gradient projection after the hand-over) is below T* ≤ the objective of
-    the HiGHS cutting-plane method, and the answers agree within the two certified gaps."""
+    """ρ̄ = 0.3 makes the continuation active on the iterates: every bound recorded (of T̃ under
+    each knee, raised past the certified iterates above it) is below T* ≤ the objective of the
+    HiGHS cutting-plane method, and the answers agree within the two certified gaps."""
     network = read_instance(path)
     bounds = []
     result = solve_min_delay_pe(network, gap=1e-7, continuation_utilization=0.3,
                                 callback=lambda record: bounds.append(record["lower_bound"]))
     exact = solve_min_delay_cuts(network, gap=1e-6)
-    assert result.details["handed_over_to"] == "gradient-projection"
+    assert result.details["continuation_utilization"] > 0.3  # raised
     assert len(bounds) >= 2 and max(bounds) <= exact.objective * (1 + 1e-12)
     assert exact.lower_bound <= result.objective and result.lower_bound <= exact.objective
     assert check_result(network, result) == []
@@ -105,13 +105,23 @@ def test_agrees_with_gradient_projection_and_cutting_planes(parts):
             assert result.lower_bound <= other.objective * (1 + 1e-12), name
 
 
-def test_near_capacity_hands_over_to_the_exact_machinery():
+def test_near_capacity_raises_the_knee_past_the_optimum():
     # optimum splits 19.9 as 9.95 + 9.95: utilisation 0.995 ≥ ρ̄ = 0.99
     net = parallel_links(10.0, 10.0, 19.9)
     result = solve_min_delay_pe(net, gap=1e-10)
-    assert result.details["handed_over_to"] == "gradient-projection"
+    assert "handed_over_to" not in result.details
+    assert 0.995 < result.details["continuation_utilization"] < 1.0
     assert result.status is Status.OPTIMAL and check_result(net, result) == []
     assert result.objective == pytest.approx(2 * 9.95 / 0.05 / 19.9, rel=1e-9)
+
+
+def test_beyond_the_highest_knee_hands_over_to_the_exact_machinery():
+    # optimum at utilisation 1 - 5e-7, beyond MAX_CONTINUATION_UTILIZATION = 1 - 1e-6
+    net = parallel_links(10.0, 10.0, 20.0 * (1 - 5e-7))
+    result = solve_min_delay_pe(net, gap=1e-8)
+    assert result.details["handed_over_to"] == "gradient-projection"
+    assert result.status is Status.OPTIMAL and check_result(net, result) == []
+    assert result.objective == pytest.approx(2 * 9.999995 / 5e-6 / (20.0 * (1 - 5e-7)), rel=1e-7)
 
 
 def test_infeasible_and_bad_input_raise():

@@ -107,6 +107,9 @@ class CertifiedProgress:
     start_s: float = field(default_factory=time.perf_counter)
     lower_bound: float = -math.inf
     history: list[dict[str, float]] = field(default_factory=list)
+    #: stop (``ITERATION_LIMIT``, ``stalled``) when the gap fell less than 2× in this many iterations
+    stall_iterations: int | None = None
+    stalled: bool = False
 
     @property
     def elapsed_s(self) -> float:
@@ -129,13 +132,19 @@ class CertifiedProgress:
             return Status.TIME_LIMIT
         if self.max_iterations is not None and iteration >= self.max_iterations:
             return Status.ITERATION_LIMIT
+        window = self.stall_iterations
+        if window is not None and len(self.history) > window \
+                and record["gap"] > 0.5 * self.history[-1 - window]["gap"]:
+            self.stalled = True
+            return Status.ITERATION_LIMIT
         return None
 
     def message(self, status: Status) -> str:
         """Why :meth:`update` stopped with ``status``."""
         return {Status.OPTIMAL: f"certified relative gap <= {self.gap:g}",
                 Status.TIME_LIMIT: f"time limit of {self.time_limit_s} s reached",
-                Status.ITERATION_LIMIT: f"iteration limit of {self.max_iterations} reached",
+                Status.ITERATION_LIMIT: f"stalled: the gap fell less than 2x in the last {self.stall_iterations} "
+                                        "iterations" if self.stalled else f"iteration limit of {self.max_iterations} reached",
                 Status.INTERRUPTED: "interrupted (Ctrl-C): the last complete iterate"}[status]
 
     def result(self, status: Status, method: str, network: Network,
@@ -146,7 +155,8 @@ class CertifiedProgress:
                            lower_bound=min(self.lower_bound, objective), design=design,
                            solve_time_s=self.elapsed_s, iterations=len(self.history),
                            message=self.message(status), history=self.history,
-                           details={"lower_bound_source": LOWER_BOUND_SOURCE, **details})
+                           details={"lower_bound_source": LOWER_BOUND_SOURCE, **details,
+                                    **({"stalled": True} if self.stalled else {})})
 
 
 def solve_min_delay_fd(network: Network, *, link_capacity: np.ndarray | None = None,

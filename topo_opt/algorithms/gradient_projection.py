@@ -227,7 +227,8 @@ class _NewtonSolver:
 def solve_min_delay_gp(network: Network, *, link_capacity: np.ndarray | None = None,
                        gap: float = 1e-6, time_limit_s: float | None = None,
                        max_iterations: int | None = None, include_fixed_delay: bool = True,
-                       start: Routing | None = None, callback: Callback | None = None) -> SolveResult:
+                       start: Routing | None = None, callback: Callback | None = None,
+                       stall_iterations: int | None = None) -> SolveResult:
     """Min-delay routing by path-based gradient projection, with a certified gap.
 
     Parameters
@@ -247,6 +248,9 @@ def solve_min_delay_gp(network: Network, *, link_capacity: np.ndarray | None = N
         feasible, else the routing of :func:`~topo_opt.algorithms.max_concurrent_flow.find_feasible_flow`.
     callback : callable, optional
         Called with each history record (iteration, time_s, objective, lower_bound, gap).
+    stall_iterations : int, optional
+        Stop with ``ITERATION_LIMIT`` and ``details["stalled"]`` when the gap fell less than
+        2× over this many outer iterations (so that a caller can hand over).
 
     Returns
     -------
@@ -264,7 +268,7 @@ def solve_min_delay_gp(network: Network, *, link_capacity: np.ndarray | None = N
     """
     if network.n_demands == 0:
         raise InvalidInputError(f"instance {network.name!r} has no demands to route")
-    progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback)
+    progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback, stall_iterations=stall_iterations)
     objective = DelayObjective.for_network(network, link_capacity, include_fixed_delay)
     objective.require_positive_capacity()
     paths, flow = feasible_start(network, link_capacity, start, time_limit_s)

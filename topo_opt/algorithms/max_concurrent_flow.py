@@ -188,7 +188,8 @@ def _infeasible(network: Network, graph: ArcGraph, weight_q: np.ndarray, capacit
 
 def find_feasible_flow(network: Network, link_capacity: np.ndarray | None = None,
                        time_limit_s: float | None = None,
-                       max_iterations: int = DEFAULT_MAX_ITERATIONS) -> FeasibleStart:
+                       max_iterations: int = DEFAULT_MAX_ITERATIONS,
+                       paths: Routing | None = None) -> FeasibleStart:
     """A routing with ``F_q < C_q`` on every queue, or a proof that none exists.
 
     Parameters
@@ -200,6 +201,9 @@ def find_feasible_flow(network: Network, link_capacity: np.ndarray | None = None
     time_limit_s : float, optional
     max_iterations : int
         Budget of Frank–Wolfe iterations (one all-demand shortest-path computation each).
+    paths : Routing, optional
+        Paths to start column generation from, skipping Frank–Wolfe (e.g. those of a routing
+        near the least max utilisation).
 
     Returns
     -------
@@ -234,6 +238,9 @@ def find_feasible_flow(network: Network, link_capacity: np.ndarray | None = None
     if blocked.size:
         raise_unreachable(network, blocked, link_capacity)
     graph = ArcGraph.from_network(network)
+    if paths is not None:
+        deadline = None if time_limit_s is None else start + time_limit_s
+        return _column_generation(network, graph, capacity_q, paths, 0, deadline, 0.0, math.inf)
     sources = network.demand_source
     inv_capacity = np.divide(1.0, capacity_q, out=np.full_like(capacity_q, np.inf), where=usable_q)
 

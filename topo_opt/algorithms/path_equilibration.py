@@ -10,13 +10,20 @@ routings, each demand ``k`` spread over a small path set ``P_k`` with flows ``x_
   everywhere, so the method starts from shortest paths whether or not they overload links
   (no feasibility phase), and its Frank–Wolfe bound is a lower bound on ``min T``.  When the final
   routing keeps every queue below ``ρ̄ C``, ``T = T̃`` there and the certified gap holds for
-  ``T``; otherwise the exact machinery takes over: the gradient projection method
+  ``T``.  A certified iterate at a utilisation ``u`` in ``[ρ̄, 1)`` moves the knee to
+  ``1 − (1 − u)/KNEE_RAISE``, past it (at or beyond capacity, ``1 − (1 − ρ̄)/KNEE_RAISE`` once
+  :func:`~topo_opt.algorithms.max_concurrent_flow.find_feasible_flow` (column generation from
+  the current paths) had half the time left to say whether the demands fit; near capacity: demands at 99.9 % of the maximum
+  concurrent flow load the cut to ≥ 0.999, where ``T̃`` at ρ̄ = 0.99 was 3.6× below ``T`` on
+  gabriel/100); the bounds found so far stay valid, each ``T̃`` being below ``T``.  When the
+  final routing loads a queue beyond ``MAX_CONTINUATION_UTILIZATION`` (at capacity or beyond when
+  the demands do not fit), or when the gap did not halve in ``STALL_CERTIFICATES`` certificates
+  at a strictly feasible iterate (one demand at a time jams on a nearly full cut: abilene at
+  99.9 % kept a gap of 4e-4 over 2,000 certificates, gabriel/100 at 97 % 6e-4 over 245, which
+  gradient projection from the jammed iterate certifies in 14 more), the exact machinery takes
+  over: the gradient projection method
   (:func:`~topo_opt.algorithms.gradient_projection.solve_min_delay_gp`), started from this
-  routing when it is strictly feasible, else after its own feasibility decision.  It takes
-  over early when a certified iterate within ``OVERLOAD_GAP`` of the continued optimum still
-  loads a queue to ``C`` or beyond: on infeasible instances the iterates only crawl towards
-  that optimum (germany50 without one link at 1.25× demand: 2,120 certificates, 101 s, before
-  gradient projection said infeasible in 0.2 s).
+  routing when it is strictly feasible, else after its own feasibility decision.
 * **Gauss–Seidel passes** (compiled, :func:`~topo_opt.algorithms.equilibration_kernel.origin_pass`):
   for each origin in turn, a Dijkstra on the current marginal costs ``∇T̃`` gives its demands
   their shortest paths, which join ``P_k`` when shorter than all of it; each demand's cheapest
@@ -46,9 +53,10 @@ import numpy as np
 
 from topo_opt.algorithms.equilibration_kernel import continued_queue_cost, equilibrate, origin_pass
 from topo_opt.algorithms.flow_deviation import Callback, CertifiedProgress, frank_wolfe_bound
+from topo_opt.algorithms.max_concurrent_flow import find_feasible_flow
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.algorithms.shortest_paths import grouped_paths, raise_unreachable, with_paths
-from topo_opt.errors import InvalidInputError, SolveInterrupted
+from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
 from topo_opt.model.design import Routing
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
@@ -57,8 +65,10 @@ CONTINUATION_UTILIZATION = 0.99  # ρ̄: F/(C − F) is exact below ρ̄ C
 INNER_GAP_FRACTION = 0.3         # sweeps stop when the restricted gap is below this × disequilibrium
 MAX_SWEEPS = 100                 # Gauss–Seidel sweeps per shortest-path pass
 CERTIFY_EVERY = 20               # shortest-path passes between two certificates at most
-OVERLOAD_GAP = 1e-3              # certified this close to the continued optimum and a queue still at
-#                                  or beyond C: the exact method decides (infeasible instances crawl here)
+KNEE_RAISE = 10.0                # a raised knee is this many times closer to capacity than the iterate
+KNEE_RAISE_GAP = 1e-2            # ... once the continued problem is solved to this gap (or stalls)
+MAX_CONTINUATION_UTILIZATION = 1.0 - 1e-6  # no knee raised beyond: the exact machinery finishes
+STALL_CERTIFICATES = 10          # a gap not halved in this many certificates hands over
 
 
 def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = None,
@@ -87,7 +97,8 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
         Called with each history record (iteration, time_s, objective, lower_bound, gap);
         the objective there is the continued ``T̃`` (equal to T below ``ρ̄ C``).
     continuation_utilization : float
-        ``ρ̄`` in (0, 1): utilisation beyond which ``F/(C − F)`` is continued quadratically.
+        ``ρ̄`` in (0, 1): utilisation beyond which ``F/(C − F)`` is continued quadratically, at
+        the start (raised past a certified iterate above it; ``details`` has the last one).
 
     Returns
     -------
@@ -159,7 +170,10 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
     passes = sweeps = iteration = 0
     since_certificate, disequilibrium = 0, math.inf
     kept = None  # (paths, flow, T, max utilisation) of the last strictly feasible certified iterate
-    overloaded = False
+    exact = False  # the last certified iterate keeps every queue below the knee
+    stalled = False
+    knee_utilization = continuation_utilization
+    decided = False  # the feasibility decision was tried
     try:
         while True:
             arc_flow = paths.carried_flow(flow, network.n_arcs)  # exact, without the drift of in-place updates
@@ -173,12 +187,35 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
                 status = progress.update(iteration, value, frank_wolfe_bound(
                     value, gradient, arc_flow, scale * distance, rate))
                 true_value = objective.value(arc_flow)
+                utilization = float(np.max(load / capacity))
                 if np.isfinite(true_value):
-                    kept = (paths, flow.copy(), true_value, float(np.max(load / capacity)))
-                if status is not None:
-                    break
-                if np.max(load / capacity) >= 1.0 and value - progress.lower_bound <= OVERLOAD_GAP * value:
-                    overloaded = True
+                    kept = (paths, flow.copy(), true_value, utilization)
+                exact = np.isfinite(true_value) and utilization < knee_utilization  # T̃ = T here
+                history = progress.history
+                stalled = status is None and len(history) > STALL_CERTIFICATES \
+                    and history[-1]["gap"] > 0.5 * history[-1 - STALL_CERTIFICATES]["gap"]
+                if utilization >= knee_utilization and knee_utilization < MAX_CONTINUATION_UTILIZATION \
+                        and status in (None, Status.OPTIMAL) and (history[-1]["gap"] <= KNEE_RAISE_GAP or stalled):
+                    # T̃'s optimum is near (or T̃ stalls), where T̃ < T: move the knee towards capacity, past the
+                    # iterate (the bounds so far stay valid, each T̃ being below T); beyond
+                    # capacity, once the feasibility decision had half the time left
+                    # (InfeasibleError when the demands do not fit)
+                    if utilization >= 1.0 and not decided:
+                        decided = True
+                        try:
+                            find_feasible_flow(network, link_capacity, None if time_limit_s is None
+                                               else 0.5 * max(time_limit_s - progress.elapsed_s, 0.0),
+                                               paths=paths)
+                        except InfeasibleError:
+                            raise
+                        except TopoOptError:
+                            pass  # undecided in that time: go on with the continuation
+                    knee_utilization = min(1.0 - (1.0 - max(knee_utilization, min(utilization, 1.0))) / KNEE_RAISE,
+                                           MAX_CONTINUATION_UTILIZATION)
+                    knee = knee_utilization * capacity
+                    status, stalled = None, False
+                stalled = stalled and exact
+                if status is not None or stalled:
                     break
                 disequilibrium = (value - progress.lower_bound) / scale
             else:
@@ -193,9 +230,8 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
             raise
         status = Status.INTERRUPTED
     details = {"n_shortest_path_calls": passes, "n_sweeps": sweeps,
-               "continuation_utilization": continuation_utilization}
-    if overloaded or status is not Status.INTERRUPTED and (kept is None or status is Status.OPTIMAL
-                                                           and kept[3] >= continuation_utilization):
+               "continuation_utilization": knee_utilization}
+    if status is not Status.INTERRUPTED and (kept is None or stalled or status is Status.OPTIMAL and not exact):
         utilization = float(np.max(load / capacity))
         return _hand_over(network, link_capacity, gap, time_limit_s, progress, include_fixed_delay,
                           paths.carrying(flow, network.n_demands) if utilization < 1.0 else None,

@@ -28,7 +28,6 @@ from typing import Any, Iterator, Mapping
 
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.bundled import resolve
-from topo_opt.io.power_profile import load_node_profiles
 from topo_opt.io.toml_file import apply_overrides, read_toml
 from topo_opt.model.validation import replace_network
 from topo_opt.solve.problems import PROBLEMS, RENAMED_KEYS, RENAMED_PROBLEMS, RENAMED_VALUES
@@ -237,6 +236,8 @@ def node_power_profiles(network, card: ModelCard) -> dict:
     """Each node's power profile (:class:`~topo_opt.evaluators.power.PowerProfile`): the card its
     ``power_profile`` names, else ``power.default_profile``, from ``power.profiles`` (a folder,
     searched before the bundled profiles; empty: bundled only)."""
+    from topo_opt.io.power_profile import load_node_profiles  # only power cards read profiles
+
     return load_node_profiles(network, card.get("power.profiles") or None, default=card.get("power.default_profile"))
 
 
