@@ -105,9 +105,11 @@ def test_every_min_delay_method_decides_both_sides_of_capacity(name, method):
     result = solve(network, card)
     assert result.status.value == "optimal" and result.gap <= 1e-6
     assert check_result(network, result) == [] and result.violations == []
-    with pytest.raises(InfeasibleError, match=r"cannot carry demands .* below capacity") as err:
+    with pytest.raises(InfeasibleError, match=r"infeasible: max utilisation >= 1\.0\d*; saturated links .* "
+                                              r"cannot carry demands") as err:
         solve(at_fraction_of_max_flow(name, 1.001), card)
     assert err.value.details["saturated_links"] and err.value.details["demands"]
+    assert err.value.details["max_utilization_lower_bound"] >= 1.0
 
 
 def test_path_equilibration_raises_its_knee_past_the_cut():
