@@ -38,7 +38,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from external import collection, sndlib_converter  # noqa: E402
 from topo_opt.algorithms.baselines import min_hop_routing  # noqa: E402
-from topo_opt.algorithms.capacity_assignment import link_queue_loads  # noqa: E402
+from topo_opt.algorithms.square_root_rule import link_queue_loads  # noqa: E402
 from topo_opt.io.atomic import atomic_write_text  # noqa: E402
 from topo_opt.io.sndlib import read_sndlib  # noqa: E402
 from topo_opt.model.costs import unit_capacity_cost  # noqa: E402

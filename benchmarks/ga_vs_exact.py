@@ -26,7 +26,7 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
 from external import collection, sndlib_converter  # noqa: E402
-from topo_opt.report.bench import plot_convergence  # noqa: E402
+from topo_opt.report.bench_plot import plot_convergence  # noqa: E402
 from topo_opt.io.atomic import atomic_write_text  # noqa: E402
 from topo_opt.io.solution_json import json_clean  # noqa: E402
 from topo_opt.batch.benchmark import run_benchmark, summarize  # noqa: E402

@@ -11,7 +11,7 @@ import pytest
 from scipy.optimize import minimize
 
 from topo_opt.algorithms.baselines import min_hop_routing
-from topo_opt.algorithms.capacity_assignment import (
+from topo_opt.algorithms.square_root_rule import (
     link_queue_loads, min_cost_for_packets, min_delay_for_budget,
 )
 from topo_opt.errors import InfeasibleError, InvalidInputError

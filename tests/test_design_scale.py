@@ -7,7 +7,7 @@ from test_modular_capacity import enumerate_min_cost, small_tcfa
 
 from topo_opt.algorithms.modular_descent import greedy_level_descent
 from topo_opt.formulations.cut_sets import add_cut_set_inequalities
-from topo_opt.formulations.modular_capacity import build_modular_capacity_model
+from topo_opt.formulations.modular_capacity_milp import build_modular_capacity_model
 from topo_opt.io.detect import read_instance
 from topo_opt.model.costs import (
     FOCUS_LEVELS_BELOW, FOCUS_WINDOW, MAX_LEVELS_PER_LINK, capacity_levels, kept_levels,

@@ -46,7 +46,7 @@ def test_min_delay_solve_loads_no_other_command_nor_power_profiles():
     code = "from topo_opt.cli.main import cli\ncli(['solve', 'six-node', '--quiet'], standalone_mode=False)"
     assert loaded_after(code, (*commands, "topo_opt.io.power_profile")) == []
     code = "from topo_opt.cli.main import cli\ncli(['models'], standalone_mode=False)"
-    assert loaded_after(code, commands) == ["topo_opt.cli.models"]  # the probe sees a lazy command
+    assert loaded_after(code, commands) == ["topo_opt.cli.models_command"]  # the probe sees a lazy command
 
 
 def test_version_option_prints_the_package_version():

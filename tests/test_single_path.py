@@ -7,7 +7,7 @@ import pytest
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 from topo_opt.errors import InfeasibleError
 from topo_opt.evaluators.delay import DelayObjective
-from topo_opt.formulations.single_path import build_single_path_model
+from topo_opt.formulations.single_path_milp import build_single_path_model
 from topo_opt.io.detect import read_instance
 from topo_opt.model import Demand, Link, Node, build_network
 from topo_opt.model.result import Status

@@ -83,7 +83,7 @@ def test_a_looser_bound_never_reports_a_worse_design(monkeypatch):
 
 
 def test_plot_draws_designs_as_points_not_a_zig_zag_line(tmp_path):
-    from topo_opt.report.tradeoff import plot_tradeoff
+    from topo_opt.report.tradeoff_plot import plot_tradeoff
 
     records = [{"max_delay_s": t, "milp_power_w": p, "milp_delay_s": d, "milp_bound_w": p - 1,
                 "earp_power_w": p + 5, "earp_delay_s": e}

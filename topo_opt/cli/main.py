@@ -17,7 +17,7 @@ from topo_opt.cli.console import (
     EXIT_INPUT, EXIT_INTERRUPTED, FORMAT_CHOICES, card_options, checked_output, exit_interrupted,
     fmt_value as _fmt, stdout,
 )
-from topo_opt.cli.worst_case import add_worst_case, traffic_classes, worst_case_options
+from topo_opt.cli.worst_case_options import add_worst_case, traffic_classes, worst_case_options
 from topo_opt.errors import InfeasibleError, TopoOptError
 from topo_opt.solve.instance_loader import read_network as _read
 
@@ -31,7 +31,7 @@ def _usage_error(exc: click.UsageError) -> None:
 
 # Commands in their own modules, imported when named (or listed by --help): ~30 ms of start-up
 # that `solve` and `evaluate` do not pay.
-_LAZY_COMMANDS = {name: f"topo_opt.cli.{name}" for name in
+_LAZY_COMMANDS = {name: f"topo_opt.cli.{name}_command" for name in
                   ("batch", "report", "bench", "tradeoff", "whatif", "models", "simulate", "measure")}
 
 
@@ -267,7 +267,7 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
                               else str(resolve(instance, "instance")))
     line = "simulation skipped: no design" if result.design is None else "simulation skipped: interrupted"
     if simulate_packets and result.design is not None and not interrupted:
-        from topo_opt.cli.simulate import solve_simulation
+        from topo_opt.cli.simulate_command import solve_simulation
         doc["simulation"], line = solve_simulation(network, result.design, simulate_packets)
     if out:
         write_solution(out, doc)

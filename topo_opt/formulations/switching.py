@@ -23,7 +23,7 @@ reformulations, Math. Prog. 2010).
 
 With a per-demand end-to-end bound D_max the flows come from candidate paths instead (one
 binary x_p per path, Σ_{p ∈ P_k} x_p = 1, F_a = Σ_p r_k [a ∈ p] x_p, as in
-:mod:`topo_opt.formulations.single_path`), and with ω_q the M/M/1 sojourn of queue q in units
+:mod:`topo_opt.formulations.single_path_milp`), and with ω_q the M/M/1 sojourn of queue q in units
 of D_max:
 
     Σ_{a ∈ p} ω_q(a) + τ_p/D_max ≤ 1 + M_p (1 − x_p),     ω_q ≥ h(F̂)/D_max + h'(F̂)(F_q − F̂)/D_max
@@ -50,7 +50,7 @@ from topo_opt.formulations.delay_cuts import INITIAL_TANGENT_UTILIZATIONS, tange
 from topo_opt.formulations.multicommodity import (
     build_multicommodity_model, define_index_sets, define_queue_loads, flow_layout, linear_expression,
 )
-from topo_opt.formulations.single_path import define_path_arc_flows, define_path_choice
+from topo_opt.formulations.single_path_milp import define_path_arc_flows, define_path_choice
 from topo_opt.model.design import Routing
 from topo_opt.model.network import Network
 

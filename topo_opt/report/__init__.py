@@ -6,7 +6,7 @@
   matplotlib PNGs of the same panels; :mod:`~topo_opt.report.batch_view`: the cross-instance
   and cross-scenario tables and plots of a batch;
 * :mod:`~topo_opt.report.html`: one self-contained HTML page (plotly.js inline);
-* :mod:`~topo_opt.report.whatif`, :mod:`~topo_opt.report.bench`, :mod:`~topo_opt.report.tradeoff`:
+* :mod:`~topo_opt.report.whatif_plot`, :mod:`~topo_opt.report.bench_plot`, :mod:`~topo_opt.report.tradeoff_plot`:
   the ``--plot`` files of ``topo-opt whatif``, ``bench`` and ``tradeoff``, drawn on
   :mod:`~topo_opt.report.figure`.
 """

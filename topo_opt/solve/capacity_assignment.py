@@ -8,7 +8,7 @@ Two problems, one per model card (linear capacity costs d_l, :mod:`topo_opt.mode
 
 With the routing fixed (``min-delay`` on the installed capacities, ``min-hop``,
 ``shortest-length``, ``ecmp``) the problem is convex and solved exactly by the square-root rule
-(:mod:`topo_opt.algorithms.capacity_assignment`); its Lagrangian dual gives the lower bound.
+(:mod:`topo_opt.algorithms.square_root_rule`); its Lagrangian dual gives the lower bound.
 
 With ``routing.rule = "joint"`` routes and capacities are both chosen (CFA, Gerla and Kleinrock
 1977): from each start, routing steps (certified min-delay routing on the current capacities)
@@ -36,7 +36,7 @@ from typing import Callable
 import numpy as np
 
 from topo_opt.algorithms import baselines
-from topo_opt.algorithms.capacity_assignment import (
+from topo_opt.algorithms.square_root_rule import (
     CapacityAssignment, link_queue_loads, min_cost_for_packets, min_delay_for_budget,
 )
 from topo_opt.evaluators.delay import DelayObjective

@@ -1,6 +1,6 @@
 """Modular capacity and topology design (TCFA) by MILP with refined tangent cuts.
 
-Each round solves the MILP of :mod:`topo_opt.formulations.modular_capacity` with HiGHS, then
+Each round solves the MILP of :mod:`topo_opt.formulations.modular_capacity_milp` with HiGHS, then
 checks the capacities it chose with certified min-delay routing
 (:func:`~topo_opt.algorithms.support_routing.min_delay_on_support`), which gives the true delay
 T(C) of the design up to the routing gap:
@@ -53,7 +53,7 @@ from topo_opt.algorithms.support_routing import min_delay_on_support
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.cut_sets import add_cut_set_inequalities
-from topo_opt.formulations.modular_capacity import (
+from topo_opt.formulations.modular_capacity_milp import (
     add_capacity_cover_cut, add_level_cuts, build_modular_capacity_model,
 )
 from topo_opt.model.costs import CapacityLevels, capacity_levels, covering_levels

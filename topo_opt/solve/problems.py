@@ -110,7 +110,7 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
     }, f"{_DISPATCH}:run_worst_case_capacity"),
     Problem("modular-capacity", _MODULAR, f"{_DISPATCH}:run_modular", _MODULAR_METHODS),
     Problem("topology-design", _MODULAR, f"{_DISPATCH}:run_modular", _MODULAR_METHODS),  # + candidate links
-    Problem("ga", {  # topo_opt.solve.ga, topo_opt.algorithms.genetic.GAOptions
+    Problem("ga", {  # topo_opt.solve.ga_runner, topo_opt.algorithms.genetic.GAOptions
         "objective": {"name": (str, "delay", ("delay", "power", "rejection", "composite")),
                       "include_fixed_delay": (bool, True, None),
                       "lower_bound": (str, "splittable", ("splittable", "none")),
@@ -126,7 +126,7 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
         # method "exact" and gap: the old spelling of composite-goal (RENAMED_PROBLEMS), until 0.2
         "solver": {"time_limit_s": (float, 30.0, None), "method": (str, "ga", ("ga", "exact")),
                    "gap": (float, 1e-4, None)},
-    }, "topo_opt.solve.ga:solve_ga"),
+    }, "topo_opt.solve.ga_runner:solve_ga"),
     Problem("composite-goal", {  # topo_opt.solve.composite_routing (exact; the GA: ga card)
         "power": _POWER,
         "composite": {"rejection": (float, 1.0, None), "delay": (float, 1.0, None),

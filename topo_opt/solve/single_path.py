@@ -2,7 +2,7 @@
 
     min T(F) = (1/γ)[Σ_q F_q/(C_q − F_q) + ρ Σ_a d_a F_a]   with each demand on one path
 
-Loop (Kelley's cutting planes on the MILP of :mod:`topo_opt.formulations.single_path`):
+Loop (Kelley's cutting planes on the MILP of :mod:`topo_opt.formulations.single_path_milp`):
 
 1. solve the MILP with HiGHS; its dual bound / γ bounds the optimum over the candidate paths;
 2. the chosen paths give an upper bound: T evaluated exactly at their flows (incumbent);
@@ -35,7 +35,7 @@ from topo_opt.algorithms.path_enumeration import candidate_paths
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.delay_cuts import add_tangent_cuts
-from topo_opt.formulations.single_path import build_single_path_model
+from topo_opt.formulations.single_path_milp import build_single_path_model
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap

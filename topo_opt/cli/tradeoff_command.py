@@ -79,7 +79,7 @@ def tradeoff(instance: str, model: str, overrides: tuple[str, ...], tmax_range: 
             raise
         records, interrupted = stop.partial, True
     if plot:
-        from topo_opt.report.tradeoff import plot_tradeoff
+        from topo_opt.report.tradeoff_plot import plot_tradeoff
 
         plot_tradeoff(records, plot, f"{network.name}: power against delay")
     if out:

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from topo_opt.cli.attack import attack_options, run_attack
+from topo_opt.cli.attack_options import attack_options, run_attack
 from topo_opt.cli.console import (
     FORMAT_CHOICES, TABLE_SUFFIXES, card_options, checked_output, checked_plot, exit_interrupted, fmt_value,
     stdout,
@@ -153,7 +153,7 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
             _json_text(result, network, instance, source)
         atomic_write_text(out, text)
     if plot:
-        from topo_opt.report.whatif import plot_whatif
+        from topo_opt.report.whatif_plot import plot_whatif
 
         plot_whatif(result.records, result.max_delay_s, plot, title=f"{network.name}: what-if",
                     cost_unit=COST_UNIT)

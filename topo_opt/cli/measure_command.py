@@ -148,7 +148,7 @@ def rates(counters: str, bin_s: float, max_gap_s: float | None, unit: str, out: 
                                  if comparison else {})})
         atomic_write_text(out, text)
     if plot:
-        from topo_opt.report.measure import plot_load_comparison
+        from topo_opt.report.measure_plot import plot_load_comparison
 
         plot_load_comparison(comparison, plot, f"{network.name}: {statistic} load, {routing}", rate_unit)
     _print_rates(records, binned, rate_unit)

@@ -75,7 +75,7 @@ def bench(instances: tuple[str, ...], methods: str, seeds: int, time_limit: floa
     records = [r.record for r in runs]
     summary = summarize(records)
     if plot:
-        from topo_opt.report.bench import plot_convergence
+        from topo_opt.report.bench_plot import plot_convergence
 
         plot_convergence(records, plot)
     if out:
