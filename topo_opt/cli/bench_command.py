@@ -88,6 +88,6 @@ def bench(instances: tuple[str, ...], methods: str, seeds: int, time_limit: floa
     _print_summary(summary)
     for path in (out, plot):
         if path:
-            stdout.print(f"written {path}")
+            stdout.print(f"written to {path}")
     if interrupted:
         exit_interrupted(f"{len(runs)} finished runs" + (f" written to {out}" if out else ""))

@@ -103,7 +103,7 @@ def tradeoff(instance: str, model: str, overrides: tuple[str, ...], tmax_range: 
         stdout.print(line)
     for path in (out, plot):
         if path:
-            stdout.print(f"written {path}")
+            stdout.print(f"written to {path}")
     if interrupted:
         exit_interrupted(f"{len(records)} of {len(t_max)} T_max values finished"
                          + (f", written to {out}" if out else ""))
