@@ -46,7 +46,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from topo_opt.algorithms.capacity_assignment import link_queue_loads, min_cost_for_packets
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
+from topo_opt.algorithms.min_cost_routing import min_cost_capacity
 from topo_opt.algorithms.modular_descent import check_budget, greedy_level_descent
 from topo_opt.algorithms.shortest_paths import ArcGraph, demand_distances, shortest_path_forest
 from topo_opt.algorithms.support_routing import min_delay_on_support
@@ -56,7 +58,7 @@ from topo_opt.formulations.cut_sets import add_cut_set_inequalities
 from topo_opt.formulations.modular_capacity import (
     add_capacity_cover_cut, add_level_cuts, build_modular_capacity_model,
 )
-from topo_opt.model.costs import CapacityLevels, capacity_levels, covering_levels
+from topo_opt.model.costs import CapacityLevels, capacity_levels, covering_levels, unit_capacity_cost
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
@@ -158,25 +160,57 @@ def _level_cuts(network: Network, block, solver: HighsSolver, picked: np.ndarray
     return cuts
 
 
-def _continuous_design(network: Network, sense: str, max_delay_s: float | None, budget: float | None,
-                       include_fixed_delay: bool) -> np.ndarray | None:
+def _continuous_design(network: Network, links: np.ndarray, sense: str, max_delay_s: float | None,
+                       budget: float | None, include_fixed_delay: bool, time_limit_s: float) -> np.ndarray | None:
     """Capacities (rate unit, per link) of the continuous joint capacity and flow assignment
-    (CFA, one start: the min-delay routing of the installed network) for the same bound
-    (min-cost) or budget (min-delay) with linear costs; None when it does not apply (e.g.
-    nothing installed to route on).  Only a guide for the levels and the starting design.
+    for the same bound (min-cost) or budget (min-delay) with linear costs d_l; None when it does
+    not apply (e.g. nothing installed to route on).  Only a guide for the levels and the
+    starting design.
 
-    Its budget is fixed, not timed, so the same input gives the same levels and design whatever
-    the machine's load: at most ``CFA_MAX_ROUNDS`` routing steps, each to the routing gap
-    ``CHECK_GAP`` (the whole CFA: 0.06–3 s on SNDlib and Topology Zoo networks of 17–51 nodes)."""
+    ``min-cost`` first solves the min-cost capacity LP (no delay bound,
+    :mod:`~topo_opt.algorithms.min_cost_routing`), a lower bound on every continuous design,
+    and gives its flows square-root capacities for T_max; when those cost at most
+    (1 + ``CHECK_GAP``) × the LP value the delay bound is slack (SNDlib's pure-cost problem,
+    T_max → ∞) and they are the design, within ``CHECK_GAP`` of the continuous optimum.
+    Otherwise the CFA (one start: the min-delay routing of the installed network), at most
+    ``CFA_MAX_ROUNDS`` routing steps to the routing gap ``CHECK_GAP``, within ``time_limit_s``."""
+    if sense == "min-cost":
+        try:
+            slack = _slack_design(network, links, max_delay_s, include_fixed_delay, time_limit_s)
+        except TopoOptError as exc:
+            logger.info("no min-cost capacity LP: %s", exc)
+            slack = None
+        if slack is not None:
+            return slack
     form, target = ("delay-bound", max_delay_s) if sense == "min-cost" else ("budget", budget)
     try:
         result = solve_capacity_assignment(network, form=form, routing_rule="joint", target=target,
                                            include_fixed_delay=include_fixed_delay, gap=CHECK_GAP,
-                                           time_limit_s=None, starts=1)
+                                           time_limit_s=max(time_limit_s, 0.0), starts=1)
     except TopoOptError as exc:
         logger.info("no continuous design to focus the levels on: %s", exc)
         return None
     return None if result.design is None else np.asarray(result.design.link_capacity, float)
+
+
+def _slack_design(network: Network, links: np.ndarray, max_delay_s: float, include_fixed_delay: bool,
+                  time_limit_s: float) -> np.ndarray | None:
+    """Square-root capacities on the min-cost LP's flows when the delay bound is slack (they cost
+    ≤ (1 + ``CHECK_GAP``) × the LP value, a lower bound on every continuous design); else None."""
+    unit_cost = unit_capacity_cost(network)
+    lp = min_cost_capacity(network, unit_cost, links, time_limit_s=max(time_limit_s, 0.0))
+    fixed = float(DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay).arc_linear_cost
+                  @ lp.arc_flow)
+    available = network.total_packet_rate * max_delay_s - fixed
+    if not available > 0:
+        return None
+    loads = link_queue_loads(network.queue_load(lp.arc_flow), network.queue_link, network.n_links)
+    design = min_cost_for_packets(loads, unit_cost, available)
+    if design.cost > (1 + CHECK_GAP) * lp.cost:
+        return None
+    logger.info("delay bound slack: continuous design %.6g within %.1e of the min-cost LP %.6g",
+                design.cost, CHECK_GAP, lp.cost)
+    return design.capacity
 
 
 def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links: tuple, max_delay_s: float,
@@ -346,7 +380,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         if max_delay_s <= floor:
             raise InfeasibleError(f"T_max = {max_delay_s:.6g} s does not exceed {floor:.6g} s, the "
                                   "propagation and processing delay of the shortest routes")
-    continuous = _continuous_design(network, sense, max_delay_s, budget, include_fixed_delay)
+    continuous = _continuous_design(network, links, sense, max_delay_s, budget, include_fixed_delay,
+                                    time_limit_s - (time.perf_counter() - began))
     levels = capacity_levels(network, cap, keep_installed, links, target_capacity=continuous)
     model = build_modular_capacity_model(
         network, levels, sense=sense, max_packets=None if max_delay_s is None else gamma * max_delay_s,
