@@ -161,11 +161,12 @@ def _level_cuts(network: Network, block, solver: HighsSolver, picked: np.ndarray
 
 
 def _continuous_design(network: Network, links: np.ndarray, sense: str, max_delay_s: float | None,
-                       budget: float | None, include_fixed_delay: bool, time_limit_s: float) -> np.ndarray | None:
+                       budget: float | None, include_fixed_delay: bool,
+                       time_limit_s: float) -> tuple[np.ndarray | None, str]:
     """Capacities (rate unit, per link) of the continuous joint capacity and flow assignment
-    for the same bound (min-cost) or budget (min-delay) with linear costs d_l; None when it does
-    not apply (e.g. nothing installed to route on).  Only a guide for the levels and the
-    starting design.
+    for the same bound (min-cost) or budget (min-delay) with linear costs d_l, and where they
+    come from (``"min-cost LP"``, ``"cfa"``); None (and the reason) when it does not apply (e.g.
+    nothing installed to route on).  Only a guide for the levels and the starting design.
 
     ``min-cost`` first solves the min-cost capacity LP (no delay bound,
     :mod:`~topo_opt.algorithms.min_cost_routing`), a lower bound on every continuous design,
@@ -181,7 +182,7 @@ def _continuous_design(network: Network, links: np.ndarray, sense: str, max_dela
             logger.info("no min-cost capacity LP: %s", exc)
             slack = None
         if slack is not None:
-            return slack
+            return slack, "min-cost LP"
     form, target = ("delay-bound", max_delay_s) if sense == "min-cost" else ("budget", budget)
     try:
         result = solve_capacity_assignment(network, form=form, routing_rule="joint", target=target,
@@ -189,8 +190,8 @@ def _continuous_design(network: Network, links: np.ndarray, sense: str, max_dela
                                            time_limit_s=max(time_limit_s, 0.0), starts=1)
     except TopoOptError as exc:
         logger.info("no continuous design to focus the levels on: %s", exc)
-        return None
-    return None if result.design is None else np.asarray(result.design.link_capacity, float)
+        return None, f"none: {exc}"
+    return np.asarray(result.design.link_capacity, float), "cfa"
 
 
 def _slack_design(network: Network, links: np.ndarray, max_delay_s: float, include_fixed_delay: bool,
@@ -380,8 +381,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         if max_delay_s <= floor:
             raise InfeasibleError(f"T_max = {max_delay_s:.6g} s does not exceed {floor:.6g} s, the "
                                   "propagation and processing delay of the shortest routes")
-    continuous = _continuous_design(network, links, sense, max_delay_s, budget, include_fixed_delay,
-                                    time_limit_s - (time.perf_counter() - began))
+    continuous, continuous_source = _continuous_design(network, links, sense, max_delay_s, budget,
+                                                       include_fixed_delay, time_limit_s - (time.perf_counter() - began))
     levels = capacity_levels(network, cap, keep_installed, links, target_capacity=continuous)
     model = build_modular_capacity_model(
         network, levels, sense=sense, max_packets=None if max_delay_s is None else gamma * max_delay_s,
@@ -533,7 +534,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                         if levels.capacity[i] > 0 and not network.links[int(levels.link[i])].installed],
         "levels": len(levels.link), "levels_truncated_links": [network.links[l].id for l in levels.truncated],
         "max_added_capacity": cap, "mip_gap": mip_gap, "rounds": rounds, **model_size(model),
-        "starting_design": start, "cut_sets": len(model.cut_sets),
+        "starting_design": start, "continuous_design": continuous_source, "cut_sets": len(model.cut_sets),
         "lower_bound_source": "the larger of the MILP dual bound with tangent cuts, over every module "
         "combination" + (" (listed levels priced at the cheapest combination they dominate)" if thinned else "")
         + (", or the flow-cost bound (cheapest routing at the cheapest price per unit)"
