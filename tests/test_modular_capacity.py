@@ -9,6 +9,7 @@ from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.io.detect import read_instance
 from topo_opt.model import Demand, Link, Module, Node, build_network
 from topo_opt.algorithms.min_cost_routing import min_cost_capacity
+from topo_opt.algorithms.shortest_paths import ArcGraph, demand_distances, shortest_path_forest
 from topo_opt.model.costs import capacity_levels, unit_capacity_cost
 from topo_opt.model.scenarios import Scenario, apply_scenario
 from topo_opt.solve.cards import load_card
@@ -198,6 +199,24 @@ def test_min_cost_capacity_lp_matches_the_hand_solution():
     np.testing.assert_allclose(lp.capacity, [5.0, 5.0, 0.0], atol=1e-9)
     with pytest.raises(InfeasibleError, match="cannot carry"):
         min_cost_capacity(network, unit_capacity_cost(network), links=np.array([0]))
+
+
+def test_min_cost_capacity_lp_is_between_shortest_path_bounds_whatever_the_price_unit():
+    """Bundled abilene (prices per bit/s, ~3e-9): the LP lies between the shortest-path bound at
+    half price per arc (each duplex link's capacity covers the mean of its two directions) and
+    the cost of every demand on its shortest path at full price (a feasible design), and does not
+    change with the price unit (HiGHS stopped early at 823 > 574 with prices below its tolerance)."""
+    network = read_instance("instances/abilene.json")
+    price = unit_capacity_cost(network)
+    lp = min_cost_capacity(network, price)
+    queues = np.bincount(network.queue_link, minlength=network.n_links)
+
+    def shortest(weight):
+        forest = shortest_path_forest(ArcGraph.from_network(network), weight[network.arc_link], network.demand_source)
+        return float(network.demand_rate @ demand_distances(forest, network))
+    assert shortest(price / queues) - 1e-9 <= lp.cost <= shortest(price) + 1e-9
+    assert min_cost_capacity(network, price * 1e9).cost == pytest.approx(1e9 * lp.cost, rel=1e-7)
+    assert lp.cost == pytest.approx(float(price @ lp.capacity), rel=1e-9)
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")

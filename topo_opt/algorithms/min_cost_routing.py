@@ -48,7 +48,11 @@ def min_cost_capacity(network: Network, unit_cost: np.ndarray, links: np.ndarray
     arcs = np.flatnonzero(usable[network.arc_link])
     origins, origin_of_demand = np.unique(network.demand_source, return_inverse=True)
     n_s, n_a, n_l = len(origins), len(arcs), network.n_links
-    scale = float(network.demand_rate.max())  # LP numbers O(1) whatever the rate unit
+    # LP numbers O(1) whatever the units: prices per bit/s (~1e-9) lie below HiGHS's dual
+    # feasibility tolerance (1e-7), which then stops at a vertex that is not optimal
+    scale = float(network.demand_rate.max())
+    price = np.asarray(unit_cost, float)
+    price_scale = float(price[usable].max())
     supply = np.zeros((n_s, network.n_nodes))
     np.add.at(supply, (origin_of_demand, network.demand_source), network.demand_rate / scale)
     np.add.at(supply, (origin_of_demand, network.demand_target), -network.demand_rate / scale)
@@ -59,7 +63,7 @@ def min_cost_capacity(network: Network, unit_cost: np.ndarray, links: np.ndarray
     link_of_queue = sp.csr_matrix((np.ones(network.n_queues), (np.arange(network.n_queues), network.queue_link)),
                                   shape=(network.n_queues, n_l))
     capacity_rows = sp.hstack([sp.kron(np.ones((1, n_s)), queue_of_arc), -link_of_queue])
-    cost = np.concatenate([np.zeros(n_s * n_a), np.asarray(unit_cost, float)])
+    cost = np.concatenate([np.zeros(n_s * n_a), price / price_scale])
     bounds = np.zeros((n_s * n_a + n_l, 2))
     bounds[:, 1] = np.inf
     bounds[n_s * n_a:][~usable, 1] = 0.0
@@ -72,4 +76,4 @@ def min_cost_capacity(network: Network, unit_cost: np.ndarray, links: np.ndarray
         raise TopoOptError(f"{network.name}: the min-cost capacity LP did not solve: {lp.message}")
     flow = np.zeros(network.n_arcs)
     flow[arcs] = np.maximum(lp.x[:n_s * n_a], 0.0).reshape(n_s, n_a).sum(axis=0) * scale
-    return MinCostCapacity(np.maximum(lp.x[n_s * n_a:], 0.0) * scale, flow, float(lp.fun) * scale)
+    return MinCostCapacity(np.maximum(lp.x[n_s * n_a:], 0.0) * scale, flow, float(lp.fun) * scale * price_scale)
