@@ -332,6 +332,6 @@ def test_flow_cost_bound_never_cuts_off_the_enumerated_optimum(t_max):
     result = solve_modular_capacity(network, max_delay_s=t_max, include_fixed_delay=False, keep_installed=False,
                                     max_added_capacity=50.0, mip_gap=1e-9)
     assert result.lower_bound <= best + 1e-9 <= result.objective + 2e-9
-    # by hand: every demand on its direct link, κ = 8/25 per unit, half per duplex direction,
-    # N_max = γ T_max packets with γ = 16 packet/s
-    assert bound == pytest.approx(16.0 * 0.32 / 2 * (1 + 1 / (16.0 * t_max)))
+    # by hand: every demand on its direct link (9 + 4 + 3 packet/s of capacity, one direction
+    # each), κ = 8/25 per unit, N_max = γ T_max packets with γ = 16 packet/s
+    assert bound == pytest.approx(16.0 * 0.32 * (1 + 1 / (16.0 * t_max)))

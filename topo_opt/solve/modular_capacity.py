@@ -50,7 +50,6 @@ from topo_opt.algorithms.capacity_assignment import link_queue_loads, min_cost_f
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
 from topo_opt.algorithms.min_cost_routing import min_cost_capacity
 from topo_opt.algorithms.modular_descent import check_budget, greedy_level_descent
-from topo_opt.algorithms.shortest_paths import ArcGraph, demand_distances, shortest_path_forest
 from topo_opt.algorithms.support_routing import min_delay_on_support
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
 from topo_opt.evaluators.delay import DelayObjective
@@ -274,31 +273,35 @@ def _full_problem_bound(solver: HighsSolver, model, levels: CapacityLevels, sens
 
 
 def flow_cost_bound(network: Network, levels: CapacityLevels, max_queue_packets: float,
-                    max_utilization: float = 1.0) -> float:
+                    max_utilization: float = 1.0, time_limit_s: float | None = None) -> float:
     """A lower bound on the cost of every design from scratch (every module combination) that
-    meets the delay bound: the cost of the cheapest routing at the cheapest price per unit.
+    meets the delay bound: the min-cost capacity LP at the cheapest price per unit.
 
     With κ_l = min over the modules of link l of cost/capacity, any combination of capacity C_l
     costs ≥ κ_l C_l (fixed costs are ≥ 0).  A design meeting T ≤ T_max routes F with
     Σ_q F_q/(C_q − F_q) ≤ N_max (``max_queue_packets``: γ T_max less the least fixed-delay
     packets), so every queue has C ≥ F_q (1 + 1/N_max), and C ≥ F_q/u under a utilisation cap u;
-    averaging over the n_l queues of link l (both directions of a duplex link),
+    hence, over the links that have levels,
 
-        cost ≥ max(1 + 1/N_max, 1/u) · Σ_a κ_l(a)/n_l(a) · F_a ≥ max(…) · Σ_k d_k dist_w(s_k, t_k),
+        cost ≥ max(1 + 1/N_max, 1/u) · Σ_l κ_l max_{q of l} F_q ≥ max(…) · LP(κ),
 
-    the last by shortest paths under w_a = κ_l(a)/n_l(a) over the links that have levels (the
-    min-cost multicommodity flow without capacities).  Cheap (one Dijkstra per origin) and valid
-    whatever the levels listed; weak where capacity is far above the flow.
+    LP(κ) the min-cost capacity LP (:mod:`~topo_opt.algorithms.min_cost_routing`), SNDlib's
+    linear relaxation without a delay bound.  Valid whatever the levels listed; weak where
+    capacity is far above the flow.  -inf when the LP does not solve within ``time_limit_s``.
     """
     unit = np.full(network.n_links, np.inf)
     for position, l in enumerate(np.unique(levels.link).tolist()):
         prices = [module.cost / module.capacity for module in levels.modules[position] if module.capacity > 0]
         unit[l] = min(prices, default=np.inf)
-    queues = np.bincount(network.queue_link, minlength=network.n_links)
-    weight = (unit / np.maximum(queues, 1))[network.arc_link]
-    forest = shortest_path_forest(ArcGraph.from_network(network), weight, network.demand_source)
-    cost = float(network.demand_rate @ demand_distances(forest, network))
-    return max(1.0 + 1.0 / max_queue_packets, 1.0 / max_utilization) * cost
+    priced = np.flatnonzero(np.isfinite(unit))
+    try:
+        lp = min_cost_capacity(network, np.where(np.isfinite(unit), unit, 0.0), priced, time_limit_s)
+    except InfeasibleError:
+        return math.inf
+    except TopoOptError as exc:
+        logger.info("no flow-cost bound: %s", exc)
+        return -math.inf
+    return max(1.0 + 1.0 / max_queue_packets, 1.0 / max_utilization) * lp.cost
 
 
 def _listed(record: dict, valid_bound: float) -> dict:
@@ -426,7 +429,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     thinned = bool(levels.truncated)
     flow_bound = -math.inf  # valid over every combination, for designs from scratch with a delay bound
     if sense == "min-cost" and not keep_installed:
-        flow_bound = flow_cost_bound(network, levels, gamma * (max_delay_s - floor), max_utilization)
+        flow_bound = flow_cost_bound(network, levels, gamma * (max_delay_s - floor), max_utilization,
+                                     time_limit_s - (time.perf_counter() - began))
         flow_bound = flow_bound if math.isfinite(flow_bound) else -math.inf
     loop_limit_s = time_limit_s * (1 - FULL_BOUND_SHARE) if thinned else time_limit_s
     state = {"best_value": best_value, "best": best, "outcome": None}
