@@ -28,8 +28,9 @@ starts from nothing and ``details["installed_cost"]`` prices the installed capac
 same modules, so the saving of a redesign can be read off.  Topology design adds the candidate
 links (``installed = false``) with their fixed cost.
 
-At planning scale: long level lists are focused on the continuous CFA design for the same bound
-(:func:`~topo_opt.model.costs.kept_levels`), rounded cut-set inequalities strengthen the bound
+At planning scale: long level lists are focused on the continuous design for the same bound
+(:func:`~topo_opt.model.costs.kept_levels`; the min-cost capacity LP when the delay bound is
+slack, as in SNDlib's pure-cost problem, else CFA), rounded cut-set inequalities strengthen the bound
 (:mod:`topo_opt.formulations.cut_sets`), and the cheapest rounded starting design, improved by
 greedy module removal (:mod:`topo_opt.algorithms.modular_descent`), is the first incumbent and
 HiGHS's MIP start in every round.
