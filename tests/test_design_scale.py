@@ -191,7 +191,7 @@ def test_bound_holds_over_every_combination_when_lists_are_thinned(monkeypatch, 
     from topo_opt.solve import modular_capacity
 
     monkeypatch.setattr(costs, "MAX_LEVELS_PER_LINK", 3)
-    monkeypatch.setattr(modular_capacity, "_continuous_design", lambda *args, **kwargs: None)
+    monkeypatch.setattr(modular_capacity, "_continuous_design", lambda *args, **kwargs: (None, "none"))
     network = small_tcfa()
     cost, _ = enumerate_min_cost(network, t_max, max_modules=2)
     result = solve_modular_capacity(network, max_delay_s=t_max, include_fixed_delay=False, mip_gap=1e-9,
@@ -214,7 +214,7 @@ def test_bound_never_exceeds_the_installed_design_without_a_focus(monkeypatch):
     network = read_instance("instances/six-node.json")
     levels = capacity_levels(network, 2 * network.total_demand, keep_installed=False)
     assert not np.any(np.isclose(levels.capacity, 1e9))  # evenly thinned: 1 module is not listed
-    monkeypatch.setattr(modular_capacity, "_continuous_design", lambda *args, **kwargs: None)
+    monkeypatch.setattr(modular_capacity, "_continuous_design", lambda *args, **kwargs: (None, "none"))
     result = solve_modular_capacity(network, keep_installed=False, time_limit_s=60.0)
     installed = result.details["installed_cost"]  # T_max is the installed delay: feasible
     assert installed == pytest.approx(8e9)
@@ -258,7 +258,7 @@ def test_budget_form_bound_holds_over_every_combination_when_lists_are_thinned(m
     full = solve_modular_capacity(network, **options)  # 5 levels per link: nothing thinned
     assert not full.details["levels_truncated_links"] and full.status.value == "optimal"
     monkeypatch.setattr(costs, "MAX_LEVELS_PER_LINK", 3)
-    monkeypatch.setattr(modular_capacity, "_continuous_design", lambda *args, **kwargs: None)
+    monkeypatch.setattr(modular_capacity, "_continuous_design", lambda *args, **kwargs: (None, "none"))
     thinned = solve_modular_capacity(network, **options)
     assert thinned.lower_bound <= full.objective < thinned.details["listed_levels_bound"]
     assert thinned.objective >= full.objective and check_result(network, thinned) == []
@@ -332,6 +332,6 @@ def test_flow_cost_bound_never_cuts_off_the_enumerated_optimum(t_max):
     result = solve_modular_capacity(network, max_delay_s=t_max, include_fixed_delay=False, keep_installed=False,
                                     max_added_capacity=50.0, mip_gap=1e-9)
     assert result.lower_bound <= best + 1e-9 <= result.objective + 2e-9
-    # by hand: every demand on its direct link, κ = 8/25 per unit, half per duplex direction,
-    # N_max = γ T_max packets with γ = 16 packet/s
-    assert bound == pytest.approx(16.0 * 0.32 / 2 * (1 + 1 / (16.0 * t_max)))
+    # by hand: every demand on its direct link (9 + 4 + 3 packet/s of capacity, one direction
+    # each), κ = 8/25 per unit, N_max = γ T_max packets with γ = 16 packet/s
+    assert bound == pytest.approx(16.0 * 0.32 * (1 + 1 / (16.0 * t_max)))

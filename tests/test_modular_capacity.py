@@ -8,13 +8,16 @@ import pytest
 from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.io.detect import read_instance
 from topo_opt.model import Demand, Link, Module, Node, build_network
-from topo_opt.model.costs import capacity_levels
+from topo_opt.algorithms.min_cost_routing import min_cost_capacity
+from topo_opt.algorithms.shortest_paths import ArcGraph, demand_distances, shortest_path_forest
+from topo_opt.model.costs import capacity_levels, unit_capacity_cost
 from topo_opt.model.scenarios import Scenario, apply_scenario
 from topo_opt.solve.cards import load_card
 from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.dispatch import solve
 from topo_opt.solve.modular_capacity import installed_delay_s, solve_modular_capacity
 from topo_opt.algorithms.support_routing import min_delay_on_support
+from conftest import real_file
 
 MODULE = (Module(capacity=10.0, cost=4.0),)
 
@@ -180,3 +183,55 @@ def test_utilisation_cap_holds_in_the_returned_design(grown_abilene):
     assert result.details["average_delay_s"] <= t_max and check_result(grown, result) == []
     uncapped = solve_modular_capacity(grown, max_delay_s=t_max, keep_installed=True)
     assert result.objective >= uncapped.lower_bound
+
+
+def test_min_cost_capacity_lp_matches_the_hand_solution():
+    """Triangle, direct link A–C at 3 per unit, A–B and B–C at 1: A→C (5) and C→A (2) both go
+    via B, whose duplex links need C = max(5, 2) per direction: cost 2 × 5 = 10 (the direct link
+    would cost 6 more for C→A alone); the shortest-path bound at half price per arc says only 7."""
+    nodes = [Node(n) for n in "ABC"]
+    links = [Link("AB", "A", "B", 1.0, capacity_cost=1.0), Link("BC", "B", "C", 1.0, capacity_cost=1.0),
+             Link("AC", "A", "C", 1.0, capacity_cost=3.0)]  # installed capacities play no part
+    demands = [Demand("A-C", "A", "C", 5.0), Demand("C-A", "C", "A", 2.0)]
+    network = build_network(name="triangle", nodes=nodes, links=links, demands=demands, rate_unit="packet/s")
+    lp = min_cost_capacity(network, unit_capacity_cost(network))
+    assert lp.cost == pytest.approx(10.0)
+    np.testing.assert_allclose(lp.capacity, [5.0, 5.0, 0.0], atol=1e-9)
+    with pytest.raises(InfeasibleError, match="cannot carry"):
+        min_cost_capacity(network, unit_capacity_cost(network), links=np.array([0]))
+
+
+def test_min_cost_capacity_lp_is_between_shortest_path_bounds_whatever_the_price_unit():
+    """Bundled abilene (prices per bit/s, ~3e-9): the LP lies between the shortest-path bound at
+    half price per arc (each duplex link's capacity covers the mean of its two directions) and
+    the cost of every demand on its shortest path at full price (a feasible design), and does not
+    change with the price unit (HiGHS stopped early at 823 > 574 with prices below its tolerance)."""
+    network = read_instance("instances/abilene.json")
+    price = unit_capacity_cost(network)
+    lp = min_cost_capacity(network, price)
+    queues = np.bincount(network.queue_link, minlength=network.n_links)
+
+    def shortest(weight):
+        forest = shortest_path_forest(ArcGraph.from_network(network), weight[network.arc_link], network.demand_source)
+        return float(network.demand_rate @ demand_distances(forest, network))
+    assert shortest(price / queues) - 1e-9 <= lp.cost <= shortest(price) + 1e-9
+    assert min_cost_capacity(network, price * 1e9).cost == pytest.approx(1e9 * lp.cost, rel=1e-7)
+    assert lp.cost == pytest.approx(float(price @ lp.capacity), rel=1e-9)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("instance", ["bundled-abilene", "polska"])
+def test_pure_cost_design_uses_the_min_cost_lp(instance):
+    """SNDlib's pure-cost problem (T_max = 1e6 s: only F < C).  The continuous design that
+    focuses the levels is the min-cost capacity LP (the delay bound is slack), not the CFA whose
+    routing steps overflowed at C ≈ F and did not finish (issue 18: bundled abilene hung before);
+    the design passes the checker and the solve keeps to its limit."""
+    path = "instances/abilene.json" if instance == "bundled-abilene" else real_file("sndlib", "polska.txt")
+    network = read_instance(str(path))
+    limit = 10.0
+    result = solve(network, load_card("models/modular-capacity.toml", (
+        "constraints.max_delay_s=1e6", f"solver.time_limit_s={limit}")))
+    assert result.details["continuous_design"] == "min-cost LP"
+    assert result.design is not None and check_result(network, result) == []
+    assert result.solve_time_s <= 2 * limit  # generous: the full-bound solve gets at least 1 s
+    assert result.lower_bound <= result.objective

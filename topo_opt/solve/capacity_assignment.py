@@ -141,7 +141,8 @@ def solve_capacity_assignment(network: Network, *, form: str, routing_rule: str,
         The budget D (cost unit) or the delay bound T_max (s); ``"installed"`` takes the cost of
         the installed capacities, or the delay of the installed network under the routing rule.
     gap, time_limit_s
-        Certified gap and time limit of each min-delay routing step.
+        Certified gap of each min-delay routing step; time limit of the whole solve (s): each
+        routing step gets the time left, and CFA keeps the best design when it runs out.
     starts, seed
         CFA (``routing_rule = "joint"``) only: number of starts and the seed of the random ones.
 
@@ -180,7 +181,10 @@ def solve_capacity_assignment(network: Network, *, form: str, routing_rule: str,
                 starts_found.append(math.nan)
                 continue
             for _ in range(CFA_MAX_ROUNDS):
-                routed = min_delay_on_support(network, ca.capacity, gap=gap, time_limit_s=time_limit_s,
+                left = None if time_limit_s is None else time_limit_s - (time.perf_counter() - began)
+                if left is not None and left <= 0:
+                    break
+                routed = min_delay_on_support(network, ca.capacity, gap=gap, time_limit_s=left,
                                               include_fixed_delay=include_fixed_delay,
                                               start=start).design.routing
                 new_ca, new_value, _ = problem.assign(routed)

@@ -28,8 +28,9 @@ starts from nothing and ``details["installed_cost"]`` prices the installed capac
 same modules, so the saving of a redesign can be read off.  Topology design adds the candidate
 links (``installed = false``) with their fixed cost.
 
-At planning scale: long level lists are focused on the continuous CFA design for the same bound
-(:func:`~topo_opt.model.costs.kept_levels`), rounded cut-set inequalities strengthen the bound
+At planning scale: long level lists are focused on the continuous design for the same bound
+(:func:`~topo_opt.model.costs.kept_levels`; the min-cost capacity LP when the delay bound is
+slack, as in SNDlib's pure-cost problem, else CFA), rounded cut-set inequalities strengthen the bound
 (:mod:`topo_opt.formulations.cut_sets`), and the cheapest rounded starting design, improved by
 greedy module removal (:mod:`topo_opt.algorithms.modular_descent`), is the first incumbent and
 HiGHS's MIP start in every round.
@@ -46,9 +47,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from topo_opt.algorithms.capacity_assignment import link_queue_loads, min_cost_for_packets
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
+from topo_opt.algorithms.min_cost_routing import min_cost_capacity
 from topo_opt.algorithms.modular_descent import check_budget, greedy_level_descent
-from topo_opt.algorithms.shortest_paths import ArcGraph, demand_distances, shortest_path_forest
 from topo_opt.algorithms.support_routing import min_delay_on_support
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
 from topo_opt.evaluators.delay import DelayObjective
@@ -56,7 +58,7 @@ from topo_opt.formulations.cut_sets import add_cut_set_inequalities
 from topo_opt.formulations.modular_capacity_milp import (
     add_capacity_cover_cut, add_level_cuts, build_modular_capacity_model,
 )
-from topo_opt.model.costs import CapacityLevels, capacity_levels, covering_levels
+from topo_opt.model.costs import CapacityLevels, capacity_levels, covering_levels, unit_capacity_cost
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
@@ -158,25 +160,58 @@ def _level_cuts(network: Network, block, solver: HighsSolver, picked: np.ndarray
     return cuts
 
 
-def _continuous_design(network: Network, sense: str, max_delay_s: float | None, budget: float | None,
-                       include_fixed_delay: bool) -> np.ndarray | None:
+def _continuous_design(network: Network, links: np.ndarray, sense: str, max_delay_s: float | None,
+                       budget: float | None, include_fixed_delay: bool,
+                       time_limit_s: float) -> tuple[np.ndarray | None, str]:
     """Capacities (rate unit, per link) of the continuous joint capacity and flow assignment
-    (CFA, one start: the min-delay routing of the installed network) for the same bound
-    (min-cost) or budget (min-delay) with linear costs; None when it does not apply (e.g.
+    for the same bound (min-cost) or budget (min-delay) with linear costs d_l, and where they
+    come from (``"min-cost LP"``, ``"cfa"``); None (and the reason) when it does not apply (e.g.
     nothing installed to route on).  Only a guide for the levels and the starting design.
 
-    Its budget is fixed, not timed, so the same input gives the same levels and design whatever
-    the machine's load: at most ``CFA_MAX_ROUNDS`` routing steps, each to the routing gap
-    ``CHECK_GAP`` (the whole CFA: 0.06–3 s on SNDlib and Topology Zoo networks of 17–51 nodes)."""
+    ``min-cost`` first solves the min-cost capacity LP (no delay bound,
+    :mod:`~topo_opt.algorithms.min_cost_routing`), a lower bound on every continuous design,
+    and gives its flows square-root capacities for T_max; when those cost at most
+    (1 + ``CHECK_GAP``) × the LP value the delay bound is slack (SNDlib's pure-cost problem,
+    T_max → ∞) and they are the design, within ``CHECK_GAP`` of the continuous optimum.
+    Otherwise the CFA (one start: the min-delay routing of the installed network), at most
+    ``CFA_MAX_ROUNDS`` routing steps to the routing gap ``CHECK_GAP``, within ``time_limit_s``."""
+    if sense == "min-cost":
+        try:
+            slack = _slack_design(network, links, max_delay_s, include_fixed_delay, time_limit_s)
+        except TopoOptError as exc:
+            logger.info("no min-cost capacity LP: %s", exc)
+            slack = None
+        if slack is not None:
+            return slack, "min-cost LP"
     form, target = ("delay-bound", max_delay_s) if sense == "min-cost" else ("budget", budget)
     try:
         result = solve_capacity_assignment(network, form=form, routing_rule="joint", target=target,
                                            include_fixed_delay=include_fixed_delay, gap=CHECK_GAP,
-                                           time_limit_s=None, starts=1)
+                                           time_limit_s=max(time_limit_s, 0.0), starts=1)
     except TopoOptError as exc:
         logger.info("no continuous design to focus the levels on: %s", exc)
+        return None, f"none: {exc}"
+    return np.asarray(result.design.link_capacity, float), "cfa"
+
+
+def _slack_design(network: Network, links: np.ndarray, max_delay_s: float, include_fixed_delay: bool,
+                  time_limit_s: float) -> np.ndarray | None:
+    """Square-root capacities on the min-cost LP's flows when the delay bound is slack (they cost
+    ≤ (1 + ``CHECK_GAP``) × the LP value, a lower bound on every continuous design); else None."""
+    unit_cost = unit_capacity_cost(network)
+    lp = min_cost_capacity(network, unit_cost, links, time_limit_s=max(time_limit_s, 0.0))
+    fixed = float(DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay).arc_linear_cost
+                  @ lp.arc_flow)
+    available = network.total_packet_rate * max_delay_s - fixed
+    if not available > 0:
         return None
-    return None if result.design is None else np.asarray(result.design.link_capacity, float)
+    loads = link_queue_loads(network.queue_load(lp.arc_flow), network.queue_link, network.n_links)
+    design = min_cost_for_packets(loads, unit_cost, available)
+    if design.cost > (1 + CHECK_GAP) * lp.cost:
+        return None
+    logger.info("delay bound slack: continuous design %.6g within %.1e of the min-cost LP %.6g",
+                design.cost, CHECK_GAP, lp.cost)
+    return design.capacity
 
 
 def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links: tuple, max_delay_s: float,
@@ -239,31 +274,35 @@ def _full_problem_bound(solver: HighsSolver, model, levels: CapacityLevels, sens
 
 
 def flow_cost_bound(network: Network, levels: CapacityLevels, max_queue_packets: float,
-                    max_utilization: float = 1.0) -> float:
+                    max_utilization: float = 1.0, time_limit_s: float | None = None) -> float:
     """A lower bound on the cost of every design from scratch (every module combination) that
-    meets the delay bound: the cost of the cheapest routing at the cheapest price per unit.
+    meets the delay bound: the min-cost capacity LP at the cheapest price per unit.
 
     With κ_l = min over the modules of link l of cost/capacity, any combination of capacity C_l
     costs ≥ κ_l C_l (fixed costs are ≥ 0).  A design meeting T ≤ T_max routes F with
     Σ_q F_q/(C_q − F_q) ≤ N_max (``max_queue_packets``: γ T_max less the least fixed-delay
     packets), so every queue has C ≥ F_q (1 + 1/N_max), and C ≥ F_q/u under a utilisation cap u;
-    averaging over the n_l queues of link l (both directions of a duplex link),
+    hence, over the links that have levels,
 
-        cost ≥ max(1 + 1/N_max, 1/u) · Σ_a κ_l(a)/n_l(a) · F_a ≥ max(…) · Σ_k d_k dist_w(s_k, t_k),
+        cost ≥ max(1 + 1/N_max, 1/u) · Σ_l κ_l max_{q of l} F_q ≥ max(…) · LP(κ),
 
-    the last by shortest paths under w_a = κ_l(a)/n_l(a) over the links that have levels (the
-    min-cost multicommodity flow without capacities).  Cheap (one Dijkstra per origin) and valid
-    whatever the levels listed; weak where capacity is far above the flow.
+    LP(κ) the min-cost capacity LP (:mod:`~topo_opt.algorithms.min_cost_routing`), SNDlib's
+    linear relaxation without a delay bound.  Valid whatever the levels listed; weak where
+    capacity is far above the flow.  -inf when the LP does not solve within ``time_limit_s``.
     """
     unit = np.full(network.n_links, np.inf)
     for position, l in enumerate(np.unique(levels.link).tolist()):
         prices = [module.cost / module.capacity for module in levels.modules[position] if module.capacity > 0]
         unit[l] = min(prices, default=np.inf)
-    queues = np.bincount(network.queue_link, minlength=network.n_links)
-    weight = (unit / np.maximum(queues, 1))[network.arc_link]
-    forest = shortest_path_forest(ArcGraph.from_network(network), weight, network.demand_source)
-    cost = float(network.demand_rate @ demand_distances(forest, network))
-    return max(1.0 + 1.0 / max_queue_packets, 1.0 / max_utilization) * cost
+    priced = np.flatnonzero(np.isfinite(unit))
+    try:
+        lp = min_cost_capacity(network, np.where(np.isfinite(unit), unit, 0.0), priced, time_limit_s)
+    except InfeasibleError:
+        return math.inf
+    except TopoOptError as exc:
+        logger.info("no flow-cost bound: %s", exc)
+        return -math.inf
+    return max(1.0 + 1.0 / max_queue_packets, 1.0 / max_utilization) * lp.cost
 
 
 def _listed(record: dict, valid_bound: float) -> dict:
@@ -346,7 +385,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         if max_delay_s <= floor:
             raise InfeasibleError(f"T_max = {max_delay_s:.6g} s does not exceed {floor:.6g} s, the "
                                   "propagation and processing delay of the shortest routes")
-    continuous = _continuous_design(network, sense, max_delay_s, budget, include_fixed_delay)
+    continuous, continuous_source = _continuous_design(network, links, sense, max_delay_s, budget,
+                                                       include_fixed_delay, time_limit_s - (time.perf_counter() - began))
     levels = capacity_levels(network, cap, keep_installed, links, target_capacity=continuous)
     model = build_modular_capacity_model(
         network, levels, sense=sense, max_packets=None if max_delay_s is None else gamma * max_delay_s,
@@ -390,7 +430,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     thinned = bool(levels.truncated)
     flow_bound = -math.inf  # valid over every combination, for designs from scratch with a delay bound
     if sense == "min-cost" and not keep_installed:
-        flow_bound = flow_cost_bound(network, levels, gamma * (max_delay_s - floor), max_utilization)
+        flow_bound = flow_cost_bound(network, levels, gamma * (max_delay_s - floor), max_utilization,
+                                     time_limit_s - (time.perf_counter() - began))
         flow_bound = flow_bound if math.isfinite(flow_bound) else -math.inf
     loop_limit_s = time_limit_s * (1 - FULL_BOUND_SHARE) if thinned else time_limit_s
     state = {"best_value": best_value, "best": best, "outcome": None}
@@ -498,7 +539,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                         if levels.capacity[i] > 0 and not network.links[int(levels.link[i])].installed],
         "levels": len(levels.link), "levels_truncated_links": [network.links[l].id for l in levels.truncated],
         "max_added_capacity": cap, "mip_gap": mip_gap, "rounds": rounds, **model_size(model),
-        "starting_design": start, "cut_sets": len(model.cut_sets),
+        "starting_design": start, "continuous_design": continuous_source, "cut_sets": len(model.cut_sets),
         "lower_bound_source": "the larger of the MILP dual bound with tangent cuts, over every module "
         "combination" + (" (listed levels priced at the cheapest combination they dominate)" if thinned else "")
         + (", or the flow-cost bound (cheapest routing at the cheapest price per unit)"
