@@ -47,7 +47,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from topo_opt.algorithms.capacity_assignment import link_queue_loads, min_cost_for_packets
+from topo_opt.algorithms.square_root_rule import link_queue_loads, min_cost_for_packets
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
 from topo_opt.algorithms.min_cost_routing import min_cost_capacity
 from topo_opt.algorithms.modular_descent import check_budget, greedy_level_descent
