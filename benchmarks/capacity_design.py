@@ -43,7 +43,7 @@ from topo_opt.io.atomic import atomic_write_text  # noqa: E402
 from topo_opt.io.sndlib import read_sndlib  # noqa: E402
 from topo_opt.model.costs import unit_capacity_cost  # noqa: E402
 from topo_opt.model.validation import replace_network
-from topo_opt.solve.capacity_assignment import solve_capacity_assignment  # noqa: E402
+from topo_opt.algorithms.capacity_flow_assignment import solve_capacity_assignment  # noqa: E402
 from topo_opt.solve.cards import load_card  # noqa: E402
 from topo_opt.evaluators.design_check import check_result  # noqa: E402
 from topo_opt.solve.dispatch import solve  # noqa: E402

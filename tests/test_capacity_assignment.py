@@ -19,11 +19,11 @@ from topo_opt.io.detect import read_instance
 from topo_opt.io.sndlib import read_sndlib
 from topo_opt.model.costs import unit_capacity_cost
 from topo_opt.model.validation import replace_network
-from topo_opt.solve.capacity_assignment import solve_capacity_assignment
+from topo_opt.algorithms.capacity_flow_assignment import solve_capacity_assignment
 from topo_opt.solve.cards import load_card
 from topo_opt.evaluators.design_check import check_result
 from topo_opt.solve.dispatch import solve
-from conftest import benchmark_files
+from conftest import INSTANCES, benchmark_files
 
 
 def sqrt_budget(F, d, D):
@@ -165,3 +165,10 @@ def test_bad_parameters(abilene):
         solve(no_capacity, load_card("models/capacity-min-delay-budget.toml", ('routing.rule="min-hop"',)))
     assert math.isfinite(solve(no_capacity, load_card("models/capacity-min-delay-budget.toml",
                                                       ('routing.rule="min-hop"', "constraints.budget=1e6"))).objective)
+
+
+def test_unknown_routing_rule_is_one_line_naming_the_rules():
+    network = read_instance(INSTANCES / "six-node.json")
+    with pytest.raises(InvalidInputError, match=r"routing rule must be one of min-delay, joint, min-hop, "
+                                                r"shortest-length, ecmp, got 'fastest'"):
+        solve_capacity_assignment(network, form="budget", routing_rule="fastest", target="installed")

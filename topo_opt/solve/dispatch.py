@@ -125,7 +125,7 @@ def run_modular(network: Network, card: ModelCard, callback: Callback | None) ->
 
 
 def run_capacity_assignment(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
-    from topo_opt.solve.capacity_assignment import solve_capacity_assignment
+    from topo_opt.algorithms.capacity_flow_assignment import solve_capacity_assignment
 
     budget_form = card.problem == "capacity-min-delay-budget"
     return solve_capacity_assignment(

@@ -62,7 +62,7 @@ from topo_opt.model.costs import CapacityLevels, capacity_levels, covering_level
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
-from topo_opt.solve.capacity_assignment import min_fixed_delay_s, solve_capacity_assignment
+from topo_opt.algorithms.capacity_flow_assignment import min_fixed_delay_s, solve_capacity_assignment
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.kelley import run_kelley
 

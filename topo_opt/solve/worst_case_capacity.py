@@ -44,7 +44,7 @@ from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
 from topo_opt.model.traffic import TrafficDescriptors
-from topo_opt.solve.capacity_assignment import fixed_routing
+from topo_opt.algorithms.capacity_flow_assignment import fixed_routing
 
 
 def deadlines_for(network: Network, deadline: float | str, class_deadline: Mapping[str, float],

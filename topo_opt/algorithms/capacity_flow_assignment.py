@@ -48,10 +48,11 @@ from topo_opt.model.costs import linear_capacity_cost, unit_capacity_cost
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
-from topo_opt.solve.problems import CAPACITY_ROUTING_RULES as ROUTING_RULES
 from topo_opt.algorithms.support_routing import min_delay_on_support
 
 Callback = Callable[[dict], None]
+BASELINE_ROUTINGS = {"min-hop": baselines.min_hop_routing, "shortest-length": baselines.shortest_length_routing,
+                     "ecmp": baselines.ecmp_routing}
 CFA_MAX_ROUNDS = 50
 CFA_RTOL = 1e-9
 
@@ -63,8 +64,10 @@ def fixed_routing(network: Network, rule: str, gap: float, time_limit_s: float |
         DelayObjective.for_network(network).require_positive_capacity()
         return min_delay_on_support(network, network.link_capacity, gap=gap, time_limit_s=time_limit_s,
                                     include_fixed_delay=include_fixed_delay).design.routing
-    return {"min-hop": baselines.min_hop_routing, "shortest-length": baselines.shortest_length_routing,
-            "ecmp": baselines.ecmp_routing}[rule](network)
+    if rule not in BASELINE_ROUTINGS:
+        raise InvalidInputError(f"routing rule must be one of min-delay, joint, {', '.join(BASELINE_ROUTINGS)}, "
+                                f"got {rule!r}")
+    return BASELINE_ROUTINGS[rule](network)
 
 
 def min_fixed_delay_s(network: Network, include_fixed_delay: bool = True) -> float:
@@ -153,8 +156,6 @@ def solve_capacity_assignment(network: Network, *, form: str, routing_rule: str,
     InfeasibleError
         A budget that cannot carry the flows, or a delay bound not above the fixed delays.
     """
-    if routing_rule not in ROUTING_RULES:
-        raise InvalidInputError(f"routing rule must be one of {', '.join(ROUTING_RULES)}, got {routing_rule!r}")
     began = time.perf_counter()
     routing = fixed_routing(network, routing_rule, gap, time_limit_s, include_fixed_delay)
     if target == "installed":
