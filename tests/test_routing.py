@@ -52,3 +52,12 @@ def test_carrying_keeps_the_paths_with_flow_and_normalises_their_fractions():
     grouped = Routing(np.array([1, 0]), np.array([1.0, 1.0]), np.array([0, 1, 3]), np.array([2, 0, 1])).grouped()
     np.testing.assert_array_equal(grouped.demand, [0, 1])
     np.testing.assert_array_equal(grouped.arcs, [0, 1, 2])
+
+
+def test_path_sums_of_paths_without_arcs_are_zero_wherever_they_sit():
+    weight = np.array([1.0, 10.0, 100.0, 1000.0])
+    for per_demand in ([[[], [0, 1]], [[3]]], [[[0, 1], []], [[]]], [[[]], [[]]]):
+        paths = Routing.from_lists(per_demand)
+        dense = paths.incidence(4).toarray()
+        np.testing.assert_array_equal(paths.path_sums(weight), dense @ weight)
+    assert Routing.from_lists([]).path_sums(weight).shape == (0,)

@@ -206,7 +206,7 @@ def reference_normalisers(network: Network, reference: Design, profiles: Profile
     routing = reference.routing
     zero_load = 1.0 / (network.packets_per_rate_unit * network.queue_capacity()[network.arc_queue]) \
         + network.arc_fixed_delay_s
-    path_zero_load = routing.incidence(network.n_arcs) @ zero_load
+    path_zero_load = routing.path_sums(zero_load)
     demand_zero_load = routing.demand_average(path_zero_load, network.n_demands)
     q0 = _rate_weighted_mean(network, demand_zero_load)
     e0 = _rate_weighted_mean(network, attributed_power_w(network, reference, profiles)[0])

@@ -147,7 +147,7 @@ def ddos_fixed_point(network: Network, link_capacity: np.ndarray, classes: list[
     delays, demand_delivered, demand_delay = [], [], []
     for c, fraction_through in zip(classes, delivered):
         r = c.routing
-        path_delay = r.incidence(network.n_arcs) @ sojourn
+        path_delay = r.path_sums(sojourn)
         demand_delivered.append(r.demand_average(fraction_through, len(c.demand_rate)))
         demand_delay.append(r.demand_average(path_delay, len(c.demand_rate)))
         delays.append(path_delay)

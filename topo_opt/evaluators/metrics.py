@@ -332,11 +332,10 @@ def evaluate_design(network: Network, design: Design, queue: str = "mm1", cs2: f
     fixed = network.arc_fixed_delay_s if include_fixed_delay else np.zeros(network.n_arcs)
     queue_delay = q.sojourn_s[arc_q]
 
-    # paths: sums over their arcs as one sparse product (NaN propagates only along used arcs)
-    incidence = routing.incidence(network.n_arcs)
-    path_delay = incidence @ (queue_delay + fixed)
+    # paths: sums over their arcs (NaN propagates only along used arcs)
+    path_delay = routing.path_sums(queue_delay + fixed)
     with np.errstate(divide="ignore"):
-        path_loss = 0.0 - np.expm1(incidence @ np.log1p(-q.blocking[arc_q]))  # 0.0 - : no -0.0
+        path_loss = 0.0 - np.expm1(routing.path_sums(np.log1p(-q.blocking[arc_q])))  # 0.0 - : no -0.0
 
     # demands: flow-weighted over used paths (a zero-fraction path does not count)
     demand_delay = routing.demand_average(path_delay, network.n_demands)

@@ -179,7 +179,7 @@ def define_demand_delay_bound(model: pyo.ConcreteModel, network: Network, paths:
     model.max_demand_delay_s = max_demand_delay_s
     model.queue_sojourn = pyo.Var(model.QUEUES, bounds=(0.0, 2.0))
     model.sojourn_cuts = pyo.ConstraintList()
-    fixed = paths.incidence(network.n_arcs) @ network.arc_fixed_delay_s / max_demand_delay_s
+    fixed = paths.path_sums(network.arc_fixed_delay_s) / max_demand_delay_s
     sojourn, chosen, queue_of = model.queue_sojourn, list(model.path_chosen.values()), network.arc_queue
 
     def rule(m, p):

@@ -110,11 +110,14 @@ class Routing:
         return m
 
     def path_sums(self, arc_value: np.ndarray) -> np.ndarray:
-        """``M w``: Σ_{a ∈ p} w_a per path (path delays when ``w`` are arc delays).
-
-        Every path must have an arc (``reduceat`` of an empty row is not 0).
-        """
-        return np.add.reduceat(arc_value[self.arcs], self.indptr[:-1])
+        """``M w``: Σ_{a ∈ p} w_a per path (path delays when ``w`` are arc delays); 0 for a path
+        without arcs."""
+        values = np.asarray(arc_value)[self.arcs]
+        sums = np.zeros(self.n_paths, dtype=values.dtype)
+        filled = self.indptr[:-1] < self.indptr[1:]  # reduceat of an empty row is not 0: skip them
+        if filled.any():
+            sums[filled] = np.add.reduceat(values, self.indptr[:-1][filled])
+        return sums
 
     def path_rates(self, demand_rate: np.ndarray) -> np.ndarray:
         """Rate carried by each path (rate unit): fraction × demand rate."""

@@ -71,7 +71,7 @@ def plot_simulation(result, path: str | Path, top: int = 5) -> None:
 def _shortest_fixed_delay(result) -> np.ndarray:
     """Per demand, the least processing + propagation delay (s) of its used paths."""
     net, routing = result.network, result.design.routing
-    fixed = routing.incidence(net.n_arcs) @ result.kleinrock.arc_fixed_delay_s
+    fixed = routing.path_sums(result.kleinrock.arc_fixed_delay_s)
     used = routing.fraction > 0
     out = np.full(net.n_demands, np.inf)
     np.minimum.at(out, routing.demand[used], fixed[used])

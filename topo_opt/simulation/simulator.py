@@ -337,7 +337,7 @@ class _Engine:
         self.sizes = np.asarray(lengths_opt.sizes_bits or (0.0,), dtype=float)
         self.cumulative = np.cumsum(lengths_opt.weights or (1.0,))
         self.cumulative[-1] = 1.0
-        path_fixed = routing.incidence(network.n_arcs) @ network.arc_fixed_delay_s
+        path_fixed = routing.path_sums(network.arc_fixed_delay_s)
         fill_s = 2.0 * float(path_fixed[routing.fraction > 0].max(initial=0.0))
         if options.packets is not None:
             budget, self.budget_mode = float(options.packets), engine.BY_PACKETS

@@ -220,7 +220,7 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
         point["delay"] = objective.value(point["arc_flow"])
         point["met"] = max_delay_s is None or point["delay"] <= max_delay_s * (1 + DELAY_RTOL)
         if paths is not None:
-            worst = paths.incidence(network.n_arcs) @ arc_delay_s(network, point["arc_flow"])  # Σ_a 1/(κ(C_q − F_q)) + τ_a
+            worst = paths.path_sums(arc_delay_s(network, point["arc_flow"]))  # Σ_a 1/(κ(C_q − F_q)) + τ_a
             point["met"] &= float(worst[point["chosen"]].max()) <= max_demand_delay_s * (1 + DELAY_RTOL)
         power_w = point["power_w"] = state["outcome"].objective
         if point["met"] and power_w < state["best_w"]:
