@@ -210,6 +210,15 @@ class HighsSolver:
         for column, value in zip(index.tolist(), values.tolist()):
             highs.changeCoeff(position, column, value)
 
+    def change_bounds(self, var: pyo.Var, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Give the entries of the indexed variable ``var`` (in the order of its index set) the
+        bounds ``lower`` ≤ x ≤ ``upper`` in HiGHS only (e.g. fix most of a MILP's binaries for
+        a neighbourhood search); the Pyomo model keeps its own."""
+        columns = self._solver._pyomo_var_to_solver_var_map
+        index = np.fromiter((columns[id(v)] for v in var.values()), dtype=np.int32)
+        self._solver._solver_model.changeColsBounds(len(index), index, np.asarray(lower, np.float64),
+                                                    np.asarray(upper, np.float64))
+
     def solve(self, time_limit_s: float | None = None,
               algorithm: str | None = None) -> HighsOutcome:
         """Run HiGHS (warm from the last basis) and translate its answer.

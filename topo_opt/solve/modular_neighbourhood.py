@@ -1,0 +1,148 @@
+"""Large-neighbourhood search for modular capacity designs (incumbents for the MILP).
+
+From a design that meets the delay bound, each step frees a *window* of links and keeps every
+other link at its current level: the MILP of :mod:`topo_opt.formulations.modular_capacity`
+(its level binaries y_i fixed to the design outside the window, in HiGHS only) is solved with
+the design as MIP start, and the cheaper design it picks is checked with certified min-delay
+routing.  A design that misses T_max gets the checker's cuts (tangents, valid for the whole
+problem) and the window is solved again, at most ``WINDOW_ROUNDS`` times; a design that meets
+it is accepted.  A window is done when its MILP proves nothing cheaper is left in it (its
+bound ≥ the design's cost), when its solve finds nothing cheaper, or after its rounds.
+
+Windows: the links with an end in the ball of radius one around a centre node; the centres are
+visited in decreasing order of the cost of the design on their links (ties broken by a
+permutation drawn from ``seed``), cyclically.  The search stops at the time limit or after a
+whole cycle of windows without an improvement (the design is then optimal in every window, up
+to the MILP's gap).  Every accepted design is cheaper than the last, so the result is never
+worse than the start.
+
+References: P. Shaw, "Using constraint programming and local search methods to solve vehicle
+routing problems", CP 1998 (large-neighbourhood search); E. Danna, E. Rothberg, C. Le Pape,
+"Exploring relaxation induced neighborhoods to improve MIP solutions", Math. Prog. 102 (2005).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from topo_opt.errors import SolveInterrupted
+from topo_opt.model.network import Network
+from topo_opt.model.result import Status
+from topo_opt.solve.highs import HighsSolver
+
+WINDOW_ROUNDS = 4  # MILP solves per window (each after the checker's cuts)
+#: Of what is left of the search's time, at most this share for one window's MILP solve
+WINDOW_SHARE = 0.25
+
+
+@dataclass
+class NeighbourhoodSearch:
+    """The outcome: the best design record (as given by ``check``), its cost, and one history
+    record per accepted design (``time_s`` from ``start_s``, ``objective``, ``window``)."""
+
+    best: tuple
+    cost: float
+    windows: int = 0
+    interrupted: bool = False
+    history: list[dict] = field(default_factory=list)
+
+
+def window_order(network: Network, link_cost: np.ndarray, seed: int) -> np.ndarray:
+    """Centre nodes, most expensive first: Σ of ``link_cost`` (per link) over a node's links,
+    ties broken by a permutation drawn from ``seed``."""
+    incident = np.zeros(network.n_nodes)
+    np.add.at(incident, network.link_source, link_cost)
+    np.add.at(incident, network.link_target, link_cost)
+    shuffled = np.random.default_rng(seed).permutation(network.n_nodes)
+    return shuffled[np.argsort(-incident[shuffled], kind="stable")]
+
+
+def window_links(network: Network, centre: int) -> np.ndarray:
+    """Links with an end in the ball of radius one around ``centre`` (its links and its
+    neighbours' links)."""
+    source, target = network.link_source, network.link_target
+    ball = np.union1d([centre], np.concatenate([target[source == centre], source[target == centre]]))
+    return np.flatnonzero(np.isin(source, ball) | np.isin(target, ball))
+
+
+def neighbourhood_search(network: Network, model, solver: HighsSolver, best: tuple, cost: float,
+                         check: Callable[[np.ndarray], tuple[tuple | None, list]],
+                         cut: Callable[[np.ndarray, list], list], *, time_limit_s: float,
+                         start_s: float | None = None, seed: int = 0,
+                         on_improve: Callable[[dict], None] | None = None) -> NeighbourhoodSearch:
+    """Improve ``best`` (a design record whose ``best[1]`` are its chosen level indices, of
+    cost ``cost``) by re-optimising windows with the ``min-cost`` MILP held in ``solver``.
+
+    ``check(picked)`` routes the design of the level indices ``picked`` and returns its record
+    (None when it misses T_max) and the routings; ``cut(picked, routings)`` adds the cuts at
+    them to the model and returns the new rows.  The bounds of ``model.level_on`` are restored
+    to [0, 1] at the end; the cuts stay (they are valid for every design).  Ctrl-C ends the
+    search with ``interrupted`` set and the best design so far.
+    """
+    levels = model.levels
+    n_levels = len(levels.link)
+    start_s = time.perf_counter() if start_s is None else start_s
+    deadline = start_s + time_limit_s
+    found = NeighbourhoodSearch(best, cost)
+    order = window_order(network, _link_cost(network, levels, best[1]), seed)
+    quiet, k = 0, 0  # windows since the last improvement; windows visited
+    try:
+        while quiet < network.n_nodes and time.perf_counter() < deadline:
+            free = np.isin(levels.link, window_links(network, int(order[k % len(order)])))
+            k += 1
+            improved = _solve_window(solver, model, found, free, check, cut, deadline)
+            found.windows += 1
+            if not improved:
+                quiet += 1
+                continue
+            quiet = 0
+            record = {"phase": "neighbourhood", "window": k, "time_s": time.perf_counter() - start_s,
+                      "objective": found.cost}
+            found.history.append(record)
+            if on_improve:
+                on_improve(record)
+    except (SolveInterrupted, KeyboardInterrupt):
+        found.interrupted = True
+    finally:
+        solver.change_bounds(model.level_on, np.zeros(n_levels), np.ones(n_levels))
+    return found
+
+
+def _link_cost(network: Network, levels, picked: np.ndarray) -> np.ndarray:
+    cost = np.zeros(network.n_links)
+    cost[levels.link[picked]] = levels.cost[picked]
+    return cost
+
+
+def _solve_window(solver: HighsSolver, model, found: NeighbourhoodSearch, free: np.ndarray,
+                  check, cut, deadline: float) -> bool:
+    """Re-optimise the levels ``free`` (mask over levels) with the others fixed to the design;
+    True when a cheaper design meeting T_max was accepted into ``found``."""
+    on = np.zeros(len(free))
+    on[found.best[1]] = 1.0
+    solver.change_bounds(model.level_on, np.where(free, 0.0, on), np.where(free, 1.0, on))
+    for _ in range(WINDOW_ROUNDS):
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            return False
+        solver.set_start({model.level_on: on})
+        outcome = solver.solve(time_limit_s=WINDOW_SHARE * remaining + 0.5)
+        if not math.isfinite(outcome.objective) or outcome.status is Status.INFEASIBLE:
+            return False
+        if outcome.bound >= found.cost * (1 - 1e-9):  # nothing cheaper in this window
+            return False
+        picked = np.flatnonzero(solver.values(model.level_on) > 0.5)
+        cost = float(model.levels.cost[picked].sum())
+        if cost >= found.cost * (1 - 1e-9):
+            return False
+        record, routings = check(picked)
+        if record is not None:
+            found.best, found.cost = record, cost
+            return True
+        if not cut(picked, routings):
+            return False
+    return False
