@@ -435,6 +435,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         picked = np.flatnonzero(solver.values(model.level_on) > 0.5)
         record, checks = check(picked)
         cost, delay = float(levels.cost[picked].sum()), checks[0].delay_s
+        worst = max(check.delay_s for check in checks)
         value = cost if sense == "min-cost" else delay
         if record is not None and value < state["best_value"]:
             state["best_value"], state["best"] = value, record
