@@ -9,11 +9,13 @@ problem) and the window is solved again, at most ``WINDOW_ROUNDS`` times; a desi
 it is accepted.  A window is done when its MILP proves nothing cheaper is left in it (its
 bound ≥ the design's cost), when its solve finds nothing cheaper, or after its rounds.
 
-Windows: the links with an end in the ball of radius one around a centre node; the centres are
-visited in decreasing order of the cost of the design on their links (ties broken by a
-permutation drawn from ``seed``), cyclically.  The search stops at the time limit or after a
-whole cycle of windows without an improvement (the design is then optimal in every window, up
-to the MILP's gap).  Every accepted design is cheaper than the last, so the result is never
+Windows: the links of a centre node and of its ``size`` − 1 neighbours across its most
+expensive links; the centres are visited in decreasing order of the cost of the design on their
+links (ties broken by a permutation drawn from ``seed``), cyclically.  Windows start at one node
+(a whole radius-one ball made windows of half of geant's levels, whose MILP did not finish
+within seconds) and grow by one node after a whole cycle without improvement (the design is
+then optimal in every window of that size, up to ``WINDOW_GAP``).  The search stops at the time
+limit or when the windows are wider than the largest degree + 1.  Every accepted design is cheaper than the last, so the result is never
 worse than the start.
 
 References: P. Shaw, "Using constraint programming and local search methods to solve vehicle
@@ -22,6 +24,7 @@ routing problems", CP 1998 (large-neighbourhood search); E. Danna, E. Rothberg, 
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -34,9 +37,11 @@ from topo_opt.model.network import Network
 from topo_opt.model.result import Status
 from topo_opt.solve.highs import HighsSolver
 
+logger = logging.getLogger(__name__)
 WINDOW_ROUNDS = 4  # MILP solves per window (each after the checker's cuts)
-#: Of what is left of the search's time, at most this share for one window's MILP solve
-WINDOW_SHARE = 0.25
+WINDOW_GAP = 1e-4  # a window's MILP is small: solved to (almost) optimality, whatever the run's gap
+#: Of the search's whole time, at most this share for one window's MILP solve
+WINDOW_SHARE = 0.2
 
 
 @dataclass
@@ -61,11 +66,14 @@ def window_order(network: Network, link_cost: np.ndarray, seed: int) -> np.ndarr
     return shuffled[np.argsort(-incident[shuffled], kind="stable")]
 
 
-def window_links(network: Network, centre: int) -> np.ndarray:
-    """Links with an end in the ball of radius one around ``centre`` (its links and its
-    neighbours' links)."""
+def window_links(network: Network, centre: int, link_cost: np.ndarray, size: int) -> np.ndarray:
+    """The links of ``centre`` and of its ``size`` − 1 neighbours across its most expensive
+    links (``link_cost`` per link; ties by neighbour index)."""
     source, target = network.link_source, network.link_target
-    ball = np.union1d([centre], np.concatenate([target[source == centre], source[target == centre]]))
+    own = np.flatnonzero((source == centre) | (target == centre))
+    neighbour = np.where(source[own] == centre, target[own], source[own])
+    ranked = neighbour[np.lexsort((neighbour, -link_cost[own]))]
+    ball = np.concatenate([[centre], ranked[np.sort(np.unique(ranked, return_index=True)[1])][:size - 1]])
     return np.flatnonzero(np.isin(source, ball) | np.isin(target, ball))
 
 
@@ -88,18 +96,25 @@ def neighbourhood_search(network: Network, model, solver: HighsSolver, best: tup
     start_s = time.perf_counter() if start_s is None else start_s
     deadline = start_s + time_limit_s
     found = NeighbourhoodSearch(best, cost)
-    order = window_order(network, _link_cost(network, levels, best[1]), seed)
-    quiet, k = 0, 0  # windows since the last improvement; windows visited
+    link_cost = _link_cost(network, levels, best[1])
+    order = window_order(network, link_cost, seed)
+    window_s = WINDOW_SHARE * max(deadline - time.perf_counter(), 0.0)  # one window solve's limit
+    quiet, k, size = 0, 0, 1  # windows since the last improvement; windows visited; nodes per window
+    widest = 1 + int(np.max(np.bincount(np.concatenate([network.link_source, network.link_target]))))
     try:
-        while quiet < network.n_nodes and time.perf_counter() < deadline:
-            free = np.isin(levels.link, window_links(network, int(order[k % len(order)])))
+        while size <= widest and time.perf_counter() < deadline:
+            links = window_links(network, int(order[k % len(order)]), link_cost, size)
             k += 1
-            improved = _solve_window(solver, model, found, free, check, cut, deadline)
+            improved = _solve_window(solver, model, found, np.isin(levels.link, links), check, cut,
+                                     deadline, window_s)
             found.windows += 1
             if not improved:
                 quiet += 1
+                if quiet == network.n_nodes:  # a whole cycle without improvement: wider windows
+                    quiet, size = 0, size + 1
                 continue
             quiet = 0
+            link_cost = _link_cost(network, levels, found.best[1])
             record = {"phase": "neighbourhood", "window": k, "time_s": time.perf_counter() - start_s,
                       "objective": found.cost}
             found.history.append(record)
@@ -119,7 +134,7 @@ def _link_cost(network: Network, levels, picked: np.ndarray) -> np.ndarray:
 
 
 def _solve_window(solver: HighsSolver, model, found: NeighbourhoodSearch, free: np.ndarray,
-                  check, cut, deadline: float) -> bool:
+                  check, cut, deadline: float, window_s: float) -> bool:
     """Re-optimise the levels ``free`` (mask over levels) with the others fixed to the design;
     True when a cheaper design meeting T_max was accepted into ``found``."""
     on = np.zeros(len(free))
@@ -130,7 +145,9 @@ def _solve_window(solver: HighsSolver, model, found: NeighbourhoodSearch, free: 
         if remaining <= 0:
             return False
         solver.set_start({model.level_on: on})
-        outcome = solver.solve(time_limit_s=WINDOW_SHARE * remaining + 0.5)
+        outcome = solver.solve(time_limit_s=min(remaining, window_s), mip_rel_gap=WINDOW_GAP)
+        logger.debug("window of %d levels: %s, objective %.6g, bound %.6g, design %.6g, %.1f s",
+                     int(free.sum()), outcome.message, outcome.objective, outcome.bound, found.cost, outcome.time_s)
         if not math.isfinite(outcome.objective) or outcome.status is Status.INFEASIBLE:
             return False
         if outcome.bound >= found.cost * (1 - 1e-9):  # nothing cheaper in this window
@@ -140,6 +157,7 @@ def _solve_window(solver: HighsSolver, model, found: NeighbourhoodSearch, free: 
         if cost >= found.cost * (1 - 1e-9):
             return False
         record, routings = check(picked)
+        logger.debug("window design %.6g %s T_max", cost, "meets" if record is not None else "misses")
         if record is not None:
             found.best, found.cost = record, cost
             return True
