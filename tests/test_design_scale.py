@@ -363,3 +363,20 @@ def test_neighbourhood_search_alone_reaches_the_enumerated_optimum(monkeypatch, 
     assert check_result(network, result) == []
     certified = min_delay_on_support(network, result.design.link_capacity, gap=1e-9, include_fixed_delay=False)
     assert certified.objective <= t_max * (1 + 1e-7)
+
+
+def test_neighbourhood_windows_are_seeded_and_grow_from_one_node():
+    """Centres most expensive first, the same order for the same seed; a one-node window is the
+    node's links, a two-node window adds the links of the neighbour across its dearest link."""
+    from topo_opt.solve.modular_neighbourhood import window_links, window_order
+
+    network = small_tcfa()  # links AB, BD, AC, CD, BC; nodes A B C D
+    cost = np.array([5.0, 1.0, 2.0, 0.0, 1.0])
+    order = window_order(network, cost, seed=3)
+    # A: 7, B: 7 (the tie broken by the seed), then C: 3, D: 1
+    assert sorted(order.tolist()[:2]) == [0, 1] and order.tolist()[2:] == [2, 3]
+    assert np.array_equal(order, window_order(network, cost, seed=3))
+    ties = {tuple(window_order(network, cost, seed=s).tolist()[:2]) for s in range(8)}
+    assert ties == {(0, 1), (1, 0)}
+    assert window_links(network, 3, cost, 1).tolist() == [1, 3]  # D: BD, CD
+    assert window_links(network, 3, cost, 2).tolist() == [0, 1, 3, 4]  # + B (BD dearer than CD)
