@@ -348,6 +348,10 @@ def test_neighbourhood_search_alone_reaches_the_enumerated_optimum(monkeypatch, 
     from topo_opt.solve import modular_capacity as mc
     from topo_opt.solve.kelley import KelleyRun
 
+    import dataclasses
+    listed = mc.capacity_levels  # the search runs at planning scale: mark a list as thinned
+    monkeypatch.setattr(mc, "capacity_levels", lambda *args, **kwargs: dataclasses.replace(
+        listed(*args, **kwargs), truncated=(0,)))
     monkeypatch.setattr(mc, "_descend", lambda network, levels, best, *args: (best[2], best))
     monkeypatch.setattr(mc, "run_kelley", lambda *args, **kwargs: KelleyRun(
         Status.ITERATION_LIMIT, "switched off", 0, -math.inf, 0, 0))
