@@ -79,6 +79,7 @@ FULL_BOUND_SHARE = 0.5
 #: design (on 22–50-node networks that MILP did not improve the design within 120 s); only when a
 #: level list was thinned (on abilene the search took 24 s where the MILP proves optimality in 2 s)
 NEIGHBOURHOOD_SHARE = 0.75
+REPAIR_LIMIT_S = 10.0  # the check budget of one repair descent is that of a 10-s solve
 
 
 def installed_delay_s(network: Network, include_fixed_delay: bool = True) -> float:
@@ -186,12 +187,14 @@ def _continuous_design(network: Network, sense: str, max_delay_s: float | None, 
 
 
 def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links: tuple, max_delay_s: float,
-             max_utilization: float, include_fixed_delay: bool, time_limit_s: float) -> tuple[float, tuple]:
+             max_utilization: float, include_fixed_delay: bool, time_limit_s: float,
+             free_links: np.ndarray | None = None) -> tuple[float, tuple]:
     """Greedy module removal (:func:`~topo_opt.algorithms.modular_descent.greedy_level_descent`)
     from the starting design ``best``, at most ``check_budget`` checks for ``time_limit_s`` (a
     count, not a time, so the design does not depend on machine load); returns its cost and
-    design record."""
-    lists = [np.flatnonzero(levels.link == l) for l in np.unique(levels.link).tolist()]
+    design record.  ``free_links`` (link indices; default all) are the links that may step down."""
+    lists = [np.flatnonzero(levels.link == l) if free_links is None or l in free_links else np.asarray([i])
+             for l, i in zip(np.unique(levels.link).tolist(), best[1].tolist())]
     position = np.asarray([int(np.flatnonzero(mine == i)[0]) for mine, i in zip(lists, best[1].tolist())])
     checks: dict[tuple, list] = {}
     accepted = [best[0]]  # the design of the last step kept: the warm start of the next check
@@ -464,8 +467,19 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
             if callback:
                 callback(record)
 
+        def repair(picked: np.ndarray, incumbent: tuple) -> tuple | None:
+            """Each link at the larger of its level in ``picked`` and in ``incumbent`` (meets
+            T_max: no capacity below the incumbent's), then module removal on the links where
+            ``picked`` has less capacity; the record when it is cheaper than ``incumbent``."""
+            union = np.where(levels.capacity[picked] > levels.capacity[incumbent[1]], picked, incumbent[1])
+            shrunk = levels.link[picked[levels.capacity[picked] < levels.capacity[incumbent[1]]]]
+            record = (incumbent[0], union, float(levels.cost[union].sum()), incumbent[3], incumbent[4])
+            cost, record = _descend(network, levels, record, model.failed_links, max_delay_s, max_utilization,
+                                    include_fixed_delay, REPAIR_LIMIT_S, free_links=shrunk)
+            return record if cost < incumbent[2] else None
+
         elapsed = time.perf_counter() - began
-        found = neighbourhood_search(network, model, solver, best, best_value, check, cuts_at,
+        found = neighbourhood_search(network, model, solver, best, best_value, check, cuts_at, repair,
                                      time_limit_s=elapsed + NEIGHBOURHOOD_SHARE * max(loop_limit_s - elapsed, 0.0),
                                      start_s=began, on_improve=improved)
         best_value, best = found.cost, found.best

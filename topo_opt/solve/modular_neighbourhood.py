@@ -6,7 +6,10 @@ other link at its current level: the MILP of :mod:`topo_opt.formulations.modular
 the design as MIP start, and the cheaper design it picks is checked with certified min-delay
 routing.  A design that misses T_max gets the checker's cuts (tangents, valid for the whole
 problem) and the window is solved again, at most ``WINDOW_ROUNDS`` times; a design that meets
-it is accepted.  A window is done when its MILP proves nothing cheaper is left in it (its
+it is accepted.  One that misses it is also *repaired*: every link at the larger of its two
+levels (no capacity below the design's, so T_max holds), then greedy module removal on the
+links where the MILP wanted less; a repaired design cheaper than the current one is accepted.
+A window is done when its MILP proves nothing cheaper is left in it (its
 bound ≥ the design's cost), when its solve finds nothing cheaper, or after its rounds.
 
 Windows: the links of a centre node and of its ``size`` − 1 neighbours across its most
@@ -79,7 +82,8 @@ def window_links(network: Network, centre: int, link_cost: np.ndarray, size: int
 
 def neighbourhood_search(network: Network, model, solver: HighsSolver, best: tuple, cost: float,
                          check: Callable[[np.ndarray], tuple[tuple | None, list]],
-                         cut: Callable[[np.ndarray, list], list], *, time_limit_s: float,
+                         cut: Callable[[np.ndarray, list], list],
+                         repair: Callable[[np.ndarray, tuple], tuple | None], *, time_limit_s: float,
                          start_s: float | None = None, seed: int = 0,
                          on_improve: Callable[[dict], None] | None = None) -> NeighbourhoodSearch:
     """Improve ``best`` (a design record whose ``best[1]`` are its chosen level indices, of
@@ -87,7 +91,9 @@ def neighbourhood_search(network: Network, model, solver: HighsSolver, best: tup
 
     ``check(picked)`` routes the design of the level indices ``picked`` and returns its record
     (None when it misses T_max) and the routings; ``cut(picked, routings)`` adds the cuts at
-    them to the model and returns the new rows.  The bounds of ``model.level_on`` are restored
+    them to the model and returns the new rows; ``repair(picked, best)`` turns a design that
+    misses T_max into the record of one that meets it and is cheaper than ``best``, or None.
+    The bounds of ``model.level_on`` are restored
     to [0, 1] at the end; the cuts stay (they are valid for every design).  Ctrl-C ends the
     search with ``interrupted`` set and the best design so far.
     """
@@ -106,7 +112,7 @@ def neighbourhood_search(network: Network, model, solver: HighsSolver, best: tup
             links = window_links(network, int(order[k % len(order)]), link_cost, size)
             k += 1
             improved = _solve_window(solver, model, found, np.isin(levels.link, links), check, cut,
-                                     deadline, window_s)
+                                     repair, deadline, window_s)
             found.windows += 1
             if not improved:
                 quiet += 1
@@ -134,7 +140,7 @@ def _link_cost(network: Network, levels, picked: np.ndarray) -> np.ndarray:
 
 
 def _solve_window(solver: HighsSolver, model, found: NeighbourhoodSearch, free: np.ndarray,
-                  check, cut, deadline: float, window_s: float) -> bool:
+                  check, cut, repair, deadline: float, window_s: float) -> bool:
     """Re-optimise the levels ``free`` (mask over levels) with the others fixed to the design;
     True when a cheaper design meeting T_max was accepted into ``found``."""
     on = np.zeros(len(free))
@@ -158,8 +164,11 @@ def _solve_window(solver: HighsSolver, model, found: NeighbourhoodSearch, free: 
             return False
         record, routings = check(picked)
         logger.debug("window design %.6g %s T_max", cost, "meets" if record is not None else "misses")
+        if record is None:
+            record = repair(picked, found.best)
+            logger.debug("repaired: %s", "none" if record is None else f"{record[2]:.6g}")
         if record is not None:
-            found.best, found.cost = record, cost
+            found.best, found.cost = record, record[2]
             return True
         if not cut(picked, routings):
             return False
