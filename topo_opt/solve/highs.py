@@ -210,8 +210,17 @@ class HighsSolver:
         for column, value in zip(index.tolist(), values.tolist()):
             highs.changeCoeff(position, column, value)
 
-    def solve(self, time_limit_s: float | None = None,
-              algorithm: str | None = None) -> HighsOutcome:
+    def change_bounds(self, var: pyo.Var, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Give the entries of the indexed variable ``var`` (in the order of its index set) the
+        bounds ``lower`` ≤ x ≤ ``upper`` in HiGHS only (e.g. fix most of a MILP's binaries for
+        a neighbourhood search); the Pyomo model keeps its own."""
+        columns = self._solver._pyomo_var_to_solver_var_map
+        index = np.fromiter((columns[id(v)] for v in var.values()), dtype=np.int32)
+        self._solver._solver_model.changeColsBounds(len(index), index, np.asarray(lower, np.float64),
+                                                    np.asarray(upper, np.float64))
+
+    def solve(self, time_limit_s: float | None = None, algorithm: str | None = None,
+              mip_rel_gap: float | None = None) -> HighsOutcome:
         """Run HiGHS (warm from the last basis) and translate its answer.
 
         Parameters
@@ -220,6 +229,8 @@ class HighsSolver:
             Overrides ``options.time_limit_s`` for this call.
         algorithm : str, optional
             Overrides ``options.algorithm`` for this call.
+        mip_rel_gap : float, optional
+            Overrides ``options.mip_rel_gap`` for this call.
 
         Raises
         ------
@@ -243,7 +254,7 @@ class HighsSolver:
         with _cancel_on_sigint(highs) as received:
             results = self._solver.solve(
                 self.model, time_limit=math.inf if limit is None else max(limit, 0.0),
-                rel_gap=opts.mip_rel_gap, load_solutions=False,
+                rel_gap=opts.mip_rel_gap if mip_rel_gap is None else mip_rel_gap, load_solutions=False,
                 raise_exception_on_nonoptimal_result=False, solver_options=solver_options)
         self._results = results
         message = highs.modelStatusToString(highs.getModelStatus())

@@ -64,7 +64,8 @@ from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.algorithms.capacity_flow_assignment import min_fixed_delay_s, solve_capacity_assignment
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
-from topo_opt.solve.kelley import run_kelley
+from topo_opt.solve.kelley import KelleyRun, run_kelley
+from topo_opt.solve.modular_neighbourhood import neighbourhood_search
 
 logger = logging.getLogger(__name__)
 Callback = Callable[[dict], None]
@@ -75,6 +76,12 @@ CHECK_GAP = 1e-4  # routing gap of the descent's checks (a design meets T_max if
 #: on 22–50-node networks the design comes from the starting design and its descent, and one
 #: loop round over the listed levels improves the bound, not the design (benchmarks/BENCHMARKS.md)
 FULL_BOUND_SHARE = 0.5
+#: Of the loop's time left after the starting design, kept for the large-neighbourhood search
+#: (:mod:`topo_opt.solve.modular_neighbourhood`) before the MILP over every link starts from its
+#: design (on 22–50-node networks that MILP did not improve the design within 120 s); only when a
+#: level list was thinned (on abilene the search took 24 s where the MILP proves optimality in 2 s)
+NEIGHBOURHOOD_SHARE = 0.75
+REPAIR_LIMIT_S = 10.0  # the check budget of one repair descent is that of a 10-s solve
 
 
 def installed_delay_s(network: Network, include_fixed_delay: bool = True) -> float:
@@ -215,12 +222,14 @@ def _slack_design(network: Network, links: np.ndarray, max_delay_s: float, inclu
 
 
 def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links: tuple, max_delay_s: float,
-             max_utilization: float, include_fixed_delay: bool, time_limit_s: float) -> tuple[float, tuple]:
+             max_utilization: float, include_fixed_delay: bool, time_limit_s: float,
+             free_links: np.ndarray | None = None) -> tuple[float, tuple]:
     """Greedy module removal (:func:`~topo_opt.algorithms.modular_descent.greedy_level_descent`)
     from the starting design ``best``, at most ``check_budget`` checks for ``time_limit_s`` (a
     count, not a time, so the design does not depend on machine load); returns its cost and
-    design record."""
-    lists = [np.flatnonzero(levels.link == l) for l in np.unique(levels.link).tolist()]
+    design record.  ``free_links`` (link indices; default all) are the links that may step down."""
+    lists = [np.flatnonzero(levels.link == l) if free_links is None or l in free_links else np.asarray([i])
+             for l, i in zip(np.unique(levels.link).tolist(), best[1].tolist())]
     position = np.asarray([int(np.flatnonzero(mine == i)[0]) for mine, i in zip(lists, best[1].tolist())])
     checks: dict[tuple, list] = {}
     accepted = [best[0]]  # the design of the last step kept: the warm start of the next check
@@ -444,33 +453,45 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         state["outcome"] = outcome
         return outcome.bound / gamma if sense == "min-delay" else outcome.bound
 
+    def check(picked: np.ndarray) -> tuple[tuple | None, list]:
+        """Route the design of the levels ``picked`` (every scenario): its record when it meets
+        T_max (``min-cost``; any design for ``min-delay``), else None, and the routings."""
+        capacity = np.zeros(network.n_links)
+        capacity[levels.link[picked]] = levels.capacity[picked]
+        checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay)
+                  for failed in model.failed_links]
+        worst = max(check.delay_s for check in checks)
+        record = (checks[0].design, picked, float(levels.cost[picked].sum()), checks[0].delay_s, worst)
+        return (record if sense == "min-delay" or worst <= max_delay_s else None), checks
+
+    def cuts_at(picked: np.ndarray, checks: list) -> list:
+        """Tangents at the master's and the routings' loads; a cover cut for proven-too-small capacities."""
+        capacity = np.zeros(network.n_links)
+        capacity[levels.link[picked]] = levels.capacity[picked]
+        new = [row for j, check in enumerate(checks)
+               for row in _level_cuts(network, model.scenario[j], solver, picked, check)]
+        if sense == "min-cost" and any(check.delay_bound_s is not None and check.delay_bound_s > max_delay_s
+                                       for check in checks):
+            new += add_capacity_cover_cut(model, capacity)
+        solver.add_constraints(new)
+        return new
+
     def incumbent() -> float:
         """Route the master's design (every scenario); keep it when it meets T_max and is better."""
         picked = np.flatnonzero(solver.values(model.level_on) > 0.5)
-        capacity = np.zeros(network.n_links)
-        capacity[levels.link[picked]] = levels.capacity[picked]
-        cost = float(levels.cost[picked].sum())
-        checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay)
-                  for failed in model.failed_links]
-        delay, worst = checks[0].delay_s, max(check.delay_s for check in checks)
+        record, checks = check(picked)
+        cost, delay = float(levels.cost[picked].sum()), checks[0].delay_s
+        worst = max(check.delay_s for check in checks)
         value = cost if sense == "min-cost" else delay
-        if (sense == "min-delay" or worst <= max_delay_s) and value < state["best_value"]:
-            state["best_value"], state["best"] = value, (checks[0].design, picked, cost, delay, worst)
-        state.update(picked=picked, capacity=capacity, checks=checks,
-                     round={"design_delay_s": delay, "design_cost": cost})
+        if record is not None and value < state["best_value"]:
+            state["best_value"], state["best"] = value, record
+        state.update(picked=picked, checks=checks, round={"design_delay_s": delay, "design_cost": cost})
         logger.info("round: cost %.6g, delay %.6g s (worst %.6g s), master bound %.6g",
                     cost, delay, worst, state["outcome"].bound)
         return state["best_value"]
 
     def cut() -> int:
-        """Tangents at the master's and the routings' loads; a cover cut for proven-too-small capacities."""
-        checks = state["checks"]
-        new = [row for j, check in enumerate(checks)
-               for row in _level_cuts(network, model.scenario[j], solver, state["picked"], check)]
-        if sense == "min-cost" and any(check.delay_bound_s is not None and check.delay_bound_s > max_delay_s
-                                       for check in checks):
-            new += add_capacity_cover_cut(model, state["capacity"])
-        solver.add_constraints(new)
+        new = cuts_at(state["picked"], state["checks"])
         start_from_best()
         return len(new)
 
@@ -479,12 +500,45 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         if callback:
             callback(_listed(record, flow_bound) if thinned else record)
 
+    searched = []  # the neighbourhood search's records: each design it accepted
+    if sense == "min-cost" and best is not None and thinned:  # small problems: the MILP is quick
+        def improved(record: dict) -> None:
+            record.update(lower_bound=flow_bound, gap=relative_gap(record["objective"], flow_bound))
+            searched.append(record)
+            if callback:
+                callback(record)
+
+        def repair(picked: np.ndarray, incumbent: tuple) -> tuple | None:
+            """Each link at the larger of its level in ``picked`` and in ``incumbent`` (meets
+            T_max: no capacity below the incumbent's), then module removal on the links where
+            ``picked`` has less capacity; the record when it is cheaper than ``incumbent``."""
+            union = np.where(levels.capacity[picked] > levels.capacity[incumbent[1]], picked, incumbent[1])
+            shrunk = levels.link[picked[levels.capacity[picked] < levels.capacity[incumbent[1]]]]
+            record = (incumbent[0], union, float(levels.cost[union].sum()), incumbent[3], incumbent[4])
+            cost, record = _descend(network, levels, record, model.failed_links, max_delay_s, max_utilization,
+                                    include_fixed_delay, REPAIR_LIMIT_S, free_links=shrunk)
+            return record if cost < incumbent[2] else None
+
+        elapsed = time.perf_counter() - began
+        found = neighbourhood_search(network, model, solver, best, best_value, check, cuts_at, repair,
+                                     time_limit_s=elapsed + NEIGHBOURHOOD_SHARE * max(loop_limit_s - elapsed, 0.0),
+                                     start_s=began, on_improve=improved)
+        best_value, best = found.cost, found.best
+        state.update(best_value=best_value, best=best)
+        start.update(neighbourhood_cost=best_value, neighbourhood_windows=found.windows,
+                     neighbourhood_time_s=time.perf_counter() - began)
+        if found.interrupted:
+            start["neighbourhood_interrupted"] = True
     start_from_best()
     progress = CertifiedProgress(mip_gap, loop_limit_s, MAX_ROUNDS, report, start_s=began)
-    run = run_kelley(solver, progress, bound=master_bound, incumbent=incumbent, cut=cut,
-                     time_limit_s=loop_limit_s, milp=True)
+    if start.get("neighbourhood_interrupted"):
+        run = KelleyRun(Status.INTERRUPTED, "interrupted (Ctrl-C): the best design so far", 0, -math.inf, 0, 0)
+    else:
+        run = run_kelley(solver, progress, bound=master_bound, incumbent=incumbent, cut=cut,
+                         time_limit_s=loop_limit_s, milp=True)
     best_value, best, status, rounds = state["best_value"], state["best"], run.status, run.iterations
-    history = [_listed(record, flow_bound) for record in progress.history] if thinned else progress.history
+    history = searched + ([_listed(record, flow_bound) for record in progress.history] if thinned
+                          else progress.history)
     lower = run.bound  # over the listed levels (the full problem's when no list was thinned)
     if status is Status.INFEASIBLE and best is None:
         what = f"T <= {max_delay_s:.6g} s" if sense == "min-cost" else f"a budget of {budget:.6g}"
