@@ -193,7 +193,7 @@ def test_bound_holds_over_every_combination_when_lists_are_thinned(monkeypatch, 
     from topo_opt.solve import modular_capacity
 
     monkeypatch.setattr(costs, "MAX_LEVELS_PER_LINK", 3)
-    monkeypatch.setattr(modular_capacity, "_continuous_design", lambda *args, **kwargs: (None, "none"))
+    monkeypatch.setattr(modular_capacity, "continuous_design", lambda *args, **kwargs: (None, "none"))
     network = small_tcfa()
     cost, _ = enumerate_min_cost(network, t_max, max_modules=2)
     result = solve_modular_capacity(network, max_delay_s=t_max, include_fixed_delay=False, mip_gap=1e-9,
@@ -216,7 +216,7 @@ def test_bound_never_exceeds_the_installed_design_without_a_focus(monkeypatch):
     network = read_instance("instances/six-node.json")
     levels = capacity_levels(network, 2 * network.total_demand, keep_installed=False)
     assert not np.any(np.isclose(levels.capacity, 1e9))  # evenly thinned: 1 module is not listed
-    monkeypatch.setattr(modular_capacity, "_continuous_design", lambda *args, **kwargs: (None, "none"))
+    monkeypatch.setattr(modular_capacity, "continuous_design", lambda *args, **kwargs: (None, "none"))
     result = solve_modular_capacity(network, keep_installed=False, time_limit_s=60.0)
     installed = result.details["installed_cost"]  # T_max is the installed delay: feasible
     assert installed == pytest.approx(8e9)
@@ -260,7 +260,7 @@ def test_budget_form_bound_holds_over_every_combination_when_lists_are_thinned(m
     full = solve_modular_capacity(network, **options)  # 5 levels per link: nothing thinned
     assert not full.details["levels_truncated_links"] and full.status.value == "optimal"
     monkeypatch.setattr(costs, "MAX_LEVELS_PER_LINK", 3)
-    monkeypatch.setattr(modular_capacity, "_continuous_design", lambda *args, **kwargs: (None, "none"))
+    monkeypatch.setattr(modular_capacity, "continuous_design", lambda *args, **kwargs: (None, "none"))
     thinned = solve_modular_capacity(network, **options)
     assert thinned.lower_bound <= full.objective < thinned.details["listed_levels_bound"]
     assert thinned.objective >= full.objective and check_result(network, thinned) == []
@@ -311,7 +311,7 @@ def test_flow_cost_bound_never_cuts_off_the_enumerated_optimum(t_max):
     flow-cost bound stays below the cheapest that meets T_max, and so does the solve's bound."""
     import itertools
 
-    from topo_opt.solve.modular_capacity import flow_cost_bound
+    from topo_opt.algorithms.min_cost_routing import flow_cost_bound
 
     network = _triangle_from_scratch()
     levels = capacity_levels(network, 50.0, keep_installed=False)

@@ -29,6 +29,7 @@ The fixed delays are bounded by each demand's shortest fixed-delay path.  The mo
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Callable
@@ -43,13 +44,15 @@ from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph, demand_distances, raise_unreachable, shortest_path_forest,
 )
-from topo_opt.errors import InfeasibleError, InvalidInputError
+from topo_opt.errors import InfeasibleError, InvalidInputError, TopoOptError
 from topo_opt.model.costs import linear_capacity_cost, unit_capacity_cost
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
+from topo_opt.algorithms.min_cost_routing import min_cost_capacity
 from topo_opt.algorithms.support_routing import min_delay_on_support
 
+logger = logging.getLogger(__name__)
 Callback = Callable[[dict], None]
 BASELINE_ROUTINGS = {"min-hop": baselines.min_hop_routing, "shortest-length": baselines.shortest_length_routing,
                      "ecmp": baselines.ecmp_routing}
@@ -217,3 +220,57 @@ def solve_capacity_assignment(network: Network, *, form: str, routing_rule: str,
                        objective=value, lower_bound=min(bound, value) if math.isfinite(bound) else bound,
                        design=design, solve_time_s=time.perf_counter() - began,
                        iterations=len(history) - 1, details=details, history=history)
+
+
+def continuous_design(network: Network, links: np.ndarray, sense: str, max_delay_s: float | None,
+                      budget: float | None, include_fixed_delay: bool, time_limit_s: float,
+                      gap: float) -> tuple[np.ndarray | None, str]:
+    """Capacities (rate unit, per link) of the continuous joint capacity and flow assignment
+    for the same bound (min-cost) or budget (min-delay) with linear costs d_l, and where they
+    come from (``"min-cost LP"``, ``"cfa"``); None (and the reason) when it does not apply (e.g.
+    nothing installed to route on).  Only a guide for the levels and the starting design.
+
+    ``min-cost`` first solves the min-cost capacity LP (no delay bound,
+    :mod:`~topo_opt.algorithms.min_cost_routing`), a lower bound on every continuous design,
+    and gives its flows square-root capacities for T_max; when those cost at most
+    (1 + ``gap``) × the LP value the delay bound is slack (SNDlib's pure-cost problem,
+    T_max → ∞) and they are the design, within ``gap`` of the continuous optimum.
+    Otherwise the CFA (one start: the min-delay routing of the installed network), at most
+    ``CFA_MAX_ROUNDS`` routing steps to the routing gap ``gap``, within ``time_limit_s``."""
+    if sense == "min-cost":
+        try:
+            slack = _slack_design(network, links, max_delay_s, include_fixed_delay, time_limit_s, gap)
+        except TopoOptError as exc:
+            logger.info("no min-cost capacity LP: %s", exc)
+            slack = None
+        if slack is not None:
+            return slack, "min-cost LP"
+    form, target = ("delay-bound", max_delay_s) if sense == "min-cost" else ("budget", budget)
+    try:
+        result = solve_capacity_assignment(network, form=form, routing_rule="joint", target=target,
+                                           include_fixed_delay=include_fixed_delay, gap=gap,
+                                           time_limit_s=max(time_limit_s, 0.0), starts=1)
+    except TopoOptError as exc:
+        logger.info("no continuous design to focus the levels on: %s", exc)
+        return None, f"none: {exc}"
+    return np.asarray(result.design.link_capacity, float), "cfa"
+
+
+def _slack_design(network: Network, links: np.ndarray, max_delay_s: float, include_fixed_delay: bool,
+                  time_limit_s: float, gap: float) -> np.ndarray | None:
+    """Square-root capacities on the min-cost LP's flows when the delay bound is slack (they cost
+    ≤ (1 + ``gap``) × the LP value, a lower bound on every continuous design); else None."""
+    unit_cost = unit_capacity_cost(network)
+    lp = min_cost_capacity(network, unit_cost, links, time_limit_s=max(time_limit_s, 0.0))
+    fixed = float(DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay).arc_linear_cost
+                  @ lp.arc_flow)
+    available = network.total_packet_rate * max_delay_s - fixed
+    if not available > 0:
+        return None
+    loads = link_queue_loads(network.queue_load(lp.arc_flow), network.queue_link, network.n_links)
+    design = min_cost_for_packets(loads, unit_cost, available)
+    if design.cost > (1 + gap) * lp.cost:
+        return None
+    logger.info("delay bound slack: continuous design %.6g within %.1e of the min-cost LP %.6g",
+                design.cost, gap, lp.cost)
+    return design.capacity

@@ -13,6 +13,8 @@ delay bound.  Solved by HiGHS (:func:`scipy.optimize.linprog`).
 """
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +22,10 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from topo_opt.errors import InfeasibleError, TopoOptError
+from topo_opt.model.costs import CapacityLevels
 from topo_opt.model.network import Network
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,3 +82,35 @@ def min_cost_capacity(network: Network, unit_cost: np.ndarray, links: np.ndarray
     flow = np.zeros(network.n_arcs)
     flow[arcs] = np.maximum(lp.x[:n_s * n_a], 0.0).reshape(n_s, n_a).sum(axis=0) * scale
     return MinCostCapacity(np.maximum(lp.x[n_s * n_a:], 0.0) * scale, flow, float(lp.fun) * scale * price_scale)
+
+
+def flow_cost_bound(network: Network, levels: CapacityLevels, max_queue_packets: float,
+                    max_utilization: float = 1.0, time_limit_s: float | None = None) -> float:
+    """A lower bound on the cost of every design from scratch (every module combination) that
+    meets the delay bound: the min-cost capacity LP at the cheapest price per unit.
+
+    With κ_l = min over the modules of link l of cost/capacity, any combination of capacity C_l
+    costs ≥ κ_l C_l (fixed costs are ≥ 0).  A design meeting T ≤ T_max routes F with
+    Σ_q F_q/(C_q − F_q) ≤ N_max (``max_queue_packets``: γ T_max less the least fixed-delay
+    packets), so every queue has C ≥ F_q (1 + 1/N_max), and C ≥ F_q/u under a utilisation cap u;
+    hence, over the links that have levels,
+
+        cost ≥ max(1 + 1/N_max, 1/u) · Σ_l κ_l max_{q of l} F_q ≥ max(…) · LP(κ),
+
+    LP(κ) the min-cost capacity LP (:mod:`~topo_opt.algorithms.min_cost_routing`), SNDlib's
+    linear relaxation without a delay bound.  Valid whatever the levels listed; weak where
+    capacity is far above the flow.  -inf when the LP does not solve within ``time_limit_s``.
+    """
+    unit = np.full(network.n_links, np.inf)
+    for position, l in enumerate(np.unique(levels.link).tolist()):
+        prices = [module.cost / module.capacity for module in levels.modules[position] if module.capacity > 0]
+        unit[l] = min(prices, default=np.inf)
+    priced = np.flatnonzero(np.isfinite(unit))
+    try:
+        lp = min_cost_capacity(network, np.where(np.isfinite(unit), unit, 0.0), priced, time_limit_s)
+    except InfeasibleError:
+        return math.inf
+    except TopoOptError as exc:
+        logger.info("no flow-cost bound: %s", exc)
+        return -math.inf
+    return max(1.0 + 1.0 / max_queue_packets, 1.0 / max_utilization) * lp.cost

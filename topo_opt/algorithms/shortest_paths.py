@@ -197,6 +197,21 @@ def unreachable_demands(network: Network, arc_mask: np.ndarray) -> np.ndarray:
     return np.flatnonzero(blocked)
 
 
+def require_no_bridge(network: Network, links: np.ndarray) -> None:
+    """Raise InfeasibleError when one link's failure disconnects a demand (no design survives)."""
+    ends = np.stack([network.link_source[links], network.link_target[links]])
+    for position, l in enumerate(links.tolist()):
+        keep = np.arange(len(links)) != position
+        graph = sp.coo_matrix((np.ones(keep.sum()), (ends[0, keep], ends[1, keep])),
+                              shape=(network.n_nodes, network.n_nodes))
+        _, component = csgraph.connected_components(graph, directed=False)
+        split = np.flatnonzero(component[network.demand_source] != component[network.demand_target])
+        if split.size:
+            raise InfeasibleError(
+                f"link {network.links[l].id!r} is a bridge: its failure disconnects demand "
+                f"{network.demands[split[0]].id!r}, so no design survives every single link failure")
+
+
 def raise_unreachable(network: Network, demands: np.ndarray, link_capacity: np.ndarray | None = None) -> None:
     """Raise :class:`InfeasibleError` for demands whose target cannot be reached.
 

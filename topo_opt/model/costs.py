@@ -74,6 +74,23 @@ class CapacityLevels:
     modules: tuple[tuple[Module, ...], ...]  # per link
     truncated: tuple[int, ...]  # links whose level list was thinned to MAX_LEVELS_PER_LINK
 
+    def largest(self) -> np.ndarray:
+        """Per link with levels (in link order): its level of largest capacity."""
+        return np.asarray([mine[np.argmax(self.capacity[mine])] for mine in
+                           (np.flatnonzero(self.link == l) for l in np.unique(self.link).tolist())])
+
+    def modules_added(self, network: Network, picked: np.ndarray) -> list[dict]:
+        """The modules of the picked levels: link id, module capacity, count and cost per row."""
+        rows = []
+        for i in picked.tolist():
+            link = int(self.link[i])
+            position = int(np.searchsorted(np.unique(self.link), link))
+            for module, count in zip(self.modules[position], self.counts[i]):
+                if count:
+                    rows.append({"link": network.links[link].id, "module_capacity": module.capacity,
+                                 "count": int(count), "cost": count * module.cost})
+        return rows
+
 
 MAX_LEVELS_PER_LINK = 20
 #: Of a focused list (see :func:`kept_levels`): consecutive Pareto levels in the window around

@@ -44,13 +44,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
-from topo_opt.algorithms.square_root_rule import link_queue_loads, min_cost_for_packets
+from topo_opt.algorithms.capacity_flow_assignment import continuous_design, min_fixed_delay_s
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
-from topo_opt.algorithms.min_cost_routing import min_cost_capacity
+from topo_opt.algorithms.min_cost_routing import flow_cost_bound
 from topo_opt.algorithms.modular_descent import check_budget, greedy_level_descent
+from topo_opt.algorithms.shortest_paths import require_no_bridge
 from topo_opt.algorithms.support_routing import min_delay_on_support
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
 from topo_opt.evaluators.delay import DelayObjective
@@ -58,11 +57,10 @@ from topo_opt.formulations.cut_sets import add_cut_set_inequalities
 from topo_opt.formulations.modular_capacity_milp import (
     add_capacity_cover_cut, add_level_cuts, build_modular_capacity_model,
 )
-from topo_opt.model.costs import CapacityLevels, capacity_levels, covering_levels, unit_capacity_cost
+from topo_opt.model.costs import CapacityLevels, capacity_levels, covering_levels
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
-from topo_opt.algorithms.capacity_flow_assignment import min_fixed_delay_s, solve_capacity_assignment
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.kelley import KelleyRun, run_kelley
 from topo_opt.solve.modular_neighbourhood import neighbourhood_search
@@ -88,21 +86,6 @@ def installed_delay_s(network: Network, include_fixed_delay: bool = True) -> flo
     """Delay of the installed network under certified min-delay routing (the default T_max)."""
     return min_delay_on_support(network, network.link_capacity, gap=ROUTING_GAP,
                                 include_fixed_delay=include_fixed_delay).objective
-
-
-def _require_no_bridge(network: Network, links: np.ndarray) -> None:
-    """Raise InfeasibleError when one link's failure disconnects a demand (no design survives)."""
-    ends = np.stack([network.link_source[links], network.link_target[links]])
-    for position, l in enumerate(links.tolist()):
-        keep = np.arange(len(links)) != position
-        graph = sp.coo_matrix((np.ones(keep.sum()), (ends[0, keep], ends[1, keep])),
-                              shape=(network.n_nodes, network.n_nodes))
-        _, component = connected_components(graph, directed=False)
-        split = np.flatnonzero(component[network.demand_source] != component[network.demand_target])
-        if split.size:
-            raise InfeasibleError(
-                f"link {network.links[l].id!r} is a bridge: its failure disconnects demand "
-                f"{network.demands[split[0]].id!r}, so no design survives every single link failure")
 
 
 @dataclass
@@ -167,60 +150,6 @@ def _level_cuts(network: Network, block, solver: HighsSolver, picked: np.ndarray
     return cuts
 
 
-def _continuous_design(network: Network, links: np.ndarray, sense: str, max_delay_s: float | None,
-                       budget: float | None, include_fixed_delay: bool,
-                       time_limit_s: float) -> tuple[np.ndarray | None, str]:
-    """Capacities (rate unit, per link) of the continuous joint capacity and flow assignment
-    for the same bound (min-cost) or budget (min-delay) with linear costs d_l, and where they
-    come from (``"min-cost LP"``, ``"cfa"``); None (and the reason) when it does not apply (e.g.
-    nothing installed to route on).  Only a guide for the levels and the starting design.
-
-    ``min-cost`` first solves the min-cost capacity LP (no delay bound,
-    :mod:`~topo_opt.algorithms.min_cost_routing`), a lower bound on every continuous design,
-    and gives its flows square-root capacities for T_max; when those cost at most
-    (1 + ``CHECK_GAP``) × the LP value the delay bound is slack (SNDlib's pure-cost problem,
-    T_max → ∞) and they are the design, within ``CHECK_GAP`` of the continuous optimum.
-    Otherwise the CFA (one start: the min-delay routing of the installed network), at most
-    ``CFA_MAX_ROUNDS`` routing steps to the routing gap ``CHECK_GAP``, within ``time_limit_s``."""
-    if sense == "min-cost":
-        try:
-            slack = _slack_design(network, links, max_delay_s, include_fixed_delay, time_limit_s)
-        except TopoOptError as exc:
-            logger.info("no min-cost capacity LP: %s", exc)
-            slack = None
-        if slack is not None:
-            return slack, "min-cost LP"
-    form, target = ("delay-bound", max_delay_s) if sense == "min-cost" else ("budget", budget)
-    try:
-        result = solve_capacity_assignment(network, form=form, routing_rule="joint", target=target,
-                                           include_fixed_delay=include_fixed_delay, gap=CHECK_GAP,
-                                           time_limit_s=max(time_limit_s, 0.0), starts=1)
-    except TopoOptError as exc:
-        logger.info("no continuous design to focus the levels on: %s", exc)
-        return None, f"none: {exc}"
-    return np.asarray(result.design.link_capacity, float), "cfa"
-
-
-def _slack_design(network: Network, links: np.ndarray, max_delay_s: float, include_fixed_delay: bool,
-                  time_limit_s: float) -> np.ndarray | None:
-    """Square-root capacities on the min-cost LP's flows when the delay bound is slack (they cost
-    ≤ (1 + ``CHECK_GAP``) × the LP value, a lower bound on every continuous design); else None."""
-    unit_cost = unit_capacity_cost(network)
-    lp = min_cost_capacity(network, unit_cost, links, time_limit_s=max(time_limit_s, 0.0))
-    fixed = float(DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay).arc_linear_cost
-                  @ lp.arc_flow)
-    available = network.total_packet_rate * max_delay_s - fixed
-    if not available > 0:
-        return None
-    loads = link_queue_loads(network.queue_load(lp.arc_flow), network.queue_link, network.n_links)
-    design = min_cost_for_packets(loads, unit_cost, available)
-    if design.cost > (1 + CHECK_GAP) * lp.cost:
-        return None
-    logger.info("delay bound slack: continuous design %.6g within %.1e of the min-cost LP %.6g",
-                design.cost, CHECK_GAP, lp.cost)
-    return design.capacity
-
-
 def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links: tuple, max_delay_s: float,
              max_utilization: float, include_fixed_delay: bool, time_limit_s: float,
              free_links: np.ndarray | None = None) -> tuple[float, tuple]:
@@ -282,38 +211,6 @@ def _full_problem_bound(solver: HighsSolver, model, levels: CapacityLevels, sens
     return (bound / gamma if sense == "min-delay" else bound), stopped
 
 
-def flow_cost_bound(network: Network, levels: CapacityLevels, max_queue_packets: float,
-                    max_utilization: float = 1.0, time_limit_s: float | None = None) -> float:
-    """A lower bound on the cost of every design from scratch (every module combination) that
-    meets the delay bound: the min-cost capacity LP at the cheapest price per unit.
-
-    With κ_l = min over the modules of link l of cost/capacity, any combination of capacity C_l
-    costs ≥ κ_l C_l (fixed costs are ≥ 0).  A design meeting T ≤ T_max routes F with
-    Σ_q F_q/(C_q − F_q) ≤ N_max (``max_queue_packets``: γ T_max less the least fixed-delay
-    packets), so every queue has C ≥ F_q (1 + 1/N_max), and C ≥ F_q/u under a utilisation cap u;
-    hence, over the links that have levels,
-
-        cost ≥ max(1 + 1/N_max, 1/u) · Σ_l κ_l max_{q of l} F_q ≥ max(…) · LP(κ),
-
-    LP(κ) the min-cost capacity LP (:mod:`~topo_opt.algorithms.min_cost_routing`), SNDlib's
-    linear relaxation without a delay bound.  Valid whatever the levels listed; weak where
-    capacity is far above the flow.  -inf when the LP does not solve within ``time_limit_s``.
-    """
-    unit = np.full(network.n_links, np.inf)
-    for position, l in enumerate(np.unique(levels.link).tolist()):
-        prices = [module.cost / module.capacity for module in levels.modules[position] if module.capacity > 0]
-        unit[l] = min(prices, default=np.inf)
-    priced = np.flatnonzero(np.isfinite(unit))
-    try:
-        lp = min_cost_capacity(network, np.where(np.isfinite(unit), unit, 0.0), priced, time_limit_s)
-    except InfeasibleError:
-        return math.inf
-    except TopoOptError as exc:
-        logger.info("no flow-cost bound: %s", exc)
-        return -math.inf
-    return max(1.0 + 1.0 / max_queue_packets, 1.0 / max_utilization) * lp.cost
-
-
 def _listed(record: dict, valid_bound: float) -> dict:
     """A loop record with thinned level lists: its bound is over the listed levels only; the
     record's ``lower_bound`` and ``gap`` are those of ``valid_bound`` (over every combination)."""
@@ -321,24 +218,6 @@ def _listed(record: dict, valid_bound: float) -> dict:
     record["listed_levels_bound"] = record["lower_bound"]
     record.update(lower_bound=valid_bound, gap=relative_gap(record["objective"], valid_bound))
     return record
-
-
-def _largest_levels(levels: CapacityLevels) -> np.ndarray:
-    """Per link with levels (in link order): its level of largest capacity."""
-    return np.asarray([mine[np.argmax(levels.capacity[mine])] for mine in
-                       (np.flatnonzero(levels.link == l) for l in np.unique(levels.link).tolist())])
-
-
-def _modules_added(network: Network, levels: CapacityLevels, picked: np.ndarray) -> list[dict]:
-    rows = []
-    for i in picked.tolist():
-        link = int(levels.link[i])
-        position = int(np.searchsorted(np.unique(levels.link), link))
-        for module, count in zip(levels.modules[position], levels.counts[i]):
-            if count:
-                rows.append({"link": network.links[link].id, "module_capacity": module.capacity,
-                             "count": int(count), "cost": count * module.cost})
-    return rows
 
 
 def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_delay_s: float | None = None,
@@ -384,7 +263,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     cap = 2.0 * network.total_demand if max_added_capacity is None else max_added_capacity
     gamma = network.total_packet_rate
     if survivable:
-        _require_no_bridge(network, links)
+        require_no_bridge(network, links)
     if sense == "min-cost":
         if max_delay_s is None:
             max_delay_s = installed_delay_s(network, include_fixed_delay)
@@ -394,8 +273,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         if max_delay_s <= floor:
             raise InfeasibleError(f"T_max = {max_delay_s:.6g} s does not exceed {floor:.6g} s, the "
                                   "propagation and processing delay of the shortest routes")
-    continuous, continuous_source = _continuous_design(network, links, sense, max_delay_s, budget,
-                                                       include_fixed_delay, time_limit_s - (time.perf_counter() - began))
+    continuous, continuous_source = continuous_design(network, links, sense, max_delay_s, budget, include_fixed_delay,
+                                                      time_limit_s - (time.perf_counter() - began), CHECK_GAP)
     levels = capacity_levels(network, cap, keep_installed, links, target_capacity=continuous)
     model = build_modular_capacity_model(
         network, levels, sense=sense, max_packets=None if max_delay_s is None else gamma * max_delay_s,
@@ -410,7 +289,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         # starting designs: the continuous design and the installed capacities rounded up to
         # levels (uncovered links at their largest level), then every link at its largest level;
         # the cheapest that meets T_max is improved by greedy module removal
-        largest = _largest_levels(levels)
+        largest = levels.largest()
         rounded = [covering_levels(levels, capacity) for capacity in
                    ([] if continuous is None else [continuous]) + [network.link_capacity]]
         for picked in [np.where(r >= 0, r, largest) for r in rounded] + [largest]:
@@ -588,7 +467,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         "include_fixed_delay": include_fixed_delay, "average_delay_s": delay,
         "worst_failure_delay_s": worst if survivable else None,
         "cost": {"fixed": fixed, "capacity": cost - fixed, "total": cost},
-        "modules_added": _modules_added(network, levels, picked),
+        "modules_added": levels.modules_added(network, picked),
         "links_built": [network.links[int(levels.link[i])].id for i in picked
                         if levels.capacity[i] > 0 and not network.links[int(levels.link[i])].installed],
         "levels": len(levels.link), "levels_truncated_links": [network.links[l].id for l in levels.truncated],
