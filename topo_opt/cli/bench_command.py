@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from topo_opt.cli.console import (
-    FORMAT_CHOICES, TABLE_SUFFIXES, checked_output, checked_plot, exit_interrupted, fmt_value, stdout,
+    FORMAT_CHOICES, TABLE_SUFFIXES, checked_output, checked_plot, exit_interrupted, fmt_value, say_written, stdout,
 )
 from topo_opt.io.csv_table import csv_text
 from topo_opt.solve.instance_loader import instance_label, read_network
@@ -86,8 +86,6 @@ def bench(instances: tuple[str, ...], methods: str, seeds: int, time_limit: floa
         atomic_write_text(out, csv_text(records, COLUMNS) if out.lower().endswith(".csv")
                           else _json_text(records, summary, settings))
     _print_summary(summary)
-    for path in (out, plot):
-        if path:
-            stdout.print(f"written to {path}")
+    say_written(out, plot)
     if interrupted:
         exit_interrupted(f"{len(runs)} finished runs" + (f" written to {out}" if out else ""))

@@ -54,6 +54,13 @@ def checked_plot(path: str | None) -> str | None:
     return path
 
 
+def say_written(*paths: str | None) -> None:
+    """One "written to PATH" line per output file given (None: not asked for)."""
+    for path in paths:
+        if path:
+            stdout.print(f"written to {path}")
+
+
 def exit_interrupted(kept: str) -> None:
     """After Ctrl-C: one line on stderr saying what was kept, and exit code 130."""
     click.echo(f"topo-opt: interrupted: {kept}", err=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, stdout
+from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, say_written, stdout
 from topo_opt.errors import InvalidInputError
 from topo_opt.measure import STATISTICS as STATISTIC_CHOICES
 from topo_opt.solve.instance_loader import read_network
@@ -154,9 +154,7 @@ def rates(counters: str, bin_s: float, max_gap_s: float | None, unit: str, out: 
     _print_rates(records, binned, rate_unit)
     if comparison is not None:
         _print_comparison(comparison, statistic, routing, network.rate_unit)
-    for path in (out, plot):
-        if path:
-            stdout.print(f"written to {path}")
+    say_written(out, plot)
 
 
 def _print_rates(records: list[dict], binned, rate_unit: str) -> None:

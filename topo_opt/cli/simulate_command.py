@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, stdout
+from topo_opt.cli.console import FORMAT_CHOICES, fmt_value, say_written, stdout
 from topo_opt.errors import InvalidInputError, SolverUnavailableError
 from topo_opt.solve.instance_loader import read_network
 
@@ -209,9 +209,7 @@ def simulate(instance: str, solution: str, packets: float | None, duration: floa
 
         plot_simulation(result, plot, top=top)
     _print_tables(doc, network.name, top)
-    for path in (out, plot):
-        if path:
-            stdout.print(f"written to {path}")
+    say_written(out, plot)
     if result.interrupted:
         click.echo(f"topo-opt: interrupted; kept {result.replications_done} finished replication(s)", err=True)
         sys.exit(EXIT_INTERRUPTED)

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from topo_opt.cli.console import (
     FORMAT_CHOICES, TABLE_SUFFIXES, card_options, checked_output, checked_plot, exit_interrupted, fmt_value,
-    stdout,
+    say_written, stdout,
 )
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.csv_table import csv_text
@@ -101,9 +101,7 @@ def tradeoff(instance: str, model: str, overrides: tuple[str, ...], tmax_range: 
     stdout.print(table)
     for line in _notes(records):
         stdout.print(line)
-    for path in (out, plot):
-        if path:
-            stdout.print(f"written to {path}")
+    say_written(out, plot)
     if interrupted:
         exit_interrupted(f"{len(records)} of {len(t_max)} T_max values finished"
                          + (f", written to {out}" if out else ""))

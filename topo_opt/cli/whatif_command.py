@@ -12,7 +12,7 @@ from rich.table import Table
 from topo_opt.cli.attack_options import attack_options, run_attack
 from topo_opt.cli.console import (
     FORMAT_CHOICES, TABLE_SUFFIXES, card_options, checked_output, checked_plot, exit_interrupted, fmt_value,
-    stdout,
+    say_written, stdout,
 )
 from topo_opt.errors import InvalidInputError
 from topo_opt.solve.instance_loader import read_network
@@ -161,9 +161,7 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
                  + ("installed: the intact, unscaled network under min-delay routing" if source == "installed"
                     else f"constraints.max_delay_s of {model}") + ")")
     _print_table(result, network.rate_unit)
-    for path in (out, plot):
-        if path:
-            stdout.print(f"written to {path}")
+    say_written(out, plot)
     if interrupted:
         exit_interrupted(f"{len(result.records)} of {len(scenarios)} scenarios finished"
                          + (f", written to {out}" if out else ""))
