@@ -61,3 +61,8 @@ def test_path_sums_of_paths_without_arcs_are_zero_wherever_they_sit():
         dense = paths.incidence(4).toarray()
         np.testing.assert_array_equal(paths.path_sums(weight), dense @ weight)
     assert Routing.from_lists([]).path_sums(weight).shape == (0,)
+
+
+def test_an_empty_routing_carries_float_zeros():
+    flow = Routing.from_lists([[], []]).arc_flow(np.array([1.0, 2.0]), 4)
+    assert flow.dtype == np.float64 and not flow.any() and flow.shape == (4,)

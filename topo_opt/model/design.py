@@ -126,7 +126,7 @@ class Routing:
     def carried_flow(self, path_flow: np.ndarray, n_arcs: int) -> np.ndarray:
         """``Mᵀ x``: arc flows (rate unit) of path flows ``x``."""
         return np.bincount(self.arcs, weights=np.repeat(path_flow, np.diff(self.indptr)),
-                           minlength=n_arcs)
+                           minlength=n_arcs).astype(float, copy=False)  # bincount of nothing is int64
 
     def arc_flow(self, demand_rate: np.ndarray, n_arcs: int) -> np.ndarray:
         """Arc flows F_a = Σ_p rate_p [a ∈ p] of the routing (rate unit)."""
