@@ -5,9 +5,11 @@ import math
 import numpy as np
 import pyomo.environ as pyo
 import pytest
+from conftest import INSTANCES
 from test_modular_capacity import enumerate_min_cost, small_tcfa
 
 from topo_opt.algorithms.modular_descent import greedy_level_descent
+from topo_opt.errors import InfeasibleError
 from topo_opt.formulations.cut_sets import add_cut_set_inequalities
 from topo_opt.formulations.modular_capacity_milp import build_modular_capacity_model
 from topo_opt.io.detect import read_instance
@@ -384,3 +386,24 @@ def test_neighbourhood_windows_are_seeded_and_grow_from_one_node():
     assert ties == {(0, 1), (1, 0)}
     assert window_links(network, 3, cost, 1).tolist() == [1, 3]  # D: BD, CD
     assert window_links(network, 3, cost, 2).tolist() == [0, 1, 3, 4]  # + B (BD dearer than CD)
+
+
+def test_a_start_through_a_link_without_capacity_is_ignored_not_misread():
+    """Arcs off the support have no index in the sub-network: such a start is dropped (a -1
+    would have named the sub-network's last arc), and the answer is the one without a start."""
+    from topo_opt.algorithms.baselines import min_hop_routing
+
+    network = read_instance(INSTANCES / "abilene.json")
+    start = min_hop_routing(network)
+    for link in np.unique(network.arc_link[start.arcs]).tolist():  # the start crosses it
+        capacity = network.link_capacity.copy()
+        capacity[link] = 0.0
+        try:
+            plain = min_delay_on_support(network, capacity, gap=1e-9)
+        except InfeasibleError:  # a link the demands cannot do without
+            continue
+        warm = min_delay_on_support(network, capacity, gap=1e-9, start=start)
+        assert warm.objective == pytest.approx(plain.objective, rel=1e-8)
+        assert check_result(network, warm) == []
+        return
+    pytest.fail("no link of the start can be switched off")

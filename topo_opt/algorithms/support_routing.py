@@ -22,7 +22,7 @@ def min_delay_on_support(network: Network, link_capacity: np.ndarray, *, gap: fl
     """:func:`~topo_opt.algorithms.gradient_projection.solve_min_delay_gp` on links with C > 0.
 
     The returned design is on ``network``: capacities ``link_capacity``, links without capacity
-    off.  ``start`` (on ``network``) must use only links with capacity.
+    off.  ``start`` (on ``network``) is a warm start; one through a link without capacity is ignored.
 
     Raises
     ------
@@ -45,6 +45,8 @@ def min_delay_on_support(network: Network, link_capacity: np.ndarray, *, gap: fl
         to_sub = np.full(network.n_arcs, -1)
         to_sub[to_network] = np.arange(len(to_network))
         sub_start = start.on_arcs(to_sub)
+        if np.any(sub_start.arcs < 0):  # through a link without capacity: no start on the support
+            sub_start = None
     try:
         result = solve_min_delay_gp(sub, link_capacity=link_capacity[support], gap=gap,
                                     time_limit_s=time_limit_s, start=sub_start,
