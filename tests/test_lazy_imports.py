@@ -38,6 +38,18 @@ def test_min_delay_solve_loads_neither_pyomo_nor_the_reporting_stack():
     assert not {"pyomo", "matplotlib", "plotly", "dask", "pandas", "scipy.optimize"} & set(loaded), loaded
 
 
+def test_evaluating_a_solution_file_loads_no_scipy(tmp_path):
+    """Reading an instance and a solution file and evaluating the design is numpy only: the
+    model's sparse matrices (path–arc, node–arc) import scipy.sparse where they are built."""
+    solution = tmp_path / "six.json"
+    code = f"from topo_opt.cli.main import cli\ncli(['solve', 'six-node', '--quiet', '--out', {str(solution)!r}], " \
+           "standalone_mode=False)"
+    assert "scipy" in loaded_after(code)  # the solve builds the matrices: the probe sees scipy
+    code = f"from topo_opt.cli.main import cli\ncli(['evaluate', 'six-node', {str(solution)!r}], standalone_mode=False)"
+    loaded = loaded_after(code)
+    assert "numpy" in loaded and "scipy" not in loaded, loaded
+
+
 def test_min_delay_solve_loads_no_other_command_nor_power_profiles():
     """The commands in their own modules load when named; the card reader loads power profiles
     only for power cards."""

@@ -12,12 +12,14 @@ own array, and turn it into a design's routing with :meth:`Routing.carrying`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
-import scipy.sparse as sp
 
 from topo_opt.model.network import Network
+
+if TYPE_CHECKING:  # scipy.sparse costs ~0.15 s of start-up: imported where a matrix is built
+    import scipy.sparse as sp
 
 
 def gather_rows(indptr: np.ndarray, values: np.ndarray,
@@ -104,6 +106,8 @@ class Routing:
 
     def incidence(self, n_arcs: int) -> sp.csr_matrix:
         """M (paths × arcs): 1 where the path uses the arc, column indices sorted per row."""
+        import scipy.sparse as sp
+
         m = sp.csr_matrix((np.ones(len(self.arcs)), self.arcs.copy(), self.indptr.copy()),
                           shape=(self.n_paths, n_arcs))
         m.sort_indices()

@@ -19,10 +19,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
-import scipy.sparse as sp
+
+if TYPE_CHECKING:  # scipy.sparse costs ~0.15 s of start-up: imported where a matrix is built
+    import scipy.sparse as sp
 
 LINK_MODELS = ("duplex", "directed", "undirected")
 RATE_UNITS = ("bit/s", "packet/s")
@@ -263,6 +265,8 @@ class Network:
 
         Flow conservation of a commodity with supply vector b reads ``A @ x == b``.
         """
+        import scipy.sparse as sp
+
         n_a = self.n_arcs
         rows = np.concatenate([self.arc_tail, self.arc_head])
         cols = np.concatenate([np.arange(n_a), np.arange(n_a)])
