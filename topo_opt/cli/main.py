@@ -306,7 +306,7 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
     """Evaluate the design in SOLUTION on INSTANCE: delays, utilisation, loss, power."""
     from topo_opt.errors import InvalidInputError
     from topo_opt.evaluators.metrics import evaluate_design
-    from topo_opt.io.solution_json import json_clean, read_design, write_solution
+    from topo_opt.io.solution_json import read_design, write_solution
     from topo_opt.model.traffic import traffic_descriptors
     from topo_opt.evaluators.design_check import check_design
 
@@ -329,9 +329,8 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
         profiles = profiles_for(network, power_profile)
     metrics = evaluate_design(network, design, queue=queue, cs2=cs2, buffer_packets=buffer_packets,
                               include_fixed_delay=not no_fixed_delay, power=profiles)
-    doc = json_clean({"format": "topo-opt/evaluation", "version": 1, "queue": queue,
-                      "units": {"rate": network.rate_unit, "delay": "s", "power": "W"},
-                      **metrics.to_dict()})
+    doc = {"format": "topo-opt/evaluation", "version": 1, "queue": queue,
+           "units": {"rate": network.rate_unit, "delay": "s", "power": "W"}, **metrics.to_dict()}
     table = Table(title=f"{network.name}: evaluation ({queue})", show_header=False)
     for key, value in doc["metrics"].items():
         if not isinstance(value, (list, dict)):

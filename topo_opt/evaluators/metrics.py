@@ -108,7 +108,8 @@ class DesignMetrics:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types: ``metrics``, ``arcs``, ``demands`` (and ``nodes`` with power).
 
-        Ids, not indices; NaN becomes None; keys carry their unit (``_s``, ``_w``).  Each
+        Ids, not indices; NaN becomes None (each array turned into a list once, so writers need
+        not walk the millions of values again); keys carry their unit (``_s``, ``_w``).  Each
         demand lists its ``paths`` with ``nodes``, ``links``, ``fraction``, ``delay_s`` and
         ``loss`` (and ``rejection_sum``/``rejection_max`` with a security model).
         """
@@ -134,10 +135,10 @@ class DesignMetrics:
             "saturated_links": list(self.saturated_links),
         }
         if self.power is not None:
-            out.update(total_power_w=self.power.total_w,
-                       chassis_power_w=float(self.power.chassis_w.sum()),
-                       port_power_w=float(self.power.port_w.sum()),
-                       load_power_w=float(self.power.load_w.sum()))
+            out.update(total_power_w=_number(self.power.total_w),
+                       chassis_power_w=_number(self.power.chassis_w.sum()),
+                       port_power_w=_number(self.power.port_w.sum()),
+                       load_power_w=_number(self.power.load_w.sum()))
         if self.rejection is not None:
             share = rate / rate.sum() if rate.size else rate
             out.update(mean_rejection_sum=_number(float(share @ self.rejection.demand_sum)),
