@@ -5,6 +5,7 @@
   installed capacities where every link has one, else sized (below).
 * CommaLab ``planar``/``grid`` files as they are (``commalab:planar500``; the whole-process
   benchmark's large set).
+* the bundled ``instances/`` (``bundled:abilene``; with CommaLab, the solver-speed set).
 * topohub (PyPI) graphs (``topozoo/Uninett2011``, ``gabriel/50/0``), read as the command line
   reads ``topohub:KEY`` (:mod:`topo_opt.io.topohub`: one duplex link per edge, great-circle
   lengths except for the planar Gabriel graphs, gravity demands of 100 Gbit/s in total with
@@ -43,7 +44,10 @@ def commalab(name: str) -> Network:
 
 
 def instance(name: str) -> Network:
-    """``sndlib:NAME``, ``commalab:NAME`` (planar100, grid3) or a topohub key."""
+    """``sndlib:NAME``, ``commalab:NAME`` (planar100, grid3), ``bundled:NAME`` (``instances/``) or a
+    topohub key."""
     if name.startswith("sndlib:"):
         return sndlib(name.split(":", 1)[1])
+    if name.startswith("bundled:"):
+        return read_network(name.split(":", 1)[1])
     return commalab(name.split(":", 1)[1]) if name.startswith("commalab:") else topohub_network(name)

@@ -9,8 +9,10 @@ Each run is a fresh interpreter (``subprocess``), timed from spawn to exit:
   (:func:`peers.solve_clarabel`);
 * ``ipopt``: the same with Ipopt through cyipopt (:func:`peers.solve_ipopt`).
 
-Instances (the speed set): real 12–100-node networks of ``topologies.py``, and with ``--set
-large`` CommaLab planar graphs of 100–1000 nodes (``commalab:planar500``), written as native
+Instances (the speed set): real 12–100-node networks of ``topologies.py``; with ``--set
+large`` CommaLab planar graphs of 100–1000 nodes (``commalab:planar500``); with ``--set
+solver-speed`` the 16 instances of the in-process solver comparison (``min_delay.py --set
+speed``: CommaLab planar30–150 and grid1–8, bundled abilene, geant, nobel-us); written as native
 JSON first so that every process reads the same file.  One thread per process
 (``OMP_NUM_THREADS`` etc. = 1).  Reported per instance: median wall time over ``--repeat`` runs,
 median CPU time (user + system of the child), the peer / topo-opt ratio of the wall times, and
@@ -24,7 +26,7 @@ their on-disk cache, as on any user's second run.
 
 Usage::
 
-    python benchmarks/whole_process.py [--set speed|large] [--instances ...] [--repeat 5]
+    python benchmarks/whole_process.py [--set speed|large|solver-speed] [--instances ...] [--repeat 5]
         [--methods topo-opt clarabel ipopt] [--timeout S]
 """
 from __future__ import annotations
@@ -51,7 +53,11 @@ sys.path.insert(0, str(REPO))
 SETS = {"speed": ("sndlib:polska", "sndlib:germany50", "topozoo/Geant2010", "topozoo/Uninett2011",
                    "gabriel/100/0"),
         "large": ("commalab:planar100", "commalab:planar150", "commalab:planar300", "commalab:planar500",
-                  "commalab:planar1000")}
+                  "commalab:planar1000"),
+        # the 16 instances of BENCHMARKS.md's "Speed (gap 1e-6, ...)" table (benchmarks/min_delay.py)
+        "solver-speed": (*(f"commalab:planar{n}" for n in (30, 50, 80, 100, 150)),
+                         *(f"commalab:grid{i}" for i in range(1, 9)),
+                         "bundled:abilene", "bundled:geant", "bundled:nobel-us")}
 METHODS = ("topo-opt", "clarabel", "ipopt")
 ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                      "RAYON_NUM_THREADS", "NUMBA_NUM_THREADS")}
