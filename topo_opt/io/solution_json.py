@@ -37,7 +37,7 @@ from topo_opt.model.result import SolveResult
 
 FORMAT = "topo-opt/solution"
 EVALUATED = ("metrics", "arcs", "demands", "nodes")
-"""The parts of a document that :meth:`EvaluationMetrics.to_dict` builds of plain JSON types (each
+"""The parts of a document that :meth:`DesignMetrics.to_dict` builds of plain JSON types (each
 array turned into a list once, non-finite numbers into None): not walked again."""
 
 
