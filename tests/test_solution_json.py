@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 
 from topo_opt.evaluators.metrics import evaluate_design
-from topo_opt.io.solution_json import (json_clean, read_design, read_solution, solution_text,
-                                       solution_to_dict, write_solution)
+from topo_opt.io.solution_json import (
+    json_clean,
+    read_design,
+    read_solution,
+    solution_text,
+    solution_to_dict,
+    write_solution,
+)
 from topo_opt.model import Demand, Design, Link, Node, Routing, build_network
 from topo_opt.model.result import SolveResult, Status
 
