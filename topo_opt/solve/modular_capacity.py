@@ -47,6 +47,7 @@ import numpy as np
 
 from topo_opt.algorithms.capacity_flow_assignment import continuous_design, min_fixed_delay_s
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
+from topo_opt.algorithms.greedy_upgrade import greedy_upgrade
 from topo_opt.algorithms.min_cost_routing import flow_cost_bound
 from topo_opt.algorithms.modular_descent import check_budget, greedy_level_descent
 from topo_opt.algorithms.shortest_paths import require_no_bridge
@@ -64,6 +65,7 @@ from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.kelley import KelleyRun, run_kelley
 from topo_opt.solve.modular_neighbourhood import neighbourhood_search
+from topo_opt.solve.upgrade_bound import upgrade_bound
 
 logger = logging.getLogger(__name__)
 Callback = Callable[[dict], None]
@@ -133,6 +135,23 @@ def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utili
         return _Routed(design, routed.objective, routed.lower_bound)
     delay = DelayObjective.for_network(network, capacity, include_fixed_delay).value(design.arc_flow(network))
     return _Routed(design, delay, None)
+
+
+def _upgrade_route(network: Network, levels: CapacityLevels, max_delay_s: float, max_utilization: float,
+                   include_fixed_delay: bool):
+    """The ``route`` of :func:`~topo_opt.algorithms.greedy_upgrade.greedy_upgrade`: each design
+    routed to ``CHECK_GAP``, warm-started from the one before (capacities only grow)."""
+    previous = [None]
+
+    def route(picked: np.ndarray) -> tuple[bool, np.ndarray | None]:
+        capacity = np.zeros(network.n_links)
+        capacity[levels.link[picked]] = levels.capacity[picked]
+        routed = _route(network, capacity, None, max_utilization, include_fixed_delay, CHECK_GAP, start=previous[0])
+        if routed.design is None:
+            return False, None
+        previous[0] = routed.design
+        return routed.delay_s <= max_delay_s, network.queue_load(routed.design.arc_flow(network))
+    return route
 
 
 def _level_cuts(network: Network, block, solver: HighsSolver, picked: np.ndarray,
@@ -275,7 +294,10 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                                   "propagation and processing delay of the shortest routes")
     continuous, continuous_source = continuous_design(network, links, sense, max_delay_s, budget, include_fixed_delay,
                                                       time_limit_s - (time.perf_counter() - began), CHECK_GAP)
-    levels = capacity_levels(network, cap, keep_installed, links, target_capacity=continuous)
+    # an upgrade's levels are focused on the installed capacities: single modules first, where
+    # the cheap upgrades are (the continuous design is one from scratch)
+    levels = capacity_levels(network, cap, keep_installed, links,
+                             target_capacity=network.link_capacity if keep_installed else continuous)
     model = build_modular_capacity_model(
         network, levels, sense=sense, max_packets=None if max_delay_s is None else gamma * max_delay_s,
         budget=budget, max_utilization=max_utilization, include_fixed_delay=include_fixed_delay,
@@ -292,7 +314,13 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         largest = levels.largest()
         rounded = [covering_levels(levels, capacity) for capacity in
                    ([] if continuous is None else [continuous]) + [network.link_capacity]]
-        for picked in [np.where(r >= 0, r, largest) for r in rounded] + [largest]:
+        starts = [np.where(r >= 0, r, largest) for r in rounded] + [largest]
+        if keep_installed and not survivable:  # upgrades: greedy module addition first
+            added = greedy_upgrade(network, levels, _upgrade_route(network, levels, max_delay_s, max_utilization,
+                                                                   include_fixed_delay),
+                                   check_budget(len(largest), time_limit_s))
+            starts = starts if added is None else [added] + starts
+        for picked in starts:
             capacity = np.zeros(network.n_links)
             capacity[levels.link[picked]] = levels.capacity[picked]
             checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay)
@@ -316,7 +344,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
             start["descent_cost"] = best_value
             start["time_s"] = time.perf_counter() - began
     thinned = bool(levels.truncated)
-    flow_bound = -math.inf  # valid over every combination, for designs from scratch with a delay bound
+    flow_bound = -math.inf  # valid over every combination: designs from scratch with a delay bound, upgrades
     if sense == "min-cost" and not keep_installed:
         flow_bound = flow_cost_bound(network, levels, gamma * (max_delay_s - floor), max_utilization,
                                      time_limit_s - (time.perf_counter() - began))
@@ -332,12 +360,12 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         state["outcome"] = outcome
         return outcome.bound / gamma if sense == "min-delay" else outcome.bound
 
-    def check(picked: np.ndarray) -> tuple[tuple | None, list]:
-        """Route the design of the levels ``picked`` (every scenario): its record when it meets
-        T_max (``min-cost``; any design for ``min-delay``), else None, and the routings."""
+    def check(picked: np.ndarray, gap: float = ROUTING_GAP) -> tuple[tuple | None, list]:
+        """Route the design of the levels ``picked`` (every scenario) to ``gap``: its record when it
+        meets T_max (``min-cost``; any design for ``min-delay``), else None, and the routings."""
         capacity = np.zeros(network.n_links)
         capacity[levels.link[picked]] = levels.capacity[picked]
-        checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay)
+        checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay, gap)
                   for failed in model.failed_links]
         worst = max(check.delay_s for check in checks)
         record = (checks[0].design, picked, float(levels.cost[picked].sum()), checks[0].delay_s, worst)
@@ -379,8 +407,21 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         if callback:
             callback(_listed(record, flow_bound) if thinned else record)
 
+    if sense == "min-cost" and keep_installed and not survivable and best is not None:
+        # upgrades: bounds over every combination before the MILP, and the screen's designs
+        upgrade = upgrade_bound(network, levels, max_delay_s, gamma * (max_delay_s - floor), best,
+                                lambda picked: check(picked, CHECK_GAP),
+                                max_utilization=max_utilization, include_fixed_delay=include_fixed_delay,
+                                time_limit_s=time_limit_s - (time.perf_counter() - began))
+        flow_bound = upgrade.bound
+        if upgrade.design is not None and upgrade.design[2] < best_value:
+            best_value, best = upgrade.design[2], upgrade.design
+            state.update(best_value=best_value, best=best)
+        start["upgrade_bound"] = {**upgrade.parts, "source": upgrade.source,
+                                  "time_s": time.perf_counter() - began}
+    proven = sense == "min-cost" and relative_gap(best_value, flow_bound) <= mip_gap  # no MILP needed
     searched = []  # the neighbourhood search's records: each design it accepted
-    if sense == "min-cost" and best is not None and thinned:  # small problems: the MILP is quick
+    if sense == "min-cost" and best is not None and thinned and not proven:  # small problems: the MILP is quick
         def improved(record: dict) -> None:
             record.update(lower_bound=flow_bound, gap=relative_gap(record["objective"], flow_bound))
             searched.append(record)
@@ -412,6 +453,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     progress = CertifiedProgress(mip_gap, loop_limit_s, MAX_ROUNDS, report, start_s=began)
     if start.get("neighbourhood_interrupted"):
         run = KelleyRun(Status.INTERRUPTED, "interrupted (Ctrl-C): the best design so far", 0, -math.inf, 0, 0)
+    elif proven:
+        run = KelleyRun(Status.OPTIMAL, "", 0, flow_bound, 0, 0)
     else:
         run = run_kelley(solver, progress, bound=master_bound, incumbent=incumbent, cut=cut,
                          time_limit_s=loop_limit_s, milp=True)
@@ -434,7 +477,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         status = Status.ITERATION_LIMIT
     message = "" if status is Status.OPTIMAL else run.message
     listed_bound = lower
-    if thinned and status is not Status.INTERRUPTED:
+    if thinned and status is not Status.INTERRUPTED and not proven:
         lower, stopped = _full_problem_bound(solver, model, levels, sense, gamma,
                                              None if best is None else best[1],
                                              time_limit_s - (time.perf_counter() - began))
@@ -475,8 +518,9 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         "starting_design": start, "continuous_design": continuous_source, "cut_sets": len(model.cut_sets),
         "lower_bound_source": "the larger of the MILP dual bound with tangent cuts, over every module "
         "combination" + (" (listed levels priced at the cheapest combination they dominate)" if thinned else "")
-        + (", or the flow-cost bound (cheapest routing at the cheapest price per unit)"
-           if math.isfinite(flow_bound) else ""),
+        + (f", or the upgrade bound ({start['upgrade_bound']['source']}, solve/upgrade_bound.py)"
+           if "upgrade_bound" in start else ", or the flow-cost bound (cheapest routing at the cheapest "
+           "price per unit)" if math.isfinite(flow_bound) else ""),
         "listed_levels_bound": listed_bound, "flow_cost_bound": flow_bound,
     }
     if not keep_installed:  # the installed capacities priced with the same modules (levels focused
