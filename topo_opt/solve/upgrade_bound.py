@@ -88,7 +88,7 @@ def _screen(levels: CapacityLevels, max_delay_s: float, best_cost: float, check:
                     found = record
         if low < end and levels.bound_cost[low] < bound:
             bound = float(levels.bound_cost[low])
-    return min(bound, found[2]) if found else bound, found
+    return float(min(bound, found[2]) if found else bound), found
 
 
 def upgrade_bound(network: Network, levels: CapacityLevels, max_delay_s: float, max_queue_packets: float,
@@ -113,10 +113,11 @@ def upgrade_bound(network: Network, levels: CapacityLevels, max_delay_s: float, 
     design = routings[0].design if routings[0].design is not None else best[0]  # the installed network's routing
     load = network.queue_load(design.arc_flow(network))
     capacity = network.queue_capacity(design.link_capacity)
-    with np.errstate(divide="ignore"):
-        marginal = np.where(capacity > load, capacity / np.maximum(capacity - load, 1e-300) ** 2, 0.0)
+    slack = capacity - load
+    marginal = np.divide(capacity, slack ** 2, out=np.zeros_like(slack), where=slack > 0)
     parts["lagrangian"] = lagrangian_bound(network, levels, max_delay_s, marginal, max_utilization=max_utilization,
                                            include_fixed_delay=include_fixed_delay, target=best[2],
                                            cover=needs_capacity).value
+    parts = {name: float(value) for name, value in parts.items()}
     source = max(parts, key=parts.get)
     return UpgradeBound(min(parts[source], best[2]), source, parts, found)
