@@ -24,13 +24,14 @@ from topo_opt.model.network import Network
 Route = Callable[[np.ndarray], tuple[bool, np.ndarray | None]]
 
 
-def greedy_upgrade(network: Network, levels: CapacityLevels, route: Route, max_steps: int) -> np.ndarray | None:
+def greedy_upgrade(network: Network, levels: CapacityLevels, route: Route, max_steps: int,
+                   start: np.ndarray | None = None) -> np.ndarray | None:
     """The levels picked (one per link with levels, in link order) of the first design that
-    meets T_max, or None when the installed design cannot be routed, no step is left or
-    ``max_steps`` routings did not reach T_max."""
+    meets T_max, from ``start`` (levels picked; default every link's first), or None when a
+    design cannot be routed, no step is left or ``max_steps`` routings did not reach T_max."""
     first = np.flatnonzero(np.r_[True, levels.link[1:] != levels.link[:-1]])
     last = np.r_[first[1:], len(levels.link)] - 1
-    picked = first.copy()
+    picked = first.copy() if start is None else np.asarray(start).copy()
     queues = [np.flatnonzero(network.queue_link == l) for l in levels.link[first].tolist()]
     for _ in range(max_steps):
         meets, load = route(picked)

@@ -92,7 +92,9 @@ class _Dual:
     def links(self, price: np.ndarray, delay_weight: float) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         """Σ_l min_i [b_i + Σ_q ψ]: its value, the chosen level per link, and F*, F*/(c − F*) per pair."""
         pi, c = price[self.pair_queue], self.pair_capacity
-        root = np.sqrt(delay_weight * c / np.maximum(pi, 1e-300))  # c − F* before the cap u c
+        ratio = np.divide(delay_weight * c, pi, out=np.full_like(c, np.inf), where=pi > 0)
+        with np.errstate(over="ignore"):
+            root = np.sqrt(ratio)  # c − F* before the cap u c (inf: no price, no load)
         load = np.where(root < c, np.minimum(c - root, self.u * c), 0.0)
         packets = np.where(load > 0, load / np.maximum(c - load, 1e-300), 0.0)
         psi = delay_weight * packets - pi * load

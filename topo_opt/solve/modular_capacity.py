@@ -244,7 +244,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                            include_fixed_delay: bool = True, mip_gap: float = 0.01,
                            time_limit_s: float = 600.0, keep_installed: bool = True,
                            topology: bool = False, survivable: bool = False,
-                           max_added_capacity: float | None = None,
+                           max_added_capacity: float | None = None, start_capacity: np.ndarray | None = None,
                            callback: Callback | None = None) -> SolveResult:
     """Cheapest modules for a delay bound (``min-cost``) or least delay for a budget (``min-delay``).
 
@@ -263,6 +263,10 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     survivable : bool
         ``min-cost`` only: T ≤ T_max also after any single link failure (each failure is routed
         again, with the capacities of the design).
+    start_capacity : ndarray, optional
+        Upgrades (``min-cost``, ``keep_installed``): per link, the capacities rounded up to
+        levels where greedy module addition starts (e.g. a smaller scenario's upgrade; default
+        the installed capacities).
 
     Raises
     ------
@@ -316,9 +320,11 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                    ([] if continuous is None else [continuous]) + [network.link_capacity]]
         starts = [np.where(r >= 0, r, largest) for r in rounded] + [largest]
         if keep_installed and not survivable:  # upgrades: greedy module addition first
+            begin = None if start_capacity is None else covering_levels(levels, start_capacity)
             added = greedy_upgrade(network, levels, _upgrade_route(network, levels, max_delay_s, max_utilization,
                                                                    include_fixed_delay),
-                                   check_budget(len(largest), time_limit_s))
+                                   check_budget(len(largest), time_limit_s),
+                                   None if begin is None else np.where(begin >= 0, begin, largest))
             starts = starts if added is None else [added] + starts
         for picked in starts:
             capacity = np.zeros(network.n_links)
