@@ -34,6 +34,7 @@ projected subgradient steps with Polyak's rule (Polyak 1969) towards the best kn
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +44,7 @@ from topo_opt.algorithms.shortest_paths import ArcGraph, all_or_nothing, demand_
 from topo_opt.model.costs import CapacityLevels
 from topo_opt.model.network import Network
 
-BUNDLE_STEPS = 150
+BUNDLE_STEPS = 100
 GOLDEN_STEPS = 60
 
 
@@ -125,7 +126,8 @@ class _Dual:
 
 def lagrangian_bound(network: Network, levels: CapacityLevels, max_delay_s: float, marginal: np.ndarray,
                      *, max_utilization: float = 1.0, include_fixed_delay: bool = True,
-                     target: float = math.inf, cover: bool = False) -> LagrangianBound:
+                     target: float = math.inf, cover: bool = False,
+                     deadline: float = math.inf) -> LagrangianBound:
     """The best L(λ, π) found (module docstring), a lower bound on every design's cost.
 
     Parameters
@@ -134,7 +136,10 @@ def lagrangian_bound(network: Network, levels: CapacityLevels, max_delay_s: floa
         Per queue, the marginal delay C/(C − F)² of a routing (e.g. the best design's); the
         direction of the first multipliers π = λ·marginal (only the direction matters).
     target : float
-        The best known design's cost: the aim of Polyak's steps (inf: no steps).
+        The best known design's cost: the search stops when the bound reaches it.
+    deadline : float
+        ``time.perf_counter()`` value after which no more bundle steps are taken (every value
+        found is a bound, so stopping early only weakens it).
     """
     dual = _Dual(network, levels, max_delay_s, max_utilization, include_fixed_delay, cover)
     direction = np.maximum(np.nan_to_num(np.asarray(marginal, float), posinf=0.0), 0.0) * dual.unit
@@ -177,7 +182,7 @@ def lagrangian_bound(network: Network, levels: CapacityLevels, max_delay_s: floa
             best, center, radius = LagrangianBound(value, float(point[0]), point[1:].copy()), point, min(2 * radius, 1e3)
         elif len(planes) > 1:
             radius /= 2
-        if best.value >= target:
+        if best.value >= target or time.perf_counter() > deadline:
             break
         box = radius * np.maximum(center, typical)
         # max θ  s.t.  θ − g_j·y ≤ L_j − g_j·y_j,  max(0, c − box) ≤ y ≤ c + box

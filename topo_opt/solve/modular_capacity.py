@@ -82,6 +82,7 @@ FULL_BOUND_SHARE = 0.5
 #: level list was thinned (on abilene the search took 24 s where the MILP proves optimality in 2 s)
 NEIGHBOURHOOD_SHARE = 0.75
 REPAIR_LIMIT_S = 10.0  # the check budget of one repair descent is that of a 10-s solve
+UPGRADE_BOUND_SHARE = 0.5  # of the time left after the starting upgrade, for its bounds (solve/upgrade_bound.py)
 
 
 def installed_delay_s(network: Network, include_fixed_delay: bool = True) -> float:
@@ -366,13 +367,13 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         state["outcome"] = outcome
         return outcome.bound / gamma if sense == "min-delay" else outcome.bound
 
-    def check(picked: np.ndarray, gap: float = ROUTING_GAP) -> tuple[tuple | None, list]:
+    def check(picked: np.ndarray, gap: float = ROUTING_GAP, start: Design | None = None) -> tuple[tuple | None, list]:
         """Route the design of the levels ``picked`` (every scenario) to ``gap``: its record when it
         meets T_max (``min-cost``; any design for ``min-delay``), else None, and the routings."""
         capacity = np.zeros(network.n_links)
         capacity[levels.link[picked]] = levels.capacity[picked]
-        checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay, gap)
-                  for failed in model.failed_links]
+        checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay, gap,
+                         start if failed is None else None) for failed in model.failed_links]
         worst = max(check.delay_s for check in checks)
         record = (checks[0].design, picked, float(levels.cost[picked].sum()), checks[0].delay_s, worst)
         return (record if sense == "min-delay" or worst <= max_delay_s else None), checks
@@ -416,9 +417,9 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     if sense == "min-cost" and keep_installed and not survivable and best is not None:
         # upgrades: bounds over every combination before the MILP, and the screen's designs
         upgrade = upgrade_bound(network, levels, max_delay_s, gamma * (max_delay_s - floor), best,
-                                lambda picked: check(picked, CHECK_GAP),
+                                lambda picked, start: check(picked, CHECK_GAP, start),
                                 max_utilization=max_utilization, include_fixed_delay=include_fixed_delay,
-                                time_limit_s=time_limit_s - (time.perf_counter() - began))
+                                time_limit_s=UPGRADE_BOUND_SHARE * (time_limit_s - (time.perf_counter() - began)))
         flow_bound = upgrade.bound
         if upgrade.design is not None and upgrade.design[2] < best_value:
             best_value, best = upgrade.design[2], upgrade.design
@@ -461,6 +462,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         run = KelleyRun(Status.INTERRUPTED, "interrupted (Ctrl-C): the best design so far", 0, -math.inf, 0, 0)
     elif proven:
         run = KelleyRun(Status.OPTIMAL, "", 0, flow_bound, 0, 0)
+    elif time.perf_counter() - began >= time_limit_s:  # the starting design and bounds took the time
+        run = KelleyRun(Status.TIME_LIMIT, "time limit reached before the first MILP round", 0, -math.inf, 0, 0)
     else:
         run = run_kelley(solver, progress, bound=master_bound, incumbent=incumbent, cut=cut,
                          time_limit_s=loop_limit_s, milp=True)
@@ -483,7 +486,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         status = Status.ITERATION_LIMIT
     message = "" if status is Status.OPTIMAL else run.message
     listed_bound = lower
-    if thinned and status is not Status.INTERRUPTED and not proven:
+    if thinned and status is not Status.INTERRUPTED and not proven and time.perf_counter() - began < time_limit_s:
         lower, stopped = _full_problem_bound(solver, model, levels, sense, gamma,
                                              None if best is None else best[1],
                                              time_limit_s - (time.perf_counter() - began))
@@ -498,7 +501,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         history.append(record)
         if callback:
             callback(record)
-    elif thinned:  # Ctrl-C before the full bound: nothing proven beyond the listed levels
+    elif thinned:  # Ctrl-C or no time before the full bound: nothing proven beyond the listed levels
         lower = flow_bound
     else:
         lower = max(lower, flow_bound)

@@ -32,6 +32,7 @@ incumbents.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -42,7 +43,7 @@ from topo_opt.algorithms.modular_lagrangian_bound import lagrangian_bound
 from topo_opt.model.costs import CapacityLevels
 from topo_opt.model.network import Network
 
-#: route(levels picked) -> (record when it meets T_max else None, the routings of each scenario)
+#: check(levels picked, warm-start design or None) -> (record when it meets T_max else None, the routings)
 Check = Callable[[np.ndarray], tuple]
 
 
@@ -61,8 +62,11 @@ def _proven_too_small(routings: list, max_delay_s: float) -> bool:
     return any(r.delay_bound_s is not None and r.delay_bound_s > max_delay_s for r in routings)
 
 
-def _screen(levels: CapacityLevels, max_delay_s: float, best_cost: float, check: Check) -> tuple[float, tuple | None]:
-    """The single-link screen of the module docstring: (bound, cheapest design it found)."""
+def _screen(levels: CapacityLevels, max_delay_s: float, best_cost: float, check: Check,
+            deadline: float) -> tuple[float, tuple | None]:
+    """The single-link screen of the module docstring: (bound, cheapest design it found).  At
+    ``deadline`` (``time.perf_counter()``) the links not screened yet count at their cheapest
+    module (still a bound, a weaker one)."""
     first = np.flatnonzero(np.r_[True, levels.link[1:] != levels.link[:-1]])
     ends = np.r_[first[1:], len(levels.link)]
     base = first.copy()
@@ -72,6 +76,9 @@ def _screen(levels: CapacityLevels, max_delay_s: float, best_cost: float, check:
     for position in np.argsort(cheapest, kind="stable").tolist():
         if cheapest[position] >= bound:
             break  # every later link's single upgrade costs at least the bound already
+        if time.perf_counter() > deadline:
+            bound = float(cheapest[position])  # this and every later link: at least its cheapest module
+            break
         start, end = int(first[position]), int(ends[position])
         # bisection over the link's levels priced below the bound: the first one not proven too small
         low, high = start + 1, start + int(np.searchsorted(levels.bound_cost[start + 1:end], bound, side="right")) + 1
@@ -93,21 +100,26 @@ def _screen(levels: CapacityLevels, max_delay_s: float, best_cost: float, check:
 
 def upgrade_bound(network: Network, levels: CapacityLevels, max_delay_s: float, max_queue_packets: float,
                   best: tuple, check: Check, *, max_utilization: float = 1.0, include_fixed_delay: bool = True,
-                  time_limit_s: float | None = None) -> UpgradeBound:
+                  time_limit_s: float = math.inf) -> UpgradeBound:
     """The largest of the module docstring's bounds, given the best design ``best`` (a ``check``
-    record: design, picked levels, cost, delay, worst delay) and ``check`` to route level choices.
+    record: design, picked levels, cost, delay, worst delay) and ``check(picked, start)`` to
+    route level choices (``start``: a design whose routing may warm-start the check).
 
     ``max_queue_packets`` is γ T_max less the least fixed-delay packets (N_max of the flow-cost
-    bound).
+    bound).  Within ``time_limit_s`` (s): the screen gets half of it, the Lagrangian bound the
+    rest; cut short, both are still bounds.
     """
+    began = time.perf_counter()
     parts = {"flow_cost": flow_cost_bound(network, levels, max_queue_packets, max_utilization, time_limit_s,
                                           installed=network.link_capacity)}
     first = np.flatnonzero(np.r_[True, levels.link[1:] != levels.link[:-1]])
-    _, routings = check(first)
+    _, routings = check(first, None)
     needs_capacity = _proven_too_small(routings, max_delay_s)
     found = None
-    if needs_capacity:
-        parts["single_link"], found = _screen(levels, max_delay_s, best[2], check)
+    if needs_capacity:  # the screen's designs only add capacity: the installed routing warm-starts them
+        parts["single_link"], found = _screen(levels, max_delay_s, best[2],
+                                              lambda picked: check(picked, routings[0].design),
+                                              began + time_limit_s / 2)
         if found is not None:
             best = found
     design = routings[0].design if routings[0].design is not None else best[0]  # the installed network's routing
@@ -117,7 +129,7 @@ def upgrade_bound(network: Network, levels: CapacityLevels, max_delay_s: float, 
     marginal = np.divide(capacity, slack ** 2, out=np.zeros_like(slack), where=slack > 0)
     parts["lagrangian"] = lagrangian_bound(network, levels, max_delay_s, marginal, max_utilization=max_utilization,
                                            include_fixed_delay=include_fixed_delay, target=best[2],
-                                           cover=needs_capacity).value
+                                           cover=needs_capacity, deadline=began + time_limit_s).value
     parts = {name: float(value) for name, value in parts.items()}
     source = max(parts, key=parts.get)
     return UpgradeBound(min(parts[source], best[2]), source, parts, found)
