@@ -87,3 +87,21 @@ def test_upgrade_bound_closes_the_gap_before_the_milp():
     assert result.objective == pytest.approx(optimum) and result.lower_bound == pytest.approx(optimum)
     assert result.status.value == "optimal" and result.iterations == 0
     assert result.details["starting_design"]["upgrade_bound"]["source"] == "single_link"
+
+
+def test_greedy_upgrade_meets_the_delay_bound_from_any_start():
+    from topo_opt.algorithms.greedy_upgrade import greedy_upgrade
+    from topo_opt.model.costs import covering_levels
+    from topo_opt.solve.modular_capacity import _upgrade_route
+
+    network = upgrade_network()
+    levels = capacity_levels(network, CAP, True, target_capacity=network.link_capacity)
+    route = _upgrade_route(network, levels, 0.19, 1.0, False)
+    installed = covering_levels(levels, network.link_capacity)
+    for start in (None, covering_levels(levels, network.link_capacity + np.array([3.0, 0, 0, 2.0, 0]))):
+        picked = greedy_upgrade(network, levels, route, 100, start)
+        capacity = np.zeros(network.n_links)
+        capacity[levels.link[picked]] = levels.capacity[picked]
+        assert delay(network, capacity, False) <= 0.19
+        assert np.all(picked >= (installed if start is None else start))  # it only adds modules
+    assert greedy_upgrade(network, levels, route, 1) is None  # one routing: the installed network, too slow
