@@ -10,6 +10,10 @@ the drop of the queues' packets N (Kleinrock) with the flows held fixed (the rer
 step only lowers N further).  The classic greedy for capacity expansion (Minoux 1989,
 *Networks synthesis and optimum network design problems*, Networks 19); the result is then
 pruned by greedy module removal (:mod:`~topo_opt.algorithms.modular_descent`).
+
+When the installed network cannot carry the demands (a failure saturates a cut), the greedy
+starts from :func:`carrying_levels`: the installed capacities plus what the min-cost capacity
+LP buys on top of them (:mod:`~topo_opt.algorithms.min_cost_routing`), rounded up to levels.
 """
 from __future__ import annotations
 
@@ -17,7 +21,9 @@ from typing import Callable
 
 import numpy as np
 
-from topo_opt.model.costs import CapacityLevels
+from topo_opt.algorithms.min_cost_routing import min_cost_capacity
+from topo_opt.errors import TopoOptError
+from topo_opt.model.costs import CapacityLevels, covering_levels, unit_capacity_cost
 from topo_opt.model.network import Network
 
 #: route(levels picked) -> (whether the design meets T_max, its queue loads; None if it cannot route)
@@ -52,3 +58,16 @@ def greedy_upgrade(network: Network, levels: CapacityLevels, route: Route, max_s
         picked = picked.copy()
         picked[int(np.argmax(gain))] += 1
     return None
+
+
+def carrying_levels(network: Network, levels: CapacityLevels, links: np.ndarray,
+                    time_limit_s: float | None = None) -> np.ndarray | None:
+    """Per link with levels (in link order): the cheapest level covering its installed capacity
+    plus what the min-cost capacity LP (installed capacity free, linear prices) buys, with a
+    margin of 1e-6 so the LP's flows fit strictly; None when the LP does not solve."""
+    try:
+        lp = min_cost_capacity(network, unit_capacity_cost(network), links, time_limit_s, free=network.link_capacity)
+    except TopoOptError:
+        return None
+    picked = covering_levels(levels, (network.link_capacity + lp.capacity) * (1 + 1e-6))
+    return np.where(picked >= 0, picked, levels.largest())

@@ -47,7 +47,7 @@ import numpy as np
 
 from topo_opt.algorithms.capacity_flow_assignment import continuous_design, min_fixed_delay_s
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
-from topo_opt.algorithms.greedy_upgrade import greedy_upgrade
+from topo_opt.algorithms.greedy_upgrade import carrying_levels, greedy_upgrade
 from topo_opt.algorithms.min_cost_routing import flow_cost_bound
 from topo_opt.algorithms.modular_descent import check_budget, greedy_level_descent
 from topo_opt.algorithms.shortest_paths import require_no_bridge
@@ -322,10 +322,13 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         starts = [np.where(r >= 0, r, largest) for r in rounded] + [largest]
         if keep_installed and not survivable:  # upgrades: greedy module addition first
             begin = None if start_capacity is None else covering_levels(levels, start_capacity)
-            added = greedy_upgrade(network, levels, _upgrade_route(network, levels, max_delay_s, max_utilization,
-                                                                   include_fixed_delay),
-                                   check_budget(len(largest), time_limit_s),
+            route = _upgrade_route(network, levels, max_delay_s, max_utilization, include_fixed_delay)
+            added = greedy_upgrade(network, levels, route, check_budget(len(largest), time_limit_s),
                                    None if begin is None else np.where(begin >= 0, begin, largest))
+            if added is None:  # e.g. the installed network cannot carry the demands
+                carrying = carrying_levels(network, levels, links, time_limit_s - (time.perf_counter() - began))
+                added = None if carrying is None else greedy_upgrade(
+                    network, levels, route, check_budget(len(largest), time_limit_s), carrying)
             starts = starts if added is None else [added] + starts
         for picked in starts:
             capacity = np.zeros(network.n_links)
