@@ -26,10 +26,19 @@ falls and the range of F grows with c).  The minimum over a link's levels keeps 
 steps: the bound is that of the per-link convex hull of the discrete choices, not of linear
 capacity prices.
 
+With ``cover`` (the caller has proven that every link at its first level misses T_max, e.g.
+the installed network of an upgrade), every design has some link above its first level, so the
+relaxed problem may require it too (the cheapest such lift is added when the per-link minima all
+sit at the first level): still a relaxation of the problem, still a bound.
+
 The multipliers: π = λ m with m_q the marginal queue delays C/(C − F)² of a good routing (at
 the optimum of a convex problem these are the exact duals, Fratta, Gerla and Kleinrock 1973);
-along that ray L is concave and piecewise linear in λ, maximised by golden-section search; then
-projected subgradient steps with Polyak's rule (Polyak 1969) towards the best known cost.
+along that ray L is concave in λ, maximised by golden-section search on log λ; then a box-step
+bundle method over (λ, π) (Marsten, Hogan and Blankenship 1975): every evaluation is a
+supporting plane of the concave L, and the next point maximises the planes in a box around the
+best point (an LP), the box growing after an ascent and shrinking after a null step.  Every
+value found is a bound; the search stops at the best known cost, when the planes promise no
+ascent, after ``BUNDLE_STEPS`` evaluations or at the deadline.
 """
 from __future__ import annotations
 
@@ -168,10 +177,7 @@ def lagrangian_bound(network: Network, levels: CapacityLevels, max_delay_s: floa
             high, b, fb = b, a, fa
             a = high - ratio * (high - low)
             fa = along(a)
-    # proximal cutting planes on the dual (a box-step bundle method, Marsten, Hogan and
-    # Blankenship 1975): each evaluation is a supporting plane of the concave L; the next point
-    # maximises the planes in a box around the best point, which grows after an ascent and
-    # shrinks after a null step
+    # the box-step bundle method of the module docstring
     center = np.r_[best.delay_multiplier, best.queue_price]
     typical = np.r_[best.delay_multiplier, np.full(network.n_queues, max(float(best.queue_price.mean()), 1e-300))]
     point, radius, planes = center, 1.0, []
