@@ -499,6 +499,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         elif status is Status.OPTIMAL and relative_gap(best_value, lower) > mip_gap:
             status = Status.ITERATION_LIMIT
             message = "optimal over the listed levels; the bound over every module combination is lower"
+        elif status is Status.TIME_LIMIT and best is not None and relative_gap(best_value, lower) <= mip_gap:
+            status, message = Status.OPTIMAL, ""  # the full bound closed the gap the loop left
         record = {"iteration": rounds, "time_s": time.perf_counter() - began, "objective": best_value,
                   "lower_bound": lower, "gap": relative_gap(best_value, lower)}
         history.append(record)
