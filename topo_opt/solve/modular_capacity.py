@@ -72,6 +72,7 @@ Callback = Callable[[dict], None]
 ROUTING_GAP = 1e-7  # certified gap of the routing that checks each design
 MAX_ROUNDS = 200
 CHECK_GAP = 1e-4  # routing gap of the descent's checks (a design meets T_max if its routing's delay does)
+UPGRADE_BOUND_SHARE = 0.5  # of the time left after the starting upgrade, for its bounds (solve/upgrade_bound.py)
 #: Of the time limit, kept for the bound over every module combination when a list was thinned:
 #: on 22–50-node networks the design comes from the starting design and its descent, and one
 #: loop round over the listed levels improves the bound, not the design (benchmarks/BENCHMARKS.md)
@@ -82,7 +83,6 @@ FULL_BOUND_SHARE = 0.5
 #: level list was thinned (on abilene the search took 24 s where the MILP proves optimality in 2 s)
 NEIGHBOURHOOD_SHARE = 0.75
 REPAIR_LIMIT_S = 10.0  # the check budget of one repair descent is that of a 10-s solve
-UPGRADE_BOUND_SHARE = 0.5  # of the time left after the starting upgrade, for its bounds (solve/upgrade_bound.py)
 
 
 def installed_delay_s(network: Network, include_fixed_delay: bool = True) -> float:
