@@ -49,7 +49,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
-from topo_opt.algorithms.shortest_paths import ArcGraph, all_or_nothing, demand_distances, shortest_path_forest
+from topo_opt.algorithms.shortest_paths import (
+    ArcGraph,
+    all_or_nothing,
+    demand_distances,
+    shortest_path_forest,
+)
 from topo_opt.model.costs import CapacityLevels
 from topo_opt.model.network import Network
 
@@ -117,7 +122,7 @@ class _Dual:
             lifted = [(float(total[start + 1:end].min() - total[start]), start + 1 + int(np.argmin(total[start + 1:end])))
                       for start, end in zip(self.first.tolist(), ends.tolist()) if end > start + 1]
             if lifted:
-                extra, level = min(lifted)
+                level = min(lifted)[1]
                 chosen = chosen.copy()
                 chosen[np.searchsorted(self.first, level, side="right") - 1] = level
         return float(total[chosen].sum()), chosen, load, packets
