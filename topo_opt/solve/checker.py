@@ -15,6 +15,7 @@ import numpy as np
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.design_check import check_result
 from topo_opt.evaluators.metrics import evaluate_design
+from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult
 from topo_opt.solve.cards import ModelCard, card_network, card_power_profiles
@@ -77,6 +78,19 @@ def check_card(network: Network, card: ModelCard, result: SolveResult) -> list[s
 OVERLOAD_UTILIZATION = 1.0 - 1e-9
 
 
+def overloaded_links(network: Network, design: Design) -> tuple[list[str], float]:
+    """Ids of the links with a queue at utilisation ≥ :data:`OVERLOAD_UTILIZATION`, most loaded
+    first, and the largest utilisation (0 for an idle network; inf for traffic on no capacity)."""
+    load = network.queue_load(design.arc_flow(network))
+    capacity = network.queue_capacity(design.link_capacity)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(capacity > 0, load / capacity, np.where(load > 0, np.inf, 0.0))
+    over = np.flatnonzero(rho >= OVERLOAD_UTILIZATION)
+    over = over[np.argsort(-rho[over], kind="stable")]
+    links = list(dict.fromkeys(network.links[i].id for i in network.queue_link[over].tolist()))
+    return links, float(rho.max()) if rho.size else 0.0
+
+
 def flag_overload(network: Network, result: SolveResult) -> None:
     """Mark a result whose design loads some link to its capacity or beyond.
 
@@ -89,17 +103,10 @@ def flag_overload(network: Network, result: SolveResult) -> None:
     """
     if result.design is None:
         return
-    load = network.queue_load(result.design.arc_flow(network))
-    capacity = network.queue_capacity(result.design.link_capacity)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rho = np.where(capacity > 0, load / capacity, np.where(load > 0, np.inf, 0.0))
-    over = np.flatnonzero(rho >= OVERLOAD_UTILIZATION)
-    result.details["overloaded"] = bool(over.size)
-    if not over.size:
+    links, top = overloaded_links(network, result.design)
+    result.details["overloaded"] = bool(links)
+    if not links:
         return
-    over = over[np.argsort(-rho[over], kind="stable")]
-    links = list(dict.fromkeys(network.links[i].id for i in network.queue_link[over].tolist()))
-    top = float(rho[over[0]])
     shown = ", ".join(repr(i) for i in links[:5]) + (f" (+{len(links) - 5} more)" if len(links) > 5 else "")
     result.details["overloaded_links"] = links
     result.details["overload_max_utilization"] = top
