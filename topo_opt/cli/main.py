@@ -312,8 +312,7 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
     from topo_opt.evaluators.metrics import evaluate_design
     from topo_opt.io.solution_json import json_clean, read_design, write_solution
     from topo_opt.model.traffic import traffic_descriptors
-    from topo_opt.evaluators.design_check import check_design
-    from topo_opt.solve.checker import overloaded_links
+    from topo_opt.evaluators.design_check import check_design, overloaded_links
 
     if queue == "mm1k" and buffer_packets is None:
         raise InvalidInputError("--queue mm1k needs --buffer K (packets)")

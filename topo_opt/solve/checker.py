@@ -13,9 +13,8 @@ import math
 import numpy as np
 
 from topo_opt.evaluators.delay import DelayObjective
-from topo_opt.evaluators.design_check import check_result
+from topo_opt.evaluators.design_check import check_result, overloaded_links
 from topo_opt.evaluators.metrics import evaluate_design
-from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult
 from topo_opt.solve.cards import ModelCard, card_network, card_power_profiles
@@ -71,24 +70,6 @@ def check_card(network: Network, card: ModelCard, result: SolveResult) -> list[s
             problems.append(f"demand {network.demands[k].id!r}: delay {worst[k]:.9g} s above the per-demand "
                             f"bound {bound:.9g} s ({bad.size} demands)")
     return problems
-
-
-#: Utilisation from which a link counts as overloaded: ρ ≥ 1 has no M/M/1 steady state, and an
-#: LP vertex that fills a link "exactly" may land a rounding error below 1.
-OVERLOAD_UTILIZATION = 1.0 - 1e-9
-
-
-def overloaded_links(network: Network, design: Design) -> tuple[list[str], float]:
-    """Ids of the links with a queue at utilisation ≥ :data:`OVERLOAD_UTILIZATION`, most loaded
-    first, and the largest utilisation (0 for an idle network; inf for traffic on no capacity)."""
-    load = network.queue_load(design.arc_flow(network))
-    capacity = network.queue_capacity(design.link_capacity)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rho = np.where(capacity > 0, load / capacity, np.where(load > 0, np.inf, 0.0))
-    over = np.flatnonzero(rho >= OVERLOAD_UTILIZATION)
-    over = over[np.argsort(-rho[over], kind="stable")]
-    links = list(dict.fromkeys(network.links[i].id for i in network.queue_link[over].tolist()))
-    return links, float(rho.max()) if rho.size else 0.0
 
 
 def flag_overload(network: Network, result: SolveResult) -> None:
