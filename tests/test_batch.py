@@ -333,3 +333,36 @@ def test_an_old_spelling_is_warned_about_once_per_batch_not_per_seed_or_job(tmp_
     rows = [execute(job, str(tmp_path)) for job in jobs]  # what each worker does
     assert [row["method"] for row in rows] == ["gradient-projection"] * 2
     assert caplog.text.count("'gradient_projection' is deprecated") == 1
+
+
+def test_a_batch_recorded_before_method_names_were_kebab_case_resumes_without_rerunning(tmp_path):
+    import csv
+    import hashlib
+
+    from topo_opt.solve.cards import load_card
+
+    out = tmp_path / "out"
+    entry = ModelEntry(MIN_DELAY, ('solver.method="path-equilibration"',))
+    jobs = expand_jobs(BatchSpec(instances=(str(INSTANCES / "six-node.json"),), models=(entry,)))
+    assert run_batch(jobs, out, workers=1).ran == 1
+    # the table as topo-opt wrote it when the method was spelled path_equilibration: the id hashed
+    # the card as read, method included (job_id before kebab-case method names)
+    card = load_card(MIN_DELAY, entry.overrides).to_dict()
+    card["solver"]["method"] = "path_equilibration"
+    job = jobs[0]
+    old_id = hashlib.sha256(json.dumps(
+        {"instance": [Path(job.instance_path).name, job.instance_sha256], "card": card,
+         "scenario": job.scenario.to_dict(), "seed": job.seed}, sort_keys=True).encode()).hexdigest()[:16]
+    table = out / "results.csv"
+    rows = list(csv.DictReader(table.open()))
+    rows[0]["job_id"] = old_id
+    with table.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    (out / "results.parquet").unlink(missing_ok=True)
+    for spelling in ("path_equilibration", "path-equilibration"):
+        old = ModelEntry(MIN_DELAY, (f'solver.method="{spelling}"',))
+        again = run_batch(expand_jobs(BatchSpec(instances=(str(INSTANCES / "six-node.json"),), models=(old,))),
+                          out, workers=1)
+        assert (again.ran, again.skipped) == (0, 1), spelling

@@ -169,6 +169,6 @@ def test_bad_parameters(abilene):
 
 def test_unknown_routing_rule_is_one_line_naming_the_rules():
     network = read_instance(INSTANCES / "six-node.json")
-    with pytest.raises(InvalidInputError, match=r"routing rule must be one of min-delay, joint, min-hop, "
-                                                r"shortest-length, ecmp, got 'fastest'"):
+    with pytest.raises(InvalidInputError, match=r"routing rule must be one of min-delay, min-hop, "
+                                                r"shortest-length, ecmp, joint, got 'fastest'"):
         solve_capacity_assignment(network, form="budget", routing_rule="fastest", target="installed")

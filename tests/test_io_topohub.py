@@ -135,3 +135,19 @@ def test_batch_rows_and_solution_files_name_a_topohub_graph_by_its_network_name(
     assert [j.identity_row()["instance"] for j in jobs] == ["gabriel-25-0", "gabriel-50-0"]
     assert [j.solution_name.split("__")[0] for j in jobs] == ["gabriel-25-0", "gabriel-50-0"]
     assert [read_network(j.instance).name for j in jobs] == ["gabriel-25-0", "gabriel-50-0"]
+
+
+def test_batch_checks_a_topohub_key_without_reading_and_sizing_its_network(monkeypatch):
+    """Each job reads and sizes its instance; making the jobs only checks that the key exists."""
+    from topo_opt.algorithms import baselines
+    from topo_opt.batch.grid import expand_jobs
+    from topo_opt.batch.spec import BatchSpec, ModelEntry
+
+    def sized(*args, **kwargs):
+        raise AssertionError("the batch sized a topohub network before its job")
+
+    monkeypatch.setattr(baselines, "min_hop_sized", sized)
+    jobs = expand_jobs(BatchSpec(instances=("topohub:gabriel/25/0",), models=(ModelEntry("min-delay"),)))
+    assert [j.instance for j in jobs] == ["topohub:gabriel/25/0"]
+    with pytest.raises(InvalidInputError, match="no such topohub graph"):
+        expand_jobs(BatchSpec(instances=("topohub:gabriel/25/99",), models=(ModelEntry("min-delay"),)))

@@ -69,3 +69,24 @@ def test_min_hop_prefers_the_less_loaded_of_equal_hop_routings(tmp_path):
     assert doc["objective"] == pytest.approx(hops, rel=2e-9)
     assert _max_utilization(doc) < 0.5
     assert doc["details"]["max_utilization"] == pytest.approx(_max_utilization(doc), rel=1e-6)
+
+
+def test_evaluate_takes_an_overloaded_design_and_says_it_is_overloaded(doubled, tmp_path):
+    """The routing-baseline answer on six-node x2 loads links to 180 %: ``evaluate`` reads it
+    back, evaluates it (exit code 0, as ``solve`` for the same design) and flags the overload."""
+    doc, _ = _solve(doubled, "routing-baseline.toml", tmp_path)
+    over = {a["link"] for a in doc["arcs"] if a["flow"] >= a["capacity"]}
+    evaluation = tmp_path / "ev.json"
+    result = CliRunner().invoke(cli, ["evaluate", str(doubled), str(tmp_path / "s.json"), "--no-links",
+                                      "--out", str(evaluation)])
+    assert result.exit_code == 0, result.output
+    ev = json.loads(evaluation.read_text())
+    assert ev["overloaded"] is True and set(ev["overloaded_links"]) == over
+    assert ev["metrics"]["saturated"] is True and ev["metrics"]["average_delay_s"] is None  # no steady state
+    assert ev["metrics"]["max_utilization"] == pytest.approx(_max_utilization(doc), rel=1e-9)
+    assert "OVERLOADED" in result.stdout
+    assert result.stderr.startswith(f"topo-opt: warning: overloaded: {len(over)} link(s) at or above capacity")
+    below = CliRunner().invoke(cli, ["evaluate", str(ROOT / "instances" / "six-node.json"),
+                                     str(tmp_path / "s.json"), "--no-links", "--out", str(evaluation)])
+    assert below.exit_code == 0 and "OVERLOADED" not in below.output and not below.stderr
+    assert json.loads(evaluation.read_text())["overloaded"] is False

@@ -136,3 +136,36 @@ def test_token_rates_above_the_mean_rate_set_the_load_cap():
     result = solve_worst_case_capacity(network, traffic, routing_rule="min-hop", deadline=10.0, max_utilization=0.5)
     assert result.design.link_capacity[0] == pytest.approx(6e6, rel=1e-9)  # token rate / cap, not rate / cap
     assert result.details["max_bound_over_deadline"] <= 1
+
+
+def test_modular_bound_holds_over_every_module_combination():
+    """Modules of 10 Mbit/s up to 500 Mbit/s: 51 levels per link, thinned to 20.  Enumerating every
+    module count on both links gives the optimum; the listed levels alone miss it (their MILP
+    bound, the bound reported before, exceeds it), the reported bound does not."""
+    import itertools
+
+    from topo_opt.model.network import Module
+    from topo_opt.solve.worst_case_capacity import solve_worst_case_modular
+
+    nodes = [Node("A"), Node("B"), Node("C")]
+    links = [Link("AB", "A", "B", 0.0, modules=(Module(10e6, 1.0),)),
+             Link("BC", "B", "C", 0.0, modules=(Module(10e6, 2.0),))]
+    network = build_network(name="tandem", nodes=nodes, links=links, link_model="directed",
+                            demands=[Demand("AC", "A", "C", 1e6, burst=88_000.0),
+                                     Demand("AB", "A", "B", 5e6, burst=188_000.0)])
+    traffic = traffic_descriptors(network, max_packet=12_000.0)
+    D = 2e-3
+    result = solve_worst_case_modular(network, traffic, routing_rule="min-hop", deadline=D,
+                                      keep_installed=False, max_added_capacity=500e6)
+    optimum = math.inf
+    for n1, n2 in itertools.product(range(51), range(51)):
+        c1, c2 = 10e6 * n1, 10e6 * n2
+        if c1 < 6e6 / 0.95 or c2 < 1e6 / 0.95:
+            continue
+        hop1 = (12_000 + 88_000 + 188_000) / c1  # both demands cross AB
+        if hop1 + (12_000 + 88_000) / c2 <= D:
+            optimum = min(optimum, n1 * 1.0 + n2 * 2.0)
+    assert result.details["levels_truncated_links"] == ["AB", "BC"]
+    assert result.details["listed_levels_bound"] > optimum  # the listed levels' bound is not valid here
+    assert result.lower_bound <= optimum <= result.objective
+    assert result.status.value == "iteration_limit" and "every module combination" in result.message

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from topo_opt.model.routing_rules import BASELINE_RULES
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph, demand_shortest_paths, gather_rows, hop_distances, raise_unreachable,
     shortest_path_forest,
@@ -136,3 +137,8 @@ def ecmp_routing(network: Network, max_paths: int = DEFAULT_MAX_ECMP_PATHS) -> R
     order = np.argsort(demand, kind="stable")
     indptr, arcs = gather_rows(indptr, arcs, order)
     return Routing(demand[order], fraction[order], indptr, arcs)
+
+
+#: Rule name (:data:`topo_opt.model.routing_rules.BASELINE_RULES`) -> routing of a network.
+BASELINE_ROUTINGS = dict(zip(BASELINE_RULES, (min_hop_routing, shortest_length_routing, ecmp_routing),
+                             strict=True))

@@ -37,6 +37,7 @@ from typing import Callable
 import numpy as np
 
 from topo_opt.algorithms import baselines
+from topo_opt.model.routing_rules import CAPACITY_RULES
 from topo_opt.algorithms.square_root_rule import (
     CapacityAssignment, link_queue_loads, min_cost_for_packets, min_delay_for_budget,
 )
@@ -54,8 +55,6 @@ from topo_opt.algorithms.support_routing import min_delay_on_support
 
 logger = logging.getLogger(__name__)
 Callback = Callable[[dict], None]
-BASELINE_ROUTINGS = {"min-hop": baselines.min_hop_routing, "shortest-length": baselines.shortest_length_routing,
-                     "ecmp": baselines.ecmp_routing}
 CFA_MAX_ROUNDS = 50
 CFA_RTOL = 1e-9
 
@@ -67,10 +66,9 @@ def fixed_routing(network: Network, rule: str, gap: float, time_limit_s: float |
         DelayObjective.for_network(network).require_positive_capacity()
         return min_delay_on_support(network, network.link_capacity, gap=gap, time_limit_s=time_limit_s,
                                     include_fixed_delay=include_fixed_delay).design.routing
-    if rule not in BASELINE_ROUTINGS:
-        raise InvalidInputError(f"routing rule must be one of min-delay, joint, {', '.join(BASELINE_ROUTINGS)}, "
-                                f"got {rule!r}")
-    return BASELINE_ROUTINGS[rule](network)
+    if rule not in baselines.BASELINE_ROUTINGS:
+        raise InvalidInputError(f"routing rule must be one of {', '.join(CAPACITY_RULES)}, got {rule!r}")
+    return baselines.BASELINE_ROUTINGS[rule](network)
 
 
 def min_fixed_delay_s(network: Network, include_fixed_delay: bool = True) -> float:

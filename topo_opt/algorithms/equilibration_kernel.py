@@ -35,6 +35,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from topo_opt.algorithms.binary_heap import heap_push, heap_replace_top
+
 SKIP_FRACTION = 1.0  # a sweep leaves alone demands whose share of the restricted gap is below this
 
 
@@ -186,20 +188,7 @@ def _dijkstra(source: int, out_ptr, out_arc, arc_head, weight, distance, predece
     while size > 0:
         key, node = heap_key[0], heap_node[0]
         size -= 1
-        last_key, last_node = heap_key[size], heap_node[size]
-        i = 0
-        while True:  # sift the last entry down from the root
-            child = 2 * i + 1
-            if child >= size:
-                break
-            if child + 1 < size and heap_key[child + 1] < heap_key[child]:
-                child += 1
-            if heap_key[child] >= last_key:
-                break
-            heap_key[i], heap_node[i] = heap_key[child], heap_node[child]
-            i = child
-        if size > 0:
-            heap_key[i], heap_node[i] = last_key, last_node
+        heap_replace_top(heap_key, heap_node, size, heap_key[size], heap_node[size])
         if key > distance[node]:
             continue
         if is_target[node]:
@@ -213,15 +202,8 @@ def _dijkstra(source: int, out_ptr, out_arc, arc_head, weight, distance, predece
             if candidate < distance[head]:
                 distance[head] = candidate
                 predecessor[head] = a
-                i = size  # sift up
+                heap_push(heap_key, heap_node, size, candidate, head)
                 size += 1
-                while i > 0:
-                    parent = (i - 1) // 2
-                    if heap_key[parent] <= candidate:
-                        break
-                    heap_key[i], heap_node[i] = heap_key[parent], heap_node[parent]
-                    i = parent
-                heap_key[i], heap_node[i] = candidate, head
 
 
 @njit(cache=True)

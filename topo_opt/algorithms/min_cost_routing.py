@@ -38,8 +38,12 @@ class MinCostCapacity:
 
 
 def min_cost_capacity(network: Network, unit_cost: np.ndarray, links: np.ndarray | None = None,
-                      time_limit_s: float | None = None) -> MinCostCapacity:
+                      time_limit_s: float | None = None, free: np.ndarray | None = None) -> MinCostCapacity:
     """Solve the module docstring's LP over ``links`` (default: every link).
+
+    ``free`` (per link, rate unit): capacity that costs nothing, e.g. installed capacity that is
+    kept; the LP then buys C_l on top of it (queue rows Σ x ≤ free_l + C_l) and ``capacity`` is
+    what it buys.
 
     Raises
     ------
@@ -68,11 +72,12 @@ def min_cost_capacity(network: Network, unit_cost: np.ndarray, links: np.ndarray
     link_of_queue = sp.csr_matrix((np.ones(network.n_queues), (np.arange(network.n_queues), network.queue_link)),
                                   shape=(network.n_queues, n_l))
     capacity_rows = sp.hstack([sp.kron(np.ones((1, n_s)), queue_of_arc), -link_of_queue])
+    room = np.zeros(network.n_queues) if free is None else np.asarray(free, float)[network.queue_link] / scale
     cost = np.concatenate([np.zeros(n_s * n_a), price / price_scale])
     bounds = np.zeros((n_s * n_a + n_l, 2))
     bounds[:, 1] = np.inf
     bounds[n_s * n_a:][~usable, 1] = 0.0
-    lp = linprog(cost, A_ub=capacity_rows.tocsc(), b_ub=np.zeros(network.n_queues), A_eq=balance.tocsc(),
+    lp = linprog(cost, A_ub=capacity_rows.tocsc(), b_ub=room, A_eq=balance.tocsc(),
                  b_eq=supply.ravel(), bounds=bounds, method="highs",
                  options={} if time_limit_s is None else {"time_limit": max(time_limit_s, 0.0)})
     if lp.status == 2:
@@ -85,20 +90,24 @@ def min_cost_capacity(network: Network, unit_cost: np.ndarray, links: np.ndarray
 
 
 def flow_cost_bound(network: Network, levels: CapacityLevels, max_queue_packets: float,
-                    max_utilization: float = 1.0, time_limit_s: float | None = None) -> float:
-    """A lower bound on the cost of every design from scratch (every module combination) that
-    meets the delay bound: the min-cost capacity LP at the cheapest price per unit.
+                    max_utilization: float = 1.0, time_limit_s: float | None = None,
+                    installed: np.ndarray | None = None) -> float:
+    """A lower bound on the cost of every design (every module combination) that meets the
+    delay bound: the min-cost capacity LP at the cheapest price per unit.
 
-    With κ_l = min over the modules of link l of cost/capacity, any combination of capacity C_l
-    costs ≥ κ_l C_l (fixed costs are ≥ 0).  A design meeting T ≤ T_max routes F with
+    With κ_l = min over the modules of link l of cost/capacity, any combination adding capacity
+    A_l costs ≥ κ_l A_l (fixed costs are ≥ 0).  A design meeting T ≤ T_max routes F with
     Σ_q F_q/(C_q − F_q) ≤ N_max (``max_queue_packets``: γ T_max less the least fixed-delay
-    packets), so every queue has C ≥ F_q (1 + 1/N_max), and C ≥ F_q/u under a utilisation cap u;
-    hence, over the links that have levels,
+    packets), so every queue has C ≥ m F_q with m = 1 + 1/N_max, and C ≥ F_q/u under a
+    utilisation cap u (m = max(1 + 1/N_max, 1/u)).  From scratch (C = A) this gives, over the
+    links that have levels,
 
-        cost ≥ max(1 + 1/N_max, 1/u) · Σ_l κ_l max_{q of l} F_q ≥ max(…) · LP(κ),
+        cost ≥ m · Σ_l κ_l max_{q of l} F_q ≥ m · LP(κ),
 
     LP(κ) the min-cost capacity LP (:mod:`~topo_opt.algorithms.min_cost_routing`), SNDlib's
-    linear relaxation without a delay bound.  Valid whatever the levels listed; weak where
+    linear relaxation without a delay bound.  For an upgrade that keeps ``installed`` capacities
+    C⁰ (C = C⁰ + A): A_l ≥ m F_q − C⁰_l, so cost ≥ m Σ_l κ_l (F_l − C⁰_l/m)⁺ ≥ m · LP(κ, free C⁰/m)
+    (``min_cost_capacity`` with ``free``).  Valid whatever the levels listed; weak where
     capacity is far above the flow.  -inf when the LP does not solve within ``time_limit_s``.
     """
     unit = np.full(network.n_links, np.inf)
@@ -106,11 +115,13 @@ def flow_cost_bound(network: Network, levels: CapacityLevels, max_queue_packets:
         prices = [module.cost / module.capacity for module in levels.modules[position] if module.capacity > 0]
         unit[l] = min(prices, default=np.inf)
     priced = np.flatnonzero(np.isfinite(unit))
+    factor = max(1.0 + 1.0 / max_queue_packets, 1.0 / max_utilization)
     try:
-        lp = min_cost_capacity(network, np.where(np.isfinite(unit), unit, 0.0), priced, time_limit_s)
+        lp = min_cost_capacity(network, np.where(np.isfinite(unit), unit, 0.0), priced, time_limit_s,
+                               None if installed is None else np.asarray(installed, float) / factor)
     except InfeasibleError:
         return math.inf
     except TopoOptError as exc:
         logger.info("no flow-cost bound: %s", exc)
         return -math.inf
-    return max(1.0 + 1.0 / max_queue_packets, 1.0 / max_utilization) * lp.cost
+    return factor * lp.cost

@@ -20,9 +20,6 @@ from topo_opt.model.attack import AttackCard, AttackFlow
 from topo_opt.model.network import Demand, Network
 from topo_opt.model.validation import replace_network
 
-_RULES = {"min-hop": baselines.min_hop_routing, "shortest-length": baselines.shortest_length_routing,
-          "ecmp": baselines.ecmp_routing}
-
 
 @dataclass(frozen=True)
 class AttackWhatIf:
@@ -49,7 +46,7 @@ class AttackWhatIf:
 def run_attack_whatif(network: Network, flows: tuple[AttackFlow, ...], card: AttackCard,
                       include_fixed_delay: bool = True) -> AttackWhatIf:
     """The attack what-if of the module docstring on the installed capacities."""
-    route = _RULES[card.routing_rule]
+    route = baselines.BASELINE_ROUTINGS[card.routing_rule]
     attack_net = replace_network(network, demands=[Demand(id=f"attack{i}:{f.source}>{f.target}", source=f.source,
                                                  target=f.target, rate=f.rate) for i, f in enumerate(flows)])
     normal = ClassTraffic(route(network), network.demand_rate, card.false_alarm)

@@ -18,7 +18,7 @@ from topo_opt.errors import InvalidInputError
 from topo_opt.io.bundled import bare_name, bundled_names, resolve
 from topo_opt.io.detect import regular_file, sniff_format
 from topo_opt.io.solution_json import file_sha256
-from topo_opt.io.topohub import is_topohub
+from topo_opt.io.topohub import is_topohub, topohub_document
 from topo_opt.model.scenarios import Scenario, scenario_grid
 from topo_opt.solve.cards import ModelCard, deprecations_already_said, load_card, resolve_card
 from topo_opt.solve.instance_loader import read_network
@@ -64,7 +64,7 @@ def expand_instances(patterns: tuple[str, ...]) -> list[str]:
             regular_file(pattern)  # a FIFO or device is an error, not "no such file"
             files = [pattern]
         elif is_topohub(pattern):
-            read_network(pattern)  # an unknown key is refused now, not in every job
+            topohub_document(pattern)  # an unknown key is refused now, not in every job (which sizes it)
             files = [pattern]
         elif bare_name(pattern, ".json") in bundled_names("instance"):
             files = [str(resolve(pattern, "instance"))]  # a bundled instance's name (abilene)

@@ -111,7 +111,15 @@ class Job:
 
 def job_id(instance_sha256: str, instance_name: str, card: dict[str, Any], scenario: Scenario,
            seed: int | None) -> str:
-    """16 hex digits of the SHA-256 of the job's inputs (instance content, card, scenario, seed)."""
+    """16 hex digits of the SHA-256 of the job's inputs (instance content, card, scenario, seed).
+
+    The card's ``solver.method`` enters with ``_`` for ``-``: method names were written
+    ``path_equilibration`` before they became kebab-case, and a batch recorded then keeps its
+    finished jobs whichever way the method is spelled now.
+    """
+    solver = card.get("solver")
+    if isinstance(solver, dict) and isinstance(solver.get("method"), str):
+        card = {**card, "solver": {**solver, "method": solver["method"].replace("-", "_")}}
     key = json.dumps({"instance": [instance_name, instance_sha256], "card": card,
                       "scenario": scenario.to_dict(), "seed": seed}, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:16]

@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+import numpy as np
+
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.model.network import Network
@@ -39,6 +41,8 @@ from topo_opt.algorithms.support_routing import min_delay_on_support
 CARD_PROBLEM = "modular-capacity"
 # Tight enough that the reported delays agree with any independent certified solve to 1e-6
 ROUTING_GAP = 1e-8
+ROUTING_SHARE = 0.1  # of a scenario's time limit, kept for routing the upgraded design
+MIN_UPGRADE_S = 1.0  # the upgrade solve gets at least this long (its starting design and bounds)
 
 COLUMNS = (
     "scenario", "demand_scale", "failed_links", "failed_nodes", "n_dropped_demands",
@@ -64,8 +68,8 @@ class WhatIfOptions:
     include_fixed_delay : bool
         T includes propagation and processing delays.
     mip_gap, time_limit_s : float
-        Relative MIP gap and time limit (s) of each scenario's upgrade MILP; the time limit
-        also bounds each min-delay routing solve.
+        Relative MIP gap of each scenario's upgrade, and the time limit (s) of each scenario
+        (routing, upgrade and the upgraded routing); it also bounds each min-delay routing solve.
     max_added_capacity : float, optional
         Largest capacity (rate unit) added to one link; None: twice the scenario's total demand.
     upgrades : bool
@@ -144,16 +148,20 @@ def _routing_metrics(network: Network, options: WhatIfOptions, link_capacity=Non
             "max_utilization": metrics.max_utilization}
 
 
-def _upgrade(network: Network, max_delay_s: float, options: WhatIfOptions) -> dict[str, Any]:
-    """The cheapest modules that bring T to at most ``max_delay_s``, and the upgraded routing."""
+def _upgrade(network: Network, max_delay_s: float, options: WhatIfOptions, time_limit_s: float,
+             start: dict[str, float]) -> dict[str, Any]:
+    """The cheapest modules that bring T to at most ``max_delay_s``, and the upgraded routing;
+    the upgrade solve gets ``time_limit_s``, its greedy module addition starts from the
+    capacities ``start`` (link id → rate unit; other links installed)."""
     from topo_opt.solve.modular_capacity import solve_modular_capacity
 
+    begin = np.asarray([max(start.get(link.id, 0.0), link.capacity) for link in network.links])
     try:
         result = solve_modular_capacity(
             network, sense="min-cost", max_delay_s=max_delay_s, max_utilization=options.max_utilization,
             include_fixed_delay=options.include_fixed_delay, mip_gap=options.mip_gap,
-            time_limit_s=options.time_limit_s, keep_installed=True,
-            max_added_capacity=options.max_added_capacity)
+            time_limit_s=time_limit_s, keep_installed=True,
+            max_added_capacity=options.max_added_capacity, start_capacity=begin if start else None)
     except InfeasibleError as exc:
         return {"upgrade_status": "infeasible", "upgrade_reason": str(exc)}
     record = {"upgrade_status": result.status.value, "upgrade_cost": result.objective,
@@ -167,12 +175,15 @@ def _upgrade(network: Network, max_delay_s: float, options: WhatIfOptions) -> di
 
 
 def evaluate_scenario(network: Network, scenario: Scenario, max_delay_s: float,
-                      options: WhatIfOptions) -> dict[str, Any]:
+                      options: WhatIfOptions, start: dict[str, float] | None = None) -> dict[str, Any]:
     """One record (keys :data:`COLUMNS`) for ``scenario`` applied to ``network``.
 
     A scenario that disconnects a demand or saturates a cut is a record with ``status``
     ``"infeasible"`` and the reason, not an exception; its upgrade is still sought when a cut
-    is saturated (more capacity can fix that), not when a demand is disconnected.
+    is saturated (more capacity can fix that), not when a demand is disconnected.  The whole
+    record takes about ``options.time_limit_s``: the upgrade solve gets what the routing of the
+    scenario left, less ``ROUTING_SHARE`` for routing the upgraded design.  ``start`` (link id →
+    capacity, e.g. a smaller scenario's upgrade) is where the upgrade's greedy addition starts.
 
     Raises
     ------
@@ -205,11 +216,21 @@ def evaluate_scenario(network: Network, scenario: Scenario, max_delay_s: float,
         record.update(upgrade_status="infeasible",
                       upgrade_reason="modules on the remaining links cannot reconnect the unreachable demands")
     elif options.upgrades:
-        record.update(_upgrade(net, max_delay_s, options))
+        left = options.time_limit_s * (1 - ROUTING_SHARE) - (time.perf_counter() - began)
+        record.update(_upgrade(net, max_delay_s, options, max(left, MIN_UPGRADE_S), start or {}))
     else:
         record["upgrade_status"] = "skipped"
     record["solve_time_s"] = time.perf_counter() - began
     return record
+
+
+def _added_capacity(network: Network, modules: list[dict]) -> dict[str, float]:
+    """Installed plus added capacity per upgraded link id (rate unit), from ``modules_added``."""
+    installed = {link.id: link.capacity for link in network.links}
+    out: dict[str, float] = {}
+    for row in modules:
+        out[row["link"]] = out.get(row["link"], installed[row["link"]]) + row["count"] * row["module_capacity"]
+    return out
 
 
 @dataclass(frozen=True)
@@ -248,9 +269,14 @@ def run_whatif(network: Network, scenarios: Sequence[Scenario], options: WhatIfO
     check_routable(network)
     max_delay_s = resolve_max_delay(network, options)
     records: list[dict[str, Any]] = []
+    upgraded: dict[tuple, dict[str, float]] = {}  # per failure set: the last upgrade's added capacity
     try:
         for scenario in scenarios:
-            records.append(evaluate_scenario(network, scenario, max_delay_s, options))
+            failures = (scenario.failed_links, scenario.failed_nodes)
+            records.append(evaluate_scenario(network, scenario, max_delay_s, options, upgraded.get(failures)))
+            added = _added_capacity(network, records[-1]["modules_added"])
+            if added:
+                upgraded[failures] = added
             if progress is not None:
                 progress(records[-1])
     except KeyboardInterrupt:

@@ -195,6 +195,11 @@ def _progress_printer(enabled: bool):
     return show
 
 
+def _overload_text(n_links: int, max_utilization: float) -> str:
+    """The OVERLOADED row of a summary table and of its warning line (README, *Overloaded designs*)."""
+    return f"{n_links} link(s) at or above capacity, max utilisation {_fmt(max_utilization)}"
+
+
 def _print_result(doc: dict) -> None:
     table = Table(title=f"{doc['instance']['name']}: {doc['model']['problem']} ({doc['method']})",
                   show_header=False)
@@ -202,8 +207,7 @@ def _print_result(doc: dict) -> None:
     table.add_row("termination / solution", f"{doc['termination']} / {doc['solution']}")
     overload = ""
     if doc.get("overloaded"):
-        overload = (f"{len(doc['details']['overloaded_links'])} link(s) at or above capacity, max utilisation "
-                    f"{_fmt(doc['details']['overload_max_utilization'])}")
+        overload = _overload_text(len(doc['details']['overloaded_links']), doc['details']['overload_max_utilization'])
         table.add_row("[bold red]OVERLOADED[/]", f"[bold red]{overload}[/]")
     unit = doc["objective_unit"]
     table.add_row(f"objective ({doc['objective_name']})", _fmt(doc["objective"], unit))
@@ -308,7 +312,7 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
     from topo_opt.evaluators.metrics import evaluate_design
     from topo_opt.io.solution_json import read_design, write_solution
     from topo_opt.model.traffic import traffic_descriptors
-    from topo_opt.evaluators.design_check import check_design
+    from topo_opt.evaluators.design_check import check_design, overloaded_links
 
     if queue == "mm1k" and buffer_packets is None:
         raise InvalidInputError("--queue mm1k needs --buffer K (packets)")
@@ -316,7 +320,7 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
     classes = traffic_classes(worst_case, traffic_class, traffic_file)
     network = _read(instance, fmt)
     design = read_design(solution, network)
-    problems = check_design(network, design, strict_capacity=False)
+    problems = check_design(network, design, capacity=False)  # an overloaded design is evaluated, and says so
     if problems:
         raise InvalidInputError(f"{solution}: invalid design: {problems[0]}")
     # the shapers are checked against the network before anything is printed
@@ -329,9 +333,14 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
         profiles = profiles_for(network, power_profile)
     metrics = evaluate_design(network, design, queue=queue, cs2=cs2, buffer_packets=buffer_packets,
                               include_fixed_delay=not no_fixed_delay, power=profiles)
-    doc = {"format": "topo-opt/evaluation", "version": 1, "queue": queue,
-           "units": {"rate": network.rate_unit, "delay": "s", "power": "W"}, **metrics.to_dict()}
+    overloaded, max_utilization = overloaded_links(network, design)
+    doc = {"format": "topo-opt/evaluation", "version": 1, "queue": queue,  # plain JSON: no cleaning walk
+           "units": {"rate": network.rate_unit, "delay": "s", "power": "W"},
+           "overloaded": bool(overloaded), "overloaded_links": overloaded, **metrics.to_dict()}
     table = Table(title=f"{network.name}: evaluation ({queue})", show_header=False)
+    overload = _overload_text(len(overloaded), max_utilization) if overloaded else ""
+    if overload:
+        table.add_row("[bold red]OVERLOADED[/]", f"[bold red]{overload}[/]")
     for key, value in doc["metrics"].items():
         if not isinstance(value, (list, dict)):
             table.add_row(key, _fmt(value))
@@ -351,6 +360,9 @@ def evaluate(instance: str, solution: str, queue: str, cs2: float, buffer_packet
     if out:
         write_solution(out, doc)
         stdout.print(f"evaluation written to {out}")
+    if overload:
+        shown = ", ".join(map(repr, overloaded[:5])) + (f" (+{len(overloaded) - 5} more)" if len(overloaded) > 5 else "")
+        click.echo(f"topo-opt: warning: overloaded: {overload}: {shown}", err=True)
 
 
 

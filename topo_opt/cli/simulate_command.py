@@ -159,10 +159,6 @@ def simulate(instance: str, solution: str, packets: float | None, duration: floa
     buffers), per-demand percentiles and loss.  A link with utilisation >= 1 and an infinite
     buffer is refused.  Ctrl-C stops after the finished replications (exit code 130).
     """
-    from dataclasses import replace
-
-    import numpy as np
-
     from topo_opt.io.atomic import atomic_write_text
     from topo_opt.io.solution_json import json_clean, read_design
     from topo_opt.simulation import Buffers, PacketLengths, SimulationOptions, simulate as run
@@ -187,8 +183,7 @@ def simulate(instance: str, solution: str, packets: float | None, duration: floa
     design = read_design(solution, network)
     # routing and on/off only: the simulator itself refuses overloaded queues with infinite buffers
     # and simulates them with finite ones
-    unlimited = replace(design, link_capacity=np.full(network.n_links, np.inf))
-    problems = check_design(network, unlimited, strict_capacity=False)
+    problems = check_design(network, design, capacity=False)
     if problems:
         raise InvalidInputError(f"{solution}: invalid design: {problems[0]}")
 

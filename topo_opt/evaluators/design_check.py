@@ -74,6 +74,24 @@ def check_design(network: Network, design: Design, *, strict_capacity: bool = Tr
     return problems
 
 
+#: Utilisation from which a link counts as overloaded: ρ ≥ 1 has no M/M/1 steady state, and an
+#: LP vertex that fills a link "exactly" may land a rounding error below 1.
+OVERLOAD_UTILIZATION = 1.0 - 1e-9
+
+
+def overloaded_links(network: Network, design: Design) -> tuple[list[str], float]:
+    """Ids of the links with a queue at utilisation ≥ :data:`OVERLOAD_UTILIZATION`, most loaded
+    first, and the largest utilisation (0 for an idle network; inf for traffic on no capacity)."""
+    load = network.queue_load(design.arc_flow(network))
+    capacity = network.queue_capacity(design.link_capacity)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(capacity > 0, load / capacity, np.where(load > 0, np.inf, 0.0))
+    over = np.flatnonzero(rho >= OVERLOAD_UTILIZATION)
+    over = over[np.argsort(-rho[over], kind="stable")]
+    links = list(dict.fromkeys(network.links[i].id for i in network.queue_link[over].tolist()))
+    return links, float(rho.max()) if rho.size else 0.0
+
+
 def check_result(network: Network, result: SolveResult, *, rtol: float = 1e-7,
                  power: Profiles | None = None, security: Mapping[str, float] | None = None,
                  capacity: bool = True) -> list[str]:

@@ -403,7 +403,9 @@ def separated_flow_analysis(system: ServerFlowSystem) -> WorstCaseBounds:
             continue
         chain = RateLatency(float(spare[a:z].min()), float(left_latency[a:z].sum()))
         flows[f] = delay_bound(system.flow_curve[f], chain) + system.flow_fixed_delay_s[f]
-    return WorstCaseBounds("sfa", flows, None, "", sigma, fp.iterations, fp.contraction,
+    # a flow's rate above its leftover service: a server on its path is loaded beyond its rate
+    message = "" if np.all(np.isfinite(flows)) else _overloaded(system)[1]
+    return WorstCaseBounds("sfa", flows, None, message, sigma, fp.iterations, fp.contraction,
                            fp.spectral_radius, fp.residual)
 
 

@@ -8,7 +8,8 @@ import numpy as np
 
 from topo_opt.errors import InvalidInputError
 from topo_opt.io.toml_file import apply_overrides, read_toml
-from topo_opt.model.attack import ROUTING_RULES, AttackCard
+from topo_opt.model.attack import AttackCard
+from topo_opt.model.routing_rules import BASELINE_RULES
 from topo_opt.model.network import Network
 
 _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
@@ -66,7 +67,7 @@ def load_attack_card(path: str | Path, network: Network, overrides: tuple[str, .
     if buffer < 1:
         raise InvalidInputError(f"{source}: queue.buffer_packets must be >= 1, got {buffer!r}")
     rule = values["routing"]["rule"]
-    if rule not in ROUTING_RULES:
-        raise InvalidInputError(f"{source}: routing.rule must be one of {', '.join(ROUTING_RULES)}, got {rule!r}")
+    if rule not in BASELINE_RULES:
+        raise InvalidInputError(f"{source}: routing.rule must be one of {', '.join(BASELINE_RULES)}, got {rule!r}")
     step = _probability(source, "protect.detection_step", values["protect"]["detection_step"])
     return AttackCard(f, d, buffer, rule, step, max(int(values["protect"]["top"]), 1), source)

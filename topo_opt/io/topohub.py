@@ -72,6 +72,25 @@ def _unknown(key: str, topohub) -> InvalidInputError:
         f"{data}){hint}")
 
 
+def topohub_document(spec: str) -> dict:
+    """The node-link dict topohub holds for ``spec`` (``topohub:GROUP/NAME`` or ``GROUP/NAME``),
+    as it is: no network built, no capacities; enough to check that the key exists.
+
+    Raises
+    ------
+    SolverUnavailableError
+        topohub is not installed.
+    InvalidInputError
+        Unknown key (the message gives the key forms and near names).
+    """
+    key = spec[len(PREFIX):] if is_topohub(spec) else spec
+    topohub = _topohub()
+    try:
+        return topohub.get(key)
+    except (KeyError, FileNotFoundError, OSError):
+        raise _unknown(key, topohub) from None
+
+
 def read_topohub(spec: str, *, missing_capacity_bps: float | None = None) -> Network:
     """The topohub graph ``spec`` (``topohub:GROUP/NAME``) with lengths and gravity demands.
 
@@ -91,11 +110,7 @@ def read_topohub(spec: str, *, missing_capacity_bps: float | None = None) -> Net
         Unknown key (the message gives the key forms and near names), or no capacity.
     """
     key = spec[len(PREFIX):] if is_topohub(spec) else spec
-    topohub = _topohub()
-    try:
-        doc = topohub.get(key)
-    except (KeyError, FileNotFoundError, OSError):
-        raise _unknown(key, topohub) from None
+    doc = topohub_document(key)
     xy = {str(n["id"]): tuple(map(float, n["pos"])) for n in doc["nodes"]}
     # Gabriel graphs lie in a plane, and some SNDlib graphs (pioro40) carry drawing coordinates
     # outside ±180/±90: as the SNDlib reader does, those are kept in metadata, not as lon/lat

@@ -21,9 +21,8 @@ from topo_opt.errors import InvalidInputError
 from topo_opt.measure.counters import Key
 from topo_opt.model.design import Routing
 from topo_opt.model.network import Demand, Network
+from topo_opt.model.routing_rules import BASELINE_RULES
 from topo_opt.model.validation import replace_network
-
-ROUTING_RULES = ("min-hop", "shortest-length", "ecmp")
 
 
 def all_pairs(network: Network) -> Network:
@@ -46,12 +45,10 @@ def routing_for(network: Network, rule: str) -> Routing:
     """
     from topo_opt.algorithms import baselines
 
-    rules = {"min-hop": baselines.min_hop_routing, "shortest-length": baselines.shortest_length_routing,
-             "ecmp": baselines.ecmp_routing}
-    if rule in rules:
-        return rules[rule](network)
+    if rule in baselines.BASELINE_ROUTINGS:
+        return baselines.BASELINE_ROUTINGS[rule](network)
     if not Path(rule).is_file():
-        raise InvalidInputError(f"routing {rule!r} is neither {', '.join(ROUTING_RULES)} nor a solution file")
+        raise InvalidInputError(f"routing {rule!r} is neither {', '.join(BASELINE_RULES)} nor a solution file")
     from topo_opt.io.solution_json import read_design
 
     return read_design(rule, network).routing

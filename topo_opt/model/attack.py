@@ -29,8 +29,6 @@ import numpy as np
 from topo_opt.errors import InvalidInputError
 from topo_opt.model.network import Network
 
-ROUTING_RULES = ("min-hop", "shortest-length", "ecmp")
-
 
 @dataclass(frozen=True)
 class AttackFlow:

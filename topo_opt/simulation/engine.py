@@ -41,6 +41,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from topo_opt.algorithms.binary_heap import heap_push, heap_replace_top
+
 DONE, PAUSED, GROW_TRANSIT, GROW_RECORDS = 0, 1, 2, 3
 REDRAWN, KEPT, FIXED, EMPIRICAL = 0, 1, 2, 3
 BY_PACKETS, BY_DURATION = 0, 1
@@ -63,39 +65,6 @@ def seed(value):
     np.random.seed(value)
 
 
-@njit(cache=True, inline="always")
-def _push(heap_t, heap_id, n, t, ident):
-    i = n
-    while i > 0:
-        parent = (i - 1) >> 1
-        if heap_t[parent] <= t:
-            break
-        heap_t[i] = heap_t[parent]
-        heap_id[i] = heap_id[parent]
-        i = parent
-    heap_t[i] = t
-    heap_id[i] = ident
-
-
-@njit(cache=True, inline="always")
-def _sift_down(heap_t, heap_id, n, t, ident):
-    """Put (t, ident) at the root of a heap of ``n`` entries and restore the heap order."""
-    i = 0
-    while True:
-        child = 2 * i + 1
-        if child >= n:
-            break
-        if child + 1 < n and heap_t[child + 1] < heap_t[child]:
-            child += 1
-        if heap_t[child] >= t:
-            break
-        heap_t[i] = heap_t[child]
-        heap_id[i] = heap_id[child]
-        i = child
-    heap_t[i] = t
-    heap_id[i] = ident
-
-
 @njit(cache=True)
 def _length(mode, mean, sizes, cumulative):
     if mode == FIXED:
@@ -110,7 +79,7 @@ def start(dem_rate, dem_proc, heap_t, heap_id, counters):
     """Put every demand's first Poisson arrival (at its first queue) in the heap."""
     n = 0
     for k in range(dem_rate.size):
-        _push(heap_t, heap_id, n, np.random.exponential(1.0 / dem_rate[k]) + dem_proc[k], -(k + 1))
+        heap_push(heap_t, heap_id, n, np.random.exponential(1.0 / dem_rate[k]) + dem_proc[k], -(k + 1))
         n += 1
     counters[C_HEAP] = n
 
@@ -179,7 +148,7 @@ def run(dem_rate, dem_proc, dem_first_path, dem_end_path, path_cum, path_indptr,
             length = 0.0
             if length_mode != REDRAWN:
                 length = _length(length_mode, mean_length, sizes, cumulative)
-            _sift_down(heap_t, heap_id, n_heap, t + np.random.exponential(1.0 / dem_rate[k]), ident)
+            heap_replace_top(heap_t, heap_id, n_heap, t + np.random.exponential(1.0 / dem_rate[k]), ident)
         else:  # the oldest packet in transit on arc `ident` reaches its next queue
             off = tr_off[ident]
             i = tr_head[ident]
@@ -196,9 +165,9 @@ def run(dem_rate, dem_proc, dem_first_path, dem_end_path, path_cum, path_indptr,
             tr_count[ident] -= 1
             if tr_count[ident] == 0:
                 n_heap -= 1
-                _sift_down(heap_t, heap_id, n_heap, heap_t[n_heap], heap_id[n_heap])
+                heap_replace_top(heap_t, heap_id, n_heap, heap_t[n_heap], heap_id[n_heap])
             else:
-                _sift_down(heap_t, heap_id, n_heap, transit[off + i].time, ident)
+                heap_replace_top(heap_t, heap_id, n_heap, transit[off + i].time, ident)
 
         # the packet (demand k, path, hop h) arrives at time t at the queue of its hop
         base = path_indptr[path]
@@ -268,7 +237,7 @@ def run(dem_rate, dem_proc, dem_first_path, dem_end_path, path_cum, path_indptr,
             transit[j].time = leave + arc_onward[a]
             tr_count[a] = count + 1
             if count == 0:
-                _push(heap_t, heap_id, n_heap, leave + arc_onward[a], a)
+                heap_push(heap_t, heap_id, n_heap, leave + arc_onward[a], a)
                 n_heap += 1
             if count + 1 == tr_size[a]:
                 counters[C_FULL_ARC] = a

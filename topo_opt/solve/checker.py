@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from topo_opt.evaluators.delay import DelayObjective
-from topo_opt.evaluators.design_check import check_result
+from topo_opt.evaluators.design_check import check_result, overloaded_links
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult
@@ -72,11 +72,6 @@ def check_card(network: Network, card: ModelCard, result: SolveResult) -> list[s
     return problems
 
 
-#: Utilisation from which a link counts as overloaded: ρ ≥ 1 has no M/M/1 steady state, and an
-#: LP vertex that fills a link "exactly" may land a rounding error below 1.
-OVERLOAD_UTILIZATION = 1.0 - 1e-9
-
-
 def flag_overload(network: Network, result: SolveResult) -> None:
     """Mark a result whose design loads some link to its capacity or beyond.
 
@@ -89,17 +84,10 @@ def flag_overload(network: Network, result: SolveResult) -> None:
     """
     if result.design is None:
         return
-    load = network.queue_load(result.design.arc_flow(network))
-    capacity = network.queue_capacity(result.design.link_capacity)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rho = np.where(capacity > 0, load / capacity, np.where(load > 0, np.inf, 0.0))
-    over = np.flatnonzero(rho >= OVERLOAD_UTILIZATION)
-    result.details["overloaded"] = bool(over.size)
-    if not over.size:
+    links, top = overloaded_links(network, result.design)
+    result.details["overloaded"] = bool(links)
+    if not links:
         return
-    over = over[np.argsort(-rho[over], kind="stable")]
-    links = list(dict.fromkeys(network.links[i].id for i in network.queue_link[over].tolist()))
-    top = float(rho[over[0]])
     shown = ", ".join(repr(i) for i in links[:5]) + (f" (+{len(links) - 5} more)" if len(links) > 5 else "")
     result.details["overloaded_links"] = links
     result.details["overload_max_utilization"] = top

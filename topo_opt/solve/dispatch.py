@@ -30,12 +30,6 @@ Callback = Callable[[dict], None]
 AUTO_EQUILIBRATION_MIN_NODES = 100
 AUTO_STALL_ITERATIONS = 20
 
-_BASELINE_RULES = {
-    "min-hop": baselines.min_hop_routing,
-    "shortest-length": baselines.shortest_length_routing,
-    "ecmp": baselines.ecmp_routing,
-}
-
 logger = logging.getLogger(__name__)
 
 
@@ -93,7 +87,7 @@ def _cutting_planes_after_stall(network: Network, stalled: SolveResult, common: 
 def run_routing_baseline(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
     rule = card.get("routing.rule")
     start = time.perf_counter()
-    design = Design.for_network(network, _BASELINE_RULES[rule](network))
+    design = Design.for_network(network, baselines.BASELINE_ROUTINGS[rule](network))
     delay = DelayObjective.for_network(network).value(design.arc_flow(network))
     message = "" if math.isfinite(delay) else \
         "the routing saturates at least one link: its M/M/1 delay is unbounded"

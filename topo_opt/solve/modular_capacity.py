@@ -47,6 +47,7 @@ import numpy as np
 
 from topo_opt.algorithms.capacity_flow_assignment import continuous_design, min_fixed_delay_s
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
+from topo_opt.algorithms.greedy_upgrade import carrying_levels, greedy_upgrade
 from topo_opt.algorithms.min_cost_routing import flow_cost_bound
 from topo_opt.algorithms.modular_descent import check_budget, greedy_level_descent
 from topo_opt.algorithms.shortest_paths import require_no_bridge
@@ -64,12 +65,14 @@ from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 from topo_opt.solve.kelley import KelleyRun, run_kelley
 from topo_opt.solve.modular_neighbourhood import neighbourhood_search
+from topo_opt.solve.upgrade_bound import upgrade_bound
 
 logger = logging.getLogger(__name__)
 Callback = Callable[[dict], None]
 ROUTING_GAP = 1e-7  # certified gap of the routing that checks each design
 MAX_ROUNDS = 200
 CHECK_GAP = 1e-4  # routing gap of the descent's checks (a design meets T_max if its routing's delay does)
+UPGRADE_BOUND_SHARE = 0.5  # of the time left after the starting upgrade, for its bounds (solve/upgrade_bound.py)
 #: Of the time limit, kept for the bound over every module combination when a list was thinned:
 #: on 22–50-node networks the design comes from the starting design and its descent, and one
 #: loop round over the listed levels improves the bound, not the design (benchmarks/BENCHMARKS.md)
@@ -133,6 +136,23 @@ def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utili
         return _Routed(design, routed.objective, routed.lower_bound)
     delay = DelayObjective.for_network(network, capacity, include_fixed_delay).value(design.arc_flow(network))
     return _Routed(design, delay, None)
+
+
+def _upgrade_route(network: Network, levels: CapacityLevels, max_delay_s: float, max_utilization: float,
+                   include_fixed_delay: bool):
+    """The ``route`` of :func:`~topo_opt.algorithms.greedy_upgrade.greedy_upgrade`: each design
+    routed to ``CHECK_GAP``, warm-started from the one before (capacities only grow)."""
+    previous = [None]
+
+    def route(picked: np.ndarray) -> tuple[bool, np.ndarray | None]:
+        capacity = np.zeros(network.n_links)
+        capacity[levels.link[picked]] = levels.capacity[picked]
+        routed = _route(network, capacity, None, max_utilization, include_fixed_delay, CHECK_GAP, start=previous[0])
+        if routed.design is None:
+            return False, None
+        previous[0] = routed.design
+        return routed.delay_s <= max_delay_s, network.queue_load(routed.design.arc_flow(network))
+    return route
 
 
 def _level_cuts(network: Network, block, solver: HighsSolver, picked: np.ndarray,
@@ -225,7 +245,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                            include_fixed_delay: bool = True, mip_gap: float = 0.01,
                            time_limit_s: float = 600.0, keep_installed: bool = True,
                            topology: bool = False, survivable: bool = False,
-                           max_added_capacity: float | None = None,
+                           max_added_capacity: float | None = None, start_capacity: np.ndarray | None = None,
                            callback: Callback | None = None) -> SolveResult:
     """Cheapest modules for a delay bound (``min-cost``) or least delay for a budget (``min-delay``).
 
@@ -244,6 +264,10 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     survivable : bool
         ``min-cost`` only: T ≤ T_max also after any single link failure (each failure is routed
         again, with the capacities of the design).
+    start_capacity : ndarray, optional
+        Upgrades (``min-cost``, ``keep_installed``): per link, the capacities rounded up to
+        levels where greedy module addition starts (e.g. a smaller scenario's upgrade; default
+        the installed capacities).
 
     Raises
     ------
@@ -275,7 +299,10 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                                   "propagation and processing delay of the shortest routes")
     continuous, continuous_source = continuous_design(network, links, sense, max_delay_s, budget, include_fixed_delay,
                                                       time_limit_s - (time.perf_counter() - began), CHECK_GAP)
-    levels = capacity_levels(network, cap, keep_installed, links, target_capacity=continuous)
+    # an upgrade's levels are focused on the installed capacities: single modules first, where
+    # the cheap upgrades are (the continuous design is one from scratch)
+    levels = capacity_levels(network, cap, keep_installed, links,
+                             target_capacity=network.link_capacity if keep_installed else continuous)
     model = build_modular_capacity_model(
         network, levels, sense=sense, max_packets=None if max_delay_s is None else gamma * max_delay_s,
         budget=budget, max_utilization=max_utilization, include_fixed_delay=include_fixed_delay,
@@ -292,7 +319,18 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         largest = levels.largest()
         rounded = [covering_levels(levels, capacity) for capacity in
                    ([] if continuous is None else [continuous]) + [network.link_capacity]]
-        for picked in [np.where(r >= 0, r, largest) for r in rounded] + [largest]:
+        starts = [np.where(r >= 0, r, largest) for r in rounded] + [largest]
+        if keep_installed and not survivable:  # upgrades: greedy module addition first
+            begin = None if start_capacity is None else covering_levels(levels, start_capacity)
+            route = _upgrade_route(network, levels, max_delay_s, max_utilization, include_fixed_delay)
+            added = greedy_upgrade(network, levels, route, check_budget(len(largest), time_limit_s),
+                                   None if begin is None else np.where(begin >= 0, begin, largest))
+            if added is None:  # e.g. the installed network cannot carry the demands
+                carrying = carrying_levels(network, levels, links, time_limit_s - (time.perf_counter() - began))
+                added = None if carrying is None else greedy_upgrade(
+                    network, levels, route, check_budget(len(largest), time_limit_s), carrying)
+            starts = starts if added is None else [added] + starts
+        for picked in starts:
             capacity = np.zeros(network.n_links)
             capacity[levels.link[picked]] = levels.capacity[picked]
             checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay)
@@ -316,7 +354,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
             start["descent_cost"] = best_value
             start["time_s"] = time.perf_counter() - began
     thinned = bool(levels.truncated)
-    flow_bound = -math.inf  # valid over every combination, for designs from scratch with a delay bound
+    flow_bound = -math.inf  # valid over every combination: designs from scratch with a delay bound, upgrades
     if sense == "min-cost" and not keep_installed:
         flow_bound = flow_cost_bound(network, levels, gamma * (max_delay_s - floor), max_utilization,
                                      time_limit_s - (time.perf_counter() - began))
@@ -332,13 +370,13 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         state["outcome"] = outcome
         return outcome.bound / gamma if sense == "min-delay" else outcome.bound
 
-    def check(picked: np.ndarray) -> tuple[tuple | None, list]:
-        """Route the design of the levels ``picked`` (every scenario): its record when it meets
-        T_max (``min-cost``; any design for ``min-delay``), else None, and the routings."""
+    def check(picked: np.ndarray, gap: float = ROUTING_GAP, start: Design | None = None) -> tuple[tuple | None, list]:
+        """Route the design of the levels ``picked`` (every scenario) to ``gap``: its record when it
+        meets T_max (``min-cost``; any design for ``min-delay``), else None, and the routings."""
         capacity = np.zeros(network.n_links)
         capacity[levels.link[picked]] = levels.capacity[picked]
-        checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay)
-                  for failed in model.failed_links]
+        checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay, gap,
+                         start if failed is None else None) for failed in model.failed_links]
         worst = max(check.delay_s for check in checks)
         record = (checks[0].design, picked, float(levels.cost[picked].sum()), checks[0].delay_s, worst)
         return (record if sense == "min-delay" or worst <= max_delay_s else None), checks
@@ -379,8 +417,21 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         if callback:
             callback(_listed(record, flow_bound) if thinned else record)
 
+    if sense == "min-cost" and keep_installed and not survivable and best is not None:
+        # upgrades: bounds over every combination before the MILP, and the screen's designs
+        upgrade = upgrade_bound(network, levels, max_delay_s, gamma * (max_delay_s - floor), best,
+                                lambda picked, start: check(picked, CHECK_GAP, start),
+                                max_utilization=max_utilization, include_fixed_delay=include_fixed_delay,
+                                time_limit_s=UPGRADE_BOUND_SHARE * (time_limit_s - (time.perf_counter() - began)))
+        flow_bound = upgrade.bound
+        if upgrade.design is not None and upgrade.design[2] < best_value:
+            best_value, best = upgrade.design[2], upgrade.design
+            state.update(best_value=best_value, best=best)
+        start["upgrade_bound"] = {**upgrade.parts, "source": upgrade.source,
+                                  "time_s": time.perf_counter() - began}
+    proven = sense == "min-cost" and relative_gap(best_value, flow_bound) <= mip_gap  # no MILP needed
     searched = []  # the neighbourhood search's records: each design it accepted
-    if sense == "min-cost" and best is not None and thinned:  # small problems: the MILP is quick
+    if sense == "min-cost" and best is not None and thinned and not proven:  # small problems: the MILP is quick
         def improved(record: dict) -> None:
             record.update(lower_bound=flow_bound, gap=relative_gap(record["objective"], flow_bound))
             searched.append(record)
@@ -412,6 +463,10 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     progress = CertifiedProgress(mip_gap, loop_limit_s, MAX_ROUNDS, report, start_s=began)
     if start.get("neighbourhood_interrupted"):
         run = KelleyRun(Status.INTERRUPTED, "interrupted (Ctrl-C): the best design so far", 0, -math.inf, 0, 0)
+    elif proven:
+        run = KelleyRun(Status.OPTIMAL, "", 0, flow_bound, 0, 0)
+    elif time.perf_counter() - began >= time_limit_s:  # the starting design and bounds took the time
+        run = KelleyRun(Status.TIME_LIMIT, "time limit reached before the first MILP round", 0, -math.inf, 0, 0)
     else:
         run = run_kelley(solver, progress, bound=master_bound, incumbent=incumbent, cut=cut,
                          time_limit_s=loop_limit_s, milp=True)
@@ -434,7 +489,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         status = Status.ITERATION_LIMIT
     message = "" if status is Status.OPTIMAL else run.message
     listed_bound = lower
-    if thinned and status is not Status.INTERRUPTED:
+    if thinned and status is not Status.INTERRUPTED and not proven and time.perf_counter() - began < time_limit_s:
         lower, stopped = _full_problem_bound(solver, model, levels, sense, gamma,
                                              None if best is None else best[1],
                                              time_limit_s - (time.perf_counter() - began))
@@ -444,12 +499,14 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         elif status is Status.OPTIMAL and relative_gap(best_value, lower) > mip_gap:
             status = Status.ITERATION_LIMIT
             message = "optimal over the listed levels; the bound over every module combination is lower"
+        elif status is Status.TIME_LIMIT and best is not None and relative_gap(best_value, lower) <= mip_gap:
+            status, message = Status.OPTIMAL, ""  # the full bound closed the gap the loop left
         record = {"iteration": rounds, "time_s": time.perf_counter() - began, "objective": best_value,
                   "lower_bound": lower, "gap": relative_gap(best_value, lower)}
         history.append(record)
         if callback:
             callback(record)
-    elif thinned:  # Ctrl-C before the full bound: nothing proven beyond the listed levels
+    elif thinned:  # Ctrl-C or no time before the full bound: nothing proven beyond the listed levels
         lower = flow_bound
     else:
         lower = max(lower, flow_bound)
@@ -475,8 +532,9 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         "starting_design": start, "continuous_design": continuous_source, "cut_sets": len(model.cut_sets),
         "lower_bound_source": "the larger of the MILP dual bound with tangent cuts, over every module "
         "combination" + (" (listed levels priced at the cheapest combination they dominate)" if thinned else "")
-        + (", or the flow-cost bound (cheapest routing at the cheapest price per unit)"
-           if math.isfinite(flow_bound) else ""),
+        + (f", or the upgrade bound ({start['upgrade_bound']['source']}, solve/upgrade_bound.py)"
+           if "upgrade_bound" in start else ", or the flow-cost bound (cheapest routing at the cheapest "
+           "price per unit)" if math.isfinite(flow_bound) else ""),
         "listed_levels_bound": listed_bound, "flow_cost_bound": flow_bound,
     }
     if not keep_installed:  # the installed capacities priced with the same modules (levels focused

@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any, Callable
 
+from topo_opt.model.routing_rules import BASELINE_RULES, CAPACITY_RULES, FIXED_RULES
+
 #: section -> key -> (type, default, allowed values or None); (float, str) = a number or a keyword
 Schema = dict[str, dict[str, tuple[Any, Any, "tuple | None"]]]
-
-#: Routing rules of the continuous capacity-assignment cards (``joint`` = CFA).
-CAPACITY_ROUTING_RULES = ("min-delay", "min-hop", "shortest-length", "ecmp", "joint")
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ _SOLVER_COMMON = {
 _POWER = {"profiles": (str, "", None), "default_profile": (str, "core-router", None)}
 _LP = {"solver": {"time_limit_s": (float, 600.0, None)}}
 _CAPACITY_ASSIGNMENT = {
-    "routing": {"rule": (str, "min-delay", CAPACITY_ROUTING_RULES)},
+    "routing": {"rule": (str, "min-delay", CAPACITY_RULES)},
     "objective": {"include_fixed_delay": (bool, True, None)},
     "cfa": {"starts": (int, 4, None), "seed": (int, 0, None)},
     "solver": {"gap": (float, 1e-6, None), "time_limit_s": (float, 600.0, None)},
@@ -88,7 +87,7 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
     Problem("min-hop", _LP, f"{_DISPATCH}:run_lp"),
     Problem("fortz-thorup", _LP, f"{_DISPATCH}:run_lp"),
     Problem("routing-baseline", {
-        "routing": {"rule": (str, "min-hop", ("min-hop", "shortest-length", "ecmp"))},
+        "routing": {"rule": (str, "min-hop", BASELINE_RULES)},
     }, f"{_DISPATCH}:run_routing_baseline"),
     Problem("capacity-min-delay-budget", {  # topo_opt.algorithms.capacity_flow_assignment
         **_CAPACITY_ASSIGNMENT, "constraints": {"budget": ((float, str), "installed", ("installed",))},
@@ -97,7 +96,7 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
         **_CAPACITY_ASSIGNMENT, "constraints": {"max_delay_s": ((float, str), "installed", ("installed",))},
     }, f"{_DISPATCH}:run_capacity_assignment"),
     Problem("capacity-worst-case-deadline", {  # topo_opt.solve.worst_case_capacity
-        "routing": {"rule": (str, "min-hop", ("min-delay", "min-hop", "shortest-length", "ecmp"))},
+        "routing": {"rule": (str, "min-hop", FIXED_RULES)},
         "deadline": {"max_delay_s": ((float, str), "installed", ("installed",)),
                      "class_max_delay_s": (dict, {}, None)},
         "traffic": {"burst": ((float, str), "auto", ("auto",)), "max_packet": ((float, str), "auto", ("auto",)),
