@@ -1,5 +1,6 @@
 """Gradient projection: closed forms, real instances, certificates, limits and errors."""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -162,3 +163,31 @@ def test_no_demands_is_an_input_error():
     abilene = read_instance("instances/abilene.json")
     with pytest.raises(InvalidInputError, match="has no demands to route"):
         solve_min_delay_gp(replace_network(abilene, demands=()))
+
+
+@pytest.mark.parametrize("method", ["gradient-projection", "path-equilibration"])
+def test_capacities_within_rounding_of_the_flows_neither_overflow_nor_worsen_the_start(method):
+    """Capacities 1e-15 above the loads of a strictly feasible start (a continuous design at a
+    huge T_max gives such capacities): slacks below the rounding of the loads made curvatures
+    negative, and gradient projection's conjugate-gradient preconditioner overflowed (1/tiny)
+    or divided by zero.  Now no RuntimeWarning; the answer is a strictly feasible routing no
+    worse than the start, with a bound below it."""
+    from topo_opt.algorithms.baselines import min_hop_sized
+    from topo_opt.algorithms.path_equilibration import solve_min_delay_pe
+    from topo_opt.evaluators.delay import DelayObjective
+
+    net = min_hop_sized(read_sndlib(real_file("sndlib", "abilene.txt")))
+    start = min_hop_routing(net)
+    load = net.queue_load(start.arc_flow(net.demand_rate, net.n_arcs))
+    capacity = np.zeros(net.n_links)
+    np.maximum.at(capacity, net.queue_link, load)
+    capacity = np.where(capacity > 0, capacity * (1 + 1e-15), net.link_capacity)
+    start_delay = DelayObjective.for_network(net, capacity).value(start.arc_flow(net.demand_rate, net.n_arcs))
+    assert math.isfinite(start_delay)
+    run = solve_min_delay_gp if method == "gradient-projection" else solve_min_delay_pe
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = run(net, link_capacity=capacity, start=start, gap=1e-6, max_iterations=50)
+    assert math.isfinite(result.objective) and result.objective <= start_delay
+    assert result.lower_bound <= result.objective
+    assert check_result(net, result) == []

@@ -136,3 +136,27 @@ def test_auto_hands_a_stalled_gradient_projection_to_cutting_planes(monkeypatch)
     assert result.details["stalled_gap"] > 1e-6
     assert result.status.value == "optimal" and result.gap <= 1e-6
     assert check_result(network, result) == []
+
+
+@pytest.mark.parametrize("key", ["topozoo/Internode", "topozoo/Arnes", "gabriel/25/1"])
+def test_topohub_networks_are_decided_on_both_sides_of_capacity(key):
+    """Real topologies that no other near-capacity test holds (topohub: Topology Zoo and a
+    Gabriel graph, gravity demands, links sized): at 99.9 % of the maximum concurrent flow the
+    front door (method ``auto``) certifies the gap with a routing that loads the cut to ≥ 0.999
+    and passes the shared checker; at 100.1 % it says infeasible with a dual bound ≥ 1 and the
+    cut (weak duality against the LP's U* = 1.001)."""
+    pytest.importorskip("topohub", reason="topohub is not installed (pip install -e '.[test]')")
+    from topo_opt.solve.instance_loader import read_network
+
+    network = read_network(f"topohub:{key}", "auto")
+    u_star = solve_max_utilization(network).lower_bound
+    card = load_card(str(MODELS / "min-delay.toml"), ('solver.method="auto"', "solver.gap=1e-6"))
+    feasible = scale_demands(network, 0.999 / u_star)
+    result = solve(feasible, card)
+    assert result.status.value == "optimal" and result.gap <= 1e-6
+    assert 0.999 - 1e-6 <= max_utilization(feasible, result.design.routing) < 1.0
+    assert check_result(feasible, result) == [] and result.violations == []
+    with pytest.raises(InfeasibleError, match=r"infeasible: max utilisation >= 1\.0\d*; saturated links") as err:
+        solve(scale_demands(network, 1.001 / u_star), card)
+    assert 1.0 <= err.value.details["max_utilization_lower_bound"] <= 1.001 * (1 + 1e-7)
+    assert err.value.details["saturated_links"] and err.value.details["demands"]

@@ -56,7 +56,8 @@ def delay_line_search(objective: DelayObjective, arc_flow: np.ndarray, direction
 
     Newton's method on the convex ``φ(β) = T(F + β ΔF) + β s`` with bisection safeguard:
     ``φ'(β) = ∇T(F + βΔF)·ΔF + s`` and ``φ''(β) = Σ_q T''_q ΔF_q²``.  Steps never reach a
-    queue's capacity, where ``φ`` is infinite.  ``s`` (``linear_slope``, in units of T per unit
+    queue's capacity, where ``φ`` is infinite, also by rounding (capacities within an ulp of the
+    loads).  ``s`` (``linear_slope``, in units of T per unit
     β) is the slope of a linear cost added to T, as in the composite goal; 0 for delay alone.
     """
     network = objective.network
@@ -68,6 +69,9 @@ def delay_line_search(objective: DelayObjective, arc_flow: np.ndarray, direction
 
     def derivatives(beta: float) -> tuple[float, float]:
         flow = arc_flow + beta * direction
+        load = network.queue_load(flow)
+        if np.any((load > 0) & (load >= objective.queue_capacity)):
+            return math.inf, math.inf  # at capacity by rounding (slack below a load's ulp): beyond
         return (float(objective.arc_gradient(flow) @ direction) + linear_slope,
                 float(objective.queue_second_derivative(flow) @ load_step ** 2))
 
@@ -90,7 +94,7 @@ def delay_line_search(objective: DelayObjective, arc_flow: np.ndarray, direction
             lo = beta
         if hi - lo <= 1e-14 * hi:
             break
-    return beta
+    return beta if math.isfinite(first) else lo
 
 
 @dataclass

@@ -37,7 +37,12 @@ again (nobel-germany and germany50 at 99.9 %: gap 3e-3 after 120 s; abilene at 9
 after 300 iterations).  A demand whose basic path runs dry keeps being scaled back, bending the
 direction too, while that path stays basic.  With both rules above, nobel-germany certifies
 1e-6 in 18 iterations (0.36 s), germany50 in 0.44 s (benchmarks/BENCHMARKS.md, near capacity).  If the projected Newton direction does not descend,
-the diagonal step is used.  Jacobi sweeps of the plain diagonal step all along were measured
+the diagonal step is used.  Capacities within rounding of the flows (a continuous design at a
+huge T_max leaves slacks of ~1e-15 C) make the computed slacks meaningless: an iterate at
+capacity by rounding takes no Newton step (its curvatures turned negative and the
+preconditioner overflowed), the line search treats such points as beyond capacity, and the
+method stops with its best iterate (``details["rounding_limit"]``) when the exact arc flows
+of an iterate reach a capacity.  Jacobi sweeps of the plain diagonal step all along were measured
 first: with all demands moving at once the line search cuts them to 10–20 % and the gap
 stalls near 1e-2 on planar30, where the Newton steps reach 1e-6 in about ten iterations.
 
@@ -119,9 +124,12 @@ class _NewtonSolver:
     def step(self, paths: Routing, flow: np.ndarray, arc_flow: np.ndarray,
              forcing: float) -> tuple[np.ndarray, np.ndarray, float]:
         """One projected Newton step; returns new path flows, arc flows, restricted gap."""
-        self._prepare(paths, flow)
         objective = self.objective
         network = objective.network
+        load = network.queue_load(arc_flow)
+        if np.any((load > 0) & (load >= objective.queue_capacity)):
+            return flow, arc_flow, 0.0  # at capacity by rounding: no curvature to trust, no step
+        self._prepare(paths, flow)
         gradient = objective.arc_gradient(arc_flow)
         curvature = objective.queue_second_derivative(arc_flow)[network.arc_queue]
         reduced = self._b @ gradient  # d_p − d_{b_k}
@@ -276,19 +284,25 @@ def solve_min_delay_gp(network: Network, *, link_capacity: np.ndarray | None = N
     rate = network.demand_rate
     solver = _NewtonSolver(objective)
     newton_steps = iteration = 0
-    kept = None  # (paths, flow, T) of the last iterate whose bound was computed
+    kept = None  # (paths, flow, T) of the best iterate whose bound was computed
+    rounding_limit = False
     try:
         while True:
             iteration += 1
             arc_flow = paths.carried_flow(flow, network.n_arcs)  # exact, without the drift of incremental updates
             value = objective.value(arc_flow)
+            if not math.isfinite(value):  # the last steps reached capacity by rounding: the best iterate
+                status = Status.ITERATION_LIMIT
+                rounding_limit = True
+                break
             gradient = objective.arc_gradient(arc_flow)
             forest = shortest_path_forest(graph, gradient, network.demand_source)
             paths, flow, _, distance = extend_with_shortest_paths(paths, flow, forest, network, gradient,
                                                                   drop_empty=True)
             status = progress.update(iteration, value,
                                      frank_wolfe_bound(value, gradient, arc_flow, distance, rate))
-            kept = (paths, flow, value)
+            if kept is None or value <= kept[2]:  # rounding near capacity can raise T (see the docstring)
+                kept = (paths, flow, value)
             if status is not None:
                 break
             global_gap = value - progress.lower_bound
@@ -307,7 +321,11 @@ def solve_min_delay_gp(network: Network, *, link_capacity: np.ndarray | None = N
     result = progress.result(status, "gradient-projection", network, link_capacity, routing, value,
                              {"n_paths": routing.n_paths, "n_shortest_path_calls": iteration,
                               "n_newton_steps": newton_steps,
-                              "n_cg_iterations": solver.cg_iterations})
+                              "n_cg_iterations": solver.cg_iterations,
+                              **({"rounding_limit": True} if rounding_limit else {})})
+    if rounding_limit:
+        result.message = ("stopped at the rounding limit: a queue's slack fell below the rounding of its load "
+                          "(capacities within ~1e-15 of the flows); the best iterate")
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)
     return result
