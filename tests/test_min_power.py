@@ -228,3 +228,62 @@ def test_bench_compares_power_methods_against_the_milp_bound():
     assert earp["best_bound"] == milp["lower_bound"] and earp["objective"] >= milp["lower_bound"]
     assert earp["gap_to_best_bound"] == pytest.approx((earp["objective"] - milp["lower_bound"]) / earp["objective"])
     assert runs["splittable"]["best_bound"] == runs["splittable"]["lower_bound"]  # seconds: not mixed with W
+
+
+def _islands():
+    """Triangle a-b-c and pair d-e, joined through transit routers t, u (ring c-t-d-e-u-a);
+    demands a -> b (1.2 Gbit/s: more than one 1 Gbit/s link), b -> c and d -> e."""
+    return build_network(
+        name="islands", nodes=[Node(x) for x in ("a", "b", "c", "d", "e", "t", "u")],
+        links=[Link(s + d, s, d, 1e9) for s, d in ("ab", "bc", "ca", "ct", "td", "de", "eu", "ua")],
+        demands=[Demand("ab", "a", "b", 1.2e9), Demand("bc", "b", "c", 3e8), Demand("de", "d", "e", 3e8)],
+        packet_length_bits=8000.0)
+
+
+def test_switching_cuts_on_a_closed_form_and_never_cut_off_the_enumerated_optimum():
+    """|E| − k = 5 − 2 links at least, two across {a} (1.2 Gbit/s over 1 Gbit/s links), two at
+    each transit router that is on; the enumerated optimum satisfies every row and the MILP
+    reaches it."""
+    import pyomo.environ as pyo
+
+    from topo_opt.evaluators.power import NodePowerModel
+    from topo_opt.formulations.switching import build_min_power_model, demand_end_points, fewest_links
+
+    net = _islands()
+    ends, components = demand_end_points(net)
+    assert ends.tolist() == [True] * 5 + [False] * 2 and components == 2
+    assert fewest_links([1.0, 3.0, 2.0], 3.5) == 2 and fewest_links([1.0, 1.0], 0.5) == 1
+    assert fewest_links([1.0, 1.0], 5.0) == 2  # short of the demand: all of them
+    model = build_min_power_model(net, NodePowerModel.for_network(net, IDLE))
+    assert model.spanning_forest.lower == 3 and len(model.transit_degree) == 2
+    assert max(row.lower for row in model.cut_links.values()) == 2
+    for factor in (4.0, 1.02):
+        t_max = factor * min_delay_all_on(net)
+        power, pattern = _enumerate(net, t_max)
+        result = solve_min_power(net, IDLE, max_delay_s=t_max, gap=1e-9)
+        assert result.objective == pytest.approx(power) and result.lower_bound == pytest.approx(power, rel=1e-6)
+        assert check_result(net, result, power=IDLE) == []
+        on = np.array(pattern, dtype=bool)
+        for l in range(net.n_links):
+            model.link_on[l].set_value(float(on[l]))
+        for n, node in enumerate(net.nodes):
+            model.node_on[n].set_value(float(ends[n] or on[(net.link_source == n) | (net.link_target == n)].any()))
+        rows = [model.spanning_forest, *model.transit_degree.values(), *model.cut_links.values()]
+        assert all(pyo.value(row.body) >= row.lower - 1e-9 for row in rows)
+    assert on.sum() > 3  # the tight bound keeps more than a forest on
+
+
+def test_trim_dead_ends_keeps_the_links_a_routing_can_use():
+    from topo_opt.algorithms.power_start import trim_dead_ends
+
+    net = _islands()
+    # the whole ring but u-a: t and u are transit, u hangs off e alone (dead end)
+    on = np.array([True, True, True, True, True, True, True, False])
+    assert trim_dead_ends(net, on).tolist() == [True] * 6 + [False, False]
+    # a dangling t-d: t is a transit router of degree one
+    assert trim_dead_ends(net, np.array([True, True, True, False, True, False, False, False])).tolist() \
+        == [True, True, True, False, False, False, False, False]
+    cycle = build_network(name="cycle", nodes=[Node(x) for x in "abxyz"],
+                          links=[Link(s + d, s, d, 1e9) for s, d in ("ab", "xy", "yz", "zx")],
+                          demands=[Demand("ab", "a", "b", 1e8)])
+    assert trim_dead_ends(cycle, np.ones(4, dtype=bool)).tolist() == [True, False, False, False]

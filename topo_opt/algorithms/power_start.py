@@ -1,21 +1,27 @@
 """A starting design for the min-power MILP: links switched off greedily under the delay bound.
 
-From every link on, the link whose ports draw the most idle power
-(P_port,tail + P_port,head) is switched off when the min-delay routing of the links left on
-(capacities α·C, gap ``CHECK_GAP``) still meets T_max, else it stays on for good — the least
-delay only grows when links go off, so it would fail later too
-(:func:`~topo_opt.algorithms.modular_descent.greedy_level_descent` with two levels per link,
-off and on).  Routers keep their chassis on where a demand starts or ends or a link stays on.
-The result is offered to HiGHS as a MIP start: feasible for every round's MILP, whose delay
-cuts only under-estimate the delay, so the MILP's incumbent is never worse than it.  This is
-the link-switching greedy of energy-aware design (Chiaraviglio, Mellia and Neri, *Minimizing ISP
-network energy cost*, IEEE/ACM ToN 2012), here with Kleinrock's average delay as the check.
+From every link on, the link whose ports save the most idle power per unit of its utilisation
+in the current min-delay routing (P_port,tail + P_port,head over max_q F_q/C_q: the least used
+first) is switched off when the min-delay routing of the links left on (capacities α·C, gap
+``CHECK_GAP``) still meets T_max, else it stays on for good — the least delay only grows when
+links go off, so it would fail later too.  Trying the least used link first keeps the delay low
+for the later steps (in port-power order alone, germany50 kept 73 of 88 links on; the optimum
+keeps about a spanning tree).  Links that no cycle-free routing uses are then dropped
+(:func:`trim_dead_ends`: the routing checked still fits, so T_max still holds) and routers
+keep their chassis on where a demand starts or ends or a link stays on — so the start meets the
+MILP's switching cuts.  The result is offered to HiGHS as a MIP start: feasible for every
+round's MILP, whose delay cuts only under-estimate the delay, so the MILP's incumbent is never
+worse than it.  This is the link-switching greedy of energy-aware design (Chiaraviglio, Mellia
+and Neri, *Minimizing ISP network energy cost*, IEEE/ACM ToN 2012, least-flow order), here with
+Kleinrock's average delay as the check.
 """
 from __future__ import annotations
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components, csgraph_from_dense, dijkstra
 
-from topo_opt.algorithms.modular_descent import check_budget, greedy_level_descent
+from topo_opt.algorithms.modular_descent import check_budget
 from topo_opt.errors import TopoOptError
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.power import NodePowerModel, powered_elements
@@ -35,28 +41,93 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
     ``time_limit_s``: the start depends on the limit, never on the machine's load."""
     capacity = np.asarray(network.link_capacity, float) * max_utilization
 
-    def meets(position: np.ndarray) -> bool:
-        on = position.astype(bool)
+    def routed_if_met(on: np.ndarray):
+        """The min-delay routing of the links ``on`` when it meets T_max, else None."""
         try:
             routed = min_delay_on_support(network, np.where(on, capacity, 0.0), gap=CHECK_GAP,
                                           include_fixed_delay=include_fixed_delay)
         except TopoOptError:  # disconnected, saturated, or feasibility undecided
-            return False
-        if max_utilization == 1:
-            return routed.objective <= max_delay_s
+            return None
         flow = routed.design.arc_flow(network)
-        return DelayObjective.for_network(network, np.where(on, network.link_capacity, 0.0),
-                                          include_fixed_delay).value(flow) <= max_delay_s
+        delay = routed.objective if max_utilization == 1 else DelayObjective.for_network(
+            network, np.where(on, network.link_capacity, 0.0), include_fixed_delay).value(flow)
+        return flow if delay <= max_delay_s else None
 
-    everything = np.ones(network.n_links, dtype=np.int64)
-    if not meets(everything):
+    on = np.ones(network.n_links, dtype=bool)
+    flow = routed_if_met(on)
+    if flow is None:
         return None
     port = power.idle_port_w[network.link_source] + power.idle_port_w[network.link_target]
-    cost = np.stack([np.zeros(network.n_links), port], axis=1).ravel()  # level 2l off, 2l+1 on
-    lists = [np.array([2 * l, 2 * l + 1]) for l in range(network.n_links)]
-    link_on = greedy_level_descent(lists, cost, everything, meets,
-                                   check_budget(network.n_links, time_limit_s)).astype(bool)
-    return powered_elements(network, np.zeros(network.n_arcs), link_on)
+    kept = ~(port > 0)
+    for _ in range(check_budget(network.n_links, time_limit_s)):
+        cost = np.full(network.n_links, np.inf)
+        candidates = np.flatnonzero(on & ~kept)
+        cost[candidates] = removal_cost(network, np.where(on, capacity, 0.0), flow, candidates,
+                                        include_fixed_delay) / port[candidates]
+        kept |= on & np.isinf(cost)  # a bridge of the demands
+        l = int(np.argmin(cost))
+        if not np.isfinite(cost[l]):
+            break
+        trial = on.copy()
+        trial[l] = False
+        trial_flow = routed_if_met(trial)
+        if trial_flow is None:
+            kept[l] = True
+        else:
+            on, flow = trial, trial_flow
+    return powered_elements(network, np.zeros(network.n_arcs), trim_dead_ends(network, on))
+
+
+def removal_cost(network: Network, link_capacity: np.ndarray, arc_flow: np.ndarray, links: np.ndarray,
+                 include_fixed_delay: bool = True) -> np.ndarray:
+    """First-order rise of T when each of ``links`` goes off (s; inf for a bridge of the flow).
+
+    The flow F_a of each of its arcs a = (i, j) moves to the shortest i–j path around the link
+    in the first-derivative lengths ∂T/∂F of the routing ``arc_flow`` (capacities
+    ``link_capacity``, 0 = off): ΔT ≈ Σ_a F_a (dist_{G−l}(i, j) − ∂T/∂F_a), the marginal cost of
+    the detour (Fratta, Gerla and Kleinrock 1973, flow deviation).
+    """
+    queue_capacity = network.queue_capacity(link_capacity)
+    usable = queue_capacity[network.arc_queue] > 0
+    load = network.queue_load(arc_flow)
+    objective = DelayObjective(network, queue_capacity, include_fixed_delay)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        length = np.where(usable, objective.arc_gradient(np.where(usable, arc_flow, 0.0)), np.inf)
+    length[load[network.arc_queue] >= queue_capacity[network.arc_queue]] = np.inf
+    n = network.n_nodes
+    tail, head = network.arc_tail, network.arc_head
+    out = np.zeros(len(links))
+    for position, l in enumerate(np.asarray(links).tolist()):
+        mine = network.arc_link == l
+        weights = np.full((n, n), np.inf)
+        keep = usable & ~mine
+        np.minimum.at(weights, (tail[keep], head[keep]), length[keep])
+        moved = np.flatnonzero(mine & (arc_flow > 0))
+        if moved.size == 0:
+            continue
+        dist = dijkstra(csgraph_from_dense(weights, null_value=np.inf), indices=tail[moved])
+        detour = dist[np.arange(moved.size), head[moved]] - length[moved]
+        out[position] = float(arc_flow[moved] @ detour)
+    return out
+
+
+def trim_dead_ends(network: Network, link_on: np.ndarray) -> np.ndarray:
+    """``link_on`` less the links no cycle-free routing of the demands uses: repeatedly a link
+    ending at a router of degree one where no demand starts or ends, then every component
+    without a demand end point."""
+    ends = np.zeros(network.n_nodes, dtype=bool)
+    ends[network.demand_source] = ends[network.demand_target] = True
+    on = np.asarray(link_on, bool).copy()
+    src, dst = network.link_source, network.link_target
+    while True:
+        degree = np.bincount(src[on], minlength=network.n_nodes) + np.bincount(dst[on], minlength=network.n_nodes)
+        dead = on & (((degree[src] == 1) & ~ends[src]) | ((degree[dst] == 1) & ~ends[dst]))
+        if not dead.any():
+            break
+        on &= ~dead
+    graph = coo_matrix((np.ones(int(on.sum())), (src[on], dst[on])), shape=(network.n_nodes, network.n_nodes))
+    labels = connected_components(graph, directed=False)[1]
+    return on & np.isin(labels[src], labels[ends])
 
 
 def greedy_routing(network: Network, link_on: np.ndarray, max_utilization: float = 1.0,
