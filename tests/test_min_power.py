@@ -287,3 +287,24 @@ def test_trim_dead_ends_keeps_the_links_a_routing_can_use():
                           links=[Link(s + d, s, d, 1e9) for s, d in ("ab", "xy", "yz", "zx")],
                           demands=[Demand("ab", "a", "b", 1e8)])
     assert trim_dead_ends(cycle, np.ones(4, dtype=bool)).tolist() == [True, False, False, False]
+
+
+def test_removal_cost_is_the_flow_times_the_detour_in_first_derivative_lengths():
+    from topo_opt.algorithms.power_start import removal_cost
+    from topo_opt.evaluators.delay import DelayObjective
+
+    c, f = 1e9, 6e8
+    net = build_network(name="triangle", nodes=[Node(x) for x in "abc"],
+                        links=[Link(s + d, s, d, c) for s, d in ("ab", "bc", "ca")],
+                        demands=[Demand("ab", "a", "b", f)], packet_length_bits=8000.0)
+    flow = np.zeros(net.n_arcs)
+    flow[0] = f  # a -> b on its own link
+    scale = DelayObjective.for_network(net).scale
+    # the detour a -> c -> b runs over two empty links of first-derivative length scale/C each
+    expected = f * scale * (2 / c - c / (c - f) ** 2)
+    cost = removal_cost(net, net.link_capacity, flow, np.arange(3), include_fixed_delay=False)
+    assert cost == pytest.approx([expected, 0.0, 0.0])
+    path = replace_network(net, links=net.links[:2], demands=(Demand("ac", "a", "c", f),))
+    flow = np.zeros(path.n_arcs)
+    flow[[0, 1]] = f
+    assert np.isinf(removal_cost(path, path.link_capacity, flow, np.arange(2))).all()  # bridges

@@ -24,20 +24,24 @@ from scipy.sparse.csgraph import connected_components, csgraph_from_dense, dijks
 from topo_opt.algorithms.modular_descent import check_budget
 from topo_opt.errors import TopoOptError
 from topo_opt.evaluators.delay import DelayObjective
-from topo_opt.evaluators.power import NodePowerModel, powered_elements
-from topo_opt.model.design import Routing
+from topo_opt.evaluators.power import NodePowerModel, network_power, powered_elements
+from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
 from topo_opt.algorithms.support_routing import min_delay_on_support
 
 CHECK_GAP = 1e-4  # routing gap of each check (a design meets T_max when its routing's delay does)
+#: Greedy orders: least first-order delay rise per watt first; smallest capacity first (ties:
+#: least delay rise), which keeps the large links where cut capacity, not delay, binds.
+ORDERS = ("delay", "capacity")
 
 
 def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float, *,
                      max_utilization: float = 1.0, include_fixed_delay: bool = True,
                      time_limit_s: float | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """(link_on, node_on) booleans of the greedy design, or None when even every link on
-    misses T_max.  The checks run without time limits, at most
-    :func:`~topo_opt.algorithms.modular_descent.check_budget` of them for the solve's
+    misses T_max.  The greedy runs in both orders of :data:`ORDERS` and the design of less
+    power is returned.  The checks run without time limits, at most
+    :func:`~topo_opt.algorithms.modular_descent.check_budget` of them per order for the solve's
     ``time_limit_s``: the start depends on the limit, never on the machine's load."""
     capacity = np.asarray(network.link_capacity, float) * max_utilization
 
@@ -45,37 +49,48 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
         """The min-delay routing of the links ``on`` when it meets T_max, else None."""
         try:
             routed = min_delay_on_support(network, np.where(on, capacity, 0.0), gap=CHECK_GAP,
-                                          include_fixed_delay=include_fixed_delay)
+                                          include_fixed_delay=include_fixed_delay).design.routing
         except TopoOptError:  # disconnected, saturated, or feasibility undecided
             return None
-        flow = routed.design.arc_flow(network)
-        delay = routed.objective if max_utilization == 1 else DelayObjective.for_network(
-            network, np.where(on, network.link_capacity, 0.0), include_fixed_delay).value(flow)
-        return flow if delay <= max_delay_s else None
+        flow = routed.arc_flow(network.demand_rate, network.n_arcs)
+        delay = DelayObjective.for_network(network, np.where(on, network.link_capacity, 0.0),
+                                           include_fixed_delay).value(flow)
+        return routed if delay <= max_delay_s * (1 + 1e-9) else None
 
-    on = np.ones(network.n_links, dtype=bool)
-    flow = routed_if_met(on)
-    if flow is None:
+    everything = np.ones(network.n_links, dtype=bool)
+    routing = routed_if_met(everything)
+    if routing is None:
         return None
     port = power.idle_port_w[network.link_source] + power.idle_port_w[network.link_target]
-    kept = ~(port > 0)
-    for _ in range(check_budget(network.n_links, time_limit_s)):
-        cost = np.full(network.n_links, np.inf)
-        candidates = np.flatnonzero(on & ~kept)
-        cost[candidates] = removal_cost(network, np.where(on, capacity, 0.0), flow, candidates,
-                                        include_fixed_delay) / port[candidates]
-        kept |= on & np.isinf(cost)  # a bridge of the demands
-        l = int(np.argmin(cost))
-        if not np.isfinite(cost[l]):
-            break
-        trial = on.copy()
-        trial[l] = False
-        trial_flow = routed_if_met(trial)
-        if trial_flow is None:
-            kept[l] = True
-        else:
-            on, flow = trial, trial_flow
-    return powered_elements(network, np.zeros(network.n_arcs), trim_dead_ends(network, on))
+    budget = check_budget(network.n_links, time_limit_s)
+    best = None
+    for order in ORDERS:
+        on, routed = everything, routing
+        kept = ~(port > 0)
+        for _ in range(budget):
+            cost = np.full(network.n_links, np.inf)
+            candidates = np.flatnonzero(on & ~kept)
+            cost[candidates] = removal_cost(network, np.where(on, capacity, 0.0),
+                                            routed.arc_flow(network.demand_rate, network.n_arcs), candidates,
+                                            include_fixed_delay) / port[candidates]
+            kept |= on & np.isinf(cost)  # a bridge of the demands
+            if not np.isfinite(cost).any():
+                break
+            first = np.where(np.isfinite(cost), capacity if order == "capacity" else 0.0, np.inf)
+            l = int(np.lexsort((cost, first))[0])
+            trial = on.copy()
+            trial[l] = False
+            trial_routing = routed_if_met(trial)
+            if trial_routing is None:
+                kept[l] = True
+            else:
+                on, routed = trial, trial_routing
+        states = powered_elements(network, np.zeros(network.n_arcs), trim_dead_ends(network, on))
+        watts = network_power(network, Design.for_network(network, routed, link_on=states[0], node_on=states[1]),
+                              power).total_w
+        if best is None or watts < best[0]:
+            best = watts, states
+    return best[1]
 
 
 def removal_cost(network: Network, link_capacity: np.ndarray, arc_flow: np.ndarray, links: np.ndarray,
