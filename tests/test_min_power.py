@@ -308,3 +308,20 @@ def test_removal_cost_is_the_flow_times_the_detour_in_first_derivative_lengths()
     flow = np.zeros(path.n_arcs)
     flow[[0, 1]] = f
     assert np.isinf(removal_cost(path, path.link_capacity, flow, np.arange(2))).all()  # bridges
+
+
+def test_a_poor_start_gives_way_to_min_delay_routing_on_the_milp_links(monkeypatch):
+    """One round whose MILP design misses T_max: min-delay routing on its links meets T_max with
+    less power than a start of every link on, so that design is reported, never the start."""
+    from topo_opt.solve import min_power
+
+    net = _square()
+    t_max = 1.1 * min_delay_all_on(net)
+    monkeypatch.setattr(min_power, "switch_off_start", lambda network, *a, **k: (
+        np.ones(network.n_links, dtype=bool), np.ones(network.n_nodes, dtype=bool)))
+    result = solve_min_power(net, IDLE, max_delay_s=t_max, gap=1e-9, max_iterations=1)
+    assert "the MILP's last design missed T_max: its links with min-delay routing reported" in result.message
+    assert result.details["delay_bound_met"] and result.details["links_off"]
+    assert result.objective < IDLE.chassis_w * 4 + 2 * IDLE.port_w * 5  # below the all-on start
+    assert result.objective >= _enumerate(net, t_max)[0] - 1e-9 >= result.lower_bound - 1e-9
+    assert check_result(net, result, power=IDLE) == []

@@ -279,9 +279,9 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
         return result
     if state["best"] is None and status in (Status.TIME_LIMIT, Status.ITERATION_LIMIT):
         message = f"{message}: stopped after {run.iterations} cut rounds with delay bounds violated"
-    if "routing" in point:  # the switch-off start
-        routing = point["routing"]
-        message = f"{message}; the switch-off start reported (no MILP design meeting the bounds used less power)"
+    reported = None
+    if "routing" in point:
+        routing, reported = point["routing"], "the switch-off start reported (no MILP design meeting the bounds used less power)"
     elif paths is not None:
         routing = paths.carrying(point["chosen"], network.n_demands)
     else:
@@ -301,7 +301,9 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
                                                         last["node_on"], max_delay_s, max_demand_delay_s)
         if option is not None and option[4] and (not met or option[1].total_w < breakdown.total_w):
             design, breakdown, delay, worst, met = option
-            message = f"{message}; the MILP's last design missed T_max: its links with min-delay routing reported"
+            reported = "the MILP's last design missed T_max: its links with min-delay routing reported"
+    if reported:
+        message = f"{message}; {reported}"
     link_on, node_on = design.link_on, design.node_on
     value = breakdown.total_w
     candidate_bound = bound
