@@ -325,3 +325,37 @@ def test_a_poor_start_gives_way_to_min_delay_routing_on_the_milp_links(monkeypat
     assert result.objective < IDLE.chassis_w * 4 + 2 * IDLE.port_w * 5  # below the all-on start
     assert result.objective >= _enumerate(net, t_max)[0] - 1e-9 >= result.lower_bound - 1e-9
     assert check_result(net, result, power=IDLE) == []
+
+
+def test_swaps_improve_the_greedy_start_and_keep_t_max(monkeypatch):
+    """A 6-node network (found by a seeded random search) where the greedy ends at a design one
+    swap (a link on, another off) improves: load power counts, so the longer routes matter."""
+    from topo_opt.algorithms import power_start
+    from topo_opt.algorithms.support_routing import min_delay_on_support
+    from topo_opt.evaluators.power import NodePowerModel
+    from topo_opt.model.design import Design
+
+    loaded = PowerProfile("loaded", chassis_w=100.0, port_w=10.0, load_shape="linear",
+                          load_w_per_gbps=20.0, reference_capacity_bps=1e9)
+    ends = [("n2", "n3", 2), ("n0", "n4", 1), ("n1", "n2", 2), ("n2", "n4", 1), ("n1", "n3", 2),
+            ("n3", "n5", 2), ("n3", "n4", 2), ("n0", "n1", 1), ("n1", "n4", 1)]
+    net = build_network(
+        name="swap", nodes=[Node(f"n{i}") for i in range(6)],
+        links=[Link(f"l{i}", s, t, c * 1e9) for i, (s, t, c) in enumerate(ends)],
+        demands=[Demand("d0", "n3", "n5", 1.31e8), Demand("d1", "n2", "n5", 5.26e8),
+                 Demand("d2", "n1", "n3", 5.2e8), Demand("d3", "n1", "n3", 3.55e8)], packet_length_bits=8000.0)
+    t_max = 2.1637980849280292e-05
+    power = NodePowerModel.for_network(net, loaded)
+
+    def start_power(states):
+        routing = power_start.greedy_routing(net, states[0])
+        return network_power(net, Design.for_network(net, routing, link_on=states[0], node_on=states[1]),
+                             loaded).total_w
+
+    swapped = power_start.switch_off_start(net, power, t_max)
+    monkeypatch.setattr(power_start, "SWAP_TRIES", 0)
+    greedy = power_start.switch_off_start(net, power, t_max)
+    assert start_power(swapped) < start_power(greedy) - 1.0
+    assert min_delay_on_support(net, np.where(swapped[0], net.link_capacity, 0.0), gap=1e-9).objective <= t_max
+    result = solve_min_power(net, loaded, max_delay_s=t_max, gap=1e-9)
+    assert result.lower_bound <= result.objective <= start_power(swapped) + 1e-6
