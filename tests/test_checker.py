@@ -106,13 +106,18 @@ def test_status_maps_to_termination_and_solution(line, status, bound, terminatio
 
 
 def test_a_milp_stopped_before_any_design_is_a_status_not_an_error():
-    """The min-power MILP with no time at all: status time_limit, no design (solution none)."""
+    """The min-power MILP with no time at all: status time_limit, no design (solution none) with
+    D_max (no switch-off start); with T_max alone the start is the design."""
     from topo_opt.io.detect import read_instance
     from topo_opt.solve.dispatch import solve
 
-    result = solve(read_instance("instances/six-node.json"),
-                   load_card("earp-min-power", ("solver.time_limit_s=0",)))
+    network = read_instance("instances/six-node.json")
+    result = solve(network, load_card("earp-min-power", ("solver.time_limit_s=0",
+                                                         "constraints.max_demand_delay_s=0.5")))
     assert (result.status, result.termination, result.solution) == \
         (Status.TIME_LIMIT, Termination.TIME_LIMIT, Solution.NONE)
     assert result.design is None and not result.success
     assert result.message.startswith("MILP stopped without a solution: Time limit reached")
+    started = solve(network, load_card("earp-min-power", ("solver.time_limit_s=0",)))
+    assert started.status is Status.TIME_LIMIT and started.design is not None
+    assert "the switch-off start reported" in started.message and started.details["delay_bound_met"]

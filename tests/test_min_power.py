@@ -228,3 +228,134 @@ def test_bench_compares_power_methods_against_the_milp_bound():
     assert earp["best_bound"] == milp["lower_bound"] and earp["objective"] >= milp["lower_bound"]
     assert earp["gap_to_best_bound"] == pytest.approx((earp["objective"] - milp["lower_bound"]) / earp["objective"])
     assert runs["splittable"]["best_bound"] == runs["splittable"]["lower_bound"]  # seconds: not mixed with W
+
+
+def _islands():
+    """Triangle a-b-c and pair d-e, joined through transit routers t, u (ring c-t-d-e-u-a);
+    demands a -> b (1.2 Gbit/s: more than one 1 Gbit/s link), b -> c and d -> e."""
+    return build_network(
+        name="islands", nodes=[Node(x) for x in ("a", "b", "c", "d", "e", "t", "u")],
+        links=[Link(s + d, s, d, 1e9) for s, d in ("ab", "bc", "ca", "ct", "td", "de", "eu", "ua")],
+        demands=[Demand("ab", "a", "b", 1.2e9), Demand("bc", "b", "c", 3e8), Demand("de", "d", "e", 3e8)],
+        packet_length_bits=8000.0)
+
+
+def test_switching_cuts_on_a_closed_form_and_never_cut_off_the_enumerated_optimum():
+    """|E| − k = 5 − 2 links at least, two across {a} (1.2 Gbit/s over 1 Gbit/s links), two at
+    each transit router that is on; the enumerated optimum satisfies every row and the MILP
+    reaches it."""
+    import pyomo.environ as pyo
+
+    from topo_opt.evaluators.power import NodePowerModel
+    from topo_opt.formulations.switching import build_min_power_model, demand_end_points, fewest_links
+
+    net = _islands()
+    ends, components = demand_end_points(net)
+    assert ends.tolist() == [True] * 5 + [False] * 2 and components == 2
+    assert fewest_links([1.0, 3.0, 2.0], 3.5) == 2 and fewest_links([1.0, 1.0], 0.5) == 1
+    assert fewest_links([1.0, 1.0], 5.0) == 2  # short of the demand: all of them
+    model = build_min_power_model(net, NodePowerModel.for_network(net, IDLE))
+    assert model.spanning_forest.lower == 3 and len(model.transit_degree) == 2
+    assert max(row.lower for row in model.cut_links.values()) == 2
+    for factor in (4.0, 1.02):
+        t_max = factor * min_delay_all_on(net)
+        power, pattern = _enumerate(net, t_max)
+        result = solve_min_power(net, IDLE, max_delay_s=t_max, gap=1e-9)
+        assert result.objective == pytest.approx(power) and result.lower_bound == pytest.approx(power, rel=1e-6)
+        assert check_result(net, result, power=IDLE) == []
+        on = np.array(pattern, dtype=bool)
+        for l in range(net.n_links):
+            model.link_on[l].set_value(float(on[l]))
+        for n, node in enumerate(net.nodes):
+            model.node_on[n].set_value(float(ends[n] or on[(net.link_source == n) | (net.link_target == n)].any()))
+        rows = [model.spanning_forest, *model.transit_degree.values(), *model.cut_links.values()]
+        assert all(pyo.value(row.body) >= row.lower - 1e-9 for row in rows)
+    assert on.sum() > 3  # the tight bound keeps more than a forest on
+
+
+def test_trim_dead_ends_keeps_the_links_a_routing_can_use():
+    from topo_opt.algorithms.power_start import trim_dead_ends
+
+    net = _islands()
+    # the whole ring but u-a: t and u are transit, u hangs off e alone (dead end)
+    on = np.array([True, True, True, True, True, True, True, False])
+    assert trim_dead_ends(net, on).tolist() == [True] * 6 + [False, False]
+    # a dangling t-d: t is a transit router of degree one
+    assert trim_dead_ends(net, np.array([True, True, True, False, True, False, False, False])).tolist() \
+        == [True, True, True, False, False, False, False, False]
+    cycle = build_network(name="cycle", nodes=[Node(x) for x in "abxyz"],
+                          links=[Link(s + d, s, d, 1e9) for s, d in ("ab", "xy", "yz", "zx")],
+                          demands=[Demand("ab", "a", "b", 1e8)])
+    assert trim_dead_ends(cycle, np.ones(4, dtype=bool)).tolist() == [True, False, False, False]
+
+
+def test_removal_cost_is_the_flow_times_the_detour_in_first_derivative_lengths():
+    from topo_opt.algorithms.power_start import removal_cost
+    from topo_opt.evaluators.delay import DelayObjective
+
+    c, f = 1e9, 6e8
+    net = build_network(name="triangle", nodes=[Node(x) for x in "abc"],
+                        links=[Link(s + d, s, d, c) for s, d in ("ab", "bc", "ca")],
+                        demands=[Demand("ab", "a", "b", f)], packet_length_bits=8000.0)
+    flow = np.zeros(net.n_arcs)
+    flow[0] = f  # a -> b on its own link
+    scale = DelayObjective.for_network(net).scale
+    # the detour a -> c -> b runs over two empty links of first-derivative length scale/C each
+    expected = f * scale * (2 / c - c / (c - f) ** 2)
+    cost = removal_cost(net, net.link_capacity, flow, np.arange(3), include_fixed_delay=False)
+    assert cost == pytest.approx([expected, 0.0, 0.0])
+    path = replace_network(net, links=net.links[:2], demands=(Demand("ac", "a", "c", f),))
+    flow = np.zeros(path.n_arcs)
+    flow[[0, 1]] = f
+    assert np.isinf(removal_cost(path, path.link_capacity, flow, np.arange(2))).all()  # bridges
+
+
+def test_a_poor_start_gives_way_to_min_delay_routing_on_the_milp_links(monkeypatch):
+    """One round whose MILP design misses T_max: min-delay routing on its links meets T_max with
+    less power than a start of every link on, so that design is reported, never the start."""
+    from topo_opt.solve import min_power
+
+    net = _square()
+    t_max = 1.1 * min_delay_all_on(net)
+    monkeypatch.setattr(min_power, "switch_off_start", lambda network, *a, **k: (
+        np.ones(network.n_links, dtype=bool), np.ones(network.n_nodes, dtype=bool)))
+    result = solve_min_power(net, IDLE, max_delay_s=t_max, gap=1e-9, max_iterations=1)
+    assert "the MILP's last design missed T_max: its links with min-delay routing reported" in result.message
+    assert result.details["delay_bound_met"] and result.details["links_off"]
+    assert result.objective < IDLE.chassis_w * 4 + 2 * IDLE.port_w * 5  # below the all-on start
+    assert result.objective >= _enumerate(net, t_max)[0] - 1e-9 >= result.lower_bound - 1e-9
+    assert check_result(net, result, power=IDLE) == []
+
+
+def test_swaps_improve_the_greedy_start_and_keep_t_max(monkeypatch):
+    """A 6-node network (found by a seeded random search) where the greedy ends at a design one
+    swap (a link on, another off) improves: load power counts, so the longer routes matter."""
+    from topo_opt.algorithms import power_start
+    from topo_opt.algorithms.support_routing import min_delay_on_support
+    from topo_opt.evaluators.power import NodePowerModel
+    from topo_opt.model.design import Design
+
+    loaded = PowerProfile("loaded", chassis_w=100.0, port_w=10.0, load_shape="linear",
+                          load_w_per_gbps=20.0, reference_capacity_bps=1e9)
+    ends = [("n2", "n3", 2), ("n0", "n4", 1), ("n1", "n2", 2), ("n2", "n4", 1), ("n1", "n3", 2),
+            ("n3", "n5", 2), ("n3", "n4", 2), ("n0", "n1", 1), ("n1", "n4", 1)]
+    net = build_network(
+        name="swap", nodes=[Node(f"n{i}") for i in range(6)],
+        links=[Link(f"l{i}", s, t, c * 1e9) for i, (s, t, c) in enumerate(ends)],
+        demands=[Demand("d0", "n3", "n5", 1.31e8), Demand("d1", "n2", "n5", 5.26e8),
+                 Demand("d2", "n1", "n3", 5.2e8), Demand("d3", "n1", "n3", 3.55e8)], packet_length_bits=8000.0)
+    t_max = 2.1637980849280292e-05
+    power = NodePowerModel.for_network(net, loaded)
+
+    def start_power(states):
+        routing = power_start.greedy_routing(net, states[0])
+        return network_power(net, Design.for_network(net, routing, link_on=states[0], node_on=states[1]),
+                             loaded).total_w
+
+    swapped = power_start.switch_off_start(net, power, t_max)
+    monkeypatch.setattr(power_start, "SWAP_TRIES", 0)
+    greedy = power_start.switch_off_start(net, power, t_max)
+    assert start_power(swapped) < start_power(greedy) - 1.0
+    assert min_delay_on_support(net, np.where(swapped[0], net.link_capacity, 0.0), gap=1e-9).objective <= t_max
+    result = solve_min_power(net, loaded, max_delay_s=t_max, gap=1e-9)
+    assert result.lower_bound <= result.objective <= start_power(swapped) + 1e-6

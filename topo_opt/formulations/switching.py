@@ -34,6 +34,18 @@ F_cap alone exceeds D_max), so a tangent is at most 2/(κ(C − F_cap)) = 2 D_ma
 and a path that is not chosen is never constrained.  Tangents underestimate h, so the MILP
 optimum is a lower bound over the candidate paths.
 
+Valid rows on the switches alone (:func:`define_switching_cuts`), which the LP relaxation misses
+(it may keep every link a sliver on, y_l = F_q/(α C_q)).  They hold for every design with no
+router on that carries nothing and no flow around a cycle — removing those never raises the
+power nor the delay, so they keep an optimum (Magnanti, Mirchandani and Vachani 1993 for the
+rounded cut sets; the forest count is the cardinality row of the spanning-tree polytope):
+
+    Σ_l y_l − Σ_{n ∉ E} z_n ≥ |E| − k      (links on form a forest at least; E the demand end
+                                             points, k the components of the demand graph on E)
+    Σ_{l ∈ δ(n)} y_l ≥ 2 z_n,  n ∉ E        (a transit router on passes flow through two links)
+    Σ_{l ∈ δ(S)} y_l ≥ k_S                  (k_S the fewest links across the cut whose α C
+                                             carry the demand across it, S a node or a linked pair)
+
 ε_a is the load-dependent power per rate unit of the port at the arc's tail: exact for the
 ``linear`` and ``proportional`` load shapes of :mod:`topo_opt.evaluators.power` (Chabarek et al.,
 *Power awareness in network design and routing*, INFOCOM 2008); other shapes are refused.
@@ -42,10 +54,13 @@ from __future__ import annotations
 
 import numpy as np
 import pyomo.environ as pyo
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.power import LOAD_SHAPES, NodePowerModel
+from topo_opt.formulations.cut_sets import candidate_node_sets, cut_requirements
 from topo_opt.formulations.delay_cuts import INITIAL_TANGENT_UTILIZATIONS, tangent_coefficients
 from topo_opt.formulations.multicommodity import (
     build_multicommodity_model, define_index_sets, define_queue_loads, flow_layout, linear_expression,
@@ -99,6 +114,52 @@ def define_link_switching(model: pyo.ConcreteModel, network: Network, queue_capa
         model.LINKS, rule=lambda m, l: m.link_on[l] - m.node_on[int(src[l])] <= 0)
     model.link_needs_head = pyo.Constraint(
         model.LINKS, rule=lambda m, l: m.link_on[l] - m.node_on[int(dst[l])] <= 0)
+
+
+def demand_end_points(network: Network) -> tuple[np.ndarray, int]:
+    """(E as a boolean node mask, k): the nodes where a demand starts or ends and the number of
+    connected components of the demand graph on them (a demand joins its two end points)."""
+    ends = np.zeros(network.n_nodes, dtype=bool)
+    ends[network.demand_source] = ends[network.demand_target] = True
+    graph = coo_matrix((np.ones(network.n_demands), (network.demand_source, network.demand_target)),
+                       shape=(network.n_nodes, network.n_nodes))
+    labels = connected_components(graph, directed=False)[1]
+    return ends, int(np.unique(labels[ends]).size)
+
+
+def fewest_links(capacity: np.ndarray, required: float) -> int:
+    """k_S: the fewest of the links with ``capacity`` whose capacities sum to ``required``
+    (all of them when even they fall short: the flow rows then report the infeasibility)."""
+    total = np.cumsum(np.sort(np.asarray(capacity, float))[::-1])
+    return int(min(np.searchsorted(total, required * (1 - 1e-9)) + 1, total.size))
+
+
+def define_switching_cuts(model: pyo.ConcreteModel, network: Network, queue_capacity: np.ndarray,
+                          max_utilization: float) -> None:
+    """Rows ``spanning_forest``, ``transit_degree[n]`` and ``cut_links`` of the module docstring."""
+    usable = np.zeros(network.n_links, dtype=bool)
+    usable[network.queue_link[np.asarray(queue_capacity) > 0]] = True
+    links = np.flatnonzero(usable)
+    ends, components = demand_end_points(network)
+    y, z = model.link_on, model.node_on
+    transit = np.flatnonzero(~ends).tolist()
+    model.spanning_forest = pyo.Constraint(expr=linear_expression(
+        [1.0] * links.size + [-1.0] * len(transit), [y[l] for l in links.tolist()] + [z[n] for n in transit])
+        >= float(ends.sum() - components))
+    incident = [np.flatnonzero(usable & ((network.link_source == n) | (network.link_target == n))).tolist()
+                for n in range(network.n_nodes)]
+    model.transit_degree = pyo.Constraint(transit, rule=lambda m, n: linear_expression(
+        [1.0] * len(incident[n]) + [-2.0], [y[l] for l in incident[n]] + [z[n]]) >= 0)
+    rows: dict[tuple[int, ...], int] = {}
+    for inside in candidate_node_sets(network):
+        for crossing, demand in cut_requirements(network, inside, links):
+            if demand > 0 and crossing.size:
+                key = tuple(crossing.tolist())
+                need = fewest_links(max_utilization * network.link_capacity[crossing], demand)
+                rows[key] = max(rows.get(key, 0), need)
+    model.cut_links = pyo.ConstraintList()
+    for key, need in rows.items():
+        model.cut_links.add(linear_expression([1.0] * len(key), [y[l] for l in key]) >= need)
 
 
 def define_power_objective(model: pyo.ConcreteModel, network: Network, power: NodePowerModel) -> None:
@@ -237,7 +298,8 @@ def build_min_power_model(network: Network, power: NodePowerModel, *,
     -------
     pyomo.environ.ConcreteModel
         The multicommodity components plus ``node_on, link_on, switched_capacity,
-        link_needs_tail, link_needs_head, objective`` and, with a delay bound,
+        link_needs_tail, link_needs_head, spanning_forest, transit_degree, cut_links,
+        objective`` and, with a delay bound,
         ``queue_packets, perspective_cuts, delay_bound``; with paths ``PATHS, DEMANDS,
         path_chosen, one_path`` instead of the source flows, and with D_max
         ``queue_sojourn, sojourn_cuts, demand_delay_bound``.
@@ -265,6 +327,7 @@ def build_min_power_model(network: Network, power: NodePowerModel, *,
         define_queue_loads(model, network)
     define_switches(model, network)
     define_link_switching(model, network, queue_capacity, max_utilization)
+    define_switching_cuts(model, network, queue_capacity, max_utilization)
     define_power_objective(model, network, power)
     if max_delay_s is not None:
         if delay_objective is None or not max_delay_s > 0:

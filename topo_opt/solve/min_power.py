@@ -198,7 +198,8 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     n_cuts = len(getattr(model, "perspective_cuts", ())) + len(getattr(model, "sojourn_cuts", ()))
     solver = HighsSolver(model, HighsOptions(mip_rel_gap=gap))
     logger.info("min-power MILP on %s: %s", network.name, model_size(model))
-    mip_start = greedy = None
+    mip_start = None
+    state: dict = {"best": None, "best_w": math.inf, "last": None}
     if max_delay_s is not None and paths is None:
         greedy = switch_off_start(network, power, max_delay_s, max_utilization=max_utilization,
                                   include_fixed_delay=include_fixed_delay,
@@ -206,9 +207,16 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
         if greedy is not None:
             mip_start = {model.link_on: greedy[0].astype(float), model.node_on: greedy[1].astype(float)}
             solver.set_start(mip_start)
+            # the start is the first incumbent: the loop's gap counts from it, and a MILP design
+            # replaces it only when it meets the bounds with less power
+            routing = greedy_routing(network, greedy[0], max_utilization, include_fixed_delay)
+            evaluated = _evaluate(network, power, objective, routing, *greedy, max_delay_s, max_demand_delay_s)
+            if evaluated[4]:
+                state["best"] = {"link_on": evaluated[0].link_on, "node_on": evaluated[0].node_on,
+                                 "routing": routing, "power_w": evaluated[1].total_w, "met": True}
+                state["best_w"] = evaluated[1].total_w
     queues, capacity = model.layout.queues, objective.queue_capacity[model.layout.queues]
     cap = None if max_demand_delay_s is None else sojourn_cut_cap(network, capacity, max_demand_delay_s)
-    state: dict = {"best": None, "best_w": math.inf, "last": None}
 
     def milp_bound(outcome) -> float:
         state["outcome"] = outcome
@@ -271,7 +279,10 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
         return result
     if state["best"] is None and status in (Status.TIME_LIMIT, Status.ITERATION_LIMIT):
         message = f"{message}: stopped after {run.iterations} cut rounds with delay bounds violated"
-    if paths is not None:
+    reported = None
+    if "routing" in point:
+        routing, reported = point["routing"], "the switch-off start reported (no MILP design meeting the bounds used less power)"
+    elif paths is not None:
         routing = paths.carrying(point["chosen"], network.n_demands)
     else:
         source_flow = top_up_shortfalls(network, model.layout.sources, model.layout.supply, point["source_flow"],
@@ -279,21 +290,20 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
         routing = decompose_source_flows(network, model.layout.sources, source_flow)
     design, breakdown, delay, worst, met = _evaluate(network, power, objective, routing, point["link_on"],
                                                      point["node_on"], max_delay_s, max_demand_delay_s)
-    if not met and mip_start is not None:  # the MILP's routing misses T_max: min-delay routing on
-        # its links, else the start's links (which meet it), whichever meets T_max with less power
-        options = []
-        for name, states in (("its links with min-delay routing", (design.link_on, design.node_on)),
-                             ("the greedy start design", greedy)):
-            try:
-                routing = greedy_routing(network, states[0], max_utilization, include_fixed_delay)
-            except TopoOptError:
-                continue
-            option = _evaluate(network, power, objective, routing, *states, max_delay_s, max_demand_delay_s)
-            if option[4]:
-                options.append((option[1].total_w, name, option))
-        if options:
-            _, name, (design, breakdown, delay, worst, met) = min(options, key=lambda o: o[0])
-            message = f"{message}; the MILP's last design missed T_max: {name} reported"
+    last = state["last"]
+    if mip_start is not None and last is not None and not last["met"]:
+        # the MILP's last design misses T_max: min-delay routing on its links may meet it with less power
+        try:
+            routing = greedy_routing(network, last["link_on"], max_utilization, include_fixed_delay)
+        except TopoOptError:
+            routing = None
+        option = None if routing is None else _evaluate(network, power, objective, routing, last["link_on"],
+                                                        last["node_on"], max_delay_s, max_demand_delay_s)
+        if option is not None and option[4] and (not met or option[1].total_w < breakdown.total_w):
+            design, breakdown, delay, worst, met = option
+            reported = "the MILP's last design missed T_max: its links with min-delay routing reported"
+    if reported:
+        message = f"{message}; {reported}"
     link_on, node_on = design.link_on, design.node_on
     value = breakdown.total_w
     candidate_bound = bound
