@@ -188,16 +188,25 @@ def test_bound_prices_each_listed_level_at_the_cheapest_combination_it_dominates
     assert levels.cost[bd].tolist() == [0.0, 11.0, 19.0] and levels.bound_cost[bd].tolist() == [0.0, 7.0, 15.0]
 
 
-@pytest.mark.parametrize("t_max", [0.45, 0.3])
-def test_bound_holds_over_every_combination_when_lists_are_thinned(monkeypatch, t_max):
-    """Lists thinned to 0, 2 and 4 modules (evenly: no continuous design to focus on) lose the
-    1-module steps the optimum uses; the reported bound is still below the enumerated optimum
-    over all combinations, while the bound over the listed levels alone is not."""
+def thin_levels_evenly(monkeypatch):
+    """Three levels per link, spread evenly: no continuous design and no installed capacities
+    (an upgrade's usual focus) to centre them on, so the lists lose the 1-module steps."""
     from topo_opt.model import costs
     from topo_opt.solve import modular_capacity
 
     monkeypatch.setattr(costs, "MAX_LEVELS_PER_LINK", 3)
     monkeypatch.setattr(modular_capacity, "continuous_design", lambda *args, **kwargs: (None, "none"))
+    even_levels = modular_capacity.capacity_levels
+    monkeypatch.setattr(modular_capacity, "capacity_levels",
+                        lambda *args, target_capacity=None, **kwargs: even_levels(*args, **kwargs))
+
+
+@pytest.mark.parametrize("t_max", [0.45, 0.3])
+def test_bound_holds_over_every_combination_when_lists_are_thinned(monkeypatch, t_max):
+    """Lists thinned to 0, 2 and 4 modules (evenly: no continuous design to focus on) lose the
+    1-module steps the optimum uses; the reported bound is still below the enumerated optimum
+    over all combinations, while the bound over the listed levels alone is not."""
+    thin_levels_evenly(monkeypatch)
     network = small_tcfa()
     cost, _ = enumerate_min_cost(network, t_max, max_modules=2)
     result = solve_modular_capacity(network, max_delay_s=t_max, include_fixed_delay=False, mip_gap=1e-9,
@@ -255,16 +264,12 @@ def test_greedy_descent_stops_after_its_check_budget():
 def test_budget_form_bound_holds_over_every_combination_when_lists_are_thinned(monkeypatch):
     """min-delay: the budget row prices the listed levels at ``bound_cost``; the bound stays
     below the least delay with every combination listed, which the listed-level bound exceeds."""
-    from topo_opt.model import costs
-    from topo_opt.solve import modular_capacity
-
     network = small_tcfa()
     options = dict(sense="min-delay", budget=20.0, include_fixed_delay=False, mip_gap=1e-9,
                    keep_installed=True, topology=True, max_added_capacity=40.0)
     full = solve_modular_capacity(network, **options)  # 5 levels per link: nothing thinned
     assert not full.details["levels_truncated_links"] and full.status.value == "optimal"
-    monkeypatch.setattr(costs, "MAX_LEVELS_PER_LINK", 3)
-    monkeypatch.setattr(modular_capacity, "continuous_design", lambda *args, **kwargs: (None, "none"))
+    thin_levels_evenly(monkeypatch)
     thinned = solve_modular_capacity(network, **options)
     assert thinned.lower_bound <= full.objective < thinned.details["listed_levels_bound"]
     assert thinned.objective >= full.objective and check_result(network, thinned) == []
