@@ -30,8 +30,10 @@ import pyomo.environ as pyo
 from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.delay_cuts import INITIAL_TANGENT_UTILIZATIONS, tangent_coefficients
-from topo_opt.algorithms.metric_separation import MetricInequality, metric_inequality
-from topo_opt.formulations.multicommodity import flow_layout, linear_expression
+from topo_opt.formulations.multicommodity import (
+    define_arc_flows, define_flow_conservation, define_index_sets, define_queue_loads,
+    define_source_flows, flow_layout, linear_expression,
+)
 from topo_opt.model.costs import CapacityLevels
 from topo_opt.model.network import Network
 
@@ -70,58 +72,48 @@ def define_levels(model: pyo.ConcreteModel, levels: CapacityLevels) -> None:
 def define_scenario_flows(block: pyo.Block, network: Network, levels: CapacityLevels,
                           level_on: pyo.Var, *, failed_link: int | None, max_utilization: float,
                           include_fixed_delay: bool) -> None:
-    """One traffic scenario on ``block``, its flows projected out: queue loads ``queue_flow``
-    (L_q) that must satisfy the ``metric_cuts`` (:mod:`~topo_opt.algorithms.metric_separation`;
-    a subset of them relaxes the routing, all of them are exactly the loads some routing avoiding
-    ``failed_link`` fits under), each load split over its link's levels, ``pair_packets`` with
-    their ``level_cuts`` and the ``packets`` expression N = Σ n_qi + ρ Σ_q d_q L_q (d_q the least
-    fixed delay of q's arcs).  Starts with the metric inequalities of the fixed delays, of the hop
-    counts and of every single node's outgoing and incoming arcs."""
+    """One traffic scenario on ``block``: multicommodity flows avoiding ``failed_link``, each
+    queue's load split over its link's levels, ``pair_packets`` with their ``level_cuts`` and the
+    ``packets`` expression N = Σ n_qi + ρ Σ d_a F_a."""
     arc_mask = np.isin(network.arc_link, np.unique(levels.link)) & (network.arc_link != failed_link)
     top = np.zeros(network.n_links)
     np.maximum.at(top, levels.link, levels.capacity)
-    layout = flow_layout(network, arc_mask, top)
-    block.layout, block.arc_mask, block.levels = layout, arc_mask, levels
-    scale = layout.flow_scale
-    block.QUEUES = pyo.Set(initialize=layout.queues.tolist(), ordered=True)
-    block.queue_flow = pyo.Var(block.QUEUES, within=pyo.NonNegativeReals)
+    define_index_sets(block, network, flow_layout(network, arc_mask, top))
+    define_source_flows(block)
+    define_flow_conservation(block, network)
+    define_arc_flows(block)
+    define_queue_loads(block, network)
+    scale = block.layout.flow_scale
+    block.levels = levels
     queue, level = queue_level_pairs(network, levels, failed_link)
     block.pairs = (queue, level)
     block.PAIRS = pyo.Set(initialize=range(len(queue)), ordered=True)
     block.pair_flow = pyo.Var(block.PAIRS, within=pyo.NonNegativeReals)
     block.pair_packets = pyo.Var(block.PAIRS, within=pyo.NonNegativeReals)
 
-    pairs_of = {int(q): [] for q in layout.queues}
+    pairs_of = {int(q): [] for q in np.unique(network.arc_queue[block.layout.arcs])}
     for p, q in enumerate(queue.tolist()):
         pairs_of[q].append(block.pair_flow[p])
-    block.queue_split = pyo.Constraint(list(pairs_of), rule=lambda m, q: linear_expression(
-        [1.0] + [-1.0] * len(pairs_of[q]), [m.queue_flow[q]] + pairs_of[q]) == 0)
+
+    def split(m, q):
+        arcs = m.queue_arc_flows[q]
+        return linear_expression([1.0] * len(arcs) + [-1.0] * len(pairs_of[q]), arcs + pairs_of[q]) == 0
+    block.queue_split = pyo.Constraint(list(pairs_of), rule=split)
 
     bound = max_utilization * levels.capacity[level] / scale
     block.pair_capacity = pyo.Constraint(
         block.PAIRS, rule=lambda m, p: linear_expression(
             [1.0, -float(bound[p])], [m.pair_flow[p], level_on[int(level[p])]]) <= 0)
     block.level_cuts = pyo.ConstraintList()
-    block.metric_cuts = pyo.ConstraintList()
-    linear = DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay).arc_linear_cost
-    fixed = np.full(network.n_queues, np.inf)
-    np.minimum.at(fixed, network.arc_queue[layout.arcs], linear[layout.arcs])
-    fixed = np.where(np.isfinite(fixed), fixed, 0.0)
-    used = [int(q) for q in layout.queues if fixed[q] > 0]
+    linear = DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay).arc_linear_cost * scale
+    arcs = [a for a in block.ARCS if linear[a]]
     block.packets = pyo.Expression(expr=linear_expression(
-        [1.0] * len(queue) + [float(fixed[q] * scale) for q in used],
-        list(block.pair_packets.values()) + [block.queue_flow[q] for q in used]))
+        [1.0] * len(queue) + [float(linear[a]) for a in arcs],
+        list(block.pair_packets.values()) + [block.arc_flow[a] for a in arcs]))
     u = np.asarray(INITIAL_TANGENT_UTILIZATIONS)
     u = u[u < max_utilization] if max_utilization < 1 else u
     pairs = np.tile(np.arange(len(queue)), len(u))
     add_level_cuts(block, pairs, np.repeat(u, len(queue)) * levels.capacity[level[pairs]])
-    weights = [fixed, np.ones(network.n_queues)]
-    for v in range(network.n_nodes):
-        for side in (network.arc_tail, network.arc_head):
-            weight = np.zeros(network.n_queues)
-            weight[network.arc_queue[arc_mask & (side == v)]] = 1.0
-            weights.append(weight)
-    add_metric_cuts(block, [metric_inequality(network, w, arc_mask) for w in weights if w.any()])
 
 
 def build_modular_capacity_model(network: Network, levels: CapacityLevels, *, sense: str,
@@ -165,22 +157,6 @@ def add_level_cuts(block: pyo.Block, pairs: np.ndarray, loads: np.ndarray) -> li
                                                   level_on[i]]) >= 0)
             for p, i, s, b in zip(np.asarray(pairs).tolist(), level.tolist(), slope.tolist(),
                                   intercept.tolist())]
-
-
-def add_metric_cuts(block: pyo.Block, cuts: list[MetricInequality]) -> list:
-    """Σ_q μ_q L_q ≥ rhs on the scenario ``block``'s loads, for each metric inequality.  Rows
-    with rhs ≤ 0 are skipped (every load satisfies them), and so are rows with rhs = +inf (a
-    demand without a path: the caller finds that infeasibility when it routes)."""
-    scale = block.layout.flow_scale
-    added = []
-    for cut in cuts:
-        queues = [q for q in block.QUEUES if cut.weight[q] > 0]
-        if 0 < cut.rhs < np.inf and queues:
-            unit = float(cut.weight[queues].max())  # rows O(1): fixed delays are ~1e-12 packets·s per bit/s
-            added.append(block.metric_cuts.add(linear_expression(
-                [float(cut.weight[q]) / unit for q in queues], [block.queue_flow[q] for q in queues])
-                >= cut.rhs / unit / scale))
-    return added
 
 
 def add_capacity_cover_cut(model: pyo.ConcreteModel, link_capacity: np.ndarray) -> list:

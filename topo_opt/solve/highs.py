@@ -40,7 +40,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
-import highspy
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import TerminationCondition
@@ -219,14 +218,6 @@ class HighsSolver:
         index = np.fromiter((columns[id(v)] for v in var.values()), dtype=np.int32)
         self._solver._solver_model.changeColsBounds(len(index), index, np.asarray(lower, np.float64),
                                                     np.asarray(upper, np.float64))
-
-    def relax_integrality(self, var: pyo.Var, relaxed: bool = True) -> None:
-        """Make the entries of the indexed variable ``var`` continuous (``relaxed``) or integer
-        again, in HiGHS only: the LP relaxation of a MILP on the same rows (e.g. a root cut loop)."""
-        columns = self._solver._pyomo_var_to_solver_var_map
-        index = np.fromiter((columns[id(v)] for v in var.values()), dtype=np.int32)
-        kind = highspy.HighsVarType.kContinuous if relaxed else highspy.HighsVarType.kInteger
-        self._solver._solver_model.changeColsIntegrality(len(index), index, np.full(len(index), kind))
 
     def solve(self, time_limit_s: float | None = None, algorithm: str | None = None,
               mip_rel_gap: float | None = None) -> HighsOutcome:

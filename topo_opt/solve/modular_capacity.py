@@ -47,7 +47,6 @@ import numpy as np
 
 from topo_opt.algorithms.capacity_flow_assignment import continuous_design, min_fixed_delay_s
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
-from topo_opt.algorithms.metric_separation import separate_metric_inequality
 from topo_opt.algorithms.min_cost_routing import flow_cost_bound
 from topo_opt.algorithms.modular_descent import check_budget, greedy_level_descent
 from topo_opt.algorithms.shortest_paths import require_no_bridge
@@ -55,9 +54,8 @@ from topo_opt.algorithms.support_routing import min_delay_on_support
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.cut_sets import add_cut_set_inequalities
-from topo_opt.formulations.delay_cuts import tangent_coefficients
 from topo_opt.formulations.modular_capacity_milp import (
-    add_capacity_cover_cut, add_level_cuts, add_metric_cuts, build_modular_capacity_model,
+    add_capacity_cover_cut, add_level_cuts, build_modular_capacity_model,
 )
 from topo_opt.model.costs import CapacityLevels, capacity_levels, covering_levels
 from topo_opt.model.design import Design
@@ -81,9 +79,6 @@ FULL_BOUND_SHARE = 0.5
 #: design (on 22–50-node networks that MILP did not improve the design within 120 s); only when a
 #: level list was thinned (on abilene the search took 24 s where the MILP proves optimality in 2 s)
 NEIGHBOURHOOD_SHARE = 0.75
-#: Of the time limit, at most this for the cut loop on the MILP's LP relaxation (before the search)
-ROOT_SHARE = 0.2
-ROOT_ROUNDS = 50
 REPAIR_LIMIT_S = 10.0  # the check budget of one repair descent is that of a 10-s solve
 
 
@@ -153,62 +148,6 @@ def _level_cuts(network: Network, block, solver: HighsSolver, picked: np.ndarray
         fits = routed_load < block.levels.capacity[level[chosen]]
         cuts += add_level_cuts(block, chosen[fits], routed_load[fits])
     return cuts
-
-
-def _metric_cuts(network: Network, model, solver: HighsSolver) -> list:
-    """Per scenario, the metric inequality its master loads violate most (none when they can
-    carry the demands), added to the model (not yet to HiGHS)."""
-    rows = []
-    for block in model.scenario.values():
-        load = np.zeros(network.n_queues)
-        load[block.layout.queues] = solver.values(block.queue_flow) * block.layout.flow_scale
-        cut = separate_metric_inequality(network, load, block.arc_mask)
-        if cut is not None:
-            rows += add_metric_cuts(block, [cut])
-    return rows
-
-
-def _perspective_cuts(model, solver: HighsSolver) -> list:
-    """Tangents n_qi ≥ s F_qi + b y_i at F̂ = F_qi/y_i of a fractional point, where violated."""
-    on = solver.values(model.level_on)
-    rows = []
-    for block in model.scenario.values():
-        scale = block.layout.flow_scale
-        level = block.pairs[1]
-        flow, packets, y = solver.values(block.pair_flow), solver.values(block.pair_packets), on[level]
-        capacity = block.levels.capacity[level] / scale
-        point = np.where(y > 1e-6, flow / np.maximum(y, 1e-6), 0.0)
-        inside = (y > 1e-6) & (point < capacity * (1 - 1e-6))
-        slope, intercept = tangent_coefficients(point[inside], capacity[inside])
-        violated = slope * flow[inside] + intercept * y[inside] - packets[inside] > 1e-6 * np.maximum(packets[inside], 1)
-        pairs = np.flatnonzero(inside)[violated]
-        rows += add_level_cuts(block, pairs, point[pairs] * scale)
-    return rows
-
-
-def _root_cuts(network: Network, model, solver: HighsSolver, deadline: float) -> dict:
-    """Cut loop on the LP relaxation (Benders for the routing, perspective tangents for the
-    delay) until no cut is violated, ``ROOT_ROUNDS`` rounds or ``deadline`` (perf_counter):
-    the MILP's branch and bound then starts from a root whose metric rows describe the routing
-    near the LP point.  Every cut is valid for every design.  Returns rounds, cuts and the last
-    LP bound (over the listed levels and their listed prices)."""
-    solver.relax_integrality(model.level_on)
-    rounds, cuts, bound = 0, 0, -math.inf
-    try:
-        while rounds < ROOT_ROUNDS and time.perf_counter() < deadline:
-            outcome = solver.solve(time_limit_s=max(deadline - time.perf_counter(), 0.0), algorithm="simplex")
-            if outcome.status is not Status.OPTIMAL:
-                break
-            rounds, bound = rounds + 1, outcome.bound
-            rows = _metric_cuts(network, model, solver) + _perspective_cuts(model, solver)
-            if not rows:
-                break
-            solver.add_constraints(rows)
-            cuts += len(rows)
-    finally:
-        solver.relax_integrality(model.level_on, relaxed=False)
-    logger.info("root cut loop: %d rounds, %d cuts, LP bound %.6g", rounds, cuts, bound)
-    return {"rounds": rounds, "cuts": cuts, "lp_bound": bound}
 
 
 def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links: tuple, max_delay_s: float,
@@ -383,7 +322,6 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                                      time_limit_s - (time.perf_counter() - began))
         flow_bound = flow_bound if math.isfinite(flow_bound) else -math.inf
     loop_limit_s = time_limit_s * (1 - FULL_BOUND_SHARE) if thinned else time_limit_s
-    root = _root_cuts(network, model, solver, began + ROOT_SHARE * time_limit_s)
     state = {"best_value": best_value, "best": best, "outcome": None}
 
     def start_from_best() -> None:  # the incumbent meets the true bound: feasible for every round's MILP
@@ -414,7 +352,6 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         if sense == "min-cost" and any(check.delay_bound_s is not None and check.delay_bound_s > max_delay_s
                                        for check in checks):
             new += add_capacity_cover_cut(model, capacity)
-        new += _metric_cuts(network, model, solver)
         solver.add_constraints(new)
         return new
 
@@ -535,7 +472,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                         if levels.capacity[i] > 0 and not network.links[int(levels.link[i])].installed],
         "levels": len(levels.link), "levels_truncated_links": [network.links[l].id for l in levels.truncated],
         "max_added_capacity": cap, "mip_gap": mip_gap, "rounds": rounds, **model_size(model),
-        "starting_design": start, "root_cut_loop": root, "continuous_design": continuous_source, "cut_sets": len(model.cut_sets),
+        "starting_design": start, "continuous_design": continuous_source, "cut_sets": len(model.cut_sets),
         "lower_bound_source": "the larger of the MILP dual bound with tangent cuts, over every module "
         "combination" + (" (listed levels priced at the cheapest combination they dominate)" if thinned else "")
         + (", or the flow-cost bound (cheapest routing at the cheapest price per unit)"
