@@ -47,6 +47,7 @@ import numpy as np
 
 from topo_opt.algorithms.capacity_flow_assignment import continuous_design, min_fixed_delay_s
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
+from topo_opt.algorithms.level_knapsack import cheapest_levels, level_packets
 from topo_opt.algorithms.min_cost_routing import flow_cost_bound
 from topo_opt.algorithms.modular_descent import check_budget, greedy_level_descent
 from topo_opt.algorithms.shortest_paths import require_no_bridge
@@ -79,7 +80,8 @@ FULL_BOUND_SHARE = 0.5
 #: design (on 22–50-node networks that MILP did not improve the design within 120 s); only when a
 #: level list was thinned (on abilene the search took 24 s where the MILP proves optimality in 2 s)
 NEIGHBOURHOOD_SHARE = 0.75
-REPAIR_LIMIT_S = 10.0  # the check budget of one repair descent is that of a 10-s solve
+REPAIR_LIMIT_S = 10.0
+KNAPSACK_ROUNDS = 20  # knapsack / re-routing alternations of the starting design  # the check budget of one repair descent is that of a 10-s solve
 
 
 def installed_delay_s(network: Network, include_fixed_delay: bool = True) -> float:
@@ -192,6 +194,46 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
     return cost, (final[0].design, picked, cost, final[0].delay_s, worst)
 
 
+def _fitted_levels(network: Network, levels: CapacityLevels, routed: list[_Routed], max_delay_s: float,
+                   max_utilization: float, include_fixed_delay: bool) -> np.ndarray | None:
+    """The cheapest levels meeting T_max with the flows of ``routed`` (one routing per scenario)
+    held fixed (:func:`~topo_opt.algorithms.level_knapsack.cheapest_levels`); None if none."""
+    if any(r.design is None for r in routed):
+        return None
+    objective = DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay)
+    flows = [r.design.arc_flow(network) for r in routed]
+    return cheapest_levels(levels, [level_packets(network, levels, network.queue_load(f), max_utilization)
+                                    for f in flows],
+                           [max_delay_s / objective.scale - float(objective.arc_linear_cost @ f) for f in flows])
+
+
+def _rebalance(network: Network, levels: CapacityLevels, best: tuple, failed_links: tuple, max_delay_s: float,
+               max_utilization: float, include_fixed_delay: bool) -> tuple[float, tuple]:
+    """Alternate the levels fitted to the flows of the current design (:func:`_fitted_levels`)
+    and min-delay routing on them, while the cost falls, at most ``KNAPSACK_ROUNDS`` times;
+    returns the cost and design record (never worse than ``best``)."""
+    picked, cost = best[1], best[2]
+
+    def route(picked: np.ndarray, start: Design | None) -> list[_Routed]:
+        capacity = np.zeros(network.n_links)
+        capacity[levels.link[picked]] = levels.capacity[picked]
+        return [_route(network, capacity, failed, max_utilization, include_fixed_delay, CHECK_GAP,
+                       start=start if failed is None else None) for failed in failed_links]
+
+    routed = route(picked, best[0])
+    for _ in range(KNAPSACK_ROUNDS):
+        new = _fitted_levels(network, levels, routed, max_delay_s, max_utilization, include_fixed_delay)
+        if new is None or float(levels.cost[new].sum()) >= cost * (1 - 1e-9):
+            break
+        checks = route(new, routed[0].design)
+        if any(r.design is None for r in checks) or max(r.delay_s for r in checks) > max_delay_s:
+            break  # not expected: the flows fit and meet T_max on the new levels
+        picked, cost, routed = new, float(levels.cost[new].sum()), checks
+    if cost >= best[2]:
+        return best[2], best
+    return cost, (routed[0].design, picked, cost, routed[0].delay_s, max(r.delay_s for r in routed))
+
+
 def _full_problem_bound(solver: HighsSolver, model, levels: CapacityLevels, sense: str, gamma: float,
                         start: np.ndarray | None, time_limit_s: float) -> tuple[float, bool]:
     """Bound over *every* module combination when level lists were thinned: the MILP with its
@@ -287,12 +329,16 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     start = {}
     if sense == "min-cost":
         # starting designs: the continuous design and the installed capacities rounded up to
-        # levels (uncovered links at their largest level), then every link at its largest level;
-        # the cheapest that meets T_max is improved by greedy module removal
+        # levels (uncovered links at their largest level), the levels fitted to the flows of the
+        # continuous design, then every link at its largest level; the cheapest that meets T_max
+        # is improved by greedy module removal, then by levels fitted to its flows (_rebalance)
         largest = levels.largest()
         rounded = [covering_levels(levels, capacity) for capacity in
                    ([] if continuous is None else [continuous]) + [network.link_capacity]]
-        for picked in [np.where(r >= 0, r, largest) for r in rounded] + [largest]:
+        fitted = None if continuous is None else _fitted_levels(
+            network, levels, [_route(network, continuous, failed, max_utilization, include_fixed_delay, CHECK_GAP)
+                              for failed in model.failed_links], max_delay_s, max_utilization, include_fixed_delay)
+        for picked in [np.where(r >= 0, r, largest) for r in rounded] + ([] if fitted is None else [fitted]) + [largest]:
             capacity = np.zeros(network.n_links)
             capacity[levels.link[picked]] = levels.capacity[picked]
             checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay)
@@ -314,6 +360,10 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
             best_value, best = _descend(network, levels, best, model.failed_links, max_delay_s,
                                         max_utilization, include_fixed_delay, time_limit_s)
             start["descent_cost"] = best_value
+            best_value, best = _rebalance(network, levels, best, model.failed_links, max_delay_s,
+                                          max_utilization, include_fixed_delay)
+            start["knapsack_cost"] = best_value
+            logger.info("starting design: %s", start)
             start["time_s"] = time.perf_counter() - began
     thinned = bool(levels.truncated)
     flow_bound = -math.inf  # valid over every combination, for designs from scratch with a delay bound
