@@ -18,11 +18,14 @@ T(C) of the design up to the routing gap:
 The levels (module combinations per link, :func:`~topo_opt.model.costs.capacity_levels`) go up
 to ``max_added_capacity`` (default twice the total demand).  A link with many combinations keeps
 a thinned list (named in ``details``): the designs are over the listed levels, but the reported
-lower bound is over *every* combination — after the cutting loop, one more solve of the MILP
-with its cuts and each listed level priced at the cheapest combination it dominates
-(``CapacityLevels.bound_cost``), a relaxation of the full problem.  The loop's bound over the
-listed levels alone is ``details["listed_levels_bound"]``; a design optimal over the listed
-levels whose gap to the full bound exceeds ``mip_gap`` ends ``iteration_limit``.  ``keep_installed``
+lower bound is over *every* combination, from the MILP with each listed level priced at the
+cheapest combination it dominates (``CapacityLevels.bound_cost``), a relaxation of the full
+problem.  For ``min-cost`` that is the loop's own MILP (one branch and bound gives the bound and
+proposes designs, each priced at its true cost), after the neighbourhood search; for
+``min-delay`` it is one more solve after the loop (the budget row's prices change what is
+feasible), whose loop bound over the listed levels alone is ``details["listed_levels_bound"]``,
+and a design optimal over the listed levels whose gap to the full bound exceeds ``mip_gap``
+ends ``iteration_limit``.  ``keep_installed``
 keeps the installed capacities and buys modules on top (upgrades); without it the design
 starts from nothing and ``details["installed_cost"]`` prices the installed capacities with the
 same modules, so the saving of a redesign can be read off.  Topology design adds the candidate
@@ -31,9 +34,10 @@ links (``installed = false``) with their fixed cost.
 At planning scale: long level lists are focused on the continuous design for the same bound
 (:func:`~topo_opt.model.costs.kept_levels`; the min-cost capacity LP when the delay bound is
 slack, as in SNDlib's pure-cost problem, else CFA), rounded cut-set inequalities strengthen the bound
-(:mod:`topo_opt.formulations.cut_sets`), and the cheapest rounded starting design, improved by
-greedy module removal (:mod:`topo_opt.algorithms.modular_descent`), is the first incumbent and
-HiGHS's MIP start in every round.
+(:mod:`topo_opt.formulations.cut_sets`), and the cheapest starting design (rounded up, or levels
+fitted to the continuous design's flows, :mod:`topo_opt.algorithms.level_knapsack`), improved by
+greedy module removal (:mod:`topo_opt.algorithms.modular_descent`) and by levels fitted to its
+own flows, is the first incumbent and HiGHS's MIP start in every round.
 """
 from __future__ import annotations
 
@@ -71,15 +75,14 @@ Callback = Callable[[dict], None]
 ROUTING_GAP = 1e-7  # certified gap of the routing that checks each design
 MAX_ROUNDS = 200
 CHECK_GAP = 1e-4  # routing gap of the descent's checks (a design meets T_max if its routing's delay does)
-#: Of the time limit, kept for the bound over every module combination when a list was thinned:
-#: on 22–50-node networks the design comes from the starting design and its descent, and one
-#: loop round over the listed levels improves the bound, not the design (benchmarks/BENCHMARKS.md)
+#: ``min-delay`` with a thinned list: of the time limit, kept for the bound over every module
+#: combination (a second solve, after the loop over the listed levels)
 FULL_BOUND_SHARE = 0.5
-#: Of the loop's time left after the starting design, kept for the large-neighbourhood search
+#: Of the time left after the starting design, kept for the large-neighbourhood search
 #: (:mod:`topo_opt.solve.modular_neighbourhood`) before the MILP over every link starts from its
-#: design (on 22–50-node networks that MILP did not improve the design within 120 s); only when a
-#: level list was thinned (on abilene the search took 24 s where the MILP proves optimality in 2 s)
-NEIGHBOURHOOD_SHARE = 0.75
+#: design; only for ``min-cost`` with a thinned level list (on abilene the search took 24 s where
+#: the MILP proves optimality in 2 s; on 17–50-node networks it found little, benchmarks/BENCHMARKS.md)
+NEIGHBOURHOOD_SHARE = 0.25
 REPAIR_LIMIT_S = 10.0
 KNAPSACK_ROUNDS = 20  # knapsack / re-routing alternations of the starting design  # the check budget of one repair descent is that of a 10-s solve
 
@@ -335,7 +338,10 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         largest = levels.largest()
         rounded = [covering_levels(levels, capacity) for capacity in
                    ([] if continuous is None else [continuous]) + [network.link_capacity]]
-        fitted = None if continuous is None else _fitted_levels(
+        # (only when the delay bound binds: with a slack bound the knapsack fills links to F ≈ C,
+        # where routing degenerates, issue 18's pure-cost hang)
+        binds = continuous_source == "cfa"
+        fitted = None if not binds else _fitted_levels(
             network, levels, [_route(network, continuous, failed, max_utilization, include_fixed_delay, CHECK_GAP)
                               for failed in model.failed_links], max_delay_s, max_utilization, include_fixed_delay)
         for picked in [np.where(r >= 0, r, largest) for r in rounded] + ([] if fitted is None else [fitted]) + [largest]:
@@ -360,18 +366,23 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
             best_value, best = _descend(network, levels, best, model.failed_links, max_delay_s,
                                         max_utilization, include_fixed_delay, time_limit_s)
             start["descent_cost"] = best_value
-            best_value, best = _rebalance(network, levels, best, model.failed_links, max_delay_s,
-                                          max_utilization, include_fixed_delay)
-            start["knapsack_cost"] = best_value
+            if binds:
+                best_value, best = _rebalance(network, levels, best, model.failed_links, max_delay_s,
+                                              max_utilization, include_fixed_delay)
+                start["knapsack_cost"] = best_value
             logger.info("starting design: %s", start)
             start["time_s"] = time.perf_counter() - began
     thinned = bool(levels.truncated)
+    # min-cost with thinned lists: after the search, the loop's MILP prices each listed level at
+    # the cheapest combination it dominates, so its one bound is over every combination (its
+    # designs are still priced at their true cost); min-delay keeps a separate bound solve
+    bound_priced = thinned and sense == "min-cost"
     flow_bound = -math.inf  # valid over every combination, for designs from scratch with a delay bound
     if sense == "min-cost" and not keep_installed:
         flow_bound = flow_cost_bound(network, levels, gamma * (max_delay_s - floor), max_utilization,
                                      time_limit_s - (time.perf_counter() - began))
         flow_bound = flow_bound if math.isfinite(flow_bound) else -math.inf
-    loop_limit_s = time_limit_s * (1 - FULL_BOUND_SHARE) if thinned else time_limit_s
+    loop_limit_s = time_limit_s * (1 - FULL_BOUND_SHARE) if thinned and not bound_priced else time_limit_s
     state = {"best_value": best_value, "best": best, "outcome": None}
 
     def start_from_best() -> None:  # the incumbent meets the true bound: feasible for every round's MILP
@@ -380,7 +391,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
 
     def master_bound(outcome) -> float:
         state["outcome"] = outcome
-        return outcome.bound / gamma if sense == "min-delay" else outcome.bound
+        return outcome.bound / gamma if sense == "min-delay" else max(outcome.bound, flow_bound)
 
     def check(picked: np.ndarray) -> tuple[tuple | None, list]:
         """Route the design of the levels ``picked`` (every scenario): its record when it meets
@@ -427,10 +438,10 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     def report(record: dict) -> None:  # the driver's record of this round, kept in its history
         record.update(state["round"])
         if callback:
-            callback(_listed(record, flow_bound) if thinned else record)
+            callback(_listed(record, flow_bound) if thinned and not bound_priced else record)
 
     searched = []  # the neighbourhood search's records: each design it accepted
-    if sense == "min-cost" and best is not None and thinned:  # small problems: the MILP is quick
+    if bound_priced and best is not None:  # small problems: the MILP is quick
         def improved(record: dict) -> None:
             record.update(lower_bound=flow_bound, gap=relative_gap(record["objective"], flow_bound))
             searched.append(record)
@@ -450,7 +461,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
 
         elapsed = time.perf_counter() - began
         found = neighbourhood_search(network, model, solver, best, best_value, check, cuts_at, repair,
-                                     time_limit_s=elapsed + NEIGHBOURHOOD_SHARE * max(loop_limit_s - elapsed, 0.0),
+                                     time_limit_s=elapsed + NEIGHBOURHOOD_SHARE * max(time_limit_s - elapsed, 0.0),
                                      start_s=began, on_improve=improved)
         best_value, best = found.cost, found.best
         state.update(best_value=best_value, best=best)
@@ -458,6 +469,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                      neighbourhood_time_s=time.perf_counter() - began)
         if found.interrupted:
             start["neighbourhood_interrupted"] = True
+    if bound_priced:
+        solver.change_coefficients(model.level_on, levels.bound_cost)
     start_from_best()
     progress = CertifiedProgress(mip_gap, loop_limit_s, MAX_ROUNDS, report, start_s=began)
     if start.get("neighbourhood_interrupted"):
@@ -466,9 +479,9 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         run = run_kelley(solver, progress, bound=master_bound, incumbent=incumbent, cut=cut,
                          time_limit_s=loop_limit_s, milp=True)
     best_value, best, status, rounds = state["best_value"], state["best"], run.status, run.iterations
-    history = searched + ([_listed(record, flow_bound) for record in progress.history] if thinned
-                          else progress.history)
-    lower = run.bound  # over the listed levels (the full problem's when no list was thinned)
+    history = searched + ([_listed(record, flow_bound) for record in progress.history]
+                          if thinned and not bound_priced else progress.history)
+    lower = run.bound  # over the listed levels (over every combination unless thinned for min-delay)
     if status is Status.INFEASIBLE and best is None:
         what = f"T <= {max_delay_s:.6g} s" if sense == "min-cost" else f"a budget of {budget:.6g}"
         raise InfeasibleError(
@@ -483,8 +496,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     if status is Status.INFEASIBLE:  # only by rounding: cuts never remove a feasible design
         status = Status.ITERATION_LIMIT
     message = "" if status is Status.OPTIMAL else run.message
-    listed_bound = lower
-    if thinned and status is not Status.INTERRUPTED:
+    listed_bound = None if bound_priced else lower
+    if thinned and not bound_priced and status is not Status.INTERRUPTED:
         lower, stopped = _full_problem_bound(solver, model, levels, sense, gamma,
                                              None if best is None else best[1],
                                              time_limit_s - (time.perf_counter() - began))
@@ -499,7 +512,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         history.append(record)
         if callback:
             callback(record)
-    elif thinned:  # Ctrl-C before the full bound: nothing proven beyond the listed levels
+    elif thinned and not bound_priced:  # Ctrl-C before the full bound: nothing proven beyond the listed levels
         lower = flow_bound
     else:
         lower = max(lower, flow_bound)
