@@ -425,12 +425,15 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         value = cost if sense == "min-cost" else delay
         if record is not None and value < state["best_value"]:
             state["best_value"], state["best"] = value, record
-        state.update(picked=picked, checks=checks, round={"design_delay_s": delay, "design_cost": cost})
+        state.update(picked=picked, checks=checks, met=record is not None,
+                     round={"design_delay_s": delay, "design_cost": cost})
         logger.info("round: cost %.6g, delay %.6g s (worst %.6g s), master bound %.6g",
                     cost, delay, worst, state["outcome"].bound)
         return state["best_value"]
 
     def cut() -> int:
+        if bound_priced and state["met"]:  # the master's design meets T_max: it solved its own
+            return 0  # problem (bound prices) to HiGHS's gap, and no cut can raise its bound
         new = cuts_at(state["picked"], state["checks"])
         start_from_best()
         return len(new)
