@@ -77,6 +77,7 @@ def zoo_network(name: str):
     from topo_opt.io.zoo import network_from_graph
     from topo_opt.model.network import Module
     from topo_opt.model.synthesis import gravity_demands, size_capacities, with_lengths_from_coordinates
+    from topo_opt.model.validation import replace_network
 
     graph = nx.Graph(nx.node_link_graph(topohub.get(f"topozoo/{name}"), edges="edges"))
     graph = graph.subgraph(max(nx.connected_components(graph), key=len)).copy()
@@ -91,7 +92,7 @@ def zoo_network(name: str):
     links = tuple(dataclasses.replace(link, modules=tuple(
         Module(capacity=c, cost=round(k * max(link.length_m, 1e4) / 1e5, 3)) for c, k in ZOO_MODULES))
         for link in network.links)
-    return network.replace(links=links)
+    return replace_network(network, links=links)
 
 
 def prepare(name: str, folder: Path) -> Path:
