@@ -74,6 +74,7 @@ def test_topology_design_matches_enumeration(t_max):
     start = result.details["starting_design"]
     assert not start or start["descent_cost"] <= start["rounded_cost"]
     assert not start or result.objective <= start["descent_cost"]
+    assert not start or start.get("knapsack_cost", start["descent_cost"]) <= start["descent_cost"]
     certified = min_delay_on_support(network, result.design.link_capacity, gap=1e-9, include_fixed_delay=False)
     assert certified.objective <= t_max * (1 + 1e-7)
     built = set(result.details["links_built"])
