@@ -204,16 +204,17 @@ def thin_levels_evenly(monkeypatch):
 @pytest.mark.parametrize("t_max", [0.45, 0.3])
 def test_bound_holds_over_every_combination_when_lists_are_thinned(monkeypatch, t_max):
     """Lists thinned to 0, 2 and 4 modules (evenly: no continuous design to focus on) lose the
-    1-module steps the optimum uses; the reported bound is still below the enumerated optimum
-    over all combinations, while the bound over the listed levels alone is not."""
+    1-module steps the optimum uses; the reported bound (the loop's MILP at bound prices) is
+    still below the enumerated optimum over all combinations, though the design is dearer."""
     thin_levels_evenly(monkeypatch)
     network = small_tcfa()
     cost, _ = enumerate_min_cost(network, t_max, max_modules=2)
     result = solve_modular_capacity(network, max_delay_s=t_max, include_fixed_delay=False, mip_gap=1e-9,
                                     keep_installed=True, topology=True, max_added_capacity=40.0)
     assert len(result.details["levels_truncated_links"]) == network.n_links
-    assert result.lower_bound <= cost + 1e-9 < result.details["listed_levels_bound"]
-    assert result.objective >= cost - 1e-9 and result.gap > 0
+    assert result.lower_bound <= cost + 1e-9 < result.objective
+    assert result.details["listed_levels_bound"] is None  # min-cost: one MILP, no listed-level bound
+    assert result.gap > 0
     assert result.status.value == "iteration_limit"  # optimal over the listed levels only
     assert check_result(network, result) == []
 

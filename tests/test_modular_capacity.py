@@ -74,6 +74,7 @@ def test_topology_design_matches_enumeration(t_max):
     start = result.details["starting_design"]
     assert not start or start["descent_cost"] <= start["rounded_cost"]
     assert not start or result.objective <= start["descent_cost"]
+    assert not start or start.get("knapsack_cost", start["descent_cost"]) <= start["descent_cost"]
     certified = min_delay_on_support(network, result.design.link_capacity, gap=1e-9, include_fixed_delay=False)
     assert certified.objective <= t_max * (1 + 1e-7)
     built = set(result.details["links_built"])
@@ -235,3 +236,35 @@ def test_pure_cost_design_uses_the_min_cost_lp(instance):
     assert result.design is not None and check_result(network, result) == []
     assert result.solve_time_s <= 2 * limit  # generous: the full-bound solve gets at least 1 s
     assert result.lower_bound <= result.objective
+
+
+def test_level_knapsack_is_the_cheapest_choice_for_fixed_flows():
+    """The knapsack's levels equal the cheapest of every level choice whose delay with the flows
+    held fixed meets the budget (enumerated), and g_i is Kleinrock's F/(c − F) summed per link."""
+    from topo_opt.algorithms.level_knapsack import cheapest_levels, level_packets
+    from topo_opt.evaluators.delay import DelayObjective
+
+    network = small_tcfa()
+    links = np.arange(network.n_links)
+    levels = capacity_levels(network, 20.0, keep_installed=True, links=links)
+    routed = min_delay_on_support(network, np.full(network.n_links, 30.0), gap=1e-9, include_fixed_delay=False)
+    load = network.queue_load(routed.design.arc_flow(network))
+    packets = level_packets(network, levels, load)
+    for i in range(len(levels.link)):
+        mine = load[network.queue_link == levels.link[i]]
+        expected = sum(f / (levels.capacity[i] - f) if f < levels.capacity[i] else math.inf for f in mine if f > 0)
+        assert packets[i] == pytest.approx(expected)
+    objective = DelayObjective.for_network(network, include_fixed_delay=False)
+    for t_max in (0.45, 0.3, 0.2):
+        budget = t_max / objective.scale
+        best = math.inf
+        for choice in itertools.product(*[np.flatnonzero(levels.link == l) for l in links]):
+            choice = np.asarray(choice)
+            if packets[choice].sum() <= budget * (1 - 1e-6):
+                best = min(best, levels.cost[choice].sum())
+        picked = cheapest_levels(levels, [packets], [budget])
+        if math.isinf(best):
+            assert picked is None
+        else:
+            assert levels.cost[picked].sum() == pytest.approx(best)
+            assert packets[picked].sum() <= budget

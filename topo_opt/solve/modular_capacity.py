@@ -18,11 +18,14 @@ T(C) of the design up to the routing gap:
 The levels (module combinations per link, :func:`~topo_opt.model.costs.capacity_levels`) go up
 to ``max_added_capacity`` (default twice the total demand).  A link with many combinations keeps
 a thinned list (named in ``details``): the designs are over the listed levels, but the reported
-lower bound is over *every* combination — after the cutting loop, one more solve of the MILP
-with its cuts and each listed level priced at the cheapest combination it dominates
-(``CapacityLevels.bound_cost``), a relaxation of the full problem.  The loop's bound over the
-listed levels alone is ``details["listed_levels_bound"]``; a design optimal over the listed
-levels whose gap to the full bound exceeds ``mip_gap`` ends ``iteration_limit``.  ``keep_installed``
+lower bound is over *every* combination, from the MILP with each listed level priced at the
+cheapest combination it dominates (``CapacityLevels.bound_cost``), a relaxation of the full
+problem.  For ``min-cost`` that is the loop's own MILP (one branch and bound gives the bound and
+proposes designs, each priced at its true cost), after the neighbourhood search; for
+``min-delay`` it is one more solve after the loop (the budget row's prices change what is
+feasible), whose loop bound over the listed levels alone is ``details["listed_levels_bound"]``,
+and a design optimal over the listed levels whose gap to the full bound exceeds ``mip_gap``
+ends ``iteration_limit``.  ``keep_installed``
 keeps the installed capacities and buys modules on top (upgrades); without it the design
 starts from nothing and ``details["installed_cost"]`` prices the installed capacities with the
 same modules, so the saving of a redesign can be read off.  Topology design adds the candidate
@@ -31,9 +34,10 @@ links (``installed = false``) with their fixed cost.
 At planning scale: long level lists are focused on the continuous design for the same bound
 (:func:`~topo_opt.model.costs.kept_levels`; the min-cost capacity LP when the delay bound is
 slack, as in SNDlib's pure-cost problem, else CFA), rounded cut-set inequalities strengthen the bound
-(:mod:`topo_opt.formulations.cut_sets`), and the cheapest rounded starting design, improved by
-greedy module removal (:mod:`topo_opt.algorithms.modular_descent`), is the first incumbent and
-HiGHS's MIP start in every round.
+(:mod:`topo_opt.formulations.cut_sets`), and the cheapest starting design (rounded up, or levels
+fitted to the continuous design's flows, :mod:`topo_opt.algorithms.level_knapsack`), improved by
+greedy module removal (:mod:`topo_opt.algorithms.modular_descent`) and by levels fitted to its
+own flows, is the first incumbent and HiGHS's MIP start in every round.
 """
 from __future__ import annotations
 
@@ -48,6 +52,7 @@ import numpy as np
 from topo_opt.algorithms.capacity_flow_assignment import continuous_design, min_fixed_delay_s
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
 from topo_opt.algorithms.greedy_upgrade import carrying_levels, greedy_upgrade
+from topo_opt.algorithms.level_knapsack import cheapest_levels, level_packets
 from topo_opt.algorithms.min_cost_routing import flow_cost_bound
 from topo_opt.algorithms.modular_descent import check_budget, greedy_level_descent
 from topo_opt.algorithms.shortest_paths import require_no_bridge
@@ -73,16 +78,16 @@ ROUTING_GAP = 1e-7  # certified gap of the routing that checks each design
 MAX_ROUNDS = 200
 CHECK_GAP = 1e-4  # routing gap of the descent's checks (a design meets T_max if its routing's delay does)
 UPGRADE_BOUND_SHARE = 0.5  # of the time left after the starting upgrade, for its bounds (solve/upgrade_bound.py)
-#: Of the time limit, kept for the bound over every module combination when a list was thinned:
-#: on 22–50-node networks the design comes from the starting design and its descent, and one
-#: loop round over the listed levels improves the bound, not the design (benchmarks/BENCHMARKS.md)
+#: ``min-delay`` with a thinned list: of the time limit, kept for the bound over every module
+#: combination (a second solve, after the loop over the listed levels)
 FULL_BOUND_SHARE = 0.5
-#: Of the loop's time left after the starting design, kept for the large-neighbourhood search
+#: Of the time left after the starting design, kept for the large-neighbourhood search
 #: (:mod:`topo_opt.solve.modular_neighbourhood`) before the MILP over every link starts from its
-#: design (on 22–50-node networks that MILP did not improve the design within 120 s); only when a
-#: level list was thinned (on abilene the search took 24 s where the MILP proves optimality in 2 s)
-NEIGHBOURHOOD_SHARE = 0.75
+#: design; only for ``min-cost`` with a thinned level list (on abilene the search took 24 s where
+#: the MILP proves optimality in 2 s; on 17–50-node networks it found little, benchmarks/BENCHMARKS.md)
+NEIGHBOURHOOD_SHARE = 0.25
 REPAIR_LIMIT_S = 10.0  # the check budget of one repair descent is that of a 10-s solve
+KNAPSACK_ROUNDS = 20  # knapsack / re-routing alternations of the starting design
 
 
 def installed_delay_s(network: Network, include_fixed_delay: bool = True) -> float:
@@ -212,6 +217,46 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
     return cost, (final[0].design, picked, cost, final[0].delay_s, worst)
 
 
+def _fitted_levels(network: Network, levels: CapacityLevels, routed: list[_Routed], max_delay_s: float,
+                   max_utilization: float, include_fixed_delay: bool) -> np.ndarray | None:
+    """The cheapest levels meeting T_max with the flows of ``routed`` (one routing per scenario)
+    held fixed (:func:`~topo_opt.algorithms.level_knapsack.cheapest_levels`); None if none."""
+    if any(r.design is None for r in routed):
+        return None
+    objective = DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay)
+    flows = [r.design.arc_flow(network) for r in routed]
+    return cheapest_levels(levels, [level_packets(network, levels, network.queue_load(f), max_utilization)
+                                    for f in flows],
+                           [max_delay_s / objective.scale - float(objective.arc_linear_cost @ f) for f in flows])
+
+
+def _rebalance(network: Network, levels: CapacityLevels, best: tuple, failed_links: tuple, max_delay_s: float,
+               max_utilization: float, include_fixed_delay: bool) -> tuple[float, tuple]:
+    """Alternate the levels fitted to the flows of the current design (:func:`_fitted_levels`)
+    and min-delay routing on them, while the cost falls, at most ``KNAPSACK_ROUNDS`` times;
+    returns the cost and design record (never worse than ``best``)."""
+    picked, cost = best[1], best[2]
+
+    def route(picked: np.ndarray, start: Design | None) -> list[_Routed]:
+        capacity = np.zeros(network.n_links)
+        capacity[levels.link[picked]] = levels.capacity[picked]
+        return [_route(network, capacity, failed, max_utilization, include_fixed_delay, CHECK_GAP,
+                       start=start if failed is None else None) for failed in failed_links]
+
+    routed = route(picked, best[0])
+    for _ in range(KNAPSACK_ROUNDS):
+        new = _fitted_levels(network, levels, routed, max_delay_s, max_utilization, include_fixed_delay)
+        if new is None or float(levels.cost[new].sum()) >= cost * (1 - 1e-9):
+            break
+        checks = route(new, routed[0].design)
+        if any(r.design is None for r in checks) or max(r.delay_s for r in checks) > max_delay_s:
+            break  # not expected: the flows fit and meet T_max on the new levels
+        picked, cost, routed = new, float(levels.cost[new].sum()), checks
+    if cost >= best[2]:
+        return best[2], best
+    return cost, (routed[0].design, picked, cost, routed[0].delay_s, max(r.delay_s for r in routed))
+
+
 def _full_problem_bound(solver: HighsSolver, model, levels: CapacityLevels, sense: str, gamma: float,
                         start: np.ndarray | None, time_limit_s: float) -> tuple[float, bool]:
     """Bound over *every* module combination when level lists were thinned: the MILP with its
@@ -314,12 +359,19 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     start = {}
     if sense == "min-cost":
         # starting designs: the continuous design and the installed capacities rounded up to
-        # levels (uncovered links at their largest level), then every link at its largest level;
-        # the cheapest that meets T_max is improved by greedy module removal
+        # levels (uncovered links at their largest level), the levels fitted to the flows of the
+        # continuous design, then every link at its largest level; the cheapest that meets T_max
+        # is improved by greedy module removal, then by levels fitted to its flows (_rebalance)
         largest = levels.largest()
         rounded = [covering_levels(levels, capacity) for capacity in
                    ([] if continuous is None else [continuous]) + [network.link_capacity]]
-        starts = [np.where(r >= 0, r, largest) for r in rounded] + [largest]
+        # (only when the delay bound binds: with a slack bound the knapsack fills links to F ≈ C,
+        # where routing degenerates, issue 18's pure-cost hang)
+        binds = continuous_source == "cfa"
+        fitted = None if not binds else _fitted_levels(
+            network, levels, [_route(network, continuous, failed, max_utilization, include_fixed_delay, CHECK_GAP)
+                              for failed in model.failed_links], max_delay_s, max_utilization, include_fixed_delay)
+        starts = [np.where(r >= 0, r, largest) for r in rounded] + ([] if fitted is None else [fitted]) + [largest]
         if keep_installed and not survivable:  # upgrades: greedy module addition first
             begin = None if start_capacity is None else covering_levels(levels, start_capacity)
             route = _upgrade_route(network, levels, max_delay_s, max_utilization, include_fixed_delay)
@@ -352,14 +404,23 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
             best_value, best = _descend(network, levels, best, model.failed_links, max_delay_s,
                                         max_utilization, include_fixed_delay, time_limit_s)
             start["descent_cost"] = best_value
+            if binds:
+                best_value, best = _rebalance(network, levels, best, model.failed_links, max_delay_s,
+                                              max_utilization, include_fixed_delay)
+                start["knapsack_cost"] = best_value
+            logger.info("starting design: %s", start)
             start["time_s"] = time.perf_counter() - began
     thinned = bool(levels.truncated)
+    # min-cost with thinned lists: after the search, the loop's MILP prices each listed level at
+    # the cheapest combination it dominates, so its one bound is over every combination (its
+    # designs are still priced at their true cost); min-delay keeps a separate bound solve
+    bound_priced = thinned and sense == "min-cost"
     flow_bound = -math.inf  # valid over every combination: designs from scratch with a delay bound, upgrades
     if sense == "min-cost" and not keep_installed:
         flow_bound = flow_cost_bound(network, levels, gamma * (max_delay_s - floor), max_utilization,
                                      time_limit_s - (time.perf_counter() - began))
         flow_bound = flow_bound if math.isfinite(flow_bound) else -math.inf
-    loop_limit_s = time_limit_s * (1 - FULL_BOUND_SHARE) if thinned else time_limit_s
+    loop_limit_s = time_limit_s * (1 - FULL_BOUND_SHARE) if thinned and not bound_priced else time_limit_s
     state = {"best_value": best_value, "best": best, "outcome": None}
 
     def start_from_best() -> None:  # the incumbent meets the true bound: feasible for every round's MILP
@@ -368,7 +429,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
 
     def master_bound(outcome) -> float:
         state["outcome"] = outcome
-        return outcome.bound / gamma if sense == "min-delay" else outcome.bound
+        return outcome.bound / gamma if sense == "min-delay" else max(outcome.bound, flow_bound)
 
     def check(picked: np.ndarray, gap: float = ROUTING_GAP, start: Design | None = None) -> tuple[tuple | None, list]:
         """Route the design of the levels ``picked`` (every scenario) to ``gap``: its record when it
@@ -402,12 +463,15 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         value = cost if sense == "min-cost" else delay
         if record is not None and value < state["best_value"]:
             state["best_value"], state["best"] = value, record
-        state.update(picked=picked, checks=checks, round={"design_delay_s": delay, "design_cost": cost})
+        state.update(picked=picked, checks=checks, met=record is not None,
+                     round={"design_delay_s": delay, "design_cost": cost})
         logger.info("round: cost %.6g, delay %.6g s (worst %.6g s), master bound %.6g",
                     cost, delay, worst, state["outcome"].bound)
         return state["best_value"]
 
     def cut() -> int:
+        if bound_priced and state["met"]:  # the master's design meets T_max: it solved its own
+            return 0  # problem (bound prices) to HiGHS's gap, and no cut can raise its bound
         new = cuts_at(state["picked"], state["checks"])
         start_from_best()
         return len(new)
@@ -415,7 +479,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     def report(record: dict) -> None:  # the driver's record of this round, kept in its history
         record.update(state["round"])
         if callback:
-            callback(_listed(record, flow_bound) if thinned else record)
+            callback(_listed(record, flow_bound) if thinned and not bound_priced else record)
 
     if sense == "min-cost" and keep_installed and not survivable and best is not None:
         # upgrades: bounds over every combination before the MILP, and the screen's designs
@@ -431,7 +495,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                                   "time_s": time.perf_counter() - began}
     proven = sense == "min-cost" and relative_gap(best_value, flow_bound) <= mip_gap  # no MILP needed
     searched = []  # the neighbourhood search's records: each design it accepted
-    if sense == "min-cost" and best is not None and thinned and not proven:  # small problems: the MILP is quick
+    if bound_priced and best is not None and not proven:  # small problems: the MILP is quick
         def improved(record: dict) -> None:
             record.update(lower_bound=flow_bound, gap=relative_gap(record["objective"], flow_bound))
             searched.append(record)
@@ -451,7 +515,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
 
         elapsed = time.perf_counter() - began
         found = neighbourhood_search(network, model, solver, best, best_value, check, cuts_at, repair,
-                                     time_limit_s=elapsed + NEIGHBOURHOOD_SHARE * max(loop_limit_s - elapsed, 0.0),
+                                     time_limit_s=elapsed + NEIGHBOURHOOD_SHARE * max(time_limit_s - elapsed, 0.0),
                                      start_s=began, on_improve=improved)
         best_value, best = found.cost, found.best
         state.update(best_value=best_value, best=best)
@@ -459,6 +523,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                      neighbourhood_time_s=time.perf_counter() - began)
         if found.interrupted:
             start["neighbourhood_interrupted"] = True
+    if bound_priced:
+        solver.change_coefficients(model.level_on, levels.bound_cost)
     start_from_best()
     progress = CertifiedProgress(mip_gap, loop_limit_s, MAX_ROUNDS, report, start_s=began)
     if start.get("neighbourhood_interrupted"):
@@ -471,9 +537,9 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         run = run_kelley(solver, progress, bound=master_bound, incumbent=incumbent, cut=cut,
                          time_limit_s=loop_limit_s, milp=True)
     best_value, best, status, rounds = state["best_value"], state["best"], run.status, run.iterations
-    history = searched + ([_listed(record, flow_bound) for record in progress.history] if thinned
-                          else progress.history)
-    lower = run.bound  # over the listed levels (the full problem's when no list was thinned)
+    history = searched + ([_listed(record, flow_bound) for record in progress.history]
+                          if thinned and not bound_priced else progress.history)
+    lower = run.bound  # over the listed levels (over every combination unless thinned for min-delay)
     if status is Status.INFEASIBLE and best is None:
         what = f"T <= {max_delay_s:.6g} s" if sense == "min-cost" else f"a budget of {budget:.6g}"
         raise InfeasibleError(
@@ -488,8 +554,9 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     if status is Status.INFEASIBLE:  # only by rounding: cuts never remove a feasible design
         status = Status.ITERATION_LIMIT
     message = "" if status is Status.OPTIMAL else run.message
-    listed_bound = lower
-    if thinned and status is not Status.INTERRUPTED and not proven and time.perf_counter() - began < time_limit_s:
+    listed_bound = None if bound_priced else lower
+    if (thinned and not bound_priced and status is not Status.INTERRUPTED and not proven
+            and time.perf_counter() - began < time_limit_s):
         lower, stopped = _full_problem_bound(solver, model, levels, sense, gamma,
                                              None if best is None else best[1],
                                              time_limit_s - (time.perf_counter() - began))
@@ -499,17 +566,17 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         elif status is Status.OPTIMAL and relative_gap(best_value, lower) > mip_gap:
             status = Status.ITERATION_LIMIT
             message = "optimal over the listed levels; the bound over every module combination is lower"
-        elif status is Status.TIME_LIMIT and best is not None and relative_gap(best_value, lower) <= mip_gap:
-            status, message = Status.OPTIMAL, ""  # the full bound closed the gap the loop left
         record = {"iteration": rounds, "time_s": time.perf_counter() - began, "objective": best_value,
                   "lower_bound": lower, "gap": relative_gap(best_value, lower)}
         history.append(record)
         if callback:
             callback(record)
-    elif thinned:  # Ctrl-C or no time before the full bound: nothing proven beyond the listed levels
+    elif thinned and not bound_priced:  # Ctrl-C or no time before the full bound: nothing proven beyond the listed levels
         lower = flow_bound
     else:
         lower = max(lower, flow_bound)
+    if status is Status.TIME_LIMIT and best is not None and relative_gap(best_value, lower) <= mip_gap:
+        status, message = Status.OPTIMAL, ""  # a bound over every combination closed the gap the loop left
     name, unit = ("capacity_cost", "cost") if sense == "min-cost" else ("average_delay_s", "s")
     if best is None:
         return SolveResult(status, "milp-tangent-cuts", name, unit, lower_bound=lower,
