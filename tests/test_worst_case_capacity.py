@@ -9,7 +9,7 @@ import pytest
 from topo_opt.errors import InfeasibleError
 from topo_opt.evaluators.worst_case import worst_case_delays
 from topo_opt.io.native_json import loads_json
-from topo_opt.model.network import Demand, Link, Node
+from topo_opt.model.network import Demand, Link, Module, Node
 from topo_opt.model.traffic import traffic_descriptors
 from topo_opt.model.validation import build_network, replace_network
 from topo_opt.solve.cards import load_card
@@ -84,20 +84,24 @@ def test_class_deadlines_and_an_impossible_deadline():
     assert result.details["max_bound_over_deadline"] <= 1 + 1e-9 and math.isfinite(result.lower_bound)
 
 
+def modular_tandem(modules_ab, modules_bc):
+    """A - B - C without capacity, modules per link; A→C (1 Mbit/s, burst 88 kbit) and A→B
+    (5 Mbit/s, burst 188 kbit)."""
+    links = [Link("AB", "A", "B", 0.0, modules=modules_ab), Link("BC", "B", "C", 0.0, modules=modules_bc)]
+    return build_network(name="tandem", nodes=[Node("A"), Node("B"), Node("C")], links=links,
+                         link_model="directed", demands=[Demand("AC", "A", "C", 1e6, burst=88_000.0),
+                                                         Demand("AB", "A", "B", 5e6, burst=188_000.0)])
+
+
 def test_modular_design_matches_brute_force_over_levels():
     """Tandem with modules of 40 and 100 (rate unit) per link: enumerate every pair of levels."""
     import itertools
 
     from topo_opt.model.costs import capacity_levels
-    from topo_opt.model.network import Module
     from topo_opt.solve.worst_case_capacity import solve_worst_case_modular
 
     mods = (Module(40e6, 3.0), Module(100e6, 6.0))
-    nodes = [Node("A"), Node("B"), Node("C")]
-    links = [Link("AB", "A", "B", 0.0, modules=mods), Link("BC", "B", "C", 0.0, modules=mods)]
-    network = build_network(name="tandem", nodes=nodes, links=links, link_model="directed",
-                            demands=[Demand("AC", "A", "C", 1e6, burst=88_000.0),
-                                     Demand("AB", "A", "B", 5e6, burst=188_000.0)])
+    network = modular_tandem(mods, mods)
     traffic = traffic_descriptors(network, max_packet=12_000.0)
     D = 4e-3
     result = solve_worst_case_modular(network, traffic, routing_rule="min-hop", deadline=D,
@@ -144,15 +148,9 @@ def test_modular_bound_holds_over_every_module_combination():
     bound, the bound reported before, exceeds it), the reported bound does not."""
     import itertools
 
-    from topo_opt.model.network import Module
     from topo_opt.solve.worst_case_capacity import solve_worst_case_modular
 
-    nodes = [Node("A"), Node("B"), Node("C")]
-    links = [Link("AB", "A", "B", 0.0, modules=(Module(10e6, 1.0),)),
-             Link("BC", "B", "C", 0.0, modules=(Module(10e6, 2.0),))]
-    network = build_network(name="tandem", nodes=nodes, links=links, link_model="directed",
-                            demands=[Demand("AC", "A", "C", 1e6, burst=88_000.0),
-                                     Demand("AB", "A", "B", 5e6, burst=188_000.0)])
+    network = modular_tandem((Module(10e6, 1.0),), (Module(10e6, 2.0),))
     traffic = traffic_descriptors(network, max_packet=12_000.0)
     D = 2e-3
     result = solve_worst_case_modular(network, traffic, routing_rule="min-hop", deadline=D,
