@@ -33,7 +33,8 @@ Callback = Callable[[dict], None]
 # origin: 0.95-0.24x gradient projection's speed; grid8 23 s against 5.5 s CPU, 149 passes
 # against 50), and 2-15x faster from 6.4 demands per origin up (grid11-15, planar, Gabriel and
 # Topology Zoo graphs with gravity demands; BENCHMARKS.md, *auto: which method*): ``auto``
-# takes it only with at least AUTO_EQUILIBRATION_MIN_DEMANDS_PER_ORIGIN demands per origin.
+# takes it only with at least AUTO_EQUILIBRATION_MIN_DEMANDS_PER_ORIGIN demands per origin (which
+# gives up 0.1-0.15 s on grid5-6, 225 nodes and 1.2-1.5 demands per origin).
 AUTO_EQUILIBRATION_MIN_NODES = 100
 AUTO_EQUILIBRATION_MIN_DEMANDS_PER_ORIGIN = 4.0
 AUTO_STALL_ITERATIONS = 20
