@@ -11,7 +11,7 @@ from topo_opt.model import Demand, Link, Node, build_network
 from topo_opt.model.result import Status
 from topo_opt.solve.cards import load_card
 from topo_opt.evaluators.design_check import check_result
-from topo_opt.solve.dispatch import solve
+from topo_opt.solve.dispatch import auto_min_delay_method, solve
 from conftest import INSTANCES, MODELS, benchmark_path, parallel_links, real_file
 
 CASES = [real_file("commalab", "grid", "grid1"), real_file("commalab", "planar", "planar30"),
@@ -56,6 +56,26 @@ def test_auto_takes_path_equilibration_from_100_nodes():
     result = solve(network, load_card(MODELS / "min-delay.toml"))
     assert result.method == "path-equilibration" and result.status is Status.OPTIMAL
     assert check_result(network, result) == []
+
+
+@pytest.mark.parametrize("name, method", [("grid8", "gradient-projection"), ("grid10", "gradient-projection"),
+                                          ("grid11", "path-equilibration")])
+def test_auto_takes_gradient_projection_when_few_demands_leave_each_origin(name, method):
+    """625-node grids: 1.5 (grid8) and 3.4 (grid10) demands per origin, where path equilibration
+    was 4.2x and 1.3x slower, and 6.4 (grid11), where it was 2x faster (BENCHMARKS.md)."""
+    network = read_instance(benchmark_path("commalab", "grid", name))
+    assert auto_min_delay_method(network) == method
+
+
+def test_auto_counts_demands_per_origin_not_per_node():
+    """100 nodes on a ring, 99 demands: from one origin path equilibration, one per origin not."""
+    nodes = [Node(str(i)) for i in range(100)]
+    links = [Link(f"l{i}", str(i), str((i + 1) % 100), capacity=10.0) for i in range(100)]
+    one_origin = [Demand(f"d{i}", "0", str(i), rate=0.01) for i in range(1, 100)]
+    one_each = [Demand(f"d{i}", str(i), str((i + 1) % 100), rate=0.01) for i in range(1, 100)]
+    for demands, method in ((one_origin, "path-equilibration"), (one_each, "gradient-projection")):
+        network = build_network(name="ring", nodes=nodes, links=links, demands=demands, rate_unit="packet/s")
+        assert auto_min_delay_method(network) == method
 
 
 CLOSED_FORM_GAP = {"path-equilibration": 1e-12, "gradient-projection": 1e-12, "outer-approximation": 1e-6, "flow-deviation": 1e-10}

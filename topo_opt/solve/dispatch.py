@@ -11,6 +11,8 @@ import math
 import time
 from typing import Callable
 
+import numpy as np
+
 from topo_opt.algorithms import baselines
 from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.delay import DelayObjective
@@ -26,30 +28,38 @@ Callback = Callable[[dict], None]
 # Per-demand path equilibration reaches 1e-6 certified gaps 1.3-5x faster than gradient projection
 # on 900-2,500 nodes (BENCHMARKS.md), but loading its compiled kernels costs ~0.2 s CPU once per
 # process, more than gradient projection's whole solve on small networks (16-124 ms on 12-30
-# nodes): ``auto`` takes it from AUTO_EQUILIBRATION_MIN_NODES nodes up.
+# nodes): ``auto`` takes it from AUTO_EQUILIBRATION_MIN_NODES nodes up.  It is also slower where
+# few demands leave each origin (CommaLab grid7-grid10, 625 nodes and 1.5-3.4 demands per
+# origin: 0.95-0.24x gradient projection's speed; grid8 23 s against 5.5 s CPU, 149 passes
+# against 50), and 2-15x faster from 6.4 demands per origin up (grid11-15, planar, Gabriel and
+# Topology Zoo graphs with gravity demands; BENCHMARKS.md, *auto: which method*): ``auto``
+# takes it only with at least AUTO_EQUILIBRATION_MIN_DEMANDS_PER_ORIGIN demands per origin (which
+# gives up 0.1-0.15 s on grid5-6, 225 nodes and 1.2-1.5 demands per origin).
 AUTO_EQUILIBRATION_MIN_NODES = 100
+AUTO_EQUILIBRATION_MIN_DEMANDS_PER_ORIGIN = 4.0
 AUTO_STALL_ITERATIONS = 20
 
 logger = logging.getLogger(__name__)
 
 
 def run_min_delay(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
-    """The card's min-delay method; ``auto`` picks it by size (``AUTO_EQUILIBRATION_MIN_NODES``).
+    """The card's min-delay method; ``auto`` picks it by :func:`auto_min_delay_method`.
 
-    Under ``auto`` below that size, gradient projection that stalls (the gap falling less than 2×
-    in ``AUTO_STALL_ITERATIONS`` iterations: near capacity, gabriel/50 at 99.9 % of the maximum
-    concurrent flow kept a gap of 2e-2 over 20 iterations) hands the time left to the exact
-    cutting-plane method, and the better certified of the two answers.
+    Under ``auto`` below ``AUTO_EQUILIBRATION_MIN_NODES`` nodes, gradient projection that stalls
+    (the gap falling less than 2× in ``AUTO_STALL_ITERATIONS`` iterations: near capacity,
+    gabriel/50 at 99.9 % of the maximum concurrent flow kept a gap of 2e-2 over 20 iterations)
+    hands the time left to the exact cutting-plane method, and the better certified of the two
+    answers; larger networks run the method picked as it is (the cutting planes do not scale).
     """
     method = card.get("solver.method")
     auto = method == "auto"
     if auto:
-        method = "path-equilibration" if network.n_nodes >= AUTO_EQUILIBRATION_MIN_NODES else "gradient-projection"
+        method = auto_min_delay_method(network)
     include = card.get("objective.include_fixed_delay")
     common = dict(gap=card.get("solver.gap"), time_limit_s=card.get("solver.time_limit_s"),
                   max_iterations=card.get("solver.max_iterations"), include_fixed_delay=include,
                   callback=callback)
-    if auto and method == "gradient-projection":
+    if auto and network.n_nodes < AUTO_EQUILIBRATION_MIN_NODES:
         from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 
         result = solve_min_delay_gp(network, stall_iterations=AUTO_STALL_ITERATIONS, **common)
@@ -68,6 +78,17 @@ def run_min_delay(network: Network, card: ModelCard, callback: Callback | None) 
     result = run(network, **common)
     result.details["include_fixed_delay"] = include
     return result
+
+
+def auto_min_delay_method(network: Network) -> str:
+    """``path-equilibration`` from ``AUTO_EQUILIBRATION_MIN_NODES`` nodes and
+    ``AUTO_EQUILIBRATION_MIN_DEMANDS_PER_ORIGIN`` demands per origin (demands ÷ distinct demand
+    sources) up, else ``gradient-projection`` (the measurements above)."""
+    origins = np.unique(network.demand_source).size
+    if network.n_nodes >= AUTO_EQUILIBRATION_MIN_NODES \
+            and network.n_demands >= AUTO_EQUILIBRATION_MIN_DEMANDS_PER_ORIGIN * origins:
+        return "path-equilibration"
+    return "gradient-projection"
 
 
 def _cutting_planes_after_stall(network: Network, stalled: SolveResult, common: dict) -> SolveResult:
