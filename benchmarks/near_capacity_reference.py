@@ -33,8 +33,13 @@ def main() -> None:
 
     import topologies
     from peers import solve_ipopt
+
     from topo_opt.algorithms.flow_deviation import frank_wolfe_bound
-    from topo_opt.algorithms.shortest_paths import ArcGraph, demand_distances, shortest_path_forest
+    from topo_opt.algorithms.shortest_paths import (
+        ArcGraph,
+        demand_distances,
+        shortest_path_forest,
+    )
     from topo_opt.evaluators.delay import DelayObjective
     from topo_opt.model.synthesis import scale_demands
     from topo_opt.solve.cards import load_card
