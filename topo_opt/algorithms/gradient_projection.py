@@ -60,8 +60,6 @@ IEEE Trans. Automatic Control 28 (1983) 1090–1096.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -79,7 +77,7 @@ from topo_opt.model.design import Routing, gather_rows
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
 
-if TYPE_CHECKING:  # scipy.sparse costs ~0.2 s of start-up: imported where a large B is multiplied
+if TYPE_CHECKING:  # scipy.sparse costs ~0.2 s of start-up: imported where a large B is built
     import scipy.sparse as sp
 
 INNER_GAP_FRACTION = 0.5   # Newton steps stop when the restricted gap is below this × global gap
@@ -96,68 +94,27 @@ SPARSE_COST_PER_NONZERO = 12
 SPARSE_COST_PER_CALL = 24_000
 
 
-@dataclass(frozen=True)
-class _ReducedIncidence:
-    """B = M − M[b_k(p)] (paths × arcs) in flat CSR arrays, multiplied with numpy.
+def _dense_is_cheaper(n_rows: int, n_cols: int, nnz: int) -> bool:
+    """Whether products with a matrix of ``nnz`` stored entries are cheaper dense (``SPARSE_COST_*``)."""
+    return n_rows * n_cols <= SPARSE_COST_PER_NONZERO * nnz + SPARSE_COST_PER_CALL
 
-    Row ``p`` holds +1 on the arcs of path ``p`` only and −1 on the arcs of its demand's basic
-    path ``b_k`` only (arcs on both cancel; rows of basic paths are empty), so ``B g`` are the
-    reduced path lengths ``d_p − d_{b_k}`` and ``|B| c`` sums ``c`` over ``p Δ b_k``.
-    """
 
-    indptr: np.ndarray
-    arcs: np.ndarray
-    sign: np.ndarray
-    n_arcs: int
-
-    @classmethod
-    def of(cls, paths: Routing, basic: np.ndarray, n_arcs: int) -> "_ReducedIncidence":
-        """B of ``paths`` (grouped by demand) with basic path ``basic[k]`` for demand ``k``."""
-        basic_indptr, basic_arcs = gather_rows(paths.indptr, paths.arcs, basic[paths.demand])
-        path = np.arange(paths.n_paths)
-        row = np.concatenate([np.repeat(path, np.diff(paths.indptr)), np.repeat(path, np.diff(basic_indptr))])
-        key, entry = np.unique(row * n_arcs + np.concatenate([paths.arcs, basic_arcs]), return_inverse=True)
-        sign = np.bincount(entry, weights=np.concatenate([np.ones(len(paths.arcs)), -np.ones(len(basic_arcs))]))
-        kept = sign != 0
-        row, arcs = np.divmod(key[kept], n_arcs)
-        indptr = np.zeros(paths.n_paths + 1, dtype=np.int64)
-        np.cumsum(np.bincount(row, minlength=paths.n_paths), out=indptr[1:])
-        return cls(indptr, arcs, sign[kept], n_arcs)
-
-    @property
-    def n_rows(self) -> int:
-        return len(self.indptr) - 1
-
-    @cached_property
-    def _row(self) -> np.ndarray:
-        return np.repeat(np.arange(self.n_rows), np.diff(self.indptr))
-
-    def times(self, arc_value: np.ndarray) -> np.ndarray:
-        """``B w`` (one value per row)."""
-        return np.bincount(self._row, weights=self.sign * arc_value[self.arcs], minlength=self.n_rows)
-
-    def pattern_times(self, arc_value: np.ndarray) -> np.ndarray:
-        """``|B| w``: Σ w_a over the arcs of each row."""
-        return np.bincount(self._row, weights=arc_value[self.arcs], minlength=self.n_rows)
-
-    def transposed_times(self, row_value: np.ndarray) -> np.ndarray:
-        """``Bᵀ s`` (one value per arc)."""
-        return np.bincount(self.arcs, weights=self.sign * row_value[self._row], minlength=self.n_arcs)
-
-    def rows(self, rows: np.ndarray) -> "_ReducedIncidence":
-        indptr, arcs = gather_rows(self.indptr, self.arcs, rows)
-        return _ReducedIncidence(indptr, arcs, gather_rows(self.indptr, self.sign, rows)[1], self.n_arcs)
-
-    def matrix(self) -> np.ndarray | sp.csr_matrix:
-        """B as a dense array when its products are cheaper so (``SPARSE_COST_*``), else as a
-        scipy CSR matrix (imported here: only large path sets need it)."""
-        if self.n_rows * self.n_arcs <= SPARSE_COST_PER_NONZERO * len(self.arcs) + SPARSE_COST_PER_CALL:
-            dense = np.zeros((self.n_rows, self.n_arcs))
-            dense[self._row, self.arcs] = self.sign
-            return dense
-        import scipy.sparse as sp
-
-        return sp.csr_matrix((self.sign, self.arcs, self.indptr), shape=(self.n_rows, self.n_arcs))
+def _reduced_incidence(paths: Routing, basic: np.ndarray, n_arcs: int) -> np.ndarray | sp.csr_matrix:
+    """B = M − M[b_k(p)] (paths × arcs) of ``paths`` grouped by demand, ``basic[k]`` the basic
+    path of demand ``k``: a dense array when its products are cheaper so (up to the
+    ``M``-entries of both terms, ``SPARSE_COST_*``), else
+    a scipy CSR matrix.  scipy.sparse is imported only then: it costs more start-up than a
+    whole solve of a small network."""
+    basic_of = basic[paths.demand]
+    lengths = np.diff(paths.indptr)
+    if _dense_is_cheaper(paths.n_paths, n_arcs, int(lengths.sum() + lengths[basic_of].sum())):
+        m = np.zeros((paths.n_paths, n_arcs))
+        m[np.repeat(np.arange(paths.n_paths), lengths), paths.arcs] = 1.0
+        return m - m[basic_of]
+    m = paths.incidence(n_arcs)
+    b = (m - m[basic_of]).tocsr()
+    b.eliminate_zeros()
+    return b
 
 
 class _NewtonSolver:
@@ -171,13 +128,17 @@ class _NewtonSolver:
         self._paths: Routing | None = None
 
     def _prepare(self, paths: Routing, flow: np.ndarray) -> None:
-        """For a new path set: basic paths b_k (most flow) and B = M − M[b_k(p)]."""
+        """For a new path set: basic paths b_k (most flow) and B = M − M[b_k(p)].
+
+        Rows of basic paths are empty.
+        """
         if self._paths is paths:
             return
         n_demands = self.objective.network.n_demands
         self.demand_ptr = paths.demand_ptr(n_demands)
         _, self.basic = segment_min(paths, -flow, self.demand_ptr)
-        self._b = _ReducedIncidence.of(paths, self.basic, self.objective.network.n_arcs)
+        self._b = _reduced_incidence(paths, self.basic, self.objective.network.n_arcs)
+        self._abs_b = abs(self._b)
         self.nonbasic = np.ones(paths.n_paths, dtype=bool)
         self.nonbasic[self.basic] = False
         self.basic_indptr, self.basic_arcs = gather_rows(paths.indptr, paths.arcs, self.basic)
@@ -194,21 +155,21 @@ class _NewtonSolver:
         self._prepare(paths, flow)
         gradient = objective.arc_gradient(arc_flow)
         curvature = objective.queue_second_derivative(arc_flow)[network.arc_queue]
-        reduced = self._b.times(gradient)  # d_p − d_{b_k}
+        reduced = self._b @ gradient  # d_p − d_{b_k}
         basic_length = np.add.reduceat(gradient[self.basic_arcs], self.basic_indptr[:-1])
         least = basic_length + np.minimum(np.minimum.reduceat(reduced, self.demand_ptr[:-1]), 0.0)
         restricted_gap = float(gradient @ arc_flow) - float(network.demand_rate @ least)
-        diagonal = np.maximum(self._b.pattern_times(curvature), np.finfo(float).tiny)
+        diagonal = np.maximum(self._abs_b @ curvature, np.finfo(float).tiny)
         emptied = self.nonbasic & (reduced > 0) & (flow * diagonal <= reduced)
         move = np.zeros(paths.n_paths)
         for _ in range(ACTIVE_SET_ROUNDS):
             free = np.flatnonzero(self.nonbasic & ~emptied)
             guess = move[free]  # the last round's solution on the paths still free
             move = np.where(emptied, -flow, 0.0)
-            b_free = self._b.rows(free)
+            b_free = self._b[free]
             rhs = -reduced[free]
             if np.any(emptied):
-                rhs -= b_free.times(curvature * self._b.transposed_times(move))
+                rhs -= b_free @ (curvature * (self._b.T @ move))
             move[free] = self._conjugate_gradients(b_free, curvature, diagonal[free], rhs, forcing, guess)
             hits = np.zeros(paths.n_paths, dtype=bool)
             hits[free] = flow[free] + move[free] < 0
@@ -232,15 +193,16 @@ class _NewtonSolver:
         flow = np.maximum(flow + beta * direction, 0.0)
         return flow, arc_flow + beta * arc_direction, restricted_gap
 
-    def _conjugate_gradients(self, b_rows: _ReducedIncidence, curvature: np.ndarray, diagonal: np.ndarray,
+    def _conjugate_gradients(self, b: np.ndarray | sp.csr_matrix, curvature: np.ndarray, diagonal: np.ndarray,
                              rhs: np.ndarray, forcing: float, guess: np.ndarray) -> np.ndarray:
-        """Solve (B diag(T'') Bᵀ + λ diag(D)) Δ = rhs for the rows ``b_rows`` of B of the free paths.
+        """Solve (B diag(T'') Bᵀ + λ diag(D)) Δ = rhs for the rows ``b`` of the free paths.
 
         Preconditioned conjugate gradients from ``guess`` with the preconditioner (1 + λ) D;
         stops when ‖residual‖ ≤ ``forcing`` ‖rhs‖ (inexact Newton) or after MAX_CG_ITERATIONS.
-        B is multiplied as a dense array when that is cheaper (:meth:`_ReducedIncidence.matrix`).
+        ``b`` is multiplied as a dense array when that is cheaper (``SPARSE_COST_*``).
         """
-        b = b_rows.matrix()
+        if not isinstance(b, np.ndarray) and _dense_is_cheaper(*b.shape, b.nnz):
+            b = b.toarray()
         # Bᵀ as a view (CSC when sparse), not converted per solve: the conversion was 6 % of
         # planar1000; below ~1M stored entries a product through the view is up to ~25 % slower,
         # which the saved conversion repays within ~25–80 iterations.
@@ -287,7 +249,7 @@ class _NewtonSolver:
             self._paths = None
         step *= shrink[paths.demand]
         step[self.basic] = -shrink * total
-        arc_step = self._b.transposed_times(step)
+        arc_step = self._b.T @ step
         if not float(gradient @ arc_step) < 0:
             return None, None
         return step, arc_step

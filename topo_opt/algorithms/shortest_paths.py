@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # scipy.sparse costs ~0.2 s of start-up: imported where a lar
     import scipy.sparse as sp
 
 _NO_PREDECESSOR = -9999  # scipy.sparse.csgraph's marker for roots and unreachable nodes
-DENSE_MAX_NODES = 100  # graphs up to this many nodes take dense_dijkstra (see benchmarks/BENCHMARKS.md)
+DENSE_MAX_NODES = 64  # graphs up to this many nodes take dense_dijkstra (see benchmarks/BENCHMARKS.md)
 
 
 @dataclass(frozen=True)
