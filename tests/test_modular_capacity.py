@@ -268,3 +268,24 @@ def test_level_knapsack_is_the_cheapest_choice_for_fixed_flows():
         else:
             assert levels.cost[picked].sum() == pytest.approx(best)
             assert packets[picked].sum() <= budget
+
+
+def test_flow_cost_bound_survives_a_start_that_used_the_time_limit(monkeypatch):
+    """A starting design that overruns the limit (its checks are counted, not timed) left the
+    flow-cost LP negative time and no bound (issue 18, Topology Zoo Uunet): it gets a share."""
+    import time
+
+    from topo_opt.solve import modular_capacity as mc
+
+    descend = mc._descend
+
+    def slow_descend(*args, **kwargs):
+        time.sleep(2.5)  # the start now ends past the 2-s limit
+        return descend(*args, **kwargs)
+
+    monkeypatch.setattr(mc, "_descend", slow_descend)
+    network = read_instance("instances/abilene.json")
+    result = solve_modular_capacity(network, keep_installed=False, time_limit_s=2.0)
+    assert result.details["starting_design"]["time_s"] > 2.0
+    assert math.isfinite(result.details["flow_cost_bound"]) and result.details["flow_cost_bound"] > 0
+    assert 0 < result.lower_bound <= result.objective
