@@ -79,6 +79,12 @@ class CapacityLevels:
         return np.asarray([mine[np.argmax(self.capacity[mine])] for mine in
                            (np.flatnonzero(self.link == l) for l in np.unique(self.link).tolist())])
 
+    def link_capacity(self, picked: np.ndarray, n_links: int) -> np.ndarray:
+        """Capacity of every link (0 without a picked level) when the levels ``picked`` are built."""
+        capacity = np.zeros(n_links)
+        capacity[self.link[picked]] = self.capacity[picked]
+        return capacity
+
     def modules_added(self, network: Network, picked: np.ndarray) -> list[dict]:
         """The modules of the picked levels: link id, module capacity, count and cost per row."""
         rows = []

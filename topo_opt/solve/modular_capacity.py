@@ -146,6 +146,16 @@ def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utili
     return _Routed(design, delay, None)
 
 
+def _route_levels(network: Network, levels: CapacityLevels, picked: np.ndarray, failed_links: tuple,
+                  max_utilization: float, include_fixed_delay: bool, gap: float = ROUTING_GAP,
+                  start: Design | None = None) -> list[_Routed]:
+    """:func:`_route` of the design of the levels ``picked`` in every scenario (``failed_links``,
+    None for the intact network), ``start`` warm-starting the intact one."""
+    capacity = levels.link_capacity(picked, network.n_links)
+    return [_route(network, capacity, failed, max_utilization, include_fixed_delay, gap,
+                   start if failed is None else None) for failed in failed_links]
+
+
 def _upgrade_route(network: Network, levels: CapacityLevels, max_delay_s: float, max_utilization: float,
                    include_fixed_delay: bool):
     """The ``route`` of :func:`~topo_opt.algorithms.greedy_upgrade.greedy_upgrade`: each design
@@ -153,8 +163,7 @@ def _upgrade_route(network: Network, levels: CapacityLevels, max_delay_s: float,
     previous = [None]
 
     def route(picked: np.ndarray) -> tuple[bool, np.ndarray | None]:
-        capacity = np.zeros(network.n_links)
-        capacity[levels.link[picked]] = levels.capacity[picked]
+        capacity = levels.link_capacity(picked, network.n_links)
         routed = _route(network, capacity, None, max_utilization, include_fixed_delay, CHECK_GAP, start=previous[0])
         if routed.design is None:
             return False, None
@@ -195,11 +204,8 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
         key = tuple(positions.tolist())
         if key not in checks:
             picked = np.asarray([mine[p] for mine, p in zip(lists, positions.tolist())])
-            capacity = np.zeros(network.n_links)
-            capacity[levels.link[picked]] = levels.capacity[picked]
-            checks[key] = [_route(network, capacity, failed, max_utilization, include_fixed_delay, CHECK_GAP,
-                                  start=accepted[0] if failed is None else None)
-                           for failed in failed_links]
+            checks[key] = _route_levels(network, levels, picked, failed_links, max_utilization,
+                                        include_fixed_delay, CHECK_GAP, accepted[0])
         return checks[key]
 
     def meets(positions: np.ndarray) -> bool:
@@ -239,19 +245,14 @@ def _rebalance(network: Network, levels: CapacityLevels, best: tuple, failed_lin
     and min-delay routing on them, while the cost falls, at most ``KNAPSACK_ROUNDS`` times;
     returns the cost and design record (never worse than ``best``)."""
     picked, cost = best[1], best[2]
-
-    def route(picked: np.ndarray, start: Design | None) -> list[_Routed]:
-        capacity = np.zeros(network.n_links)
-        capacity[levels.link[picked]] = levels.capacity[picked]
-        return [_route(network, capacity, failed, max_utilization, include_fixed_delay, CHECK_GAP,
-                       start=start if failed is None else None) for failed in failed_links]
-
-    routed = route(picked, best[0])
+    routed = _route_levels(network, levels, picked, failed_links, max_utilization, include_fixed_delay,
+                           CHECK_GAP, best[0])
     for _ in range(KNAPSACK_ROUNDS):
         new = _fitted_levels(network, levels, routed, max_delay_s, max_utilization, include_fixed_delay)
         if new is None or float(levels.cost[new].sum()) >= cost * (1 - 1e-9):
             break
-        checks = route(new, routed[0].design)
+        checks = _route_levels(network, levels, new, failed_links, max_utilization, include_fixed_delay,
+                               CHECK_GAP, routed[0].design)
         if any(r.design is None for r in checks) or max(r.delay_s for r in checks) > max_delay_s:
             break  # not expected: the flows fit and meet T_max on the new levels
         picked, cost, routed = new, float(levels.cost[new].sum()), checks
@@ -386,10 +387,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                     network, levels, route, check_budget(len(largest), time_limit_s), carrying)
             starts = starts if added is None else [added] + starts
         for picked in starts:
-            capacity = np.zeros(network.n_links)
-            capacity[levels.link[picked]] = levels.capacity[picked]
-            checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay)
-                      for failed in model.failed_links]
+            checks = _route_levels(network, levels, picked, model.failed_links, max_utilization,
+                                   include_fixed_delay)
             worst = max(check.delay_s for check in checks)
             cost = float(levels.cost[picked].sum())
             if worst <= max_delay_s and cost < best_value:
@@ -438,18 +437,15 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     def check(picked: np.ndarray, gap: float = ROUTING_GAP, start: Design | None = None) -> tuple[tuple | None, list]:
         """Route the design of the levels ``picked`` (every scenario) to ``gap``: its record when it
         meets T_max (``min-cost``; any design for ``min-delay``), else None, and the routings."""
-        capacity = np.zeros(network.n_links)
-        capacity[levels.link[picked]] = levels.capacity[picked]
-        checks = [_route(network, capacity, failed, max_utilization, include_fixed_delay, gap,
-                         start if failed is None else None) for failed in model.failed_links]
+        checks = _route_levels(network, levels, picked, model.failed_links, max_utilization,
+                               include_fixed_delay, gap, start)
         worst = max(check.delay_s for check in checks)
         record = (checks[0].design, picked, float(levels.cost[picked].sum()), checks[0].delay_s, worst)
         return (record if sense == "min-delay" or worst <= max_delay_s else None), checks
 
     def cuts_at(picked: np.ndarray, checks: list) -> list:
         """Tangents at the master's and the routings' loads; a cover cut for proven-too-small capacities."""
-        capacity = np.zeros(network.n_links)
-        capacity[levels.link[picked]] = levels.capacity[picked]
+        capacity = levels.link_capacity(picked, network.n_links)
         new = [row for j, check in enumerate(checks)
                for row in _level_cuts(network, model.scenario[j], solver, picked, check)]
         if sense == "min-cost" and any(check.delay_bound_s is not None and check.delay_bound_s > max_delay_s

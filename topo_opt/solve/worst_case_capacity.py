@@ -267,8 +267,7 @@ def solve_worst_case_modular(network: Network, traffic: TrafficDescriptors, *, r
         raise InfeasibleError(f"no module levels (up to {max_added_capacity:.6g} added per link) meet every "
                               f"deadline: {result.message}")
     picked = np.flatnonzero(result.x > 0.5)
-    capacity = network.link_capacity * 0.0
-    capacity[levels.link[picked]] = levels.capacity[picked]
+    capacity = levels.link_capacity(picked, network.n_links)
     design, ratio = _checked(network, traffic, program, capacity)
     objective = float(levels.cost[picked].sum())
     listed_bound = float(getattr(result, "mip_dual_bound", np.nan))
