@@ -27,9 +27,10 @@ import math
 
 import numpy as np
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components, csgraph_from_dense, dijkstra
+from scipy.sparse.csgraph import connected_components
 
 from topo_opt.algorithms.modular_descent import check_budget
+from topo_opt.algorithms.shortest_paths import ArcGraph, shortest_path_forest
 from topo_opt.errors import TopoOptError
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.power import NodePowerModel, network_power, powered_elements
@@ -104,8 +105,9 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
             else:  # misses T_max, or the longer routes draw more load power than the ports save
                 kept[l] = True
         on = trim_dead_ends(network, on)
-        if best is None or watts(on, routed) < best[0]:
-            best = watts(on, routed), on, routed
+        drawn = watts(on, routed)
+        if best is None or drawn < best[0]:
+            best = drawn, on, routed
     current, on, routed = best
     checks = 0
     while checks < budget:  # swaps: one link on, one of the SWAP_TRIES of least removal cost off
@@ -155,19 +157,16 @@ def removal_cost(network: Network, link_capacity: np.ndarray, arc_flow: np.ndarr
     with np.errstate(divide="ignore", invalid="ignore"):
         length = np.where(usable, objective.arc_gradient(np.where(usable, arc_flow, 0.0)), np.inf)
     length[load[network.arc_queue] >= queue_capacity[network.arc_queue]] = np.inf
-    n = network.n_nodes
+    graph = ArcGraph.from_network(network)
     tail, head = network.arc_tail, network.arc_head
     out = np.zeros(len(links))
     for position, l in enumerate(np.asarray(links).tolist()):
         mine = network.arc_link == l
-        weights = np.full((n, n), np.inf)
-        keep = usable & ~mine
-        np.minimum.at(weights, (tail[keep], head[keep]), length[keep])
         moved = np.flatnonzero(mine & (arc_flow > 0))
         if moved.size == 0:
             continue
-        dist = dijkstra(csgraph_from_dense(weights, null_value=np.inf), indices=tail[moved])
-        detour = dist[np.arange(moved.size), head[moved]] - length[moved]
+        forest = shortest_path_forest(graph, np.where(usable & ~mine, length, np.inf), tail[moved])
+        detour = forest.distance[forest.rows(tail[moved]), head[moved]] - length[moved]
         out[position] = float(arc_flow[moved] @ detour)
     return out
 
