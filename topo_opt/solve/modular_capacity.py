@@ -38,6 +38,18 @@ slack, as in SNDlib's pure-cost problem, else CFA), rounded cut-set inequalities
 fitted to the continuous design's flows, :mod:`topo_opt.algorithms.level_knapsack`), improved by
 greedy module removal (:mod:`topo_opt.algorithms.modular_descent`) and by levels fitted to its
 own flows, is the first incumbent and HiGHS's MIP start in every round.
+
+The time limit is one deadline, ``time_limit_s`` after the call, passed down to every phase.
+The continuous design and the starting design (its checks after the first design that meets
+T_max, greedy module addition and removal, the knapsack rounds, each check a min-delay routing
+cut at the deadline) stop at (1 − ``FLOW_BOUND_SHARE``) of the limit; the flow-cost LP gets the
+time left, at least ``FLOW_BOUND_SHARE`` of the limit and ``FLOW_BOUND_MIN_S``; the
+neighbourhood search's windows, checks and repairs stop at the end of its share, the MILP
+rounds at the limit.  A phase cut by the deadline keeps its best design so far.  What may run
+past the limit: the model build, the checks up to the first starting design that meets T_max
+(there is always a design to report), the flow-cost LP's floor, and the check of the last
+MILP round's design (the answer is certified).  Ctrl-C in the starting design or the search
+ends the solve with the best design so far (status ``interrupted``).
 """
 from __future__ import annotations
 
