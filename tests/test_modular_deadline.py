@@ -103,3 +103,27 @@ def test_a_tiny_time_limit_gives_a_checked_design_with_a_bound():
     assert 0 < result.lower_bound <= result.objective and math.isfinite(result.gap)
     assert result.details["starting_design"]["stopped_at_deadline"]
     assert check_result(network, result) == [] and _meets_t_max(network, result)
+
+
+def test_ctrl_c_in_the_descent_keeps_its_last_step(monkeypatch):
+    """Ctrl-C right after greedy module removal kept a step: the solve stops with that design
+    (cheaper than the rounded start), status interrupted, and it passes the checker."""
+    from topo_opt.errors import SolveInterrupted
+
+    descent = mc.greedy_level_descent
+
+    def stopped_after_one_step(lists, cost, start, meets, **kwargs):
+        def meets_then_ctrl_c(positions):
+            if meets(positions):
+                raise KeyboardInterrupt
+            return False
+        return descent(lists, cost, start, meets_then_ctrl_c, **kwargs)
+    monkeypatch.setattr(mc, "greedy_level_descent", stopped_after_one_step)
+    network = read_instance("instances/geant.json")
+    with pytest.raises(SolveInterrupted) as stop:
+        solve_modular_capacity(network, keep_installed=False, time_limit_s=60.0)
+    result = stop.value.partial
+    start = result.details["starting_design"]
+    assert result.status is Status.INTERRUPTED and start["interrupted"] == "starting design"
+    assert result.objective < start["rounded_cost"] and "descent_cost" not in start
+    assert check_result(network, result) == [] and _meets_t_max(network, result)

@@ -302,8 +302,8 @@ def _starting_design(network: Network, levels: CapacityLevels, model, links: np.
                      continuous: np.ndarray | None, binds: bool, max_delay_s: float, max_utilization: float,
                      include_fixed_delay: bool, keep_installed: bool, survivable: bool,
                      start_capacity: np.ndarray | None, cap: float, time_limit_s: float, deadline: float,
-                     kept: _Incumbent) -> dict:
-    """The ``min-cost`` starting design, into ``kept``; returns the record of its phases.
+                     kept: _Incumbent, start: dict) -> None:
+    """The ``min-cost`` starting design, into ``kept``, and the costs of its phases into ``start``.
 
     Starting designs: the continuous design and the installed capacities rounded up to levels
     (uncovered links at their largest level), the levels fitted to the flows of the continuous
@@ -339,7 +339,6 @@ def _starting_design(network: Network, levels: CapacityLevels, model, links: np.
             added = None if carrying is None else greedy_upgrade(
                 network, levels, route, check_budget(len(largest), time_limit_s), carrying)
         starts = starts if added is None else [added] + starts
-    start = {}
     for picked in starts:
         checks = _route_levels(network, levels, picked, model.failed_links, max_utilization, include_fixed_delay,
                                deadline=None if kept.record is None else deadline)
@@ -347,7 +346,7 @@ def _starting_design(network: Network, levels: CapacityLevels, model, links: np.
         cost = float(levels.cost[picked].sum())
         if worst <= max_delay_s and cost < kept.cost:
             kept.offer((checks[0].design, picked, cost, checks[0].delay_s, worst))
-            start = {"rounded_cost": cost}
+            start["rounded_cost"] = cost
     proven = [check for check in checks if check.delay_bound_s is not None]  # of ``largest``
     if kept.record is None and proven and max(check.delay_bound_s for check in proven) > max_delay_s:
         reasons = [check.reason for check in proven if check.reason]
@@ -365,7 +364,6 @@ def _starting_design(network: Network, levels: CapacityLevels, model, links: np.
                                                    max_utilization, include_fixed_delay, deadline, kept)
     if time.perf_counter() >= deadline:
         start["stopped_at_deadline"] = True
-    return start
 
 
 def _full_problem_bound(solver: HighsSolver, model, levels: CapacityLevels, sense: str, gamma: float,
@@ -471,13 +469,13 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     start = {}
     if sense == "min-cost":
         try:
-            start = _starting_design(network, levels, model, links, continuous, continuous_source == "cfa",
-                                     max_delay_s, max_utilization, include_fixed_delay, keep_installed,
-                                     survivable, start_capacity, cap, time_limit_s, start_deadline, kept)
+            _starting_design(network, levels, model, links, continuous, continuous_source == "cfa", max_delay_s,
+                             max_utilization, include_fixed_delay, keep_installed, survivable, start_capacity,
+                             cap, time_limit_s, start_deadline, kept, start)
         except KeyboardInterrupt:  # Ctrl-C: the best design so far, nothing more started
             if kept.record is None:
                 raise
-            start = {"interrupted": "starting design"}
+            start["interrupted"] = "starting design"
         start["time_s"] = time.perf_counter() - began
         logger.info("starting design: %s", start)
     best_value, best = kept.cost, kept.record
@@ -688,8 +686,9 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     result = SolveResult(status, "milp-tangent-cuts", name, unit, objective=best_value,
                          lower_bound=min(lower, best_value), design=design,
                          solve_time_s=time.perf_counter() - began, iterations=rounds,
-                         message="interrupted (Ctrl-C): the best design of the finished rounds"
-                         if status is Status.INTERRUPTED else message, details=details, history=history)
+                         message=(f"interrupted (Ctrl-C) in the {start['interrupted']}: the best design so far"
+                                  if "interrupted" in start else "interrupted (Ctrl-C): the best design of the "
+                                  "finished rounds") if status is Status.INTERRUPTED else message, details=details, history=history)
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)
     return result
