@@ -181,7 +181,7 @@ def _route_levels(network: Network, levels: CapacityLevels, picked: np.ndarray, 
 
 
 def _upgrade_route(network: Network, levels: CapacityLevels, max_delay_s: float, max_utilization: float,
-                   include_fixed_delay: bool, deadline: float):
+                   include_fixed_delay: bool, deadline: float | None = None):
     """The ``route`` of :func:`~topo_opt.algorithms.greedy_upgrade.greedy_upgrade`: each design
     routed to ``CHECK_GAP`` by ``deadline``, warm-started from the one before (capacities only
     grow); past the deadline a design cannot be routed, which ends the greedy."""
