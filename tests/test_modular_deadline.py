@@ -127,3 +127,24 @@ def test_ctrl_c_in_the_descent_keeps_its_last_step(monkeypatch):
     assert result.status is Status.INTERRUPTED and start["interrupted"] == "starting design"
     assert result.objective < start["rounded_cost"] and "descent_cost" not in start
     assert check_result(network, result) == [] and _meets_t_max(network, result)
+
+
+def test_a_milp_round_past_the_limit_routes_no_design_that_is_not_cheaper(monkeypatch):
+    """The MILP round that ends at the limit: a design no cheaper than the incumbent is not
+    routed (its check could not change the answer, and it ran past the limit on zoo:Uunet)."""
+    routings = _count_routings(monkeypatch)
+    kelley = mc.run_kelley
+    during = []
+
+    def at_the_limit(solver, progress, **kwargs):
+        progress.out_of_time = lambda: True
+        before = len(routings)
+        run = kelley(solver, progress, **kwargs)
+        during.append(len(routings) - before)
+        return run
+    monkeypatch.setattr(mc, "run_kelley", at_the_limit)
+    network = read_instance("instances/abilene.json")  # the starting design is optimal
+    result = solve_modular_capacity(network, keep_installed=False, time_limit_s=60.0)
+    assert during == [0] and result.iterations == 1
+    assert result.history[-1]["design_cost"] == result.objective == result.details["starting_design"]["rounded_cost"]
+    assert check_result(network, result) == [] and _meets_t_max(network, result)

@@ -525,8 +525,13 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         return new
 
     def incumbent() -> float:
-        """Route the master's design (every scenario); keep it when it meets T_max and is better."""
+        """Route the master's design (every scenario); keep it when it meets T_max and is better.
+        Past the time limit a ``min-cost`` design no cheaper than the incumbent is not routed:
+        the loop stops with this round and the check could not change the answer."""
         picked = np.flatnonzero(solver.values(model.level_on) > 0.5)
+        if sense == "min-cost" and float(levels.cost[picked].sum()) >= state["best_value"] and progress.out_of_time():
+            state.update(round={"design_delay_s": math.nan, "design_cost": float(levels.cost[picked].sum())})
+            return state["best_value"]
         record, checks = check(picked)
         cost, delay = float(levels.cost[picked].sum()), checks[0].delay_s
         worst = max(check.delay_s for check in checks)
