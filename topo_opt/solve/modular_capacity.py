@@ -689,12 +689,13 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         priced = capacity_levels(network, cap, False, links, target_capacity=network.link_capacity)
         covering = covering_levels(priced, network.link_capacity)
         details["installed_cost"] = float(priced.cost[covering].sum()) if np.all(covering >= 0) else math.nan
+    if status is Status.INTERRUPTED:
+        message = (f"interrupted (Ctrl-C) in the {start['interrupted']}: the best design so far" if "interrupted"
+                   in start else "interrupted (Ctrl-C): the best design of the finished rounds")
     result = SolveResult(status, "milp-tangent-cuts", name, unit, objective=best_value,
                          lower_bound=min(lower, best_value), design=design,
                          solve_time_s=time.perf_counter() - began, iterations=rounds,
-                         message=(f"interrupted (Ctrl-C) in the {start['interrupted']}: the best design so far"
-                                  if "interrupted" in start else "interrupted (Ctrl-C): the best design of the "
-                                  "finished rounds") if status is Status.INTERRUPTED else message, details=details, history=history)
+                         message=message, details=details, history=history)
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)
     return result
