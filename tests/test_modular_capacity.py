@@ -271,8 +271,9 @@ def test_level_knapsack_is_the_cheapest_choice_for_fixed_flows():
 
 
 def test_flow_cost_bound_survives_a_start_that_used_the_time_limit(monkeypatch):
-    """A starting design that overruns the limit (its checks are counted, not timed) left the
-    flow-cost LP negative time and no bound (issue 18, Topology Zoo Uunet): it gets a share."""
+    """A starting design that ends past the limit (here a descent slowed by 2.5 s; on Topology
+    Zoo Uunet its counted checks did, issue 18) left the flow-cost LP negative time and no
+    bound: it gets a share."""
     import time
 
     from topo_opt.solve import modular_capacity as mc

@@ -38,6 +38,19 @@ slack, as in SNDlib's pure-cost problem, else CFA), rounded cut-set inequalities
 fitted to the continuous design's flows, :mod:`topo_opt.algorithms.level_knapsack`), improved by
 greedy module removal (:mod:`topo_opt.algorithms.modular_descent`) and by levels fitted to its
 own flows, is the first incumbent and HiGHS's MIP start in every round.
+
+The time limit is one deadline, ``time_limit_s`` after the call, passed down to every phase.
+The continuous design and the starting design (its checks after the first design that meets
+T_max, greedy module addition and removal, the knapsack rounds, each check a min-delay routing
+cut at the deadline) stop at (1 − ``FLOW_BOUND_SHARE``) of the limit; the flow-cost LP gets the
+time left, at least ``FLOW_BOUND_SHARE`` of the limit and ``FLOW_BOUND_MIN_S``; the
+neighbourhood search's windows, checks and repairs stop at the end of its share, the MILP
+rounds at the limit.  A phase cut by the deadline keeps its best design so far.  What may run
+past the limit: the model build, the checks up to the first starting design that meets T_max
+(there is always a design to report), the flow-cost LP's floor, HiGHS's own overrun of its
+time limit (≤ 1 s on 50-node networks), and the check of the last MILP round's design when it
+is cheaper than the incumbent (the answer is certified).  Ctrl-C in the starting design or the search
+ends the solve with the best design so far (status ``interrupted``).
 """
 from __future__ import annotations
 
@@ -81,9 +94,12 @@ UPGRADE_BOUND_SHARE = 0.5  # of the time left after the starting upgrade, for it
 #: ``min-delay`` with a thinned list: of the time limit, kept for the bound over every module
 #: combination (a second solve, after the loop over the listed levels)
 FULL_BOUND_SHARE = 0.5
-#: Of the time limit, the least the flow-cost LP gets (≤ 0.4 s on germany50) when the starting
-#: design, whose checks are counted and not timed, used the limit: the bound is then all there is
+#: Of the time limit, kept after the starting design for the flow-cost LP (≤ 0.6 s on 50-node
+#: networks) and what follows: the starting design stops at (1 − FLOW_BOUND_SHARE) × the limit, and
+#: the LP gets at least this share (and ``FLOW_BOUND_MIN_S``) whatever the time left: when the
+#: limit is spent its bound is all there is
 FLOW_BOUND_SHARE = 0.1
+FLOW_BOUND_MIN_S = 1.0
 #: Of the time left after the starting design, kept for the large-neighbourhood search
 #: (:mod:`topo_opt.solve.modular_neighbourhood`) before the MILP over every link starts from its
 #: design; only for ``min-cost`` with a thinned level list (on abilene the search took 24 s where
@@ -112,16 +128,25 @@ class _Routed:
 
 
 def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utilization: float,
-           include_fixed_delay: bool, gap: float = ROUTING_GAP, start: Design | None = None) -> _Routed:
+           include_fixed_delay: bool, gap: float = ROUTING_GAP, start: Design | None = None,
+           deadline: float | None = None) -> _Routed:
     """Certified min-delay routing of ``capacity`` without link ``failed``, to the gap ``gap``
-    and without a time limit: whether a design meets T_max must not depend on machine load.
-    ``start`` (a design of an earlier check) warm-starts the routing when its flows fit strictly
-    within these capacities (it skips the search for a feasible start, most of a check's time
-    near capacity); the start is chosen by the caller's deterministic rule, not by time.
+    or until ``deadline`` (a ``time.perf_counter()`` value; None: none), no other time limit:
+    before the deadline, whether a design meets T_max does not depend on machine load.  A
+    routing cut by the deadline gives its best routing's delay (an upper bound on the least
+    delay, so a design it shows to meet T_max does) and its lower bound; a deadline already
+    passed, or one that stops the search for a feasible routing, gives the undecided answer
+    (no design, no bound).  ``start`` (a design of an earlier check) warm-starts the routing
+    when its flows fit strictly within these capacities (it skips the search for a feasible
+    start, most of a check's time near capacity); the start is chosen by the caller's
+    deterministic rule, not by time.
 
     With a utilisation cap u < 1 the routing runs on u·C, so every load stays below u·C, and the
     delay is then evaluated with the true capacities C (it is at most the routed value).
     """
+    time_limit_s = None if deadline is None else deadline - time.perf_counter()
+    if time_limit_s is not None and time_limit_s <= 0:
+        return _Routed(None, math.inf, None, "time limit reached before the check")
     capacity = capacity.copy()
     if failed is not None:
         capacity[failed] = 0.0
@@ -132,7 +157,7 @@ def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utili
         if np.all(load < usable[network.queue_link] * (1 - 1e-9) + (load == 0)):
             routing = start.routing
     try:
-        routed = min_delay_on_support(network, capacity * max_utilization, gap=gap,
+        routed = min_delay_on_support(network, capacity * max_utilization, gap=gap, time_limit_s=time_limit_s,
                                       include_fixed_delay=include_fixed_delay, start=routing)
     except InfeasibleError as exc:
         return _Routed(None, math.inf, math.inf, str(exc))
@@ -148,23 +173,24 @@ def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utili
 
 def _route_levels(network: Network, levels: CapacityLevels, picked: np.ndarray, failed_links: tuple,
                   max_utilization: float, include_fixed_delay: bool, gap: float = ROUTING_GAP,
-                  start: Design | None = None) -> list[_Routed]:
+                  start: Design | None = None, deadline: float | None = None) -> list[_Routed]:
     """:func:`_route` of the design of the levels ``picked`` in every scenario (``failed_links``,
-    None for the intact network), ``start`` warm-starting the intact one."""
+    None for the intact network) by ``deadline``, ``start`` warm-starting the intact one."""
     capacity = levels.link_capacity(picked, network.n_links)
     return [_route(network, capacity, failed, max_utilization, include_fixed_delay, gap,
-                   start if failed is None else None) for failed in failed_links]
+                   start if failed is None else None, deadline) for failed in failed_links]
 
 
 def _upgrade_route(network: Network, levels: CapacityLevels, max_delay_s: float, max_utilization: float,
-                   include_fixed_delay: bool):
+                   include_fixed_delay: bool, deadline: float | None = None):
     """The ``route`` of :func:`~topo_opt.algorithms.greedy_upgrade.greedy_upgrade`: each design
-    routed to ``CHECK_GAP``, warm-started from the one before (capacities only grow)."""
+    routed to ``CHECK_GAP`` by ``deadline``, warm-started from the one before (capacities only
+    grow); past the deadline a design cannot be routed, which ends the greedy."""
     previous = [None]
 
     def route(picked: np.ndarray) -> tuple[bool, np.ndarray | None]:
         capacity = levels.link_capacity(picked, network.n_links)
-        routed = _route(network, capacity, None, max_utilization, include_fixed_delay, CHECK_GAP, start=previous[0])
+        routed = _route(network, capacity, None, max_utilization, include_fixed_delay, CHECK_GAP, previous[0], deadline)
         if routed.design is None:
             return False, None
         previous[0] = routed.design
@@ -187,78 +213,158 @@ def _level_cuts(network: Network, block, solver: HighsSolver, picked: np.ndarray
     return cuts
 
 
+@dataclass
+class _Incumbent:
+    """The cheapest design record meeting T_max found so far (``min-cost``): (design, levels
+    picked, cost, delay_s, worst delay_s).  The starting heuristics offer each design they keep
+    as they go, so that Ctrl-C in the middle of one leaves its last design."""
+
+    cost: float = math.inf
+    record: tuple | None = None
+
+    def offer(self, record: tuple) -> None:
+        if record[2] < self.cost:
+            self.cost, self.record = record[2], record
+
+
 def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links: tuple, max_delay_s: float,
-             max_utilization: float, include_fixed_delay: bool, time_limit_s: float,
-             free_links: np.ndarray | None = None) -> tuple[float, tuple]:
+             max_utilization: float, include_fixed_delay: bool, time_limit_s: float, deadline: float,
+             free_links: np.ndarray | None = None, kept: _Incumbent | None = None) -> tuple[float, tuple]:
     """Greedy module removal (:func:`~topo_opt.algorithms.modular_descent.greedy_level_descent`)
     from the starting design ``best``, at most ``check_budget`` checks for ``time_limit_s`` (a
-    count, not a time, so the design does not depend on machine load); returns its cost and
-    design record.  ``free_links`` (link indices; default all) are the links that may step down."""
+    count, so the design does not depend on machine load) and until ``deadline`` (a
+    ``time.perf_counter()`` value, which cuts the check in progress); returns its cost and the
+    design record of the last step kept (``best`` itself when none was), each also offered to
+    ``kept``.  ``free_links`` (link indices; default all) are the links that may step down."""
     lists = [np.flatnonzero(levels.link == l) if free_links is None or l in free_links else np.asarray([i])
              for l, i in zip(np.unique(levels.link).tolist(), best[1].tolist())]
     position = np.asarray([int(np.flatnonzero(mine == i)[0]) for mine, i in zip(lists, best[1].tolist())])
-    checks: dict[tuple, list] = {}
-    accepted = [best[0]]  # the design of the last step kept: the warm start of the next check
-
-    def route(positions: np.ndarray) -> list:
-        key = tuple(positions.tolist())
-        if key not in checks:
-            picked = np.asarray([mine[p] for mine, p in zip(lists, positions.tolist())])
-            checks[key] = _route_levels(network, levels, picked, failed_links, max_utilization,
-                                        include_fixed_delay, CHECK_GAP, accepted[0])
-        return checks[key]
+    last = [best]  # the record of the last step kept; its design warm-starts the next check
 
     def meets(positions: np.ndarray) -> bool:
-        routed = route(positions)
-        if max(c.delay_s for c in routed) > max_delay_s:
+        picked = np.asarray([mine[p] for mine, p in zip(lists, positions.tolist())])
+        routed = _route_levels(network, levels, picked, failed_links, max_utilization, include_fixed_delay,
+                               CHECK_GAP, last[0][0], deadline)
+        worst = max(c.delay_s for c in routed)
+        if worst > max_delay_s:
             return False
-        accepted[0] = routed[0].design
+        last[0] = (routed[0].design, picked, float(levels.cost[picked].sum()), routed[0].delay_s, worst)
+        if kept is not None:
+            kept.offer(last[0])
         return True
 
-    position = greedy_level_descent(lists, levels.cost, position, meets,
-                                    max_checks=check_budget(len(lists), time_limit_s))
-    final = route(position)
-    picked = np.asarray([mine[p] for mine, p in zip(lists, position.tolist())])
-    cost = float(levels.cost[picked].sum())
-    if cost >= best[2]:
-        return best[2], best
-    worst = max(check.delay_s for check in final)
-    return cost, (final[0].design, picked, cost, final[0].delay_s, worst)
+    greedy_level_descent(lists, levels.cost, position, meets, max_checks=check_budget(len(lists), time_limit_s),
+                         deadline=deadline)
+    return last[0][2], last[0]
 
 
 def _fitted_levels(network: Network, levels: CapacityLevels, routed: list[_Routed], max_delay_s: float,
-                   max_utilization: float, include_fixed_delay: bool) -> np.ndarray | None:
+                   max_utilization: float, include_fixed_delay: bool, deadline: float) -> np.ndarray | None:
     """The cheapest levels meeting T_max with the flows of ``routed`` (one routing per scenario)
-    held fixed (:func:`~topo_opt.algorithms.level_knapsack.cheapest_levels`); None if none."""
-    if any(r.design is None for r in routed):
+    held fixed (:func:`~topo_opt.algorithms.level_knapsack.cheapest_levels`, by ``deadline``, a
+    ``time.perf_counter()`` value); None if none, or none found in time."""
+    remaining = deadline - time.perf_counter()
+    if any(r.design is None for r in routed) or remaining <= 0:
         return None
     objective = DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay)
     flows = [r.design.arc_flow(network) for r in routed]
     return cheapest_levels(levels, [level_packets(network, levels, network.queue_load(f), max_utilization)
                                     for f in flows],
-                           [max_delay_s / objective.scale - float(objective.arc_linear_cost @ f) for f in flows])
+                           [max_delay_s / objective.scale - float(objective.arc_linear_cost @ f) for f in flows],
+                           time_limit_s=remaining)
 
 
 def _rebalance(network: Network, levels: CapacityLevels, best: tuple, failed_links: tuple, max_delay_s: float,
-               max_utilization: float, include_fixed_delay: bool) -> tuple[float, tuple]:
+               max_utilization: float, include_fixed_delay: bool, deadline: float,
+               kept: _Incumbent | None = None) -> tuple[float, tuple]:
     """Alternate the levels fitted to the flows of the current design (:func:`_fitted_levels`)
-    and min-delay routing on them, while the cost falls, at most ``KNAPSACK_ROUNDS`` times;
-    returns the cost and design record (never worse than ``best``)."""
-    picked, cost = best[1], best[2]
-    routed = _route_levels(network, levels, picked, failed_links, max_utilization, include_fixed_delay,
-                           CHECK_GAP, best[0])
+    and min-delay routing on them, while the cost falls, at most ``KNAPSACK_ROUNDS`` times and
+    until ``deadline`` (a ``time.perf_counter()`` value: knapsacks and checks stop there);
+    returns the cost and design record of the last round kept (``best`` when none was), each
+    also offered to ``kept``."""
+    routed = _route_levels(network, levels, best[1], failed_links, max_utilization, include_fixed_delay,
+                           CHECK_GAP, best[0], deadline)
     for _ in range(KNAPSACK_ROUNDS):
-        new = _fitted_levels(network, levels, routed, max_delay_s, max_utilization, include_fixed_delay)
-        if new is None or float(levels.cost[new].sum()) >= cost * (1 - 1e-9):
+        new = _fitted_levels(network, levels, routed, max_delay_s, max_utilization, include_fixed_delay, deadline)
+        if new is None or float(levels.cost[new].sum()) >= best[2] * (1 - 1e-9):
             break
         checks = _route_levels(network, levels, new, failed_links, max_utilization, include_fixed_delay,
-                               CHECK_GAP, routed[0].design)
-        if any(r.design is None for r in checks) or max(r.delay_s for r in checks) > max_delay_s:
-            break  # not expected: the flows fit and meet T_max on the new levels
-        picked, cost, routed = new, float(levels.cost[new].sum()), checks
-    if cost >= best[2]:
-        return best[2], best
-    return cost, (routed[0].design, picked, cost, routed[0].delay_s, max(r.delay_s for r in routed))
+                               CHECK_GAP, routed[0].design, deadline)
+        worst = max(r.delay_s for r in checks)
+        if any(r.design is None for r in checks) or worst > max_delay_s:
+            break  # the deadline cut the check (else not expected: the flows fit and meet T_max)
+        routed, best = checks, (checks[0].design, new, float(levels.cost[new].sum()), checks[0].delay_s, worst)
+        if kept is not None:
+            kept.offer(best)
+    return best[2], best
+
+
+def _starting_design(network: Network, levels: CapacityLevels, model, links: np.ndarray,
+                     continuous: np.ndarray | None, binds: bool, max_delay_s: float, max_utilization: float,
+                     include_fixed_delay: bool, keep_installed: bool, survivable: bool,
+                     start_capacity: np.ndarray | None, cap: float, time_limit_s: float, deadline: float,
+                     kept: _Incumbent, start: dict) -> None:
+    """The ``min-cost`` starting design, into ``kept``, and the costs of its phases into ``start``.
+
+    Starting designs: the continuous design and the installed capacities rounded up to levels
+    (uncovered links at their largest level), the levels fitted to the flows of the continuous
+    design (only when the delay bound binds, ``binds``: with a slack bound the knapsack fills
+    links to F ≈ C, where routing degenerates, issue 18's pure-cost hang), then every link at
+    its largest level (upgrades: greedy module addition first); the cheapest that meets T_max
+    is improved by greedy module removal, then by levels fitted to its flows (:func:`_rebalance`).
+
+    Everything stops at ``deadline`` (a ``time.perf_counter()`` value) except the checks of the
+    starting designs up to the first that meets T_max: that first design is always found, and
+    the largest levels are checked to the end when none does, to prove the problem infeasible.
+
+    Raises
+    ------
+    InfeasibleError
+        Even the largest levels are proven too small.
+    """
+    largest = levels.largest()
+    rounded = [covering_levels(levels, capacity) for capacity in
+               ([] if continuous is None else [continuous]) + [network.link_capacity]]
+    fitted = None if not binds else _fitted_levels(
+        network, levels, [_route(network, continuous, failed, max_utilization, include_fixed_delay, CHECK_GAP,
+                                 deadline=deadline) for failed in model.failed_links],
+        max_delay_s, max_utilization, include_fixed_delay, deadline)
+    starts = [np.where(r >= 0, r, largest) for r in rounded] + ([] if fitted is None else [fitted]) + [largest]
+    if keep_installed and not survivable:  # upgrades: greedy module addition first
+        begin = None if start_capacity is None else covering_levels(levels, start_capacity)
+        route = _upgrade_route(network, levels, max_delay_s, max_utilization, include_fixed_delay, deadline)
+        added = greedy_upgrade(network, levels, route, check_budget(len(largest), time_limit_s),
+                               None if begin is None else np.where(begin >= 0, begin, largest))
+        if added is None:  # e.g. the installed network cannot carry the demands
+            carrying = carrying_levels(network, levels, links, deadline - time.perf_counter())
+            added = None if carrying is None else greedy_upgrade(
+                network, levels, route, check_budget(len(largest), time_limit_s), carrying)
+        starts = starts if added is None else [added] + starts
+    for picked in starts:
+        checks = _route_levels(network, levels, picked, model.failed_links, max_utilization, include_fixed_delay,
+                               deadline=None if kept.record is None else deadline)
+        worst = max(check.delay_s for check in checks)
+        cost = float(levels.cost[picked].sum())
+        if worst <= max_delay_s and cost < kept.cost:
+            kept.offer((checks[0].design, picked, cost, checks[0].delay_s, worst))
+            start["rounded_cost"] = cost
+    proven = [check for check in checks if check.delay_bound_s is not None]  # of ``largest``
+    if kept.record is None and proven and max(check.delay_bound_s for check in proven) > max_delay_s:
+        reasons = [check.reason for check in proven if check.reason]
+        raise InfeasibleError(
+            f"even the largest capacity levels (modules up to {cap:.6g} {network.rate_unit} added per "
+            f"link){' with a link failed' if survivable else ''} "
+            + (f"cannot carry the demands: {reasons[0]}" if reasons else
+               f"give T >= {max(check.delay_bound_s for check in proven):.6g} s > T_max = {max_delay_s:.6g} s"))
+    if kept.record is not None:
+        start["descent_cost"], best = _descend(network, levels, kept.record, model.failed_links, max_delay_s,
+                                               max_utilization, include_fixed_delay, time_limit_s, deadline,
+                                               kept=kept)
+        if binds:
+            start["knapsack_cost"], _ = _rebalance(network, levels, best, model.failed_links, max_delay_s,
+                                                   max_utilization, include_fixed_delay, deadline, kept)
+    if time.perf_counter() >= deadline:
+        start["stopped_at_deadline"] = True
 
 
 def _full_problem_bound(solver: HighsSolver, model, levels: CapacityLevels, sense: str, gamma: float,
@@ -346,8 +452,9 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         if max_delay_s <= floor:
             raise InfeasibleError(f"T_max = {max_delay_s:.6g} s does not exceed {floor:.6g} s, the "
                                   "propagation and processing delay of the shortest routes")
+    start_deadline = began + (1 - FLOW_BOUND_SHARE) * time_limit_s  # of the continuous and starting designs
     continuous, continuous_source = continuous_design(network, links, sense, max_delay_s, budget, include_fixed_delay,
-                                                      time_limit_s - (time.perf_counter() - began), CHECK_GAP)
+                                                      start_deadline - time.perf_counter(), CHECK_GAP)
     # an upgrade's levels are focused on the installed capacities: single modules first, where
     # the cheap upgrades are (the continuous design is one from scratch)
     levels = capacity_levels(network, cap, keep_installed, links,
@@ -359,69 +466,30 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     add_cut_set_inequalities(model, network, max_utilization=max_utilization, max_queue_packets=math.inf
                              if sense == "min-delay" else gamma * (max_delay_s - floor))
     solver = HighsSolver(model, HighsOptions(mip_rel_gap=mip_gap))
-    best_value, best = math.inf, None
+    kept = _Incumbent()
     start = {}
     if sense == "min-cost":
-        # starting designs: the continuous design and the installed capacities rounded up to
-        # levels (uncovered links at their largest level), the levels fitted to the flows of the
-        # continuous design, then every link at its largest level; the cheapest that meets T_max
-        # is improved by greedy module removal, then by levels fitted to its flows (_rebalance)
-        largest = levels.largest()
-        rounded = [covering_levels(levels, capacity) for capacity in
-                   ([] if continuous is None else [continuous]) + [network.link_capacity]]
-        # (only when the delay bound binds: with a slack bound the knapsack fills links to F ≈ C,
-        # where routing degenerates, issue 18's pure-cost hang)
-        binds = continuous_source == "cfa"
-        fitted = None if not binds else _fitted_levels(
-            network, levels, [_route(network, continuous, failed, max_utilization, include_fixed_delay, CHECK_GAP)
-                              for failed in model.failed_links], max_delay_s, max_utilization, include_fixed_delay)
-        starts = [np.where(r >= 0, r, largest) for r in rounded] + ([] if fitted is None else [fitted]) + [largest]
-        if keep_installed and not survivable:  # upgrades: greedy module addition first
-            begin = None if start_capacity is None else covering_levels(levels, start_capacity)
-            route = _upgrade_route(network, levels, max_delay_s, max_utilization, include_fixed_delay)
-            added = greedy_upgrade(network, levels, route, check_budget(len(largest), time_limit_s),
-                                   None if begin is None else np.where(begin >= 0, begin, largest))
-            if added is None:  # e.g. the installed network cannot carry the demands
-                carrying = carrying_levels(network, levels, links, time_limit_s - (time.perf_counter() - began))
-                added = None if carrying is None else greedy_upgrade(
-                    network, levels, route, check_budget(len(largest), time_limit_s), carrying)
-            starts = starts if added is None else [added] + starts
-        for picked in starts:
-            checks = _route_levels(network, levels, picked, model.failed_links, max_utilization,
-                                   include_fixed_delay)
-            worst = max(check.delay_s for check in checks)
-            cost = float(levels.cost[picked].sum())
-            if worst <= max_delay_s and cost < best_value:
-                best_value, best = cost, (checks[0].design, picked, cost, checks[0].delay_s, worst)
-                start = {"rounded_cost": cost}
-        proven = [check for check in checks if check.delay_bound_s is not None]  # of ``largest``
-        if best is None and proven and max(check.delay_bound_s for check in proven) > max_delay_s:
-            reasons = [check.reason for check in proven if check.reason]
-            raise InfeasibleError(
-                f"even the largest capacity levels (modules up to {cap:.6g} {network.rate_unit} added per "
-                f"link){' with a link failed' if survivable else ''} "
-                + (f"cannot carry the demands: {reasons[0]}" if reasons else
-                   f"give T >= {max(check.delay_bound_s for check in proven):.6g} s > T_max = {max_delay_s:.6g} s"))
-        if best is not None:
-            best_value, best = _descend(network, levels, best, model.failed_links, max_delay_s,
-                                        max_utilization, include_fixed_delay, time_limit_s)
-            start["descent_cost"] = best_value
-            if binds:
-                best_value, best = _rebalance(network, levels, best, model.failed_links, max_delay_s,
-                                              max_utilization, include_fixed_delay)
-                start["knapsack_cost"] = best_value
-            logger.info("starting design: %s", start)
-            start["time_s"] = time.perf_counter() - began
+        try:
+            _starting_design(network, levels, model, links, continuous, continuous_source == "cfa", max_delay_s,
+                             max_utilization, include_fixed_delay, keep_installed, survivable, start_capacity,
+                             cap, time_limit_s, start_deadline, kept, start)
+        except KeyboardInterrupt:  # Ctrl-C: the best design so far, nothing more started
+            if kept.record is None:
+                raise
+            start["interrupted"] = "starting design"
+        start["time_s"] = time.perf_counter() - began
+        logger.info("starting design: %s", start)
+    best_value, best = kept.cost, kept.record
     thinned = bool(levels.truncated)
     # min-cost with thinned lists: after the search, the loop's MILP prices each listed level at
     # the cheapest combination it dominates, so its one bound is over every combination (its
     # designs are still priced at their true cost); min-delay keeps a separate bound solve
     bound_priced = thinned and sense == "min-cost"
     flow_bound = -math.inf  # valid over every combination: designs from scratch with a delay bound, upgrades
-    if sense == "min-cost" and not keep_installed:
+    if sense == "min-cost" and not keep_installed and "interrupted" not in start:
         flow_bound = flow_cost_bound(network, levels, gamma * (max_delay_s - floor), max_utilization,
                                      max(time_limit_s - (time.perf_counter() - began),
-                                         FLOW_BOUND_SHARE * time_limit_s))
+                                         FLOW_BOUND_SHARE * time_limit_s, FLOW_BOUND_MIN_S))
         flow_bound = flow_bound if math.isfinite(flow_bound) else -math.inf
     loop_limit_s = time_limit_s * (1 - FULL_BOUND_SHARE) if thinned and not bound_priced else time_limit_s
     state = {"best_value": best_value, "best": best, "outcome": None}
@@ -434,11 +502,14 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         state["outcome"] = outcome
         return outcome.bound / gamma if sense == "min-delay" else max(outcome.bound, flow_bound)
 
-    def check(picked: np.ndarray, gap: float = ROUTING_GAP, start: Design | None = None) -> tuple[tuple | None, list]:
-        """Route the design of the levels ``picked`` (every scenario) to ``gap``: its record when it
-        meets T_max (``min-cost``; any design for ``min-delay``), else None, and the routings."""
+    def check(picked: np.ndarray, gap: float = ROUTING_GAP, start: Design | None = None,
+              deadline: float | None = None) -> tuple[tuple | None, list]:
+        """Route the design of the levels ``picked`` (every scenario) to ``gap`` or ``deadline``: its
+        record when it meets T_max (``min-cost``; any design for ``min-delay``), else None, and the
+        routings.  The MILP's designs are checked without a deadline: the last round's design
+        may be the answer, and an answer is certified."""
         checks = _route_levels(network, levels, picked, model.failed_links, max_utilization,
-                               include_fixed_delay, gap, start)
+                               include_fixed_delay, gap, start, deadline)
         worst = max(check.delay_s for check in checks)
         record = (checks[0].design, picked, float(levels.cost[picked].sum()), checks[0].delay_s, worst)
         return (record if sense == "min-delay" or worst <= max_delay_s else None), checks
@@ -455,8 +526,13 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         return new
 
     def incumbent() -> float:
-        """Route the master's design (every scenario); keep it when it meets T_max and is better."""
+        """Route the master's design (every scenario); keep it when it meets T_max and is better.
+        Past the time limit a ``min-cost`` design no cheaper than the incumbent is not routed:
+        the loop stops with this round and the check could not change the answer."""
         picked = np.flatnonzero(solver.values(model.level_on) > 0.5)
+        if sense == "min-cost" and float(levels.cost[picked].sum()) >= state["best_value"] and progress.out_of_time():
+            state.update(round={"design_delay_s": math.nan, "design_cost": float(levels.cost[picked].sum())})
+            return state["best_value"]
         record, checks = check(picked)
         cost, delay = float(levels.cost[picked].sum()), checks[0].delay_s
         worst = max(check.delay_s for check in checks)
@@ -481,12 +557,14 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         if callback:
             callback(_listed(record, flow_bound) if thinned and not bound_priced else record)
 
-    if sense == "min-cost" and keep_installed and not survivable and best is not None:
+    if sense == "min-cost" and keep_installed and not survivable and best is not None and "interrupted" not in start:
         # upgrades: bounds over every combination before the MILP, and the screen's designs
+        bound_limit_s = UPGRADE_BOUND_SHARE * (time_limit_s - (time.perf_counter() - began))
+        bound_deadline = time.perf_counter() + bound_limit_s
         upgrade = upgrade_bound(network, levels, max_delay_s, gamma * (max_delay_s - floor), best,
-                                lambda picked, start: check(picked, CHECK_GAP, start),
+                                lambda picked, start: check(picked, CHECK_GAP, start, bound_deadline),
                                 max_utilization=max_utilization, include_fixed_delay=include_fixed_delay,
-                                time_limit_s=UPGRADE_BOUND_SHARE * (time_limit_s - (time.perf_counter() - began)))
+                                time_limit_s=bound_limit_s)
         flow_bound = upgrade.bound
         if upgrade.design is not None and upgrade.design[2] < best_value:
             best_value, best = upgrade.design[2], upgrade.design
@@ -495,7 +573,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                                   "time_s": time.perf_counter() - began}
     proven = sense == "min-cost" and relative_gap(best_value, flow_bound) <= mip_gap  # no MILP needed
     searched = []  # the neighbourhood search's records: each design it accepted
-    if bound_priced and best is not None and not proven:  # small problems: the MILP is quick
+    if bound_priced and best is not None and not proven and "interrupted" not in start:
         def improved(record: dict) -> None:
             record.update(lower_bound=flow_bound, gap=relative_gap(record["objective"], flow_bound))
             searched.append(record)
@@ -510,24 +588,26 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
             shrunk = levels.link[picked[levels.capacity[picked] < levels.capacity[incumbent[1]]]]
             record = (incumbent[0], union, float(levels.cost[union].sum()), incumbent[3], incumbent[4])
             cost, record = _descend(network, levels, record, model.failed_links, max_delay_s, max_utilization,
-                                    include_fixed_delay, REPAIR_LIMIT_S, free_links=shrunk)
+                                    include_fixed_delay, REPAIR_LIMIT_S, search_deadline, free_links=shrunk)
             return record if cost < incumbent[2] else None
 
         elapsed = time.perf_counter() - began
-        found = neighbourhood_search(network, model, solver, best, best_value, check, cuts_at, repair,
-                                     time_limit_s=elapsed + NEIGHBOURHOOD_SHARE * max(time_limit_s - elapsed, 0.0),
-                                     start_s=began, on_improve=improved)
+        search_s = elapsed + NEIGHBOURHOOD_SHARE * max(time_limit_s - elapsed, 0.0)
+        search_deadline = began + search_s
+        found = neighbourhood_search(network, model, solver, best, best_value,
+                                     lambda picked: check(picked, deadline=search_deadline), cuts_at, repair,
+                                     time_limit_s=search_s, start_s=began, on_improve=improved)
         best_value, best = found.cost, found.best
         state.update(best_value=best_value, best=best)
         start.update(neighbourhood_cost=best_value, neighbourhood_windows=found.windows,
                      neighbourhood_time_s=time.perf_counter() - began)
         if found.interrupted:
-            start["neighbourhood_interrupted"] = True
+            start["interrupted"] = "neighbourhood search"
     if bound_priced:
         solver.change_coefficients(model.level_on, levels.bound_cost)
     start_from_best()
     progress = CertifiedProgress(mip_gap, loop_limit_s, MAX_ROUNDS, report, start_s=began)
-    if start.get("neighbourhood_interrupted"):
+    if "interrupted" in start:  # Ctrl-C in the starting design or the search
         run = KelleyRun(Status.INTERRUPTED, "interrupted (Ctrl-C): the best design so far", 0, -math.inf, 0, 0)
     elif proven:
         run = KelleyRun(Status.OPTIMAL, "", 0, flow_bound, 0, 0)
@@ -609,11 +689,13 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         priced = capacity_levels(network, cap, False, links, target_capacity=network.link_capacity)
         covering = covering_levels(priced, network.link_capacity)
         details["installed_cost"] = float(priced.cost[covering].sum()) if np.all(covering >= 0) else math.nan
+    if status is Status.INTERRUPTED:
+        message = (f"interrupted (Ctrl-C) in the {start['interrupted']}: the best design so far" if "interrupted"
+                   in start else "interrupted (Ctrl-C): the best design of the finished rounds")
     result = SolveResult(status, "milp-tangent-cuts", name, unit, objective=best_value,
                          lower_bound=min(lower, best_value), design=design,
                          solve_time_s=time.perf_counter() - began, iterations=rounds,
-                         message="interrupted (Ctrl-C): the best design of the finished rounds"
-                         if status is Status.INTERRUPTED else message, details=details, history=history)
+                         message=message, details=details, history=history)
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)
     return result
