@@ -9,19 +9,21 @@ min-delay delay as in the ``modular-capacity`` card and levels from scratch as
 * ``ray`` -- :func:`~topo_opt.algorithms.modular_lagrangian_bound.lagrangian_bound` as the what-if
   upgrade calls it (π = λ × the marginal delays C/(C − F)² of min-delay routing on the continuous
   design, then its bundle steps), over the solve's thinned levels priced at ``bound_cost`` and
-  over the full Pareto lists (no thinning, ``bound_cost`` = ``cost``);
+  over the full Pareto lists (no thinning, ``bound_cost`` = ``cost``); ``polyak_full`` adds its
+  Polyak steps aimed at the incumbent of ``--incumbents`` (a ``design_scale.py`` results file);
 * ``ascent`` -- the largest L(λ, π) found by ``--steps`` projected subgradient steps (Polyak
   steps towards twice the flow-cost bound) from λ small, π = half the cheapest price per unit on
   each direction, over the full lists: how high the relaxation itself goes, whatever the
   multipliers.
 
-Usage: ``python benchmarks/lagrangian_scratch.py --work /tmp/ds --instances germany50 ...``
-(``PYTHONPATH`` = the tree); prints one JSON line per instance (CPU seconds per part).
+Usage: ``python benchmarks/lagrangian_scratch.py --work /tmp/ds --instances germany50 ...
+[--incumbents results.json]`` (``PYTHONPATH`` = the tree); prints one JSON line per instance (CPU seconds per part).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -31,22 +33,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from design_scale import prepare  # noqa: E402
 
-import topo_opt.model.costs as costs  # noqa: E402
 from topo_opt.algorithms.capacity_flow_assignment import continuous_design, min_fixed_delay_s  # noqa: E402
 from topo_opt.algorithms.min_cost_routing import flow_cost_bound  # noqa: E402
 from topo_opt.algorithms.modular_lagrangian_bound import _Dual, lagrangian_bound  # noqa: E402
 from topo_opt.algorithms.support_routing import min_delay_on_support  # noqa: E402
 from topo_opt.io.detect import read_instance  # noqa: E402
+from topo_opt.model.costs import capacity_levels  # noqa: E402
 from topo_opt.solve.modular_capacity import CHECK_GAP, installed_delay_s  # noqa: E402
-
-
-def full_levels(network, cap, links, target):
-    """The Pareto lists unthinned (the solve thins them to ``MAX_LEVELS_PER_LINK`` for its MILP)."""
-    kept, costs.MAX_LEVELS_PER_LINK = costs.MAX_LEVELS_PER_LINK, 10 ** 9
-    try:
-        return costs.capacity_levels(network, cap, False, links, target_capacity=target)
-    finally:
-        costs.MAX_LEVELS_PER_LINK = kept
 
 
 def ascent(network, levels, t_max, target, steps):
@@ -69,7 +62,7 @@ def ascent(network, levels, t_max, target, steps):
     return best, best_lambda
 
 
-def probe(name: str, work: Path, steps: int, delay_scale: float) -> dict:
+def probe(name: str, work: Path, steps: int, delay_scale: float, incumbent: float) -> dict:
     network = read_instance(prepare(name, work))
     links = np.arange(network.n_links)
     t_max = installed_delay_s(network) * delay_scale
@@ -78,8 +71,8 @@ def probe(name: str, work: Path, steps: int, delay_scale: float) -> dict:
     tick = time.process_time()
     continuous, source = continuous_design(network, links, "min-cost", t_max, None, True, 600.0, CHECK_GAP)
     record = {"instance": name, "t_max_s": t_max, "continuous": source, "continuous_s": time.process_time() - tick}
-    thinned = costs.capacity_levels(network, cap, False, links, target_capacity=continuous)
-    full = full_levels(network, cap, links, continuous)
+    thinned = capacity_levels(network, cap, False, links, target_capacity=continuous)
+    full = capacity_levels(network, cap, False, links, thin=False)
     record.update(levels=len(thinned.link), full_levels=len(full.link))
     tick = time.process_time()
     record["flow_cost"] = flow_cost_bound(network, thinned, packets, 1.0, 600.0)
@@ -88,10 +81,12 @@ def probe(name: str, work: Path, steps: int, delay_scale: float) -> dict:
     capacity = network.queue_capacity(continuous)
     slack = capacity - network.queue_load(routed.design.arc_flow(network))
     marginal = np.divide(capacity, slack ** 2, out=np.zeros_like(slack), where=slack > 0)
-    for label, levels in (("ray_thinned", thinned), ("ray_full", full)):
-        tick = time.process_time()
-        record[label] = lagrangian_bound(network, levels, t_max, marginal).value
-        record[label + "_s"] = time.process_time() - tick
+    for label, levels, target in (("ray_thinned", thinned, math.inf), ("ray_full", full, math.inf),
+                                  ("polyak_full", full, incumbent)):
+        if math.isfinite(target) or label != "polyak_full":
+            tick = time.process_time()
+            record[label] = lagrangian_bound(network, levels, t_max, marginal, target=target).value
+            record[label + "_s"] = time.process_time() - tick
     tick = time.process_time()
     record["ascent"], record["ascent_lambda"] = ascent(network, full, t_max, 2 * record["flow_cost"], steps)
     record["ascent_s"] = time.process_time() - tick
@@ -105,9 +100,12 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True, help="folder of design_scale.py's instance files")
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--delay-scale", type=float, default=1.0, help="T_max = this x the installed delay")
+    parser.add_argument("--incumbents", type=Path, help="design_scale.py results: each instance's design cost")
     args = parser.parse_args()
+    costs = {} if args.incumbents is None else {
+        r["instance"]: r["objective"] for r in json.loads(args.incumbents.read_text())["records"] if r.get("objective")}
     for name in args.instances:
-        print(json.dumps(probe(name, args.work, args.steps, args.delay_scale)), flush=True)
+        print(json.dumps(probe(name, args.work, args.steps, args.delay_scale, costs.get(name, math.inf))), flush=True)
 
 
 if __name__ == "__main__":
