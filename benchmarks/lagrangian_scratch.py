@@ -24,22 +24,22 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from design_scale import prepare
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from design_scale import prepare  # noqa: E402
-
-from topo_opt.algorithms.capacity_flow_assignment import continuous_design, min_fixed_delay_s  # noqa: E402
-from topo_opt.algorithms.min_cost_routing import flow_cost_bound  # noqa: E402
-from topo_opt.algorithms.modular_lagrangian_bound import _Dual, lagrangian_bound  # noqa: E402
-from topo_opt.algorithms.support_routing import min_delay_on_support  # noqa: E402
-from topo_opt.io.detect import read_instance  # noqa: E402
-from topo_opt.model.costs import capacity_levels  # noqa: E402
-from topo_opt.solve.modular_capacity import CHECK_GAP, installed_delay_s  # noqa: E402
+from topo_opt.algorithms.capacity_flow_assignment import (
+    continuous_design,
+    min_fixed_delay_s,
+)
+from topo_opt.algorithms.min_cost_routing import flow_cost_bound
+from topo_opt.algorithms.modular_lagrangian_bound import _Dual, lagrangian_bound
+from topo_opt.algorithms.support_routing import min_delay_on_support
+from topo_opt.io.detect import read_instance
+from topo_opt.model.costs import capacity_levels
+from topo_opt.solve.modular_capacity import CHECK_GAP, installed_delay_s
 
 
 def ascent(network, levels, t_max, target, steps):
