@@ -84,6 +84,23 @@ def test_focused_levels_cover_a_target_design():
         assert np.any(levels.capacity[mine] >= target[l])  # the rounded-up continuous design is listed
 
 
+def test_unthinned_levels_are_every_pareto_level():
+    """``thin=False`` (the Lagrangian bound's lists) keeps every Pareto level: the thinned list is
+    a subset of it, priced the same, and each link's bound_cost equals its cost."""
+    network = read_instance("instances/nobel-us.json")
+    target = network.link_capacity * 0.7
+    thinned = capacity_levels(network, 2 * network.total_demand, False, target_capacity=target)
+    full = capacity_levels(network, 2 * network.total_demand, False, target_capacity=target, thin=False)
+    assert thinned.truncated and not full.truncated and np.array_equal(full.bound_cost, full.cost)
+    for l in np.unique(thinned.link).tolist():
+        mine, all_of_l = np.flatnonzero(thinned.link == l), np.flatnonzero(full.link == l)
+        assert len(all_of_l) > MAX_LEVELS_PER_LINK
+        assert np.all(np.diff(full.capacity[all_of_l]) > 0) and np.all(np.diff(full.cost[all_of_l]) > 0)
+        at = np.searchsorted(full.capacity[all_of_l], thinned.capacity[mine])
+        assert np.array_equal(full.capacity[all_of_l][at], thinned.capacity[mine])
+        assert np.array_equal(full.cost[all_of_l][at], thinned.cost[mine])
+
+
 def test_greedy_descent_reaches_a_one_step_local_optimum():
     rng = np.random.default_rng(3)
     lists = [np.arange(5 * l, 5 * l + 5) for l in range(6)]
