@@ -50,9 +50,10 @@ there as little as the cheapest combination above the listed level below it).
 From scratch (every link's first level is capacity 0) the bound is about the flow-cost LP's:
 a link can take a level far above its load, where b_i/c_i is the cheapest price per unit and
 the delay term λF/(c − F) vanishes, and the minimum over levels mixes that level with capacity
-0 (the per-link convex hull); with the delay row slack (λ = 0) L(0, π) is exactly the dual of
-the min-cost capacity LP over those prices (benchmarks/BENCHMARKS.md, *Lagrangian bound from
-scratch*).
+0 (the per-link convex hull); with the delay row slack (λ = 0), max_π L(0, π) is the min-cost
+capacity LP with each link priced by the convex hull of its levels through the origin, the
+cheapest price per unit when that level is listed (benchmarks/BENCHMARKS.md, *Lagrangian bound
+from scratch*).
 """
 from __future__ import annotations
 
