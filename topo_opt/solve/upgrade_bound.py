@@ -107,8 +107,8 @@ def upgrade_bound(network: Network, levels: CapacityLevels, pareto: CapacityLeve
     record: design, picked levels, cost, delay, worst delay) and ``check(picked, start)`` to
     route level choices (``start``: a design whose routing may warm-start the check).
     ``pareto``: the same links' levels unthinned (``capacity_levels(..., thin=False)``), for the
-    Lagrangian bound (on germany50, link L1 failed, demands ×1.1: 34.7k → 47.1k over the
-    thinned lists, benchmarks/BENCHMARKS.md).
+    Lagrangian bound (on germany50, link L1 failed, demands ×1.1: 47.1k over these before the
+    Polyak steps, 34.7k over the thinned lists; benchmarks/BENCHMARKS.md).
 
     ``max_queue_packets`` is γ T_max less the least fixed-delay packets (N_max of the flow-cost
     bound).  Within ``time_limit_s`` (s): the screen gets half of it, the Lagrangian bound the
