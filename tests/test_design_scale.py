@@ -84,6 +84,23 @@ def test_focused_levels_cover_a_target_design():
         assert np.any(levels.capacity[mine] >= target[l])  # the rounded-up continuous design is listed
 
 
+def test_unthinned_levels_are_every_pareto_level():
+    """``thin=False`` (the Lagrangian bound's lists) keeps every Pareto level: the thinned list is
+    a subset of it, priced the same, and each link's bound_cost equals its cost."""
+    network = read_instance("instances/nobel-us.json")
+    target = network.link_capacity * 0.7
+    thinned = capacity_levels(network, 2 * network.total_demand, False, target_capacity=target)
+    full = capacity_levels(network, 2 * network.total_demand, False, target_capacity=target, thin=False)
+    assert thinned.truncated and not full.truncated and np.array_equal(full.bound_cost, full.cost)
+    for l in np.unique(thinned.link).tolist():
+        mine, all_of_l = np.flatnonzero(thinned.link == l), np.flatnonzero(full.link == l)
+        assert len(all_of_l) > MAX_LEVELS_PER_LINK
+        assert np.all(np.diff(full.capacity[all_of_l]) > 0) and np.all(np.diff(full.cost[all_of_l]) > 0)
+        at = np.searchsorted(full.capacity[all_of_l], thinned.capacity[mine])
+        assert np.array_equal(full.capacity[all_of_l][at], thinned.capacity[mine])
+        assert np.array_equal(full.cost[all_of_l][at], thinned.cost[mine])
+
+
 def test_greedy_descent_reaches_a_one_step_local_optimum():
     rng = np.random.default_rng(3)
     lists = [np.arange(5 * l, 5 * l + 5) for l in range(6)]
@@ -316,16 +333,11 @@ def _triangle_from_scratch():
                          rate_unit="packet/s")
 
 
-@pytest.mark.parametrize("t_max", [1.0, 0.3, 0.12])
-def test_flow_cost_bound_never_cuts_off_the_enumerated_optimum(t_max):
-    """Every combination of every link's Pareto module list (0–50 packet/s) is tried; the
-    flow-cost bound stays below the cheapest that meets T_max, and so does the solve's bound."""
+def _enumerated_from_scratch(network, levels, t_max):
+    """The cheapest level choice of every link (each Pareto list tried whole) whose min-delay T
+    (no fixed delays) is at most ``t_max``."""
     import itertools
 
-    from topo_opt.algorithms.min_cost_routing import flow_cost_bound
-
-    network = _triangle_from_scratch()
-    levels = capacity_levels(network, 50.0, keep_installed=False)
     per_link = [np.flatnonzero(levels.link == l) for l in range(network.n_links)]
     best = np.inf
     for picked in itertools.product(*per_link):
@@ -340,6 +352,18 @@ def test_flow_cost_bound_never_cuts_off_the_enumerated_optimum(t_max):
             continue
         if delay <= t_max:
             best = cost
+    return best
+
+
+@pytest.mark.parametrize("t_max", [1.0, 0.3, 0.12])
+def test_flow_cost_bound_never_cuts_off_the_enumerated_optimum(t_max):
+    """Every combination of every link's Pareto module list (0–50 packet/s) is tried; the
+    flow-cost bound stays below the cheapest that meets T_max, and so does the solve's bound."""
+    from topo_opt.algorithms.min_cost_routing import flow_cost_bound
+
+    network = _triangle_from_scratch()
+    levels = capacity_levels(network, 50.0, keep_installed=False)
+    best = _enumerated_from_scratch(network, levels, t_max)
     bound = flow_cost_bound(network, levels, t_max * network.total_packet_rate)
     assert 0 < bound <= best + 1e-9
     result = solve_modular_capacity(network, max_delay_s=t_max, include_fixed_delay=False, keep_installed=False,
@@ -348,6 +372,42 @@ def test_flow_cost_bound_never_cuts_off_the_enumerated_optimum(t_max):
     # by hand: every demand on its direct link (9 + 4 + 3 packet/s of capacity, one direction
     # each), κ = 8/25 per unit, N_max = γ T_max packets with γ = 16 packet/s
     assert bound == pytest.approx(16.0 * 0.32 * (1 + 1 / (16.0 * t_max)))
+
+
+@pytest.mark.parametrize("t_max", [1.0, 0.3, 0.12])
+def test_lagrangian_bound_from_scratch_never_cuts_off_the_enumerated_optimum(t_max):
+    """The Lagrangian bound over levels from scratch (capacity 0 first, no cover) stays below the
+    enumerated optimum, including T_max = 0.12 s where the delay bound binds (the optimum costs
+    more than with a slack bound); multipliers from min-delay routing on the largest levels, the
+    Polyak steps aimed at the optimum itself."""
+    from topo_opt.algorithms.modular_lagrangian_bound import lagrangian_bound
+
+    network = _triangle_from_scratch()
+    levels = capacity_levels(network, 50.0, keep_installed=False)
+    best = _enumerated_from_scratch(network, levels, t_max)
+    if t_max == 0.12:
+        assert best > _enumerated_from_scratch(network, levels, 1e6)
+    largest = levels.capacity[levels.largest()]
+    routed = min_delay_on_support(network, largest, gap=1e-9, include_fixed_delay=False)
+    capacity = network.queue_capacity(largest)
+    marginal = capacity / (capacity - network.queue_load(routed.design.arc_flow(network))) ** 2
+    bound = lagrangian_bound(network, levels, t_max, marginal, include_fixed_delay=False, target=best)
+    assert 0 < bound.value <= best + 1e-9
+
+
+def test_lagrangian_bound_with_a_slack_delay_bound_is_at_most_the_flow_cost_bound():
+    """With the delay row slack (SNDlib's pure-cost problem) the best multiplier of the delay row
+    is 0, and L(0, π) is the dual of the min-cost capacity LP over each link's levels: the
+    Lagrangian bound adds nothing to the flow-cost bound (benchmarks/BENCHMARKS.md)."""
+    from topo_opt.algorithms.min_cost_routing import flow_cost_bound
+    from topo_opt.algorithms.modular_lagrangian_bound import lagrangian_bound
+
+    network = _triangle_from_scratch()
+    levels = capacity_levels(network, 50.0, keep_installed=False)
+    marginal = np.ones(network.n_queues)
+    t_max = 1e6
+    bound = lagrangian_bound(network, levels, t_max, marginal, include_fixed_delay=False)
+    assert 0 < bound.value <= flow_cost_bound(network, levels, t_max * network.total_packet_rate) + 1e-9
 
 
 @pytest.mark.parametrize("t_max", [0.45, 0.3])

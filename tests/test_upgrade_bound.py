@@ -62,9 +62,10 @@ def test_upgrade_bounds_never_exceed_the_enumerated_optimum(t_max, fixed):
     load = network.queue_load(installed.design.arc_flow(network))
     capacity = network.queue_capacity()
     marginal = capacity / (capacity - load) ** 2
-    lagrangian = lagrangian_bound(network, levels, t_max, marginal, include_fixed_delay=fixed, target=optimum,
-                                  cover=True)
-    assert 0 < lagrangian.value <= optimum * (1 + 1e-9)
+    for listed in (levels, capacity_levels(network, CAP, True, thin=False)):  # thinned, then every Pareto level
+        lagrangian = lagrangian_bound(network, listed, t_max, marginal, include_fixed_delay=fixed, target=optimum,
+                                      cover=True)
+        assert 0 < lagrangian.value <= optimum * (1 + 1e-9)
     floor = 0.0 if not fixed else 0.02  # every demand leaves at least one node
     packets = network.total_packet_rate * (t_max - floor)
     assert flow_cost_bound(network, levels, packets, installed=network.link_capacity) <= optimum * (1 + 1e-9)

@@ -169,7 +169,7 @@ def kept_levels(added: np.ndarray, target: float | None) -> np.ndarray:
 
 def capacity_levels(network: Network, max_capacity: float, keep_installed: bool,
                     links: np.ndarray | None = None,
-                    target_capacity: np.ndarray | None = None) -> CapacityLevels:
+                    target_capacity: np.ndarray | None = None, thin: bool = True) -> CapacityLevels:
     """Levels of the ``links`` (default all): installed capacity (if kept) plus module sums.
 
     Module sums run up to the first reaching ``max_capacity`` added capacity; a link with more
@@ -177,7 +177,8 @@ def capacity_levels(network: Network, max_capacity: float, keep_installed: bool,
     evenly spread in capacity, or focused around ``target_capacity`` (per network link, rate
     unit, e.g. a continuous design; :func:`kept_levels`).  Without ``keep_installed`` the
     installed capacity is ignored (a design from scratch), and a link without capacity may stay
-    unbuilt (capacity 0, cost 0).
+    unbuilt (capacity 0, cost 0).  ``thin=False`` keeps every Pareto level (for bounds that
+    take a minimum per link, e.g. the Lagrangian bound, where list length costs little).
     """
     unit = unit_capacity_cost(network)
     chosen = np.arange(network.n_links) if links is None else np.asarray(links)
@@ -188,7 +189,7 @@ def capacity_levels(network: Network, max_capacity: float, keep_installed: bool,
         base = link.capacity if keep_installed else 0.0
         options = _pareto_combinations(mods, max_capacity) if mods else [(0.0, 0.0, ())]
         keep = np.arange(len(options))
-        if len(options) > MAX_LEVELS_PER_LINK:
+        if thin and len(options) > MAX_LEVELS_PER_LINK:
             target = None if target_capacity is None else max(target_capacity[l] - base, 0.0)
             keep = kept_levels(np.asarray([option[0] for option in options]), target)
             truncated.append(l)

@@ -561,7 +561,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         # upgrades: bounds over every combination before the MILP, and the screen's designs
         bound_limit_s = UPGRADE_BOUND_SHARE * (time_limit_s - (time.perf_counter() - began))
         bound_deadline = time.perf_counter() + bound_limit_s
-        upgrade = upgrade_bound(network, levels, max_delay_s, gamma * (max_delay_s - floor), best,
+        pareto = capacity_levels(network, cap, keep_installed, links, thin=False)
+        upgrade = upgrade_bound(network, levels, pareto, max_delay_s, gamma * (max_delay_s - floor), best,
                                 lambda picked, start: check(picked, CHECK_GAP, start, bound_deadline),
                                 max_utilization=max_utilization, include_fixed_delay=include_fixed_delay,
                                 time_limit_s=bound_limit_s)

@@ -21,8 +21,10 @@ The largest of three is reported:
   U the best design's cost (a design cheaper than U that the screen cannot rule out is one of
   these cases).  Links are screened in order of their cheapest module, and a link's bisection
   stops at the current bound, so most links cost one routing or none;
-* **Lagrangian** -- :func:`~topo_opt.algorithms.modular_lagrangian_bound.lagrangian_bound`,
-  with the same "some link grows" cover when the installed network is proven too small, from
+* **Lagrangian** -- :func:`~topo_opt.algorithms.modular_lagrangian_bound.lagrangian_bound`
+  over the full Pareto lists (its per-link minimum costs little per level, and a thinned level
+  priced at ``bound_cost`` weakens it), with the same "some link grows" cover when the installed
+  network is proven too small, from
   the marginal delays of the installed network's min-delay routing (of the best design's when
   the installed network cannot carry the demands).
 
@@ -98,12 +100,15 @@ def _screen(levels: CapacityLevels, max_delay_s: float, best_cost: float, check:
     return float(min(bound, found[2]) if found else bound), found
 
 
-def upgrade_bound(network: Network, levels: CapacityLevels, max_delay_s: float, max_queue_packets: float,
-                  best: tuple, check: Check, *, max_utilization: float = 1.0, include_fixed_delay: bool = True,
-                  time_limit_s: float = math.inf) -> UpgradeBound:
+def upgrade_bound(network: Network, levels: CapacityLevels, pareto: CapacityLevels, max_delay_s: float,
+                  max_queue_packets: float, best: tuple, check: Check, *, max_utilization: float = 1.0,
+                  include_fixed_delay: bool = True, time_limit_s: float = math.inf) -> UpgradeBound:
     """The largest of the module docstring's bounds, given the best design ``best`` (a ``check``
     record: design, picked levels, cost, delay, worst delay) and ``check(picked, start)`` to
     route level choices (``start``: a design whose routing may warm-start the check).
+    ``pareto``: the same links' levels unthinned (``capacity_levels(..., thin=False)``), for the
+    Lagrangian bound (on germany50, link L1 failed, demands ×1.1: 47.1k over these before the
+    Polyak steps, 34.7k over the thinned lists; benchmarks/BENCHMARKS.md).
 
     ``max_queue_packets`` is γ T_max less the least fixed-delay packets (N_max of the flow-cost
     bound).  Within ``time_limit_s`` (s): the screen gets half of it, the Lagrangian bound the
@@ -127,7 +132,7 @@ def upgrade_bound(network: Network, levels: CapacityLevels, max_delay_s: float, 
     capacity = network.queue_capacity(design.link_capacity)
     slack = capacity - load
     marginal = np.divide(capacity, slack ** 2, out=np.zeros_like(slack), where=slack > 0)
-    parts["lagrangian"] = lagrangian_bound(network, levels, max_delay_s, marginal, max_utilization=max_utilization,
+    parts["lagrangian"] = lagrangian_bound(network, pareto, max_delay_s, marginal, max_utilization=max_utilization,
                                            include_fixed_delay=include_fixed_delay, target=best[2],
                                            cover=needs_capacity, deadline=began + time_limit_s).value
     parts = {name: float(value) for name, value in parts.items()}
