@@ -6,12 +6,25 @@ Every routing method needs the same three operations, vectorised over thousands 
   sources (``indices`` = the distinct sources) on a node-pair graph.  With parallel arcs
   between two nodes only the cheapest arc enters the graph; :class:`ArcGraph` keeps the map
   back to arc indices.  Arcs of infinite weight are left out (unusable).
-* **Path extraction** -- the demands' paths, as arc indices, are read off the predecessor
-  matrix by walking back from all targets simultaneously (one numpy step per hop, never a
-  Python loop per demand); the all-or-nothing assignment ``V_a = Σ_k r_k [a ∈ P_k]`` is a
-  ``bincount`` over the extracted arcs.  That costs ``O(Σ_k hops_k)``, less than a sweep of
-  the predecessor trees (``O(sources × nodes)``: 1.2 M against 6.3 M entries on planar2500),
-  and the methods need the paths themselves anyway.
+* **Tie rule** -- the tree is not the search's: it is read off the distances alone, so that
+  every Dijkstra (scipy's, any other) gives the same paths whatever its heap order.  An arc
+  ``a = (u, v)`` is *tight* when ``d(u) + w(a) == d(v)`` in floating point (the distances of
+  every correct Dijkstra are the same such sums, bit for bit).  The tree arc into ``v`` is its
+  **lowest-index tight arc with d(u) < d(v)**.  Only when ``v`` has none (it is reached
+  through arcs of zero length, or so short that the sum rounds to ``d(v)``) does it take the
+  lowest-index tight arc from a node with ``z(u) = z(v) − 1``, where ``z`` counts such
+  zero-length tight arcs: ``z = 0`` at the source and at nodes with a tight arc of
+  ``d(u) < d(v)``, else ``z(v) = 1 + min z(u)`` over its tight arcs.  Along the tree
+  ``(d, z)`` falls strictly, so it has no cycle.  Under unit weights (min-hop routing) every
+  demand's path is thus the min-hop path whose last arc, then the one before, ... has the
+  lowest index (:meth:`ShortestPathForest.tree_arcs`).
+* **Path extraction** -- the demands' paths, as arc indices, are read off the trees by walking
+  back from all targets simultaneously (one numpy step per hop, never a Python loop per
+  demand), choosing each tree arc among the in-arcs of the node reached; the all-or-nothing
+  assignment ``V_a = Σ_k r_k [a ∈ P_k]`` is a
+  ``bincount`` over the extracted arcs.  That costs ``O(Σ_k hops_k · in-degree)``, less than
+  a sweep of whole trees (``O(sources × nodes)``: 1.2 M hops against 6.3 M entries on
+  planar2500), and the methods need the paths themselves anyway.
 * **Path sets** -- candidate paths are a :class:`~topo_opt.model.design.Routing` grouped by
   demand (path lengths ``M w``, arc flows ``Mᵀ x``), with the solver's path flows in their own
   array; per-demand minima are segment reductions (:func:`segment_min`).  Gradient projection
@@ -32,8 +45,6 @@ from scipy.sparse.csgraph import dijkstra, shortest_path
 from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.model.design import Routing, gather_rows
 from topo_opt.model.network import Network
-
-_NO_PREDECESSOR = -9999  # scipy.sparse.csgraph's marker for roots and unreachable nodes
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,15 @@ class ArcGraph:
     def has_parallel_arcs(self) -> bool:
         return self.n_pairs < len(self.arc_tail)
 
+    @cached_property
+    def in_arcs(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(in_ptr, in_arc)``: the arcs into node ``v`` are ``in_arc[in_ptr[v]:in_ptr[v + 1]]``,
+        in increasing index."""
+        in_arc = np.argsort(self.arc_head, kind="stable")
+        in_ptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.arc_head, minlength=self.n_nodes), out=in_ptr[1:])
+        return in_ptr, in_arc
+
     def pair_of(self, tail: np.ndarray, head: np.ndarray) -> np.ndarray:
         """Index of the node pair (tail, head) of existing pairs (vectorised lookup)."""
         return np.searchsorted(self.pair_key, tail.astype(np.int64) * self.n_nodes + head)
@@ -95,12 +115,7 @@ class ArcGraph:
         InvalidInputError
             A weight is negative or NaN.
         """
-        w = np.asarray(arc_weight, dtype=float)
-        bad = np.flatnonzero(~(w >= 0))
-        if bad.size:
-            raise InvalidInputError(f"arc {int(bad[0])}: shortest-path weight must be >= 0, "
-                                    f"got {float(w[bad[0]])!r} ({bad.size} arcs)")
-        w_sorted = w[self.pair_arcs]
+        w_sorted = checked_weights(arc_weight)[self.pair_arcs]
         if self.has_parallel_arcs:
             starts = self.pair_start[:-1]
             pair_w = np.minimum.reduceat(w_sorted, starts)
@@ -120,46 +135,113 @@ class ArcGraph:
         return graph, pair_arc
 
 
+def checked_weights(arc_weight: np.ndarray) -> np.ndarray:
+    """``arc_weight`` as floats.
+
+    Raises
+    ------
+    InvalidInputError
+        A weight is negative or NaN.
+    """
+    w = np.asarray(arc_weight, dtype=float)
+    bad = np.flatnonzero(~(w >= 0))
+    if bad.size:
+        raise InvalidInputError(f"arc {int(bad[0])}: shortest-path weight must be >= 0, "
+                                f"got {float(w[bad[0]])!r} ({bad.size} arcs)")
+    return w
+
+
 @dataclass(frozen=True)
 class ShortestPathForest:
-    """Shortest-path trees from a set of source nodes.
+    """Shortest-path trees from a set of source nodes (the tie rule of the module docstring).
 
     Attributes
     ----------
     graph : ArcGraph
-    pair_arc : ndarray of int
-        Arc used for each node pair of ``graph`` (the cheapest of parallel arcs).
+    arc_weight : ndarray
+        The arc weights the distances are for (``inf``: unusable arc).
     sources : ndarray of int
-        Distinct source nodes, sorted; row ``i`` of the matrices belongs to ``sources[i]``.
+        Distinct source nodes, sorted; row ``i`` of ``distance`` belongs to ``sources[i]``.
     distance : ndarray, shape (n_sources, n_nodes)
         Shortest distance (weight units); ``inf`` where unreachable.
-    predecessor : ndarray of int, shape (n_sources, n_nodes)
-        Previous node on the shortest path (negative at the root and unreachable nodes).
     """
 
     graph: ArcGraph
-    pair_arc: np.ndarray
+    arc_weight: np.ndarray
     sources: np.ndarray
     distance: np.ndarray
-    predecessor: np.ndarray
 
     def rows(self, source_nodes: np.ndarray) -> np.ndarray:
         """Row of each source node in the forest's matrices."""
         return np.searchsorted(self.sources, source_nodes)
+
+    @cached_property
+    def _in_weight(self) -> np.ndarray:
+        """The arc weights in the order of ``graph.in_arcs``."""
+        return self.arc_weight[self.graph.in_arcs[1]]
+
+    def tree_arcs(self, row: np.ndarray, node: np.ndarray) -> np.ndarray:
+        """The tree arc into each ``node[i]`` in the tree of ``sources[row[i]]``.
+
+        Each node must be reachable and not the source.  The lowest-index tight arc with
+        ``d(u) < d(v)``; for nodes without one, :meth:`_zero_length_tree_arcs`.
+        """
+        in_ptr, in_arc = self.graph.in_arcs
+        start, count = in_ptr[node], in_ptr[node + 1] - in_ptr[node]  # >= 1: v is reached
+        first = np.zeros(len(node), dtype=np.int64)
+        np.cumsum(count[:-1], out=first[1:])
+        position = np.arange(int(count.sum())) + np.repeat(start - first, count)  # into in_arc
+        flat = row * self.graph.n_nodes
+        d_head = self.distance.ravel()[flat + node]
+        d_tail = self.distance.ravel()[np.repeat(flat, count) + self.graph.arc_tail[in_arc[position]]]
+        d_head = np.repeat(d_head, count)
+        ok = (d_tail + self._in_weight[position] == d_head) & (d_tail < d_head)
+        # in_arc is in index order per node: the first hit of each node's run
+        best = np.minimum.reduceat(np.where(ok, position, len(in_arc)), first)
+        chosen = np.where(best < len(in_arc), in_arc[np.minimum(best, len(in_arc) - 1)], -1)
+        rest = np.flatnonzero(chosen < 0)
+        if rest.size:
+            chosen[rest] = self._zero_length_tree_arcs(row[rest], node[rest])
+        return chosen
+
+    def _zero_length_tree_arcs(self, row: np.ndarray, node: np.ndarray) -> np.ndarray:
+        """Tree arcs into nodes reached only through tight arcs with ``d(u) == d(v)``: the
+        lowest-index such arc from a node with ``z(u) = z(v) − 1`` (module docstring)."""
+        rows, inverse = np.unique(row, return_inverse=True)
+        tail, head = self.graph.arc_tail, self.graph.arc_head
+        d = self.distance[rows]
+        tight = np.isfinite(d[:, tail]) & (d[:, tail] + self.arc_weight == d[:, head])
+        level = d[:, tail] == d[:, head]
+        z = np.full(d.shape, np.inf)
+        z[np.arange(len(rows)), self.sources[rows]] = 0.0
+        i, a = np.nonzero(tight & ~level)
+        z[i, head[a]] = 0.0
+        i, a = np.nonzero(tight & level)  # the tight arcs that gain no distance
+        while True:  # Bellman–Ford on them: at most n_nodes rounds
+            reached = np.full(d.shape, np.inf)
+            np.minimum.at(reached, (i, head[a]), z[i, tail[a]] + 1.0)
+            if not np.any(reached < z):
+                break
+            np.minimum(z, reached, out=z)
+        in_ptr, in_arc = self.graph.in_arcs
+        _, arc = gather_rows(in_ptr, in_arc, node)
+        entry = np.repeat(np.arange(len(node)), in_ptr[node + 1] - in_ptr[node])
+        r = inverse[entry]
+        hit = np.flatnonzero(tight[r, arc] & level[r, arc] & (z[r, tail[arc]] == z[r, head[arc]] - 1.0))
+        return arc[hit[np.diff(entry[hit], prepend=-1) != 0]]
 
 
 def shortest_path_forest(graph: ArcGraph, arc_weight: np.ndarray,
                          sources: np.ndarray) -> ShortestPathForest:
     """Dijkstra from every distinct node in ``sources`` at once (one csgraph call).
 
-    Arcs with ``inf`` weight are not used.  Memory is two ``n_sources × n_nodes`` matrices.
+    Arcs with ``inf`` weight are not used.  Memory is one ``n_sources × n_nodes`` matrix: the
+    trees follow from the distances (:meth:`ShortestPathForest.tree_arcs`).
     """
-    csgraph, pair_arc = graph.csgraph(arc_weight)
+    csgraph, _ = graph.csgraph(arc_weight)
     unique = np.unique(np.asarray(sources, dtype=np.int64))
-    distance, predecessor = dijkstra(csgraph, directed=True, indices=unique,
-                                     return_predecessors=True)
-    return ShortestPathForest(graph, pair_arc, unique, distance.reshape(len(unique), -1),
-                              predecessor.reshape(len(unique), -1))
+    distance = dijkstra(csgraph, directed=True, indices=unique)
+    return ShortestPathForest(graph, checked_weights(arc_weight), unique, distance.reshape(len(unique), -1))
 
 
 def _demand_indices(network: Network, demands: np.ndarray | None) -> np.ndarray:
@@ -245,7 +327,8 @@ def demand_shortest_paths(forest: ShortestPathForest, network: Network,
     """Shortest path of each demand as arc indices, in CSR layout ``(indptr, arcs)``.
 
     Path ``i`` (of demand ``demands[i]``) is ``arcs[indptr[i]:indptr[i + 1]]``, from source to
-    target.  All demands are walked back from their targets together, one hop per step.
+    target.  All demands are walked back from their targets together, one hop per step, on
+    the tree arcs of the tie rule (:meth:`ShortestPathForest.tree_arcs`).
 
     Raises
     ------
@@ -262,10 +345,10 @@ def demand_shortest_paths(forest: ShortestPathForest, network: Network,
     active = np.arange(len(k))
     steps_path, steps_arc = [], []
     while active.size:
-        node = current[active]
-        previous = forest.predecessor[row[active], node].astype(np.int64)
+        arc = forest.tree_arcs(row[active], current[active])
+        previous = forest.graph.arc_tail[arc]
         steps_path.append(active)
-        steps_arc.append(forest.pair_arc[forest.graph.pair_of(previous, node)])
+        steps_arc.append(arc)
         current[active] = previous
         active = active[previous != source[active]]
     path_of_entry = np.concatenate(steps_path) if steps_path else np.zeros(0, np.int64)
