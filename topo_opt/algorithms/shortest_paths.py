@@ -2,10 +2,15 @@
 
 Every routing method needs the same three operations, vectorised over thousands of demands:
 
-* **Shortest-path forest** -- one :func:`scipy.sparse.csgraph.dijkstra` call from all demand
-  sources (``indices`` = the distinct sources) on a node-pair graph.  With parallel arcs
+* **Shortest-path forest** -- Dijkstra's distances from all demand sources at once on a
+  node-pair graph (:func:`shortest_path_forest`, the one entry point).  With parallel arcs
   between two nodes only the cheapest arc enters the graph; :class:`ArcGraph` keeps the map
-  back to arc indices.  Arcs of infinite weight are left out (unusable).
+  back to arc indices.  Arcs of infinite weight are left out (unusable).  Up to
+  :data:`DENSE_MAX_NODES` nodes the sources advance together on a dense weight matrix
+  (:func:`dense_dijkstra`, numpy only); above, one :func:`scipy.sparse.csgraph.dijkstra`
+  call.  Importing scipy.sparse costs ~0.2 s of a command's start-up, more than a whole
+  min-delay solve of a 12–50-node network.  Both give the same distances to the bit, hence
+  the same trees (the tie rule below).
 * **Tie rule** -- the tree is not the search's: it is read off the distances alone, so that
   every Dijkstra (scipy's, any other) gives the same paths whatever its heap order.  An arc
   ``a = (u, v)`` is *tight* when ``d(u) + w(a) == d(v)`` in floating point (the distances of
@@ -37,14 +42,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse import csgraph
-from scipy.sparse.csgraph import dijkstra, shortest_path
 
 from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.model.design import Routing, gather_rows
 from topo_opt.model.network import Network
+
+if TYPE_CHECKING:  # scipy.sparse costs ~0.2 s of start-up: imported where a large graph needs it
+    import scipy.sparse as sp
+
+DENSE_MAX_NODES = 64  # graphs up to this many nodes take dense_dijkstra (see benchmarks/BENCHMARKS.md)
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,7 @@ class ArcGraph:
         key = np.asarray(arc_tail, np.int64) * n_nodes + np.asarray(arc_head, np.int64)
         order = np.argsort(key, kind="stable")
         sorted_key = key[order]
-        first = np.flatnonzero(np.concatenate(([True], sorted_key[1:] != sorted_key[:-1])))
+        first = np.flatnonzero(np.diff(sorted_key, prepend=-1) != 0)  # keys are >= 0; none without arcs
         return cls(n_nodes, np.asarray(arc_tail, np.int64), np.asarray(arc_head, np.int64),
                    sorted_key[first], order, np.append(first, len(key)))
 
@@ -104,11 +113,11 @@ class ArcGraph:
         """Index of the node pair (tail, head) of existing pairs (vectorised lookup)."""
         return np.searchsorted(self.pair_key, tail.astype(np.int64) * self.n_nodes + head)
 
-    def csgraph(self, arc_weight: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
-        """The csgraph for ``arc_weight`` and the arc chosen for each node pair.
+    def pair_weights(self, arc_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weight of each node pair (the least of its arcs) and the arc chosen for it.
 
-        The weight of a pair is the least weight of its arcs and ``pair_arc[i]`` is that arc
-        (the first one on ties).  Pairs whose least weight is ``inf`` are left out.
+        ``pair_arc[i]`` is the first of the cheapest arcs of pair ``i``; a pair whose least
+        weight is ``inf`` is unusable.
 
         Raises
         ------
@@ -116,15 +125,20 @@ class ArcGraph:
             A weight is negative or NaN.
         """
         w_sorted = checked_weights(arc_weight)[self.pair_arcs]
-        if self.has_parallel_arcs:
-            starts = self.pair_start[:-1]
-            pair_w = np.minimum.reduceat(w_sorted, starts)
-            counts = np.diff(self.pair_start)
-            position = np.where(w_sorted == np.repeat(pair_w, counts),
-                                np.arange(len(w_sorted)), len(w_sorted))
-            pair_arc = self.pair_arcs[np.minimum.reduceat(position, starts)]
-        else:
-            pair_w, pair_arc = w_sorted, self.pair_arcs
+        if not self.has_parallel_arcs:
+            return w_sorted, self.pair_arcs
+        starts = self.pair_start[:-1]
+        pair_w = np.minimum.reduceat(w_sorted, starts)
+        counts = np.diff(self.pair_start)
+        position = np.where(w_sorted == np.repeat(pair_w, counts), np.arange(len(w_sorted)), len(w_sorted))
+        return pair_w, self.pair_arcs[np.minimum.reduceat(position, starts)]
+
+    def csgraph(self, arc_weight: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+        """The scipy csgraph for ``arc_weight`` and the arc chosen for each node pair
+        (:meth:`pair_weights`); pairs of weight ``inf`` are left out."""
+        import scipy.sparse as sp
+
+        pair_w, pair_arc = self.pair_weights(arc_weight)
         usable = np.isfinite(pair_w)
         tail, head = np.divmod(self.pair_key[usable], self.n_nodes)
         indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
@@ -233,15 +247,74 @@ class ShortestPathForest:
 
 def shortest_path_forest(graph: ArcGraph, arc_weight: np.ndarray,
                          sources: np.ndarray) -> ShortestPathForest:
-    """Dijkstra from every distinct node in ``sources`` at once (one csgraph call).
+    """Dijkstra from every distinct node in ``sources`` at once.
 
-    Arcs with ``inf`` weight are not used.  Memory is one ``n_sources × n_nodes`` matrix: the
-    trees follow from the distances (:meth:`ShortestPathForest.tree_arcs`).
+    Arcs with ``inf`` weight are not used.  Memory is one ``n_sources × n_nodes`` matrix (and
+    an ``n_nodes × n_nodes`` one up to :data:`DENSE_MAX_NODES` nodes): the trees follow from
+    the distances (:meth:`ShortestPathForest.tree_arcs`).  The shortest paths of the routing
+    methods, hop distances and reachability go through here; the algorithm depends on the size
+    only (:func:`dense_dijkstra` up to :data:`DENSE_MAX_NODES` nodes, scipy's above).
     """
-    csgraph, _ = graph.csgraph(arc_weight)
     unique = np.unique(np.asarray(sources, dtype=np.int64))
-    distance = dijkstra(csgraph, directed=True, indices=unique)
+    if graph.n_nodes <= DENSE_MAX_NODES:
+        pair_w, _ = graph.pair_weights(arc_weight)
+        tail, head = np.divmod(graph.pair_key, graph.n_nodes)
+        distance = dense_dijkstra(graph.n_nodes, tail, head, pair_w, unique)
+    else:
+        from scipy.sparse.csgraph import dijkstra
+
+        csgraph, _ = graph.csgraph(arc_weight)
+        distance = dijkstra(csgraph, directed=True, indices=unique)
     return ShortestPathForest(graph, checked_weights(arc_weight), unique, distance.reshape(len(unique), -1))
+
+
+def dense_dijkstra(n_nodes: int, tail: np.ndarray, head: np.ndarray, weight: np.ndarray,
+                   sources: np.ndarray) -> np.ndarray:
+    """Dijkstra's distances from all ``sources`` together on a dense ``n_nodes × n_nodes`` matrix.
+
+    Step ``i`` settles, for every source ``s`` at once, its unsettled node ``u_s`` of least
+    distance and relaxes its row of weights: ``d_s ← min(d_s, d_s(u_s) + W[u_s, :])``, so each
+    distance is ``min_u d(u) + w(u, v)`` over the settled ``u`` in floating point, as in
+    scipy's :func:`dijkstra` (the same numbers to the bit).  ``O(n_sources · n_nodes²)`` work in
+    ``n_nodes`` numpy steps: on small graphs this is cheaper than importing scipy.sparse
+    (~0.2 s, once per process); per call scipy's heap-based Dijkstra is 1.3–3× faster (12–150
+    nodes), so it takes the graphs above :data:`DENSE_MAX_NODES` nodes.
+
+    Parameters
+    ----------
+    n_nodes : int
+    tail, head : ndarray of int
+        The node pairs, each at most once.
+    weight : ndarray
+        Weight of each pair, ``>= 0``; ``inf`` for none.
+    sources : ndarray of int
+
+    Returns
+    -------
+    ndarray, shape (n_sources, n_nodes)
+        The distances; ``inf`` where unreachable.
+
+    References
+    ----------
+    E. W. Dijkstra, *A note on two problems in connexion with graphs*, Numer. Math. 1 (1959) 269–271.
+    """
+    w = np.full((n_nodes, n_nodes), np.inf)
+    w[tail, head] = weight
+    rows = np.arange(len(sources))
+    distance = np.full((len(sources), n_nodes), np.inf)
+    distance[rows, sources] = 0.0
+    unsettled = distance.copy()  # the distances of the nodes not yet settled, inf elsewhere
+    for _ in range(n_nodes):
+        node = unsettled.argmin(axis=1)
+        least = unsettled[rows, node]
+        if not np.isfinite(least).any():
+            break
+        unsettled[rows, node] = np.inf
+        through = least[:, None] + w[node]  # inf on the rows with nothing left to settle
+        better = through < distance  # never on settled nodes: weights are >= 0
+        np.copyto(distance, through, where=better)
+        np.copyto(unsettled, through, where=better)
+    return distance
 
 
 def _demand_indices(network: Network, demands: np.ndarray | None) -> np.ndarray:
@@ -258,14 +331,22 @@ def demand_distances(forest: ShortestPathForest, network: Network,
 def unreachable_demands(network: Network, arc_mask: np.ndarray) -> np.ndarray:
     """Indices of demands whose target cannot be reached from their source on ``arc_mask`` arcs.
 
-    Ends in different weak components are unreachable, ends in one strong component reachable;
+    Up to :data:`DENSE_MAX_NODES` nodes: the hop counts of :func:`shortest_path_forest`.  Above,
+    ends in different weak components are unreachable, ends in one strong component reachable;
     the remaining demands (only where some arc lacks its reverse) are settled by breadth-first
     search from their sources.
     """
+    src, dst = network.demand_source, network.demand_target
+    if network.n_nodes <= DENSE_MAX_NODES:
+        graph = ArcGraph.from_arcs(network.arc_tail[arc_mask], network.arc_head[arc_mask], network.n_nodes)
+        forest = shortest_path_forest(graph, np.ones(int(arc_mask.sum())), src)
+        return np.flatnonzero(~np.isfinite(forest.distance[forest.rows(src), dst]))
+    import scipy.sparse as sp
+    from scipy.sparse import csgraph
+
     graph = sp.csr_matrix((np.ones(int(arc_mask.sum())),
                            (network.arc_tail[arc_mask], network.arc_head[arc_mask])),
                           shape=(network.n_nodes, network.n_nodes))
-    src, dst = network.demand_source, network.demand_target
     _, weak = csgraph.connected_components(graph, directed=True, connection="weak")
     _, strong = csgraph.connected_components(graph, directed=True, connection="strong")
     blocked = weak[src] != weak[dst]
@@ -281,6 +362,9 @@ def unreachable_demands(network: Network, arc_mask: np.ndarray) -> np.ndarray:
 
 def require_no_bridge(network: Network, links: np.ndarray) -> None:
     """Raise InfeasibleError when one link's failure disconnects a demand (no design survives)."""
+    import scipy.sparse as sp
+    from scipy.sparse import csgraph
+
     ends = np.stack([network.link_source[links], network.link_target[links]])
     for position, l in enumerate(links.tolist()):
         keep = np.arange(len(links)) != position
@@ -379,14 +463,12 @@ def hop_distances(graph: ArcGraph, nodes: np.ndarray, *, towards: bool = False) 
     """Least number of arcs from each of ``nodes`` to every node (``inf`` if unreachable).
 
     With ``towards=True`` the counts are from every node *to* each of ``nodes``: row ``i`` holds
-    the hop distance from every node to ``nodes[i]`` (breadth-first search on reversed arcs).
+    the hop distance from every node to ``nodes[i]`` (shortest paths on the reversed arcs).
     """
-    csgraph, _ = graph.csgraph(np.ones(len(graph.arc_tail)))
     if towards:
-        csgraph = csgraph.T.tocsr()
-    hops = shortest_path(csgraph, method="D", directed=True, unweighted=True,
-                         indices=np.asarray(nodes, np.int64))
-    return hops.reshape(len(nodes), -1)
+        graph = ArcGraph.from_arcs(graph.arc_head, graph.arc_tail, graph.n_nodes)
+    forest = shortest_path_forest(graph, np.ones(len(graph.arc_tail)), nodes)
+    return forest.distance[forest.rows(np.asarray(nodes, np.int64))]
 
 
 def grouped_paths(routing: Routing, network: Network) -> Routing:
