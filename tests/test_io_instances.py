@@ -38,7 +38,7 @@ def test_six_node_reproduces_the_textbook_numbers():
     assert objective.value(flow) == pytest.approx(31.2e-6, rel=1e-12)
 
 
-@pytest.mark.parametrize("name, max_rho", [("abilene", 0.458), ("geant", 0.495), ("nobel-us", 0.490)])
+@pytest.mark.parametrize("name, max_rho", [("abilene", 0.444), ("geant", 0.497), ("nobel-us", 0.448)])
 def test_bundled_sndlib_instances_are_stable_under_min_hop(name, max_rho):
     net = read_instance(INSTANCES / f"{name}.json")
     flow = min_hop_routing(net).arc_flow(net.demand_rate, net.n_arcs)

@@ -88,7 +88,8 @@ def test_lower_bounds_under_continuation_stay_below_the_optimum(path):
     exact = solve_min_delay_cuts(network, gap=1e-6)
     assert result.details["continuation_utilization"] > 0.3  # raised
     assert len(bounds) >= 2 and max(bounds) <= exact.objective * (1 + 1e-12)
-    assert exact.lower_bound <= result.objective and result.lower_bound <= exact.objective
+    # both certified to gap 0 on nobel-us: their bounds and objectives meet within rounding
+    assert exact.lower_bound <= result.objective * (1 + 1e-12) and result.lower_bound <= exact.objective * (1 + 1e-12)
     assert check_result(network, result) == []
 
 

@@ -51,7 +51,7 @@ NEAR_CAPACITY = 0.95
 METHODS = ("path-equilibration", "gradient-projection")
 
 
-def max_utilization_bracket(network, rounds: int = 6, rtol: float = 0.01) -> tuple[float, float]:
+def max_utilization_bracket(network, rounds: int = 10, rtol: float = 0.01) -> tuple[float, float]:
     """[U_low, U_up] ∋ U*, the least max utilisation, to ``rtol``: each round asks
     :func:`find_feasible_flow` about the demands scaled to put the bracket's middle at 1; it
     answers with a routing (U_up) or an infeasibility proof (U_low), both on U*."""

@@ -153,7 +153,8 @@ def solve_capacity_assignment(network: Network, *, form: str, routing_rule: str,
     Raises
     ------
     InvalidInputError
-        ``"installed"`` on an instance without capacities, or an unknown rule.
+        ``"installed"`` on an instance without capacities or saturated under the rule, or an
+        unknown rule.
     InfeasibleError
         A budget that cannot carry the flows, or a delay bound not above the fixed delays.
     """
@@ -166,6 +167,10 @@ def solve_capacity_assignment(network: Network, *, form: str, routing_rule: str,
         target = linear_capacity_cost(network, network.link_capacity) if form == "budget" else \
             DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay).value(
                 routing.arc_flow(network.demand_rate, network.n_arcs))
+        if not math.isfinite(target):
+            raise InvalidInputError(f"instance {network.name!r}: the installed network is saturated under "
+                                    f"{routing_rule} routing, so its delay is no bound: give the delay bound "
+                                    f"in the card")
     problem = _Problem(network, form, float(target), include_fixed_delay)
     ca, value, bound = problem.assign(routing)
     best = (value, ca, routing)

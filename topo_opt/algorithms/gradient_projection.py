@@ -60,9 +60,9 @@ IEEE Trans. Automatic Control 28 (1983) 1090–1096.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from topo_opt.algorithms.flow_deviation import (
     Callback, CertifiedProgress, delay_line_search, frank_wolfe_bound,
@@ -76,6 +76,9 @@ from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.model.design import Routing, gather_rows
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
+
+if TYPE_CHECKING:  # scipy.sparse costs ~0.2 s of start-up: imported where a large B is built
+    import scipy.sparse as sp
 
 INNER_GAP_FRACTION = 0.5   # Newton steps stop when the restricted gap is below this × global gap
 MAX_INNER_STEPS = 20       # Newton steps per column generation
@@ -91,6 +94,29 @@ SPARSE_COST_PER_NONZERO = 12
 SPARSE_COST_PER_CALL = 24_000
 
 
+def _dense_is_cheaper(n_rows: int, n_cols: int, nnz: int) -> bool:
+    """Whether products with a matrix of ``nnz`` stored entries are cheaper dense (``SPARSE_COST_*``)."""
+    return n_rows * n_cols <= SPARSE_COST_PER_NONZERO * nnz + SPARSE_COST_PER_CALL
+
+
+def _reduced_incidence(paths: Routing, basic: np.ndarray, n_arcs: int) -> np.ndarray | sp.csr_matrix:
+    """B = M − M[b_k(p)] (paths × arcs) of ``paths`` grouped by demand, ``basic[k]`` the basic
+    path of demand ``k``: a dense array when its products are cheaper so (up to the
+    ``M``-entries of both terms, ``SPARSE_COST_*``), else
+    a scipy CSR matrix.  scipy.sparse is imported only then: it costs more start-up than a
+    whole solve of a small network."""
+    basic_of = basic[paths.demand]
+    lengths = np.diff(paths.indptr)
+    if _dense_is_cheaper(paths.n_paths, n_arcs, int(lengths.sum() + lengths[basic_of].sum())):
+        m = np.zeros((paths.n_paths, n_arcs))
+        m[np.repeat(np.arange(paths.n_paths), lengths), paths.arcs] = 1.0
+        return m - m[basic_of]
+    m = paths.incidence(n_arcs)
+    b = (m - m[basic_of]).tocsr()
+    b.eliminate_zeros()
+    return b
+
+
 class _NewtonSolver:
     """Projected Newton steps on a fixed path set (see the module docstring)."""
 
@@ -104,22 +130,19 @@ class _NewtonSolver:
     def _prepare(self, paths: Routing, flow: np.ndarray) -> None:
         """For a new path set: basic paths b_k (most flow) and B = M − M[b_k(p)].
 
-        Rows of basic paths are empty; ``|B|`` shares B's index arrays.
+        Rows of basic paths are empty.
         """
         if self._paths is paths:
             return
         n_demands = self.objective.network.n_demands
         self.demand_ptr = paths.demand_ptr(n_demands)
         _, self.basic = segment_min(paths, -flow, self.demand_ptr)
-        m = paths.incidence(self.objective.network.n_arcs)
-        b = (m - m[self.basic[paths.demand]]).tocsr()
-        del m
-        b.eliminate_zeros()
+        self._b = _reduced_incidence(paths, self.basic, self.objective.network.n_arcs)
+        self._abs_b = abs(self._b)
         self.nonbasic = np.ones(paths.n_paths, dtype=bool)
         self.nonbasic[self.basic] = False
         self.basic_indptr, self.basic_arcs = gather_rows(paths.indptr, paths.arcs, self.basic)
-        self._paths, self._b = paths, b
-        self._abs_b = sp.csr_matrix((np.ones_like(b.data), b.indices, b.indptr), shape=b.shape)
+        self._paths = paths
 
     def step(self, paths: Routing, flow: np.ndarray, arc_flow: np.ndarray,
              forcing: float) -> tuple[np.ndarray, np.ndarray, float]:
@@ -170,7 +193,7 @@ class _NewtonSolver:
         flow = np.maximum(flow + beta * direction, 0.0)
         return flow, arc_flow + beta * arc_direction, restricted_gap
 
-    def _conjugate_gradients(self, b: sp.csr_matrix | np.ndarray, curvature: np.ndarray, diagonal: np.ndarray,
+    def _conjugate_gradients(self, b: np.ndarray | sp.csr_matrix, curvature: np.ndarray, diagonal: np.ndarray,
                              rhs: np.ndarray, forcing: float, guess: np.ndarray) -> np.ndarray:
         """Solve (B diag(T'') Bᵀ + λ diag(D)) Δ = rhs for the rows ``b`` of the free paths.
 
@@ -178,7 +201,7 @@ class _NewtonSolver:
         stops when ‖residual‖ ≤ ``forcing`` ‖rhs‖ (inexact Newton) or after MAX_CG_ITERATIONS.
         ``b`` is multiplied as a dense array when that is cheaper (``SPARSE_COST_*``).
         """
-        if b.shape[0] * b.shape[1] <= SPARSE_COST_PER_NONZERO * b.nnz + SPARSE_COST_PER_CALL:
+        if not isinstance(b, np.ndarray) and _dense_is_cheaper(*b.shape, b.nnz):
             b = b.toarray()
         # Bᵀ as a view (CSC when sparse), not converted per solve: the conversion was 6 % of
         # planar1000; below ~1M stored entries a product through the view is up to ~25 % slower,
@@ -316,8 +339,11 @@ def solve_min_delay_gp(network: Network, *, link_capacity: np.ndarray | None = N
         if kept is None:
             raise
         status = Status.INTERRUPTED
-    paths, flow, value = kept
+    paths, flow, _ = kept
     routing = paths.carrying(flow, network.n_demands)
+    # T of the answer's fractions: at capacities within rounding of the flows it differs from
+    # T of the path flows by far more than rounding (abilene at 1e-15 slack: 0.4 %)
+    value = objective.value(routing.arc_flow(network.demand_rate, network.n_arcs))
     result = progress.result(status, "gradient-projection", network, link_capacity, routing, value,
                              {"n_paths": routing.n_paths, "n_shortest_path_calls": iteration,
                               "n_newton_steps": newton_steps,

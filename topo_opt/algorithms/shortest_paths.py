@@ -2,16 +2,34 @@
 
 Every routing method needs the same three operations, vectorised over thousands of demands:
 
-* **Shortest-path forest** -- one :func:`scipy.sparse.csgraph.dijkstra` call from all demand
-  sources (``indices`` = the distinct sources) on a node-pair graph.  With parallel arcs
+* **Shortest-path forest** -- Dijkstra's distances from all demand sources at once on a
+  node-pair graph (:func:`shortest_path_forest`, the one entry point).  With parallel arcs
   between two nodes only the cheapest arc enters the graph; :class:`ArcGraph` keeps the map
-  back to arc indices.  Arcs of infinite weight are left out (unusable).
-* **Path extraction** -- the demands' paths, as arc indices, are read off the predecessor
-  matrix by walking back from all targets simultaneously (one numpy step per hop, never a
-  Python loop per demand); the all-or-nothing assignment ``V_a = Σ_k r_k [a ∈ P_k]`` is a
-  ``bincount`` over the extracted arcs.  That costs ``O(Σ_k hops_k)``, less than a sweep of
-  the predecessor trees (``O(sources × nodes)``: 1.2 M against 6.3 M entries on planar2500),
-  and the methods need the paths themselves anyway.
+  back to arc indices.  Arcs of infinite weight are left out (unusable).  Up to
+  :data:`DENSE_MAX_NODES` nodes the sources advance together on a dense weight matrix
+  (:func:`dense_dijkstra`, numpy only); above, one :func:`scipy.sparse.csgraph.dijkstra`
+  call.  Importing scipy.sparse costs ~0.2 s of a command's start-up, more than a whole
+  min-delay solve of a 12–50-node network.  Both give the same distances to the bit, hence
+  the same trees (the tie rule below).
+* **Tie rule** -- the tree is not the search's: it is read off the distances alone, so that
+  every Dijkstra (scipy's, any other) gives the same paths whatever its heap order.  An arc
+  ``a = (u, v)`` is *tight* when ``d(u) + w(a) == d(v)`` in floating point (the distances of
+  every correct Dijkstra are the same such sums, bit for bit).  The tree arc into ``v`` is its
+  **lowest-index tight arc with d(u) < d(v)**.  Only when ``v`` has none (it is reached
+  through arcs of zero length, or so short that the sum rounds to ``d(v)``) does it take the
+  lowest-index tight arc from a node with ``z(u) = z(v) − 1``, where ``z`` counts such
+  zero-length tight arcs: ``z = 0`` at the source and at nodes with a tight arc of
+  ``d(u) < d(v)``, else ``z(v) = 1 + min z(u)`` over its tight arcs.  Along the tree
+  ``(d, z)`` falls strictly, so it has no cycle.  Under unit weights (min-hop routing) every
+  demand's path is thus the min-hop path whose last arc, then the one before, ... has the
+  lowest index (:meth:`ShortestPathForest.tree_arcs`).
+* **Path extraction** -- the demands' paths, as arc indices, are read off the trees by walking
+  back from all targets simultaneously (one numpy step per hop, never a Python loop per
+  demand), choosing each tree arc among the in-arcs of the node reached; the all-or-nothing
+  assignment ``V_a = Σ_k r_k [a ∈ P_k]`` is a
+  ``bincount`` over the extracted arcs.  That costs ``O(Σ_k hops_k · in-degree)``, less than
+  a sweep of whole trees (``O(sources × nodes)``: 1.2 M hops against 6.3 M entries on
+  planar2500), and the methods need the paths themselves anyway.
 * **Path sets** -- candidate paths are a :class:`~topo_opt.model.design.Routing` grouped by
   demand (path lengths ``M w``, arc flows ``Mᵀ x``), with the solver's path flows in their own
   array; per-demand minima are segment reductions (:func:`segment_min`).  Gradient projection
@@ -23,17 +41,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse import csgraph
-from scipy.sparse.csgraph import dijkstra, shortest_path
 
 from topo_opt.errors import InfeasibleError, InvalidInputError
 from topo_opt.model.design import Routing, gather_rows
 from topo_opt.model.network import Network
 
-_NO_PREDECESSOR = -9999  # scipy.sparse.csgraph's marker for roots and unreachable nodes
+if TYPE_CHECKING:  # scipy.sparse costs ~0.2 s of start-up: imported where a large graph needs it
+    import scipy.sparse as sp
+
+DENSE_MAX_NODES = 64  # graphs up to this many nodes take dense_dijkstra (see benchmarks/BENCHMARKS.md)
 
 
 @dataclass(frozen=True)
@@ -68,7 +87,7 @@ class ArcGraph:
         key = np.asarray(arc_tail, np.int64) * n_nodes + np.asarray(arc_head, np.int64)
         order = np.argsort(key, kind="stable")
         sorted_key = key[order]
-        first = np.flatnonzero(np.concatenate(([True], sorted_key[1:] != sorted_key[:-1])))
+        first = np.flatnonzero(np.diff(sorted_key, prepend=-1) != 0)  # keys are >= 0; none without arcs
         return cls(n_nodes, np.asarray(arc_tail, np.int64), np.asarray(arc_head, np.int64),
                    sorted_key[first], order, np.append(first, len(key)))
 
@@ -80,36 +99,45 @@ class ArcGraph:
     def has_parallel_arcs(self) -> bool:
         return self.n_pairs < len(self.arc_tail)
 
+    @cached_property
+    def in_arcs(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(in_ptr, in_arc)``: the arcs into node ``v`` are ``in_arc[in_ptr[v]:in_ptr[v + 1]]``,
+        in increasing index."""
+        in_arc = np.argsort(self.arc_head, kind="stable")
+        in_ptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.arc_head, minlength=self.n_nodes), out=in_ptr[1:])
+        return in_ptr, in_arc
+
     def pair_of(self, tail: np.ndarray, head: np.ndarray) -> np.ndarray:
         """Index of the node pair (tail, head) of existing pairs (vectorised lookup)."""
         return np.searchsorted(self.pair_key, tail.astype(np.int64) * self.n_nodes + head)
 
-    def csgraph(self, arc_weight: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
-        """The csgraph for ``arc_weight`` and the arc chosen for each node pair.
+    def pair_weights(self, arc_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weight of each node pair (the least of its arcs) and the arc chosen for it.
 
-        The weight of a pair is the least weight of its arcs and ``pair_arc[i]`` is that arc
-        (the first one on ties).  Pairs whose least weight is ``inf`` are left out.
+        ``pair_arc[i]`` is the first of the cheapest arcs of pair ``i``; a pair whose least
+        weight is ``inf`` is unusable.
 
         Raises
         ------
         InvalidInputError
             A weight is negative or NaN.
         """
-        w = np.asarray(arc_weight, dtype=float)
-        bad = np.flatnonzero(~(w >= 0))
-        if bad.size:
-            raise InvalidInputError(f"arc {int(bad[0])}: shortest-path weight must be >= 0, "
-                                    f"got {float(w[bad[0]])!r} ({bad.size} arcs)")
-        w_sorted = w[self.pair_arcs]
-        if self.has_parallel_arcs:
-            starts = self.pair_start[:-1]
-            pair_w = np.minimum.reduceat(w_sorted, starts)
-            counts = np.diff(self.pair_start)
-            position = np.where(w_sorted == np.repeat(pair_w, counts),
-                                np.arange(len(w_sorted)), len(w_sorted))
-            pair_arc = self.pair_arcs[np.minimum.reduceat(position, starts)]
-        else:
-            pair_w, pair_arc = w_sorted, self.pair_arcs
+        w_sorted = checked_weights(arc_weight)[self.pair_arcs]
+        if not self.has_parallel_arcs:
+            return w_sorted, self.pair_arcs
+        starts = self.pair_start[:-1]
+        pair_w = np.minimum.reduceat(w_sorted, starts)
+        counts = np.diff(self.pair_start)
+        position = np.where(w_sorted == np.repeat(pair_w, counts), np.arange(len(w_sorted)), len(w_sorted))
+        return pair_w, self.pair_arcs[np.minimum.reduceat(position, starts)]
+
+    def csgraph(self, arc_weight: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+        """The scipy csgraph for ``arc_weight`` and the arc chosen for each node pair
+        (:meth:`pair_weights`); pairs of weight ``inf`` are left out."""
+        import scipy.sparse as sp
+
+        pair_w, pair_arc = self.pair_weights(arc_weight)
         usable = np.isfinite(pair_w)
         tail, head = np.divmod(self.pair_key[usable], self.n_nodes)
         indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
@@ -120,46 +148,172 @@ class ArcGraph:
         return graph, pair_arc
 
 
+def checked_weights(arc_weight: np.ndarray) -> np.ndarray:
+    """``arc_weight`` as floats.
+
+    Raises
+    ------
+    InvalidInputError
+        A weight is negative or NaN.
+    """
+    w = np.asarray(arc_weight, dtype=float)
+    bad = np.flatnonzero(~(w >= 0))
+    if bad.size:
+        raise InvalidInputError(f"arc {int(bad[0])}: shortest-path weight must be >= 0, "
+                                f"got {float(w[bad[0]])!r} ({bad.size} arcs)")
+    return w
+
+
 @dataclass(frozen=True)
 class ShortestPathForest:
-    """Shortest-path trees from a set of source nodes.
+    """Shortest-path trees from a set of source nodes (the tie rule of the module docstring).
 
     Attributes
     ----------
     graph : ArcGraph
-    pair_arc : ndarray of int
-        Arc used for each node pair of ``graph`` (the cheapest of parallel arcs).
+    arc_weight : ndarray
+        The arc weights the distances are for (``inf``: unusable arc).
     sources : ndarray of int
-        Distinct source nodes, sorted; row ``i`` of the matrices belongs to ``sources[i]``.
+        Distinct source nodes, sorted; row ``i`` of ``distance`` belongs to ``sources[i]``.
     distance : ndarray, shape (n_sources, n_nodes)
         Shortest distance (weight units); ``inf`` where unreachable.
-    predecessor : ndarray of int, shape (n_sources, n_nodes)
-        Previous node on the shortest path (negative at the root and unreachable nodes).
     """
 
     graph: ArcGraph
-    pair_arc: np.ndarray
+    arc_weight: np.ndarray
     sources: np.ndarray
     distance: np.ndarray
-    predecessor: np.ndarray
 
     def rows(self, source_nodes: np.ndarray) -> np.ndarray:
         """Row of each source node in the forest's matrices."""
         return np.searchsorted(self.sources, source_nodes)
 
+    @cached_property
+    def _in_weight(self) -> np.ndarray:
+        """The arc weights in the order of ``graph.in_arcs``."""
+        return self.arc_weight[self.graph.in_arcs[1]]
+
+    def tree_arcs(self, row: np.ndarray, node: np.ndarray) -> np.ndarray:
+        """The tree arc into each ``node[i]`` in the tree of ``sources[row[i]]``.
+
+        Each node must be reachable and not the source.  The lowest-index tight arc with
+        ``d(u) < d(v)``; for nodes without one, :meth:`_zero_length_tree_arcs`.
+        """
+        in_ptr, in_arc = self.graph.in_arcs
+        start, count = in_ptr[node], in_ptr[node + 1] - in_ptr[node]  # >= 1: v is reached
+        first = np.zeros(len(node), dtype=np.int64)
+        np.cumsum(count[:-1], out=first[1:])
+        position = np.arange(int(count.sum())) + np.repeat(start - first, count)  # into in_arc
+        flat = row * self.graph.n_nodes
+        d_head = self.distance.ravel()[flat + node]
+        d_tail = self.distance.ravel()[np.repeat(flat, count) + self.graph.arc_tail[in_arc[position]]]
+        d_head = np.repeat(d_head, count)
+        ok = (d_tail + self._in_weight[position] == d_head) & (d_tail < d_head)
+        # in_arc is in index order per node: the first hit of each node's run
+        best = np.minimum.reduceat(np.where(ok, position, len(in_arc)), first)
+        chosen = np.where(best < len(in_arc), in_arc[np.minimum(best, len(in_arc) - 1)], -1)
+        rest = np.flatnonzero(chosen < 0)
+        if rest.size:
+            chosen[rest] = self._zero_length_tree_arcs(row[rest], node[rest])
+        return chosen
+
+    def _zero_length_tree_arcs(self, row: np.ndarray, node: np.ndarray) -> np.ndarray:
+        """Tree arcs into nodes reached only through tight arcs with ``d(u) == d(v)``: the
+        lowest-index such arc from a node with ``z(u) = z(v) − 1`` (module docstring)."""
+        rows, inverse = np.unique(row, return_inverse=True)
+        tail, head = self.graph.arc_tail, self.graph.arc_head
+        d = self.distance[rows]
+        tight = np.isfinite(d[:, tail]) & (d[:, tail] + self.arc_weight == d[:, head])
+        level = d[:, tail] == d[:, head]
+        z = np.full(d.shape, np.inf)
+        z[np.arange(len(rows)), self.sources[rows]] = 0.0
+        i, a = np.nonzero(tight & ~level)
+        z[i, head[a]] = 0.0
+        i, a = np.nonzero(tight & level)  # the tight arcs that gain no distance
+        while True:  # Bellman–Ford on them: at most n_nodes rounds
+            reached = np.full(d.shape, np.inf)
+            np.minimum.at(reached, (i, head[a]), z[i, tail[a]] + 1.0)
+            if not np.any(reached < z):
+                break
+            np.minimum(z, reached, out=z)
+        in_ptr, in_arc = self.graph.in_arcs
+        _, arc = gather_rows(in_ptr, in_arc, node)
+        entry = np.repeat(np.arange(len(node)), in_ptr[node + 1] - in_ptr[node])
+        r = inverse[entry]
+        hit = np.flatnonzero(tight[r, arc] & level[r, arc] & (z[r, tail[arc]] == z[r, head[arc]] - 1.0))
+        return arc[hit[np.diff(entry[hit], prepend=-1) != 0]]
+
 
 def shortest_path_forest(graph: ArcGraph, arc_weight: np.ndarray,
                          sources: np.ndarray) -> ShortestPathForest:
-    """Dijkstra from every distinct node in ``sources`` at once (one csgraph call).
+    """Dijkstra from every distinct node in ``sources`` at once.
 
-    Arcs with ``inf`` weight are not used.  Memory is two ``n_sources × n_nodes`` matrices.
+    Arcs with ``inf`` weight are not used.  Memory is one ``n_sources × n_nodes`` matrix (and
+    an ``n_nodes × n_nodes`` one up to :data:`DENSE_MAX_NODES` nodes): the trees follow from
+    the distances (:meth:`ShortestPathForest.tree_arcs`).  The shortest paths of the routing
+    methods, hop distances and reachability go through here; the algorithm depends on the size
+    only (:func:`dense_dijkstra` up to :data:`DENSE_MAX_NODES` nodes, scipy's above).
     """
-    csgraph, pair_arc = graph.csgraph(arc_weight)
     unique = np.unique(np.asarray(sources, dtype=np.int64))
-    distance, predecessor = dijkstra(csgraph, directed=True, indices=unique,
-                                     return_predecessors=True)
-    return ShortestPathForest(graph, pair_arc, unique, distance.reshape(len(unique), -1),
-                              predecessor.reshape(len(unique), -1))
+    if graph.n_nodes <= DENSE_MAX_NODES:
+        pair_w, _ = graph.pair_weights(arc_weight)
+        tail, head = np.divmod(graph.pair_key, graph.n_nodes)
+        distance = dense_dijkstra(graph.n_nodes, tail, head, pair_w, unique)
+    else:
+        from scipy.sparse.csgraph import dijkstra
+
+        csgraph, _ = graph.csgraph(arc_weight)
+        distance = dijkstra(csgraph, directed=True, indices=unique)
+    return ShortestPathForest(graph, checked_weights(arc_weight), unique, distance.reshape(len(unique), -1))
+
+
+def dense_dijkstra(n_nodes: int, tail: np.ndarray, head: np.ndarray, weight: np.ndarray,
+                   sources: np.ndarray) -> np.ndarray:
+    """Dijkstra's distances from all ``sources`` together on a dense ``n_nodes × n_nodes`` matrix.
+
+    Step ``i`` settles, for every source ``s`` at once, its unsettled node ``u_s`` of least
+    distance and relaxes its row of weights: ``d_s ← min(d_s, d_s(u_s) + W[u_s, :])``, so each
+    distance is ``min_u d(u) + w(u, v)`` over the settled ``u`` in floating point, as in
+    scipy's :func:`dijkstra` (the same numbers to the bit).  ``O(n_sources · n_nodes²)`` work in
+    ``n_nodes`` numpy steps: on small graphs this is cheaper than importing scipy.sparse
+    (~0.2 s, once per process); per call scipy's heap-based Dijkstra is 1.3–3× faster (12–150
+    nodes), so it takes the graphs above :data:`DENSE_MAX_NODES` nodes.
+
+    Parameters
+    ----------
+    n_nodes : int
+    tail, head : ndarray of int
+        The node pairs, each at most once.
+    weight : ndarray
+        Weight of each pair, ``>= 0``; ``inf`` for none.
+    sources : ndarray of int
+
+    Returns
+    -------
+    ndarray, shape (n_sources, n_nodes)
+        The distances; ``inf`` where unreachable.
+
+    References
+    ----------
+    E. W. Dijkstra, *A note on two problems in connexion with graphs*, Numer. Math. 1 (1959) 269–271.
+    """
+    w = np.full((n_nodes, n_nodes), np.inf)
+    w[tail, head] = weight
+    rows = np.arange(len(sources))
+    distance = np.full((len(sources), n_nodes), np.inf)
+    distance[rows, sources] = 0.0
+    unsettled = distance.copy()  # the distances of the nodes not yet settled, inf elsewhere
+    for _ in range(n_nodes):
+        node = unsettled.argmin(axis=1)
+        least = unsettled[rows, node]
+        if not np.isfinite(least).any():
+            break
+        unsettled[rows, node] = np.inf
+        through = least[:, None] + w[node]  # inf on the rows with nothing left to settle
+        better = through < distance  # never on settled nodes: weights are >= 0
+        np.copyto(distance, through, where=better)
+        np.copyto(unsettled, through, where=better)
+    return distance
 
 
 def _demand_indices(network: Network, demands: np.ndarray | None) -> np.ndarray:
@@ -176,14 +330,22 @@ def demand_distances(forest: ShortestPathForest, network: Network,
 def unreachable_demands(network: Network, arc_mask: np.ndarray) -> np.ndarray:
     """Indices of demands whose target cannot be reached from their source on ``arc_mask`` arcs.
 
-    Ends in different weak components are unreachable, ends in one strong component reachable;
+    Up to :data:`DENSE_MAX_NODES` nodes: the hop counts of :func:`shortest_path_forest`.  Above,
+    ends in different weak components are unreachable, ends in one strong component reachable;
     the remaining demands (only where some arc lacks its reverse) are settled by breadth-first
     search from their sources.
     """
+    src, dst = network.demand_source, network.demand_target
+    if network.n_nodes <= DENSE_MAX_NODES:
+        graph = ArcGraph.from_arcs(network.arc_tail[arc_mask], network.arc_head[arc_mask], network.n_nodes)
+        forest = shortest_path_forest(graph, np.ones(int(arc_mask.sum())), src)
+        return np.flatnonzero(~np.isfinite(forest.distance[forest.rows(src), dst]))
+    import scipy.sparse as sp
+    from scipy.sparse import csgraph
+
     graph = sp.csr_matrix((np.ones(int(arc_mask.sum())),
                            (network.arc_tail[arc_mask], network.arc_head[arc_mask])),
                           shape=(network.n_nodes, network.n_nodes))
-    src, dst = network.demand_source, network.demand_target
     _, weak = csgraph.connected_components(graph, directed=True, connection="weak")
     _, strong = csgraph.connected_components(graph, directed=True, connection="strong")
     blocked = weak[src] != weak[dst]
@@ -199,6 +361,9 @@ def unreachable_demands(network: Network, arc_mask: np.ndarray) -> np.ndarray:
 
 def require_no_bridge(network: Network, links: np.ndarray) -> None:
     """Raise InfeasibleError when one link's failure disconnects a demand (no design survives)."""
+    import scipy.sparse as sp
+    from scipy.sparse import csgraph
+
     ends = np.stack([network.link_source[links], network.link_target[links]])
     for position, l in enumerate(links.tolist()):
         keep = np.arange(len(links)) != position
@@ -245,7 +410,8 @@ def demand_shortest_paths(forest: ShortestPathForest, network: Network,
     """Shortest path of each demand as arc indices, in CSR layout ``(indptr, arcs)``.
 
     Path ``i`` (of demand ``demands[i]``) is ``arcs[indptr[i]:indptr[i + 1]]``, from source to
-    target.  All demands are walked back from their targets together, one hop per step.
+    target.  All demands are walked back from their targets together, one hop per step, on
+    the tree arcs of the tie rule (:meth:`ShortestPathForest.tree_arcs`).
 
     Raises
     ------
@@ -262,10 +428,10 @@ def demand_shortest_paths(forest: ShortestPathForest, network: Network,
     active = np.arange(len(k))
     steps_path, steps_arc = [], []
     while active.size:
-        node = current[active]
-        previous = forest.predecessor[row[active], node].astype(np.int64)
+        arc = forest.tree_arcs(row[active], current[active])
+        previous = forest.graph.arc_tail[arc]
         steps_path.append(active)
-        steps_arc.append(forest.pair_arc[forest.graph.pair_of(previous, node)])
+        steps_arc.append(arc)
         current[active] = previous
         active = active[previous != source[active]]
     path_of_entry = np.concatenate(steps_path) if steps_path else np.zeros(0, np.int64)
@@ -296,14 +462,12 @@ def hop_distances(graph: ArcGraph, nodes: np.ndarray, *, towards: bool = False) 
     """Least number of arcs from each of ``nodes`` to every node (``inf`` if unreachable).
 
     With ``towards=True`` the counts are from every node *to* each of ``nodes``: row ``i`` holds
-    the hop distance from every node to ``nodes[i]`` (breadth-first search on reversed arcs).
+    the hop distance from every node to ``nodes[i]`` (shortest paths on the reversed arcs).
     """
-    csgraph, _ = graph.csgraph(np.ones(len(graph.arc_tail)))
     if towards:
-        csgraph = csgraph.T.tocsr()
-    hops = shortest_path(csgraph, method="D", directed=True, unweighted=True,
-                         indices=np.asarray(nodes, np.int64))
-    return hops.reshape(len(nodes), -1)
+        graph = ArcGraph.from_arcs(graph.arc_head, graph.arc_tail, graph.n_nodes)
+    forest = shortest_path_forest(graph, np.ones(len(graph.arc_tail)), nodes)
+    return forest.distance[forest.rows(np.asarray(nodes, np.int64))]
 
 
 def grouped_paths(routing: Routing, network: Network) -> Routing:
