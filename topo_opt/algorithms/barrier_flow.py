@@ -66,11 +66,13 @@ from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.model.design import Routing
 from topo_opt.model.network import Network
-from topo_opt.model.result import SolveResult, Status
+from topo_opt.model.result import SolveResult, Status, relative_gap
 
 BOUNDARY_FRACTION = 0.995   # steps go this fraction of the way to x = 0, z = 0 or F = C
 START_SLACK_SHARE = 0.01    # share of a link's slack the start's circulations take
+MAX_IMBALANCE = 1e-12       # largest |A x − b| (relative to the largest supply) an iterate may keep
 REFINEMENTS = 1             # iterative-refinement rounds per Newton solve
+CONSERVATION_ROUNDS = 3     # least-D-norm corrections of A Δx = r2 per Newton solve
 ARMIJO = 1e-4              # sufficient decrease of the barrier merit along the primal step
 MIN_CENTERING = 1e-3        # σ never below this (Mehrotra's (μ_aff/μ)³ can reach 0)
 #: Largest Schur complement (queues) and stacked factor (sources × nodes × arcs) the method takes:
@@ -95,6 +97,20 @@ class _Arcs:
     head: np.ndarray
     queue: np.ndarray
     n_nodes: int
+    #: with one queue per arc: an orthonormal basis Z of the cycle space null(A) (arcs × cycles)
+    #: and Aᵀ itself (arcs × nodes − 1), else None
+    cycles: np.ndarray | None = None
+    potentials: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, network: Network) -> "_Arcs":
+        tail, head, queue = network.arc_tail, network.arc_head, network.arc_queue
+        if network.n_queues < network.n_arcs:  # undirected links: two arcs per queue
+            return cls(tail, head, queue, network.n_nodes)
+        potentials = network.node_arc_incidence[1:].T.toarray()
+        basis, _ = np.linalg.qr(potentials, mode="complete")
+        rank = np.linalg.matrix_rank(potentials)
+        return cls(tail, head, queue, network.n_nodes, basis[:, rank:], potentials)
 
     def incidence_times(self, v: np.ndarray) -> np.ndarray:
         """A v_s for every row ``v_s`` (result ``(S, n)``)."""
@@ -128,11 +144,26 @@ class _NewtonSystem:
         m_arcs = -np.triu(gram) - np.triu(gram, 1).T
         m_arcs[np.diag_indices(n_arcs)] += dinv.sum(axis=0)
         n_queues = curvature.size
+        self.n_queues, self.curvature = n_queues, curvature
+        if arcs.cycles is not None:
+            # K = W⁻¹ + M in the basis [Z, Aᵀ]: M Aᵀ = 0 exactly, so the columns of the potential
+            # directions are W⁻¹Aᵀ, free of M's rounding (M's entries grow like x²/μ while W⁻¹ of a
+            # queue at 0.999 is ~1e-9: that rounding broke conservation near capacity)
+            self.lu = sla.lu_factor(np.hstack([m_arcs @ arcs.cycles + arcs.cycles / curvature[:, None],
+                                               arcs.potentials / curvature[:, None]]), check_finite=False)
+            return
         schur = np.zeros((n_queues, n_queues))
         np.add.at(schur, (arcs.queue[:, None], arcs.queue[None, :]), m_arcs)
         schur[np.diag_indices(n_queues)] += 1.0 / curvature
         self.schur = sla.cho_factor(schur, lower=True, check_finite=False)
-        self.n_queues, self.curvature = n_queues, curvature
+
+    def _coupling(self, load: np.ndarray) -> np.ndarray:
+        """``Qᵀu`` per arc from ``(W⁻¹ + QMQᵀ) u = load``; with one queue per arc only its part
+        outside the potential directions, the part the per-source solves see (P_s Aᵀ = 0)."""
+        if self.arcs.cycles is None:
+            return sla.cho_solve(self.schur, load, check_finite=False)[self.arcs.queue]
+        coefficients = sla.lu_solve(self.lu, load, check_finite=False)
+        return self.arcs.cycles @ coefficients[:self.arcs.cycles.shape[1]]
 
     def _laplacian_solve(self, rhs: np.ndarray) -> np.ndarray:
         """L_s⁻¹ rhs_s per row (entry 0 of rhs ignored, result 0 at node 0)."""
@@ -143,10 +174,15 @@ class _NewtonSystem:
         dy = self._laplacian_solve(r2 - self.arcs.incidence_times(self.dinv * r1))
         return self.dinv * (r1 + self.arcs.transpose_times(dy)), dy
 
+    def conserving(self, x: np.ndarray, supply: np.ndarray) -> np.ndarray:
+        """``x`` with its rounding imbalance ``b − A x`` removed by least-D-norm corrections."""
+        for _ in range(CONSERVATION_ROUNDS):
+            x = x + self.dinv * self.arcs.transpose_times(self._laplacian_solve(supply - self.arcs.incidence_times(x)))
+        return x
+
     def _solve_once(self, r1: np.ndarray, r2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         dx0, _ = self._per_source(r1, r2)
-        u = sla.cho_solve(self.schur, self._load(dx0), check_finite=False)
-        return self._per_source(r1 - u[self.arcs.queue], r2)
+        return self._per_source(r1 - self._coupling(self._load(dx0)), r2)
 
     def _load(self, dx: np.ndarray) -> np.ndarray:
         return np.bincount(self.arcs.queue, dx.sum(axis=0), self.n_queues)
@@ -162,6 +198,12 @@ class _NewtonSystem:
             e2 = r2 - self.arcs.incidence_times(dx)
             ddx, ddy = self._solve_once(e1, e2)
             dx, dy = dx + ddx, dy + ddy
+        # Near capacity Δy is huge (∂²T/∂F² ~1e10 on the cut) and Δx = D⁻¹(r1 − Qᵀu + AᵀΔy) a small
+        # difference of huge terms: restore A Δx = r2 by the least-D-norm correction D⁻¹Aᵀ L⁻¹ e,
+        # which keeps the iterates conserving flow (the optimality rows stay refined)
+        for _ in range(CONSERVATION_ROUNDS):
+            correction = self._laplacian_solve(r2 - self.arcs.incidence_times(dx))
+            dx, dy = dx + self.dinv * self.arcs.transpose_times(correction), dy + correction
         return dx, dy
 
 
@@ -205,10 +247,7 @@ def _newton_step(arcs: _Arcs, objective: DelayObjective, unit: float, supply: np
     start = merit(0.0)
     while primal > 1e-12 and not merit(primal) <= start + ARMIJO * primal * slope:
         primal *= 0.5
-    import os
-    if os.environ.get("BARRIER_DEBUG"):
-        e2=supply - arcs.incidence_times(x + primal * dx); print(f"  rp_after {abs(e2[:,1:]).max():.2e} mu {mu:.3e} sigma {target/mu:.2e} primal {primal:.3e} dual {dual:.3e} rd {abs(dual_residual).max():.2e} rp {abs(primal_residual[:,1:]).max():.2e} corr {slope<0}")
-    return x + primal * dx, y + dual * dy, z + dual * dz, mu
+    return system.conserving(x + primal * dx, supply), y + dual * dy, z + dual * dz, mu
 
 
 def _start_duals(arcs: _Arcs, objective: DelayObjective, graph: ArcGraph, sources: np.ndarray, unit: float,
@@ -293,12 +332,13 @@ def solve_min_delay_barrier(network: Network, *, link_capacity: np.ndarray | Non
     per_arc = START_SLACK_SHARE * slack[arc_queue] / np.bincount(arc_queue)[arc_queue] / unit
     reverse = (np.arange(n_arcs) + network.n_links) % n_arcs  # link l's arcs are l and l + n_links
     x += (np.minimum(per_arc, per_arc[reverse]) / (2 * len(sources)))[None, :]
-    arcs = _Arcs(tail, head, arc_queue, network.n_nodes)
+    arcs = _Arcs.of(network)
     supply = arcs.incidence_times(x)
     y, z = _start_duals(arcs, objective, graph, sources, unit, x)
     steps = 0
     best = None  # (T, x) of the iterate with the lowest T
     mu = math.nan
+    numerical_limit = False
     try:
         while True:
             arc_flow = x.sum(axis=0) * unit
@@ -312,7 +352,16 @@ def solve_min_delay_barrier(network: Network, *, link_capacity: np.ndarray | Non
             if status is not None:
                 break
             steps += 1
-            x, y, z, mu = _newton_step(arcs, objective, unit, supply, x, y, z)
+            try:
+                x, y, z, mu = _newton_step(arcs, objective, unit, supply, x, y, z)
+            except np.linalg.LinAlgError:  # a factor lost definiteness by cancellation
+                numerical_limit = True
+            else:
+                imbalance = np.abs(arcs.incidence_times(x) - supply)[:, 1:].max() / np.abs(supply).max()
+                numerical_limit = not (imbalance <= MAX_IMBALANCE and x.min() > 0)  # conservation lost
+            if numerical_limit:  # the best iterate so far is the answer
+                status = Status.ITERATION_LIMIT
+                break
     except KeyboardInterrupt:
         if best is None:
             raise
@@ -320,9 +369,16 @@ def solve_min_delay_barrier(network: Network, *, link_capacity: np.ndarray | Non
     routing = decompose_source_flows(network, sources, best[1] * unit)
     arc_flow = routing.carried_flow(routing.path_rates(rate), n_arcs)
     value = objective.value(arc_flow)
+    if status is Status.OPTIMAL and relative_gap(value, progress.lower_bound) > gap:
+        status, numerical_limit = Status.ITERATION_LIMIT, True  # the paths lost the certified digits
     result = progress.result(status, "barrier", network, link_capacity, routing, value,
                              {"n_paths": routing.n_paths, "n_newton_steps": steps, "barrier_mu": mu,
-                              "max_utilization": float(np.max(network.queue_load(arc_flow) / capacity))})
+                              "max_utilization": float(np.max(network.queue_load(arc_flow) / capacity)),
+                              **({"numerical_limit": True} if numerical_limit else {})})
+    if numerical_limit:
+        result.message = ("stopped at the numerical limit: the Newton system lost definiteness, a step broke "
+                          f"flow conservation (imbalance above {MAX_IMBALANCE:g} of the largest supply) or the "
+                          "paths of the certified iterate lost its gap; the best iterate")
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)
     return result

@@ -1,0 +1,117 @@
+"""Barrier (interior-point) Newton method for min-delay routing: closed form, agreement with
+gradient projection, path equilibration and the HiGHS cutting planes near capacity, the dispatch
+hand-over after a stall, Ctrl-C and bad input."""
+import numpy as np
+import pytest
+
+from topo_opt.algorithms.barrier_flow import solve_min_delay_barrier
+from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
+from topo_opt.algorithms.path_equilibration import solve_min_delay_pe
+from topo_opt.errors import InvalidInputError, SolveInterrupted
+from topo_opt.evaluators.design_check import check_result
+from topo_opt.model import Demand, Link, Node, build_network
+from topo_opt.model.result import Status
+from topo_opt.solve import dispatch
+from topo_opt.solve.outer_approximation import solve_min_delay_cuts
+from conftest import parallel_links
+from test_near_capacity import at_fraction_of_max_flow
+
+CAPACITIES = (10.0, 20.0, 40.0)
+
+
+def duplex_parallel_links(rate: float):
+    """Three duplex links a – b of ``CAPACITIES`` (packet/s), one demand a -> b."""
+    links = [Link(f"l{i}", "a", "b", c) for i, c in enumerate(CAPACITIES)]
+    return build_network(name="par3", nodes=[Node("a"), Node("b")], links=links,
+                         demands=[Demand("ab", "a", "b", rate)], rate_unit="packet/s")
+
+
+def _certified(network, result, gap):
+    assert result.status is Status.OPTIMAL, result.message
+    assert result.gap <= gap
+    assert check_result(network, result) == []
+
+
+@pytest.mark.parametrize("utilization, gap, rtol", [(0.5, 1e-12, 1e-9), (0.9, 1e-12, 1e-9), (0.99, 1e-9, 1e-8)])
+def test_parallel_links_follow_the_square_root_rule(utilization, gap, rtol):
+    """min Σ F_i/(C_i − F_i) s.t. Σ F_i = r: F_i = C_i − √C_i (ΣC − r)/Σ√C (Kleinrock's square-root
+    rule; every F_i > 0 at these loads); the reverse arcs carry nothing."""
+    capacity = np.array(CAPACITIES)
+    rate = utilization * capacity.sum()
+    network = duplex_parallel_links(rate)
+    result = solve_min_delay_barrier(network, gap=gap, include_fixed_delay=False)
+    _certified(network, result, gap)
+    expected = capacity - np.sqrt(capacity) * (capacity.sum() - rate) / np.sqrt(capacity).sum()
+    flow = result.design.arc_flow(network)
+    np.testing.assert_allclose(flow[:3], expected, rtol=rtol)
+    np.testing.assert_allclose(flow[3:], 0.0, atol=rtol * rate)
+    assert result.objective == pytest.approx(np.sum(expected / (capacity - expected)) / rate, rel=gap)
+
+
+@pytest.mark.parametrize("fraction", [0.97, 0.99, 0.999])
+@pytest.mark.parametrize("name", ["abilene", "nobel-us"])
+def test_agrees_with_the_path_methods_and_the_cutting_planes_near_capacity(name, fraction):
+    network = at_fraction_of_max_flow(name, fraction)
+    barrier = solve_min_delay_barrier(network)
+    _certified(network, barrier, 1e-6)
+    assert barrier.method == "barrier" and barrier.details["max_utilization"] < 1.0
+    others = [solve_min_delay_gp(network, gap=1e-7), solve_min_delay_pe(network, gap=1e-7),
+              solve_min_delay_cuts(network, gap=1e-6)]
+    for other in others:
+        assert other.status is Status.OPTIMAL, (other.method, other.message)
+        # both certified: each one's objective is at or above the other's bound
+        assert barrier.objective >= other.lower_bound * (1 - 1e-12), other.method
+        assert other.objective >= barrier.lower_bound * (1 - 1e-12), other.method
+
+
+def test_cold_and_warm_starts_reach_the_same_optimum():
+    network = at_fraction_of_max_flow("abilene", 0.999)
+    jammed = solve_min_delay_gp(network, max_iterations=3)  # strictly feasible, gap ~1e-2
+    assert jammed.gap > 1e-4
+    cold = solve_min_delay_barrier(network)
+    warm = solve_min_delay_barrier(network, start=jammed.design.routing)
+    for result in (cold, warm):
+        _certified(network, result, 1e-6)
+    assert warm.objective == pytest.approx(cold.objective, rel=2e-6)
+
+
+def test_dispatch_hands_a_stall_near_capacity_to_the_barrier_method():
+    network = at_fraction_of_max_flow("abilene", 0.999)
+    common = dict(gap=1e-6, time_limit_s=None, max_iterations=None, include_fixed_delay=True, callback=None)
+    stalled = solve_min_delay_gp(network, max_iterations=3)
+    stalled.details["stalled"] = True
+    result = dispatch._barrier_after_stall(network, stalled, common)
+    _certified(network, result, 1e-6)
+    assert result.method == "barrier"
+    assert result.details["stalled"] == "gradient-projection" and result.details["stalled_gap"] == stalled.gap
+    below = at_fraction_of_max_flow("abilene", 0.5)
+    light = solve_min_delay_gp(below, max_iterations=1)
+    assert dispatch._barrier_after_stall(below, light, common) is light  # not near capacity: unchanged
+
+
+def test_barrier_is_a_card_method():
+    from topo_opt.solve.cards import load_card
+
+    network = at_fraction_of_max_flow("polska", 0.99)
+    result = dispatch.solve(network, load_card("min-delay", ('solver.method="barrier"',)))
+    _certified(network, result, 1e-6)
+    assert result.method == "barrier" and result.violations == []
+
+
+def test_ctrl_c_keeps_the_best_iterate():
+    network = at_fraction_of_max_flow("abilene", 0.999)
+
+    def interrupt(record):
+        if record["iteration"] == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(SolveInterrupted) as stop:
+        solve_min_delay_barrier(network, callback=interrupt)
+    partial = stop.value.partial
+    assert partial.status is Status.INTERRUPTED and partial.iterations == 4
+    assert check_result(network, partial) == []
+
+
+def test_directed_links_are_an_input_error():
+    with pytest.raises(InvalidInputError, match="duplex or undirected links"):
+        solve_min_delay_barrier(parallel_links(10.0, 20.0, 12.0))
