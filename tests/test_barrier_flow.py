@@ -89,6 +89,27 @@ def test_dispatch_hands_a_stall_near_capacity_to_the_barrier_method():
     assert dispatch._barrier_after_stall(below, light, common) is light  # not near capacity: unchanged
 
 
+def test_auto_hands_a_stall_near_capacity_to_the_barrier_method(monkeypatch):
+    """Through the front door: gradient projection's stall (forced: the gap must halve at every
+    iteration) at 99.9 % of the max concurrent flow goes to the barrier method."""
+    from topo_opt.solve.cards import load_card
+
+    monkeypatch.setattr(dispatch, "AUTO_STALL_ITERATIONS", 1)
+    network = at_fraction_of_max_flow("abilene", 0.999)
+    result = dispatch.solve(network, load_card("min-delay", ('solver.method="auto"',)))
+    _certified(network, result, 1e-6)
+    assert result.method == "barrier" and result.details["stalled"] == "gradient-projection"
+    assert result.violations == []
+
+
+def test_path_equilibration_hands_a_jam_near_capacity_to_the_barrier_method():
+    network = at_fraction_of_max_flow("polska", 0.999)
+    result = solve_min_delay_pe(network)
+    _certified(network, result, 1e-6)
+    if "handed_over_to" in result.details:  # the jam is the trigger: it depends on the iterates
+        assert result.details["handed_over_to"].startswith("barrier")
+
+
 def test_barrier_is_a_card_method():
     from topo_opt.solve.cards import load_card
 

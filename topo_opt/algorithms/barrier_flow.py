@@ -75,6 +75,8 @@ REFINEMENTS = 1             # iterative-refinement rounds per Newton solve
 CONSERVATION_ROUNDS = 3     # least-D-norm corrections of A Δx = r2 per Newton solve
 ARMIJO = 1e-4              # sufficient decrease of the barrier merit along the primal step
 MIN_CENTERING = 1e-3        # σ never below this (Mehrotra's (μ_aff/μ)³ can reach 0)
+#: Where the path methods hand a jammed iterate over: a queue loaded to this or more.
+NEAR_CAPACITY_UTILIZATION = 0.99
 #: Largest Schur complement (queues) and stacked factor (sources × nodes × arcs) the method takes:
 #: ~1 MB and ~0.6 GB (float64); gabriel/100 has 372 queues and 3.7e6 stacked entries.
 MAX_SCHUR_ORDER = 4000

@@ -14,7 +14,6 @@ from typing import Callable
 import numpy as np
 
 from topo_opt.algorithms import baselines
-from topo_opt.algorithms.barrier_flow import barrier_size_fits
 from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.model.design import Design
@@ -39,10 +38,6 @@ Callback = Callable[[dict], None]
 AUTO_EQUILIBRATION_MIN_NODES = 100
 AUTO_EQUILIBRATION_MIN_DEMANDS_PER_ORIGIN = 4.0
 AUTO_STALL_ITERATIONS = 20
-# A stalled first-order answer loading a queue to at least this hands over to the barrier
-# Newton method (path methods jam on a nearly full cut: gabriel/100 at 99.9 % of the max
-# concurrent flow, BENCHMARKS.md *Near capacity*).
-BARRIER_MIN_UTILIZATION = 0.99
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +48,7 @@ def run_min_delay(network: Network, card: ModelCard, callback: Callback | None) 
     Under ``auto``, a first-order method that stalls (the gap falling less than 2× in
     ``AUTO_STALL_ITERATIONS`` iterations: near capacity, gabriel/50 at 99.9 % of the maximum
     concurrent flow kept a gap of 2e-2 over 20 iterations) with a queue loaded to
-    ``BARRIER_MIN_UTILIZATION`` hands the time left to the barrier Newton method
+    ``barrier_flow.NEAR_CAPACITY_UTILIZATION`` hands the time left to the barrier Newton method
     (:mod:`topo_opt.algorithms.barrier_flow`, networks within its size limit); below
     ``AUTO_EQUILIBRATION_MIN_NODES`` nodes, a gradient projection answer still not certified
     then hands the time left to the exact cutting-plane method (which does not scale).  The
@@ -77,6 +72,8 @@ def run_min_delay(network: Network, card: ModelCard, callback: Callback | None) 
             result = _cutting_planes_after_stall(network, result, common)
         result.details["include_fixed_delay"] = include
         return result
+    from topo_opt.algorithms.barrier_flow import barrier_size_fits
+
     if auto and barrier_size_fits(network):  # a stall near capacity hands over to the barrier method
         from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
         from topo_opt.algorithms.path_equilibration import solve_min_delay_pe
@@ -117,18 +114,18 @@ def auto_min_delay_method(network: Network) -> str:
 
 def _barrier_after_stall(network: Network, stalled: SolveResult, common: dict) -> SolveResult:
     """The barrier Newton method from ``stalled``'s routing in the time it left, when that routing
-    loads a queue to ``BARRIER_MIN_UTILIZATION`` or more and the network fits
+    loads a queue to ``NEAR_CAPACITY_UTILIZATION`` or more and the network fits
     (:func:`~topo_opt.algorithms.barrier_flow.barrier_size_fits`); the answer with the smaller gap.
 
     Ctrl-C during the barrier method keeps the better of its best iterate and ``stalled``.
     """
-    from topo_opt.algorithms.barrier_flow import solve_min_delay_barrier
+    from topo_opt.algorithms.barrier_flow import NEAR_CAPACITY_UTILIZATION, barrier_size_fits, solve_min_delay_barrier
 
     limit = common["time_limit_s"]
     remaining = None if limit is None else limit - stalled.solve_time_s
     load = network.queue_load(stalled.design.arc_flow(network))
     utilization = float(np.max(load / network.queue_capacity()))
-    if remaining is not None and remaining <= 0 or utilization < BARRIER_MIN_UTILIZATION \
+    if remaining is not None and remaining <= 0 or utilization < NEAR_CAPACITY_UTILIZATION \
             or not barrier_size_fits(network):
         return stalled
     try:
