@@ -32,7 +32,7 @@ def _certified(network, result, gap):
     assert check_result(network, result) == []
 
 
-@pytest.mark.parametrize("utilization, gap, rtol", [(0.5, 1e-12, 1e-9), (0.9, 1e-12, 1e-9), (0.99, 1e-9, 1e-8)])
+@pytest.mark.parametrize("utilization, gap, rtol", [(0.5, 1e-12, 1e-9), (0.9, 1e-10, 1e-9), (0.99, 1e-7, 1e-9)])
 def test_parallel_links_follow_the_square_root_rule(utilization, gap, rtol):
     """min Σ F_i/(C_i − F_i) s.t. Σ F_i = r: F_i = C_i − √C_i (ΣC − r)/Σ√C (Kleinrock's square-root
     rule; every F_i > 0 at these loads); the reverse arcs carry nothing."""
@@ -54,7 +54,7 @@ def test_agrees_with_the_path_methods_and_the_cutting_planes_near_capacity(name,
     network = at_fraction_of_max_flow(name, fraction)
     barrier = solve_min_delay_barrier(network)
     _certified(network, barrier, 1e-6)
-    assert barrier.method == "barrier" and barrier.details["max_utilization"] < 1.0
+    assert barrier.method == "barrier"
     others = [solve_min_delay_gp(network, gap=1e-7), solve_min_delay_pe(network, gap=1e-7),
               solve_min_delay_cuts(network, gap=1e-6)]
     for other in others:
@@ -107,7 +107,7 @@ def test_path_equilibration_hands_a_jam_near_capacity_to_the_barrier_method():
     result = solve_min_delay_pe(network)
     _certified(network, result, 1e-6)
     if "handed_over_to" in result.details:  # the jam is the trigger: it depends on the iterates
-        assert result.details["handed_over_to"].startswith("barrier")
+        assert result.details["handed_over_to"] == "barrier"
 
 
 def test_barrier_is_a_card_method():

@@ -271,29 +271,16 @@ def _hand_over(network: Network, link_capacity: np.ndarray | None, gap: float,
     near = start is not None and barrier_size_fits(network) and float(np.max(
         network.queue_load(start.arc_flow(network.demand_rate, network.n_arcs))
         / network.queue_capacity(link_capacity))) >= NEAR_CAPACITY_UTILIZATION
-    handed = []
     try:
         if near:
             result = solve_min_delay_barrier(network, **common)
-            handed.append("barrier")
-            left = None if remaining is None else remaining - result.solve_time_s
-            if result.status is Status.ITERATION_LIMIT and (left is None or left > 0):
-                # the barrier method's numerical limit short of the gap: gradient projection
-                # polishes from its routing (abilene at 99.9 %, gap 1e-7)
-                more = solve_min_delay_gp(network, **{**common, "time_limit_s": left,
-                                                      "start": result.design.routing})
-                more.solve_time_s += result.solve_time_s
-                if not more.gap > result.gap:
-                    result = more
-                    handed.append("gradient-projection")
         else:
             result = solve_min_delay_gp(network, stall_iterations=stall_iterations, **common)
-            handed.append("gradient-projection")
     except SolveInterrupted as stop:
         stop.partial.solve_time_s += spent
         stop.partial.details.update(details, handed_over_by="path-equilibration")
         raise
     result.method = "path-equilibration"
     result.solve_time_s += spent
-    result.details.update(details, handed_over_to=" then ".join(handed))
+    result.details.update(details, handed_over_to="barrier" if near else "gradient-projection")
     return result
