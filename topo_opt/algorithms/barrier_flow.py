@@ -30,14 +30,27 @@ at once); ``L_s = C_s C_sᵀ`` gives ``D_s⁻¹Aᵀ L_s⁻¹ A D_s⁻¹ = G_sᵀ
 ``G_s = C_s⁻¹ A D_s⁻¹``, whose column for arc ``a`` is ``(C_s⁻¹[:, tail] − C_s⁻¹[:, head]) / d_sa``
 (a gather, not a product), so ``M`` is one symmetric rank-k update of the stacked ``G``.  A step costs
 ``O(S n³ + S n m²)`` for ``S`` sources, ``n`` nodes, ``m`` arcs (memory ``S n m``): see
-``MAX_SCHUR_ORDER`` and ``MAX_STACKED_ENTRIES``.  Mehrotra's predictor–corrector picks
-``σ``; steps stop short of the boundary (``x, z > 0``, ``F < C``) by ``BOUNDARY_FRACTION``.
+``MAX_SCHUR_ORDER`` and ``MAX_STACKED_ENTRIES``.
+
+*Near capacity* ``W`` on the cut is ~1e10 (scaled), ``u`` and ``Δy`` are huge and ``Δx`` is a small
+difference of huge terms.  Three things keep the steps usable: with one queue per arc the Schur
+system is written in the basis [cycle space ``Z``, ``Aᵀ``], where the potential directions
+(which every ``P_s`` annihilates) have the exact columns ``W⁻¹Aᵀ`` instead of ``M``'s rounding;
+one round of iterative refinement; and ``CONSERVATION_ROUNDS`` least-``D``-norm corrections
+``D⁻¹Aᵀ L_s⁻¹(b − A x)``, so every iterate conserves flow to rounding.  A factor that loses
+definiteness, stagnating steps or an imbalance above ``MAX_IMBALANCE`` stop the method at its
+*numerical limit*; gradient projection then polishes from the best iterate's paths in the time left.
+
+Mehrotra's predictor–corrector picks ``σ``, with up to ``CENTRALITY_CORRECTORS`` of Gondzio's
+centrality correctors (same factors); the primal step stops short of the boundary (``x > 0``,
+``F < C``) by ``BOUNDARY_FRACTION`` and backtracks on the barrier merit ``T − σμ Σ log x``
+(Armijo), the dual step on ``z > 0`` separately.
 
 **Start.**  A strictly feasible routing (``start``, else
 :func:`~topo_opt.algorithms.max_concurrent_flow.feasible_start`) made interior: each source
 sends a small circulation around every link's two arcs (a fraction ``START_SLACK_SHARE`` of the
-link's slack, shared by the sources), so every ``x_sa > 0`` and still ``F < C``; ``y = 0`` and
-``z = ∇T`` (dual feasible).
+link's slack, shared by the sources), so every ``x_sa > 0`` and still ``F < C``.  The duals are
+shortest-path potentials on ``∇T`` (reduced costs ``c̄ ≥ 0``) and ``z = c̄ + μ₀/x``.
 
 **Certificate.**  The interior point's own dual is not reported as a bound.  At every iterate
 the Frank–Wolfe bound of :mod:`topo_opt.algorithms.flow_deviation` is evaluated at
@@ -46,7 +59,9 @@ turned into paths by :func:`~topo_opt.algorithms.flow_decomposition.decompose_so
 and ``T`` is evaluated at the routing's own arc flows.
 
 References: S. Mehrotra, *On the implementation of a primal–dual interior point method*, SIAM J.
-Optimization 2 (1992) 575–601; J. Nocedal, S. Wright, *Numerical Optimization*, 2nd ed.,
+Optimization 2 (1992) 575–601; J. Gondzio, *Multiple centrality corrections in a primal–dual
+method for linear programming*, Computational Optimization and Applications 6 (1996) 137–156;
+J. Nocedal, S. Wright, *Numerical Optimization*, 2nd ed.,
 Springer 2006, §14.2 and §19; A. Wächter, L. T. Biegler, *On the implementation of an
 interior-point filter line-search algorithm (Ipopt)*, Math. Programming 106 (2006) 25–57.
 """
@@ -321,9 +336,11 @@ def solve_min_delay_barrier(network: Network, *, link_capacity: np.ndarray | Non
     Returns
     -------
     SolveResult
-        ``method = "barrier"``; the routing is the decomposition of the best certified iterate;
+        ``method = "barrier"``; the routing is the decomposition of the best iterate;
         ``details`` has ``n_newton_steps``, ``barrier_mu`` (the last complementarity
-        ``xᵀz/(S m)``, packets), ``max_utilization`` and ``n_paths``.
+        ``xᵀz/(S m)``, packets), ``max_utilization`` and ``n_paths``, and ``numerical_limit``
+        when the method stopped there.  When gradient projection polished the answer after the
+        numerical limit, its result with ``polished_by`` and ``barrier_gap``.
 
     Raises
     ------
