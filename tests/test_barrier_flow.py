@@ -136,3 +136,18 @@ def test_ctrl_c_keeps_the_best_iterate():
 def test_directed_links_are_an_input_error():
     with pytest.raises(InvalidInputError, match="duplex or undirected links"):
         solve_min_delay_barrier(parallel_links(10.0, 20.0, 12.0))
+
+
+def test_ctrl_c_in_the_hand_over_keeps_the_better_answer(monkeypatch):
+    network = at_fraction_of_max_flow("abilene", 0.999)
+    common = dict(gap=1e-6, time_limit_s=None, max_iterations=None, include_fixed_delay=True, callback=None)
+    stalled = solve_min_delay_gp(network, max_iterations=3)
+
+    def interrupt(record):
+        if record["iteration"] == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(SolveInterrupted) as stop:  # the barrier method's first iterate is worse
+        dispatch._barrier_after_stall(network, stalled, {**common, "callback": interrupt})
+    assert stop.value.partial is stalled and stalled.status is Status.INTERRUPTED
+    assert check_result(network, stalled) == []

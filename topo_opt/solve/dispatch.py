@@ -131,11 +131,15 @@ def _barrier_after_stall(network: Network, stalled: SolveResult, common: dict) -
     try:
         barrier = solve_min_delay_barrier(network, **{**common, "time_limit_s": remaining,
                                                       "start": stalled.design.routing})
-    except SolveInterrupted as stop:
-        partial = stop.partial
-        partial.solve_time_s += stalled.solve_time_s
-        partial.details.update(stalled=stalled.method, stalled_gap=stalled.gap)
-        raise SolveInterrupted(stalled if partial.gap > stalled.gap else partial) from None
+    except (SolveInterrupted, KeyboardInterrupt) as stop:  # Ctrl-C: the better of the two
+        partial = getattr(stop, "partial", None)
+        if partial is not None:
+            partial.solve_time_s += stalled.solve_time_s
+            partial.details.update(stalled=stalled.method, stalled_gap=stalled.gap)
+        if partial is None or partial.gap > stalled.gap:
+            stalled.status, stalled.message = Status.INTERRUPTED, "interrupted (Ctrl-C): the stalled method's answer"
+            partial = stalled
+        raise SolveInterrupted(partial) from None
     barrier.solve_time_s += stalled.solve_time_s
     barrier.details.update(stalled=stalled.method, stalled_gap=stalled.gap)
     return barrier if not barrier.gap > stalled.gap else stalled
