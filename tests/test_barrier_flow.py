@@ -3,6 +3,8 @@ gradient projection, path equilibration and the HiGHS cutting planes near capaci
 hand-over after a stall, Ctrl-C and bad input."""
 import numpy as np
 import pytest
+from conftest import parallel_links
+from test_near_capacity import at_fraction_of_max_flow
 
 from topo_opt.algorithms.barrier_flow import solve_min_delay_barrier
 from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
@@ -13,8 +15,6 @@ from topo_opt.model import Demand, Link, Node, build_network
 from topo_opt.model.result import Status
 from topo_opt.solve import dispatch
 from topo_opt.solve.outer_approximation import solve_min_delay_cuts
-from conftest import parallel_links
-from test_near_capacity import at_fraction_of_max_flow
 
 CAPACITIES = (10.0, 20.0, 40.0)
 

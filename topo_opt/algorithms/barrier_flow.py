@@ -73,10 +73,21 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg as sla
 
-from topo_opt.algorithms.flow_decomposition import decompose_source_flows, routing_source_flows
-from topo_opt.algorithms.flow_deviation import Callback, CertifiedProgress, frank_wolfe_bound
+from topo_opt.algorithms.flow_decomposition import (
+    decompose_source_flows,
+    routing_source_flows,
+)
+from topo_opt.algorithms.flow_deviation import (
+    Callback,
+    CertifiedProgress,
+    frank_wolfe_bound,
+)
 from topo_opt.algorithms.max_concurrent_flow import feasible_start
-from topo_opt.algorithms.shortest_paths import ArcGraph, demand_distances, shortest_path_forest
+from topo_opt.algorithms.shortest_paths import (
+    ArcGraph,
+    demand_distances,
+    shortest_path_forest,
+)
 from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.model.design import Routing
@@ -123,7 +134,7 @@ class _Arcs:
     potentials: np.ndarray | None = None
 
     @classmethod
-    def of(cls, network: Network) -> "_Arcs":
+    def of(cls, network: Network) -> _Arcs:
         tail, head, queue = network.arc_tail, network.arc_head, network.arc_queue
         if network.n_queues < network.n_arcs:  # undirected links: two arcs per queue
             return cls(tail, head, queue, network.n_nodes)
@@ -360,11 +371,10 @@ def solve_min_delay_barrier(network: Network, *, link_capacity: np.ndarray | Non
     objective = DelayObjective.for_network(network, link_capacity, include_fixed_delay)
     objective.require_positive_capacity()
     capacity = objective.queue_capacity
-    tail, head, arc_queue = network.arc_tail, network.arc_head, network.arc_queue
-    n_arcs, rate = network.n_arcs, network.demand_rate
+    arc_queue, n_arcs, rate = network.arc_queue, network.n_arcs, network.demand_rate
     graph = ArcGraph.from_network(network)
     sources = np.unique(network.demand_source)
-    paths, flow = feasible_start(network, link_capacity, start, time_limit_s)
+    paths, _ = feasible_start(network, link_capacity, start, time_limit_s)
     # Scaled units: flows per largest capacity, objective N = γ T in packets.
     unit = float(capacity.max())
     x = routing_source_flows(network, paths, sources) / unit
