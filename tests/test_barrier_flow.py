@@ -151,3 +151,22 @@ def test_ctrl_c_in_the_hand_over_keeps_the_better_answer(monkeypatch):
         dispatch._barrier_after_stall(network, stalled, {**common, "callback": interrupt})
     assert stop.value.partial is stalled and stalled.status is Status.INTERRUPTED
     assert check_result(network, stalled) == []
+
+
+def test_undirected_links_share_one_queue_both_ways():
+    """Both arcs of an undirected link feed one queue (the plain Schur complement, no cycle basis):
+    x direct each way and 6 − x via b load the queues 2x, 2(6 − x), 2(6 − x) (packet/s)."""
+    from scipy.optimize import minimize_scalar
+
+    links = [Link(f"{u}{v}", u, v, 10.0) for u, v in ["ab", "bc", "ac"]]
+    network = build_network(name="tri", nodes=[Node(n) for n in "abc"], links=links,
+                            demands=[Demand("ac", "a", "c", 6.0), Demand("ca", "c", "a", 6.0)],
+                            link_model="undirected", rate_unit="packet/s")
+
+    def packets(x):
+        return 2 * x / (10 - 2 * x) + 2 * (2 * (6 - x)) / (10 - 2 * (6 - x))
+
+    best = minimize_scalar(packets, bounds=(1.0, 4.999), method="bounded", options={"xatol": 1e-12})
+    result = solve_min_delay_barrier(network, gap=1e-10)
+    _certified(network, result, 1e-10)
+    assert result.objective == pytest.approx(best.fun / 12.0, rel=1e-9)
