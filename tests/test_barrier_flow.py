@@ -170,3 +170,16 @@ def test_undirected_links_share_one_queue_both_ways():
     result = solve_min_delay_barrier(network, gap=1e-10)
     _certified(network, result, 1e-10)
     assert result.objective == pytest.approx(best.fun / 12.0, rel=1e-9)
+
+
+def test_a_stall_away_from_capacity_continues_with_gradient_projection():
+    """From 100 nodes the stall rule only serves the barrier hand-over: a stall that is not near
+    capacity goes on by gradient projection from its routing, as without the rule."""
+    network = at_fraction_of_max_flow("abilene", 0.5)
+    common = dict(gap=1e-9, time_limit_s=None, max_iterations=None, include_fixed_delay=True, callback=None)
+    stalled = solve_min_delay_pe(network, max_iterations=1)
+    stalled.details["stalled"] = True
+    assert dispatch._barrier_after_stall(network, stalled, common) is stalled
+    result = dispatch._gradient_projection_after_stall(network, stalled, common)
+    _certified(network, result, 1e-9)
+    assert result.method == "path-equilibration" and result.details["continued_by"] == "gradient-projection"
