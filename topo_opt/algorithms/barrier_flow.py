@@ -106,18 +106,41 @@ MIN_STEP = 1e-10            # primal and dual steps both shorter: numerical limi
 MIN_CENTERING = 1e-3        # σ never below this (Mehrotra's (μ_aff/μ)³ can reach 0)
 #: Where the path methods hand a jammed iterate over: a queue loaded to this or more.
 NEAR_CAPACITY_UTILIZATION = 0.99
-#: Largest Schur complement (queues) and stacked factor (sources × nodes × arcs) the method takes:
-#: ~1 MB and ~0.6 GB (float64); gabriel/100 has 372 queues and 3.7e6 stacked entries.
+#: Largest Schur complement (queues) and stacked factor G (sources × nodes × arcs) the method
+#: takes: the Schur matrix is ~128 MB at 4,000 queues; G and the two gathers that build it peak at
+#: ~3 × 8 bytes per entry, ~0.5 GB at the limit (planar150: 1.9e7 entries, several CPU s a step);
+#: gabriel/100 has 372 queues and 3.7e6 entries.
 MAX_SCHUR_ORDER = 4000
-MAX_STACKED_ENTRIES = 80_000_000
+MAX_STACKED_ENTRIES = 20_000_000
 
 
 def barrier_size_fits(network: Network) -> bool:
     """True when the Newton system of ``network`` fits ``MAX_SCHUR_ORDER``/``MAX_STACKED_ENTRIES``
-    and every arc has a reverse arc (the interior start's circulations; duplex or undirected links)."""
+    and its arcs pair up with reverse arcs (:func:`reverse_arcs`, the interior start's circulations)."""
     sources = np.unique(network.demand_source).size
-    return (network.link_model != "directed" and network.n_queues <= MAX_SCHUR_ORDER
-            and sources * network.n_nodes * network.n_arcs <= MAX_STACKED_ENTRIES)
+    return (network.n_queues <= MAX_SCHUR_ORDER and sources * network.n_nodes * network.n_arcs <= MAX_STACKED_ENTRIES
+            and reverse_arcs(network) is not None)
+
+
+def reverse_arcs(network: Network) -> np.ndarray | None:
+    """A pairing of every arc ``u → v`` with an arc ``v → u`` (an involution), or None when the arcs
+    of some node pair do not pair up (e.g. a one-way directed link).  Duplex and undirected links
+    pair their own two arcs; directed links pair with a link the other way (CommaLab)."""
+    key = np.minimum(network.arc_tail, network.arc_head) * network.n_nodes \
+        + np.maximum(network.arc_tail, network.arc_head)
+    forward = network.arc_tail < network.arc_head
+    order = np.lexsort((~forward, key))  # per node pair: its forward arcs, then its backward arcs
+    pairs, start, count = np.unique(key[order], return_index=True, return_counts=True)
+    forwards = np.add.reduceat(forward[order].astype(np.int64), start)
+    if np.any(2 * forwards != count) or np.any(network.arc_tail == network.arc_head):
+        return None
+    reverse = np.empty(network.n_arcs, dtype=np.int64)
+    first = np.repeat(start, count)
+    rank = np.arange(network.n_arcs) - first  # position inside the node pair's block
+    half = np.repeat(forwards, count)
+    partner = np.where(rank < half, rank + half, rank - half) + first
+    reverse[order] = order[partner]
+    return reverse
 
 
 @dataclass(frozen=True)
@@ -327,7 +350,7 @@ def solve_min_delay_barrier(network: Network, *, link_capacity: np.ndarray | Non
     Parameters
     ----------
     network : Network
-        Duplex or undirected links (every arc has a reverse arc), sized within
+        Every arc paired with a reverse arc (:func:`reverse_arcs`), sized within
         :func:`barrier_size_fits`.
     link_capacity : ndarray, optional
         Capacity per link (rate unit); default the installed capacities.
@@ -356,7 +379,7 @@ def solve_min_delay_barrier(network: Network, *, link_capacity: np.ndarray | Non
     Raises
     ------
     InvalidInputError
-        Directed links, a network beyond the size limit, a zero capacity, or a ``start`` that is
+        An arc without a reverse arc, a network beyond the size limit, a zero capacity, or a ``start`` that is
         not strictly feasible.
     InfeasibleError
         No routing keeps every queue below capacity (from the feasibility phase).
@@ -364,7 +387,7 @@ def solve_min_delay_barrier(network: Network, *, link_capacity: np.ndarray | Non
     if network.n_demands == 0:
         raise InvalidInputError(f"instance {network.name!r} has no demands to route")
     if not barrier_size_fits(network):
-        raise InvalidInputError(f"instance {network.name!r}: the barrier method needs duplex or undirected links, "
+        raise InvalidInputError(f"instance {network.name!r}: the barrier method needs every arc paired with a reverse arc, "
                                 f"at most {MAX_SCHUR_ORDER} queues and sources × nodes × arcs ≤ "
                                 f"{MAX_STACKED_ENTRIES:,}")
     progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback)
@@ -380,7 +403,7 @@ def solve_min_delay_barrier(network: Network, *, link_capacity: np.ndarray | Non
     x = routing_source_flows(network, paths, sources) / unit
     slack = capacity - network.queue_load(x.sum(axis=0) * unit)
     per_arc = START_SLACK_SHARE * slack[arc_queue] / np.bincount(arc_queue)[arc_queue] / unit
-    reverse = (np.arange(n_arcs) + network.n_links) % n_arcs  # link l's arcs are l and l + n_links
+    reverse = reverse_arcs(network)
     x += (np.minimum(per_arc, per_arc[reverse]) / (2 * len(sources)))[None, :]
     arcs = _Arcs.of(network)
     supply = arcs.incidence_times(x)
