@@ -130,7 +130,7 @@ def reverse_arcs(network: Network) -> np.ndarray | None:
         + np.maximum(network.arc_tail, network.arc_head)
     forward = network.arc_tail < network.arc_head
     order = np.lexsort((~forward, key))  # per node pair: its forward arcs, then its backward arcs
-    pairs, start, count = np.unique(key[order], return_index=True, return_counts=True)
+    _, start, count = np.unique(key[order], return_index=True, return_counts=True)
     forwards = np.add.reduceat(forward[order].astype(np.int64), start)
     if np.any(2 * forwards != count) or np.any(network.arc_tail == network.arc_head):
         return None
