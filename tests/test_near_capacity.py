@@ -126,9 +126,13 @@ def test_path_equilibration_raises_its_knee_past_the_cut():
 
 
 def test_auto_hands_a_stalled_gradient_projection_to_cutting_planes(monkeypatch):
-    """A stall (here forced: the gap must halve at every iteration) gives the time left to the
-    exact cutting-plane method, whose certified answer is returned."""
+    """A stall (here forced: the gap must halve at every iteration) that the barrier method does
+    not take (here: no queue counts as near capacity) gives the time left to the exact
+    cutting-plane method, whose certified answer is returned."""
+    from topo_opt.algorithms import barrier_flow
+
     monkeypatch.setattr(dispatch, "AUTO_STALL_ITERATIONS", 1)
+    monkeypatch.setattr(barrier_flow, "NEAR_CAPACITY_UTILIZATION", 1.01)
     network = at_fraction_of_max_flow("abilene", 0.999)
     card = load_card(str(MODELS / "min-delay.toml"), ('solver.method="auto"', "solver.gap=1e-6"))
     result = solve(network, card)

@@ -75,7 +75,8 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
                        gap: float = 1e-6, time_limit_s: float | None = None,
                        max_iterations: int | None = None, include_fixed_delay: bool = True,
                        start: Routing | None = None, callback: Callback | None = None,
-                       continuation_utilization: float = CONTINUATION_UTILIZATION) -> SolveResult:
+                       continuation_utilization: float = CONTINUATION_UTILIZATION,
+                       stall_iterations: int | None = None) -> SolveResult:
     """Min-delay routing by per-demand path equilibration, with a certified gap.
 
     Parameters
@@ -99,6 +100,8 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
     continuation_utilization : float
         ``ρ̄`` in (0, 1): utilisation beyond which ``F/(C − F)`` is continued quadratically, at
         the start (raised past a certified iterate above it; ``details`` has the last one).
+    stall_iterations : int, optional
+        Passed to the gradient-projection hand-over (its stall rule: ``details["stalled"]``).
 
     Returns
     -------
@@ -235,7 +238,7 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
         utilization = float(np.max(load / capacity))
         return _hand_over(network, link_capacity, gap, time_limit_s, progress, include_fixed_delay,
                           paths.carrying(flow, network.n_demands) if utilization < 1.0 else None,
-                          callback, details)
+                          callback, details, stall_iterations)
     paths, flow, value, utilization = kept
     routing = paths.carrying(flow, network.n_demands)
     result = progress.result(status, "path-equilibration", network, link_capacity, routing, value,
@@ -247,19 +250,37 @@ def solve_min_delay_pe(network: Network, *, link_capacity: np.ndarray | None = N
 
 def _hand_over(network: Network, link_capacity: np.ndarray | None, gap: float,
                time_limit_s: float | None, progress: CertifiedProgress, include_fixed_delay: bool,
-               start: Routing | None, callback: Callback | None, details: dict) -> SolveResult:
-    """Gradient projection from ``start`` (or its own feasibility decision when None).
+               start: Routing | None, callback: Callback | None, details: dict,
+               stall_iterations: int | None) -> SolveResult:
+    """The exact machinery from ``start`` (or gradient projection's own feasibility decision when None).
 
-    The continued problem's optimum loads a queue beyond ``ρ̄ C``, where ``T̃ < T``: the exact
-    method finishes.  Its result keeps its own certificate; the time already spent is added.
+    The continued problem's optimum loads a queue beyond ``ρ̄ C``, where ``T̃ < T``, or one demand
+    at a time jammed: the barrier Newton method (:mod:`topo_opt.algorithms.barrier_flow`) finishes
+    when ``start`` loads a queue to ``NEAR_CAPACITY_UTILIZATION`` or more and the network fits its
+    size limit (the swaps across a nearly full cut that jam the path methods: gabriel/100 at
+    99.9 % of the maximum concurrent flow), else gradient projection.  Its result keeps its own
+    certificate; the time already spent is added.
     """
+    from topo_opt.algorithms.barrier_flow import NEAR_CAPACITY_UTILIZATION, barrier_size_fits, solve_min_delay_barrier
     from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 
     remaining = None if time_limit_s is None else max(time_limit_s - progress.elapsed_s, 0.0)
     spent = progress.elapsed_s
-    result = solve_min_delay_gp(network, link_capacity=link_capacity, gap=gap, time_limit_s=remaining,
-                                include_fixed_delay=include_fixed_delay, start=start, callback=callback)
+    common = dict(link_capacity=link_capacity, gap=gap, time_limit_s=remaining,
+                  include_fixed_delay=include_fixed_delay, start=start, callback=callback)
+    near = start is not None and barrier_size_fits(network) and float(np.max(
+        network.queue_load(start.arc_flow(network.demand_rate, network.n_arcs))
+        / network.queue_capacity(link_capacity))) >= NEAR_CAPACITY_UTILIZATION
+    try:
+        if near:
+            result = solve_min_delay_barrier(network, **common)
+        else:
+            result = solve_min_delay_gp(network, stall_iterations=stall_iterations, **common)
+    except SolveInterrupted as stop:
+        stop.partial.solve_time_s += spent
+        stop.partial.details.update(details, handed_over_by="path-equilibration")
+        raise
     result.method = "path-equilibration"
     result.solve_time_s += spent
-    result.details.update(details, handed_over_to="gradient-projection")
+    result.details.update(details, handed_over_to="barrier" if near else "gradient-projection")
     return result

@@ -45,11 +45,14 @@ logger = logging.getLogger(__name__)
 def run_min_delay(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
     """The card's min-delay method; ``auto`` picks it by :func:`auto_min_delay_method`.
 
-    Under ``auto`` below ``AUTO_EQUILIBRATION_MIN_NODES`` nodes, gradient projection that stalls
-    (the gap falling less than 2× in ``AUTO_STALL_ITERATIONS`` iterations: near capacity,
-    gabriel/50 at 99.9 % of the maximum concurrent flow kept a gap of 2e-2 over 20 iterations)
-    hands the time left to the exact cutting-plane method, and the better certified of the two
-    answers; larger networks run the method picked as it is (the cutting planes do not scale).
+    Under ``auto``, a first-order method that stalls (the gap falling less than 2× in
+    ``AUTO_STALL_ITERATIONS`` iterations: near capacity, gabriel/50 at 99.9 % of the maximum
+    concurrent flow kept a gap of 2e-2 over 20 iterations) with a queue loaded to
+    ``barrier_flow.NEAR_CAPACITY_UTILIZATION`` hands the time left to the barrier Newton method
+    (:mod:`topo_opt.algorithms.barrier_flow`, networks within its size limit); below
+    ``AUTO_EQUILIBRATION_MIN_NODES`` nodes, a gradient projection answer still not certified
+    then hands the time left to the exact cutting-plane method (which does not scale).  The
+    better certified answer is returned; ``details["stalled"]`` names the method that stalled.
     """
     method = card.get("solver.method")
     auto = method == "auto"
@@ -64,7 +67,23 @@ def run_min_delay(network: Network, card: ModelCard, callback: Callback | None) 
 
         result = solve_min_delay_gp(network, stall_iterations=AUTO_STALL_ITERATIONS, **common)
         if result.details.get("stalled"):
+            result = _barrier_after_stall(network, result, common)
+        if result.details.get("stalled") and result.status is not Status.OPTIMAL:
             result = _cutting_planes_after_stall(network, result, common)
+        result.details["include_fixed_delay"] = include
+        return result
+    from topo_opt.algorithms.barrier_flow import barrier_size_fits
+
+    if auto and barrier_size_fits(network):  # a stall near capacity hands over to the barrier method
+        from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
+        from topo_opt.algorithms.path_equilibration import solve_min_delay_pe
+
+        run = solve_min_delay_pe if method == "path-equilibration" else solve_min_delay_gp
+        result = run(network, stall_iterations=AUTO_STALL_ITERATIONS, **common)
+        if result.details.get("stalled"):
+            result = _barrier_after_stall(network, result, common)
+        if result.details.get("stalled") and result.status is not Status.OPTIMAL:
+            result = _gradient_projection_after_stall(network, result, common)
         result.details["include_fixed_delay"] = include
         return result
     if method == "path-equilibration":
@@ -73,6 +92,8 @@ def run_min_delay(network: Network, card: ModelCard, callback: Callback | None) 
         from topo_opt.algorithms.gradient_projection import solve_min_delay_gp as run
     elif method == "flow-deviation":
         from topo_opt.algorithms.flow_deviation import solve_min_delay_fd as run
+    elif method == "barrier":
+        from topo_opt.algorithms.barrier_flow import solve_min_delay_barrier as run
     else:
         from topo_opt.solve.outer_approximation import solve_min_delay_cuts as run
     result = run(network, **common)
@@ -89,6 +110,59 @@ def auto_min_delay_method(network: Network) -> str:
             and network.n_demands >= AUTO_EQUILIBRATION_MIN_DEMANDS_PER_ORIGIN * origins:
         return "path-equilibration"
     return "gradient-projection"
+
+
+def _barrier_after_stall(network: Network, stalled: SolveResult, common: dict) -> SolveResult:
+    """The barrier Newton method from ``stalled``'s routing in the time it left, when that routing
+    loads a queue to ``NEAR_CAPACITY_UTILIZATION`` or more and the network fits
+    (:func:`~topo_opt.algorithms.barrier_flow.barrier_size_fits`); the answer with the smaller gap.
+
+    Ctrl-C during the barrier method keeps the better of its best iterate and ``stalled``.
+    """
+    from topo_opt.algorithms.barrier_flow import NEAR_CAPACITY_UTILIZATION, barrier_size_fits, solve_min_delay_barrier
+
+    limit = common["time_limit_s"]
+    remaining = None if limit is None else limit - stalled.solve_time_s
+    load = network.queue_load(stalled.design.arc_flow(network))
+    utilization = float(np.max(load / network.queue_capacity()))
+    if remaining is not None and remaining <= 0 or utilization < NEAR_CAPACITY_UTILIZATION \
+            or not barrier_size_fits(network):
+        return stalled
+    try:
+        barrier = solve_min_delay_barrier(network, **{**common, "time_limit_s": remaining,
+                                                      "start": stalled.design.routing})
+    except (SolveInterrupted, KeyboardInterrupt) as stop:  # Ctrl-C: the better of the two
+        partial = getattr(stop, "partial", None)
+        if partial is not None:
+            partial.solve_time_s += stalled.solve_time_s
+            partial.details.update(stalled=stalled.method, stalled_gap=stalled.gap)
+        if partial is None or partial.gap > stalled.gap:
+            stalled.status, stalled.message = Status.INTERRUPTED, "interrupted (Ctrl-C): the stalled method's answer"
+            partial = stalled
+        raise SolveInterrupted(partial) from None
+    barrier.solve_time_s += stalled.solve_time_s
+    barrier.details.update(stalled=stalled.method, stalled_gap=stalled.gap)
+    return barrier if not barrier.gap > stalled.gap else stalled
+
+
+def _gradient_projection_after_stall(network: Network, stalled: SolveResult, common: dict) -> SolveResult:
+    """Gradient projection from ``stalled``'s routing without a stall rule in the time it left (what
+    the stalled method would have done without one); the answer with the smaller gap."""
+    from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
+
+    limit = common["time_limit_s"]
+    remaining = None if limit is None else limit - stalled.solve_time_s
+    if remaining is not None and remaining <= 0:
+        return stalled
+    try:
+        more = solve_min_delay_gp(network, **{**common, "time_limit_s": remaining, "start": stalled.design.routing})
+    except SolveInterrupted as stop:
+        stop.partial.solve_time_s += stalled.solve_time_s
+        raise
+    more.solve_time_s += stalled.solve_time_s
+    more.method = stalled.method
+    more.details.update(stalled=stalled.method, stalled_gap=stalled.gap, continued_by="gradient-projection")
+    return more if not more.gap > stalled.gap else stalled
 
 
 def _cutting_planes_after_stall(network: Network, stalled: SolveResult, common: dict) -> SolveResult:

@@ -80,9 +80,11 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
     Problem("min-delay", {
         "objective": {"include_fixed_delay": (bool, True, None)},
         "solver": {"method": (str, "auto", ("auto", "path-equilibration", "gradient-projection",
-                                            "outer-approximation", "flow-deviation")), **_SOLVER_COMMON},
+                                            "outer-approximation", "flow-deviation", "barrier")),
+                   **_SOLVER_COMMON},
     }, f"{_DISPATCH}:run_min_delay",
-        frozenset({"path-equilibration", "gradient-projection", "flow-deviation", "outer-approximation"})),
+        frozenset({"path-equilibration", "gradient-projection", "flow-deviation", "outer-approximation",
+                   "barrier"})),
     Problem("min-max-utilization", _LP, f"{_DISPATCH}:run_lp"),
     Problem("min-hop", _LP, f"{_DISPATCH}:run_lp"),
     Problem("fortz-thorup", _LP, f"{_DISPATCH}:run_lp"),
