@@ -24,6 +24,7 @@ IEEE/ACM ToN 2012), here with Kleinrock's average delay as the check.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -48,12 +49,18 @@ SWAP_TRIES = 3
 
 def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float, *,
                      max_utilization: float = 1.0, include_fixed_delay: bool = True,
-                     time_limit_s: float | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+                     time_limit_s: float | None = None,
+                     offer: Callable[[np.ndarray, Routing], None] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
     """(link_on, node_on) booleans of the greedy design, or None when even every link on
     misses T_max.  The greedy runs in both orders of :data:`ORDERS`, the design of less power
     is improved by swaps and returned.  The checks run without time limits, at most
     :func:`~topo_opt.algorithms.modular_descent.check_budget` of them per order and for the swaps, for the solve's
-    ``time_limit_s``: the start depends on the limit, never on the machine's load."""
+    ``time_limit_s``: the start depends on the limit, never on the machine's load.
+
+    ``offer(link_on, routing)`` is called with each design the greedy adopts (every link on
+    first), with the routing whose check met T_max, so that Ctrl-C in the middle of the greedy
+    leaves the caller its last checked design."""
     capacity = np.asarray(network.link_capacity, float) * max_utilization
 
     def routed_if_met(on: np.ndarray):
@@ -72,6 +79,8 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
     routing = routed_if_met(everything)
     if routing is None:
         return None
+    offer = offer or (lambda on, routed: None)
+    offer(everything, routing)
     port = power.idle_port_w[network.link_source] + power.idle_port_w[network.link_target]
     budget = check_budget(network.n_links, time_limit_s)
 
@@ -102,6 +111,7 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
             trial_w = math.inf if trial_routing is None else watts(trial, trial_routing)
             if trial_w < current:
                 on, routed, current = trial, trial_routing, trial_w
+                offer(on, routed)
             else:  # misses T_max, or the longer routes draw more load power than the ports save
                 kept[l] = True
         on = trim_dead_ends(network, on)
@@ -138,6 +148,7 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
             break
         on, routed = swapped
         current = watts(on, routed)
+        offer(on, routed)
     return powered_elements(network, np.zeros(network.n_arcs), trim_dead_ends(network, on))
 
 
