@@ -682,7 +682,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         "combination" + (" (listed levels priced at the cheapest combination they dominate)" if thinned else "")
         + (f", or the upgrade bound ({start['upgrade_bound']['source']}, solve/upgrade_bound.py)"
            if "upgrade_bound" in start else ", or the flow-cost bound (cheapest routing at the cheapest "
-           "price per unit)" if math.isfinite(flow_bound) else ""),
+           "price per unit)" if math.isfinite(flow_bound) else "")
+        if math.isfinite(lower) else "none: stopped before a bound was proved",
         "listed_levels_bound": listed_bound, "flow_cost_bound": flow_bound,
     }
     if not keep_installed:  # the installed capacities priced with the same modules (levels focused
