@@ -58,9 +58,9 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
     :func:`~topo_opt.algorithms.modular_descent.check_budget` of them per order and for the swaps, for the solve's
     ``time_limit_s``: the start depends on the limit, never on the machine's load.
 
-    ``offer(link_on, routing)`` is called with each design the greedy adopts (every link on
-    first), with the routing whose check met T_max, so that Ctrl-C in the middle of the greedy
-    leaves the caller its last checked design."""
+    ``offer(link_on, routing)`` is called with each design the greedy adopts that draws less
+    power than those offered before (every link on first), with the routing whose check met
+    T_max, so that Ctrl-C in the middle of the greedy leaves the caller its best checked design."""
     capacity = np.asarray(network.link_capacity, float) * max_utilization
 
     def routed_if_met(on: np.ndarray):
@@ -79,8 +79,6 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
     routing = routed_if_met(everything)
     if routing is None:
         return None
-    offer = offer or (lambda on, routed: None)
-    offer(everything, routing)
     port = power.idle_port_w[network.link_source] + power.idle_port_w[network.link_target]
     budget = check_budget(network.n_links, time_limit_s)
 
@@ -89,10 +87,19 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
         return network_power(network, Design.for_network(network, routed, link_on=link_on, node_on=node_on),
                              power).total_w
 
+    offered = [math.inf]
+
+    def adopt(on: np.ndarray, routed: Routing, drawn: float) -> None:
+        """Offer a checked design that draws less power than every one offered before."""
+        if offer is not None and drawn < offered[0]:
+            offered[0] = drawn
+            offer(on, routed)
+
     best = None
     for order in ORDERS:
         on, routed = everything, routing
         current = watts(on, routed)
+        adopt(on, routed, current)
         kept = ~(port > 0)
         for _ in range(budget):
             cost = np.full(network.n_links, np.inf)
@@ -111,11 +118,12 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
             trial_w = math.inf if trial_routing is None else watts(trial, trial_routing)
             if trial_w < current:
                 on, routed, current = trial, trial_routing, trial_w
-                offer(on, routed)
+                adopt(on, routed, current)
             else:  # misses T_max, or the longer routes draw more load power than the ports save
                 kept[l] = True
         on = trim_dead_ends(network, on)
         drawn = watts(on, routed)
+        adopt(on, routed, drawn)
         if best is None or drawn < best[0]:
             best = drawn, on, routed
     current, on, routed = best
@@ -148,7 +156,7 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
             break
         on, routed = swapped
         current = watts(on, routed)
-        offer(on, routed)
+        adopt(on, routed, current)
     return powered_elements(network, np.zeros(network.n_arcs), trim_dead_ends(network, on))
 
 

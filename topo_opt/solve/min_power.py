@@ -215,16 +215,16 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
         try:
             greedy = switch_off_start(network, power, max_delay_s, max_utilization=max_utilization,
                                       include_fixed_delay=include_fixed_delay, time_limit_s=time_limit_s,
-                                      offer=lambda on, routing: keep(routing, on, np.zeros(network.n_nodes, bool)))
+                                      offer=lambda on, routing: state.update(offered=(routing, on)))
             if greedy is not None:
                 mip_start = {model.link_on: greedy[0].astype(float), model.node_on: greedy[1].astype(float)}
                 solver.set_start(mip_start)
                 # the start is the first incumbent: the loop's gap counts from it, and a MILP design
                 # replaces it only when it meets the bounds with less power
-                routing = greedy_routing(network, greedy[0], max_utilization, include_fixed_delay)
-                state["best"], state["best_w"] = None, math.inf
-                keep(routing, *greedy)
-        except KeyboardInterrupt:  # Ctrl-C in the start: its last checked design, no MILP
+                keep(greedy_routing(network, greedy[0], max_utilization, include_fixed_delay), *greedy)
+        except KeyboardInterrupt:  # Ctrl-C in the start: its best checked design so far, no MILP
+            if "offered" in state:
+                keep(*state["offered"], np.zeros(network.n_nodes, bool))
             if state["best"] is None:
                 raise
             interrupted = True
@@ -273,8 +273,8 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
 
     progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback, start_s=start)
     if interrupted:
-        run = KelleyRun(Status.INTERRUPTED, "interrupted (Ctrl-C) in the switch-off start: its last checked "
-                        "design, no bound yet", 0, -math.inf, 0, 0)
+        run = KelleyRun(Status.INTERRUPTED, "interrupted (Ctrl-C) in the switch-off start: its best checked "
+                        "design so far, no bound yet", 0, -math.inf, 0, 0)
     else:
         run = run_kelley(solver, progress, bound=milp_bound, incumbent=incumbent, cut=cut,
                          time_limit_s=time_limit_s, milp=True)
