@@ -102,3 +102,30 @@ def test_ctrl_c_inside_a_milp_keeps_highs_incumbent_as_the_last_round():
     run = run_kelley(Empty([]), CertifiedProgress(1e-3, None, None, None), bound=lambda o: o.bound,
                      incumbent=lambda: 1.0, cut=lambda: 1, milp=True)
     assert (run.status, run.iterations, run.bound) == (Status.INTERRUPTED, 0, -math.inf)
+
+
+@pytest.mark.parametrize("stop", [Status.INTERRUPTED, Status.TIME_LIMIT])
+def test_a_milp_stopped_without_a_point_still_proves_its_dual_bound(stop):
+    """Ctrl-C or the limit before HiGHS's first incumbent (NaN objective): no round, no
+    incumbent() call, but the dual bound HiGHS proved is the run's bound (the caller answers
+    with its starting design); an LP's bound counts only at its optimum."""
+    from topo_opt.errors import SolveInterrupted
+
+    class NoPoint(ScriptedMaster):
+        def solve(self, time_limit_s=None, algorithm=None):
+            self.calls.append(algorithm)
+            if len(self.calls) == 1:
+                return super().solve(time_limit_s, algorithm)
+            outcome = HighsOutcome(stop, "no point", math.nan, 7.0, 0, 0.0)
+            if stop is Status.INTERRUPTED:
+                raise SolveInterrupted(outcome)
+            return outcome
+
+    seen = []
+    run = run_kelley(NoPoint([(Status.OPTIMAL, 5.0)]), CertifiedProgress(1e-3, None, None, None),
+                     bound=lambda o: o.bound, incumbent=lambda: seen.append(1) or 10.0, cut=lambda: 1, milp=True)
+    assert (run.status, run.iterations, run.bound, len(seen)) == (stop, 1, 7.0, 1)
+    assert run.message.startswith("interrupted (Ctrl-C)" if stop is Status.INTERRUPTED else "MILP stopped without")
+    run = run_kelley(NoPoint([(Status.OPTIMAL, 5.0)]), CertifiedProgress(1e-3, None, None, None),
+                     bound=lambda o: o.bound, incumbent=lambda: 10.0, cut=lambda: 1)
+    assert (run.status, run.bound) == (stop, 5.0)  # an LP stopped early proves nothing

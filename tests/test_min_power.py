@@ -359,3 +359,89 @@ def test_swaps_improve_the_greedy_start_and_keep_t_max(monkeypatch):
     assert min_delay_on_support(net, np.where(swapped[0], net.link_capacity, 0.0), gap=1e-9).objective <= t_max
     result = solve_min_power(net, loaded, max_delay_s=t_max, gap=1e-9)
     assert result.lower_bound <= result.objective <= start_power(swapped) + 1e-6
+
+
+@pytest.mark.parametrize("stop", ["interrupted", "time_limit"])
+def test_a_milp_stopped_without_incumbent_returns_the_start_with_the_milp_bound(monkeypatch, stop):
+    """Ctrl-C (or the limit) before HiGHS has an incumbent of its own: the checked switch-off
+    start is the answer, with the dual bound HiGHS proved (here: the bound of the real first MILP,
+    its incumbent withheld), status ``interrupted`` (``time_limit``)."""
+    import dataclasses
+
+    from topo_opt.errors import SolveInterrupted
+    from topo_opt.model.result import Status
+    from topo_opt.solve.highs import HighsSolver
+
+    net = read_instance(ROOT / "instances" / "abilene.json")
+    profile = load_power_profile(ROOT / "models" / "power" / "core-router.toml")
+    t_max = 1.5 * min_delay_all_on(net)
+    real, bounds = HighsSolver.solve, []
+
+    def no_incumbent(self, *args, **kwargs):
+        outcome = dataclasses.replace(real(self, *args, **kwargs), status=Status(stop), objective=math.nan)
+        bounds.append(outcome.bound)
+        if stop == "interrupted":
+            raise SolveInterrupted(outcome)
+        return outcome
+
+    monkeypatch.setattr(HighsSolver, "solve", no_incumbent)
+    if stop == "interrupted":
+        with pytest.raises(SolveInterrupted) as caught:
+            solve_min_power(net, profile, max_delay_s=t_max, gap=1e-6)
+        result = caught.value.partial
+    else:
+        result = solve_min_power(net, profile, max_delay_s=t_max, gap=1e-6)
+    assert result.status.value == stop and result.iterations == 0 and len(bounds) == 1
+    assert 0 < result.lower_bound == pytest.approx(bounds[0], rel=1e-12) and result.lower_bound <= result.objective
+    assert result.details["lower_bound_source"].startswith("MILP dual bound")
+    assert "the switch-off start reported" in result.message and result.details["delay_bound_met"]
+    assert check_result(net, result, power=profile) == []
+    monkeypatch.setattr(HighsSolver, "solve", real)  # the same start is what the full solve starts from
+    assert solve_min_power(net, profile, max_delay_s=t_max, gap=1e-6).objective <= result.objective + 1e-9
+
+
+def test_ctrl_c_in_the_switch_off_start_keeps_its_last_checked_design(monkeypatch):
+    """Ctrl-C during the greedy's third check: the last design it adopted (its check met T_max)
+    is the answer, status ``interrupted``, no bound (no MILP ran), and it passes the checker."""
+    from topo_opt.algorithms import power_start
+    from topo_opt.errors import SolveInterrupted
+
+    net = read_instance(ROOT / "instances" / "abilene.json")
+    profile = load_power_profile(ROOT / "models" / "power" / "core-router.toml")
+    t_max = 1.5 * min_delay_all_on(net)
+    real, calls = power_start.min_delay_on_support, []
+
+    def third_is_interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(power_start, "min_delay_on_support", third_is_interrupted)
+    with pytest.raises(SolveInterrupted) as caught:
+        solve_min_power(net, profile, max_delay_s=t_max, gap=1e-6)
+    result = caught.value.partial
+    assert result.status.value == "interrupted" and result.iterations == 0
+    assert result.lower_bound == -math.inf and result.details["lower_bound_source"].startswith("none")
+    assert "switch-off start" in result.message and result.details["delay_bound_met"]
+    assert result.details["average_delay_s"] <= t_max * (1 + 1e-6)
+    assert check_result(net, result, power=profile) == []
+    all_on = network_power(net, solve_min_delay_gp(net, gap=1e-6).design, profile).total_w
+    assert result.objective < all_on  # a link was switched off before the signal
+
+
+def test_ctrl_c_before_the_first_checked_start_design_keeps_nothing(monkeypatch):
+    from topo_opt.algorithms import power_start
+    from topo_opt.errors import SolveInterrupted
+
+    net = read_instance(ROOT / "instances" / "abilene.json")
+    profile = load_power_profile(ROOT / "models" / "power" / "core-router.toml")
+    t_max = 1.5 * min_delay_all_on(net)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(power_start, "min_delay_on_support", interrupted)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        solve_min_power(net, profile, max_delay_s=t_max)
+    assert getattr(caught.value, "partial", None) is None

@@ -148,3 +148,47 @@ def test_a_milp_round_past_the_limit_routes_no_design_that_is_not_cheaper(monkey
     assert during == [0] and result.iterations == 1
     assert result.history[-1]["design_cost"] == result.objective == result.details["starting_design"]["rounded_cost"]
     assert check_result(network, result) == [] and _meets_t_max(network, result)
+
+
+def test_ctrl_c_in_the_flow_cost_bound_keeps_the_starting_design(monkeypatch):
+    """Ctrl-C in the bound computed between the starting design and the MILP: the start is the
+    answer (status interrupted, the phase named), with no bound, and it passes the checker."""
+    from topo_opt.errors import SolveInterrupted
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(mc, "flow_cost_bound", interrupted)
+    network = read_instance("instances/geant.json")
+    with pytest.raises(SolveInterrupted) as stop:
+        solve_modular_capacity(network, keep_installed=False, time_limit_s=60.0)
+    result = stop.value.partial
+    start = result.details["starting_design"]
+    assert result.status is Status.INTERRUPTED and start["interrupted"] == "flow-cost bound"
+    assert result.objective == start["knapsack_cost"] and "flow-cost bound" in result.message
+    assert result.lower_bound == -math.inf and result.details["lower_bound_source"].startswith("none")
+    assert check_result(network, result) == [] and _meets_t_max(network, result)
+
+
+def test_a_milp_interrupted_without_incumbent_keeps_the_start_and_the_milp_bound(monkeypatch):
+    """Ctrl-C in the first MILP before HiGHS has an incumbent of its own (the real MILP's dual
+    bound, its incumbent withheld): the starting design with the larger of that bound and the
+    flow-cost bound, status interrupted, and it passes the checker."""
+    from topo_opt.errors import SolveInterrupted
+    from topo_opt.solve.highs import HighsSolver
+
+    real, bounds = HighsSolver.solve, []
+
+    def no_incumbent(self, *args, **kwargs):
+        outcome = dataclasses.replace(real(self, *args, **kwargs), status=Status.INTERRUPTED, objective=math.nan)
+        bounds.append(outcome.bound)
+        raise SolveInterrupted(outcome)
+    monkeypatch.setattr(HighsSolver, "solve", no_incumbent)
+    network = small_tcfa()
+    with pytest.raises(SolveInterrupted) as stop:
+        solve_modular_capacity(network, max_delay_s=0.3, include_fixed_delay=False, mip_gap=1e-9,
+                               keep_installed=True, topology=True, max_added_capacity=20.0)
+    result = stop.value.partial
+    assert result.status is Status.INTERRUPTED and result.iterations == 0 and len(bounds) == 1
+    assert 0 < bounds[0] <= result.lower_bound == max(bounds[0], result.details["flow_cost_bound"])
+    assert result.lower_bound <= result.objective
+    assert check_result(network, result) == [] and _meets_t_max(network, result)

@@ -24,6 +24,7 @@ IEEE/ACM ToN 2012), here with Kleinrock's average delay as the check.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -48,12 +49,18 @@ SWAP_TRIES = 3
 
 def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float, *,
                      max_utilization: float = 1.0, include_fixed_delay: bool = True,
-                     time_limit_s: float | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+                     time_limit_s: float | None = None,
+                     offer: Callable[[np.ndarray, Routing], None] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
     """(link_on, node_on) booleans of the greedy design, or None when even every link on
     misses T_max.  The greedy runs in both orders of :data:`ORDERS`, the design of less power
     is improved by swaps and returned.  The checks run without time limits, at most
     :func:`~topo_opt.algorithms.modular_descent.check_budget` of them per order and for the swaps, for the solve's
-    ``time_limit_s``: the start depends on the limit, never on the machine's load."""
+    ``time_limit_s``: the start depends on the limit, never on the machine's load.
+
+    ``offer(link_on, routing)`` is called with each design the greedy adopts that draws less
+    power than those offered before (every link on first), with the routing whose check met
+    T_max, so that Ctrl-C in the middle of the greedy leaves the caller its best checked design."""
     capacity = np.asarray(network.link_capacity, float) * max_utilization
 
     def routed_if_met(on: np.ndarray):
@@ -80,10 +87,19 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
         return network_power(network, Design.for_network(network, routed, link_on=link_on, node_on=node_on),
                              power).total_w
 
+    offered = [math.inf]
+
+    def adopt(on: np.ndarray, routed: Routing, drawn: float) -> None:
+        """Offer a checked design that draws less power than every one offered before."""
+        if offer is not None and drawn < offered[0]:
+            offered[0] = drawn
+            offer(on, routed)
+
     best = None
     for order in ORDERS:
         on, routed = everything, routing
         current = watts(on, routed)
+        adopt(on, routed, current)
         kept = ~(port > 0)
         for _ in range(budget):
             cost = np.full(network.n_links, np.inf)
@@ -102,10 +118,12 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
             trial_w = math.inf if trial_routing is None else watts(trial, trial_routing)
             if trial_w < current:
                 on, routed, current = trial, trial_routing, trial_w
+                adopt(on, routed, current)
             else:  # misses T_max, or the longer routes draw more load power than the ports save
                 kept[l] = True
         on = trim_dead_ends(network, on)
         drawn = watts(on, routed)
+        adopt(on, routed, drawn)
         if best is None or drawn < best[0]:
             best = drawn, on, routed
     current, on, routed = best
@@ -138,6 +156,7 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
             break
         on, routed = swapped
         current = watts(on, routed)
+        adopt(on, routed, current)
     return powered_elements(network, np.zeros(network.n_arcs), trim_dead_ends(network, on))
 
 

@@ -7,6 +7,7 @@ a command that has finished work (the best design so far, finished rows) writes 
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from typing import Any
 
@@ -281,8 +282,9 @@ def solve(instance: str, model: str, overrides: tuple[str, ...], gap: float | No
     if out:
         stdout.print(f"solution written to {out}")
     if interrupted:
-        exit_interrupted("the best design so far and its bound are shown"
-                         + (f" and written to {out}" if out else ""))
+        kept = ("the best design so far and its bound are shown" if math.isfinite(result.lower_bound)
+                else "the best design so far is shown (no bound proved yet)")
+        exit_interrupted(kept + (f" and written to {out}" if out else ""))
 
 
 # ------------------------------------------------------------------------------------ evaluate

@@ -363,22 +363,29 @@ def solve(network: Network, card: ModelCard, callback: Callback | None = None) -
         When the problem has no feasible design (the reason names the saturated cut).
     SolveInterrupted
         On Ctrl-C; ``partial`` is the best design so far with its bound (status
-        ``interrupted``) when the method keeps one (``Problem.interruptible``), else None.
+        ``interrupted``, checked like any result) when the method keeps one
+        (``Problem.interruptible``), else None.
     """
     check_routable(network)
     try:
         problem = PROBLEMS[card.problem]
-        result = problem.run_function()(network, card, callback)
-        flag_overload(network, result)
-        if result.design is not None:
-            result.violations = check_card(network, card, result)
-        if result.violations:
-            text = "design fails the card check: " + "; ".join(result.violations)
-            result.message = f"{text}; {result.message}" if result.message else text
-        return result
+        return _checked(network, card, problem.run_function()(network, card, callback))
     except SolveInterrupted as stop:
         partial = stop.partial
         if isinstance(partial, SolveResult) and partial.design is not None \
                 and partial.method in problem.interruptible:
+            _checked(network, card, partial)
             raise
         raise SolveInterrupted(None) from None
+
+
+def _checked(network: Network, card: ModelCard, result: SolveResult) -> SolveResult:
+    """``result`` with overloads flagged and the card checker's violations recorded (and named
+    first in the message)."""
+    flag_overload(network, result)
+    if result.design is not None:
+        result.violations = check_card(network, card, result)
+    if result.violations:
+        text = "design fails the card check: " + "; ".join(result.violations)
+        result.message = f"{text}; {result.message}" if result.message else text
+    return result

@@ -16,6 +16,9 @@ where the master's point is cut off.  The driver owns everything around those th
   gives its incumbent and bound, then the loop ends with its status;
 * Ctrl-C: the loop ends with status ``interrupted``, the incumbent and the bound kept; in a
   MILP with an incumbent, HiGHS's point and bound count as a last round.
+* a MILP stopped (Ctrl-C or limit) **without an incumbent of its own** still proves its dual
+  bound: it enters the run's bound, and the caller's best design so far (its checked starting
+  design, given to HiGHS as MIP start) is the answer, with that bound.
 
 The problem supplies ``bound(outcome)`` (the master's bound in objective units), ``incumbent()``
 (the true objective of the best design after this master solve) and ``cut()`` (adds the cuts at
@@ -38,6 +41,8 @@ from topo_opt.algorithms.flow_deviation import CertifiedProgress
 from topo_opt.errors import SolveInterrupted
 from topo_opt.model.result import Status
 from topo_opt.solve.highs import HighsOutcome, HighsSolver
+
+INTERRUPTED_MESSAGE = "interrupted (Ctrl-C): the best design so far"
 
 
 @dataclass
@@ -69,8 +74,8 @@ def run_kelley(solver: HighsSolver, progress: CertifiedProgress, *,
             try:
                 outcome = solver.solve(time_limit_s=remaining,
                                        algorithm=None if milp else "ipm" if iteration == 0 else "simplex")
-            except SolveInterrupted as stop:  # Ctrl-C in a MILP: this round with HiGHS's incumbent
-                if not (milp and math.isfinite(stop.partial.objective)):
+            except SolveInterrupted as stop:  # Ctrl-C in a MILP: this round with HiGHS's incumbent and bound
+                if not milp:
                     raise
                 outcome = stop.partial
             simplex += outcome.simplex_iterations
@@ -78,8 +83,11 @@ def run_kelley(solver: HighsSolver, progress: CertifiedProgress, *,
                 status, message = Status.INFEASIBLE, f"master infeasible: {outcome.message}"
                 break
             if not (outcome.status is Status.OPTIMAL or milp and math.isfinite(outcome.objective)):
+                if milp:  # stopped without an incumbent: the dual bound still holds (-inf before the root)
+                    best_bound = max(best_bound, bound(outcome))
                 kind = "MILP" if milp else "LP"
-                status, message = outcome.status, f"{kind} stopped without a solution: {outcome.message}"
+                status, message = outcome.status, (INTERRUPTED_MESSAGE if outcome.status is Status.INTERRUPTED
+                                                   else f"{kind} stopped without a solution: {outcome.message}")
                 break
             iteration += 1
             best_bound = max(best_bound, bound(outcome))
@@ -97,5 +105,5 @@ def run_kelley(solver: HighsSolver, progress: CertifiedProgress, *,
                 break
             cuts += added
     except KeyboardInterrupt:
-        status, message = Status.INTERRUPTED, "interrupted (Ctrl-C): the best design so far"
+        status, message = Status.INTERRUPTED, INTERRUPTED_MESSAGE
     return KelleyRun(status, message, iteration, best_bound, cuts, simplex)

@@ -40,7 +40,7 @@ from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
-from topo_opt.solve.kelley import run_kelley
+from topo_opt.solve.kelley import KelleyRun, run_kelley
 from topo_opt.solve.outer_approximation import CUT_VIOLATION_RTOL
 
 logger = logging.getLogger(__name__)
@@ -200,21 +200,34 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     logger.info("min-power MILP on %s: %s", network.name, model_size(model))
     mip_start = None
     state: dict = {"best": None, "best_w": math.inf, "last": None}
+
+    def keep(routing, link_on: np.ndarray, node_on: np.ndarray) -> None:
+        """Make a checked start design the incumbent when it meets the bounds with less power."""
+        design, breakdown, *_, met = _evaluate(network, power, objective, routing, link_on, node_on,
+                                               max_delay_s, max_demand_delay_s)
+        if met and breakdown.total_w < state["best_w"]:
+            state["best"] = {"link_on": design.link_on, "node_on": design.node_on, "routing": routing,
+                             "power_w": breakdown.total_w, "met": True}
+            state["best_w"] = breakdown.total_w
+
+    interrupted = False
     if max_delay_s is not None and paths is None:
-        greedy = switch_off_start(network, power, max_delay_s, max_utilization=max_utilization,
-                                  include_fixed_delay=include_fixed_delay,
-                                  time_limit_s=time_limit_s)
-        if greedy is not None:
-            mip_start = {model.link_on: greedy[0].astype(float), model.node_on: greedy[1].astype(float)}
-            solver.set_start(mip_start)
-            # the start is the first incumbent: the loop's gap counts from it, and a MILP design
-            # replaces it only when it meets the bounds with less power
-            routing = greedy_routing(network, greedy[0], max_utilization, include_fixed_delay)
-            evaluated = _evaluate(network, power, objective, routing, *greedy, max_delay_s, max_demand_delay_s)
-            if evaluated[4]:
-                state["best"] = {"link_on": evaluated[0].link_on, "node_on": evaluated[0].node_on,
-                                 "routing": routing, "power_w": evaluated[1].total_w, "met": True}
-                state["best_w"] = evaluated[1].total_w
+        try:
+            greedy = switch_off_start(network, power, max_delay_s, max_utilization=max_utilization,
+                                      include_fixed_delay=include_fixed_delay, time_limit_s=time_limit_s,
+                                      offer=lambda on, routing: state.update(offered=(routing, on)))
+            if greedy is not None:
+                mip_start = {model.link_on: greedy[0].astype(float), model.node_on: greedy[1].astype(float)}
+                solver.set_start(mip_start)
+                # the start is the first incumbent: the loop's gap counts from it, and a MILP design
+                # replaces it only when it meets the bounds with less power
+                keep(greedy_routing(network, greedy[0], max_utilization, include_fixed_delay), *greedy)
+        except KeyboardInterrupt:  # Ctrl-C in the start: its best checked design so far, no MILP
+            if "offered" in state:
+                keep(*state["offered"], np.zeros(network.n_nodes, bool))
+            if state["best"] is None:
+                raise
+            interrupted = True
     queues, capacity = model.layout.queues, objective.queue_capacity[model.layout.queues]
     cap = None if max_demand_delay_s is None else sojourn_cut_cap(network, capacity, max_demand_delay_s)
 
@@ -259,8 +272,12 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
         return len(new)
 
     progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback, start_s=start)
-    run = run_kelley(solver, progress, bound=milp_bound, incumbent=incumbent, cut=cut,
-                     time_limit_s=time_limit_s, milp=True)
+    if interrupted:
+        run = KelleyRun(Status.INTERRUPTED, "interrupted (Ctrl-C) in the switch-off start: its best checked "
+                        "design so far, no bound yet", 0, -math.inf, 0, 0)
+    else:
+        run = run_kelley(solver, progress, bound=milp_bound, incumbent=incumbent, cut=cut,
+                         time_limit_s=time_limit_s, milp=True)
     status, message, bound, history = run.status, run.message, run.bound, progress.history
     if status is Status.INFEASIBLE:
         if paths is not None and not complete:
@@ -281,7 +298,8 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
         message = f"{message}: stopped after {run.iterations} cut rounds with delay bounds violated"
     reported = None
     if "routing" in point:
-        routing, reported = point["routing"], "the switch-off start reported (no MILP design meeting the bounds used less power)"
+        routing = point["routing"]
+        reported = None if interrupted else "the switch-off start reported (no MILP design meeting the bounds used less power)"
     elif paths is not None:
         routing = paths.carrying(point["chosen"], network.n_demands)
     else:
@@ -339,7 +357,8 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
                  "mip_start_links_off": None if mip_start is None else int((mip_start[model.link_on] < 0.5).sum()),
                  "lower_bound_source": "MILP dual bound (perspective tangent-cut relaxation)"
                  + ("" if paths is None else ", one path per demand over all loop-free paths"
-                    if complete else "; none over all paths (incomplete candidates)")})
+                    if complete else "; none over all paths (incomplete candidates)")
+                 if math.isfinite(candidate_bound) else "none: stopped before the MILP proved a bound"})
     if status is Status.INTERRUPTED:
         raise SolveInterrupted(result)
     return result

@@ -57,8 +57,9 @@ from __future__ import annotations
 import logging
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -225,6 +226,19 @@ class _Incumbent:
     def offer(self, record: tuple) -> None:
         if record[2] < self.cost:
             self.cost, self.record = record[2], record
+
+
+@contextmanager
+def _keeping(kept: _Incumbent, start: dict, phase: str) -> Iterator[None]:
+    """Ctrl-C in ``phase`` (a starting heuristic or a bound before the MILP) ends it, and the solve
+    then ends with the best design so far (``kept``), ``start["interrupted"]`` naming the
+    phase; before any design it goes on as it came."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if kept.record is None:
+            raise
+        start["interrupted"] = phase
 
 
 def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links: tuple, max_delay_s: float,
@@ -469,14 +483,10 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     kept = _Incumbent()
     start = {}
     if sense == "min-cost":
-        try:
+        with _keeping(kept, start, "starting design"):
             _starting_design(network, levels, model, links, continuous, continuous_source == "cfa", max_delay_s,
                              max_utilization, include_fixed_delay, keep_installed, survivable, start_capacity,
                              cap, time_limit_s, start_deadline, kept, start)
-        except KeyboardInterrupt:  # Ctrl-C: the best design so far, nothing more started
-            if kept.record is None:
-                raise
-            start["interrupted"] = "starting design"
         start["time_s"] = time.perf_counter() - began
         logger.info("starting design: %s", start)
     best_value, best = kept.cost, kept.record
@@ -487,10 +497,11 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     bound_priced = thinned and sense == "min-cost"
     flow_bound = -math.inf  # valid over every combination: designs from scratch with a delay bound, upgrades
     if sense == "min-cost" and not keep_installed and "interrupted" not in start:
-        flow_bound = flow_cost_bound(network, levels, gamma * (max_delay_s - floor), max_utilization,
-                                     max(time_limit_s - (time.perf_counter() - began),
-                                         FLOW_BOUND_SHARE * time_limit_s, FLOW_BOUND_MIN_S))
-        flow_bound = flow_bound if math.isfinite(flow_bound) else -math.inf
+        with _keeping(kept, start, "flow-cost bound"):
+            flow_bound = flow_cost_bound(network, levels, gamma * (max_delay_s - floor), max_utilization,
+                                         max(time_limit_s - (time.perf_counter() - began),
+                                             FLOW_BOUND_SHARE * time_limit_s, FLOW_BOUND_MIN_S))
+            flow_bound = flow_bound if math.isfinite(flow_bound) else -math.inf
     loop_limit_s = time_limit_s * (1 - FULL_BOUND_SHARE) if thinned and not bound_priced else time_limit_s
     state = {"best_value": best_value, "best": best, "outcome": None}
 
@@ -558,20 +569,21 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
             callback(_listed(record, flow_bound) if thinned and not bound_priced else record)
 
     if sense == "min-cost" and keep_installed and not survivable and best is not None and "interrupted" not in start:
-        # upgrades: bounds over every combination before the MILP, and the screen's designs
-        bound_limit_s = UPGRADE_BOUND_SHARE * (time_limit_s - (time.perf_counter() - began))
-        bound_deadline = time.perf_counter() + bound_limit_s
-        pareto = capacity_levels(network, cap, keep_installed, links, thin=False)
-        upgrade = upgrade_bound(network, levels, pareto, max_delay_s, gamma * (max_delay_s - floor), best,
-                                lambda picked, start: check(picked, CHECK_GAP, start, bound_deadline),
-                                max_utilization=max_utilization, include_fixed_delay=include_fixed_delay,
-                                time_limit_s=bound_limit_s)
-        flow_bound = upgrade.bound
-        if upgrade.design is not None and upgrade.design[2] < best_value:
-            best_value, best = upgrade.design[2], upgrade.design
-            state.update(best_value=best_value, best=best)
-        start["upgrade_bound"] = {**upgrade.parts, "source": upgrade.source,
-                                  "time_s": time.perf_counter() - began}
+        with _keeping(kept, start, "upgrade bound"):
+            # upgrades: bounds over every combination before the MILP, and the screen's designs
+            bound_limit_s = UPGRADE_BOUND_SHARE * (time_limit_s - (time.perf_counter() - began))
+            bound_deadline = time.perf_counter() + bound_limit_s
+            pareto = capacity_levels(network, cap, keep_installed, links, thin=False)
+            upgrade = upgrade_bound(network, levels, pareto, max_delay_s, gamma * (max_delay_s - floor), best,
+                                    lambda picked, start: check(picked, CHECK_GAP, start, bound_deadline),
+                                    max_utilization=max_utilization, include_fixed_delay=include_fixed_delay,
+                                    time_limit_s=bound_limit_s)
+            flow_bound = upgrade.bound
+            if upgrade.design is not None and upgrade.design[2] < best_value:
+                best_value, best = upgrade.design[2], upgrade.design
+                state.update(best_value=best_value, best=best)
+            start["upgrade_bound"] = {**upgrade.parts, "source": upgrade.source,
+                                      "time_s": time.perf_counter() - began}
     proven = sense == "min-cost" and relative_gap(best_value, flow_bound) <= mip_gap  # no MILP needed
     searched = []  # the neighbourhood search's records: each design it accepted
     if bound_priced and best is not None and not proven and "interrupted" not in start:
@@ -682,7 +694,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         "combination" + (" (listed levels priced at the cheapest combination they dominate)" if thinned else "")
         + (f", or the upgrade bound ({start['upgrade_bound']['source']}, solve/upgrade_bound.py)"
            if "upgrade_bound" in start else ", or the flow-cost bound (cheapest routing at the cheapest "
-           "price per unit)" if math.isfinite(flow_bound) else ""),
+           "price per unit)" if math.isfinite(flow_bound) else "")
+        if math.isfinite(lower) else "none: stopped before a bound was proved",
         "listed_levels_bound": listed_bound, "flow_cost_bound": flow_bound,
     }
     if not keep_installed:  # the installed capacities priced with the same modules (levels focused
