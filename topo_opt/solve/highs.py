@@ -68,6 +68,8 @@ STATUS_OF_TERMINATION: dict[TerminationCondition, Status | None] = {
     TerminationCondition.emptyModel: None,
     TerminationCondition.unknown: None,
 }
+#: Answers of HiGHS's presolve that a solve without presolve may turn into a usable one
+PRESOLVE_UNDECIDED = frozenset({TerminationCondition.infeasibleOrUnbounded, TerminationCondition.unbounded})
 
 
 class _InterruptWarningFilter(logging.Filter):
@@ -245,17 +247,28 @@ class HighsSolver:
         opts = self.options
         limit = opts.time_limit_s if time_limit_s is None else time_limit_s
         # options persist in the HiGHS object between runs: the per-call ones are always set
-        solver_options: dict[str, Any] = {"output_flag": False,
-                                          "solver": algorithm or opts.algorithm}
-        if opts.presolve is not None:
-            solver_options["presolve"] = "on" if opts.presolve else "off"
+        presolve = "choose" if opts.presolve is None else "on" if opts.presolve else "off"
         tick = time.perf_counter()
         highs = self._solver._solver_model  # HiGHS's own status text is not exposed by Pyomo
-        with _cancel_on_sigint(highs) as received:
-            results = self._solver.solve(
-                self.model, time_limit=math.inf if limit is None else max(limit, 0.0),
-                rel_gap=opts.mip_rel_gap if mip_rel_gap is None else mip_rel_gap, load_solutions=False,
-                raise_exception_on_nonoptimal_result=False, solver_options=solver_options)
+
+        def run(presolve: str):
+            left = math.inf if limit is None else max(limit - (time.perf_counter() - tick), 0.0)
+            with _cancel_on_sigint(highs) as received:
+                results = self._solver.solve(
+                    self.model, time_limit=left, rel_gap=opts.mip_rel_gap if mip_rel_gap is None else mip_rel_gap,
+                    load_solutions=False, raise_exception_on_nonoptimal_result=False,
+                    solver_options={"output_flag": False, "solver": algorithm or opts.algorithm,
+                                    "presolve": presolve})
+            return results, bool(received)
+
+        results, received = run(presolve)
+        if not received and presolve != "off" and results.termination_condition in PRESOLVE_UNDECIDED:
+            # HiGHS's presolve can call a feasible problem "infeasible or unbounded" (seen on a
+            # window of SNDlib atlanta's pure-cost design MILP, optimal without presolve); HiGHS's
+            # documented remedy is to solve again without it, which decides
+            logger.debug("HiGHS presolve: %s; solving again without presolve",
+                         highs.modelStatusToString(highs.getModelStatus()))
+            results, received = run("off")
         self._results = results
         message = highs.modelStatusToString(highs.getModelStatus())
         status = Status.INTERRUPTED if received else STATUS_OF_TERMINATION[results.termination_condition]
