@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,14 @@ INSTANCES = REPO / "instances"
 MODELS = REPO / "models"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REAL = FIXTURES / "real"
+
+
+def popen_with_ctrl_c(args, **kwargs) -> subprocess.Popen:
+    """``subprocess.Popen`` whose child takes SIGINT as Ctrl-C even when this test run ignores
+    it: a shell without job control starts background jobs (``.ci/run &``) with SIGINT ignored,
+    the child inherits that through ``exec``, and Python then installs no KeyboardInterrupt
+    handler, so the Ctrl-C tests would wait on a child that never hears the signal."""
+    return subprocess.Popen(args, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kwargs)
 
 
 def parallel_links(c1: float, c2: float, rate: float, lengths=(None, None)):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from conftest import popen_with_ctrl_c
 from topo_opt.batch.grid import expand_instances, expand_jobs
 from topo_opt.batch.runner import run_batch
 from topo_opt.batch.spec import BatchSpec, ModelEntry, load_batch_file
@@ -179,7 +180,7 @@ def _expected_status(row: dict) -> str:
 
 def _interrupt_midway(out: Path) -> tuple[int, str]:
     """Run the batch and send SIGINT once some, not all, of the 9 jobs are done: (exit code, stderr)."""
-    proc = subprocess.Popen(_batch_cmd(out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = popen_with_ctrl_c(_batch_cmd(out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     table = out / "results.csv"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import INSTANCES, MODELS, REPO, benchmark_path
+from conftest import INSTANCES, MODELS, REPO, benchmark_path, popen_with_ctrl_c
 from topo_opt.evaluators.metrics import evaluate_design
 from topo_opt.io.detect import read_instance
 from topo_opt.io.solution_json import read_design
@@ -25,7 +25,7 @@ def interrupt_when(args, seen, *, count: int = 1, after_s: float = 0.0, timeout_
     """Run ``topo-opt ARGS``; once ``seen`` appeared ``count`` times on stderr (and ``after_s``
     later), send SIGINT.  Returns (exit code, stdout, stderr, stderr lines before the signal)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "topo_opt", *map(str, args)], cwd=REPO, env=env,
+    proc = popen_with_ctrl_c([sys.executable, "-m", "topo_opt", *map(str, args)], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from conftest import popen_with_ctrl_c
+
 pytest.importorskip("pysnmp", reason="pysnmp is not installed (pip install 'topo-opt[snmp]')")
 
 from pysnmp.carrier.asyncio.dgram import udp  # noqa: E402
@@ -158,7 +160,7 @@ def test_a_value_missing_after_the_first_poll_is_a_warning_and_left_out(agent, t
 def test_ctrl_c_exits_130_keeping_every_complete_poll(agent, tmp_path):
     port, _ = agent
     out = tmp_path / "counters.csv"
-    proc = subprocess.Popen([sys.executable, "-m", "topo_opt", *_poll_args(port, out, "--count", "100000")],
+    proc = popen_with_ctrl_c([sys.executable, "-m", "topo_opt", *_poll_args(port, out, "--count", "100000")],
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120

@@ -432,7 +432,6 @@ def test_ctrl_c_in_the_switch_off_start_keeps_its_last_checked_design(monkeypatc
 
 def test_ctrl_c_before_the_first_checked_start_design_keeps_nothing(monkeypatch):
     from topo_opt.algorithms import power_start
-    from topo_opt.errors import SolveInterrupted
 
     net = read_instance(ROOT / "instances" / "abilene.json")
     profile = load_power_profile(ROOT / "models" / "power" / "core-router.toml")
