@@ -62,30 +62,6 @@ def run_min_delay(network: Network, card: ModelCard, callback: Callback | None) 
     common = dict(gap=card.get("solver.gap"), time_limit_s=card.get("solver.time_limit_s"),
                   max_iterations=card.get("solver.max_iterations"), include_fixed_delay=include,
                   callback=callback)
-    if auto and network.n_nodes < AUTO_EQUILIBRATION_MIN_NODES:
-        from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
-
-        result = solve_min_delay_gp(network, stall_iterations=AUTO_STALL_ITERATIONS, **common)
-        if result.details.get("stalled"):
-            result = _barrier_after_stall(network, result, common)
-        if result.details.get("stalled") and result.status is not Status.OPTIMAL:
-            result = _cutting_planes_after_stall(network, result, common)
-        result.details["include_fixed_delay"] = include
-        return result
-    from topo_opt.algorithms.barrier_flow import barrier_size_fits
-
-    if auto and barrier_size_fits(network):  # a stall near capacity hands over to the barrier method
-        from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
-        from topo_opt.algorithms.path_equilibration import solve_min_delay_pe
-
-        run = solve_min_delay_pe if method == "path-equilibration" else solve_min_delay_gp
-        result = run(network, stall_iterations=AUTO_STALL_ITERATIONS, **common)
-        if result.details.get("stalled"):
-            result = _barrier_after_stall(network, result, common)
-        if result.details.get("stalled") and result.status is not Status.OPTIMAL:
-            result = _gradient_projection_after_stall(network, result, common)
-        result.details["include_fixed_delay"] = include
-        return result
     if method == "path-equilibration":
         from topo_opt.algorithms.path_equilibration import solve_min_delay_pe as run
     elif method == "gradient-projection":
@@ -96,7 +72,16 @@ def run_min_delay(network: Network, card: ModelCard, callback: Callback | None) 
         from topo_opt.algorithms.barrier_flow import solve_min_delay_barrier as run
     else:
         from topo_opt.solve.outer_approximation import solve_min_delay_cuts as run
-    result = run(network, **common)
+    small = network.n_nodes < AUTO_EQUILIBRATION_MIN_NODES
+    if auto and (small or _barrier_fits(network)):  # a stall near capacity hands over to the barrier method
+        result = run(network, stall_iterations=AUTO_STALL_ITERATIONS, **common)
+        if result.details.get("stalled"):
+            result = _barrier_after_stall(network, result, common)
+        if result.details.get("stalled") and result.status is not Status.OPTIMAL:
+            after = _cutting_planes_after_stall if small else _gradient_projection_after_stall
+            result = after(network, result, common)
+    else:
+        result = run(network, **common)
     result.details["include_fixed_delay"] = include
     return result
 
@@ -110,6 +95,14 @@ def auto_min_delay_method(network: Network) -> str:
             and network.n_demands >= AUTO_EQUILIBRATION_MIN_DEMANDS_PER_ORIGIN * origins:
         return "path-equilibration"
     return "gradient-projection"
+
+
+def _barrier_fits(network: Network) -> bool:
+    """:func:`~topo_opt.algorithms.barrier_flow.barrier_size_fits`, imported only here: the barrier
+    module loads scipy, which small solves do without."""
+    from topo_opt.algorithms.barrier_flow import barrier_size_fits
+
+    return barrier_size_fits(network)
 
 
 def _barrier_after_stall(network: Network, stalled: SolveResult, common: dict) -> SolveResult:
