@@ -23,7 +23,9 @@ IEEE/ACM ToN 2012), here with Kleinrock's average delay as the check.
 """
 from __future__ import annotations
 
+import itertools
 import math
+import time
 from typing import Callable
 
 import numpy as np
@@ -45,6 +47,66 @@ CHECK_GAP = 1e-4  # routing gap of each check (a design meets T_max when its rou
 ORDERS = ("delay", "capacity")
 #: Swaps try switching off this many links of least first-order removal cost per link switched on.
 SWAP_TRIES = 3
+#: The search after the MILP (:func:`improve_by_swaps` with pairs) tries this many, singly and in pairs.
+PAIR_TRIES = 5
+
+
+class DesignCheck:
+    """Whether a set of links on meets T_max, and the power it draws: the one check of the start
+    and of the search after the MILP.
+
+    A design meets T_max when the min-delay routing of its links (capacities α·C, gap
+    ``CHECK_GAP``) has T ≤ T_max on the installed capacities C; the routing's own rejections
+    come first and are cheap (a demand without a path; a cut the demands saturate, from the
+    feasibility LP).  Counts its checks and stops at ``max_checks`` or ``deadline`` (a
+    ``time.perf_counter()`` value): past either, :attr:`exhausted` is true.
+    """
+
+    def __init__(self, network: Network, power: NodePowerModel, max_delay_s: float, *,
+                 max_utilization: float = 1.0, include_fixed_delay: bool = True,
+                 max_checks: float = math.inf, deadline: float = math.inf):
+        self.network, self.power, self.max_delay_s = network, power, max_delay_s
+        self.capacity = np.asarray(network.link_capacity, float) * max_utilization
+        self.include_fixed_delay = include_fixed_delay
+        self.max_checks, self.deadline, self.checks = max_checks, deadline, 0
+        self.port_w = power.idle_port_w[network.link_source] + power.idle_port_w[network.link_target]
+
+    @property
+    def exhausted(self) -> bool:
+        """No check is left: ``max_checks`` run or the deadline passed."""
+        return self.checks >= self.max_checks or time.perf_counter() >= self.deadline
+
+    def routing(self, on: np.ndarray) -> Routing | None:
+        """The min-delay routing of the links ``on`` when it meets T_max, else None."""
+        self.checks += 1
+        network = self.network
+        try:
+            routed = min_delay_on_support(network, np.where(on, self.capacity, 0.0), gap=CHECK_GAP,
+                                          include_fixed_delay=self.include_fixed_delay).design.routing
+        except TopoOptError:  # disconnected, saturated, or feasibility undecided
+            return None
+        flow = routed.arc_flow(network.demand_rate, network.n_arcs)
+        delay = DelayObjective.for_network(network, np.where(on, network.link_capacity, 0.0),
+                                           self.include_fixed_delay).value(flow)
+        return routed if delay <= self.max_delay_s * (1 + 1e-9) else None
+
+    def watts(self, on: np.ndarray, routed: Routing) -> float:
+        """Power (W) of the links ``on`` with ``routed``: routers on where a link or demand ends."""
+        network = self.network
+        link_on, node_on = powered_elements(network, np.zeros(network.n_arcs), on)
+        return network_power(network, Design.for_network(network, routed, link_on=link_on, node_on=node_on),
+                             self.power).total_w
+
+    def cheapest(self, on: np.ndarray, routed: Routing, tries: int, keep: int | None = None) -> list[int]:
+        """The ``tries`` links on (drawing port power; not ``keep``) whose switching off raises T
+        least to first order (:func:`removal_cost`), bridges of the flow left out."""
+        links = np.flatnonzero(on & (self.port_w > 0))
+        links = links[links != keep]
+        cost = removal_cost(self.network, np.where(on, self.capacity, 0.0),
+                            routed.arc_flow(self.network.demand_rate, self.network.n_arcs), links,
+                            self.include_fixed_delay)
+        order = np.argsort(cost, kind="stable")[:tries]
+        return links[order[np.isfinite(cost[order])]].tolist()
 
 
 def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float, *,
@@ -54,39 +116,22 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
                      ) -> tuple[np.ndarray, np.ndarray] | None:
     """(link_on, node_on) booleans of the greedy design, or None when even every link on
     misses T_max.  The greedy runs in both orders of :data:`ORDERS`, the design of less power
-    is improved by swaps and returned.  The checks run without time limits, at most
+    is improved by swaps (:func:`improve_by_swaps`, one link off at a time) and returned.  The
+    checks run without time limits, at most
     :func:`~topo_opt.algorithms.modular_descent.check_budget` of them per order and for the swaps, for the solve's
     ``time_limit_s``: the start depends on the limit, never on the machine's load.
 
     ``offer(link_on, routing)`` is called with each design the greedy adopts that draws less
     power than those offered before (every link on first), with the routing whose check met
     T_max, so that Ctrl-C in the middle of the greedy leaves the caller its best checked design."""
-    capacity = np.asarray(network.link_capacity, float) * max_utilization
-
-    def routed_if_met(on: np.ndarray):
-        """The min-delay routing of the links ``on`` when it meets T_max, else None."""
-        try:
-            routed = min_delay_on_support(network, np.where(on, capacity, 0.0), gap=CHECK_GAP,
-                                          include_fixed_delay=include_fixed_delay).design.routing
-        except TopoOptError:  # disconnected, saturated, or feasibility undecided
-            return None
-        flow = routed.arc_flow(network.demand_rate, network.n_arcs)
-        delay = DelayObjective.for_network(network, np.where(on, network.link_capacity, 0.0),
-                                           include_fixed_delay).value(flow)
-        return routed if delay <= max_delay_s * (1 + 1e-9) else None
-
+    check = DesignCheck(network, power, max_delay_s, max_utilization=max_utilization,
+                        include_fixed_delay=include_fixed_delay)
+    capacity, port, watts = check.capacity, check.port_w, check.watts
     everything = np.ones(network.n_links, dtype=bool)
-    routing = routed_if_met(everything)
+    routing = check.routing(everything)
     if routing is None:
         return None
-    port = power.idle_port_w[network.link_source] + power.idle_port_w[network.link_target]
     budget = check_budget(network.n_links, time_limit_s)
-
-    def watts(on: np.ndarray, routed: Routing) -> float:
-        link_on, node_on = powered_elements(network, np.zeros(network.n_arcs), on)
-        return network_power(network, Design.for_network(network, routed, link_on=link_on, node_on=node_on),
-                             power).total_w
-
     offered = [math.inf]
 
     def adopt(on: np.ndarray, routed: Routing, drawn: float) -> None:
@@ -114,7 +159,7 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
             l = int(np.lexsort((cost, first))[0])
             trial = on.copy()
             trial[l] = False
-            trial_routing = routed_if_met(trial)
+            trial_routing = check.routing(trial)
             trial_w = math.inf if trial_routing is None else watts(trial, trial_routing)
             if trial_w < current:
                 on, routed, current = trial, trial_routing, trial_w
@@ -127,37 +172,77 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
         if best is None or drawn < best[0]:
             best = drawn, on, routed
     current, on, routed = best
-    checks = 0
-    while checks < budget:  # swaps: one link on, one of the SWAP_TRIES of least removal cost off
-        swapped = None
-        for m in np.flatnonzero(~on & (capacity > 0)).tolist():
-            grown = on.copy()
-            grown[m] = True
-            grown_routing, checks = routed_if_met(grown), checks + 1
-            if grown_routing is None:
-                continue
-            others = np.flatnonzero(grown & (port > 0))
-            others = others[others != m]
-            cost = removal_cost(network, np.where(grown, capacity, 0.0),
-                                grown_routing.arc_flow(network.demand_rate, network.n_arcs), others,
-                                include_fixed_delay)
-            for i in np.argsort(cost, kind="stable")[:SWAP_TRIES].tolist():
-                if not np.isfinite(cost[i]) or checks >= budget:
-                    break
-                trial = grown.copy()
-                trial[others[i]] = False
-                trial_routing, checks = routed_if_met(trial), checks + 1
-                if trial_routing is not None and watts(trial, trial_routing) < current * (1 - 1e-9):
-                    swapped = trial, trial_routing
-                    break
-            if swapped is not None or checks >= budget:
-                break
-        if swapped is None:
-            break
-        on, routed = swapped
-        current = watts(on, routed)
-        adopt(on, routed, current)
+    check.checks, check.max_checks = 0, budget
+    on, *_ = improve_by_swaps(check, on, routed, current, tries=SWAP_TRIES, pairs=False,
+                              offer=lambda on, routed, drawn: adopt(on, routed, drawn))
     return powered_elements(network, np.zeros(network.n_arcs), trim_dead_ends(network, on))
+
+
+def improve_by_swaps(check: DesignCheck, on: np.ndarray, routed: Routing, current_w: float, *,
+                     tries: int, pairs: bool,
+                     offer: Callable[[np.ndarray, Routing, float], None] | None = None
+                     ) -> tuple[np.ndarray, Routing, float]:
+    """Local search from the links ``on`` (checked: ``routed`` meets T_max and the design draws
+    ``current_w`` W): (links on, routing, W) of the first design found that draws less power,
+    repeated from it until no move improves or ``check`` is exhausted.
+
+    A move switches at most one link on and one or, with ``pairs``, two links off, the links
+    off taken among the ``tries`` of least first-order removal cost (:meth:`DesignCheck.cheapest`)
+    in the design with the link on.  Moves are tried in the order of the ports they save:
+    one link off, two off (``pairs``), one on and two off (``pairs``; each link off switched
+    on once, its routing kept for the last class), one on and one off.  ``offer(on, routing,
+    W)`` is called with each improvement, so Ctrl-C leaves the caller the best design so far.
+    Every design returned or offered passed ``check.routing``; the power never rises.
+    """
+    while not check.exhausted:
+        for trial in _moves(check, on, routed, tries, pairs):
+            trial_routing = check.routing(trial)
+            if trial_routing is not None and (trial_w := check.watts(trial, trial_routing)) < current_w * (1 - 1e-9):
+                on, routed, current_w = trial, trial_routing, trial_w
+                if offer is not None:
+                    offer(on, routed, current_w)
+                break
+            if check.exhausted:
+                return on, routed, current_w
+        else:
+            break
+    return on, routed, current_w
+
+
+def _moves(check: DesignCheck, on: np.ndarray, routed: Routing, tries: int, pairs: bool):
+    """The link sets of :func:`improve_by_swaps`'s moves from ``on``, in its order (a generator:
+    a link switched on is checked only when its moves are reached)."""
+
+    def off(links, removed) -> np.ndarray:
+        trial = links.copy()
+        trial[list(removed)] = False
+        return trial
+
+    cheapest = check.cheapest(on, routed, tries)
+    yield from (off(on, [l]) for l in cheapest)
+    if pairs:
+        yield from (off(on, pair) for pair in itertools.combinations(cheapest, 2))
+    grown: dict[int, tuple[np.ndarray, list[int]] | None] = {}
+
+    def with_link(m: int):
+        if m not in grown:
+            trial = on.copy()
+            trial[m] = True
+            grown_routing = check.routing(trial)
+            grown[m] = None if grown_routing is None else (trial, check.cheapest(trial, grown_routing, tries, m))
+        return grown[m]
+
+    switched_off = np.flatnonzero(~on & (check.capacity > 0)).tolist()
+    for m in switched_off if pairs else ():
+        if check.exhausted:
+            return
+        if (found := with_link(m)) is not None:
+            yield from (off(found[0], pair) for pair in itertools.combinations(found[1], 2))
+    for m in switched_off:
+        if check.exhausted:
+            return
+        if (found := with_link(m)) is not None:
+            yield from (off(found[0], [l]) for l in found[1])
 
 
 def removal_cost(network: Network, link_capacity: np.ndarray, arc_flow: np.ndarray, links: np.ndarray,

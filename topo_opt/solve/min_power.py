@@ -10,6 +10,17 @@ and the MILP solved again, on the one Kelley driver (:func:`~topo_opt.solve.kell
 stop rule, history, progress, Ctrl-C): the incumbent is the best MILP design whose TRUE delay,
 evaluated by :class:`~topo_opt.evaluators.delay.DelayObjective`, meets the bounds.
 
+With T_max (and no D_max) the loop starts from the switch-off start
+(:mod:`topo_opt.algorithms.power_start`, HiGHS's MIP start) and, under a time limit, ends at
+(1 − ``SEARCH_SHARE``) of it: the rest goes to a **local search** on the loop's design
+(:func:`~topo_opt.algorithms.power_start.improve_by_swaps`: one link on and one or two off, or
+one or two off, among the ``PAIR_TRIES`` of least first-order removal cost; first improvement,
+repeated while the power falls, until the limit), each candidate checked like the start's
+designs (min-delay routing on its links meets T_max).  MILP branch and bound can stay far from a
+design one such move away (zoo:Uunet: 44 links on where 43 meet T_max).  The search runs after
+the last round, so no MILP round starts from its design; it never raises the power, is skipped
+when the loop's gap already meets ``gap``, and leaves the bound as the MILP proved it.
+
 Reported: the design's power (W, recomputed by :func:`~topo_opt.evaluators.power.network_power`),
 its delay, the best MILP dual bound (W) and the gap.  An infeasible instance raises
 :class:`~topo_opt.errors.InfeasibleError` with the reason: a demand without a path, the
@@ -28,7 +39,9 @@ from topo_opt.algorithms.flow_decomposition import decompose_source_flows, top_u
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
 from topo_opt.algorithms.max_concurrent_flow import find_feasible_flow
 from topo_opt.algorithms.path_enumeration import demand_bound_paths
-from topo_opt.algorithms.power_start import greedy_routing, switch_off_start
+from topo_opt.algorithms.power_start import (
+    PAIR_TRIES, DesignCheck, greedy_routing, improve_by_swaps, switch_off_start,
+)
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError, id_list
 from topo_opt.evaluators.delay import DelayObjective, arc_delay_s
 from topo_opt.evaluators.metrics import evaluate_design
@@ -51,6 +64,9 @@ Callback = Callable[[dict], None]
 DELAY_RTOL = 1e-6
 #: Utilisation at which a cut is placed on a queue the MILP loads to capacity.
 OVERLOAD_CUT_UTILIZATION = 0.999
+#: Share of the time limit kept, after the MILP rounds, for the local search on their design
+#: (with a switch-off start, i.e. T_max and no D_max).
+SEARCH_SHARE = 0.2
 
 
 def min_delay_all_on(network: Network, include_fixed_delay: bool = True) -> float:
@@ -154,21 +170,24 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     gap : float
         Relative MIP gap HiGHS stops at (each MILP of the cut loop).
     time_limit_s : float, optional
-        For the whole loop.
+        For the whole solve: the switch-off start's check budget, the MILP rounds (with a start:
+        until (1 − ``SEARCH_SHARE``) of it) and the local search after them.
     max_iterations : int
         Maximum number of MILP solves (cut rounds).
     k_shortest, max_simple_paths : int
         Candidate paths with D_max (:func:`~topo_opt.algorithms.path_enumeration.demand_bound_paths`).
     callback : callable, optional
         Called with each history record (iteration, time_s, objective, lower_bound, gap); the
-        objective is the power of the best MILP design meeting the delay bounds (inf before one).
+        objective is the power of the best MILP design meeting the delay bounds (inf before one),
+        then of each design the local search finds.
 
     Returns
     -------
     SolveResult
         ``objective_name = "total_power_w"`` (W); ``lower_bound`` the best MILP dual bound (W);
         ``details`` with ``average_delay_s``, ``max_demand_delay_s``, ``links_off``,
-        ``nodes_off``, ``cuts``, power breakdown and model size.  ``ITERATION_LIMIT``/
+        ``nodes_off``, ``cuts``, power breakdown, model size and ``local_search`` (None when
+        it did not run, else the power it started from, its checks and improvements).  ``ITERATION_LIMIT``/
         ``TIME_LIMIT`` carry the last design, which may violate a bound
         (``details["delay_bound_met"]``).
 
@@ -276,8 +295,9 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
         run = KelleyRun(Status.INTERRUPTED, "interrupted (Ctrl-C) in the switch-off start: its best checked "
                         "design so far, no bound yet", 0, -math.inf, 0, 0)
     else:
-        run = run_kelley(solver, progress, bound=milp_bound, incumbent=incumbent, cut=cut,
-                         time_limit_s=time_limit_s, milp=True)
+        run = run_kelley(solver, progress, bound=milp_bound, incumbent=incumbent, cut=cut, milp=True,
+                         time_limit_s=time_limit_s if time_limit_s is None or mip_start is None
+                         else (1 - SEARCH_SHARE) * time_limit_s)
     status, message, bound, history = run.status, run.message, run.bound, progress.history
     if status is Status.INFEASIBLE:
         if paths is not None and not complete:
@@ -322,6 +342,30 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
             reported = "the MILP's last design missed T_max: its links with min-delay routing reported"
     if reported:
         message = f"{message}; {reported}"
+    searched = None
+    if mip_start is not None and met and status is not Status.INTERRUPTED and relative_gap(breakdown.total_w, bound) > gap:
+        check = DesignCheck(network, power, max_delay_s, max_utilization=max_utilization,
+                            include_fixed_delay=include_fixed_delay,
+                            deadline=math.inf if time_limit_s is None else start + time_limit_s)
+        searched, found = {"from_w": breakdown.total_w, "improvements": 0}, {}
+
+        def improved(on: np.ndarray, routed, drawn_w: float) -> None:
+            found.update(on=on, routing=routed)
+            searched["improvements"] += 1
+            progress.update(run.iterations, drawn_w, bound)
+
+        try:
+            improve_by_swaps(check, design.link_on, design.routing, breakdown.total_w, tries=PAIR_TRIES,
+                             pairs=True, offer=improved)
+        except KeyboardInterrupt:  # the best checked design so far, with the MILP's bound
+            status, message = Status.INTERRUPTED, "interrupted (Ctrl-C) in the local search after the MILP: its best checked design"
+        searched["checks"] = check.checks
+        if found:
+            design, breakdown, delay, worst, met = _evaluate(network, power, objective, found["routing"], found["on"],
+                                                             np.zeros(network.n_nodes, bool), max_delay_s,
+                                                             max_demand_delay_s)
+            message = (f"{message}; the local search after the MILP lowered the power from "
+                       f"{searched['from_w']:.6g} W to {breakdown.total_w:.6g} W")
     link_on, node_on = design.link_on, design.node_on
     value = breakdown.total_w
     candidate_bound = bound
@@ -351,6 +395,7 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
                  "port_power_w": float(breakdown.port_w.sum()),
                  "load_power_w": float(breakdown.load_w.sum()),
                  "milp_incumbent_w": point["power_w"], "candidate_bound_w": candidate_bound,
+                 "local_search": searched,
                  "candidates_complete": complete,
                  "n_candidate_paths": None if paths is None else paths.n_paths,
                  "cuts": n_cuts + run.cuts, "mip_gap_requested": gap, **model_size(model),
