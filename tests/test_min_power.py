@@ -444,3 +444,98 @@ def test_ctrl_c_before_the_first_checked_start_design_keeps_nothing(monkeypatch)
     with pytest.raises(KeyboardInterrupt) as caught:
         solve_min_power(net, profile, max_delay_s=t_max)
     assert getattr(caught.value, "partial", None) is None
+
+
+def _pairs():
+    """6 routers, 9 links (a seeded random network): from the design of links l0 l2 l4 l5 l7 l8
+    (720 W with IDLE) no single link off, nor one on and one off (of the 5 least costly), meets
+    T_max = 2 T*(all on) with less power, while one on and two off reaches the optimum, 5 links
+    (700 W)."""
+    ends = [("n0", "n1", 2), ("n0", "n2", 1), ("n0", "n4", 1), ("n0", "n5", 2), ("n1", "n3", 2),
+            ("n2", "n3", 2), ("n2", "n4", 2), ("n3", "n5", 2), ("n4", "n5", 1)]
+    return build_network(
+        name="pairs", nodes=[Node(f"n{i}") for i in range(6)],
+        links=[Link(f"l{i}", s, t, c * 1e9) for i, (s, t, c) in enumerate(ends)],
+        demands=[Demand("d0", "n4", "n2", 5.2e8), Demand("d1", "n5", "n1", 4.8e8),
+                 Demand("d2", "n4", "n1", 7.3e8), Demand("d3", "n0", "n1", 5.4e8)], packet_length_bits=8000.0)
+
+
+def test_one_on_two_off_reaches_the_enumerated_optimum_where_single_moves_stop():
+    from topo_opt.algorithms.power_start import PAIR_TRIES, DesignCheck, improve_by_swaps
+    from topo_opt.algorithms.support_routing import min_delay_on_support
+    from topo_opt.evaluators.power import NodePowerModel
+
+    net = _pairs()
+    t_max = 2 * min_delay_all_on(net)
+    optimum, _ = _enumerate(net, t_max)
+    check = DesignCheck(net, NodePowerModel.for_network(net, IDLE), t_max)
+    on = np.isin(np.arange(net.n_links), [0, 2, 4, 5, 7, 8])
+    routed = check.routing(on)
+    start_w = check.watts(on, routed)
+    assert start_w == 720.0 > optimum == 700.0
+    single = improve_by_swaps(check, on, routed, start_w, tries=PAIR_TRIES, pairs=False)
+    assert single[2] == start_w and (single[0] == on).all()  # stuck: no single move improves
+    offered = []
+    on_end, routed_end, end_w = improve_by_swaps(check, on, routed, start_w, tries=PAIR_TRIES, pairs=True,
+                                                 offer=lambda *found: offered.append(found))
+    assert end_w == pytest.approx(optimum) and on_end.sum() == 5
+    powers = [start_w] + [w for *_, w in offered]
+    assert all(b < a for a, b in zip(powers, powers[1:]))  # never worse, every step better
+    for links, routing, w in offered:  # every design offered meets T_max (certified, gap 1e-9)
+        assert w == check.watts(links, routing)
+        assert min_delay_on_support(net, np.where(links, net.link_capacity, 0.0), gap=1e-9).objective <= t_max
+
+
+def _cut_short(monkeypatch):
+    """A poor MIP start (every link on) and HiGHS stopped at a relative gap of 10 (1000 %)."""
+    from topo_opt.solve import min_power
+    from topo_opt.solve.highs import HighsSolver
+
+    real = HighsSolver.solve
+    monkeypatch.setattr(HighsSolver, "solve", lambda self, *a, **k: real(self, *a, **{**k, "mip_rel_gap": 10.0}))
+    monkeypatch.setattr(min_power, "switch_off_start", lambda network, *a, **k: (
+        np.ones(network.n_links, dtype=bool), np.ones(network.n_nodes, dtype=bool)))
+
+
+def test_the_search_after_a_cut_short_milp_reaches_the_enumerated_optimum(monkeypatch):
+    """One MILP round cut short leaves a 740-W design; the search after it ends at the
+    enumerated optimum (700 W), proven optimal by the MILP's bound, and passes the checker."""
+    net = _pairs()
+    t_max = 2 * min_delay_all_on(net)
+    _cut_short(monkeypatch)
+    result = solve_min_power(net, IDLE, max_delay_s=t_max, gap=1e-9, max_iterations=1)
+    searched = result.details["local_search"]
+    assert searched["from_w"] == result.details["milp_incumbent_w"] == 740.0
+    assert searched["improvements"] >= 1 and result.objective == pytest.approx(_enumerate(net, t_max)[0])
+    assert result.status.value == "optimal" and "the local search after the MILP lowered" in result.message
+    assert result.history[-1]["objective"] == result.objective
+    assert check_result(net, result, power=IDLE) == []
+
+
+def test_ctrl_c_in_the_search_keeps_its_best_checked_design_with_the_milp_bound(monkeypatch):
+    from topo_opt.algorithms.power_start import DesignCheck
+    from topo_opt.errors import SolveInterrupted
+    from topo_opt.solve import min_power
+
+    net = _pairs()
+    t_max = 2 * min_delay_all_on(net)
+    _cut_short(monkeypatch)
+    found, real_search, real_routing = [], min_power.improve_by_swaps, DesignCheck.routing
+
+    def search(check, *args, offer, **kwargs):
+        return real_search(check, *args, offer=lambda *a: (found.append(a[2]), offer(*a)), **kwargs)
+
+    def interrupted_after_an_improvement(self, on):
+        if found:
+            raise KeyboardInterrupt
+        return real_routing(self, on)
+
+    monkeypatch.setattr(min_power, "improve_by_swaps", search)
+    monkeypatch.setattr(DesignCheck, "routing", interrupted_after_an_improvement)
+    with pytest.raises(SolveInterrupted) as caught:
+        solve_min_power(net, IDLE, max_delay_s=t_max, gap=1e-9, max_iterations=1)
+    result = caught.value.partial
+    assert result.status.value == "interrupted" and "in the local search after the MILP" in result.message
+    assert result.objective == found[0] < result.details["local_search"]["from_w"] == 740.0
+    assert result.lower_bound == result.history[0]["lower_bound"] > 0 and result.details["delay_bound_met"]
+    assert check_result(net, result, power=IDLE) == []

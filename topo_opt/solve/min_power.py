@@ -352,7 +352,8 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
         def improved(on: np.ndarray, routed, drawn_w: float) -> None:
             found.update(on=on, routing=routed)
             searched["improvements"] += 1
-            progress.update(run.iterations, drawn_w, bound)
+            if progress.update(run.iterations, drawn_w, bound) is Status.OPTIMAL:
+                check.max_checks = check.checks  # the gap is met: no further check
 
         try:
             improve_by_swaps(check, design.link_on, design.routing, breakdown.total_w, tries=PAIR_TRIES,
@@ -366,6 +367,8 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
                                                              max_demand_delay_s)
             message = (f"{message}; the local search after the MILP lowered the power from "
                        f"{searched['from_w']:.6g} W to {breakdown.total_w:.6g} W")
+            if status is not Status.INTERRUPTED and relative_gap(breakdown.total_w, bound) <= gap:
+                status, message = Status.OPTIMAL, f"{progress.message(Status.OPTIMAL)} after {message}"
     link_on, node_on = design.link_on, design.node_on
     value = breakdown.total_w
     candidate_bound = bound
