@@ -539,3 +539,15 @@ def test_ctrl_c_in_the_search_keeps_its_best_checked_design_with_the_milp_bound(
     assert result.objective == found[0] < result.details["local_search"]["from_w"] == 740.0
     assert result.lower_bound == result.history[0]["lower_bound"] > 0 and result.details["delay_bound_met"]
     assert check_result(net, result, power=IDLE) == []
+
+
+def test_a_start_past_its_deadline_checks_every_link_on_and_stops():
+    from topo_opt.algorithms import power_start
+    from topo_opt.evaluators.power import NodePowerModel
+
+    net = _pairs()
+    power = NodePowerModel.for_network(net, IDLE)
+    t_max = 2 * min_delay_all_on(net)
+    link_on, _ = power_start.switch_off_start(net, power, t_max, deadline=0.0)  # perf_counter 0: passed
+    assert link_on.all()
+    assert not power_start.switch_off_start(net, power, t_max)[0].all()  # without it links go off

@@ -111,7 +111,7 @@ class DesignCheck:
 
 def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float, *,
                      max_utilization: float = 1.0, include_fixed_delay: bool = True,
-                     time_limit_s: float | None = None,
+                     time_limit_s: float | None = None, deadline: float = math.inf,
                      offer: Callable[[np.ndarray, Routing], None] | None = None
                      ) -> tuple[np.ndarray, np.ndarray] | None:
     """(link_on, node_on) booleans of the greedy design, or None when even every link on
@@ -119,13 +119,15 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
     is improved by swaps (:func:`improve_by_swaps`, one link off at a time) and returned.  The
     checks run without time limits, at most
     :func:`~topo_opt.algorithms.modular_descent.check_budget` of them per order and for the swaps, for the solve's
-    ``time_limit_s``: the start depends on the limit, never on the machine's load.
+    ``time_limit_s``, and none starts after ``deadline`` (a ``time.perf_counter()`` value;
+    the check of every link on always runs): before it, the start depends on the limit, not on
+    the machine's load.
 
     ``offer(link_on, routing)`` is called with each design the greedy adopts that draws less
     power than those offered before (every link on first), with the routing whose check met
     T_max, so that Ctrl-C in the middle of the greedy leaves the caller its best checked design."""
     check = DesignCheck(network, power, max_delay_s, max_utilization=max_utilization,
-                        include_fixed_delay=include_fixed_delay)
+                        include_fixed_delay=include_fixed_delay, deadline=deadline)
     capacity, port, watts = check.capacity, check.port_w, check.watts
     everything = np.ones(network.n_links, dtype=bool)
     routing = check.routing(everything)
@@ -147,6 +149,8 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
         adopt(on, routed, current)
         kept = ~(port > 0)
         for _ in range(budget):
+            if check.exhausted:
+                break
             cost = np.full(network.n_links, np.inf)
             candidates = np.flatnonzero(on & ~kept)
             cost[candidates] = removal_cost(network, np.where(on, capacity, 0.0),
