@@ -181,7 +181,7 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
     current, on, routed = best
     check.checks, check.max_checks = 0, budget
     on, *_ = improve_by_swaps(check, on, routed, current, tries=SWAP_TRIES, pairs=False,
-                              offer=lambda on, routed, drawn: adopt(on, routed, drawn))
+                              offer=adopt)
     return powered_elements(network, np.zeros(network.n_arcs), trim_dead_ends(network, on))
 
 

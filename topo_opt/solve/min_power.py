@@ -351,7 +351,8 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     if reported:
         message = f"{message}; {reported}"
     searched = None
-    if mip_start is not None and met and status is not Status.INTERRUPTED and relative_gap(breakdown.total_w, bound) > gap:
+    if mip_start is not None and met and status is not Status.INTERRUPTED \
+            and relative_gap(breakdown.total_w, bound) > gap:
         check = DesignCheck(network, power, max_delay_s, max_utilization=max_utilization,
                             include_fixed_delay=include_fixed_delay,
                             deadline=math.inf if time_limit_s is None else start + time_limit_s)
@@ -367,7 +368,8 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
             improve_by_swaps(check, design.link_on, design.routing, breakdown.total_w, tries=PAIR_TRIES,
                              pairs=True, offer=improved)
         except KeyboardInterrupt:  # the best checked design so far, with the MILP's bound
-            status, message = Status.INTERRUPTED, "interrupted (Ctrl-C) in the local search after the MILP: its best checked design"
+            status = Status.INTERRUPTED
+            message = "interrupted (Ctrl-C) in the local search after the MILP: its best checked design"
         searched["checks"] = check.checks
         if found:
             design, breakdown, delay, worst, met = _evaluate(network, power, objective, found["routing"], found["on"],
