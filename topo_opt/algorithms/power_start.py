@@ -62,7 +62,9 @@ class DesignCheck:
     ``CHECK_GAP``) has T ≤ T_max on the installed capacities C; the routing's own rejections
     come first and are cheap (a demand without a path; a cut the demands saturate, from the
     feasibility LP).  Counts its checks and stops at ``max_checks`` or ``deadline`` (a
-    ``time.perf_counter()`` value): past either, :attr:`exhausted` is true.
+    ``time.perf_counter()`` value): past either, :attr:`exhausted` is true; a check still running
+    at the deadline fails unless the routing it has so far meets T_max (a feasibility LP cut there
+    took 40 s past a 120-s limit on zoo:Uninett2011).
     """
 
     def __init__(self, network: Network, power: NodePowerModel, max_delay_s: float, *,
@@ -83,8 +85,10 @@ class DesignCheck:
         """The min-delay routing of the links ``on`` when it meets T_max, else None."""
         self.checks += 1
         network = self.network
+        remaining = None if math.isinf(self.deadline) else max(self.deadline - time.perf_counter(), 0.0)
         try:
             routed = min_delay_on_support(network, np.where(on, self.capacity, 0.0), gap=CHECK_GAP,
+                                          time_limit_s=remaining,
                                           include_fixed_delay=self.include_fixed_delay).design.routing
         except TopoOptError:  # disconnected, saturated, or feasibility undecided
             return None
@@ -130,12 +134,13 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
     power than those offered before (every link on first), with the routing whose check met
     T_max, so that Ctrl-C in the middle of the greedy leaves the caller its best checked design."""
     check = DesignCheck(network, power, max_delay_s, max_utilization=max_utilization,
-                        include_fixed_delay=include_fixed_delay, deadline=deadline)
+                        include_fixed_delay=include_fixed_delay)
     capacity, port, watts = check.capacity, check.port_w, check.watts
     everything = np.ones(network.n_links, dtype=bool)
-    routing = check.routing(everything)
+    routing = check.routing(everything)  # to its gap whatever the deadline: None means T_max is infeasible
     if routing is None:
         return None
+    check.deadline = deadline
     budget = check_budget(network.n_links, time_limit_s)
     offered = [math.inf]
 
