@@ -63,8 +63,8 @@ class DesignCheck:
     come first and are cheap (a demand without a path; a cut the demands saturate, from the
     feasibility LP).  Counts its checks and stops at ``max_checks`` or ``deadline`` (a
     ``time.perf_counter()`` value): past either, :attr:`exhausted` is true; a check still running
-    at the deadline fails unless the routing it has so far meets T_max (a feasibility LP cut there
-    took 40 s past a 120-s limit on zoo:Uninett2011).
+    at the deadline fails unless the routing it has so far meets T_max (without, three checks of
+    the search ran 41 s past a 120-s limit on zoo:Uninett2011).
     """
 
     def __init__(self, network: Network, power: NodePowerModel, max_delay_s: float, *,
