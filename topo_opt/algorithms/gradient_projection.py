@@ -97,9 +97,9 @@ SPARSE_COST_PER_CALL = 24_000
 # 6–9e8 entries of dense products (0.17–0.34 ns each, measured in the same processes).  While
 # scipy is not loaded, a B of up to DENSE_WITHOUT_SCIPY_MAX_ENTRIES entries stays dense although
 # the rule above would make it sparse, until the extra cost of those dense products
-# (``_NewtonSolver.dense_rent``) reaches the import's: rent until the rent paid equals the price,
-# then buy (the ski-rental rule: at most twice the cost of the better choice in hindsight).
-# germany50 (50 nodes, B up to 1,002 × 176) pays ~5e7 over its solve and never imports scipy;
+# (``_NewtonSolver.dense_rent``) reaches the import's: rent until the rent paid reaches the price,
+# then buy (the ski-rental rule; the choice is made again whenever B is rebuilt, at least once
+# per column generation).  germany50 (50 nodes, B up to 1,002 × 176) pays 3–5e7 and never imports scipy;
 # large networks load scipy for their shortest paths first, so this never applies to them.
 # The cap: above 460,800 entries OpenBLAS (0.3.31, numpy 2.4's) runs a matrix–vector product on
 # all cores, which cost 15–17 ns per entry of CPU instead of 0.26 on the loaded 2-core machine
