@@ -126,3 +126,19 @@ def test_detour_bound_on_nobel_us_lies_below_a_checked_design():
     assert 3.5e6 < bound < levels.cost[picked].sum()
     assert bound > 2 * flow_cost_bound(network, levels, network.total_packet_rate * (
         t_max - min_fixed_delay_s(network)))
+
+
+def test_a_deadline_leaves_arcs_out_and_only_weakens_the_bound():
+    """Past its deadline the bound takes no arc (0); the arcs it takes come in decreasing order of
+    the demand on their shortest paths, so the full bound is at least any cut-short one."""
+    import time
+
+    network = read_instance("instances/nobel-us.json")
+    t_max = installed_delay_s(network)
+    price = capacity_levels(network, 2 * network.total_demand, keep_installed=False).unit_price(network.n_links)
+    assert detour_bound(network, price, t_max, deadline=time.perf_counter() - 1.0) == 0.0
+    w = DelayObjective.for_network(network).arc_linear_cost
+    _, items = _detour_items(network, w)
+    demand = [rate.sum() for _, rate, _ in items]
+    assert demand == sorted(demand, reverse=True) and len(items) > 10
+    assert detour_bound(network, price, t_max, evaluations=16) <= detour_bound(network, price, t_max)

@@ -40,6 +40,7 @@ continuous knapsack, G. B. Dantzig, *Discrete-variable extremum problems*, Oper.
 from __future__ import annotations
 
 import heapq
+import time
 
 import numpy as np
 
@@ -57,28 +58,33 @@ EVALUATIONS = 64
 DISTANCE_RTOL = 1e-9
 
 
-def _detour_items(network: Network, weight: np.ndarray) -> tuple[np.ndarray, list[tuple[int, np.ndarray, np.ndarray]]]:
-    """The least detour-free fixed-delay packets Σ_k r_k dist_k, and per arc a lying on every
-    shortest path of some demand: (a, rates r_k, detours Δ_ka) of those demands, Δ increasing."""
+def _detour_items(network: Network, weight: np.ndarray,
+                  deadline: float | None = None) -> tuple[float, list[tuple[int, np.ndarray, np.ndarray]]]:
+    """The least fixed-delay packets Σ_k r_k dist_k, and per arc a on a shortest path of some
+    demand: (a, rates r_k, detours Δ_ka) of those demands, Δ increasing (0 where another shortest
+    path avoids a).  Arcs in decreasing order of that demand; by ``deadline`` (a
+    ``time.perf_counter()`` value) the arcs not reached are left out (their least load 0: a
+    weaker bound, still valid)."""
     graph = ArcGraph.from_network(network)
     between = shortest_path_forest(graph, weight, np.arange(network.n_nodes)).distance
     source, target, rate = network.demand_source, network.demand_target, network.demand_rate
     distance = between[source, target]
     tolerance = DISTANCE_RTOL * distance
     origins = np.unique(source)
+    arcs = np.flatnonzero(np.isfinite(weight))
+    crossing = [np.flatnonzero((between[source, network.arc_tail[a]] + weight[a] + between[network.arc_head[a], target]
+                                <= distance + tolerance) & (rate > 0)) for a in arcs.tolist()]
     items = []
-    for a in np.flatnonzero(np.isfinite(weight)).tolist():
-        through = between[source, network.arc_tail[a]] + weight[a] + between[network.arc_head[a], target]
-        crossing = np.flatnonzero((through <= distance + tolerance) & (rate > 0))
-        if crossing.size == 0:
-            continue
+    for position in np.argsort([-rate[k].sum() for k in crossing], kind="stable").tolist():
+        a, k = int(arcs[position]), crossing[position]
+        if k.size == 0 or (deadline is not None and time.perf_counter() > deadline):
+            break
         without = weight.copy()
         without[a] = np.inf
         forest = shortest_path_forest(graph, without, origins)
-        detour = forest.distance[forest.rows(source[crossing]), target[crossing]] - distance[crossing]
-        detour = np.maximum(detour - tolerance[crossing], 0.0)
+        detour = np.maximum(forest.distance[forest.rows(source[k]), target[k]] - distance[k] - tolerance[k], 0.0)
         order = np.argsort(detour, kind="stable")
-        items.append((a, rate[crossing][order], detour[order]))
+        items.append((a, rate[k][order], detour[order]))
     return float(rate @ distance), items
 
 
@@ -96,7 +102,8 @@ def least_arc_loads(network: Network, items: list, detour: float) -> np.ndarray:
 
 
 def detour_bound(network: Network, unit_price: np.ndarray, max_delay_s: float,
-                 include_fixed_delay: bool = True, evaluations: int = EVALUATIONS) -> float:
+                 include_fixed_delay: bool = True, evaluations: int = EVALUATIONS,
+                 deadline: float | None = None) -> float:
     """The bound of the module docstring (cost unit): min_j SR(L(e_{j+1}), N_max − e_j) over a
     grid refined where the minimum lies (``evaluations`` values of SR, at least ``FIRST_STEPS``).
 
@@ -107,6 +114,9 @@ def detour_bound(network: Network, unit_price: np.ndarray, max_delay_s: float,
         cannot get capacity (its arcs are not routed on).
     max_delay_s : float
         T_max (s).
+    deadline : float, optional
+        A ``time.perf_counter()`` value: the least loads of the arcs not reached by then are 0,
+        and the grid is not refined past it (the bound is weaker, never invalid).
 
     Returns 0 when it proves nothing: no arc on every shortest path of a demand, or no packets
     left above the propagation floor (that infeasibility is the caller's to report).
@@ -114,7 +124,7 @@ def detour_bound(network: Network, unit_price: np.ndarray, max_delay_s: float,
     unit_price = np.asarray(unit_price, float)
     weight = DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay).arc_linear_cost.copy()
     weight[~np.isfinite(unit_price[network.arc_link])] = np.inf
-    floor, items = _detour_items(network, weight)
+    floor, items = _detour_items(network, weight, deadline)
     budget = network.total_packet_rate * max_delay_s - floor
     if not (budget > 0 and np.isfinite(budget)) or not items:
         return 0.0
@@ -130,6 +140,8 @@ def detour_bound(network: Network, unit_price: np.ndarray, max_delay_s: float,
     pieces = [(bound_on(low, high), low, high) for low, high in zip(grid[:-1], grid[1:])]
     heapq.heapify(pieces)
     for _ in range(evaluations - FIRST_STEPS):  # halve the piece that sets the bound
+        if deadline is not None and time.perf_counter() > deadline:
+            break
         _, low, high = heapq.heappop(pieces)
         middle = (low + high) / 2
         heapq.heappush(pieces, (bound_on(low, middle), low, middle))

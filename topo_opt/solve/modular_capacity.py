@@ -43,11 +43,12 @@ The time limit is one deadline, ``time_limit_s`` after the call, passed down to 
 The continuous design and the starting design (its checks after the first design that meets
 T_max, greedy module addition and removal, the knapsack rounds, each check a min-delay routing
 cut at the deadline) stop at (1 − ``FLOW_BOUND_SHARE``) of the limit; the flow-cost LP gets the
-time left, at least ``FLOW_BOUND_SHARE`` of the limit and ``FLOW_BOUND_MIN_S``; the
+time left, at least ``FLOW_BOUND_SHARE`` of the limit and ``FLOW_BOUND_MIN_S``, and the detour
+bound (:mod:`topo_opt.algorithms.detour_bound`) as much again at most; the
 neighbourhood search's windows, checks and repairs stop at the end of its share, the MILP
 rounds at the limit.  A phase cut by the deadline keeps its best design so far.  What may run
 past the limit: the model build, the checks up to the first starting design that meets T_max
-(there is always a design to report), the flow-cost LP's floor, HiGHS's own overrun of its
+(there is always a design to report), the flow-cost LP's and the detour bound's floors, HiGHS's own overrun of its
 time limit (≤ 1 s on 50-node networks), and the check of the last MILP round's design when it
 is cheaper than the incumbent (the answer is certified).  Ctrl-C in the starting design or the search
 ends the solve with the best design so far (status ``interrupted``).
@@ -508,8 +509,9 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
             prior["flow_cost_bound"] = flow_bound = flow_bound if math.isfinite(flow_bound) else -math.inf
     if sense == "min-cost" and not keep_installed and "interrupted" not in start:
         with _keeping(kept, start, "detour bound"):
-            prior["detour_bound"] = detour_bound(network, levels.unit_price(network.n_links), max_delay_s,
-                                                 include_fixed_delay)
+            prior["detour_bound"] = detour_bound(
+                network, levels.unit_price(network.n_links), max_delay_s, include_fixed_delay,
+                deadline=time.perf_counter() + max(FLOW_BOUND_SHARE * time_limit_s, FLOW_BOUND_MIN_S))
             flow_bound = max(flow_bound, prior["detour_bound"])
     loop_limit_s = time_limit_s * (1 - FULL_BOUND_SHARE) if thinned and not bound_priced else time_limit_s
     state = {"best_value": best_value, "best": best, "outcome": None}
