@@ -9,7 +9,11 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from topo_opt.algorithms.capacity_flow_assignment import min_fixed_delay_s
-from topo_opt.algorithms.detour_bound import _detour_items, detour_bound, least_arc_loads
+from topo_opt.algorithms.detour_bound import (
+    _detour_items,
+    detour_bound,
+    least_arc_loads,
+)
 from topo_opt.algorithms.min_cost_routing import flow_cost_bound
 from topo_opt.algorithms.support_routing import min_delay_on_support
 from topo_opt.errors import InfeasibleError

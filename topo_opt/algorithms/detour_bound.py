@@ -40,6 +40,7 @@ continuous knapsack, G. B. Dantzig, *Discrete-variable extremum problems*, Oper.
 from __future__ import annotations
 
 import heapq
+import itertools
 import time
 
 import numpy as np
@@ -137,7 +138,7 @@ def detour_bound(network: Network, unit_price: np.ndarray, max_delay_s: float,
         return min_cost_for_packets(loads, price, budget - low).dual_bound
 
     grid = budget * np.arange(FIRST_STEPS + 1) / FIRST_STEPS
-    pieces = [(bound_on(low, high), low, high) for low, high in zip(grid[:-1], grid[1:])]
+    pieces = [(bound_on(low, high), low, high) for low, high in itertools.pairwise(grid.tolist())]
     heapq.heapify(pieces)
     for _ in range(evaluations - FIRST_STEPS):  # halve the piece that sets the bound
         if deadline is not None and time.perf_counter() > deadline:
