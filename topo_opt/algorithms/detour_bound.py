@@ -119,8 +119,9 @@ def detour_bound(network: Network, unit_price: np.ndarray, max_delay_s: float,
         A ``time.perf_counter()`` value: the least loads of the arcs not reached by then are 0,
         and the grid is not refined past it (the bound is weaker, never invalid).
 
-    Returns 0 when it proves nothing: no arc on every shortest path of a demand, or no packets
-    left above the propagation floor (that infeasibility is the caller's to report).
+    Returns 0 when it proves nothing: every arc can be relieved of all its flow within the
+    budget, or no packets are left above the propagation floor (that infeasibility is the
+    caller's to report).
     """
     unit_price = np.asarray(unit_price, float)
     weight = DelayObjective.for_network(network, include_fixed_delay=include_fixed_delay).arc_linear_cost.copy()
