@@ -150,7 +150,7 @@ def worker(path: str, problem: str, time_limit_s: float) -> dict:
     details = result.details or {}
     record.update({k: details.get(k) for k in ("levels", "lp_columns", "lp_rows", "cut_sets", "starting_design",
                                                "installed_cost", "max_delay_s", "average_delay_s",
-                                               "listed_levels_bound")})
+                                               "listed_levels_bound", "flow_cost_bound", "detour_bound")})
     if problem == "min-power":
         from topo_opt.solve.cards import node_power_profiles
         from topo_opt.solve.dispatch import card_delay_bound_s

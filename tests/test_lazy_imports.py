@@ -10,8 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import benchmark_path
+
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("numpy", "scipy", "scipy.optimize", "pyomo", "matplotlib", "plotly", "dask", "pandas", "networkx")
+# what a small solve does without: numba and, each ~10-20 ms, numpy.ma (np.unique imports it since
+# numpy 2.3) and importlib.metadata (the version is a constant in topo_opt/__init__.py)
+SOLVE_WATCHED = (*HEAVY, "numba", "numpy.ma", "importlib.metadata")
 
 
 def loaded_after(code: str, watched: tuple[str, ...] = HEAVY) -> list[str]:
@@ -44,7 +49,45 @@ def test_min_delay_solve_of_a_small_network_loads_numpy_only(instance, tmp_path)
     code = (f"from topo_opt.cli.main import cli\ncli(['solve', {instance!r}, '--quiet', '--out', "
             f"{str(tmp_path / 'out.json')!r}], standalone_mode=False)\n"
             "import json\nassert json.load(open(" + repr(str(tmp_path / 'out.json')) + "))")
-    assert loaded_after(code, (*HEAVY, "numba")) == ["numpy"]
+    assert loaded_after(code, SOLVE_WATCHED) == ["numpy"]
+
+
+@pytest.fixture
+def germany50(tmp_path):
+    """SNDlib germany50 (50 nodes, 88 links, 662 demands) as a native JSON file, capacities sized
+    as the benchmarks size them (``benchmarks/topologies.py``): gradient projection's path–arc
+    matrix B is sparse by its cost rule there (skips, or fails in CI, without the collections)."""
+    from topo_opt.algorithms.baselines import min_hop_sized
+    from topo_opt.io.native_json import dumps_json
+    from topo_opt.io.sndlib import read_sndlib
+    from topo_opt.model.synthesis import with_lengths_from_coordinates
+
+    network = min_hop_sized(with_lengths_from_coordinates(read_sndlib(benchmark_path("sndlib", "germany50.txt"))))
+    path = tmp_path / "germany50.json"
+    path.write_text(dumps_json(network))
+    return path
+
+
+@pytest.mark.parametrize("setting", ["", "SCIPY_IMPORT_COST = 0", "DENSE_WITHOUT_SCIPY_MAX_ENTRIES = 0"])
+def test_a_50_node_solve_loads_no_scipy_until_dense_products_cost_more_than_its_import(germany50, tmp_path,
+                                                                                      setting):
+    """B stays dense without scipy while the extra cost of its dense products is below the import's
+    (``SCIPY_IMPORT_COST``) and B is at most ``DENSE_WITHOUT_SCIPY_MAX_ENTRIES`` entries; without
+    either allowance germany50's B is sparse, so the same solve imports scipy.  Both answers are
+    certified and agree with the in-process solve (scipy loaded: sparse B) within their gaps."""
+    from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
+    from topo_opt.io.native_json import read_json
+
+    out = tmp_path / "out.json"
+    code = (f"import topo_opt.algorithms.gradient_projection as gp\ngp.{setting}\n" if setting else "") + (
+        f"from topo_opt.cli.main import cli\ncli(['solve', {str(germany50)!r}, '--quiet', '--gap', '1e-6', "
+        f"'--out', {str(out)!r}], standalone_mode=False)")
+    loaded = loaded_after(code, SOLVE_WATCHED)
+    assert loaded == ["numpy"] if not setting else "scipy" in loaded
+    doc = json.loads(out.read_text())
+    reference = solve_min_delay_gp(read_json(germany50), gap=1e-6)
+    assert doc["status"] == "optimal" and doc["method"] == "gradient-projection" and doc["gap"] <= 1e-6
+    assert doc["lower_bound"] <= reference.objective and reference.lower_bound <= doc["objective"]
 
 
 def test_evaluating_a_solution_file_loads_no_scipy(tmp_path):

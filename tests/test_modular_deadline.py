@@ -192,3 +192,22 @@ def test_a_milp_interrupted_without_incumbent_keeps_the_start_and_the_milp_bound
     assert 0 < bounds[0] <= result.lower_bound == max(bounds[0], result.details["flow_cost_bound"])
     assert result.lower_bound <= result.objective
     assert check_result(network, result) == [] and _meets_t_max(network, result)
+
+
+def test_ctrl_c_in_the_detour_bound_keeps_the_starting_design_and_the_flow_cost_bound(monkeypatch):
+    """Ctrl-C in the detour bound (after the flow-cost LP): the start is the answer, status
+    interrupted with the phase named, the flow-cost bound kept, and it passes the checker."""
+    from topo_opt.errors import SolveInterrupted
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(mc, "detour_bound", interrupted)
+    network = read_instance("instances/nobel-us.json")
+    with pytest.raises(SolveInterrupted) as stop:
+        solve_modular_capacity(network, keep_installed=False, time_limit_s=60.0)
+    result = stop.value.partial
+    start = result.details["starting_design"]
+    assert result.status is Status.INTERRUPTED and start["interrupted"] == "detour bound"
+    assert result.objective == start["knapsack_cost"] and "detour bound" in result.message
+    assert result.details["detour_bound"] == -math.inf and result.details["flow_cost_bound"] > 0
+    assert check_result(network, result) == [] and _meets_t_max(network, result)

@@ -12,13 +12,4 @@ Layers (dependencies point downwards only):
 """
 
 
-def __getattr__(name: str) -> str:
-    """``__version__`` on first use: importlib.metadata costs ~40 ms, paid only by ``--version``."""
-    if name != "__version__":
-        raise AttributeError(f"module 'topo_opt' has no attribute {name!r}")
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("topo-opt")
-    except PackageNotFoundError:  # running from a source tree without installation
-        return "0.0.0+src"
+__version__ = "0.1.0"  # the one place of the version: pyproject.toml reads it (tool.setuptools.dynamic)

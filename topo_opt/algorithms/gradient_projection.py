@@ -60,6 +60,7 @@ IEEE Trans. Automatic Control 28 (1983) 1090–1096.
 from __future__ import annotations
 
 import math
+import sys
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -92,29 +93,50 @@ INITIAL_REGULARISATION = 1e-2
 # 250,000 entries) took ~45 % more conjugate-gradient time on planar80.
 SPARSE_COST_PER_NONZERO = 12
 SPARSE_COST_PER_CALL = 24_000
+# Importing scipy.sparse costs ~0.11–0.2 s of CPU once per process (scipy 1.17), as much as
+# 6–9e8 entries of dense products (0.17–0.34 ns each, measured in the same processes).  While
+# scipy is not loaded, a B of up to DENSE_WITHOUT_SCIPY_MAX_ENTRIES entries stays dense although
+# the rule above would make it sparse, until the extra cost of those dense products
+# (``_NewtonSolver.dense_rent``) reaches the import's: rent until the rent paid reaches the price,
+# then buy (the ski-rental rule; the choice is made again whenever B is rebuilt, at least once
+# per column generation).  germany50 (50 nodes, B up to 1,002 × 176) pays 3–5e7 and never imports scipy;
+# large networks load scipy for their shortest paths first, so this never applies to them.
+# The cap: above 460,800 entries OpenBLAS (0.3.31, numpy 2.4's) runs a matrix–vector product on
+# all cores, which cost 15–17 ns per entry of CPU instead of 0.26 on the loaded 2-core machine
+# of benchmarks/BENCHMARKS.md (*Start-up of a 50-node solve*).
+SCIPY_IMPORT_COST = 600_000_000   # in entries of dense products
+DENSE_WITHOUT_SCIPY_MAX_ENTRIES = 400_000
+FULL_B_PRODUCTS_PER_STEP = 4      # B g, |B| T'', B[free], Bᵀ step: the products of a step outside CG
 
 
-def _dense_is_cheaper(n_rows: int, n_cols: int, nnz: int) -> bool:
-    """Whether products with a matrix of ``nnz`` stored entries are cheaper dense (``SPARSE_COST_*``)."""
-    return n_rows * n_cols <= SPARSE_COST_PER_NONZERO * nnz + SPARSE_COST_PER_CALL
+def _dense_excess(n_rows: int, n_cols: int, nnz: int) -> int:
+    """Extra cost of a product with a matrix of ``nnz`` stored entries done dense rather than
+    sparse, in entries of dense products (``SPARSE_COST_*``; ≤ 0 when dense is cheaper)."""
+    return n_rows * n_cols - (SPARSE_COST_PER_NONZERO * nnz + SPARSE_COST_PER_CALL)
 
 
-def _reduced_incidence(paths: Routing, basic: np.ndarray, n_arcs: int) -> np.ndarray | sp.csr_matrix:
+def _reduced_incidence(paths: Routing, basic: np.ndarray, n_arcs: int,
+                       dense_rent: int) -> tuple[np.ndarray | sp.csr_matrix, int]:
     """B = M − M[b_k(p)] (paths × arcs) of ``paths`` grouped by demand, ``basic[k]`` the basic
-    path of demand ``k``: a dense array when its products are cheaper so (up to the
-    ``M``-entries of both terms, ``SPARSE_COST_*``), else
-    a scipy CSR matrix.  scipy.sparse is imported only then: it costs more start-up than a
-    whole solve of a small network."""
+    path of demand ``k``, and the extra cost of each of its products (0 when sparse).
+
+    A dense array when its products are cheaper so (up to the ``M``-entries of both terms,
+    ``SPARSE_COST_*``) or when scipy is not loaded, B has at most
+    ``DENSE_WITHOUT_SCIPY_MAX_ENTRIES`` entries and the ``dense_rent`` paid so far is below
+    ``SCIPY_IMPORT_COST``; else a scipy CSR matrix.  scipy.sparse is imported only then: it
+    costs more start-up than a whole solve of a network of up to ~50 nodes."""
     basic_of = basic[paths.demand]
     lengths = np.diff(paths.indptr)
-    if _dense_is_cheaper(paths.n_paths, n_arcs, int(lengths.sum() + lengths[basic_of].sum())):
+    excess = _dense_excess(paths.n_paths, n_arcs, int(lengths.sum() + lengths[basic_of].sum()))
+    if excess <= 0 or ("scipy.sparse" not in sys.modules and dense_rent < SCIPY_IMPORT_COST
+                       and paths.n_paths * n_arcs <= DENSE_WITHOUT_SCIPY_MAX_ENTRIES):
         m = np.zeros((paths.n_paths, n_arcs))
         m[np.repeat(np.arange(paths.n_paths), lengths), paths.arcs] = 1.0
-        return m - m[basic_of]
+        return m - m[basic_of], max(excess, 0)
     m = paths.incidence(n_arcs)
     b = (m - m[basic_of]).tocsr()
     b.eliminate_zeros()
-    return b
+    return b, 0
 
 
 class _NewtonSolver:
@@ -126,6 +148,7 @@ class _NewtonSolver:
         self.cg_iterations = 0
         self._last_beta = 1.0  # line-search step of the last Newton step
         self._paths: Routing | None = None
+        self.dense_rent = 0  # extra cost of the dense products done while scipy was not loaded
 
     def _prepare(self, paths: Routing, flow: np.ndarray) -> None:
         """For a new path set: basic paths b_k (most flow) and B = M − M[b_k(p)].
@@ -137,7 +160,8 @@ class _NewtonSolver:
         n_demands = self.objective.network.n_demands
         self.demand_ptr = paths.demand_ptr(n_demands)
         _, self.basic = segment_min(paths, -flow, self.demand_ptr)
-        self._b = _reduced_incidence(paths, self.basic, self.objective.network.n_arcs)
+        self._b, self._excess = _reduced_incidence(paths, self.basic, self.objective.network.n_arcs,
+                                                   self.dense_rent)
         self._abs_b = abs(self._b)
         self.nonbasic = np.ones(paths.n_paths, dtype=bool)
         self.nonbasic[self.basic] = False
@@ -153,6 +177,7 @@ class _NewtonSolver:
         if np.any((load > 0) & (load >= objective.queue_capacity)):
             return flow, arc_flow, 0.0  # at capacity by rounding: no curvature to trust, no step
         self._prepare(paths, flow)
+        self.dense_rent += FULL_B_PRODUCTS_PER_STEP * self._excess
         gradient = objective.arc_gradient(arc_flow)
         curvature = objective.queue_second_derivative(arc_flow)[network.arc_queue]
         reduced = self._b @ gradient  # d_p − d_{b_k}
@@ -199,9 +224,11 @@ class _NewtonSolver:
 
         Preconditioned conjugate gradients from ``guess`` with the preconditioner (1 + λ) D;
         stops when ‖residual‖ ≤ ``forcing`` ‖rhs‖ (inexact Newton) or after MAX_CG_ITERATIONS.
-        ``b`` is multiplied as a dense array when that is cheaper (``SPARSE_COST_*``).
+        ``b`` is multiplied as a dense array when that is cheaper (``SPARSE_COST_*``); a dense
+        ``b`` kept without scipy adds B's extra cost per product to ``dense_rent`` (B's, taken
+        for its rows of free paths: larger, as the basic rows are empty).
         """
-        if not isinstance(b, np.ndarray) and _dense_is_cheaper(*b.shape, b.nnz):
+        if not isinstance(b, np.ndarray) and _dense_excess(*b.shape, b.nnz) <= 0:
             b = b.toarray()
         # Bᵀ as a view (CSC when sparse), not converted per solve: the conversion was 6 % of
         # planar1000; below ~1M stored entries a product through the view is up to ~25 % slower,
@@ -224,6 +251,7 @@ class _NewtonSolver:
             solution += alpha * search
             residual -= alpha * product
             self.cg_iterations += 1
+            self.dense_rent += 2 * self._excess
             if float(residual @ residual) <= tolerance:
                 break
             z = inverse * residual

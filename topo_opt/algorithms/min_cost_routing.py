@@ -110,10 +110,7 @@ def flow_cost_bound(network: Network, levels: CapacityLevels, max_queue_packets:
     (``min_cost_capacity`` with ``free``).  Valid whatever the levels listed; weak where
     capacity is far above the flow.  -inf when the LP does not solve within ``time_limit_s``.
     """
-    unit = np.full(network.n_links, np.inf)
-    for position, l in enumerate(np.unique(levels.link).tolist()):
-        prices = [module.cost / module.capacity for module in levels.modules[position] if module.capacity > 0]
-        unit[l] = min(prices, default=np.inf)
+    unit = levels.unit_price(network.n_links)
     priced = np.flatnonzero(np.isfinite(unit))
     factor = max(1.0 + 1.0 / max_queue_packets, 1.0 / max_utilization)
     try:

@@ -81,7 +81,7 @@ class _Group(click.Group):
 
 
 def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    """``--version``, reading the version only when asked (importlib.metadata costs ~40 ms)."""
+    """``--version``."""
     if value and not ctx.resilient_parsing:
         from topo_opt import __version__
 

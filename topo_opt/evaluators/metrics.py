@@ -98,7 +98,8 @@ class DesignMetrics:
     @property
     def saturated_links(self) -> tuple[str, ...]:
         """Ids of the links with a saturated queue, in link order."""
-        links = np.unique(self.network.queue_link[self.queues.saturated])
+        # in order, each once; np.unique would import numpy.ma (~10 ms of a small solve's start-up)
+        links = np.flatnonzero(np.bincount(self.network.queue_link[self.queues.saturated]))
         return tuple(self.network.links[i].id for i in links)
 
     @property

@@ -79,6 +79,15 @@ class CapacityLevels:
         return np.asarray([mine[np.argmax(self.capacity[mine])] for mine in
                            (np.flatnonzero(self.link == l) for l in np.unique(self.link).tolist())])
 
+    def unit_price(self, n_links: int) -> np.ndarray:
+        """κ_l per network link: the least cost per rate unit of its modules (``inf`` for a link
+        without levels or modules).  Every combination adding capacity A costs ≥ κ_l A."""
+        price = np.full(n_links, np.inf)
+        for position, l in enumerate(np.unique(self.link).tolist()):
+            price[l] = min((module.cost / module.capacity for module in self.modules[position]
+                            if module.capacity > 0), default=np.inf)
+        return price
+
     def link_capacity(self, picked: np.ndarray, n_links: int) -> np.ndarray:
         """Capacity of every link (0 without a picked level) when the levels ``picked`` are built."""
         capacity = np.zeros(n_links)

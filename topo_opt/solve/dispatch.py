@@ -90,7 +90,7 @@ def auto_min_delay_method(network: Network) -> str:
     """``path-equilibration`` from ``AUTO_EQUILIBRATION_MIN_NODES`` nodes and
     ``AUTO_EQUILIBRATION_MIN_DEMANDS_PER_ORIGIN`` demands per origin (demands ÷ distinct demand
     sources) up, else ``gradient-projection`` (the measurements above)."""
-    origins = np.unique(network.demand_source).size
+    origins = np.count_nonzero(np.bincount(network.demand_source))  # np.unique imports numpy.ma (~10 ms)
     if network.n_nodes >= AUTO_EQUILIBRATION_MIN_NODES \
             and network.n_demands >= AUTO_EQUILIBRATION_MIN_DEMANDS_PER_ORIGIN * origins:
         return "path-equilibration"

@@ -43,11 +43,12 @@ The time limit is one deadline, ``time_limit_s`` after the call, passed down to 
 The continuous design and the starting design (its checks after the first design that meets
 T_max, greedy module addition and removal, the knapsack rounds, each check a min-delay routing
 cut at the deadline) stop at (1 − ``FLOW_BOUND_SHARE``) of the limit; the flow-cost LP gets the
-time left, at least ``FLOW_BOUND_SHARE`` of the limit and ``FLOW_BOUND_MIN_S``; the
+time left, at least ``FLOW_BOUND_SHARE`` of the limit and ``FLOW_BOUND_MIN_S``, and the detour
+bound (:mod:`topo_opt.algorithms.detour_bound`) as much again at most; the
 neighbourhood search's windows, checks and repairs stop at the end of its share, the MILP
 rounds at the limit.  A phase cut by the deadline keeps its best design so far.  What may run
 past the limit: the model build, the checks up to the first starting design that meets T_max
-(there is always a design to report), the flow-cost LP's floor, HiGHS's own overrun of its
+(there is always a design to report), the flow-cost LP's and the detour bound's floors, HiGHS's own overrun of its
 time limit (≤ 1 s on 50-node networks), and the check of the last MILP round's design when it
 is cheaper than the incumbent (the answer is certified).  Ctrl-C in the starting design or the search
 ends the solve with the best design so far (status ``interrupted``).
@@ -64,6 +65,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from topo_opt.algorithms.capacity_flow_assignment import continuous_design, min_fixed_delay_s
+from topo_opt.algorithms.detour_bound import detour_bound
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
 from topo_opt.algorithms.greedy_upgrade import carrying_levels, greedy_upgrade
 from topo_opt.algorithms.level_knapsack import cheapest_levels, level_packets
@@ -495,13 +497,22 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
     # the cheapest combination it dominates, so its one bound is over every combination (its
     # designs are still priced at their true cost); min-delay keeps a separate bound solve
     bound_priced = thinned and sense == "min-cost"
-    flow_bound = -math.inf  # valid over every combination: designs from scratch with a delay bound, upgrades
+    # valid over every combination, before the MILP: from scratch (with a delay bound) the larger
+    # of the flow-cost and the detour bound, for upgrades the upgrade bound (below)
+    flow_bound = -math.inf
+    prior = {"flow_cost_bound": -math.inf, "detour_bound": -math.inf}
     if sense == "min-cost" and not keep_installed and "interrupted" not in start:
         with _keeping(kept, start, "flow-cost bound"):
             flow_bound = flow_cost_bound(network, levels, gamma * (max_delay_s - floor), max_utilization,
                                          max(time_limit_s - (time.perf_counter() - began),
                                              FLOW_BOUND_SHARE * time_limit_s, FLOW_BOUND_MIN_S))
-            flow_bound = flow_bound if math.isfinite(flow_bound) else -math.inf
+            prior["flow_cost_bound"] = flow_bound = flow_bound if math.isfinite(flow_bound) else -math.inf
+    if sense == "min-cost" and not keep_installed and "interrupted" not in start:
+        with _keeping(kept, start, "detour bound"):
+            prior["detour_bound"] = detour_bound(
+                network, levels.unit_price(network.n_links), max_delay_s, include_fixed_delay,
+                deadline=time.perf_counter() + max(FLOW_BOUND_SHARE * time_limit_s, FLOW_BOUND_MIN_S))
+            flow_bound = max(flow_bound, prior["detour_bound"])
     loop_limit_s = time_limit_s * (1 - FULL_BOUND_SHARE) if thinned and not bound_priced else time_limit_s
     state = {"best_value": best_value, "best": best, "outcome": None}
 
@@ -578,7 +589,7 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                                     lambda picked, start: check(picked, CHECK_GAP, start, bound_deadline),
                                     max_utilization=max_utilization, include_fixed_delay=include_fixed_delay,
                                     time_limit_s=bound_limit_s)
-            flow_bound = upgrade.bound
+            prior["flow_cost_bound"] = flow_bound = upgrade.bound  # the key as before: the bound before the MILP
             if upgrade.design is not None and upgrade.design[2] < best_value:
                 best_value, best = upgrade.design[2], upgrade.design
                 state.update(best_value=best_value, best=best)
@@ -694,9 +705,10 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         "combination" + (" (listed levels priced at the cheapest combination they dominate)" if thinned else "")
         + (f", or the upgrade bound ({start['upgrade_bound']['source']}, solve/upgrade_bound.py)"
            if "upgrade_bound" in start else ", or the flow-cost bound (cheapest routing at the cheapest "
-           "price per unit)" if math.isfinite(flow_bound) else "")
+           "price per unit), or the detour bound (least loads within the delay bound's propagation "
+           "budget, algorithms/detour_bound.py)" if math.isfinite(flow_bound) else "")
         if math.isfinite(lower) else "none: stopped before a bound was proved",
-        "listed_levels_bound": listed_bound, "flow_cost_bound": flow_bound,
+        "listed_levels_bound": listed_bound, **prior,
     }
     if not keep_installed:  # the installed capacities priced with the same modules (levels focused
         # on them, so the cheapest covering combination is listed whatever the thinning)
