@@ -38,6 +38,20 @@ def test_help_loads_no_heavy_library():
     assert loaded_after(code) == []
 
 
+@pytest.mark.parametrize("user_setting, expected", [(None, "1 1"), ("2", "2 1")])
+def test_the_command_runs_blas_on_one_thread_unless_the_user_set_it(user_setting, expected):
+    """Set before numpy is imported (the test above: importing the command loads no numpy), so
+    OpenBLAS starts with one thread; a user's own ``OPENBLAS_NUM_THREADS`` is kept."""
+    env = {"PYTHONPATH": str(ROOT), "PATH": ""}
+    if user_setting is not None:
+        env["OPENBLAS_NUM_THREADS"] = user_setting
+    probe = "import os, topo_opt.cli.main\nprint(os.environ['OPENBLAS_NUM_THREADS'], os.environ['MKL_NUM_THREADS'])"
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[0] == expected
+
+
 def test_the_probe_sees_what_the_code_imports():
     assert loaded_after("import scipy.sparse") == ["numpy", "scipy"]
 
