@@ -232,8 +232,8 @@ def module_cost(network: Network, link_capacity: np.ndarray, links: np.ndarray |
     modules reaching at least ``link_capacity`` (rate unit), plus the link's ``fixed_cost``: the
     capacities priced as a design from scratch; nan when a link with capacity has no modules.
 
-    Module sums run only up to each link's capacity (:func:`_pareto_combinations`: every
-    combination reaching it is a cheaper-or-equal sum below it plus one module), not up to a
+    Module sums run only up to each link's capacity (:func:`_pareto_combinations`: a combination
+    reaching it is one below it, listed at its cheapest, plus one module), not up to a
     design's largest level: on pioro40 (89 links) the lists up to twice the total demand took
     55 s, these 0.5 s.
     """
