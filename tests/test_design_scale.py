@@ -191,6 +191,22 @@ def test_installed_cost_is_exact_when_the_level_list_is_thinned():
     assert result.objective == pytest.approx(22.0) and check_result(network, result) == []
 
 
+def test_module_cost_is_the_cheapest_covering_combination_by_enumeration():
+    from topo_opt.model import Demand, Link, Module, Node, build_network
+    from topo_opt.model.costs import module_cost
+
+    modules = (Module(capacity=155.0, cost=178.0), Module(capacity=622.0, cost=534.0))  # pioro40's
+    network = build_network(
+        name="three", nodes=[Node("A"), Node("B"), Node("C")],
+        links=[Link("AB", "A", "B", 1000.0, modules=modules, fixed_cost=7.0),
+               Link("BC", "B", "C", 1245.0, modules=modules), Link("AC", "A", "C", 0.0, modules=modules)],
+        demands=[Demand("A-C", "A", "C", 10.0)], rate_unit="packet/s")
+    cheapest = [min(a * 178.0 + b * 534.0 for a in range(10) for b in range(4) if a * 155 + b * 622 >= need)
+                for need in (1000.0, 1245.0)]
+    assert module_cost(network, network.link_capacity) == pytest.approx(7.0 + sum(cheapest))
+    assert module_cost(network, network.link_capacity, np.array([1, 2])) == pytest.approx(cheapest[1])
+
+
 def test_bound_prices_each_listed_level_at_the_cheapest_combination_it_dominates(monkeypatch):
     from topo_opt.model import costs
 

@@ -211,3 +211,22 @@ def test_ctrl_c_in_the_detour_bound_keeps_the_starting_design_and_the_flow_cost_
     assert result.objective == start["knapsack_cost"] and "detour bound" in result.message
     assert result.details["detour_bound"] == -math.inf and result.details["flow_cost_bound"] > 0
     assert check_result(network, result) == [] and _meets_t_max(network, result)
+
+
+def test_the_level_lists_are_built_once(monkeypatch):
+    """Listing every link's module sums up to the largest level is the model build's work; the
+    installed capacities (``installed_cost``, priced after the MILP rounds) are priced without
+    it: the second listing ran 55 s past the 600-s limit on pioro40 (issue 18)."""
+    listings = []
+
+    def counted(*args, **kwargs):
+        listings.append(1)
+        return listed(*args, **kwargs)
+    listed = mc.capacity_levels
+    monkeypatch.setattr(mc, "capacity_levels", counted)
+    network = read_instance("instances/abilene.json")
+    result = solve_modular_capacity(network, keep_installed=False, time_limit_s=60.0)
+    assert len(listings) == 1
+    assert result.details["installed_cost"] == pytest.approx(sum(  # one module type per abilene link
+        link.modules[0].cost * math.ceil(link.capacity / link.modules[0].capacity) for link in network.links))
+    assert check_result(network, result) == []

@@ -225,3 +225,27 @@ def covering_levels(levels: CapacityLevels, link_capacity: np.ndarray) -> np.nda
         mine = np.flatnonzero((levels.link == l) & (levels.capacity >= link_capacity[l] * (1 - 1e-12)))
         chosen.append(mine[np.argmin(levels.cost[mine])] if mine.size else -1)
     return np.asarray(chosen, dtype=np.int64)
+
+
+def module_cost(network: Network, link_capacity: np.ndarray, links: np.ndarray | None = None) -> float:
+    """Σ over the ``links`` (default all) with capacity of the cheapest combination of their
+    modules reaching at least ``link_capacity`` (rate unit), plus the link's ``fixed_cost``: the
+    capacities priced as a design from scratch; nan when a link with capacity has no modules.
+
+    Module sums run only up to each link's capacity (:func:`_pareto_combinations`: a combination
+    reaching it is one below it, listed at its cheapest, plus one module), not up to a
+    design's largest level: on pioro40 (89 links) the lists up to twice the total demand took
+    55 s, these 0.5 s.
+    """
+    unit = unit_capacity_cost(network)
+    total = 0.0
+    for l in (range(network.n_links) if links is None else np.asarray(links).tolist()):
+        need = float(link_capacity[l])
+        if need <= 0:
+            continue
+        mods = default_modules(network.links[l], unit[l])
+        if not mods:
+            return float("nan")
+        total += network.links[l].fixed_cost + min(cost for capacity, cost, _ in _pareto_combinations(mods, need)
+                                                   if capacity >= need * (1 - 1e-12))
+    return total

@@ -79,7 +79,7 @@ from topo_opt.formulations.cut_sets import add_cut_set_inequalities
 from topo_opt.formulations.modular_capacity_milp import (
     add_capacity_cover_cut, add_level_cuts, build_modular_capacity_model,
 )
-from topo_opt.model.costs import CapacityLevels, capacity_levels, covering_levels
+from topo_opt.model.costs import CapacityLevels, capacity_levels, covering_levels, module_cost
 from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
@@ -710,11 +710,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         if math.isfinite(lower) else "none: stopped before a bound was proved",
         "listed_levels_bound": listed_bound, **prior,
     }
-    if not keep_installed:  # the installed capacities priced with the same modules (levels focused
-        # on them, so the cheapest covering combination is listed whatever the thinning)
-        priced = capacity_levels(network, cap, False, links, target_capacity=network.link_capacity)
-        covering = covering_levels(priced, network.link_capacity)
-        details["installed_cost"] = float(priced.cost[covering].sum()) if np.all(covering >= 0) else math.nan
+    if not keep_installed:  # the installed capacities priced with the same modules
+        details["installed_cost"] = module_cost(network, network.link_capacity, links)
     if status is Status.INTERRUPTED:
         message = (f"interrupted (Ctrl-C) in the {start['interrupted']}: the best design so far" if "interrupted"
                    in start else "interrupted (Ctrl-C): the best design of the finished rounds")
