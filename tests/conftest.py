@@ -47,6 +47,33 @@ def parallel_links(c1: float, c2: float, rate: float, lengths=(None, None)):
                          rate_unit="packet/s")
 
 
+def cheapest_level_choice(network, levels, t_max: float, include_fixed_delay: bool = True) -> float:
+    """The cheapest choice of one level per link (every link's whole Pareto list of ``levels``
+    tried) whose certified min-delay T is at most ``t_max`` (s); inf when none is."""
+    import itertools
+
+    import numpy as np
+
+    from topo_opt.algorithms.support_routing import min_delay_on_support
+    from topo_opt.errors import TopoOptError
+
+    per_link = [np.flatnonzero(levels.link == link) for link in range(network.n_links)]
+    best = float("inf")
+    for picked in itertools.product(*per_link):
+        picked = np.asarray(picked)
+        cost = levels.cost[picked].sum()
+        if cost >= best:
+            continue
+        try:
+            delay = min_delay_on_support(network, levels.capacity[picked], gap=1e-9,
+                                         include_fixed_delay=include_fixed_delay).objective
+        except TopoOptError:  # disconnected or saturated
+            continue
+        if delay <= t_max:
+            best = cost
+    return best
+
+
 def real_file(*parts: str) -> Path:
     """A real instance by its path inside the collections, e.g. ``real_file("sndlib", "abilene.txt")``:
     the unchanged copy kept in ``tests/fixtures/real`` when there is one, else the collection's file

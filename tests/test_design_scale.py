@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pyomo.environ as pyo
 import pytest
-from conftest import INSTANCES
+from conftest import INSTANCES, cheapest_level_choice
 from test_modular_capacity import enumerate_min_cost, small_tcfa
 
 from topo_opt.algorithms.modular_descent import greedy_level_descent
@@ -349,28 +349,6 @@ def _triangle_from_scratch():
                          rate_unit="packet/s")
 
 
-def _enumerated_from_scratch(network, levels, t_max):
-    """The cheapest level choice of every link (each Pareto list tried whole) whose min-delay T
-    (no fixed delays) is at most ``t_max``."""
-    import itertools
-
-    per_link = [np.flatnonzero(levels.link == l) for l in range(network.n_links)]
-    best = np.inf
-    for picked in itertools.product(*per_link):
-        picked = np.asarray(picked)
-        cost = levels.cost[picked].sum()
-        if cost >= best:
-            continue
-        try:
-            delay = min_delay_on_support(network, levels.capacity[picked], gap=1e-9,
-                                         include_fixed_delay=False).objective
-        except Exception:
-            continue
-        if delay <= t_max:
-            best = cost
-    return best
-
-
 @pytest.mark.parametrize("t_max", [1.0, 0.3, 0.12])
 def test_flow_cost_bound_never_cuts_off_the_enumerated_optimum(t_max):
     """Every combination of every link's Pareto module list (0–50 packet/s) is tried; the
@@ -379,7 +357,7 @@ def test_flow_cost_bound_never_cuts_off_the_enumerated_optimum(t_max):
 
     network = _triangle_from_scratch()
     levels = capacity_levels(network, 50.0, keep_installed=False)
-    best = _enumerated_from_scratch(network, levels, t_max)
+    best = cheapest_level_choice(network, levels, t_max, include_fixed_delay=False)
     bound = flow_cost_bound(network, levels, t_max * network.total_packet_rate)
     assert 0 < bound <= best + 1e-9
     result = solve_modular_capacity(network, max_delay_s=t_max, include_fixed_delay=False, keep_installed=False,
@@ -400,9 +378,9 @@ def test_lagrangian_bound_from_scratch_never_cuts_off_the_enumerated_optimum(t_m
 
     network = _triangle_from_scratch()
     levels = capacity_levels(network, 50.0, keep_installed=False)
-    best = _enumerated_from_scratch(network, levels, t_max)
+    best = cheapest_level_choice(network, levels, t_max, include_fixed_delay=False)
     if t_max == 0.12:
-        assert best > _enumerated_from_scratch(network, levels, 1e6)
+        assert best > cheapest_level_choice(network, levels, 1e6, include_fixed_delay=False)
     largest = levels.capacity[levels.largest()]
     routed = min_delay_on_support(network, largest, gap=1e-9, include_fixed_delay=False)
     capacity = network.queue_capacity(largest)

@@ -1,13 +1,12 @@
 """The detour bound (algorithms/detour_bound.py): least loads against an LP, the bound against
 enumeration of every module combination, and on the bundled nobel-us."""
-import itertools
-import math
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
+from conftest import cheapest_level_choice
 from topo_opt.algorithms.capacity_flow_assignment import min_fixed_delay_s
 from topo_opt.algorithms.detour_bound import (
     _detour_items,
@@ -16,7 +15,6 @@ from topo_opt.algorithms.detour_bound import (
 )
 from topo_opt.algorithms.min_cost_routing import flow_cost_bound
 from topo_opt.algorithms.support_routing import min_delay_on_support
-from topo_opt.errors import InfeasibleError
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.design_check import check_result
 from topo_opt.io.detect import read_instance
@@ -71,25 +69,6 @@ def test_least_loads_are_the_lp_minimum_of_each_arc(detour):
     assert loads.max() > 0  # the spur's arcs cannot be relieved at all
 
 
-def enumerated(network, levels, t_max):
-    """The cheapest choice of each link's whole Pareto list whose min-delay T (fixed delays
-    included) is at most ``t_max``."""
-    per_link = [np.flatnonzero(levels.link == l) for l in range(network.n_links)]
-    best = math.inf
-    for picked in itertools.product(*per_link):
-        picked = np.asarray(picked)
-        cost = levels.cost[picked].sum()
-        if cost >= best:
-            continue
-        try:
-            delay = min_delay_on_support(network, levels.capacity[picked], gap=1e-9).objective
-        except InfeasibleError:
-            continue
-        if delay <= t_max:
-            best = cost
-    return best
-
-
 @pytest.mark.parametrize("slack", [0.001, 0.002, 0.01])
 def test_detour_bound_never_cuts_off_the_enumerated_optimum(slack):
     """T_max = propagation floor + ``slack`` s; every combination of every link's Pareto list
@@ -98,7 +77,7 @@ def test_detour_bound_never_cuts_off_the_enumerated_optimum(slack):
     network = long_ring()
     t_max = min_fixed_delay_s(network) + slack
     levels = capacity_levels(network, 4000.0, keep_installed=False, thin=False)
-    best = enumerated(network, levels, t_max)
+    best = cheapest_level_choice(network, levels, t_max)
     bound = detour_bound(network, levels.unit_price(network.n_links), t_max)
     assert 0 < bound <= best * (1 + 1e-9)
     flow_cost = flow_cost_bound(network, levels, network.total_packet_rate * slack)
