@@ -150,23 +150,30 @@ def test_a_milp_round_past_the_limit_routes_no_design_that_is_not_cheaper(monkey
     assert check_result(network, result) == [] and _meets_t_max(network, result)
 
 
-def test_ctrl_c_in_the_flow_cost_bound_keeps_the_starting_design(monkeypatch):
-    """Ctrl-C in the bound computed between the starting design and the MILP: the start is the
-    answer (status interrupted, the phase named), with no bound, and it passes the checker."""
+def _interrupted_in_a_bound(monkeypatch, bound_function: str, phase: str, instance: str):
+    """Ctrl-C in ``bound_function`` (computed between the starting design and the MILP) on the
+    bundled ``instance``: the start is the answer, status interrupted with ``phase`` named, and it
+    passes the checker and meets T_max.  The interrupted result, for the bound assertions."""
     from topo_opt.errors import SolveInterrupted
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(mc, "flow_cost_bound", interrupted)
-    network = read_instance("instances/geant.json")
+    monkeypatch.setattr(mc, bound_function, interrupted)
+    network = read_instance(f"instances/{instance}.json")
     with pytest.raises(SolveInterrupted) as stop:
         solve_modular_capacity(network, keep_installed=False, time_limit_s=60.0)
     result = stop.value.partial
     start = result.details["starting_design"]
-    assert result.status is Status.INTERRUPTED and start["interrupted"] == "flow-cost bound"
-    assert result.objective == start["knapsack_cost"] and "flow-cost bound" in result.message
-    assert result.lower_bound == -math.inf and result.details["lower_bound_source"].startswith("none")
+    assert result.status is Status.INTERRUPTED and start["interrupted"] == phase
+    assert result.objective == start["knapsack_cost"] and phase in result.message
     assert check_result(network, result) == [] and _meets_t_max(network, result)
+    return result
+
+
+def test_ctrl_c_in_the_flow_cost_bound_keeps_the_starting_design(monkeypatch):
+    """The start is the answer, with no bound."""
+    result = _interrupted_in_a_bound(monkeypatch, "flow_cost_bound", "flow-cost bound", "geant")
+    assert result.lower_bound == -math.inf and result.details["lower_bound_source"].startswith("none")
 
 
 def test_a_milp_interrupted_without_incumbent_keeps_the_start_and_the_milp_bound(monkeypatch):
@@ -195,22 +202,10 @@ def test_a_milp_interrupted_without_incumbent_keeps_the_start_and_the_milp_bound
 
 
 def test_ctrl_c_in_the_detour_bound_keeps_the_starting_design_and_the_flow_cost_bound(monkeypatch):
-    """Ctrl-C in the detour bound (after the flow-cost LP): the start is the answer, status
-    interrupted with the phase named, the flow-cost bound kept, and it passes the checker."""
-    from topo_opt.errors import SolveInterrupted
-
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
-    monkeypatch.setattr(mc, "detour_bound", interrupted)
-    network = read_instance("instances/nobel-us.json")
-    with pytest.raises(SolveInterrupted) as stop:
-        solve_modular_capacity(network, keep_installed=False, time_limit_s=60.0)
-    result = stop.value.partial
-    start = result.details["starting_design"]
-    assert result.status is Status.INTERRUPTED and start["interrupted"] == "detour bound"
-    assert result.objective == start["knapsack_cost"] and "detour bound" in result.message
+    """The detour bound runs after the flow-cost LP: the start is the answer, the flow-cost
+    bound kept."""
+    result = _interrupted_in_a_bound(monkeypatch, "detour_bound", "detour bound", "nobel-us")
     assert result.details["detour_bound"] == -math.inf and result.details["flow_cost_bound"] > 0
-    assert check_result(network, result) == [] and _meets_t_max(network, result)
 
 
 def test_the_level_lists_are_built_once(monkeypatch):
