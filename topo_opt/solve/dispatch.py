@@ -114,8 +114,7 @@ def _barrier_after_stall(network: Network, stalled: SolveResult, common: dict) -
     """
     from topo_opt.algorithms.barrier_flow import NEAR_CAPACITY_UTILIZATION, barrier_size_fits, solve_min_delay_barrier
 
-    limit = common["time_limit_s"]
-    remaining = None if limit is None else limit - stalled.solve_time_s
+    remaining = _time_left(stalled, common)
     load = network.queue_load(stalled.design.arc_flow(network))
     utilization = float(np.max(load / network.queue_capacity()))
     if remaining is not None and remaining <= 0 or utilization < NEAR_CAPACITY_UTILIZATION \
@@ -133,9 +132,7 @@ def _barrier_after_stall(network: Network, stalled: SolveResult, common: dict) -
             stalled.status, stalled.message = Status.INTERRUPTED, "interrupted (Ctrl-C): the stalled method's answer"
             partial = stalled
         raise SolveInterrupted(partial) from None
-    barrier.solve_time_s += stalled.solve_time_s
-    barrier.details.update(stalled=stalled.method, stalled_gap=stalled.gap)
-    return barrier if not barrier.gap > stalled.gap else stalled
+    return _the_better(stalled, barrier)
 
 
 def _gradient_projection_after_stall(network: Network, stalled: SolveResult, common: dict) -> SolveResult:
@@ -143,8 +140,7 @@ def _gradient_projection_after_stall(network: Network, stalled: SolveResult, com
     the stalled method would have done without one); the answer with the smaller gap."""
     from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 
-    limit = common["time_limit_s"]
-    remaining = None if limit is None else limit - stalled.solve_time_s
+    remaining = _time_left(stalled, common)
     if remaining is not None and remaining <= 0:
         return stalled
     try:
@@ -152,24 +148,33 @@ def _gradient_projection_after_stall(network: Network, stalled: SolveResult, com
     except SolveInterrupted as stop:
         stop.partial.solve_time_s += stalled.solve_time_s
         raise
-    more.solve_time_s += stalled.solve_time_s
     more.method = stalled.method
-    more.details.update(stalled=stalled.method, stalled_gap=stalled.gap, continued_by="gradient-projection")
-    return more if not more.gap > stalled.gap else stalled
+    more.details["continued_by"] = "gradient-projection"
+    return _the_better(stalled, more)
 
 
 def _cutting_planes_after_stall(network: Network, stalled: SolveResult, common: dict) -> SolveResult:
     """Outer approximation in the time ``stalled`` left; the answer with the smaller gap."""
     from topo_opt.solve.outer_approximation import solve_min_delay_cuts
 
-    limit = common["time_limit_s"]
-    remaining = None if limit is None else limit - stalled.solve_time_s
+    remaining = _time_left(stalled, common)
     if remaining is not None and remaining <= 0:
         return stalled
-    exact = solve_min_delay_cuts(network, **{**common, "time_limit_s": remaining})
-    exact.solve_time_s += stalled.solve_time_s
-    exact.details.update(stalled=stalled.method, stalled_gap=stalled.gap)
-    return exact if not exact.gap > stalled.gap else stalled
+    return _the_better(stalled, solve_min_delay_cuts(network, **{**common, "time_limit_s": remaining}))
+
+
+def _time_left(stalled: SolveResult, common: dict) -> float | None:
+    """The card's time limit less the time ``stalled`` took (s); None without a limit."""
+    limit = common["time_limit_s"]
+    return None if limit is None else limit - stalled.solve_time_s
+
+
+def _the_better(stalled: SolveResult, continued: SolveResult) -> SolveResult:
+    """``continued`` (run in the time ``stalled`` left) with ``stalled``'s time added and its
+    method and gap in ``details``, or ``stalled`` when its gap is the smaller."""
+    continued.solve_time_s += stalled.solve_time_s
+    continued.details.update(stalled=stalled.method, stalled_gap=stalled.gap)
+    return continued if not continued.gap > stalled.gap else stalled
 
 
 def run_routing_baseline(network: Network, card: ModelCard, callback: Callback | None) -> SolveResult:
