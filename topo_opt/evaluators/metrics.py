@@ -34,7 +34,7 @@ from topo_opt.errors import InvalidInputError
 from topo_opt.evaluators.power import PowerBreakdown, Profiles, network_power
 from topo_opt.evaluators.queues import QueueMetrics, md1, mg1, mm1, mm1k
 from topo_opt.evaluators.security import Rejection, path_rejection
-from topo_opt.model.design import Design
+from topo_opt.model.design import Design, distinct_indices
 from topo_opt.model.network import Network
 
 QUEUE_MODELS = ("mm1", "md1", "mg1", "mm1k")
@@ -98,9 +98,7 @@ class DesignMetrics:
     @property
     def saturated_links(self) -> tuple[str, ...]:
         """Ids of the links with a saturated queue, in link order."""
-        # in order, each once; np.unique would import numpy.ma (~10 ms of a small solve's start-up)
-        links = np.flatnonzero(np.bincount(self.network.queue_link[self.queues.saturated]))
-        return tuple(self.network.links[i].id for i in links)
+        return tuple(self.network.links[i].id for i in distinct_indices(self.network.queue_link[self.queues.saturated]))
 
     @property
     def total_power_w(self) -> float | None:
