@@ -122,6 +122,16 @@ def barrier_size_fits(network: Network) -> bool:
             and reverse_arcs(network) is not None)
 
 
+def takes_over(network: Network, routing: Routing, link_capacity: np.ndarray | None = None) -> bool:
+    """Whether the barrier method finishes from ``routing`` (a path method's jammed or stalled
+    iterate): it loads a queue to ``NEAR_CAPACITY_UTILIZATION`` or more of ``link_capacity``
+    (default installed), where swaps across a nearly full cut jam the path methods, and the
+    network fits (:func:`barrier_size_fits`)."""
+    load = network.queue_load(routing.arc_flow(network.demand_rate, network.n_arcs))
+    return bool(np.max(load / network.queue_capacity(link_capacity)) >= NEAR_CAPACITY_UTILIZATION) \
+        and barrier_size_fits(network)
+
+
 def reverse_arcs(network: Network) -> np.ndarray | None:
     """A pairing of every arc ``u → v`` with an arc ``v → u`` (an involution), or None when the arcs
     of some node pair do not pair up (e.g. a one-way directed link).  Duplex and undirected links

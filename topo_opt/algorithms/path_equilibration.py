@@ -261,16 +261,14 @@ def _hand_over(network: Network, link_capacity: np.ndarray | None, gap: float,
     99.9 % of the maximum concurrent flow), else gradient projection.  Its result keeps its own
     certificate; the time already spent is added.
     """
-    from topo_opt.algorithms.barrier_flow import NEAR_CAPACITY_UTILIZATION, barrier_size_fits, solve_min_delay_barrier
+    from topo_opt.algorithms.barrier_flow import solve_min_delay_barrier, takes_over
     from topo_opt.algorithms.gradient_projection import solve_min_delay_gp
 
     remaining = None if time_limit_s is None else max(time_limit_s - progress.elapsed_s, 0.0)
     spent = progress.elapsed_s
     common = dict(link_capacity=link_capacity, gap=gap, time_limit_s=remaining,
                   include_fixed_delay=include_fixed_delay, start=start, callback=callback)
-    near = start is not None and barrier_size_fits(network) and float(np.max(
-        network.queue_load(start.arc_flow(network.demand_rate, network.n_arcs))
-        / network.queue_capacity(link_capacity))) >= NEAR_CAPACITY_UTILIZATION
+    near = start is not None and takes_over(network, start, link_capacity)
     try:
         if near:
             result = solve_min_delay_barrier(network, **common)

@@ -11,8 +11,6 @@ import math
 import time
 from typing import Callable
 
-import numpy as np
-
 from topo_opt.algorithms import baselines
 from topo_opt.errors import InvalidInputError, SolveInterrupted
 from topo_opt.evaluators.delay import DelayObjective
@@ -106,19 +104,17 @@ def _barrier_fits(network: Network) -> bool:
 
 
 def _barrier_after_stall(network: Network, stalled: SolveResult, common: dict) -> SolveResult:
-    """The barrier Newton method from ``stalled``'s routing in the time it left, when that routing
-    loads a queue to ``NEAR_CAPACITY_UTILIZATION`` or more and the network fits
-    (:func:`~topo_opt.algorithms.barrier_flow.barrier_size_fits`); the answer with the smaller gap.
+    """The barrier Newton method from ``stalled``'s routing in the time it left, when it takes over
+    there (:func:`~topo_opt.algorithms.barrier_flow.takes_over`: a queue loaded to
+    ``NEAR_CAPACITY_UTILIZATION`` or more, the network within its size limit); the answer with the
+    smaller gap.
 
     Ctrl-C during the barrier method keeps the better of its best iterate and ``stalled``.
     """
-    from topo_opt.algorithms.barrier_flow import NEAR_CAPACITY_UTILIZATION, barrier_size_fits, solve_min_delay_barrier
+    from topo_opt.algorithms.barrier_flow import solve_min_delay_barrier, takes_over
 
     remaining = _time_left(stalled, common)
-    load = network.queue_load(stalled.design.arc_flow(network))
-    utilization = float(np.max(load / network.queue_capacity()))
-    if remaining is not None and remaining <= 0 or utilization < NEAR_CAPACITY_UTILIZATION \
-            or not barrier_size_fits(network):
+    if remaining is not None and remaining <= 0 or not takes_over(network, stalled.design.routing):
         return stalled
     try:
         barrier = solve_min_delay_barrier(network, **{**common, "time_limit_s": remaining,
