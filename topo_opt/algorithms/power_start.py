@@ -61,7 +61,8 @@ class DesignCheck:
     A design meets T_max when the min-delay routing of its links (capacities α·C, gap
     ``CHECK_GAP``) has T ≤ T_max on the installed capacities C; the routing's own rejections
     come first and are cheap (a demand without a path; a cut the demands saturate, from the
-    feasibility LP).  Counts its checks and stops at ``max_checks`` or ``deadline`` (a
+    feasibility LP).  With α = 1 the routing stops as soon as it decides T_max
+    (:func:`decision_threshold`): the first iterate with T ≤ T_max is returned as the witness.  Counts its checks and stops at ``max_checks`` or ``deadline`` (a
     ``time.perf_counter()`` value): past either, :attr:`exhausted` is true; a check still running
     at the deadline fails unless the routing it has so far meets T_max (without, three checks of
     the search ran 41 s past a 120-s limit on zoo:Uninett2011).
@@ -72,6 +73,7 @@ class DesignCheck:
                  max_checks: float = math.inf, deadline: float = math.inf):
         self.network, self.power, self.max_delay_s = network, power, max_delay_s
         self.capacity = np.asarray(network.link_capacity, float) * max_utilization
+        self.threshold = decision_threshold(max_delay_s, max_utilization)
         self.include_fixed_delay = include_fixed_delay
         self.max_checks, self.deadline, self.checks = max_checks, deadline, 0
         self.port_w = power.idle_port_w[network.link_source] + power.idle_port_w[network.link_target]
@@ -88,7 +90,7 @@ class DesignCheck:
         remaining = None if math.isinf(self.deadline) else max(self.deadline - time.perf_counter(), 0.0)
         try:
             routed = min_delay_on_support(network, np.where(on, self.capacity, 0.0), gap=CHECK_GAP,
-                                          time_limit_s=remaining,
+                                          time_limit_s=remaining, threshold=self.threshold,
                                           include_fixed_delay=self.include_fixed_delay).design.routing
         except TopoOptError:  # disconnected, saturated, or feasibility undecided
             return None
@@ -306,10 +308,23 @@ def trim_dead_ends(network: Network, link_on: np.ndarray) -> np.ndarray:
     return on & np.isin(labels[src], labels[ends])
 
 
-def greedy_routing(network: Network, link_on: np.ndarray, max_utilization: float = 1.0,
+def decision_threshold(max_delay_s: float, max_utilization: float) -> float | None:
+    """T_max as the threshold at which a check's routing stops (decided), or None (to the gap).
+
+    A check asks whether the min-delay routing on α·C has T ≤ T_max evaluated on C.  With α = 1
+    both are T on C: an iterate with T ≤ T_max is a witness that the design meets T_max, and a
+    certified lower bound above T_max proves that no routing does, so the routing at the gap
+    would have missed too.  With α < 1 the routing minimises T on α·C, and a lower bound on
+    min T(α·C) does not prove a miss on C (T on C is smaller at every flow): None, the check
+    routes to ``CHECK_GAP`` as it did.
+    """
+    return max_delay_s if max_utilization >= 1 else None
+
+
+def greedy_routing(network: Network, link_on: np.ndarray, max_delay_s: float, max_utilization: float = 1.0,
                    include_fixed_delay: bool = True) -> Routing:
-    """The min-delay routing (capacities α·C, gap ``CHECK_GAP``) on the links of a greedy design:
-    the routing its check found to meet T_max."""
+    """The routing a check of the links ``link_on`` finds (capacities α·C, gap ``CHECK_GAP``,
+    decided at T_max: :func:`decision_threshold`): for a greedy design, one that meets T_max."""
     capacity = np.where(link_on, network.link_capacity, 0.0) * max_utilization
-    return min_delay_on_support(network, capacity, gap=CHECK_GAP,
+    return min_delay_on_support(network, capacity, gap=CHECK_GAP, threshold=decision_threshold(max_delay_s, max_utilization),
                                 include_fixed_delay=include_fixed_delay).design.routing
