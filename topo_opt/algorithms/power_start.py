@@ -42,7 +42,7 @@ from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.evaluators.power import NodePowerModel, network_power, powered_elements
 from topo_opt.model.design import Design, Routing
 from topo_opt.model.network import Network
-from topo_opt.algorithms.support_routing import min_delay_on_support
+from topo_opt.algorithms.support_routing import decision_threshold, min_delay_on_support
 
 CHECK_GAP = 1e-4  # routing gap of each check (a design meets T_max when its routing's delay does)
 #: Greedy orders: least first-order delay rise per watt first; smallest capacity first (ties:
@@ -62,10 +62,13 @@ class DesignCheck:
     ``CHECK_GAP``) has T ≤ T_max on the installed capacities C; the routing's own rejections
     come first and are cheap (a demand without a path; a cut the demands saturate, from the
     feasibility LP).  With α = 1 the routing stops as soon as it decides T_max
-    (:func:`decision_threshold`): the first iterate with T ≤ T_max is returned as the witness.  Counts its checks and stops at ``max_checks`` or ``deadline`` (a
-    ``time.perf_counter()`` value): past either, :attr:`exhausted` is true; a check still running
-    at the deadline fails unless the routing it has so far meets T_max (without, three checks of
-    the search ran 41 s past a 120-s limit on zoo:Uninett2011).
+    (:func:`~topo_opt.algorithms.support_routing.decision_threshold`): the first iterate with
+    T ≤ T_max is the routing returned (its witness; on zoo:Uninett2011 such a check took 0.15 s
+    where the routing to ``CHECK_GAP`` took 1.4 s), or a lower bound above T_max rejects it.
+    Counts its checks and stops at ``max_checks`` or ``deadline`` (a ``time.perf_counter()``
+    value): past either, :attr:`exhausted` is true; a check still running at the deadline fails
+    unless the routing it has so far meets T_max (without, three checks of the search ran 41 s
+    past a 120-s limit on zoo:Uninett2011).
     """
 
     def __init__(self, network: Network, power: NodePowerModel, max_delay_s: float, *,
@@ -308,23 +311,11 @@ def trim_dead_ends(network: Network, link_on: np.ndarray) -> np.ndarray:
     return on & np.isin(labels[src], labels[ends])
 
 
-def decision_threshold(max_delay_s: float, max_utilization: float) -> float | None:
-    """T_max as the threshold at which a check's routing stops (decided), or None (to the gap).
-
-    A check asks whether the min-delay routing on α·C has T ≤ T_max evaluated on C.  With α = 1
-    both are T on C: an iterate with T ≤ T_max is a witness that the design meets T_max, and a
-    certified lower bound above T_max proves that no routing does, so the routing at the gap
-    would have missed too.  With α < 1 the routing minimises T on α·C, and a lower bound on
-    min T(α·C) does not prove a miss on C (T on C is smaller at every flow): None, the check
-    routes to ``CHECK_GAP`` as it did.
-    """
-    return max_delay_s if max_utilization >= 1 else None
-
-
 def greedy_routing(network: Network, link_on: np.ndarray, max_delay_s: float, max_utilization: float = 1.0,
                    include_fixed_delay: bool = True) -> Routing:
     """The routing a check of the links ``link_on`` finds (capacities α·C, gap ``CHECK_GAP``,
-    decided at T_max: :func:`decision_threshold`): for a greedy design, one that meets T_max."""
+    decided at T_max: :func:`~topo_opt.algorithms.support_routing.decision_threshold`): for a
+    greedy design, one that meets T_max."""
     capacity = np.where(link_on, network.link_capacity, 0.0) * max_utilization
-    return min_delay_on_support(network, capacity, gap=CHECK_GAP, threshold=decision_threshold(max_delay_s, max_utilization),
-                                include_fixed_delay=include_fixed_delay).design.routing
+    return min_delay_on_support(network, capacity, gap=CHECK_GAP, include_fixed_delay=include_fixed_delay,
+                                threshold=decision_threshold(max_delay_s, max_utilization)).design.routing

@@ -62,3 +62,17 @@ def min_delay_on_support(network: Network, link_capacity: np.ndarray, *, gap: fl
     result.design = Design.for_network(network, result.design.routing.on_arcs(to_network),
                                        link_capacity=link_capacity, link_on=link_capacity > 0)
     return result
+
+
+def decision_threshold(max_delay_s: float | None, max_utilization: float) -> float | None:
+    """T_max as the ``threshold`` of a design check's routing (:func:`min_delay_on_support`), or
+    None (route to the check's gap).
+
+    A design check routes on α·C and asks whether that routing's T on C is at most T_max.  With
+    α = 1 both are T on C: an iterate with T ≤ T_max is a witness that the design meets T_max,
+    and a certified lower bound above T_max proves that no routing does, so the routing at the
+    gap would have missed too.  With α < 1 the routing minimises T on α·C, and a lower bound on
+    min T(α·C) does not prove a miss on C (T on C is smaller at every flow): None.
+    """
+    return max_delay_s if max_utilization >= 1 else None
+
