@@ -152,3 +152,37 @@ def test_design_check_below_full_utilisation_routes_to_its_gap():
     net = _square()
     check = DesignCheck(net, NodePowerModel.for_network(net, IDLE), 1.0, max_utilization=0.9)
     assert check.threshold is None
+
+
+@pytest.mark.parametrize("factor, decided", [(1.05, "misses"), (1.2, "meets")])
+def test_the_modular_descent_decides_its_checks_and_keeps_the_least_delay(monkeypatch, factor, decided):
+    """Greedy module removal on abilene from every link at its largest level, T_max = the
+    installed delay × 1.05 (checks decided as misses) and × 1.2 (as meets): the design it keeps
+    is the one the checks routed to their gap keep, and its record carries that design's least
+    delay (within the check gap of the certified T), not a witness's."""
+    from topo_opt.solve import modular_capacity as mc
+    from topo_opt.model.costs import capacity_levels
+
+    network = read_instance(ROOT / "instances" / "abilene.json")
+    t_max = factor * mc.installed_delay_s(network)
+    links = np.arange(network.n_links)
+    levels = capacity_levels(network, 2.0 * network.total_demand, False, links)
+    largest = levels.largest()
+    routed = mc._route_levels(network, levels, largest, (None,), 1.0, True)
+    best = (routed[0].design, largest, float(levels.cost[largest].sum()), routed[0].delay_s, routed[0].delay_s)
+    decisions = []
+    route = mc.min_delay_on_support
+
+    def counted(*args, **kwargs):
+        result = route(*args, **kwargs)
+        decisions.append(result.details.get("decision"))
+        return result
+
+    monkeypatch.setattr(mc, "min_delay_on_support", counted)
+    cost, record = mc._descend(network, levels, best, (None,), t_max, 1.0, True, 10.0, math.inf)
+    assert decided in decisions
+    monkeypatch.setattr(mc, "decision_threshold", lambda *args: None)
+    to_gap_cost, to_gap = mc._descend(network, levels, best, (None,), t_max, 1.0, True, 10.0, math.inf)
+    assert cost == to_gap_cost < best[2] and (record[1] == to_gap[1]).all()
+    certified = route(network, levels.link_capacity(record[1], network.n_links), gap=1e-9).objective
+    assert certified <= record[3] <= certified * (1 + mc.CHECK_GAP) <= t_max * (1 + mc.CHECK_GAP)
