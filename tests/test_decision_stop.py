@@ -160,8 +160,8 @@ def test_the_modular_descent_decides_its_checks_and_keeps_the_least_delay(monkey
     installed delay × 1.05 (checks decided as misses) and × 1.2 (as meets): the design it keeps
     is the one the checks routed to their gap keep, and its record carries that design's least
     delay (within the check gap of the certified T), not a witness's."""
-    from topo_opt.solve import modular_capacity as mc
     from topo_opt.model.costs import capacity_levels
+    from topo_opt.solve import modular_capacity as mc
 
     network = read_instance(ROOT / "instances" / "abilene.json")
     t_max = factor * mc.installed_delay_s(network)

@@ -75,4 +75,3 @@ def decision_threshold(max_delay_s: float | None, max_utilization: float) -> flo
     min T(α·C) does not prove a miss on C (T on C is smaller at every flow): None.
     """
     return max_delay_s if max_utilization >= 1 else None
-

@@ -195,8 +195,8 @@ def _upgrade_route(network: Network, levels: CapacityLevels, max_delay_s: float,
                    include_fixed_delay: bool, deadline: float | None = None):
     """The ``route`` of :func:`~topo_opt.algorithms.greedy_upgrade.greedy_upgrade`: each design
     routed to ``CHECK_GAP`` by ``deadline`` or until it decides T_max (:func:`_route`'s
-    ``decide_at``: the loads only rank the upgrades), warm-started from the one before (capacities only grow); past the
-    deadline a design cannot be routed, which ends the greedy."""
+    ``decide_at``: the loads only rank the upgrades), warm-started from the one before
+    (capacities only grow); past the deadline a design cannot be routed, which ends the greedy."""
     previous = [None]
 
     def route(picked: np.ndarray) -> tuple[bool, np.ndarray | None]:
