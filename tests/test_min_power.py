@@ -348,7 +348,7 @@ def test_swaps_improve_the_greedy_start_and_keep_t_max(monkeypatch):
     power = NodePowerModel.for_network(net, loaded)
 
     def start_power(states):
-        routing = power_start.greedy_routing(net, states[0])
+        routing = power_start.greedy_routing(net, states[0], t_max)
         return network_power(net, Design.for_network(net, routing, link_on=states[0], node_on=states[1]),
                              loaded).total_w
 

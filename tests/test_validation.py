@@ -103,3 +103,24 @@ def test_bad_max_path_length_and_globals():
         _build(rate_unit="Mbit/s")
     with pytest.raises(InvalidInputError, match=r"^net\.json: the instance has no nodes$"):
         _build(nodes=[], links=[], demands=[])
+
+
+def test_a_sub_network_of_every_node_equals_the_validated_one():
+    """sub_network skips validation when every node is kept (a subset of validated links passes
+    every check): the same network as build_network gives, arcs mapped back to the same links."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from topo_opt.io.detect import read_instance
+    from topo_opt.model.validation import replace_network, sub_network
+
+    net = read_instance(Path(__file__).resolve().parents[1] / "instances" / "six-node.json")
+    keep = np.arange(net.n_links) != net.link_index["DF"]
+    sub, arc_map = sub_network(net, keep_link=keep)
+    validated = replace_network(net, links=tuple(link for link, k in zip(net.links, keep) if k))
+    assert sub == validated
+    for name in ("arc_tail", "arc_head", "arc_link", "demand_rate", "link_capacity"):
+        np.testing.assert_array_equal(getattr(sub, name), getattr(validated, name))
+    np.testing.assert_array_equal(net.arc_link[arc_map], np.flatnonzero(keep)[sub.arc_link])
+    np.testing.assert_array_equal(net.arc_tail[arc_map], sub.arc_tail)

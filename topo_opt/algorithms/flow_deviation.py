@@ -15,7 +15,11 @@ and its minimum over all routings is the lower bound
 
 The best ``LB`` seen is kept; the method stops when ``(T − LB)/T ≤ gap``.  This module also
 holds what the path-based gradient projection method shares with it: the bound, the exact
-line search on ``T`` and the progress monitor (history, callback, limits).
+line search on ``T`` and the progress monitor (history, callback, limits, and the **decision
+stop**: given a threshold ``θ``, the question "is min T ≤ θ?" is settled as soon as an iterate
+has ``T(F) ≤ θ`` (meets: ``F`` is the witness) or ``LB > θ`` (misses: every routing has
+``T ≥ LB > θ``), long before the gap closes unless ``min T`` is within the gap of ``θ``, where
+the gap stays the stop).
 
 Reference: L. Fratta, M. Gerla, L. Kleinrock, *The flow deviation method: an approach to
 store-and-forward communication network design*, Networks 3 (1973) 97–133.
@@ -102,6 +106,12 @@ class CertifiedProgress:
     """History, callback and stopping rules shared by the certified min-delay methods.
 
     ``update`` records one outer iteration and returns the status to stop with, or None.
+    With a ``threshold`` θ it also stops, with ``Status.FEASIBLE`` (converged by the method's own
+    rule, not to the gap), as soon as the question "min T ≤ θ?" is decided: the objective of the
+    iterate is ≤ θ (:attr:`decision` ``"meets"``; the iterate is the witness) or the certified
+    lower bound is > θ (``"misses"``).  The result says which in ``details["decision"]`` and in
+    its message.  The gap is tested first: near θ, where neither side is proven, the method
+    still stops at its gap.  Without ``threshold`` nothing changes.
     """
 
     gap: float
@@ -114,6 +124,10 @@ class CertifiedProgress:
     #: stop (``ITERATION_LIMIT``, ``stalled``) when the gap fell less than 2× in this many iterations
     stall_iterations: int | None = None
     stalled: bool = False
+    #: decide "min T ≤ threshold?" (same unit as the objective); None: stop at the gap only
+    threshold: float | None = None
+    #: "meets" or "misses" once :meth:`update` decided (with ``threshold``), else None
+    decision: str | None = None
 
     @property
     def elapsed_s(self) -> float:
@@ -132,6 +146,9 @@ class CertifiedProgress:
             self.callback(record)
         if record["gap"] <= self.gap:
             return Status.OPTIMAL
+        if self.threshold is not None and (objective <= self.threshold or self.lower_bound > self.threshold):
+            self.decision = "meets" if objective <= self.threshold else "misses"
+            return Status.FEASIBLE
         if self.out_of_time():
             return Status.TIME_LIMIT
         if self.max_iterations is not None and iteration >= self.max_iterations:
@@ -145,6 +162,9 @@ class CertifiedProgress:
 
     def message(self, status: Status) -> str:
         """Why :meth:`update` stopped with ``status``."""
+        if status is Status.FEASIBLE and self.decision is not None:
+            return (f"decided: the routing's objective <= {self.threshold:.9g} (the witness)"
+                    if self.decision == "meets" else f"decided: the certified lower bound > {self.threshold:.9g}")
         return {Status.OPTIMAL: f"certified relative gap <= {self.gap:g}",
                 Status.TIME_LIMIT: f"time limit of {self.time_limit_s} s reached",
                 Status.ITERATION_LIMIT: f"stalled: the gap fell less than 2x in the last {self.stall_iterations} "
@@ -160,13 +180,15 @@ class CertifiedProgress:
                            solve_time_s=self.elapsed_s, iterations=len(self.history),
                            message=self.message(status), history=self.history,
                            details={"lower_bound_source": LOWER_BOUND_SOURCE, **details,
-                                    **({"stalled": True} if self.stalled else {})})
+                                    **({"stalled": True} if self.stalled else {}),
+                                    **({"decision": self.decision} if self.decision else {})})
 
 
 def solve_min_delay_fd(network: Network, *, link_capacity: np.ndarray | None = None,
                        gap: float = 1e-6, time_limit_s: float | None = None,
                        max_iterations: int | None = None, include_fixed_delay: bool = True,
-                       start: Routing | None = None, callback: Callback | None = None) -> SolveResult:
+                       start: Routing | None = None, callback: Callback | None = None,
+                       threshold: float | None = None) -> SolveResult:
     """Min-delay routing by flow deviation, with the Frank–Wolfe lower bound.
 
     Parameters
@@ -186,6 +208,9 @@ def solve_min_delay_fd(network: Network, *, link_capacity: np.ndarray | None = N
         feasible, else the routing of :func:`~topo_opt.algorithms.max_concurrent_flow.find_feasible_flow`.
     callback : callable, optional
         Called with each history record (iteration, time_s, objective, lower_bound, gap).
+    threshold : float, optional
+        Decide "min T ≤ threshold?" (s) instead of closing the gap when that comes first
+        (:class:`CertifiedProgress`): ``Status.FEASIBLE`` with ``details["decision"]``.
 
     Returns
     -------
@@ -205,7 +230,7 @@ def solve_min_delay_fd(network: Network, *, link_capacity: np.ndarray | None = N
     Convergence is sublinear (O(1/iterations)); the path-based gradient projection of
     :mod:`topo_opt.algorithms.gradient_projection` reaches small gaps much faster.
     """
-    progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback)
+    progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback, threshold=threshold)
     objective = DelayObjective.for_network(network, link_capacity, include_fixed_delay)
     objective.require_positive_capacity()
     paths, flow = feasible_start(network, link_capacity, start, time_limit_s)

@@ -287,7 +287,7 @@ def solve_min_delay_gp(network: Network, *, link_capacity: np.ndarray | None = N
                        gap: float = 1e-6, time_limit_s: float | None = None,
                        max_iterations: int | None = None, include_fixed_delay: bool = True,
                        start: Routing | None = None, callback: Callback | None = None,
-                       stall_iterations: int | None = None) -> SolveResult:
+                       stall_iterations: int | None = None, threshold: float | None = None) -> SolveResult:
     """Min-delay routing by path-based gradient projection, with a certified gap.
 
     Parameters
@@ -310,6 +310,11 @@ def solve_min_delay_gp(network: Network, *, link_capacity: np.ndarray | None = N
     stall_iterations : int, optional
         Stop with ``ITERATION_LIMIT`` and ``details["stalled"]`` when the gap fell less than
         2× over this many outer iterations (so that a caller can hand over).
+    threshold : float, optional
+        Decide "min T ≤ threshold?" (s): stop with ``FEASIBLE`` and ``details["decision"]``
+        ``"meets"`` at the first iterate with T ≤ threshold (returned: the witness) or
+        ``"misses"`` once the certified lower bound exceeds it; the gap still stops the method
+        first (:class:`~topo_opt.algorithms.flow_deviation.CertifiedProgress`).
 
     Returns
     -------
@@ -327,7 +332,8 @@ def solve_min_delay_gp(network: Network, *, link_capacity: np.ndarray | None = N
     """
     if network.n_demands == 0:
         raise InvalidInputError(f"instance {network.name!r} has no demands to route")
-    progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback, stall_iterations=stall_iterations)
+    progress = CertifiedProgress(gap, time_limit_s, max_iterations, callback, stall_iterations=stall_iterations,
+                                 threshold=threshold)
     objective = DelayObjective.for_network(network, link_capacity, include_fixed_delay)
     objective.require_positive_capacity()
     paths, flow = feasible_start(network, link_capacity, start, time_limit_s)

@@ -18,11 +18,13 @@ from topo_opt.model.validation import sub_network
 
 def min_delay_on_support(network: Network, link_capacity: np.ndarray, *, gap: float = 1e-6,
                          time_limit_s: float | None = None, include_fixed_delay: bool = True,
-                         start: Routing | None = None) -> SolveResult:
+                         start: Routing | None = None, threshold: float | None = None) -> SolveResult:
     """:func:`~topo_opt.algorithms.gradient_projection.solve_min_delay_gp` on links with C > 0.
 
     The returned design is on ``network``: capacities ``link_capacity``, links without capacity
     off.  ``start`` (on ``network``) is a warm start; one through a link without capacity is ignored.
+    ``threshold`` (s) makes it a decision, "min T ≤ threshold?", answered as soon as it is proven
+    (``details["decision"]``; see :class:`~topo_opt.algorithms.flow_deviation.CertifiedProgress`).
 
     Raises
     ------
@@ -38,7 +40,7 @@ def min_delay_on_support(network: Network, link_capacity: np.ndarray, *, gap: fl
     if len(support) == network.n_links:
         return solve_min_delay_gp(network, link_capacity=link_capacity, gap=gap,
                                   time_limit_s=time_limit_s, start=start,
-                                  include_fixed_delay=include_fixed_delay)
+                                  include_fixed_delay=include_fixed_delay, threshold=threshold)
     sub, to_network = sub_network(network, keep_link=link_capacity > 0)
     sub_start = None
     if start is not None:
@@ -50,7 +52,7 @@ def min_delay_on_support(network: Network, link_capacity: np.ndarray, *, gap: fl
     try:
         result = solve_min_delay_gp(sub, link_capacity=link_capacity[support], gap=gap,
                                     time_limit_s=time_limit_s, start=sub_start,
-                                    include_fixed_delay=include_fixed_delay)
+                                    include_fixed_delay=include_fixed_delay, threshold=threshold)
     except InfeasibleError as exc:
         if exc.details.get("reason") != "unreachable":
             raise
@@ -60,3 +62,16 @@ def min_delay_on_support(network: Network, link_capacity: np.ndarray, *, gap: fl
     result.design = Design.for_network(network, result.design.routing.on_arcs(to_network),
                                        link_capacity=link_capacity, link_on=link_capacity > 0)
     return result
+
+
+def decision_threshold(max_delay_s: float | None, max_utilization: float) -> float | None:
+    """T_max as the ``threshold`` of a design check's routing (:func:`min_delay_on_support`), or
+    None (route to the check's gap).
+
+    A design check routes on α·C and asks whether that routing's T on C is at most T_max.  With
+    α = 1 both are T on C: an iterate with T ≤ T_max is a witness that the design meets T_max,
+    and a certified lower bound above T_max proves that no routing does, so the routing at the
+    gap would have missed too.  With α < 1 the routing minimises T on α·C, and a lower bound on
+    min T(α·C) does not prove a miss on C (T on C is smaller at every flow): None.
+    """
+    return max_delay_s if max_utilization >= 1 else None

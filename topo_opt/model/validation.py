@@ -8,6 +8,7 @@ and the offending value with its unit, e.g.::
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from typing import Any, Iterable, Mapping
@@ -196,11 +197,18 @@ def sub_network(network: Network, keep_node: np.ndarray | None = None, keep_link
                 ) -> tuple[Network, np.ndarray]:
     """``network`` restricted to the kept nodes and links (all when None), and for every arc of
     the sub-network the index of the same arc in ``network`` (identified by its link and tail),
-    so that a routing on the sub-network maps back with ``arcs -> arc_map[arcs]``."""
+    so that a routing on the sub-network maps back with ``arcs -> arc_map[arcs]``.
+
+    With every node kept, the sub-network is not validated again: each check of
+    :func:`build_network` holds for a subset of a validated network's links (per-element values,
+    unique ids, known end nodes, the capacity floor set by the unchanged demands, finite sums),
+    and validating again was 40 % of a min-power design check on zoo:Uunet (42 nodes, 1722
+    demands)."""
     keep_node = np.ones(network.n_nodes, bool) if keep_node is None else np.asarray(keep_node, bool)
     keep_link = np.ones(network.n_links, bool) if keep_link is None else np.asarray(keep_link, bool)
-    sub = replace_network(network, nodes=tuple(n for n, keep in zip(network.nodes, keep_node) if keep),
-                          links=tuple(link for link, keep in zip(network.links, keep_link) if keep))
+    links = tuple(link for link, keep in zip(network.links, keep_link) if keep)
+    sub = dataclasses.replace(network, links=links) if keep_node.all() else replace_network(
+        network, nodes=tuple(n for n, keep in zip(network.nodes, keep_node) if keep), links=links)
     orig_link = np.flatnonzero(keep_link)[sub.arc_link]
     orig_tail = np.array([network.node_index[node.id] for node in sub.nodes], dtype=np.int64)[sub.arc_tail]
     key = network.arc_link * network.n_nodes + network.arc_tail

@@ -246,7 +246,8 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
                 solver.set_start(mip_start)
                 # the start is the first incumbent: the loop's gap counts from it, and a MILP design
                 # replaces it only when it meets the bounds with less power
-                keep(greedy_routing(network, greedy[0], max_utilization, include_fixed_delay), *greedy)
+                keep(greedy_routing(network, greedy[0], max_delay_s, max_utilization, include_fixed_delay),
+                     *greedy)
         except KeyboardInterrupt:  # Ctrl-C in the start: its best checked design so far, no MILP
             if "offered" in state:
                 keep(*state["offered"], np.zeros(network.n_nodes, bool))
@@ -340,7 +341,7 @@ def solve_min_power(network: Network, profiles: Profiles, *, max_delay_s: float 
     if mip_start is not None and last is not None and not last["met"]:
         # the MILP's last design misses T_max: min-delay routing on its links may meet it with less power
         try:
-            routing = greedy_routing(network, last["link_on"], max_utilization, include_fixed_delay)
+            routing = greedy_routing(network, last["link_on"], max_delay_s, max_utilization, include_fixed_delay)
         except TopoOptError:
             routing = None
         option = None if routing is None else _evaluate(network, power, objective, routing, last["link_on"],

@@ -72,7 +72,7 @@ from topo_opt.algorithms.level_knapsack import cheapest_levels, level_packets
 from topo_opt.algorithms.min_cost_routing import flow_cost_bound
 from topo_opt.algorithms.modular_descent import check_budget, greedy_level_descent
 from topo_opt.algorithms.shortest_paths import require_no_bridge
-from topo_opt.algorithms.support_routing import min_delay_on_support
+from topo_opt.algorithms.support_routing import decision_threshold, min_delay_on_support
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
 from topo_opt.evaluators.delay import DelayObjective
 from topo_opt.formulations.cut_sets import add_cut_set_inequalities
@@ -132,7 +132,7 @@ class _Routed:
 
 def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utilization: float,
            include_fixed_delay: bool, gap: float = ROUTING_GAP, start: Design | None = None,
-           deadline: float | None = None) -> _Routed:
+           deadline: float | None = None, decide_at: float | None = None) -> _Routed:
     """Certified min-delay routing of ``capacity`` without link ``failed``, to the gap ``gap``
     or until ``deadline`` (a ``time.perf_counter()`` value; None: none), no other time limit:
     before the deadline, whether a design meets T_max does not depend on machine load.  A
@@ -146,6 +146,11 @@ def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utili
 
     With a utilisation cap u < 1 the routing runs on u·C, so every load stays below u·C, and the
     delay is then evaluated with the true capacities C (it is at most the routed value).
+
+    ``decide_at`` (T_max, s) asks only "does it meet T_max?": with u = 1 the routing stops as
+    soon as that is proven (:func:`~topo_opt.algorithms.support_routing.decision_threshold`), so
+    its delay is a witness's (≤ T_max) or above the proven bound, not the least delay; the
+    checks whose loads feed tangent cuts or whose delay is reported route to ``gap``.
     """
     time_limit_s = None if deadline is None else deadline - time.perf_counter()
     if time_limit_s is not None and time_limit_s <= 0:
@@ -161,7 +166,8 @@ def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utili
             routing = start.routing
     try:
         routed = min_delay_on_support(network, capacity * max_utilization, gap=gap, time_limit_s=time_limit_s,
-                                      include_fixed_delay=include_fixed_delay, start=routing)
+                                      include_fixed_delay=include_fixed_delay, start=routing,
+                                      threshold=decision_threshold(decide_at, max_utilization))
     except InfeasibleError as exc:
         return _Routed(None, math.inf, math.inf, str(exc))
     except TopoOptError as exc:  # feasibility undecided: nothing proven
@@ -176,24 +182,27 @@ def _route(network: Network, capacity: np.ndarray, failed: int | None, max_utili
 
 def _route_levels(network: Network, levels: CapacityLevels, picked: np.ndarray, failed_links: tuple,
                   max_utilization: float, include_fixed_delay: bool, gap: float = ROUTING_GAP,
-                  start: Design | None = None, deadline: float | None = None) -> list[_Routed]:
+                  start: Design | None = None, deadline: float | None = None,
+                  decide_at: float | None = None) -> list[_Routed]:
     """:func:`_route` of the design of the levels ``picked`` in every scenario (``failed_links``,
     None for the intact network) by ``deadline``, ``start`` warm-starting the intact one."""
     capacity = levels.link_capacity(picked, network.n_links)
     return [_route(network, capacity, failed, max_utilization, include_fixed_delay, gap,
-                   start if failed is None else None, deadline) for failed in failed_links]
+                   start if failed is None else None, deadline, decide_at) for failed in failed_links]
 
 
 def _upgrade_route(network: Network, levels: CapacityLevels, max_delay_s: float, max_utilization: float,
                    include_fixed_delay: bool, deadline: float | None = None):
     """The ``route`` of :func:`~topo_opt.algorithms.greedy_upgrade.greedy_upgrade`: each design
-    routed to ``CHECK_GAP`` by ``deadline``, warm-started from the one before (capacities only
-    grow); past the deadline a design cannot be routed, which ends the greedy."""
+    routed to ``CHECK_GAP`` by ``deadline`` or until it decides T_max (:func:`_route`'s
+    ``decide_at``: the loads only rank the upgrades), warm-started from the one before
+    (capacities only grow); past the deadline a design cannot be routed, which ends the greedy."""
     previous = [None]
 
     def route(picked: np.ndarray) -> tuple[bool, np.ndarray | None]:
         capacity = levels.link_capacity(picked, network.n_links)
-        routed = _route(network, capacity, None, max_utilization, include_fixed_delay, CHECK_GAP, previous[0], deadline)
+        routed = _route(network, capacity, None, max_utilization, include_fixed_delay, CHECK_GAP, previous[0], deadline,
+                        max_delay_s)
         if routed.design is None:
             return False, None
         previous[0] = routed.design
@@ -251,7 +260,9 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
     count, so the design does not depend on machine load) and until ``deadline`` (a
     ``time.perf_counter()`` value, which cuts the check in progress); returns its cost and the
     design record of the last step kept (``best`` itself when none was), each also offered to
-    ``kept``.  ``free_links`` (link indices; default all) are the links that may step down."""
+    ``kept``.  ``free_links`` (link indices; default all) are the links that may step down.
+    Each check stops once it decides T_max (``decide_at``); the design kept last is then routed
+    again to ``CHECK_GAP`` (by ``deadline``), so that its record carries the least delay."""
     lists = [np.flatnonzero(levels.link == l) if free_links is None or l in free_links else np.asarray([i])
              for l, i in zip(np.unique(levels.link).tolist(), best[1].tolist())]
     position = np.asarray([int(np.flatnonzero(mine == i)[0]) for mine, i in zip(lists, best[1].tolist())])
@@ -260,7 +271,7 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
     def meets(positions: np.ndarray) -> bool:
         picked = np.asarray([mine[p] for mine, p in zip(lists, positions.tolist())])
         routed = _route_levels(network, levels, picked, failed_links, max_utilization, include_fixed_delay,
-                               CHECK_GAP, last[0][0], deadline)
+                               CHECK_GAP, last[0][0], deadline, max_delay_s)
         worst = max(c.delay_s for c in routed)
         if worst > max_delay_s:
             return False
@@ -271,6 +282,15 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
 
     greedy_level_descent(lists, levels.cost, position, meets, max_checks=check_budget(len(lists), time_limit_s),
                          deadline=deadline)
+    witness = last[0]
+    if witness is not best:  # its routing is a witness: the least delay of the design kept
+        routed = _route_levels(network, levels, witness[1], failed_links, max_utilization, include_fixed_delay,
+                               CHECK_GAP, witness[0], deadline)
+        worst = max(c.delay_s for c in routed)
+        if worst <= max_delay_s:  # else the deadline cut it: the witness stays
+            last[0] = (routed[0].design, witness[1], witness[2], routed[0].delay_s, worst)
+            if kept is not None and kept.record is witness:
+                kept.record = last[0]
     return last[0][2], last[0]
 
 
