@@ -179,6 +179,7 @@ class HighsSolver:
             setattr(updates, name, False)
         self._solver.set_instance(model)
         self._results = None
+        self._integer = any(v.is_integer() for v in model.component_data_objects(pyo.Var))
 
     def add_constraints(self, constraints: Iterable) -> None:
         """Pass new constraint data (already on the model) to HiGHS, keeping the basis."""
@@ -253,9 +254,15 @@ class HighsSolver:
 
         def run(presolve: str):
             left = math.inf if limit is None else max(limit - (time.perf_counter() - tick), 0.0)
+            # an LP solve compares time_limit with HiGHS's run time summed over every run of
+            # this object (HiGHS issues 1331 and 1477, to change in 2.0; highspy 1.16 has no
+            # zeroAllClocks), so its limit is offset by the time already run; the MIP solver
+            # starts its own clock at each run (seen with HiGHS 1.16: an offset MILP overran)
+            offset = 0.0 if self._integer else highs.getRunTime()
             with _cancel_on_sigint(highs) as received:
                 results = self._solver.solve(
-                    self.model, time_limit=left, rel_gap=opts.mip_rel_gap if mip_rel_gap is None else mip_rel_gap,
+                    self.model, time_limit=offset + left,
+                    rel_gap=opts.mip_rel_gap if mip_rel_gap is None else mip_rel_gap,
                     load_solutions=False, raise_exception_on_nonoptimal_result=False,
                     solver_options={"output_flag": False, "solver": algorithm or opts.algorithm,
                                     "presolve": presolve})
