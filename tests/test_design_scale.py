@@ -207,6 +207,47 @@ def test_module_cost_is_the_cheapest_covering_combination_by_enumeration():
     assert module_cost(network, network.link_capacity, np.array([1, 2])) == pytest.approx(cheapest[1])
 
 
+def brute_force_pareto(modules, cap):
+    """Every module combination with at most ceil(cap / capacity) of each module (no efficient
+    combination up to the cheapest reaching cap has more): the cheapest cost of each capacity,
+    those cheaper than every larger one, up to the first capacity reaching cap."""
+    import itertools
+
+    cheapest = {}
+    for counts in itertools.product(*(range(math.ceil(cap / m.capacity) + 1) for m in modules)):
+        capacity = sum(c * m.capacity for c, m in zip(counts, modules))
+        cost = sum(c * m.cost for c, m in zip(counts, modules))
+        cheapest[capacity] = min(cost, cheapest.get(capacity, math.inf))
+    levels, best = [], math.inf
+    for capacity in sorted(cheapest, reverse=True):
+        if cheapest[capacity] < best:
+            levels.append((capacity, cheapest[capacity]))
+            best = cheapest[capacity]
+    levels = levels[::-1]
+    return levels[:next(i for i, (capacity, _) in enumerate(levels) if capacity >= cap) + 1]
+
+
+def test_pareto_listing_equals_brute_force_on_random_module_sets():
+    from topo_opt.model import Module
+    from topo_opt.model.costs import _pareto_combinations
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):  # halves: sums exact in floating point, so ties are true ties
+        modules = tuple(Module(capacity=rng.integers(1, 24) / 2, cost=rng.integers(1, 30) / 2)
+                        for _ in range(rng.integers(1, 4)))
+        cap = float(rng.uniform(0, 30))
+        listed = _pareto_combinations(modules, cap)
+        assert [(capacity, cost) for capacity, cost, _ in listed] == brute_force_pareto(modules, cap)
+        for capacity, cost, counts in listed:  # each level's module counts make it up
+            assert capacity == sum(c * m.capacity for c, m in zip(counts, modules))
+            assert cost == sum(c * m.cost for c, m in zip(counts, modules))
+    # pioro40's modules, to twice a demand of 5000: every one of the efficient combinations
+    pioro = (Module(capacity=155.0, cost=178.0), Module(capacity=622.0, cost=534.0))
+    assert [level[:2] for level in _pareto_combinations(pioro, 10000.0)] == brute_force_pareto(pioro, 10000.0)
+    # a free module: the first multiple reaching cap, alone
+    assert _pareto_combinations((Module(capacity=5.0, cost=0.0),), 12.0) == [(15.0, 0.0, (3,))]
+
+
 def test_bound_prices_each_listed_level_at_the_cheapest_combination_it_dominates(monkeypatch):
     from topo_opt.model import costs
 
