@@ -511,3 +511,35 @@ def test_a_start_through_a_link_without_capacity_is_ignored_not_misread():
         assert check_result(network, warm) == []
         return
     pytest.fail("no link of the start can be switched off")
+
+
+def test_a_descent_step_is_decided_as_min_delay_routing_decides_it():
+    """The descent's first check of a step (column generation from the paths of the design
+    before) finds a routing below capacity exactly when min-delay routing does, and its delay is
+    never below the least delay; links taken to 0 (a demand's every path gone) included."""
+    import time
+
+    from topo_opt.solve.modular_capacity import _carried
+
+    network = read_instance(INSTANCES / "abilene.json")
+    previous = min_delay_on_support(network, network.link_capacity, gap=1e-4).design
+    rng = np.random.default_rng(3)
+    outcomes = []
+    for _ in range(40):
+        capacity = network.link_capacity * rng.choice([0.0, 0.1, 0.3, 1.0], network.n_links, p=[0.05, 0.25, 0.3, 0.4])
+        carried = _carried(network, capacity, previous, 1.0, True, time.perf_counter() + 60.0)
+        try:
+            least = min_delay_on_support(network, capacity, gap=1e-9).objective
+        except InfeasibleError:
+            least = math.inf
+        if carried is None:  # undecided: only a demand cut off, which routing proves infeasible
+            assert least == math.inf
+            outcomes.append("cut off")
+            continue
+        assert (carried.design is None) == (least == math.inf)
+        if carried.design is not None:
+            load, queue_capacity = network.queue_load(carried.design.arc_flow(network)), capacity[network.queue_link]
+            assert np.all(np.where(queue_capacity > 0, load < queue_capacity, load == 0))
+            assert carried.delay_s >= least * (1 - 1e-9)
+        outcomes.append("carried" if carried.design is not None else "proven infeasible")
+    assert {"carried", "proven infeasible", "cut off"} <= set(outcomes), outcomes  # all decisions were exercised
