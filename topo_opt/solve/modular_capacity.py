@@ -253,7 +253,12 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
     count, so the design does not depend on machine load) and until ``deadline`` (a
     ``time.perf_counter()`` value, which cuts the check in progress); returns its cost and the
     design record of the last step kept (``best`` itself when none was), each also offered to
-    ``kept``.  ``free_links`` (link indices; default all) are the links that may step down."""
+    ``kept``.  ``free_links`` (link indices; default all) are the links that may step down.
+
+    Without failure scenarios a step is first decided by :func:`_carried` (column generation
+    from the last design's paths: a routing below capacity, or the proof that there is none);
+    the min-delay check decides what it leaves open, and every step from the first routing it
+    finds whose delay misses T_max on (a delay bound that binds: there the check is needed).
     lists = [np.flatnonzero(levels.link == l) if free_links is None or l in free_links else np.asarray([i])
              for l, i in zip(np.unique(levels.link).tolist(), best[1].tolist())]
     position = np.asarray([int(np.flatnonzero(mine == i)[0]) for mine, i in zip(lists, best[1].tolist())])
