@@ -207,6 +207,47 @@ def test_module_cost_is_the_cheapest_covering_combination_by_enumeration():
     assert module_cost(network, network.link_capacity, np.array([1, 2])) == pytest.approx(cheapest[1])
 
 
+def brute_force_pareto(modules, cap):
+    """Every module combination with at most ceil(cap / capacity) of each module (no efficient
+    combination up to the cheapest reaching cap has more): the cheapest cost of each capacity,
+    those cheaper than every larger one, up to the first capacity reaching cap."""
+    import itertools
+
+    cheapest = {}
+    for counts in itertools.product(*(range(math.ceil(cap / m.capacity) + 1) for m in modules)):
+        capacity = sum(c * m.capacity for c, m in zip(counts, modules))
+        cost = sum(c * m.cost for c, m in zip(counts, modules))
+        cheapest[capacity] = min(cost, cheapest.get(capacity, math.inf))
+    levels, best = [], math.inf
+    for capacity in sorted(cheapest, reverse=True):
+        if cheapest[capacity] < best:
+            levels.append((capacity, cheapest[capacity]))
+            best = cheapest[capacity]
+    levels = levels[::-1]
+    return levels[:next(i for i, (capacity, _) in enumerate(levels) if capacity >= cap) + 1]
+
+
+def test_pareto_listing_equals_brute_force_on_random_module_sets():
+    from topo_opt.model import Module
+    from topo_opt.model.costs import _pareto_combinations
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):  # halves: sums exact in floating point, so ties are true ties
+        modules = tuple(Module(capacity=rng.integers(1, 24) / 2, cost=rng.integers(1, 30) / 2)
+                        for _ in range(rng.integers(1, 4)))
+        cap = float(rng.uniform(0, 30))
+        listed = _pareto_combinations(modules, cap)
+        assert [(capacity, cost) for capacity, cost, _ in listed] == brute_force_pareto(modules, cap)
+        for capacity, cost, counts in listed:  # each level's module counts make it up
+            assert capacity == sum(c * m.capacity for c, m in zip(counts, modules))
+            assert cost == sum(c * m.cost for c, m in zip(counts, modules))
+    # pioro40's modules, to twice a demand of 5000: every one of the efficient combinations
+    pioro = (Module(capacity=155.0, cost=178.0), Module(capacity=622.0, cost=534.0))
+    assert [level[:2] for level in _pareto_combinations(pioro, 10000.0)] == brute_force_pareto(pioro, 10000.0)
+    # a free module: the first multiple reaching cap, alone
+    assert _pareto_combinations((Module(capacity=5.0, cost=0.0),), 12.0) == [(15.0, 0.0, (3,))]
+
+
 def test_bound_prices_each_listed_level_at_the_cheapest_combination_it_dominates(monkeypatch):
     from topo_opt.model import costs
 
@@ -470,3 +511,35 @@ def test_a_start_through_a_link_without_capacity_is_ignored_not_misread():
         assert check_result(network, warm) == []
         return
     pytest.fail("no link of the start can be switched off")
+
+
+def test_a_descent_step_is_decided_as_min_delay_routing_decides_it():
+    """The descent's first check of a step (column generation from the paths of the design
+    before) finds a routing below capacity exactly when min-delay routing does, and its delay is
+    never below the least delay; links taken to 0 (a demand's every path gone) included."""
+    import time
+
+    from topo_opt.solve.modular_capacity import _carried
+
+    network = read_instance(INSTANCES / "abilene.json")
+    previous = min_delay_on_support(network, network.link_capacity, gap=1e-4).design
+    rng = np.random.default_rng(3)
+    outcomes = []
+    for _ in range(40):
+        capacity = network.link_capacity * rng.choice([0.0, 0.1, 0.3, 1.0], network.n_links, p=[0.05, 0.25, 0.3, 0.4])
+        carried = _carried(network, capacity, previous, 1.0, True, time.perf_counter() + 60.0)
+        try:
+            least = min_delay_on_support(network, capacity, gap=1e-9).objective
+        except InfeasibleError:
+            least = math.inf
+        if carried is None:  # undecided: only a demand cut off, which routing proves infeasible
+            assert least == math.inf
+            outcomes.append("cut off")
+            continue
+        assert (carried.design is None) == (least == math.inf)
+        if carried.design is not None:
+            load, queue_capacity = network.queue_load(carried.design.arc_flow(network)), capacity[network.queue_link]
+            assert np.all(np.where(queue_capacity > 0, load < queue_capacity, load == 0))
+            assert carried.delay_s >= least * (1 - 1e-9)
+        outcomes.append("carried" if carried.design is not None else "proven infeasible")
+    assert {"carried", "proven infeasible", "cut off"} <= set(outcomes), outcomes  # all decisions were exercised

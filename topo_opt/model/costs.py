@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,31 +116,44 @@ FOCUS_WINDOW, FOCUS_LEVELS_BELOW, FOCUS_ABOVE, FOCUS_BELOW = 8, 3, 7, 3
 
 
 def _pareto_combinations(modules: tuple[Module, ...], cap: float) -> list[tuple[float, float, tuple[int, ...]]]:
-    """Cheapest module combinations by capacity, up to the first one reaching ``cap``."""
-    # cheapest cost of each reachable capacity sum: a key's cost is final when it is popped, as
-    # every combination reaching it passes through smaller sums (unbounded knapsack by capacity)
-    frontier = {0.0: (0.0, (0,) * len(modules))}
-    heap = [0.0]
+    """The Pareto-efficient module combinations (no other reaches as much capacity for as little
+    cost) by increasing capacity and cost, up to the cheapest one reaching ``cap``.
+
+    Built directly, cheapest first (Dijkstra over costs, ties larger capacity first): a
+    combination is efficient exactly when its capacity exceeds that of every one popped before
+    it, and only efficient ones are extended by one module, as a dominated combination stays
+    dominated with any modules added (y with no less capacity for no more cost gives y + m
+    against x + m).  So at most (levels × module types) combinations are looked at; listing
+    every sum below ``cap`` first (an unbounded knapsack by capacity) grew with the number of
+    sums, ~(cap / module)² for two module types: 55 s for pioro40's 89 links up to twice the
+    total demand.  Capacities are rounded to 1e-6 rate unit, so that sums of the same modules
+    in another order are one capacity, and costs compared to 12 digits (:func:`_tie`).  Beyond the first combination reaching ``cap`` nothing is
+    listed (the enumeration listed the combinations one module beyond the sums below ``cap``
+    that were efficient among those alone; the levels below ``cap`` and the first reaching it
+    are the same).
+    """
+    heap = [(0.0, -0.0, 0.0, (0,) * len(modules))]
+    levels, reached, pushed = [], -math.inf, {}
     while heap:
-        capacity = heapq.heappop(heap)
-        if capacity >= cap:
+        _, negative, cost, counts = heapq.heappop(heap)
+        if -negative <= reached:  # a cheaper (or as cheap, larger) combination has this capacity
             continue
-        cost, counts = frontier[capacity]
+        reached = -negative
+        levels.append((reached, cost, counts))
+        if reached >= cap:
+            break
         for j, module in enumerate(modules):
-            key = round(capacity + module.capacity, 6)
-            new = cost + module.cost
-            if key not in frontier:
-                heapq.heappush(heap, key)
-            elif new >= frontier[key][0] - 1e-12:
-                continue
-            frontier[key] = (new, counts[:j] + (counts[j] + 1,) + counts[j + 1:])
-    levels, best = [], np.inf
-    for capacity in sorted(frontier, reverse=True):  # keep a level only if cheaper than all larger
-        cost, counts = frontier[capacity]
-        if cost < best:
-            levels.append((capacity, cost, counts))
-            best = cost
-    return levels[::-1]
+            new, capacity = cost + module.cost, round(reached + module.capacity, 6)
+            if pushed.get(capacity, math.inf) > new:  # else this capacity is waiting at no more cost
+                pushed[capacity] = new
+                heapq.heappush(heap, (_tie(new), -capacity, new, counts[:j] + (counts[j] + 1,) + counts[j + 1:]))
+    # free modules pop equal costs in growing capacity: keep the largest (costs never fall along the list)
+    return [level for level, after in zip(levels, levels[1:] + [None]) if after is None or _tie(level[1]) < _tie(after[1])]
+
+
+def _tie(cost: float) -> float:
+    """``cost`` to 12 significant digits: sums of the same module costs in another order are equal."""
+    return float(f"{cost:.12g}")
 
 
 def kept_levels(added: np.ndarray, target: float | None) -> np.ndarray:
@@ -232,10 +246,8 @@ def module_cost(network: Network, link_capacity: np.ndarray, links: np.ndarray |
     modules reaching at least ``link_capacity`` (rate unit), plus the link's ``fixed_cost``: the
     capacities priced as a design from scratch; nan when a link with capacity has no modules.
 
-    Module sums run only up to each link's capacity (:func:`_pareto_combinations`: a combination
-    reaching it is one below it, listed at its cheapest, plus one module), not up to a
-    design's largest level: on pioro40 (89 links) the lists up to twice the total demand took
-    55 s, these 0.5 s.
+    The list runs only up to each link's capacity (:func:`_pareto_combinations`: its last level
+    is the cheapest combination reaching it), not up to a design's largest level.
     """
     unit = unit_capacity_cost(network)
     total = 0.0
