@@ -9,7 +9,8 @@ from test_modular_capacity import small_tcfa
 from topo_opt.algorithms.capacity_flow_assignment import min_fixed_delay_s
 from topo_opt.algorithms.support_routing import min_delay_on_support
 from topo_opt.errors import TopoOptError
-from topo_opt.formulations.cut_sets import _module_sizes, cut_requirements, cut_set_factor, rounded_row
+from topo_opt.evaluators.delay import capacity_per_load
+from topo_opt.formulations.cut_sets import _module_sizes, cut_requirements, rounded_row
 from topo_opt.model import Demand, Link, Module, Node, build_network
 from topo_opt.model.costs import capacity_levels
 
@@ -35,7 +36,7 @@ def test_every_rounded_row_holds_for_every_design_meeting_t_max(build, t_max, ke
     network = build()
     levels = capacity_levels(network, cap, keep_installed)
     packets = network.total_packet_rate * (t_max - min_fixed_delay_s(network, False))
-    factor, sizes, links = cut_set_factor(1.0, packets), _module_sizes(levels, network.n_links), np.unique(levels.link)
+    factor, sizes, links = capacity_per_load(1.0, packets), _module_sizes(levels, network.n_links), np.unique(levels.link)
     rows = []
     for members in itertools.product([False, True], repeat=network.n_nodes):
         inside = np.array(members)
@@ -60,5 +61,5 @@ def test_every_rounded_row_holds_for_every_design_meeting_t_max(build, t_max, ke
             feasible += 1
             y = np.zeros(len(levels.link))
             y[picked] = 1.0
-            assert max(row.violation(y) for row in rows) <= 1e-9
+            assert max(row.rhs - float(row.coefficient @ y[row.level]) for row in rows) <= 1e-9
     assert feasible > 0

@@ -111,7 +111,10 @@ class CertifiedProgress:
     iterate is ≤ θ (:attr:`decision` ``"meets"``; the iterate is the witness) or the certified
     lower bound is > θ (``"misses"``).  The result says which in ``details["decision"]`` and in
     its message.  The gap is tested first: near θ, where neither side is proven, the method
-    still stops at its gap.  Without ``threshold`` nothing changes.
+    still stops at its gap.  Without ``threshold`` nothing changes.  The witness is the
+    iterate's flows; a method that reports T of a rounded form of them (gradient projection:
+    the path fractions) can, at capacities within rounding of the flows, report T a little
+    above θ, so a caller compares the answer's own T with θ (the design checks do).
     """
 
     gap: float

@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from topo_opt.errors import InfeasibleError, TopoOptError
+from topo_opt.evaluators.delay import capacity_per_load
 from topo_opt.model.costs import CapacityLevels
 from topo_opt.model.network import Network
 
@@ -99,7 +100,7 @@ def flow_cost_bound(network: Network, levels: CapacityLevels, max_queue_packets:
     A_l costs ≥ κ_l A_l (fixed costs are ≥ 0).  A design meeting T ≤ T_max routes F with
     Σ_q F_q/(C_q − F_q) ≤ N_max (``max_queue_packets``: γ T_max less the least fixed-delay
     packets), so every queue has C ≥ m F_q with m = 1 + 1/N_max, and C ≥ F_q/u under a
-    utilisation cap u (m = max(1 + 1/N_max, 1/u)).  From scratch (C = A) this gives, over the
+    utilisation cap u (m = max(1 + 1/N_max, 1/u), :func:`~topo_opt.evaluators.delay.capacity_per_load`).  From scratch (C = A) this gives, over the
     links that have levels,
 
         cost ≥ m · Σ_l κ_l max_{q of l} F_q ≥ m · LP(κ),
@@ -112,7 +113,7 @@ def flow_cost_bound(network: Network, levels: CapacityLevels, max_queue_packets:
     """
     unit = levels.unit_price(network.n_links)
     priced = np.flatnonzero(np.isfinite(unit))
-    factor = max(1.0 + 1.0 / max_queue_packets, 1.0 / max_utilization)
+    factor = capacity_per_load(max_utilization, max_queue_packets)
     try:
         lp = min_cost_capacity(network, np.where(np.isfinite(unit), unit, 0.0), priced, time_limit_s,
                                None if installed is None else np.asarray(installed, float) / factor)

@@ -87,7 +87,8 @@ class DesignCheck:
         return self.checks >= self.max_checks or time.perf_counter() >= self.deadline
 
     def routing(self, on: np.ndarray) -> Routing | None:
-        """The min-delay routing of the links ``on`` when it meets T_max, else None."""
+        """A routing of the links ``on`` that meets T_max (with α = 1 the first iterate that does,
+        the witness; else the min-delay routing), or None when none is found."""
         self.checks += 1
         network = self.network
         remaining = None if math.isinf(self.deadline) else max(self.deadline - time.perf_counter(), 0.0)

@@ -72,6 +72,7 @@ def decision_threshold(max_delay_s: float | None, max_utilization: float) -> flo
     α = 1 both are T on C: an iterate with T ≤ T_max is a witness that the design meets T_max,
     and a certified lower bound above T_max proves that no routing does, so the routing at the
     gap would have missed too.  With α < 1 the routing minimises T on α·C, and a lower bound on
-    min T(α·C) does not prove a miss on C (T on C is smaller at every flow): None.
+    min T(α·C) does not prove a miss on C (T on C is smaller at every flow): None (and for
+    α > 1, which the cards reject, T on α·C would understate T on C).
     """
-    return max_delay_s if max_utilization >= 1 else None
+    return max_delay_s if max_utilization == 1 else None

@@ -103,3 +103,12 @@ def arc_delay_s(network: Network, arc_flow: np.ndarray | None = None,
 def zero_load_delay_s(network: Network) -> np.ndarray:
     """Per arc: transmission time L̄/C (the M/M/1 sojourn at zero load) + fixed delay (s)."""
     return arc_delay_s(network)
+
+
+def capacity_per_load(max_utilization: float = 1.0, max_queue_packets: float = float("inf")) -> float:
+    """m = max(1/u, 1 + 1/N_max): every queue of a design that meets the utilisation cap u and
+    has at most N_max packets queued in the whole network has capacity C ≥ m·F at load F (from
+    F ≤ u C, and F/(C − F) ≤ N_max).  The same holds for the load F_S across a cut and the
+    capacity C_S across it (:mod:`topo_opt.formulations.cut_sets`).  N_max = inf without a
+    delay bound."""
+    return max(1.0 / max_utilization, 1.0 + 1.0 / max_queue_packets)

@@ -40,17 +40,13 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
+from topo_opt.evaluators.delay import capacity_per_load
 from topo_opt.formulations.multicommodity import linear_expression
 from topo_opt.model.costs import CapacityLevels
 from topo_opt.model.network import Network
 
 #: Tolerance of the rounding ⌈x − ε⌉ (module counts are integers up to float noise).
 ROUNDING_TOL = 1e-9
-
-
-def cut_set_factor(max_utilization: float = 1.0, max_queue_packets: float = math.inf) -> float:
-    """R_S / D_S = max(1/u, 1 + 1/N_max) (module docstring; N_max = math.inf without a delay bound)."""
-    return max(1.0 / max_utilization, 1.0 + 1.0 / max_queue_packets)
 
 
 def candidate_node_sets(network: Network) -> list[np.ndarray]:
@@ -88,10 +84,6 @@ class CutSetRow:
     level: np.ndarray
     coefficient: np.ndarray
     rhs: float
-
-    def violation(self, y: np.ndarray) -> float:
-        """rhs − left side at the level values ``y`` (> 0: ``y`` violates the row)."""
-        return self.rhs - float(self.coefficient @ y[self.level])
 
 
 def rounded_row(levels: CapacityLevels, crossing: np.ndarray, required: float, divisor: float) -> CutSetRow:
@@ -133,7 +125,7 @@ def add_cut_set_inequalities(model: pyo.ConcreteModel, network: Network, *, max_
     """
     levels: CapacityLevels = model.levels
     links = np.unique(levels.link)
-    factor = cut_set_factor(max_utilization, max_queue_packets)
+    factor = capacity_per_load(max_utilization, max_queue_packets)
     sizes = _module_sizes(levels, network.n_links)
     required: dict[tuple[int, ...], float] = {}
     for inside in candidate_node_sets(network):

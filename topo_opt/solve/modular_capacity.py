@@ -69,10 +69,11 @@ from topo_opt.algorithms.detour_bound import detour_bound
 from topo_opt.algorithms.flow_deviation import CertifiedProgress
 from topo_opt.algorithms.greedy_upgrade import carrying_levels, greedy_upgrade
 from topo_opt.algorithms.level_knapsack import cheapest_levels, level_packets
+from topo_opt.algorithms.max_concurrent_flow import find_feasible_flow
 from topo_opt.algorithms.min_cost_routing import flow_cost_bound
 from topo_opt.algorithms.modular_descent import check_budget, greedy_level_descent
 from topo_opt.algorithms.shortest_paths import (
-    ArcGraph, demand_shortest_paths, require_no_bridge, shortest_path_forest, unreachable_demands,
+    ArcGraph, demand_shortest_paths, require_no_bridge, shortest_path_forest, unreachable_demands, with_paths,
 )
 from topo_opt.algorithms.support_routing import decision_threshold, min_delay_on_support
 from topo_opt.errors import InfeasibleError, InvalidInputError, SolveInterrupted, TopoOptError
@@ -82,7 +83,7 @@ from topo_opt.formulations.modular_capacity_milp import (
     add_capacity_cover_cut, add_level_cuts, build_modular_capacity_model,
 )
 from topo_opt.model.costs import CapacityLevels, capacity_levels, covering_levels, module_cost
-from topo_opt.model.design import Design, Routing
+from topo_opt.model.design import Design
 from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status, relative_gap
 from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
@@ -275,7 +276,9 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
              for l, i in zip(np.unique(levels.link).tolist(), best[1].tolist())]
     position = np.asarray([int(np.flatnonzero(mine == i)[0]) for mine, i in zip(lists, best[1].tolist())])
     last = [best]  # the record of the last step kept; its design warm-starts the next check
-    carry_first = [failed_links == (None,)]  # off for good once a carrying routing misses T_max
+    # off for good once a carrying routing misses T_max; with u < 1 the checks' rule (the
+    # min-delay routing on u·C meets T_max) is not "some routing does", so off (as decision_threshold)
+    carry_first = [failed_links == (None,) and max_utilization == 1]
 
     def meets(positions: np.ndarray) -> bool:
         picked = np.asarray([mine[p] for mine, p in zip(lists, positions.tolist())])
@@ -318,31 +321,29 @@ def _carried(network: Network, capacity: np.ndarray, previous: Design, max_utili
     utilisation over these paths, priced-out paths added until decided), a step
     of a descent being a small change of the design before.  A routing found gives the design
     and its delay (an upper bound on the least delay: it meets T_max when this does); no
-    routing (proven) gives the design None with delay and bound inf.  None when it does not
-    decide: a demand cut off (a demand whose paths all crossed a link now without capacity
-    starts from its min-hop path), floating point, or the ``deadline`` (a
+    routing (proven, or a demand without a path on the links with capacity) gives the design
+    None with delay and bound inf; a demand whose paths all crossed a link now without
+    capacity starts from its min-hop path.  None when it does not
+    decide: floating point, or the ``deadline`` (a
     ``time.perf_counter()`` value; the routing check then decides, or stops there too).  On
     pioro40's pure-cost descent 0.03–1.3 s a step where min-delay checks took 1–11 s (one 91 s).
     """
-    from topo_opt.algorithms.max_concurrent_flow import find_feasible_flow
-
     usable = capacity > 0
     usable_arc = usable[network.arc_link]
     paths = previous.routing
-    paths = paths.select(np.flatnonzero(np.logical_and.reduceat(usable_arc[paths.arcs], paths.indptr[:-1])))
-    missing = np.flatnonzero(np.bincount(paths.demand, minlength=network.n_demands) == 0)
+    usable_path = np.logical_and.reduceat(usable_arc[paths.arcs], paths.indptr[:-1])
+    missing = np.flatnonzero(np.bincount(paths.demand[usable_path], minlength=network.n_demands) == 0)
+    indptr, arcs = np.zeros(1, np.int64), np.zeros(0, np.int64)
     if missing.size:  # every path of these crossed a link now without capacity: their min-hop paths
-        if unreachable_demands(network, usable_arc).size:
-            return None
+        cut_off = unreachable_demands(network, usable_arc)
+        if cut_off.size:
+            return _Routed(None, math.inf, math.inf, f"{cut_off.size} demands have no path on the links with capacity")
         forest = shortest_path_forest(ArcGraph.from_network(network), np.where(usable_arc, 1.0, np.inf),
                                       network.demand_source)
         indptr, arcs = demand_shortest_paths(forest, network, missing)
-        paths = Routing(np.concatenate([paths.demand, missing]), np.zeros(paths.n_paths + missing.size),
-                        np.concatenate([paths.indptr, paths.indptr[-1] + indptr[1:]]),
-                        np.concatenate([paths.arcs, arcs]))
     if deadline <= time.perf_counter():
         return None
-    paths = paths.grouped()
+    paths, _ = with_paths(paths, missing, indptr, arcs, keep=usable_path)
     try:
         found = find_feasible_flow(network, capacity * max_utilization, deadline - time.perf_counter(), paths=paths)
     except InfeasibleError as exc:
