@@ -8,13 +8,15 @@ is switched off when the min-delay routing of the links left on (capacities α·
 power: on geant it outweighs the ports), else it stays on for good — the least delay only grows
 when links go off, so it would fail later too.  A second pass takes the smallest capacity first
 (ties by the same cost), which keeps the large links where cut capacity, not delay, binds
-(janos-us); the design of less power is then improved by **swaps**: one link off switched on
+(janos-us); each order's design is then improved by **swaps**: one link off switched on
 and, of the ``SWAP_TRIES`` links of least first-order removal cost, the first whose switching off
 meets T_max with less power switched off (first improvement, repeated; cost266 25281 → 25244 W),
-within the same check budget (:func:`improve_by_swaps`; it tries one link off alone first).  The
-other order's design, which may lie in another basin, is then searched with pairs of links off
-as well until the start's deadline (:func:`improve_from_each`), and the start is the design of
-least power found.  The same local search, with pairs, improves the MILP's design after its rounds
+within the same check budget each (:func:`improve_by_swaps`; it tries one link off alone first).
+The swapped design of least power is the start, and the search after the MILP runs from it;
+until the start's deadline the same search, with pairs of links off as well, runs from the
+other order's (:func:`improve_from_each`), which may lie in another basin (zoo:Uunet: 2.4 W
+more, but 43 links on within reach), and the start is the design of least power found.  The
+same local search, with pairs, improves the MILP's design after its rounds
 (:mod:`topo_opt.solve.min_power`; zoo:Uunet: one link on and two off gives 43 links where the MILP
 kept 44).  In port-power order alone germany50 kept
 73 of 88 links on; this order keeps a spanning tree, 0.01 % above the MILP bound.  Links that
@@ -129,11 +131,11 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
                      offer: Callable[[np.ndarray, Routing], None] | None = None
                      ) -> tuple[np.ndarray, np.ndarray] | None:
     """(link_on, node_on) booleans of the greedy design, or None when even every link on
-    misses T_max.  The greedy runs in both orders of :data:`ORDERS`, the design of less power
-    is improved by swaps (:func:`improve_by_swaps`, one link off at a time), then the other
-    order's design (when it differs) by the search after the MILP's moves (``PAIR_TRIES``,
+    misses T_max.  The greedy runs in both orders of :data:`ORDERS`, each design (when they
+    differ) is improved by swaps (:func:`improve_by_swaps`, one link off at a time), then the
+    swapped design not of least power by the moves of the search after the MILP (``PAIR_TRIES``,
     pairs) until ``deadline`` (:func:`improve_from_each`); the design of least power is returned.
-    The greedy's checks and the swaps' run at most
+    The greedy's checks and each design's swaps run at most
     :func:`~topo_opt.algorithms.modular_descent.check_budget` of them per order and for the swaps, for the solve's
     ``time_limit_s``, and none starts after ``deadline`` (a ``time.perf_counter()`` value;
     the check of every link on always runs): up to there the start depends on the limit, not
@@ -193,15 +195,16 @@ def switch_off_start(network: Network, power: NodePowerModel, max_delay_s: float
         adopt(on, routed, drawn)
         if not any(np.array_equal(on, other) for _, other, _ in designs):
             designs.append((drawn, on, routed))
-    designs.sort(key=lambda design: design[0])
-    (current, on, routed), others = designs[0], designs[1:]
-    check.checks, check.max_checks = 0, budget
-    best = improve_by_swaps(check, on, routed, current, tries=SWAP_TRIES, pairs=False, offer=adopt)
-    check.max_checks = math.inf  # the other orders' designs: searched until the deadline
-    if others:
-        found = improve_from_each(check, [(on, routed, drawn) for drawn, on, routed in others],
-                                  tries=PAIR_TRIES, pairs=True, offer=adopt)
-        best = min(best, found, key=lambda design: design[2])
+    swapped = []  # each order's design improved by swaps, that of least power first
+    for drawn, on, routed in sorted(designs, key=lambda design: design[0]):
+        check.checks, check.max_checks = 0, budget
+        swapped.append(improve_by_swaps(check, on, routed, drawn, tries=SWAP_TRIES, pairs=False, offer=adopt))
+    swapped.sort(key=lambda design: design[2])
+    check.max_checks, best = math.inf, swapped[0]
+    others = [design for design in swapped[1:] if not np.array_equal(design[0], best[0])]
+    if others:  # the search after the MILP starts from the best: from the others now
+        best = min(best, improve_from_each(check, others, tries=PAIR_TRIES, pairs=True, offer=adopt),
+                   key=lambda design: design[2])
     return powered_elements(network, np.zeros(network.n_arcs), trim_dead_ends(network, best[0]))
 
 
@@ -210,11 +213,11 @@ def improve_from_each(check: DesignCheck, starts: list[tuple[np.ndarray, Routing
                       offer: Callable[[np.ndarray, Routing, float], None] | None = None
                       ) -> tuple[np.ndarray, Routing, float]:
     """The best of :func:`improve_by_swaps` run from each checked design (links on, routing, W)
-    of ``starts`` in turn, until ``check`` is exhausted (a design not reached is returned as it
-    is): (links on, routing, W) of least power.  Local search ends in the basin of its start,
-    and the greedy orders end in different ones (zoo:Uunet: the *capacity* order's design draws
-    2.4 W less than the *delay* order's, but only the search from the latter reaches a 43-link
-    design, 0.5 % less power).  ``offer`` as in :func:`improve_by_swaps`."""
+    of ``starts`` in turn, until ``check`` is exhausted (a design not reached is kept as it
+    is): (links on, routing, W) of least power.  Local search ends in the basin of its start, and the greedy
+    orders end in different ones (zoo:Uunet: the *capacity* order's design draws 2.4 W less
+    than the *delay* order's, but only the search from the latter reaches a 43-link design,
+    0.5 % less power).  ``offer`` as in :func:`improve_by_swaps`."""
     ends = [improve_by_swaps(check, on, routed, drawn, tries=tries, pairs=pairs, offer=offer)
             for on, routed, drawn in starts]
     return min(ends, key=lambda end: end[2])
