@@ -214,10 +214,10 @@ def improve_from_each(check: DesignCheck, starts: list[tuple[np.ndarray, Routing
                       ) -> tuple[np.ndarray, Routing, float]:
     """The best of :func:`improve_by_swaps` run from each checked design (links on, routing, W)
     of ``starts`` in turn, until ``check`` is exhausted (a design not reached is kept as it
-    is): (links on, routing, W) of least power.  Local search ends in the basin of its start, and the greedy
-    orders end in different ones (zoo:Uunet: the *capacity* order's design draws 2.4 W less
-    than the *delay* order's, but only the search from the latter reaches a 43-link design,
-    0.5 % less power).  ``offer`` as in :func:`improve_by_swaps`."""
+    is): (links on, routing, W) of least power.  Local search ends in the basin of its start,
+    and the greedy orders end in different ones (zoo:Uunet: the *capacity* order's design draws
+    2.4 W less than the *delay* order's, but only the search from the latter reaches a 43-link
+    design, 0.5 % less power).  ``offer`` as in :func:`improve_by_swaps`."""
     ends = [improve_by_swaps(check, on, routed, drawn, tries=tries, pairs=pairs, offer=offer)
             for on, routed, drawn in starts]
     return min(ends, key=lambda end: end[2])
