@@ -551,3 +551,69 @@ def test_a_start_past_its_deadline_checks_every_link_on_and_stops():
     link_on, _ = power_start.switch_off_start(net, power, t_max, deadline=0.0)  # perf_counter 0: passed
     assert link_on.all()
     assert not power_start.switch_off_start(net, power, t_max)[0].all()  # without it links go off
+
+
+def test_the_search_from_several_starts_reaches_the_optimum_where_one_start_does_not():
+    """On ``_pairs`` single moves from the 720-W design l0 l2 l4 l5 l7 l8 find nothing, while
+    from another 720-W design (the optimum and l1) they reach the enumerated optimum: searched
+    from both in turn (either order), the best end is the optimum; never worse than the starts."""
+    from topo_opt.algorithms.power_start import PAIR_TRIES, DesignCheck, improve_from_each
+    from topo_opt.evaluators.power import NodePowerModel
+
+    net = _pairs()
+    t_max = 2 * min_delay_all_on(net)
+    optimum, pattern = _enumerate(net, t_max)
+    check = DesignCheck(net, NodePowerModel.for_network(net, IDLE), t_max)
+    starts = []
+    for links in ([0, 2, 4, 5, 7, 8], np.flatnonzero(pattern).tolist() + [1]):
+        on = np.isin(np.arange(net.n_links), links)
+        routed = check.routing(on)
+        starts.append((on, routed, check.watts(on, routed)))
+    assert [w for *_, w in starts] == [720.0, 720.0] and optimum == 700.0
+    assert improve_from_each(check, starts[:1], tries=PAIR_TRIES, pairs=False)[2] == 720.0  # one start: stuck
+    for ordered in (starts, starts[::-1]):
+        on, routed, w = improve_from_each(check, ordered, tries=PAIR_TRIES, pairs=False)
+        assert w == pytest.approx(optimum) and (on == np.asarray(pattern)).all()
+        assert w == check.watts(on, routed)
+    check.max_checks = check.checks  # exhausted: the starts as they are, the least power of them
+    assert improve_from_each(check, starts[::-1], tries=PAIR_TRIES, pairs=False)[2] == 720.0
+
+
+def _two_orders():
+    """6 routers, 9 links (a seeded random network) where the two greedy orders end in different
+    designs, so the start searches from the other order's design."""
+    ends = [("n0", "n2", 1), ("n2", "n3", 2), ("n2", "n4", 2), ("n1", "n5", 2), ("n3", "n5", 2),
+            ("n0", "n1", 2), ("n1", "n3", 1), ("n0", "n4", 1), ("n1", "n2", 2)]
+    return build_network(
+        name="orders", nodes=[Node(f"n{i}") for i in range(6)],
+        links=[Link(f"l{i}", s, t, c * 1e9) for i, (s, t, c) in enumerate(ends)],
+        demands=[Demand("d0", "n2", "n5", 6.9e8), Demand("d1", "n4", "n1", 6.1e8),
+                 Demand("d2", "n3", "n1", 2.6e8), Demand("d3", "n1", "n0", 3.7e8)], packet_length_bits=8000.0)
+
+
+def test_ctrl_c_in_the_start_s_search_from_the_other_order_keeps_its_best_checked_design(monkeypatch):
+    """Ctrl-C while the start searches from the other greedy order's design: the best design the
+    start checked is the answer, status ``interrupted``, no bound, and it passes the checker."""
+    from topo_opt.algorithms import power_start
+    from topo_opt.errors import SolveInterrupted
+
+    net = _two_orders()
+    t_max = 2 * min_delay_all_on(net)
+    searched = []
+
+    def interrupted(check, starts, **kwargs):
+        searched.append(min(w for *_, w in starts))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(power_start, "improve_from_each", interrupted)
+    with pytest.raises(SolveInterrupted) as caught:
+        solve_min_power(net, IDLE, max_delay_s=t_max, gap=1e-9)
+    result = caught.value.partial
+    assert searched  # the other order's design was being searched
+    assert result.status.value == "interrupted" and result.lower_bound == -math.inf
+    assert "switch-off start" in result.message and result.details["delay_bound_met"]
+    assert check_result(net, result, power=IDLE) == []
+    monkeypatch.undo()
+    solved = solve_min_power(net, IDLE, max_delay_s=t_max, gap=1e-9)
+    assert solved.status.value == "optimal" and solved.objective == pytest.approx(_enumerate(net, t_max)[0])
+    assert solved.objective <= result.objective <= searched[0] + 1e-9  # the greedy's best, or a swap's

@@ -67,8 +67,9 @@ OVERLOAD_CUT_UTILIZATION = 0.999
 #: Share of the time limit kept, after the MILP rounds, for the local search on their design
 #: (with a switch-off start, i.e. T_max and no D_max).
 SEARCH_SHARE = 0.2
-#: Share of the time limit after which the switch-off start runs no further check (it counts
-#: checks, not seconds: on zoo:Uunet at 120 s it took 45 s at load 4, 78 s at load 5).
+#: Share of the time limit after which the switch-off start runs no further check (its greedy and
+#: swaps count checks, not seconds: on zoo:Uunet at 120 s they took 45 s at load 4, 78 s at load
+#: 5; the search from the other greedy order's design uses the rest of the share).
 START_SHARE = 0.6
 
 
