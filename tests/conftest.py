@@ -47,9 +47,11 @@ def parallel_links(c1: float, c2: float, rate: float, lengths=(None, None)):
                          rate_unit="packet/s")
 
 
-def cheapest_level_choice(network, levels, t_max: float, include_fixed_delay: bool = True) -> float:
-    """The cheapest choice of one level per link (every link's whole Pareto list of ``levels``
-    tried) whose certified min-delay T is at most ``t_max`` (s); inf when none is."""
+def level_choices_meeting(network, levels, t_max: float, include_fixed_delay: bool = True,
+                          below_cost: float | None = None):
+    """Every choice of one level per link (every link's whole Pareto list of ``levels`` tried)
+    whose certified min-delay T is at most ``t_max`` (s), as level indices; with
+    ``below_cost`` a callable giving the cost to beat, only choices cheaper than it are routed."""
     import itertools
 
     import numpy as np
@@ -57,12 +59,9 @@ def cheapest_level_choice(network, levels, t_max: float, include_fixed_delay: bo
     from topo_opt.algorithms.support_routing import min_delay_on_support
     from topo_opt.errors import TopoOptError
 
-    per_link = [np.flatnonzero(levels.link == link) for link in range(network.n_links)]
-    best = float("inf")
-    for picked in itertools.product(*per_link):
+    for picked in itertools.product(*[np.flatnonzero(levels.link == link) for link in range(network.n_links)]):
         picked = np.asarray(picked)
-        cost = levels.cost[picked].sum()
-        if cost >= best:
+        if below_cost is not None and levels.cost[picked].sum() >= below_cost():
             continue
         try:
             delay = min_delay_on_support(network, levels.capacity[picked], gap=1e-9,
@@ -70,8 +69,15 @@ def cheapest_level_choice(network, levels, t_max: float, include_fixed_delay: bo
         except TopoOptError:  # disconnected or saturated
             continue
         if delay <= t_max:
-            best = cost
-    return best
+            yield picked
+
+
+def cheapest_level_choice(network, levels, t_max: float, include_fixed_delay: bool = True) -> float:
+    """The cost of the cheapest choice of :func:`level_choices_meeting`; inf when none is."""
+    best = [float("inf")]
+    for picked in level_choices_meeting(network, levels, t_max, include_fixed_delay, lambda: best[0]):
+        best[0] = float(levels.cost[picked].sum())
+    return best[0]
 
 
 def real_file(*parts: str) -> Path:

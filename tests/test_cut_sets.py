@@ -4,11 +4,10 @@ import itertools
 
 import numpy as np
 import pytest
+from conftest import level_choices_meeting
 from test_modular_capacity import small_tcfa
 
 from topo_opt.algorithms.capacity_flow_assignment import min_fixed_delay_s
-from topo_opt.algorithms.support_routing import min_delay_on_support
-from topo_opt.errors import TopoOptError
 from topo_opt.evaluators.delay import capacity_per_load
 from topo_opt.formulations.cut_sets import _module_sizes, cut_requirements, rounded_row
 from topo_opt.model import Demand, Link, Module, Node, build_network
@@ -50,16 +49,9 @@ def test_every_rounded_row_holds_for_every_design_meeting_t_max(build, t_max, ke
                     rows.append(row)
     assert any(row.rhs >= 2 for row in rows)
     feasible = 0
-    for picked in itertools.product(*[np.flatnonzero(levels.link == l) for l in range(network.n_links)]):
-        picked = np.asarray(picked)
-        try:
-            delay = min_delay_on_support(network, levels.capacity[picked], gap=1e-9,
-                                         include_fixed_delay=False).objective
-        except TopoOptError:  # disconnected or saturated
-            continue
-        if delay <= t_max:
-            feasible += 1
-            y = np.zeros(len(levels.link))
-            y[picked] = 1.0
-            assert max(row.rhs - float(row.coefficient @ y[row.level]) for row in rows) <= 1e-9
+    for picked in level_choices_meeting(network, levels, t_max, include_fixed_delay=False):
+        feasible += 1
+        y = np.zeros(len(levels.link))
+        y[picked] = 1.0
+        assert max(row.rhs - float(row.coefficient @ y[row.level]) for row in rows) <= 1e-9
     assert feasible > 0

@@ -446,18 +446,23 @@ def test_ctrl_c_before_the_first_checked_start_design_keeps_nothing(monkeypatch)
     assert getattr(caught.value, "partial", None) is None
 
 
+def _six_routers(name: str, ends: list, demands: list):
+    """6 routers n0..n5, links l0.. of ``ends`` (a, b, Gbit/s), demands d0.. of ``demands``
+    (source, target, bit/s), 1000-byte packets."""
+    return build_network(
+        name=name, nodes=[Node(f"n{i}") for i in range(6)],
+        links=[Link(f"l{i}", s, t, c * 1e9) for i, (s, t, c) in enumerate(ends)],
+        demands=[Demand(f"d{i}", s, t, rate) for i, (s, t, rate) in enumerate(demands)], packet_length_bits=8000.0)
+
+
 def _pairs():
     """6 routers, 9 links (a seeded random network): from the design of links l0 l2 l4 l5 l7 l8
     (720 W with IDLE) no single link off, nor one on and one off (of the 5 least costly), meets
     T_max = 2 T*(all on) with less power, while one on and two off reaches the optimum, 5 links
     (700 W)."""
-    ends = [("n0", "n1", 2), ("n0", "n2", 1), ("n0", "n4", 1), ("n0", "n5", 2), ("n1", "n3", 2),
-            ("n2", "n3", 2), ("n2", "n4", 2), ("n3", "n5", 2), ("n4", "n5", 1)]
-    return build_network(
-        name="pairs", nodes=[Node(f"n{i}") for i in range(6)],
-        links=[Link(f"l{i}", s, t, c * 1e9) for i, (s, t, c) in enumerate(ends)],
-        demands=[Demand("d0", "n4", "n2", 5.2e8), Demand("d1", "n5", "n1", 4.8e8),
-                 Demand("d2", "n4", "n1", 7.3e8), Demand("d3", "n0", "n1", 5.4e8)], packet_length_bits=8000.0)
+    return _six_routers("pairs", [("n0", "n1", 2), ("n0", "n2", 1), ("n0", "n4", 1), ("n0", "n5", 2), ("n1", "n3", 2),
+                                  ("n2", "n3", 2), ("n2", "n4", 2), ("n3", "n5", 2), ("n4", "n5", 1)],
+                        [("n4", "n2", 5.2e8), ("n5", "n1", 4.8e8), ("n4", "n1", 7.3e8), ("n0", "n1", 5.4e8)])
 
 
 def test_one_on_two_off_reaches_the_enumerated_optimum_where_single_moves_stop():
@@ -582,13 +587,9 @@ def test_the_search_from_several_starts_reaches_the_optimum_where_one_start_does
 def _two_orders():
     """6 routers, 9 links (a seeded random network) where the two greedy orders end in different
     designs, so the start searches from the other order's design."""
-    ends = [("n0", "n2", 1), ("n2", "n3", 2), ("n2", "n4", 2), ("n1", "n5", 2), ("n3", "n5", 2),
-            ("n0", "n1", 2), ("n1", "n3", 1), ("n0", "n4", 1), ("n1", "n2", 2)]
-    return build_network(
-        name="orders", nodes=[Node(f"n{i}") for i in range(6)],
-        links=[Link(f"l{i}", s, t, c * 1e9) for i, (s, t, c) in enumerate(ends)],
-        demands=[Demand("d0", "n2", "n5", 6.9e8), Demand("d1", "n4", "n1", 6.1e8),
-                 Demand("d2", "n3", "n1", 2.6e8), Demand("d3", "n1", "n0", 3.7e8)], packet_length_bits=8000.0)
+    return _six_routers("orders", [("n0", "n2", 1), ("n2", "n3", 2), ("n2", "n4", 2), ("n1", "n5", 2), ("n3", "n5", 2),
+                                   ("n0", "n1", 2), ("n1", "n3", 1), ("n0", "n4", 1), ("n1", "n2", 2)],
+                        [("n2", "n5", 6.9e8), ("n4", "n1", 6.1e8), ("n3", "n1", 2.6e8), ("n1", "n0", 3.7e8)])
 
 
 def test_ctrl_c_in_the_start_s_search_from_the_other_order_keeps_its_best_checked_design(monkeypatch):
