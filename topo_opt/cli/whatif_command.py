@@ -132,11 +132,12 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
     network = read_network(instance, fmt)
     scenarios = scenario_grid(network, scales, _failure_specs(failures))
     show = progress if progress is not None else sys.stderr.isatty()
-    count = iter(range(1, len(scenarios) + 1))
+    reported = []  # the records whose line is out
 
     def report(record: dict) -> None:
+        reported.append(record)
         if show:
-            click.echo(f"[{next(count)}/{len(scenarios)}] {record['scenario']}: {record['status']}, "
+            click.echo(f"[{len(reported)}/{len(scenarios)}] {record['scenario']}: {record['status']}, "
                        f"upgrade {record['upgrade_status']} ({record['solve_time_s']:.2f} s)", err=True)
 
     try:
@@ -145,6 +146,8 @@ def whatif(instance: str, model: str, overrides: tuple[str, ...], demand_scale: 
         if not isinstance(stop.partial, WhatIfResult) or not stop.partial.records:
             raise
         result, interrupted = stop.partial, True
+        for record in result.records[len(reported):]:  # Ctrl-C between a record and its line
+            report(record)
     source = "installed" if options.max_delay_s == "installed" else "card"
     if out:
         from topo_opt.io.atomic import atomic_write_text
