@@ -527,7 +527,7 @@ def test_a_descent_step_is_decided_as_min_delay_routing_decides_it():
     outcomes = []
     for _ in range(40):
         capacity = network.link_capacity * rng.choice([0.0, 0.1, 0.3, 1.0], network.n_links, p=[0.05, 0.25, 0.3, 0.4])
-        carried = _carried(network, capacity, previous, 1.0, True, time.perf_counter() + 60.0)
+        carried = _carried(network, capacity, previous, True, time.perf_counter() + 60.0)
         try:
             least = min_delay_on_support(network, capacity, gap=1e-9).objective
         except InfeasibleError:

@@ -284,7 +284,7 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
         picked = np.asarray([mine[p] for mine, p in zip(lists, positions.tolist())])
         routed = None
         if carry_first[0]:
-            carried = _carried(network, levels.link_capacity(picked, network.n_links), last[0][0], max_utilization,
+            carried = _carried(network, levels.link_capacity(picked, network.n_links), last[0][0],
                                include_fixed_delay, deadline)
             missed = carried is not None and carried.design is not None and carried.delay_s > max_delay_s
             routed, carry_first[0] = (None if carried is None or missed else [carried]), not missed
@@ -313,9 +313,10 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
     return last[0][2], last[0]
 
 
-def _carried(network: Network, capacity: np.ndarray, previous: Design, max_utilization: float,
-             include_fixed_delay: bool, deadline: float) -> _Routed | None:
-    """Whether ``capacity`` carries the demands (every queue below u·C), decided by column
+def _carried(network: Network, capacity: np.ndarray, previous: Design, include_fixed_delay: bool,
+             deadline: float) -> _Routed | None:
+    """Whether ``capacity`` carries the demands (every queue below C; the descent asks it only
+    without a utilisation cap, see :func:`_descend`), decided by column
     generation from the paths of ``previous``
     (:func:`~topo_opt.algorithms.max_concurrent_flow.find_feasible_flow`: the least max
     utilisation over these paths, priced-out paths added until decided), a step
@@ -345,7 +346,7 @@ def _carried(network: Network, capacity: np.ndarray, previous: Design, max_utili
         return None
     paths, _ = with_paths(paths, missing, indptr, arcs, keep=usable_path)
     try:
-        found = find_feasible_flow(network, capacity * max_utilization, deadline - time.perf_counter(), paths=paths)
+        found = find_feasible_flow(network, capacity, deadline - time.perf_counter(), paths=paths)
     except InfeasibleError as exc:
         return _Routed(None, math.inf, math.inf, str(exc))
     except TopoOptError:
