@@ -71,9 +71,10 @@ logger = logging.getLogger(__name__)
 Callback = Callable[[dict], None]
 CFA_MAX_ROUNDS = 1000
 LINE_GRID = 30
+LOCAL_GRID = 3
 PATH_RTOL = 1e-6
 STALL_ROUNDS = 10
-GOLDEN_STEPS = 12
+GOLDEN_STEPS = 8
 CFA_RTOL = 1e-9
 
 
@@ -172,15 +173,21 @@ def _start_routings(network: Network, first: Routing, starts: int, seed: int):
         yield baselines.single_path_routing(network, rng.uniform(0.1, 1.0, network.n_arcs))
 
 
-def _line_search(phi: Callable[[float], float], full: float) -> tuple[float, float]:
-    """(α, φ(α)) for φ on [0, ``full``]: the best of the geometric grid full·2^−j (j < ``LINE_GRID``),
-    refined by a golden-section search (in log α) between its neighbours.  φ need not be convex
-    (Φ is concave where the √ terms dominate): the grid holds the full step, the far end."""
-    grid = full * 2.0 ** -np.arange(LINE_GRID, dtype=float)
+def _line_search(phi: Callable[[float], float], full: float, last: float | None) -> tuple[float, float]:
+    """(α, φ(α)) for φ on [0, ``full``]: the best of a geometric grid, refined by a golden-section
+    search (in log α) between its neighbours.  The grid is full·2^−j (j < ``LINE_GRID``) on the
+    first step, then ``last``·2^j (|j| ≤ ``LOCAL_GRID``, up to ``full``) around the step taken
+    before, and always the full step.  φ need not be convex (Φ is concave where the √ terms
+    dominate): the full step, every demand on its shortest path, is the far end."""
+    if last is None:
+        grid = full * 2.0 ** -np.arange(LINE_GRID, dtype=float)
+    else:
+        grid = np.unique(np.minimum(last * 2.0 ** np.arange(-LOCAL_GRID, LOCAL_GRID + 1, dtype=float), full))[::-1]
+        grid = np.concatenate([[full], grid[grid < full]])
     values = [phi(float(alpha)) for alpha in grid]
     i = int(np.argmin(values))
     best = (float(grid[i]), values[i])
-    lo, hi = math.log(grid[min(i + 1, LINE_GRID - 1)]), math.log(grid[max(i - 1, 0)])
+    lo, hi = math.log(grid[min(i + 1, len(grid) - 1)]), math.log(grid[max(i - 1, 0)])
     ratio = (math.sqrt(5.0) - 1.0) / 2.0
     x, y = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
     fx, fy = phi(math.exp(x)), phi(math.exp(y))
@@ -219,7 +226,8 @@ def _descend(problem: _Problem, routing: Routing, value: float, tolerance: float
     graph = ArcGraph.from_network(network)
     paths = routing.grouped()
     path_flow = paths.path_rates(network.demand_rate)
-    recent, interrupted = [value], False
+    accepted = (paths, path_flow, value)  # one assignment: Ctrl-C never finds it half-written
+    recent, interrupted, alpha = [value], False, None
     try:
         for _ in range(CFA_MAX_ROUNDS):
             if deadline is not None and time.perf_counter() >= deadline:
@@ -236,16 +244,23 @@ def _descend(problem: _Problem, routing: Routing, value: float, tolerance: float
                 break
             excess = np.where(moving, excess, 0.0)
             full = float(np.max(path_flow[moving] / excess[moving]))  # every demand on its shortest path
-            alpha, new_value = _line_search(lambda a, p=paths, x=path_flow, e=excess, c=chosen: problem.value(
-                p.carried_flow(_shifted(p, x, e, c, a), network.n_arcs)), full)
+
+            def phi(a: float, p=paths, x=path_flow, e=excess, c=chosen) -> float:
+                return problem.value(p.carried_flow(_shifted(p, x, e, c, a), network.n_arcs))
+
+            alpha, new_value = _line_search(phi, full, alpha)
+            if not new_value < value * (1 - CFA_RTOL):  # the whole grid before giving up
+                alpha, new_value = _line_search(phi, full, None)
             if not new_value < value * (1 - CFA_RTOL):
                 break
             path_flow, value = _shifted(paths, path_flow, excess, chosen, alpha), new_value
+            accepted = (paths, path_flow, value)
             recent = (recent + [value])[-STALL_ROUNDS - 1:]
             if len(recent) > STALL_ROUNDS and value > recent[0] * (1 - tolerance):
                 break
     except KeyboardInterrupt:
         interrupted = True
+    paths, path_flow, value = accepted
     keep = np.flatnonzero(path_flow > 0)
     kept = paths.select(keep)
     fraction = path_flow[keep] / network.demand_rate[kept.demand]
