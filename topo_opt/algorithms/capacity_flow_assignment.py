@@ -319,24 +319,27 @@ def solve_capacity_assignment(network: Network, *, form: str, routing_rule: str,
         starts_found, interrupted = [], False
         bound = problem.routing_independent_bound()
         deadline = None if time_limit_s is None else began + time_limit_s
-        for index, start in enumerate(_start_routings(network, routing, max(starts, 1), seed)):
-            try:
+        try:
+            for index, start in enumerate(_start_routings(network, routing, max(starts, 1), seed)):
+                try:
+                    ca, value, _ = problem.assign(start)
+                except InfeasibleError:  # e.g. a random start whose propagation delay exceeds T_max
+                    starts_found.append(math.nan)
+                    continue
+                start, value, interrupted = _descend(problem, start, value, gap, deadline)
                 ca, value, _ = problem.assign(start)
-            except InfeasibleError:  # e.g. a random start whose propagation delay exceeds T_max
-                starts_found.append(math.nan)
-                continue
-            start, value, interrupted = _descend(problem, start, value, gap, deadline)
-            ca, value, _ = problem.assign(start)
-            starts_found.append(value)
-            if value < best[0]:
-                best = (value, ca, start)
-            record = {"iteration": index + 1, "time_s": time.perf_counter() - began,
-                      "objective": best[0], "lower_bound": bound}
-            history.append(record)
-            if callback:
-                callback(record)
-            if interrupted:
-                break
+                starts_found.append(value)
+                if value < best[0]:
+                    best = (value, ca, start)
+                record = {"iteration": index + 1, "time_s": time.perf_counter() - began,
+                          "objective": best[0], "lower_bound": bound}
+                history.append(record)
+                if callback:
+                    callback(record)
+                if interrupted:
+                    break
+        except KeyboardInterrupt:  # between descents: ``best`` is whole
+            interrupted = True
         details.update(starts=len(starts_found), seed=seed, start_objectives=starts_found,
                        lower_bound_source="routing-independent bound (weak; CFA is not convex)")
         status = Status.INTERRUPTED if interrupted else Status.FEASIBLE
