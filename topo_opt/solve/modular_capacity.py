@@ -312,8 +312,8 @@ def _with_least_delay(network: Network, levels: CapacityLevels, record: tuple, f
     witness's routing (column generation's, or a check's that stopped once it decided T_max),
     whose delay is above the least; the answer gets its least delay here, in the time the solve
     has left, not in the start's (pioro40's pure-cost descent design took 89 s to route to the
-    gap, and the deadline cut it).  ``record`` itself when the routing does not finish, or
-    gives no less delay, in time."""
+    gap, and the deadline cut it).  ``record`` itself when no routing of less delay is found in
+    time (one cut by the deadline gives its best routing so far)."""
     routed = _route_levels(network, levels, record[1], failed_links, max_utilization, include_fixed_delay,
                            CHECK_GAP, record[0], deadline)
     worst = max(r.delay_s for r in routed)
@@ -779,8 +779,11 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                            message="no design meeting the delay bound found before the limit",
                            history=history)
     if sense == "min-cost" and status is not Status.INTERRUPTED:
-        best = _with_least_delay(network, levels, best, model.failed_links, max_utilization, include_fixed_delay,
-                                 began + time_limit_s)
+        try:
+            best = _with_least_delay(network, levels, best, model.failed_links, max_utilization,
+                                     include_fixed_delay, began + time_limit_s)
+        except KeyboardInterrupt:  # the answer keeps the routing that proved it
+            status = Status.INTERRUPTED
     design, picked, cost, delay, worst = best
     fixed = float(levels.fixed_cost[picked].sum())
     details = {
