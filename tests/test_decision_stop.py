@@ -158,9 +158,10 @@ def test_design_check_below_full_utilisation_routes_to_its_gap():
 def test_the_modular_descent_decides_its_checks_and_keeps_the_least_delay(monkeypatch, factor, decided):
     """Greedy module removal on abilene from every link at its largest level, T_max = the
     installed delay × 1.05 (checks decided as misses) and × 1.2 (as meets): the design it keeps
-    is the one the checks routed to their gap keep, and its record carries that design's least
-    delay (within the check gap of the certified T), not a witness's.  Column generation, which
-    decides most steps before a check (``_carried``), is off here: the checks are under test."""
+    is the one the checks routed to their gap keep, its record's delay meets T_max, and routed
+    again for the answer (``_with_least_delay``) it carries that design's least delay (within the
+    check gap of the certified T), not a witness's.  Column generation, which decides most
+    steps before a check (``_carried``), is off here: the checks are under test."""
     from topo_opt.model.costs import capacity_levels
     from topo_opt.solve import modular_capacity as mc
 
@@ -185,6 +186,34 @@ def test_the_modular_descent_decides_its_checks_and_keeps_the_least_delay(monkey
     assert decided in decisions
     monkeypatch.setattr(mc, "decision_threshold", lambda *args: None)
     to_gap_cost, to_gap = mc._descend(network, levels, best, (None,), t_max, 1.0, True, 10.0, math.inf)
-    assert cost == to_gap_cost < best[2] and (record[1] == to_gap[1]).all()
+    assert cost == to_gap_cost < best[2] and (record[1] == to_gap[1]).all() and record[3] <= t_max
+    answer = mc._with_least_delay(network, levels, record, (None,), 1.0, True, math.inf)
+    assert answer[1] is record[1] and answer[2] == cost
     certified = route(network, levels.link_capacity(record[1], network.n_links), gap=1e-9).objective
-    assert certified <= record[3] <= certified * (1 + mc.CHECK_GAP) <= t_max * (1 + mc.CHECK_GAP)
+    assert certified <= answer[3] <= certified * (1 + mc.CHECK_GAP) <= t_max * (1 + mc.CHECK_GAP)
+
+
+def test_the_answer_is_routed_again_for_its_least_delay_in_the_time_left():
+    """A record carrying a witness's routing (here min-hop on abilene's largest levels, below
+    capacity) gets the least delay of its design (within the check gap) when there is time, and
+    stays as it is when the deadline has passed."""
+    import time
+
+    from topo_opt.algorithms.baselines import min_hop_routing
+    from topo_opt.evaluators.delay import DelayObjective
+    from topo_opt.model.costs import capacity_levels
+    from topo_opt.model.design import Design
+    from topo_opt.solve import modular_capacity as mc
+
+    network = read_instance(ROOT / "instances" / "abilene.json")
+    levels = capacity_levels(network, 2.0 * network.total_demand, False, np.arange(network.n_links))
+    largest = levels.largest()
+    capacity = levels.link_capacity(largest, network.n_links)
+    design = Design.for_network(network, min_hop_routing(network), link_capacity=capacity)
+    delay = DelayObjective.for_network(network, capacity, True).value(design.arc_flow(network))
+    record = (design, largest, float(levels.cost[largest].sum()), delay, delay)
+    answer = mc._with_least_delay(network, levels, record, (None,), 1.0, True, math.inf)
+    certified = min_delay_on_support(network, capacity, gap=1e-9).objective
+    assert certified <= answer[3] <= certified * (1 + mc.CHECK_GAP) < delay
+    assert answer[1] is largest and answer[2] == record[2] and answer[4] == answer[3]
+    assert mc._with_least_delay(network, levels, record, (None,), 1.0, True, time.perf_counter() - 1.0) is record

@@ -145,3 +145,49 @@ def test_column_generation_prices_in_the_second_route(rate, feasible):
             find_feasible_flow(net, max_iterations=1)
         assert err.value.details["max_utilization_lower_bound"] == pytest.approx(rate / 10, rel=1e-9)
         assert err.value.details["demands"] == ["st"]
+
+
+def test_the_warm_master_has_the_optimum_of_the_same_paths_solved_from_scratch():
+    """The master grown by columns (re-solved from its last basis) against scipy's HiGHS on the
+    whole path set at once, after each of three pricing rounds; its path flows, mapped back to
+    the grouped path set, carry every demand."""
+    from scipy.optimize import linprog
+
+    from topo_opt.algorithms.max_concurrent_flow import _Master
+    from topo_opt.algorithms.shortest_paths import (
+        ArcGraph, demand_shortest_paths, extend_with_shortest_paths, shortest_path_forest,
+    )
+
+    net = read_commalab(real_file("commalab", "grid", "grid2"))
+    capacity_q, usable = net.queue_capacity(), net.queue_capacity() > 0
+    graph = ArcGraph.from_network(net)
+    indptr, arcs = demand_shortest_paths(shortest_path_forest(graph, np.ones(net.n_arcs), net.demand_source), net)
+    paths = Routing(np.arange(net.n_demands), np.ones(net.n_demands), indptr, arcs)
+    master = _Master(net, capacity_q, paths)
+    values = []
+    for _ in range(3):
+        status, flow, price = master.solve(60.0, paths.n_paths)
+        assert status == "optimal"
+        np.testing.assert_allclose(np.bincount(paths.demand, weights=flow, minlength=net.n_demands),
+                                   net.demand_rate, rtol=1e-7)
+        load = net.queue_load(paths.carried_flow(flow, net.n_arcs))
+        incidence = np.zeros((net.n_queues, paths.n_paths))
+        np.add.at(incidence, (net.arc_queue[paths.arcs], np.repeat(np.arange(paths.n_paths), np.diff(paths.indptr))),
+                  1.0)
+        demand_rows = np.zeros((net.n_demands, paths.n_paths))
+        demand_rows[paths.demand, np.arange(paths.n_paths)] = 1.0
+        scratch = linprog(np.r_[np.zeros(paths.n_paths), 1.0],
+                          A_ub=np.c_[incidence[usable], -capacity_q[usable]], b_ub=np.zeros(int(usable.sum())),
+                          A_eq=np.c_[demand_rows, np.zeros(net.n_demands)], b_eq=net.demand_rate, method="highs")
+        assert float(np.max(load[usable] / capacity_q[usable])) == pytest.approx(scratch.fun, rel=1e-7)
+        values.append(scratch.fun)
+        weight_q = np.zeros(net.n_queues)
+        weight_q[usable] = price + 1e-3  # positive: every round prices in new paths
+        arc_weight = weight_q[net.arc_queue]
+        extended, label, _, _ = extend_with_shortest_paths(
+            paths, np.arange(1.0, paths.n_paths + 1), shortest_path_forest(graph, arc_weight, net.demand_source),
+            net, arc_weight)
+        assert extended is not paths
+        master.grow(extended, label)
+        paths = extended
+    assert values[-1] < values[0]  # the rounds did grow the master

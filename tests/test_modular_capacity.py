@@ -290,3 +290,21 @@ def test_flow_cost_bound_survives_a_start_that_used_the_time_limit(monkeypatch):
     assert result.details["starting_design"]["time_s"] > 2.0
     assert math.isfinite(result.details["flow_cost_bound"]) and result.details["flow_cost_bound"] > 0
     assert 0 < result.lower_bound <= result.objective
+
+
+def test_ctrl_c_in_the_answers_last_routing_keeps_the_answer(monkeypatch):
+    """Ctrl-C while the answer is routed again for its least delay (after the MILP) ends the
+    solve as interrupted with the answer and the routing that proved it meets T_max."""
+    from topo_opt.errors import SolveInterrupted
+    from topo_opt.solve import modular_capacity as mc
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mc, "_with_least_delay", interrupted)
+    network = read_instance("instances/abilene.json")
+    with pytest.raises(SolveInterrupted) as stop:
+        solve_modular_capacity(network, keep_installed=False, time_limit_s=30.0)
+    result = stop.value.partial
+    assert result.status.value == "interrupted" and result.design is not None
+    assert result.details["average_delay_s"] <= result.details["max_delay_s"]

@@ -63,6 +63,27 @@ def test_tree_arcs_follow_the_rule_with_ties_zero_lengths_parallel_arcs_and_unre
     _check_rule(n_nodes, tail, head, weight, np.arange(n_nodes))
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_tree_arcs_asked_a_few_rows_at_a_time_are_those_asked_at_once(seed):
+    """The zero-length counts are kept per forest row once computed: a forest asked row by
+    row (last first, each row's nodes in two halves) gives the arcs of one asked everything."""
+    rng = np.random.default_rng(seed)
+    n_nodes = int(rng.integers(3, 25))
+    tail, head, weight = _random_arcs(rng, n_nodes, int(rng.integers(n_nodes, 4 * n_nodes)),
+                                      np.array([0.0, 0.0, 1.0, 1.0, 2.0, 3.0, np.inf]))
+    graph = ArcGraph.from_arcs(tail, head, n_nodes)
+    at_once, piecewise = (shortest_path_forest(graph, weight, np.arange(n_nodes)) for _ in range(2))
+    rows, nodes = np.nonzero(np.isfinite(at_once.distance))
+    keep = nodes != at_once.sources[rows]
+    rows, nodes = rows[keep], nodes[keep]
+    expected = at_once.tree_arcs(rows, nodes)
+    for r in range(n_nodes)[::-1]:
+        mine = np.flatnonzero(rows == r)
+        for half in (mine[: len(mine) // 2], mine[len(mine) // 2:]):
+            if half.size:
+                assert np.array_equal(piecewise.tree_arcs(rows[half], nodes[half]), expected[half])
+
+
 def test_the_random_graphs_have_what_they_are_for():
     """Across the seeds above: unreachable pairs, nodes reached only by zero-length arcs, nodes
     with several tight arcs, parallel arcs."""

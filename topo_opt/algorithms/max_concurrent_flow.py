@@ -32,9 +32,10 @@ planner's regime: demands at 97–99.9 % of the maximum concurrent flow) the int
 exactly by the same LP in path form, solved by column generation (Ford and Fulkerson 1958): the
 restricted master over the paths found so far,
 
-    min U   s.t.   Σ_{p∈P_k} x_p = r_k,   Σ_{p∋q} x_p ≤ U·C_q,   x ≥ 0      (HiGHS)
+    min U   s.t.   Σ_{p∈P_k} x_p = r_k,   Σ_{p∋q} x_p ≤ U·C_q,   x ≥ 0
 
-gives ``U_up`` (its routing) and queue prices ``w_q ≥ 0`` (duals of the capacity rows); each
+(HiGHS, one object per decision: interior point for the first solve, then the primal simplex
+from the last basis as columns join) gives ``U_up`` (its routing) and queue prices ``w_q ≥ 0`` (duals of the capacity rows); each
 demand's w-shortest path joins its set when shorter than all of them, and ``w`` gives the bound
 ``U_low`` above.  At the LP optimum ``U_low = U_up = U*`` (strong duality), so the loop stops
 with ``U_up < 1`` or ``U_low ≥ 1`` unless ``U*`` equals 1 within the LP's tolerances.  The
@@ -74,6 +75,7 @@ _PRUNE_FRACTIONS = (0.05, 0.01, 1e-3, 0.0)  # path fractions tried as cut-offs, 
 # column-generation master (with each demand's largest); pricing adds any other one it needs.
 # All distinct paths of 200 iterates made a master of ~10^5 columns on a 100-node network.
 _MASTER_SHARE = 1e-2
+MASTER_SOLVER = "ipm"  # HiGHS's method for the master's first (cold) solve; later ones: simplex, warm
 
 
 @dataclass(frozen=True)
@@ -295,50 +297,117 @@ def find_feasible_flow(network: Network, link_capacity: np.ndarray | None = None
     return _column_generation(network, graph, capacity_q, paths, iteration, deadline, lower, upper)
 
 
+class _Master:
+    """The restricted master LP of the module docstring in one HiGHS object, grown by columns.
+
+    Rows: one per queue of positive capacity (Σ_{p∋q} x_p − U·C_q/s ≤ 0), then one per demand
+    (Σ_{p∈P_k} x_p = r_k/s), s the largest capacity (LP numbers O(1) whatever the rate unit);
+    column 0 is U.  Columns join as paths are priced in (:meth:`add`), so each solve starts from
+    the last basis, which stays primal feasible (a new column enters at 0): a few simplex
+    iterations where a master solved from scratch each round repeats them all (on giul39's
+    pure-cost descent, ~8 rounds a step).  ``column_path`` maps column j + 1 to its path in the
+    current (grouped) path set.
+    """
+
+    def __init__(self, network: Network, capacity_q: np.ndarray, paths: Routing):
+        import highspy  # the core object: highspy.Highs() prints HiGHS's banner before any option is set
+
+        self.network, self.usable_q = network, np.flatnonzero(capacity_q > 0)
+        self.scale = float(capacity_q.max())
+        self.row_of_queue = np.full(network.n_queues, -1, dtype=np.int64)
+        self.row_of_queue[self.usable_q] = np.arange(len(self.usable_q))
+        self.highs, self.status = highspy._core._Highs(), highspy.HighsModelStatus
+        self.highs.setOptionValue("output_flag", False)
+        # primal simplex: the last basis stays primal feasible when columns join (dual simplex
+        # took ~400 iterations a re-solve on giul39's descent, primal ~50)
+        self.highs.setOptionValue("simplex_strategy", 4)
+        n_rows, rate = len(self.usable_q), network.demand_rate / self.scale
+        self.highs.addRows(n_rows + network.n_demands, np.concatenate([np.full(n_rows, -np.inf), rate]),
+                           np.concatenate([np.zeros(n_rows), rate]), 0, np.zeros(0, np.int32),
+                           np.zeros(0, np.int32), np.zeros(0))
+        self.highs.addCol(1.0, 0.0, np.inf, n_rows, np.arange(n_rows, dtype=np.int32),
+                          -capacity_q[self.usable_q] / self.scale)
+        self.column_path, self.cold = np.zeros(0, dtype=np.int64), True
+        self.add(paths, np.arange(paths.n_paths))
+
+    def add(self, paths: Routing, new: np.ndarray) -> None:
+        """Columns for the paths ``new`` (indices into ``paths``, the current set)."""
+        import scipy.sparse as sp
+
+        selected = paths.select(new)
+        row = self.row_of_queue[self.network.arc_queue[selected.arcs]]
+        column = np.repeat(np.arange(len(new)), np.diff(selected.indptr))
+        on = row >= 0  # a queue without capacity has no row (the paths avoid it)
+        block = sp.csc_matrix((np.ones(int(on.sum())), (row[on], column[on])),
+                              shape=(len(self.usable_q), len(new)))  # sums a queue met twice
+        block = sp.vstack([block, sp.csc_matrix((np.ones(len(new)), (selected.demand, np.arange(len(new)))),
+                                                shape=(self.network.n_demands, len(new)))]).tocsc()
+        self.highs.addCols(len(new), np.zeros(len(new)), np.zeros(len(new)), np.full(len(new), np.inf),
+                           block.nnz, block.indptr[:-1].astype(np.int32), block.indices.astype(np.int32),
+                           block.data)
+        self.column_path = np.concatenate([self.column_path, np.asarray(new, np.int64)])
+
+    def grow(self, extended: Routing, label: np.ndarray) -> None:
+        """Columns for the paths new in ``extended``, the path set after pricing; ``label``: the
+        old paths' labels 1..n carried over to their new positions, 0 on added paths (the
+        ``path_flow`` result of :func:`~topo_opt.algorithms.shortest_paths.extend_with_shortest_paths`
+        given ``np.arange(1, n + 1)``)."""
+        kept = np.flatnonzero(label > 0)
+        position = np.empty(len(kept), dtype=np.int64)
+        position[label[kept].astype(np.int64) - 1] = kept
+        self.column_path = position[self.column_path]
+        self.add(extended, np.flatnonzero(label == 0))
+
+    def solve(self, time_limit_s: float, n_paths: int) -> tuple[str, np.ndarray, np.ndarray]:
+        """("optimal" | "time limit" | HiGHS's status text, path flows (rate unit, for ``n_paths``
+        paths), queue prices w ≥ 0 (usable queues; duals of the capacity rows))."""
+        highs = self.highs
+        # HiGHS 1.16 compares time_limit with its run time summed over every run of this object
+        # (solve/highs.py, HighsSolver.solve): the limit is offset by the time already run
+        highs.setOptionValue("time_limit", highs.getRunTime() + time_limit_s)
+        highs.setOptionValue("solver", MASTER_SOLVER if self.cold else "simplex")
+        highs.run()
+        self.cold = False
+        status = highs.getModelStatus()
+        if status != self.status.kOptimal:
+            return ("time limit" if status == self.status.kTimeLimit else highs.modelStatusToString(status),
+                    np.zeros(0), np.zeros(0))
+        solution = highs.getSolution()
+        flow = np.zeros(n_paths)
+        flow[self.column_path] = np.maximum(np.asarray(solution.col_value)[1:], 0.0) * self.scale
+        price = np.maximum(-np.asarray(solution.row_dual)[:len(self.usable_q)], 0.0)
+        return "optimal", flow, price
+
+
 def _column_generation(network: Network, graph: ArcGraph, capacity_q: np.ndarray, paths: Routing,
                        iterations: int, deadline: float | None, lower: float, upper: float) -> FeasibleStart:
     """Decide ``U* < 1`` exactly by column generation from ``paths`` (module docstring), by
     ``deadline`` (a ``time.perf_counter()`` value) when one is given; ``lower``/``upper``: the
-    bracket on ``U*`` so far."""
-    import scipy.sparse as sp
-    from scipy.optimize import linprog  # HiGHS; imported only when Frank–Wolfe could not decide
-
-    # interior point (with crossover, for a basis and exact duals): the master is degenerate and
-    # the dual simplex took 61 s where it takes ~22 s (gabriel/100/0 at U* = 0.999, 9,900 demands)
-
+    bracket on ``U*`` so far.  The master (:class:`_Master`) is re-solved warm by the simplex
+    method after each pricing round."""
     usable_q = np.flatnonzero(capacity_q > 0)
-    scale = float(capacity_q.max())  # LP numbers O(1) whatever the rate unit
     rate = network.demand_rate
+    master = _Master(network, capacity_q, paths)
     while True:
         remaining = math.inf if deadline is None else deadline - time.perf_counter()
         if remaining <= 0:
             raise TopoOptError(f"{network.name}: feasibility undecided within the time limit: the least max "
                                f"utilisation is in [{lower:.9g}, {upper:.9g}]")
-        queue_of_path = sp.csr_matrix((np.ones(len(paths.arcs)), network.arc_queue[paths.arcs], paths.indptr),
-                                      shape=(paths.n_paths, network.n_queues)).T.tocsr()[usable_q]
-        capacity_rows = sp.hstack([queue_of_path, sp.csr_matrix(-capacity_q[usable_q, None] / scale)])
-        demand_rows = sp.hstack([sp.csr_matrix((np.ones(paths.n_paths), (paths.demand, np.arange(paths.n_paths))),
-                                               shape=(network.n_demands, paths.n_paths)),
-                                 sp.csr_matrix((network.n_demands, 1))])
-        cost = np.zeros(paths.n_paths + 1)
-        cost[-1] = 1.0
-        lp = linprog(cost, A_ub=capacity_rows.tocsc(), b_ub=np.zeros(len(usable_q)), A_eq=demand_rows.tocsc(),
-                     b_eq=rate / scale, bounds=(0, None), method="highs-ipm",
-                     options={} if deadline is None else {"time_limit": remaining})
-        if lp.status == 1 and deadline is not None and time.perf_counter() >= deadline:
+        status, flow, price = master.solve(remaining, paths.n_paths)
+        if status == "time limit" and deadline is not None and time.perf_counter() >= deadline:
             continue  # the time limit stopped the master: reported at the top of the loop
-        if lp.status != 0:
-            raise TopoOptError(f"{network.name}: the feasibility LP did not solve: {lp.message}")
-        flow = np.maximum(lp.x[:-1], 0.0) * scale
+        if status != "optimal":
+            raise TopoOptError(f"{network.name}: the feasibility LP did not solve: {status}")
         load = network.queue_load(paths.carried_flow(flow, network.n_arcs))
         upper = float(np.max(load[usable_q] / capacity_q[usable_q]))
         if upper < 1.0:
             return FeasibleStart(paths.carrying(flow, network.n_demands), upper, lower, iterations)
         weight_q = np.zeros(network.n_queues)
-        weight_q[usable_q] = np.maximum(-lp.ineqlin.marginals, 0.0)
+        weight_q[usable_q] = price
         arc_weight = np.where((capacity_q > 0)[network.arc_queue], weight_q[network.arc_queue], np.inf)
         forest = shortest_path_forest(graph, arc_weight, network.demand_source)
-        extended, _, _, distance = extend_with_shortest_paths(paths, flow, forest, network, arc_weight)
+        extended, label, _, distance = extend_with_shortest_paths(
+            paths, np.arange(1.0, paths.n_paths + 1), forest, network, arc_weight)
         bound = float(rate @ distance) / float(weight_q @ capacity_q)
         if bound >= 1.0:
             raise _infeasible(network, graph, weight_q, capacity_q, arc_weight, bound)
@@ -347,6 +416,7 @@ def _column_generation(network: Network, graph: ArcGraph, capacity_q: np.ndarray
         if extended is paths:  # no path prices out: U* = U_up >= 1 > U_low up to tolerances
             raise TopoOptError(f"{network.name}: the least max utilisation is 1 within the LP's tolerances "
                                f"([{lower:.9g}, {upper:.9g}]): feasibility cannot be decided in floating point")
+        master.grow(extended, label)
         paths = extended
 
 

@@ -220,7 +220,31 @@ class ShortestPathForest:
     def _zero_length_tree_arcs(self, row: np.ndarray, node: np.ndarray) -> np.ndarray:
         """Tree arcs into nodes reached only through tight arcs with ``d(u) == d(v)``: the
         lowest-index such arc from a node with ``z(u) = z(v) − 1`` (module docstring)."""
-        rows, inverse = np.unique(row, return_inverse=True)
+        tail, head = self.graph.arc_tail, self.graph.arc_head
+        tight, level, z, done = self._zero_length_counts
+        missing = distinct_indices(row[~done[row]])
+        if missing.size:
+            tight[missing], level[missing], z[missing] = self._zero_length_rows(missing)
+            done[missing] = True
+        in_ptr, in_arc = self.graph.in_arcs
+        _, arc = gather_rows(in_ptr, in_arc, node)
+        entry = np.repeat(np.arange(len(node)), in_ptr[node + 1] - in_ptr[node])
+        r = row[entry]
+        hit = np.flatnonzero(tight[r, arc] & level[r, arc] & (z[r, tail[arc]] == z[r, head[arc]] - 1.0))
+        return arc[hit[np.diff(entry[hit], prepend=-1) != 0]]
+
+    @cached_property
+    def _zero_length_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Tight arcs, arcs with ``d(u) == d(v)`` (rows × arcs), ``z`` (rows × nodes) of
+        :meth:`_zero_length_rows`, and which rows hold them: each row computed once, when a
+        path walk (one call per hop) first needs it."""
+        shape = (len(self.sources), len(self.graph.arc_tail))
+        return (np.zeros(shape, bool), np.zeros(shape, bool), np.zeros(self.distance.shape),
+                np.zeros(len(self.sources), bool))
+
+    def _zero_length_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For the forest rows ``rows``: tight arcs, tight-or-not arcs with ``d(u) == d(v)``
+        (both shape (rows, arcs)) and ``z`` per node (module docstring)."""
         tail, head = self.graph.arc_tail, self.graph.arc_head
         d = self.distance[rows]
         tight = np.isfinite(d[:, tail]) & (d[:, tail] + self.arc_weight == d[:, head])
@@ -236,12 +260,7 @@ class ShortestPathForest:
             if not np.any(reached < z):
                 break
             np.minimum(z, reached, out=z)
-        in_ptr, in_arc = self.graph.in_arcs
-        _, arc = gather_rows(in_ptr, in_arc, node)
-        entry = np.repeat(np.arange(len(node)), in_ptr[node + 1] - in_ptr[node])
-        r = inverse[entry]
-        hit = np.flatnonzero(tight[r, arc] & level[r, arc] & (z[r, tail[arc]] == z[r, head[arc]] - 1.0))
-        return arc[hit[np.diff(entry[hit], prepend=-1) != 0]]
+        return tight, level, z
 
 
 def shortest_path_forest(graph: ArcGraph, arc_weight: np.ndarray,

@@ -50,8 +50,10 @@ rounds at the limit.  A phase cut by the deadline keeps its best design so far. 
 past the limit: the model build, the checks up to the first starting design that meets T_max
 (there is always a design to report), the flow-cost LP's and the detour bound's floors, HiGHS's own overrun of its
 time limit (≤ 1 s on 50-node networks), and the check of the last MILP round's design when it
-is cheaper than the incumbent (the answer is certified).  Ctrl-C in the starting design or the search
-ends the solve with the best design so far (status ``interrupted``).
+is cheaper than the incumbent (the answer is certified).  The descent's checks stop once they decide
+T_max, so a ``min-cost`` answer is routed again for its least delay in the time left
+(:func:`_with_least_delay`; at the limit it keeps the routing that proved it).  Ctrl-C in the
+starting design or the search ends the solve with the best design so far (status ``interrupted``).
 """
 from __future__ import annotations
 
@@ -269,9 +271,8 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
     from the last design's paths: a routing below capacity, or the proof that there is none);
     the min-delay check decides what it leaves open, and every step from the first routing it
     finds whose delay misses T_max on (a delay bound that binds: there the check is needed).
-    Each min-delay check stops once it decides T_max (``decide_at``).  The design kept last is
-    then routed again to ``CHECK_GAP`` (by ``deadline``), so that its record carries the least
-    delay, not a witness's."""
+    Each min-delay check stops once it decides T_max (``decide_at``), so the record kept last
+    carries a witness's routing and delay (:func:`_with_least_delay` routes the answer again)."""
     lists = [np.flatnonzero(levels.link == l) if free_links is None or l in free_links else np.asarray([i])
              for l, i in zip(np.unique(levels.link).tolist(), best[1].tolist())]
     position = np.asarray([int(np.flatnonzero(mine == i)[0]) for mine, i in zip(lists, best[1].tolist())])
@@ -301,16 +302,24 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
 
     greedy_level_descent(lists, levels.cost, position, meets, max_checks=check_budget(len(lists), time_limit_s),
                          deadline=deadline)
-    witness = last[0]
-    if witness is not best:  # its routing is a witness: the least delay of the design kept
-        routed = _route_levels(network, levels, witness[1], failed_links, max_utilization, include_fixed_delay,
-                               CHECK_GAP, witness[0], deadline)
-        worst = max(c.delay_s for c in routed)
-        if worst <= max_delay_s:  # else the deadline cut it: the witness stays
-            last[0] = (routed[0].design, witness[1], witness[2], routed[0].delay_s, worst)
-            if kept is not None and kept.record is witness:
-                kept.record = last[0]
     return last[0][2], last[0]
+
+
+def _with_least_delay(network: Network, levels: CapacityLevels, record: tuple, failed_links: tuple,
+                      max_utilization: float, include_fixed_delay: bool, deadline: float) -> tuple:
+    """``record`` with its design routed again to ``CHECK_GAP`` (every scenario, the intact one
+    warm from the record's routing) by ``deadline``: a design kept by :func:`_descend` carries a
+    witness's routing (column generation's, or a check's that stopped once it decided T_max),
+    whose delay is above the least; the answer gets its least delay here, in the time the solve
+    has left, not in the start's (pioro40's pure-cost descent design took 89 s to route to the
+    gap, and the deadline cut it).  ``record`` itself when no routing of less delay is found in
+    time (one cut by the deadline gives its best routing so far)."""
+    routed = _route_levels(network, levels, record[1], failed_links, max_utilization, include_fixed_delay,
+                           CHECK_GAP, record[0], deadline)
+    worst = max(r.delay_s for r in routed)
+    if routed[0].design is None or routed[0].delay_s > record[3] or worst > record[4]:
+        return record
+    return routed[0].design, record[1], record[2], routed[0].delay_s, worst
 
 
 def _carried(network: Network, capacity: np.ndarray, previous: Design, include_fixed_delay: bool,
@@ -769,6 +778,12 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                            solve_time_s=time.perf_counter() - began, iterations=rounds,
                            message="no design meeting the delay bound found before the limit",
                            history=history)
+    if sense == "min-cost" and status is not Status.INTERRUPTED:
+        try:
+            best = _with_least_delay(network, levels, best, model.failed_links, max_utilization,
+                                     include_fixed_delay, began + time_limit_s)
+        except KeyboardInterrupt:  # the answer keeps the routing that proved it
+            status = Status.INTERRUPTED
     design, picked, cost, delay, worst = best
     fixed = float(levels.fixed_cost[picked].sum())
     details = {
