@@ -235,7 +235,7 @@ def main() -> None:
                 records.append(record)
                 print(json.dumps({k: v for k, v in record.items() if k != "history"}, default=str), flush=True)
                 atomic_write_text(args.output, json.dumps({
-                    "settings": {k: str(v) for k, v in vars(args).items()}, "machine": platform.platform(),
+                    "settings": {k: v.name if isinstance(v, Path) else str(v) for k, v in vars(args).items()}, "machine": platform.platform(),
                     "load_average": os.getloadavg(), "records": records}, indent=1, default=str) + "\n")
     print(table(records))
 

@@ -105,7 +105,7 @@ def main() -> None:
                           demands=network.n_demands, fraction=fraction, u_star_lp_time_s=lp_time)
             records.append(record)
             print(json.dumps(record), file=sys.stderr, flush=True)
-            out.write_text(json.dumps({"settings": vars(args) | {"output": str(args.output)},
+            out.write_text(json.dumps({"settings": vars(args) | {"output": args.output.name},
                                        "machine": platform.platform(), "records": records}, indent=1))
     print("| topology | nodes | links | demands | fraction | answer | method | gap | max util | time (s) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
