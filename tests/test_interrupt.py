@@ -85,6 +85,23 @@ def test_min_power_keeps_its_best_design_and_bound_from_the_start_on(tmp_path):
     assert check_design(network, read_design(out, network)) == []
 
 
+def test_cfa_keeps_its_best_design(tmp_path):
+    # CFA (routing.rule = "joint") through the front door: Ctrl-C after three starts keeps the best
+    # design of the starts finished (the dispatch keeps a partial only for interruptible methods)
+    out = tmp_path / "c.json"
+    instance = INSTANCES / "geant.json"
+    code, stdout, err, _ = interrupt_when(["solve", instance, "--model", "capacity-min-delay-budget", "--set",
+                                           'routing.rule="joint"', "--set", "cfa.starts=500", "--progress",
+                                           "--out", out], "iter ", count=3)
+    assert_interrupted(code, err)
+    doc = json.loads(out.read_text())
+    assert doc["status"] == "interrupted" and doc["method"] == "cfa" and doc["violations"] == []
+    network = read_instance(instance)
+    design = read_design(out, network)
+    assert check_design(network, design) == []
+    assert evaluate_design(network, design).average_delay_s == pytest.approx(doc["objective"], rel=1e-9)
+
+
 def test_whatif_writes_the_finished_scenarios(tmp_path):
     out = tmp_path / "w.csv"
     code, _, err, before = interrupt_when(["whatif", INSTANCES / "nobel-us.json", "--fail", "each-link",

@@ -93,10 +93,10 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in (
     }, f"{_DISPATCH}:run_routing_baseline"),
     Problem("capacity-min-delay-budget", {  # topo_opt.algorithms.capacity_flow_assignment
         **_CAPACITY_ASSIGNMENT, "constraints": {"budget": ((float, str), "installed", ("installed",))},
-    }, f"{_DISPATCH}:run_capacity_assignment"),
+    }, f"{_DISPATCH}:run_capacity_assignment", frozenset({"cfa"})),
     Problem("capacity-min-cost-delay-bound", {  # topo_opt.algorithms.capacity_flow_assignment
         **_CAPACITY_ASSIGNMENT, "constraints": {"max_delay_s": ((float, str), "installed", ("installed",))},
-    }, f"{_DISPATCH}:run_capacity_assignment"),
+    }, f"{_DISPATCH}:run_capacity_assignment", frozenset({"cfa"})),
     Problem("capacity-worst-case-deadline", {  # topo_opt.solve.worst_case_capacity
         "routing": {"rule": (str, "min-hop", FIXED_RULES)},
         "deadline": {"max_delay_s": ((float, str), "installed", ("installed",)),
