@@ -77,6 +77,8 @@ def test_topology_design_matches_enumeration(t_max):
     assert not start or start.get("knapsack_cost", start["descent_cost"]) <= start["descent_cost"]
     certified = min_delay_on_support(network, result.design.link_capacity, gap=1e-9, include_fixed_delay=False)
     assert certified.objective <= t_max * (1 + 1e-7)
+    assert result.details["delay_routing"].startswith("least delay")  # time was left to route it
+    assert result.details["average_delay_s"] <= certified.objective * (1 + 1e-4)
     built = set(result.details["links_built"])
     design = result.design.link_capacity
     assert built == {link.id for link, c in zip(network.links, design) if c > 0 and not link.installed}
@@ -308,3 +310,4 @@ def test_ctrl_c_in_the_answers_last_routing_keeps_the_answer(monkeypatch):
     result = stop.value.partial
     assert result.status.value == "interrupted" and result.design is not None
     assert result.details["average_delay_s"] <= result.details["max_delay_s"]
+    assert result.details["delay_routing"].startswith("a routing that meets T_max, not proven the least")

@@ -306,20 +306,24 @@ def _descend(network: Network, levels: CapacityLevels, best: tuple, failed_links
 
 
 def _with_least_delay(network: Network, levels: CapacityLevels, record: tuple, failed_links: tuple,
-                      max_utilization: float, include_fixed_delay: bool, deadline: float) -> tuple:
+                      max_utilization: float, include_fixed_delay: bool, deadline: float) -> tuple[tuple, bool]:
     """``record`` with its design routed again to ``CHECK_GAP`` (every scenario, the intact one
     warm from the record's routing) by ``deadline``: a design kept by :func:`_descend` carries a
     witness's routing (column generation's, or a check's that stopped once it decided T_max),
     whose delay is above the least; the answer gets its least delay here, in the time the solve
     has left, not in the start's (pioro40's pure-cost descent design took 89 s to route to the
     gap, and the deadline cut it).  ``record`` itself when no routing of less delay is found in
-    time (one cut by the deadline gives its best routing so far)."""
+    time (one cut by the deadline gives its best routing so far).  Also whether the intact
+    network's delay is proven within ``CHECK_GAP`` of its least (the routing reached its gap)."""
     routed = _route_levels(network, levels, record[1], failed_links, max_utilization, include_fixed_delay,
                            CHECK_GAP, record[0], deadline)
+    intact = routed[0]
+    least = intact.design is not None and intact.delay_bound_s is not None \
+        and intact.delay_s - intact.delay_bound_s <= CHECK_GAP * intact.delay_s
     worst = max(r.delay_s for r in routed)
-    if routed[0].design is None or routed[0].delay_s > record[3] or worst > record[4]:
-        return record
-    return routed[0].design, record[1], record[2], routed[0].delay_s, worst
+    if intact.design is None or intact.delay_s > record[3] or worst > record[4]:
+        return record, least  # the record's delay is no larger: as close to the least
+    return (intact.design, record[1], record[2], intact.delay_s, worst), least
 
 
 def _carried(network: Network, capacity: np.ndarray, previous: Design, include_fixed_delay: bool,
@@ -778,10 +782,11 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
                            solve_time_s=time.perf_counter() - began, iterations=rounds,
                            message="no design meeting the delay bound found before the limit",
                            history=history)
+    least_delay = False
     if sense == "min-cost" and status is not Status.INTERRUPTED:
         try:
-            best = _with_least_delay(network, levels, best, model.failed_links, max_utilization,
-                                     include_fixed_delay, began + time_limit_s)
+            best, least_delay = _with_least_delay(network, levels, best, model.failed_links, max_utilization,
+                                                  include_fixed_delay, began + time_limit_s)
         except KeyboardInterrupt:  # the answer keeps the routing that proved it
             status = Status.INTERRUPTED
     design, picked, cost, delay, worst = best
@@ -790,6 +795,8 @@ def solve_modular_capacity(network: Network, *, sense: str = "min-cost", max_del
         "sense": sense, "max_delay_s": max_delay_s, "budget": budget, "max_utilization": max_utilization,
         "keep_installed": keep_installed, "topology": topology, "survivable": survivable,
         "include_fixed_delay": include_fixed_delay, "average_delay_s": delay,
+        "delay_routing": None if sense != "min-cost" else f"least delay (certified within {CHECK_GAP:g})"
+        if least_delay else "a routing that meets T_max, not proven the least (no time left to route the design again)",
         "worst_failure_delay_s": worst if survivable else None,
         "cost": {"fixed": fixed, "capacity": cost - fixed, "total": cost},
         "modules_added": levels.modules_added(network, picked),
