@@ -19,15 +19,39 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
-import math
 import time
+
+
+def modular_setup(network, problem: str, deadline: float) -> dict:
+    """What ``solve_modular_capacity`` computes before its model, for a design from scratch: the
+    links, T_max (``problem``: "modular" the installed network's min delay, "pure-cost" 1e6 s),
+    the propagation floor and the continuous design (by ``deadline``, a ``perf_counter`` value)."""
+    import numpy as np
+
+    from topo_opt.algorithms.capacity_flow_assignment import continuous_design, min_fixed_delay_s
+    from topo_opt.solve import modular_capacity as mc
+
+    links = np.array([i for i, link in enumerate(network.links) if link.installed], dtype=np.int64)
+    max_delay_s = 1e6 if problem == "pure-cost" else mc.installed_delay_s(network)
+    continuous, source = continuous_design(network, links, "min-cost", max_delay_s, None, True,
+                                           deadline - time.perf_counter(), mc.CHECK_GAP)
+    return {"links": links, "max_delay_s": max_delay_s, "floor_s": min_fixed_delay_s(network, True),
+            "continuous": continuous, "source": source}
+
+
+def modular_model(network, levels, setup: dict):
+    """The solver's MILP for ``levels`` (min-cost, T ≤ ``setup["max_delay_s"]``) with its cut-set rows."""
+    from topo_opt.formulations.cut_sets import add_cut_set_inequalities
+    from topo_opt.formulations.modular_capacity_milp import build_modular_capacity_model
+
+    gamma = network.total_packet_rate
+    model = build_modular_capacity_model(network, levels, sense="min-cost", max_packets=gamma * setup["max_delay_s"])
+    add_cut_set_inequalities(model, network, max_queue_packets=gamma * (setup["max_delay_s"] - setup["floor_s"]))
+    return model
 
 
 def phases(path: str, problem: str, start: bool, time_limit_s: float) -> dict:
     """The timed set-up phases of one solve (see the module docstring)."""
-    import numpy as np
-
-    from topo_opt.algorithms.capacity_flow_assignment import continuous_design, min_fixed_delay_s
     from topo_opt.formulations.cut_sets import add_cut_set_inequalities
     from topo_opt.formulations.modular_capacity_milp import build_modular_capacity_model
     from topo_opt.io.detect import read_instance
@@ -36,10 +60,7 @@ def phases(path: str, problem: str, start: bool, time_limit_s: float) -> dict:
     from topo_opt.solve.highs import HighsOptions, HighsSolver, model_size
 
     network = read_instance(path)
-    links = np.array([i for i, link in enumerate(network.links) if link.installed], dtype=np.int64)
     cap, gamma = 2.0 * network.total_demand, network.total_packet_rate
-    max_delay_s = 1e6 if problem == "pure-cost" else mc.installed_delay_s(network)
-    floor = min_fixed_delay_s(network, True)
     record, began = {"instance": path, "problem": problem}, time.perf_counter()
     deadline = began + (1 - mc.FLOW_BOUND_SHARE) * time_limit_s
 
@@ -49,19 +70,20 @@ def phases(path: str, problem: str, start: bool, time_limit_s: float) -> dict:
         record[f"{name}_s"] = round(time.perf_counter() - tick, 3)
         return value
 
-    continuous, source = timed("continuous", lambda: continuous_design(
-        network, links, "min-cost", max_delay_s, None, True, deadline - time.perf_counter(), mc.CHECK_GAP))
-    levels = timed("levels", lambda: capacity_levels(network, cap, False, links, target_capacity=continuous))
+    setup = timed("continuous", lambda: modular_setup(network, problem, deadline))
+    links, max_delay_s = setup["links"], setup["max_delay_s"]
+    levels = timed("levels", lambda: capacity_levels(network, cap, False, links, target_capacity=setup["continuous"]))
     model = timed("build", lambda: build_modular_capacity_model(
         network, levels, sense="min-cost", max_packets=gamma * max_delay_s))
-    timed("cut_sets", lambda: add_cut_set_inequalities(model, network, max_queue_packets=gamma * (max_delay_s - floor)))
+    timed("cut_sets", lambda: add_cut_set_inequalities(
+        model, network, max_queue_packets=gamma * (max_delay_s - setup["floor_s"])))
     timed("load", lambda: HighsSolver(model, HighsOptions(mip_rel_gap=0.01)))
     record.update(model_size(model), levels=len(levels.link))
     if start:
         kept, log = mc._Incumbent(), {}
         timed("start", lambda: mc._starting_design(
-            network, levels, model, links, continuous, source == "cfa", max_delay_s, 1.0, True, False, False, None,
-            cap, time_limit_s, deadline, kept, log))
+            network, levels, model, links, setup["continuous"], setup["source"] == "cfa", max_delay_s, 1.0, True,
+            False, False, None, cap, time_limit_s, deadline, kept, log))
         record.update(start_cost=kept.cost, start_phases={k: v for k, v in log.items() if isinstance(v, (int, float))})
     return record
 
@@ -82,8 +104,7 @@ def main() -> None:
             record = phases(path, problem, args.start, args.time_limit)
             if profile:
                 profile.disable()
-            print(json.dumps(record, default=lambda x: None if isinstance(x, float) and not math.isfinite(x) else str(x)),
-                  flush=True)
+            print(json.dumps(record, default=str), flush=True)
     if profile:
         profile.dump_stats(args.profile)
 

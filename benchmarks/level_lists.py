@@ -6,7 +6,7 @@ Usage (from the repository root; ``../shared/benchmarks`` must sit next to the r
 
 For each instance (prepared as in ``design_scale.py``, the ``modular-capacity`` card from scratch:
 T_max = the installed network's min-delay delay) the MILP of ``solve/modular_capacity.py`` is
-built twice, with the same cut-set rows:
+built twice (``design_load.modular_setup`` / ``modular_model``), with the same cut-set rows:
 
 * ``thin`` -- the solver's lists (at most ``MAX_LEVELS_PER_LINK`` per link, focused on the
   continuous design), each level priced at ``CapacityLevels.bound_cost``: the relaxation over
@@ -34,28 +34,21 @@ sys.path.insert(0, str(HERE))
 
 
 def measure(name: str, work: Path, full: bool, milp_s: float) -> dict:
-    import numpy as np
     import pyomo.environ as pyo
 
+    from design_load import modular_model, modular_setup
     from design_scale import prepare
-    from topo_opt.algorithms.capacity_flow_assignment import continuous_design, min_fixed_delay_s
-    from topo_opt.formulations.cut_sets import add_cut_set_inequalities
-    from topo_opt.formulations.modular_capacity_milp import build_modular_capacity_model
     from topo_opt.io.detect import read_instance
     from topo_opt.model.costs import capacity_levels
     from topo_opt.solve.highs import HighsOptions, HighsSolver
-    from topo_opt.solve.modular_capacity import installed_delay_s
 
     network = read_instance(prepare(name, work))
-    t_max, floor, gamma = installed_delay_s(network), min_fixed_delay_s(network), network.total_packet_rate
-    links = np.arange(network.n_links)
-    continuous, _ = continuous_design(network, links, "min-cost", t_max, None, True, 60.0, 1e-4)
-    levels = capacity_levels(network, 2 * network.total_demand, False, links, target_capacity=continuous,
-                             thin=not full)
+    setup = modular_setup(network, "modular", time.perf_counter() + 60.0)
+    levels = capacity_levels(network, 2 * network.total_demand, False, setup["links"],
+                             target_capacity=setup["continuous"], thin=not full)
+
     def held(relaxed: bool) -> HighsSolver:
-        model = build_modular_capacity_model(network, levels, sense="min-cost", max_packets=gamma * t_max,
-                                             budget=None, max_utilization=1.0, include_fixed_delay=True, failures=())
-        add_cut_set_inequalities(model, network, max_utilization=1.0, max_queue_packets=gamma * (t_max - floor))
+        model = modular_model(network, levels, setup)
         if relaxed:
             pyo.TransformationFactory("core.relax_integer_vars").apply_to(model)
         solver = HighsSolver(model, HighsOptions(mip_rel_gap=0.01))
