@@ -344,7 +344,9 @@ def test_cfa_ctrl_c_keeps_the_last_design_accepted(monkeypatch):
 
 
 def test_cfa_time_limit_keeps_the_last_design_accepted(monkeypatch):
-    """A clock that advances 1 s per reading: the descent stops at the limit after a few steps."""
+    """A clock that advances 1 s per reading: the descent stops at the limit after a few steps,
+    with status ``time_limit`` (not ``feasible``: the stall rule did not end it); the front door
+    (:func:`~topo_opt.solve.dispatch.solve`, which checks the design against the card) takes it."""
     import topo_opt.algorithms.capacity_flow_assignment as cfa
 
     class Clock:
@@ -359,8 +361,16 @@ def test_cfa_time_limit_keeps_the_last_design_accepted(monkeypatch):
     network = read_instance(INSTANCES / "nobel-us.json")
     t_max = installed_delay_s(network, False)
     done = _cfa(network, t_max, gap=1e-4, starts=1)
+    assert done.status.value == "feasible"
     monkeypatch.setattr(cfa, "time", Clock())
     cut = _cfa(network, t_max, gap=1e-4, starts=1, time_limit_s=6.0)
-    assert cut.status.value == "feasible"
+    assert cut.status.value == "time_limit" and cut.details["starts"] == 1
     assert done.objective < cut.objective < cut.history[0]["objective"]
     assert _meets_bound(network, cut, t_max)
+    assert check_result(network, cut) == []
+    card = load_card("models/capacity-min-cost-delay-bound.toml",
+                     ('routing.rule="joint"', "cfa.starts=2", "solver.time_limit_s=6",
+                      "objective.include_fixed_delay=false"))
+    front = solve(network, card)
+    assert front.status.value == "time_limit" and front.method == "cfa" and front.design is not None
+    assert front.objective < front.history[0]["objective"] and not front.violations
