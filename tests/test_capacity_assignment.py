@@ -249,6 +249,33 @@ def test_cfa_on_parallel_links_puts_everything_on_the_cheaper_one():
     assert result.objective <= _alternating(network, t_max) * (1 + 1e-12)
 
 
+def test_cfa_budget_form_on_parallel_links_puts_everything_on_the_cheaper_one():
+    """Budget form, no fixed delays: with x on the cheap link and y = r − x on the dear one, the
+    square-root assignment gives N(x) = (√(d1 x) + √(d2 y))² / (D − c), c = d1 x + d2 y.  The
+    numerator is at least c (its cross term is ≥ 0) and c/(D − c) grows with c ≥ d1 r, so
+    N ≥ d1 r/(D − d1 r), with equality only at y = 0: all on the cheap link, capacity D/d1,
+
+        T* = N*/γ = r / (γ (D/d1 − r))     (d1 = 1, D = 10, r = γ = 4: T* = 1/6 s).
+
+    The start (min-delay routing on equal capacities) splits the demand evenly, so the descent
+    has to move it; a grid over the split checks the closed form independently."""
+    network = parallel_links()
+    budget, r, d1, d2 = 10.0, 4.0, 1.0, 1.5
+    gamma = network.total_packet_rate
+    result = solve_capacity_assignment(network, form="budget", routing_rule="joint", target=budget,
+                                       include_fixed_delay=False)
+    t_star = r / (gamma * (budget / d1 - r))
+    assert t_star == pytest.approx(1 / 6, rel=1e-15)
+    x = np.linspace(0.0, r, 4001)
+    grid = (np.sqrt(d1 * x) + np.sqrt(d2 * (r - x))) ** 2 / (budget - d1 * x - d2 * (r - x)) / gamma
+    assert np.argmin(grid) == len(x) - 1 and grid.min() == pytest.approx(t_star, rel=1e-12)
+    assert result.objective == pytest.approx(t_star, rel=1e-12)
+    np.testing.assert_allclose(result.design.link_capacity, [budget / d1, 0.0], rtol=1e-12, atol=1e-12)
+    assert result.history[0]["objective"] > t_star * (1 + 1e-3)  # the even split it started from
+    assert result.status.value == "feasible" and result.lower_bound <= result.objective
+    assert check_result(network, result) == []
+
+
 def ring(n=5, seed=1):
     """A ring of ``n`` nodes (one queue per link, random unit costs) with random demands."""
     rng = np.random.default_rng(seed)
@@ -344,7 +371,9 @@ def test_cfa_ctrl_c_keeps_the_last_design_accepted(monkeypatch):
 
 
 def test_cfa_time_limit_keeps_the_last_design_accepted(monkeypatch):
-    """A clock that advances 1 s per reading: the descent stops at the limit after a few steps."""
+    """A clock that advances 1 s per reading: the descent stops at the limit after a few steps,
+    with status ``time_limit`` (not ``feasible``: the stall rule did not end it); the front door
+    (:func:`~topo_opt.solve.dispatch.solve`, which checks the design against the card) takes it."""
     import topo_opt.algorithms.capacity_flow_assignment as cfa
 
     class Clock:
@@ -359,8 +388,16 @@ def test_cfa_time_limit_keeps_the_last_design_accepted(monkeypatch):
     network = read_instance(INSTANCES / "nobel-us.json")
     t_max = installed_delay_s(network, False)
     done = _cfa(network, t_max, gap=1e-4, starts=1)
+    assert done.status.value == "feasible"
     monkeypatch.setattr(cfa, "time", Clock())
     cut = _cfa(network, t_max, gap=1e-4, starts=1, time_limit_s=6.0)
-    assert cut.status.value == "feasible"
+    assert cut.status.value == "time_limit" and cut.details["starts"] == 1
     assert done.objective < cut.objective < cut.history[0]["objective"]
     assert _meets_bound(network, cut, t_max)
+    assert check_result(network, cut) == []
+    card = load_card("models/capacity-min-cost-delay-bound.toml",
+                     ('routing.rule="joint"', "cfa.starts=2", "solver.time_limit_s=6",
+                      "objective.include_fixed_delay=false"))
+    front = solve(network, card)
+    assert front.status.value == "time_limit" and front.method == "cfa" and front.design is not None
+    assert front.objective < front.history[0]["objective"] and not front.violations

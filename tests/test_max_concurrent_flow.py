@@ -191,3 +191,63 @@ def test_the_warm_master_has_the_optimum_of_the_same_paths_solved_from_scratch()
         master.grow(extended, label)
         paths = extended
     assert values[-1] < values[0]  # the rounds did grow the master
+
+
+def _grid2_master():
+    from topo_opt.algorithms.max_concurrent_flow import _Master
+    from topo_opt.algorithms.shortest_paths import ArcGraph, demand_shortest_paths, shortest_path_forest
+
+    net = read_commalab(real_file("commalab", "grid", "grid2"))
+    graph = ArcGraph.from_network(net)
+    indptr, arcs = demand_shortest_paths(shortest_path_forest(graph, np.ones(net.n_arcs), net.demand_source), net)
+    paths = Routing(np.arange(net.n_demands), np.ones(net.n_demands), indptr, arcs)
+    return _Master(net, net.queue_capacity(), paths), paths
+
+
+def test_the_master_time_limit_counts_from_the_start_of_its_solve():
+    """HiGHS compares an LP's time_limit with its run time summed over every run of the object
+    (:mod:`topo_opt.algorithms.highs_runs`): after ten cold solves that ran R in all, one more
+    cold solve with a limit of R/2 (about five solves' time) is optimal, not stopped at once."""
+    master, paths = _grid2_master()
+    for _ in range(10):
+        master.highs.clearSolver()
+        assert master.solve(60.0, paths.n_paths)[0] == "optimal"
+    master.highs.clearSolver()
+    assert master.solve(master.highs.getRunTime() / 2, paths.n_paths)[0] == "optimal"
+
+
+def test_ctrl_c_while_sigint_is_cancelled_calls_cancel_and_restores_the_handler():
+    import signal
+
+    from topo_opt.algorithms.highs_runs import cancel_on_sigint
+
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("SIGINT is not Python's default handler in this test run")
+    called = []
+    with cancel_on_sigint(lambda: called.append(1)) as received:
+        signal.raise_signal(signal.SIGINT)  # no KeyboardInterrupt
+    assert received == [signal.SIGINT] and called == [1]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_stops_the_master_run_and_raises_keyboard_interrupt(monkeypatch):
+    """Ctrl-C at the start of a master solve (its cancel called as the run begins): HiGHS stops
+    at its first interrupt callback (model status "Interrupted by user"), and the solve raises
+    KeyboardInterrupt instead of returning.  Presolve off: it alone solves grid2's first master,
+    before any interior-point or simplex iteration calls back."""
+    import contextlib
+    import signal
+
+    import topo_opt.algorithms.max_concurrent_flow as mcf
+
+    @contextlib.contextmanager
+    def pressed_at_once(cancel):
+        cancel()
+        yield [signal.SIGINT]
+
+    master, paths = _grid2_master()
+    master.highs.setOptionValue("presolve", "off")
+    monkeypatch.setattr(mcf, "cancel_on_sigint", pressed_at_once)
+    with pytest.raises(KeyboardInterrupt):
+        master.solve(60.0, paths.n_paths)
+    assert master.highs.modelStatusToString(master.highs.getModelStatus()) == "Interrupted by user"

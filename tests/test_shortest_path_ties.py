@@ -84,6 +84,28 @@ def test_tree_arcs_asked_a_few_rows_at_a_time_are_those_asked_at_once(seed):
                 assert np.array_equal(piecewise.tree_arcs(rows[half], nodes[half]), expected[half])
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_tree_arcs_asked_for_rows_partly_cached_are_those_asked_at_once(seed):
+    """Pricing asks one call for many rows, some already counted and some not: interleaved row
+    sets (rows ≡ 0 mod 3, then rows ≡ 0 mod 2, i.e. half of them counted before, then rows ≢ 2
+    mod 3, then all), their entries in shuffled order, give the arcs of a forest asked
+    everything at once.  A cache that stored a row's counts under another row fails here."""
+    rng = np.random.default_rng(seed)
+    n_nodes = int(rng.integers(3, 25))
+    tail, head, weight = _random_arcs(rng, n_nodes, int(rng.integers(n_nodes, 4 * n_nodes)),
+                                      np.array([0.0, 0.0, 1.0, 1.0, 2.0, 3.0, np.inf]))
+    graph = ArcGraph.from_arcs(tail, head, n_nodes)
+    at_once, mixed = (shortest_path_forest(graph, weight, np.arange(n_nodes)) for _ in range(2))
+    rows, nodes = np.nonzero(np.isfinite(at_once.distance))
+    keep = nodes != at_once.sources[rows]
+    rows, nodes = rows[keep], nodes[keep]
+    expected = at_once.tree_arcs(rows, nodes)
+    for chosen in (rows % 3 == 0, rows % 2 == 0, rows % 3 != 2, np.ones(len(rows), bool)):
+        asked = rng.permutation(np.flatnonzero(chosen))
+        if asked.size:
+            assert np.array_equal(mixed.tree_arcs(rows[asked], nodes[asked]), expected[asked])
+
+
 def test_the_random_graphs_have_what_they_are_for():
     """Across the seeds above: unreachable pairs, nodes reached only by zero-length arcs, nodes
     with several tight arcs, parallel arcs."""

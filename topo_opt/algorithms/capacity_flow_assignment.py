@@ -30,7 +30,8 @@ gains.  Links left without flow keep capacity 0 (the √ term's slope is unbound
 flow never returns to them.  Start 0 is the min-delay routing of the installed network; the
 others are single-path routings on random link weights (seeded), since the optimum of CFA with
 linear costs lies at such extreme flows.  CFA is not convex, so the result has status
-``feasible`` and only a **weak proven bound**, valid over all
+``feasible`` (``time_limit`` when the time limit cut a descent short, with the best design
+found) and only a **weak proven bound**, valid over all
 routings: with c_k = min-cost path of demand k for weights √d_l and e_k for weights d_l,
 
     N* ≥ max_k r_k c_k² / (D − max_k r_k e_k)          (budget form)
@@ -66,6 +67,7 @@ from topo_opt.model.network import Network
 from topo_opt.model.result import SolveResult, Status
 from topo_opt.algorithms.min_cost_routing import min_cost_capacity
 from topo_opt.algorithms.support_routing import min_delay_on_support
+from topo_opt.algorithms.line_search import golden_section
 
 logger = logging.getLogger(__name__)
 Callback = Callable[[dict], None]
@@ -192,19 +194,8 @@ def _line_search(phi: Callable[[float], float], full: float, last: float | None)
     i = int(np.argmin(values))
     best = (float(grid[i]), values[i])
     lo, hi = math.log(grid[min(i + 1, len(grid) - 1)]), math.log(grid[max(i - 1, 0)])
-    ratio = (math.sqrt(5.0) - 1.0) / 2.0
-    x, y = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
-    fx, fy = phi(math.exp(x)), phi(math.exp(y))
-    for _ in range(GOLDEN_STEPS):
-        if fx <= fy:
-            hi, y, fy = y, x, fx
-            x = hi - ratio * (hi - lo)
-            fx = phi(math.exp(x))
-        else:
-            lo, x, fx = x, y, fy
-            y = lo + ratio * (hi - lo)
-            fy = phi(math.exp(y))
-    for point, value in ((x, fx), (y, fy)):
+    if hi > lo:  # a grid of more than the full step
+        point, value = golden_section(lambda t: phi(math.exp(t)), lo, hi, GOLDEN_STEPS)
         if value < best[1]:
             best = (math.exp(point), value)
     return best
@@ -222,19 +213,21 @@ def _shifted(paths: Routing, path_flow: np.ndarray, excess: np.ndarray, chosen: 
 
 
 def _descend(problem: _Problem, routing: Routing, value: float, deadline: float | None
-             ) -> tuple[Routing, float, bool]:
+             ) -> tuple[Routing, float, Status]:
     """Gradient projection on Φ from ``routing`` (of objective ``value``), see the module
-    docstring: the routing reached, its Φ, and whether Ctrl-C stopped the descent (the routing
-    is then the last one accepted)."""
+    docstring: the routing reached, its Φ, and what ended the descent: ``FEASIBLE`` (the stall
+    rule, or no step gains), ``TIME_LIMIT`` (``deadline``) or ``INTERRUPTED`` (Ctrl-C); the
+    routing is the last one accepted."""
     network = problem.network
     graph = ArcGraph.from_network(network)
     paths = routing.grouped()
     path_flow = paths.path_rates(network.demand_rate)
     accepted = (paths, path_flow, value)  # one assignment: Ctrl-C never finds it half-written
-    recent, interrupted, alpha = [value], False, None
+    recent, ended, alpha = [value], Status.FEASIBLE, None
     try:
         for _ in range(CFA_MAX_ROUNDS):
             if deadline is not None and time.perf_counter() >= deadline:
+                ended = Status.TIME_LIMIT
                 break
             flow = paths.carried_flow(path_flow, network.n_arcs)
             ca, _, _ = problem.assign_flow(flow)
@@ -252,8 +245,9 @@ def _descend(problem: _Problem, routing: Routing, value: float, deadline: float 
             def phi(a: float, p=paths, x=path_flow, e=excess, c=chosen) -> float:
                 return problem.value(p.carried_flow(_shifted(p, x, e, c, a), network.n_arcs))
 
-            alpha, new_value = _line_search(phi, full, alpha)
-            if not new_value < value * (1 - CFA_RTOL):  # the whole grid before giving up
+            last = alpha
+            alpha, new_value = _line_search(phi, full, last)
+            if last is not None and not new_value < value * (1 - CFA_RTOL):  # the whole grid before giving up
                 alpha, new_value = _line_search(phi, full, None)
             if not new_value < value * (1 - CFA_RTOL):
                 break
@@ -263,12 +257,12 @@ def _descend(problem: _Problem, routing: Routing, value: float, deadline: float 
             if len(recent) > STALL_ROUNDS and value > recent[0] * (1 - STALL_RTOL):
                 break
     except KeyboardInterrupt:
-        interrupted = True
+        ended = Status.INTERRUPTED
     paths, path_flow, value = accepted
     keep = np.flatnonzero(path_flow > 0)
     kept = paths.select(keep)
     fraction = path_flow[keep] / network.demand_rate[kept.demand]
-    return Routing(kept.demand, fraction, kept.indptr, kept.arcs), value, interrupted
+    return Routing(kept.demand, fraction, kept.indptr, kept.arcs), value, ended
 
 
 def solve_capacity_assignment(network: Network, *, form: str, routing_rule: str, target: float | str,
@@ -285,7 +279,7 @@ def solve_capacity_assignment(network: Network, *, form: str, routing_rule: str,
     gap, time_limit_s
         Certified gap of the min-delay routing of the installed network (the ``min-delay`` and
         ``joint`` rules); time limit of the whole solve (s): CFA keeps
-        the best design when it runs out.
+        the best design when it runs out, with status ``time_limit``.
     starts, seed
         CFA (``routing_rule = "joint"``) only: number of starts and the seed of the random ones.
 
@@ -320,7 +314,7 @@ def solve_capacity_assignment(network: Network, *, form: str, routing_rule: str,
     details = {"form": form, "routing_rule": routing_rule, "target": target,
                "include_fixed_delay": include_fixed_delay}
     if routing_rule == "joint":
-        starts_found, interrupted = [], False
+        starts_found, status = [], Status.FEASIBLE
         bound = problem.routing_independent_bound()
         deadline = None if time_limit_s is None else began + time_limit_s
         try:
@@ -330,7 +324,7 @@ def solve_capacity_assignment(network: Network, *, form: str, routing_rule: str,
                 except InfeasibleError:  # e.g. a random start whose propagation delay exceeds T_max
                     starts_found.append(math.nan)
                     continue
-                start, value, interrupted = _descend(problem, start, value, deadline)
+                start, value, status = _descend(problem, start, value, deadline)
                 ca, value, _ = problem.assign(start)
                 starts_found.append(value)
                 if value < best[0]:
@@ -340,13 +334,12 @@ def solve_capacity_assignment(network: Network, *, form: str, routing_rule: str,
                 history.append(record)
                 if callback:
                     callback(record)
-                if interrupted:
+                if status is not Status.FEASIBLE:  # the time limit or Ctrl-C ended the descent
                     break
         except KeyboardInterrupt:  # between descents: ``best`` is whole
-            interrupted = True
+            status = Status.INTERRUPTED
         details.update(starts=len(starts_found), seed=seed, start_objectives=starts_found,
                        lower_bound_source="routing-independent bound (weak; CFA is not convex)")
-        status = Status.INTERRUPTED if interrupted else Status.FEASIBLE
     else:
         details["lower_bound_source"] = "Lagrangian dual of the capacity assignment (routing fixed)"
         status = Status.OPTIMAL

@@ -57,6 +57,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from topo_opt.algorithms.highs_runs import cancel_on_sigint, interrupt_callback, time_limit_option
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph, demand_distances, demand_shortest_paths, extend_with_shortest_paths, grouped_paths,
     merged_paths, raise_unreachable, segment_min, shortest_path_forest, unreachable_demands,
@@ -310,7 +311,9 @@ class _Master:
     """
 
     def __init__(self, network: Network, capacity_q: np.ndarray, paths: Routing):
-        import highspy  # the core object: highspy.Highs() prints HiGHS's banner before any option is set
+        # the core object (highspy >= 1.7.1): highspy.Highs() prints HiGHS's banner at construction,
+        # before output_flag can be set (highspy 1.16)
+        import highspy
 
         self.network, self.usable_q = network, np.flatnonzero(capacity_q > 0)
         self.scale = float(capacity_q.max())
@@ -318,6 +321,7 @@ class _Master:
         self.row_of_queue[self.usable_q] = np.arange(len(self.usable_q))
         self.highs, self.status = highspy._core._Highs(), highspy.HighsModelStatus
         self.highs.setOptionValue("output_flag", False)
+        self.cancel = interrupt_callback(self.highs)
         # primal simplex: the last basis stays primal feasible when columns join (dual simplex
         # took ~400 iterations a re-solve on giul39's descent, primal ~50)
         self.highs.setOptionValue("simplex_strategy", 4)
@@ -360,13 +364,16 @@ class _Master:
 
     def solve(self, time_limit_s: float, n_paths: int) -> tuple[str, np.ndarray, np.ndarray]:
         """("optimal" | "time limit" | HiGHS's status text, path flows (rate unit, for ``n_paths``
-        paths), queue prices w ≥ 0 (usable queues; duals of the capacity rows))."""
+        paths), queue prices w ≥ 0 (usable queues; duals of the capacity rows)).  Ctrl-C stops
+        HiGHS (:func:`~topo_opt.algorithms.highs_runs.cancel_on_sigint`) and raises
+        ``KeyboardInterrupt`` when it has."""
         highs = self.highs
-        # HiGHS 1.16 compares time_limit with its run time summed over every run of this object
-        # (solve/highs.py, HighsSolver.solve): the limit is offset by the time already run
-        highs.setOptionValue("time_limit", highs.getRunTime() + time_limit_s)
+        highs.setOptionValue("time_limit", time_limit_option(highs, time_limit_s))
         highs.setOptionValue("solver", MASTER_SOLVER if self.cold else "simplex")
-        highs.run()
+        with cancel_on_sigint(self.cancel) as received:
+            highs.run()
+        if received:
+            raise KeyboardInterrupt
         self.cold = False
         status = highs.getModelStatus()
         if status != self.status.kOptimal:

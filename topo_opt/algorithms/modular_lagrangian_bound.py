@@ -64,6 +64,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
+from topo_opt.algorithms.line_search import golden_section
 from topo_opt.algorithms.shortest_paths import (
     ArcGraph,
     all_or_nothing,
@@ -186,19 +187,7 @@ def lagrangian_bound(network: Network, levels: CapacityLevels, max_delay_s: floa
             best = LagrangianBound(value, weight, weight * direction)
         return value
 
-    low, high = math.log(1e-6), math.log(1e6)
-    ratio = (math.sqrt(5) - 1) / 2
-    a, b = high - ratio * (high - low), low + ratio * (high - low)
-    fa, fb = along(a), along(b)
-    for _ in range(GOLDEN_STEPS):
-        if fa < fb:
-            low, a, fa = a, b, fb
-            b = low + ratio * (high - low)
-            fb = along(b)
-        else:
-            high, b, fb = b, a, fa
-            a = high - ratio * (high - low)
-            fa = along(a)
+    golden_section(lambda t: -along(t), math.log(1e-6), math.log(1e6), GOLDEN_STEPS)  # keeps ``best``
     # the box-step bundle method of the module docstring
     center = np.r_[best.delay_multiplier, best.queue_price]
     typical = np.r_[best.delay_multiplier, np.full(network.n_queues, max(float(best.queue_price.mean()), 1e-300))]

@@ -21,30 +21,27 @@ iteration counts, so this module uses it, with manual updates.
 Statuses are translated by the single table :data:`STATUS_OF_TERMINATION`; HiGHS's own model
 status text is kept in :attr:`HighsOutcome.message`.
 
-Ctrl-C.  Python's default SIGINT handler raises ``KeyboardInterrupt`` inside a HiGHS callback,
-which HiGHS reports as a solve *error* (no incumbent, no bound).  While HiGHS runs,
-:func:`_cancel_on_sigint` replaces it with one that asks HiGHS to stop (``cancelSolve``, which
-Pyomo's ``HandleKeyboardInterrupt`` turns into a user interrupt at the next callback); the
-solve then raises :class:`~topo_opt.errors.SolveInterrupted` carrying the outcome, with the
-incumbent and the dual bound HiGHS had.  Nothing is printed: HiGHS output is
-captured by Pyomo and dropped (``output_flag`` off), progress goes to :mod:`logging`.
+Time limit and Ctrl-C of a re-used HiGHS object: :mod:`topo_opt.algorithms.highs_runs`.  While
+HiGHS runs, Ctrl-C asks it to stop (``cancelSolve``, which Pyomo's ``HandleKeyboardInterrupt``
+turns into a user interrupt at the next callback); the solve then raises
+:class:`~topo_opt.errors.SolveInterrupted` carrying the outcome, with the incumbent and the dual
+bound HiGHS had.  Nothing is printed: HiGHS output is captured by Pyomo and dropped
+(``output_flag`` off), progress goes to :mod:`logging`.
 """
 from __future__ import annotations
 
 import logging
 import math
-import signal
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
+from topo_opt.algorithms.highs_runs import cancel_on_sigint, time_limit_option
 from topo_opt.errors import SolveInterrupted, SolverUnavailableError, TopoOptError
 from topo_opt.model.result import Status
 
@@ -81,28 +78,6 @@ class _InterruptWarningFilter(logging.Filter):
 
 
 logging.getLogger("pyomo.contrib.solver.solvers.highs").addFilter(_InterruptWarningFilter())
-
-
-@contextmanager
-def _cancel_on_sigint(highs) -> Iterator[list[int]]:
-    """While active, Ctrl-C calls ``highs.cancelSolve()`` instead of raising; yields the list of
-    signals received.  Left alone off the main thread or when SIGINT is not Python's default
-    handler (ignored in batch workers, or handled by the caller)."""
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread() \
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield received
-        return
-
-    def cancel(signum, frame) -> None:
-        received.append(signum)
-        highs.cancelSolve()
-
-    previous = signal.signal(signal.SIGINT, cancel)
-    try:
-        yield received
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def model_size(model: pyo.ConcreteModel) -> dict[str, int]:
@@ -254,14 +229,9 @@ class HighsSolver:
 
         def run(presolve: str):
             left = math.inf if limit is None else max(limit - (time.perf_counter() - tick), 0.0)
-            # an LP solve compares time_limit with HiGHS's run time summed over every run of
-            # this object (HiGHS issues 1331 and 1477, to change in 2.0; highspy 1.16 has no
-            # zeroAllClocks), so its limit is offset by the time already run; the MIP solver
-            # starts its own clock at each run (seen with HiGHS 1.16: an offset MILP overran)
-            offset = 0.0 if self._integer else highs.getRunTime()
-            with _cancel_on_sigint(highs) as received:
+            with cancel_on_sigint(highs.cancelSolve) as received:
                 results = self._solver.solve(
-                    self.model, time_limit=offset + left,
+                    self.model, time_limit=time_limit_option(highs, left, self._integer),
                     rel_gap=opts.mip_rel_gap if mip_rel_gap is None else mip_rel_gap,
                     load_solutions=False, raise_exception_on_nonoptimal_result=False,
                     solver_options={"output_flag": False, "solver": algorithm or opts.algorithm,
