@@ -63,20 +63,27 @@ def test_tree_arcs_follow_the_rule_with_ties_zero_lengths_parallel_arcs_and_unre
     _check_rule(n_nodes, tail, head, weight, np.arange(n_nodes))
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_tree_arcs_asked_a_few_rows_at_a_time_are_those_asked_at_once(seed):
-    """The zero-length counts are kept per forest row once computed: a forest asked row by
-    row (last first, each row's nodes in two halves) gives the arcs of one asked everything."""
+def _fresh_forest_and_its_tree_arcs(seed):
+    """A random graph's all-origin forest not yet asked anything, and the tree arcs of every
+    reached (row, node) pair (not the sources) from a twin forest asked everything at once:
+    (rng, n_nodes, fresh forest, rows, nodes, expected arcs)."""
     rng = np.random.default_rng(seed)
     n_nodes = int(rng.integers(3, 25))
     tail, head, weight = _random_arcs(rng, n_nodes, int(rng.integers(n_nodes, 4 * n_nodes)),
                                       np.array([0.0, 0.0, 1.0, 1.0, 2.0, 3.0, np.inf]))
     graph = ArcGraph.from_arcs(tail, head, n_nodes)
-    at_once, piecewise = (shortest_path_forest(graph, weight, np.arange(n_nodes)) for _ in range(2))
+    at_once, fresh = (shortest_path_forest(graph, weight, np.arange(n_nodes)) for _ in range(2))
     rows, nodes = np.nonzero(np.isfinite(at_once.distance))
     keep = nodes != at_once.sources[rows]
     rows, nodes = rows[keep], nodes[keep]
-    expected = at_once.tree_arcs(rows, nodes)
+    return rng, n_nodes, fresh, rows, nodes, at_once.tree_arcs(rows, nodes)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_tree_arcs_asked_a_few_rows_at_a_time_are_those_asked_at_once(seed):
+    """The zero-length counts are kept per forest row once computed: a forest asked row by
+    row (last first, each row's nodes in two halves) gives the arcs of one asked everything."""
+    rng, n_nodes, piecewise, rows, nodes, expected = _fresh_forest_and_its_tree_arcs(seed)
     for r in range(n_nodes)[::-1]:
         mine = np.flatnonzero(rows == r)
         for half in (mine[: len(mine) // 2], mine[len(mine) // 2:]):
@@ -90,16 +97,7 @@ def test_tree_arcs_asked_for_rows_partly_cached_are_those_asked_at_once(seed):
     sets (rows ≡ 0 mod 3, then rows ≡ 0 mod 2, i.e. half of them counted before, then rows ≢ 2
     mod 3, then all), their entries in shuffled order, give the arcs of a forest asked
     everything at once.  A cache that stored a row's counts under another row fails here."""
-    rng = np.random.default_rng(seed)
-    n_nodes = int(rng.integers(3, 25))
-    tail, head, weight = _random_arcs(rng, n_nodes, int(rng.integers(n_nodes, 4 * n_nodes)),
-                                      np.array([0.0, 0.0, 1.0, 1.0, 2.0, 3.0, np.inf]))
-    graph = ArcGraph.from_arcs(tail, head, n_nodes)
-    at_once, mixed = (shortest_path_forest(graph, weight, np.arange(n_nodes)) for _ in range(2))
-    rows, nodes = np.nonzero(np.isfinite(at_once.distance))
-    keep = nodes != at_once.sources[rows]
-    rows, nodes = rows[keep], nodes[keep]
-    expected = at_once.tree_arcs(rows, nodes)
+    rng, _, mixed, rows, nodes, expected = _fresh_forest_and_its_tree_arcs(seed)
     for chosen in (rows % 3 == 0, rows % 2 == 0, rows % 3 != 2, np.ones(len(rows), bool)):
         asked = rng.permutation(np.flatnonzero(chosen))
         if asked.size:
